@@ -1,0 +1,64 @@
+/*
+ * tou_proto.h - the Unix-socket API protocol shared by toud (server side)
+ * and tou / libtou (client side).  docs/API.md is the prose of this file.
+ *
+ * A client connects to the API socket and writes ONE request line
+ * (ASCII, words separated by single spaces, ended by "\n", at most
+ * TOU_PROTO_MAX_LINE bytes including the newline).  The daemon answers ONE
+ * line, "OK ..." or "ERR <reason> <text>".  After "OK" to CONNECT or ACCEPT
+ * the Unix connection carries the stream's bytes both ways; for every other
+ * request the daemon closes the connection after the answer (LISTEN keeps
+ * it open: the listener lives as long as that connection).
+ *
+ * Requests:
+ *   CONNECT <host>[:<udp-port>] <port> [nodelay] [keepalive] [timeout=<s>]
+ *       -> OK <id> <local> <remote>
+ *   LISTEN <port> [backlog=<n>]
+ *       -> OK <port>                 (then the daemon writes nothing more;
+ *                                     closing this connection stops listening)
+ *   ACCEPT <port> [timeout=<s>]
+ *       -> OK <id> <local> <remote>  (waits for the next connection on a port
+ *                                     that has a LISTEN of the same uid or root)
+ *   STATUS <id>    -> OK <json object>   (live connection or its end record)
+ *   LIST           -> OK <json array>    (every connection, same objects)
+ *   STATS          -> OK <json object>   (TCP-MIB counters and drops)
+ *   ABORT <id>     -> OK                 (sends RST)
+ *   VERSION        -> OK <version>
+ *
+ * <local> and <remote> are "<ip>:<udp-port>/<tcp-port>", IPv6 addresses in
+ * brackets: "[::1]:9811/40000".  <id> is a decimal integer, unique for the
+ * daemon's lifetime.
+ *
+ * JSON connection object keys: id, state (RFC name, e.g. "ESTABLISHED"),
+ * local, remote, uid, send_queue, recv_queue, snd_wnd, rcv_wnd, mss, cwnd,
+ * ssthresh, srtt_us, rttvar_us, rto_us, retransmits, bytes_sent,
+ * bytes_acked, bytes_received, segs_in, segs_out, cc, and for ended
+ * connections "end": one of TOU_END_* below.
+ */
+#ifndef TOU_PROTO_H
+#define TOU_PROTO_H
+
+#define TOU_DEFAULT_SOCKET "/run/tou/toud.sock"
+#define TOU_DEFAULT_UDP_PORT 9811
+#define TOU_PROTO_MAX_LINE 1024
+
+/* ERR reasons */
+#define TOU_ERR_BADREQUEST "badrequest"   /* unparsable request, bad argument */
+#define TOU_ERR_REFUSED "refused"         /* peer answered RST to our SYN */
+#define TOU_ERR_TIMEOUT "timeout"         /* no answer within the timeout */
+#define TOU_ERR_UNREACHABLE "unreachable" /* name did not resolve / no route / send failed */
+#define TOU_ERR_DENIED "denied"           /* credentials do not allow it */
+#define TOU_ERR_LIMIT "limit"             /* a configured limit was reached */
+#define TOU_ERR_INUSE "inuse"             /* port already listened on */
+#define TOU_ERR_NOTFOUND "notfound"       /* no such connection / listener */
+#define TOU_ERR_SHUTDOWN "shutdown"       /* daemon is stopping */
+#define TOU_ERR_INTERNAL "internal"       /* the daemon's own failure */
+
+/* How a stream ended ("end" in STATUS) */
+#define TOU_END_FIN "fin"           /* both FINs exchanged, all data acked */
+#define TOU_END_RESET "reset"       /* peer sent RST on a synchronized connection */
+#define TOU_END_REFUSED "refused"   /* peer sent RST to our SYN */
+#define TOU_END_TIMEOUT "timeout"   /* retransmissions or keepalive gave up */
+#define TOU_END_ABORTED "aborted"   /* ABORT request, app vanished with unread data, or daemon shutdown deadline */
+
+#endif
