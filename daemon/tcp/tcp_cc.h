@@ -44,7 +44,57 @@ struct tcp_cc {
 	uint32_t cubic_acked;      /* bytes acked in the epoch, for the Reno-friendly estimate */
 	/* NewReno congestion avoidance byte counter (RFC 5681 3.1, RFC 3465) */
 	uint32_t bytes_acked;
+	/* --- added by the algorithms (see tcp_cc.c) --- */
+	int epoch_valid;           /* epoch_start holds a time (0 is a valid time) */
+	double cwnd_prior;         /* CUBIC: cwnd (segments) at the last reduction */
+	double cwnd_epoch;         /* CUBIC: cwnd (segments) when the epoch began */
+	tcp_time_t last_rtt;       /* latest RTT sample seen by on_ack */
+	int rto_backoff;           /* on_rto seen and no new ACK since: RFC 5681
+	                              (4) keeps ssthresh on repeated timeouts */
+	uint64_t ca_increases;     /* statistics: congestion avoidance steps */
+	double cwnd_frac;          /* CUBIC: fractional bytes of growth carried over */
 };
+
+/* Upper bound on cwnd so byte arithmetic in uint32_t never overflows;
+ * 1 GiB is the largest window RFC 7323 2.3 allows (2^30 bytes). */
+#define TCP_CC_CWND_MAX (1u << 30)
+
+/* Note on units: in struct tcp_cc cwnd, ssthresh, mss and the byte counters
+ * are bytes; the CUBIC doubles (w_max, w_last_max, w_est, cwnd_prior,
+ * cwnd_epoch) are in SEGMENTS of mss bytes, because RFC 9438's C = 0.4 is
+ * in segments per second cubed; k is in seconds.
+ *
+ * Contract with the engine:
+ *  - on_ack is for ACKs outside recovery; during recovery (in_recovery set by
+ *    on_congestion) it does not grow cwnd.
+ *  - on_congestion sets ssthresh and cwnd = ssthresh (RFC 6675 section 5
+ *    (4.2): "cwnd = ssthresh"), in_recovery = 1.  A SACK sender then sends
+ *    while cwnd - pipe >= 1 SMSS.  A sender without SACK that follows
+ *    RFC 6582 section 3.2 uses the helpers below for the "artificially
+ *    inflated" window.
+ *  - on_recovery_end: RFC 6582 (3.2) step 3 full ACK: cwnd = ssthresh.
+ *  - on_rto: loss window (RFC 5681 (4)); in_recovery = 0. */
+
+/* RFC 6582 section 3.2 step 1 for a non-SACK sender entering fast
+ * retransmit: cwnd = ssthresh + 3*SMSS (call right after on_congestion). */
+void tcp_cc_newreno_enter_inflate(struct tcp_cc *cc);
+/* RFC 6582 3.2 step 3: "For each additional duplicate ACK received ...
+ * increment cwnd by SMSS." */
+void tcp_cc_recovery_dupack(struct tcp_cc *cc);
+/* RFC 6582 3.2 step 4 partial ACK: "deflate the congestion window by the
+ * amount of new data acknowledged by the cumulative acknowledgment field.
+ * If the partial ACK acknowledges at least one SMSS of new data, then add
+ * back SMSS bytes to the congestion window." */
+void tcp_cc_recovery_partial_ack(struct tcp_cc *cc, uint32_t acked);
+/* RFC 9438 constants and the curve, exposed for tests and `tou status`. */
+#define TCP_CUBIC_C 0.4     /* RFC 9438 4.2: "C SHOULD be set to 0.4" */
+#define TCP_CUBIC_BETA 0.7  /* RFC 9438 4.6: "beta_cubic SHOULD be set to 0.7" */
+/* W_cubic(t) = C*(t-K)^3 + W_max (RFC 9438 Figure 1), t in seconds since
+ * the epoch began, result in segments, using the epoch's K and W_max. */
+double tcp_cc_cubic_window(const struct tcp_cc *cc, double t);
+
+/* Convenience: 1 while cwnd < ssthresh (RFC 5681 3.1 slow start). */
+int tcp_cc_in_slow_start(const struct tcp_cc *cc);
 
 /* Set up cc for `algo` with sender MSS. Returns 0 or TCP_EINVAL. */
 int tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss, tcp_time_t now);
