@@ -1,0 +1,157 @@
+/*
+ * tou.h - libtou, the client library of tou (TCP over UDP).
+ *
+ * libtou talks to the daemon toud over its Unix-socket API (tou_proto.h,
+ * docs/API.md) and hands the program a plain file descriptor for each
+ * stream: read(), write(), poll() it like a connected TCP socket;
+ * shutdown(fd, SHUT_WR) sends FIN after all queued data; close(fd) closes
+ * the stream (unread data arriving later makes the daemon answer RST, as
+ * a kernel socket would).  EOF on read() means the peer sent FIN or the
+ * stream ended; tou_status() tells how it ended.
+ *
+ * Every function that takes `socket_path` uses, when it is NULL, the
+ * environment variable TOU_SOCKET if set and non-empty, else
+ * TOU_DEFAULT_SOCKET ("/run/tou/toud.sock").
+ *
+ * Errors: functions return a negative code on failure, never set a
+ * global error state other than what tou_errdetail() reports.  The codes
+ * are negative errno values (so strerror(-err) also works), plus
+ * TOU_ENODAEMON below:
+ *
+ *   TOU_ENODAEMON   the daemon's socket could not be connected (not
+ *                   running, wrong path, no permission); errno is left
+ *                   set to the cause by connect(2)
+ *   -EINVAL         bad argument, or the daemon answered "badrequest"
+ *   -ECONNREFUSED   the peer answered our SYN with RST ("refused")
+ *   -ETIMEDOUT      no answer within the timeout ("timeout")
+ *   -EHOSTUNREACH   name did not resolve / no route ("unreachable")
+ *   -EACCES         the daemon's access rules deny it ("denied")
+ *   -ENOBUFS        a configured limit was reached ("limit")
+ *   -EADDRINUSE     the port is already listened on ("inuse")
+ *   -ENOENT         no such connection or listener ("notfound")
+ *   -ESHUTDOWN      the daemon is stopping ("shutdown")
+ *   -EIO            the daemon's own failure ("internal"), or an ERR
+ *                   reason this library does not know
+ *   -EPROTO         the daemon's answer was malformed or cut short
+ *   -ENOMEM         out of memory
+ *   other -errno    a system call on the API socket failed
+ *
+ * tou_errdetail() returns the daemon's human-readable text of the last
+ * "ERR" answer received by the calling thread (or "" if none).
+ *
+ * All calls block; they are thread-safe (no shared state except the
+ * per-thread detail text).  The returned descriptors are close-on-exec.
+ */
+#ifndef TOU_H
+#define TOU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tou_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The daemon's API socket could not be connected. */
+#define TOU_ENODAEMON (-10001)
+
+/* Flags of tou_connect(). */
+#define TOU_NODELAY 0x1   /* disable Nagle's algorithm (RFC 9293 3.7.4) */
+#define TOU_KEEPALIVE 0x2 /* send keep-alives (RFC 9293 3.8.4) */
+
+/* A stream's identity, as reported by the daemon when it is opened. */
+struct tou_conn_info {
+	uint64_t id;      /* unique for the daemon's lifetime */
+	char local[80];   /* "<ip>:<udp-port>/<tcp-port>", IPv6 in brackets */
+	char remote[80];
+};
+
+/* One connection's state, from STATUS/LIST (see tou_proto.h for keys).
+ * Numbers the daemon does not report are 0; strings are "". */
+struct tou_status {
+	uint64_t id;
+	char state[24];  /* RFC 9293 name, e.g. "ESTABLISHED", "TIME-WAIT" */
+	char end[16];    /* "" while live, else a TOU_END_* value */
+	char local[80];
+	char remote[80];
+	char cc[16];     /* congestion control algorithm */
+	uint64_t uid;
+	uint64_t send_queue, recv_queue, snd_wnd, rcv_wnd, mss;
+	uint64_t cwnd, ssthresh, srtt_us, rttvar_us, rto_us, retransmits;
+	uint64_t bytes_sent, bytes_acked, bytes_received, segs_in, segs_out;
+};
+
+/*
+ * Open a stream to `host` (name or address, optionally ":<udp-port>";
+ * IPv6 as "[addr]:port") TCP port `port` (1..65535).  `flags` is a set
+ * of TOU_NODELAY/TOU_KEEPALIVE; `timeout_s` > 0 bounds the opening
+ * handshake (0 = the daemon's default).  On success returns the stream's
+ * fd and fills *info if `info` is not NULL.
+ */
+int tou_connect(const char *socket_path, const char *host, unsigned port,
+		unsigned flags, unsigned timeout_s, struct tou_conn_info *info);
+
+/*
+ * Listen on TCP port `port` (backlog > 0 sets the queue length, 0 = the
+ * daemon's default).  Returns an fd that keeps the listener alive: close
+ * it to stop listening.  The daemon writes nothing on it; EOF on it means
+ * the daemon stopped the listener.
+ */
+int tou_listen(const char *socket_path, unsigned port, unsigned backlog);
+
+/*
+ * Wait for the next connection on `port`, which must have a listener
+ * opened by tou_listen() of the same user (or root).  `timeout_s` > 0
+ * bounds the wait (-ETIMEDOUT), 0 waits forever.  Returns the stream's fd
+ * and fills *info if `info` is not NULL.
+ */
+int tou_accept(const char *socket_path, unsigned port, unsigned timeout_s,
+	       struct tou_conn_info *info);
+
+/* Abort connection `id`: the daemon sends RST and drops its data. */
+int tou_abort(const char *socket_path, uint64_t id);
+
+/*
+ * The state of connection `id` (live, or the end record of a recent one).
+ * Fills *st when `st` is not NULL; when `json` is not NULL, stores the
+ * daemon's JSON document in a malloc()ed string the caller frees.
+ */
+int tou_status(const char *socket_path, uint64_t id, struct tou_status *st,
+	       char **json);
+
+/* Every connection (LIST): a JSON array in a malloc()ed string. */
+int tou_list(const char *socket_path, char **json);
+
+/* The daemon's counters (STATS): a JSON object in a malloc()ed string. */
+int tou_stats(const char *socket_path, char **json);
+
+/* The daemon's version string, copied into buf (truncated to len-1). */
+int tou_version(const char *socket_path, char *buf, size_t len);
+
+/*
+ * Send one request line (without "\n") and read the answer; on "OK",
+ * stores what follows "OK" (possibly "") in a malloc()ed string at *reply
+ * (if not NULL).  For requests that keep the connection open (CONNECT,
+ * ACCEPT, LISTEN) use the functions above.
+ */
+int tou_request(const char *socket_path, const char *line, char **reply);
+
+/* Fill *st from one JSON connection object (as in LIST/STATUS). */
+int tou_status_parse(const char *json, size_t len, struct tou_status *st);
+
+/* The path the library uses for socket_path == NULL. */
+const char *tou_socket_path(const char *socket_path);
+
+/* A short English description of an error code returned by libtou. */
+const char *tou_strerror(int err);
+
+/* The daemon's text of the last ERR answer of this thread, or "". */
+const char *tou_errdetail(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
