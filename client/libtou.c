@@ -351,7 +351,7 @@ int tou_listen(const char *socket_path, unsigned port, unsigned backlog)
 
 int tou_request(const char *socket_path, const char *line, char **reply)
 {
-	if (!line)
+	if (!line || strlen(line) + 1 > TOU_PROTO_MAX_LINE || strchr(line, '\n'))
 		return -EINVAL;
 	int fd = api_open(socket_path);
 	if (fd < 0)
