@@ -1,0 +1,1158 @@
+#!/usr/bin/env python3
+"""rfcpeer - a scripted RFC 9293 peer that talks to a real toud.
+
+It sends hand-crafted TCP segments in UDP datagrams (DESIGN.md section 3) to
+toud and asserts the exact answers (flags, SEQ, ACK, options), while it drives
+the daemon's side through the Unix-socket API (LISTEN, ACCEPT, CONNECT,
+STATUS, LIST, STATS).  Each scenario is a named check:
+
+    ok NAME
+    FAIL NAME: expected ..., got ...
+    N passed, N failed
+
+Exit status 0 only if every check passed.  Standard library only.
+
+"Nothing is sent" is checked without timing: after the segment under test,
+a sentinel (a bare ACK to a TCP port nobody listens on) is sent from the same
+UDP socket; toud must answer the sentinel with <SEQ=SEG.ACK><CTL=RST> and
+nothing for the connection under test may arrive before that RST.
+
+Usage: rfcpeer.py --udp 127.0.0.1:PORT --api /path/toud.sock [--only NAME,...]
+"""
+
+import argparse
+import os
+import random
+import socket
+import struct
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tcpseg as T  # noqa: E402
+from tcpseg import ACK, FIN, PSH, RST, SYN, seq_add  # noqa: E402
+from toudapi import Api, ApiError  # noqa: E402
+
+MSS_DEFAULT = 1452          # DESIGN 3: 1500 - 20 (IP) - 8 (UDP) - 20 (TCP)
+SENTINEL_PORT = 9           # a TCP port on which toud has no listener
+RECV_TIMEOUT = 3.0          # generous: loopback answers take microseconds
+CHALLENGE_SPACING = 0.25    # stay far below RFC 5961 section 7 limits (default 10/s)
+
+
+class Fail(Exception):
+    pass
+
+
+def fmt_expect(seq=None, ack=None, flags=None, datalen=None):
+    return T.describe(seq, ack, flags, datalen)
+
+
+class Ctx:
+    def __init__(self, args):
+        self.toud = args.toud_addr
+        self.api = Api(args.api)
+        self.port_next = args.port_base
+        self.last_challenge = 0.0
+        self.rng = random.Random(9293)
+        self.peers = []
+        self.cleanup = []
+
+    def new_port(self):
+        self.port_next += 1
+        return self.port_next
+
+    def pace_challenge(self):
+        """Space out segments that provoke challenge ACKs (RFC 5961 section 7
+        lets a stack rate-limit them) so that limiting cannot cause a false
+        failure.  Not a timing assertion: only a pause before sending."""
+        wait = self.last_challenge + CHALLENGE_SPACING - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self.last_challenge = time.monotonic()
+
+    def peer(self, dport, sport=None, iss=100):
+        p = Peer(self, dport, sport or self.rng.randrange(20000, 60000), iss)
+        self.peers.append(p)
+        return p
+
+    def listen(self, port):
+        try:
+            s = self.api.listen(port)
+        except (ApiError, OSError) as e:
+            raise Fail("LISTEN %d: %s" % (port, e))
+        self.cleanup.append(s.close)
+        return s
+
+    def accept(self, port):
+        try:
+            st = self.api.accept(port)
+        except (ApiError, OSError) as e:
+            raise Fail("ACCEPT %d after the handshake: %s" % (port, e))
+        self.cleanup.append(st.close)
+        return st
+
+    def status(self, cid):
+        try:
+            return self.api.status(cid)
+        except (ApiError, OSError) as e:
+            raise Fail("STATUS %d: %s" % (cid, e))
+
+    def list(self):
+        try:
+            return self.api.list()
+        except (ApiError, OSError) as e:
+            raise Fail("LIST: %s" % e)
+
+    def finish(self):
+        for fn in reversed(self.cleanup):
+            try:
+                fn()
+            except Exception:
+                pass
+        self.cleanup = []
+        for p in self.peers:
+            p.close()
+        self.peers = []
+
+
+class Peer:
+    """One TCP endpoint of ours: its own UDP socket, so that toud keys every
+    scenario's connection differently."""
+
+    def __init__(self, ctx, dport, sport, iss):
+        self.ctx = ctx
+        self.u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.u.bind(("127.0.0.1", 0))
+        self.udp_port = self.u.getsockname()[1]
+        self.dport = dport
+        self.sport = sport
+        self.iss = iss
+        self.snd_nxt = iss
+        self.irs = None
+        self.rcv_nxt = None
+        self.ts_ok = False
+        self.tsval = 1000
+        self.ts_recent = 0
+        self.win = 65535
+        self.seen = set()
+        self.log = []
+        self.sentinel_ack = 0x5e000000
+
+    def close(self):
+        self.u.close()
+
+    # -- sending
+    def raw(self, data):
+        self.u.sendto(data, self.ctx.toud)
+
+    def send(self, flags, seq=None, ack=None, data=b"", win=None, opts=None, sport=None,
+             dport=None):
+        if seq is None:
+            seq = self.snd_nxt
+        if ack is None:
+            ack = self.rcv_nxt if (flags & ACK and self.rcv_nxt is not None) else 0
+        if opts is None:
+            opts = b""
+            if self.ts_ok and not flags & RST:
+                self.tsval += 1
+                opts = T.opt_nop() + T.opt_nop() + T.opt_ts(self.tsval, self.ts_recent)
+        seg = T.build(sport or self.sport, dport or self.dport, seq, ack, flags,
+                      self.win if win is None else win, data, opts)
+        self.log.append(">> " + fmt_expect(seq, ack if flags & ACK else None, flags,
+                                           len(data) or None))
+        self.raw(seg)
+
+    # -- receiving
+    def recv_any(self, timeout):
+        """The next parsed segment from toud, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self.u.settimeout(left)
+            try:
+                data, addr = self.u.recvfrom(70000)
+            except socket.timeout:
+                return None
+            except ConnectionRefusedError:
+                raise Fail("toud's UDP port is closed (ICMP port unreachable): daemon gone?")
+            try:
+                s = T.Segment(data)
+            except T.MalformedSegment as e:
+                raise Fail("toud sent an unparsable segment (%s): %r" % (e, data[:60]))
+            self.log.append("<< " + str(s))
+            return s
+
+    def expect(self, what, pred=None, timeout=RECV_TIMEOUT):
+        """The next segment of this connection.  A segment identical to one
+        already received (a retransmission) is skipped unless pred accepts
+        it; anything else is returned for the caller to judge."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            s = self.recv_any(max(left, 0))
+            if s is None:
+                raise Fail("expected %s, got nothing within %.0fs" % (what, timeout))
+            if s.sport != self.dport or s.dport != self.sport:
+                if s.sport == SENTINEL_PORT:
+                    continue  # a late sentinel answer
+                raise Fail("expected %s, got a segment for other ports: %s" % (what, s))
+            if pred is not None and pred(s):
+                self.remember(s)
+                return s
+            if self.is_retransmission(s):
+                continue
+            self.remember(s)
+            return s
+
+    def is_retransmission(self, s):
+        """A segment that occupies sequence space (SYN, FIN, data) and was
+        already received; pure ACKs are never retransmissions."""
+        if not (s.flags & (SYN | FIN) or s.data):
+            return False
+        return (s.seq, s.flags & (SYN | FIN | RST), len(s.data)) in self.seen
+
+    def remember(self, s):
+        if s.flags & (SYN | FIN) or s.data:
+            self.seen.add((s.seq, s.flags & (SYN | FIN | RST), len(s.data)))
+        self.note_ts(s)
+
+    def note_ts(self, s):
+        if self.ts_ok and s.ts is not None:
+            self.ts_recent = s.ts[0]
+
+    def expect_seg(self, what, seq=None, ack=None, flags=None, datalen=None, timeout=RECV_TIMEOUT):
+        """Expect a segment with exactly these fields (None = any)."""
+        def match(s):
+            return ((seq is None or s.seq == seq % T.MOD) and
+                    (ack is None or s.ack == ack % T.MOD) and
+                    (flags is None or s.flags == flags) and
+                    (datalen is None or len(s.data) == datalen))
+        exp = fmt_expect(seq, ack, flags, datalen)
+        s = self.expect("%s %s" % (what, exp), match, timeout)
+        if not match(s):
+            raise Fail("expected %s %s, got %s" % (what, exp, s))
+        return s
+
+    def expect_nothing(self, after):
+        """Nothing for this connection may arrive before the answer to a
+        sentinel sent now (see the module comment)."""
+        self.sentinel_ack = (self.sentinel_ack + 7919) % T.MOD
+        seg = T.build(self.sport, SENTINEL_PORT, 1, self.sentinel_ack, ACK, 1000)
+        self.raw(seg)
+        deadline = time.monotonic() + RECV_TIMEOUT
+        while True:
+            s = self.recv_any(max(deadline - time.monotonic(), 0))
+            if s is None:
+                raise Fail("no answer to the sentinel ACK sent to closed port %d after %s "
+                           "(expected <SEQ=%d><CTL=RST>)" % (SENTINEL_PORT, after, self.sentinel_ack))
+            if s.sport == SENTINEL_PORT:
+                if s.flags == RST and s.seq == self.sentinel_ack:
+                    return
+                continue  # answer to an earlier sentinel
+            if self.is_retransmission(s):
+                continue
+            raise Fail("expected no reply to %s, got %s" % (after, s))
+
+    # -- helpers for the usual handshake (toud passive)
+    def handshake(self, syn_opts=None, data=b"", win=None, third_win=None):
+        """SYN -> SYN,ACK -> ACK(+data).  Returns the SYN,ACK."""
+        if syn_opts is None:
+            syn_opts = T.opt_mss(MSS_DEFAULT)
+        self.send(SYN, seq=self.iss, opts=syn_opts, win=win)
+        sa = self.expect_seg("SYN,ACK", ack=self.iss + 1, flags=SYN | ACK)
+        self.irs = sa.seq
+        self.rcv_nxt = seq_add(sa.seq, 1)
+        self.snd_nxt = seq_add(self.iss, 1)
+        syn_had_ts = T.OPT_TS in [k for k, _ in T.Segment(T.build(0, 0, 0, opts=syn_opts)).opts]
+        if syn_had_ts and sa.ts is not None:
+            self.ts_ok = True
+            self.ts_recent = sa.ts[0]
+        self.send(ACK, data=data, win=third_win)
+        self.snd_nxt = seq_add(self.snd_nxt, len(data))
+        return sa
+
+    def send_data(self, data, flags=ACK | PSH):
+        self.send(flags, data=data)
+        self.snd_nxt = seq_add(self.snd_nxt, len(data) + (1 if flags & FIN else 0))
+
+
+def find_conn(ctx, peer):
+    """The LIST entry of peer's connection (remote = 127.0.0.1:UDP/TCP)."""
+    suffix = ":%d/%d" % (peer.udp_port, peer.sport)
+    for c in ctx.list():
+        if str(c.get("remote", "")).endswith(suffix):
+            return c
+    return None
+
+
+def state_of(ctx, peer):
+    c = find_conn(ctx, peer)
+    return c.get("state") if c else None
+
+
+def expect_state(ctx, peer, want, timeout=3.0):
+    """LIST must show peer's connection in state want (polled, bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = state_of(ctx, peer)
+        if st == want:
+            return
+        if time.monotonic() > deadline:
+            raise Fail("expected LIST to show the connection in %s, got %s" % (want, st))
+        time.sleep(0.05)
+
+
+def expect_end(ctx, cid, want, timeout=5.0):
+    """STATUS <id> must report end <want> (polled, bounded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = ctx.status(cid)
+        if st.get("end") is not None:
+            if st.get("end") != want:
+                raise Fail("expected STATUS %d end \"%s\", got %s" % (cid, want, st.get("end")))
+            return st
+        if time.monotonic() > deadline:
+            raise Fail("expected STATUS %d end \"%s\", got state %s without end" %
+                       (cid, want, st.get("state")))
+        time.sleep(0.05)
+
+
+def established(ctx, syn_opts=None, data=b"hello"):
+    """LISTEN + handshake (data on the third segment) + ACCEPT + read data."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    sa = p.handshake(syn_opts=syn_opts, data=data)
+    st = ctx.accept(port)
+    if data:
+        got = st.recv_exact(len(data))
+        if got != data:
+            raise Fail("app expected %r from the third segment, got %r" % (data, got))
+        # the data must be acknowledged (possibly after the delayed-ACK timer)
+        p.expect_seg("ACK of the data", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    return p, st, sa
+
+
+CHECKS = []
+
+
+def check(fn):
+    CHECKS.append(fn)
+    return fn
+
+
+# ---------------------------------------------------------------- closed ports
+@check
+def syn_closed_port(ctx):
+    """RFC 9293 3.10.7.1: If the ACK bit is off, sequence number zero is used,
+    <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>."""
+    p = ctx.peer(ctx.new_port())
+    p.send(SYN, seq=1000, opts=T.opt_mss(1452))
+    p.expect_seg("reset", seq=0, ack=1001, flags=RST | ACK)
+
+
+@check
+def syn_data_closed_port(ctx):
+    """SEG.LEN counts the SYN and the data: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>."""
+    p = ctx.peer(ctx.new_port())
+    p.send(SYN, seq=2000, data=b"0123456789")
+    p.expect_seg("reset", seq=0, ack=2011, flags=RST | ACK)
+
+
+@check
+def fin_closed_port(ctx):
+    """A FIN without ACK to a closed port: SEG.LEN counts the FIN."""
+    p = ctx.peer(ctx.new_port())
+    p.send(FIN, seq=3000)
+    p.expect_seg("reset", seq=0, ack=3001, flags=RST | ACK)
+
+
+@check
+def ack_closed_port(ctx):
+    """RFC 9293 3.10.7.1: If the ACK bit is on, <SEQ=SEG.ACK><CTL=RST>."""
+    p = ctx.peer(ctx.new_port())
+    p.send(ACK, seq=5000, ack=777777)
+    p.expect_seg("reset", seq=777777, flags=RST)
+
+
+@check
+def rst_closed_port(ctx):
+    """RFC 9293 3.10.7.1: An incoming segment containing a RST is discarded."""
+    p = ctx.peer(ctx.new_port())
+    p.send(RST, seq=6000)
+    p.expect_nothing("RST to a closed port")
+    p.send(RST | ACK, seq=6000, ack=1234)
+    p.expect_nothing("RST,ACK to a closed port")
+
+
+# ---------------------------------------------------------------- LISTEN
+@check
+def ack_to_listen(ctx):
+    """RFC 9293 3.10.7.2: Any acknowledgment is bad if it arrives on a
+    connection still in the LISTEN state ... <SEQ=SEG.ACK><CTL=RST>."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(ACK, seq=100, ack=4242)
+    p.expect_seg("reset", seq=4242, flags=RST)
+
+
+@check
+def synack_to_listen(ctx):
+    """A SYN,ACK to a listener is an ACK-bearing segment: <SEQ=SEG.ACK><CTL=RST>."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN | ACK, seq=100, ack=99999)
+    p.expect_seg("reset", seq=99999, flags=RST)
+
+
+@check
+def rst_to_listen(ctx):
+    """RFC 9293 3.10.7.2: An incoming RST should be ignored."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(RST, seq=100)
+    p.expect_nothing("RST to a LISTEN port")
+    if state_of(ctx, p) is not None:
+        raise Fail("RST to LISTEN created a connection: %s" % state_of(ctx, p))
+
+
+@check
+def fin_to_listen(ctx):
+    """RFC 9293 3.10.7.2 fourth: Any other control or text-bearing segment
+    (not containing SYN) must have an ACK and thus would have been discarded
+    by the ACK processing ... drop the segment and return."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(FIN, seq=100)
+    p.expect_nothing("FIN without ACK to a LISTEN port")
+
+
+# ---------------------------------------------------------------- handshake
+@check
+def handshake_data_on_third(ctx):
+    """RFC 9293 3.5 figure 6 (basic three-way handshake), our ISN 100; the
+    third segment carries data.  SYN,ACK: <SEQ=ISS><ACK=101><CTL=SYN,ACK>
+    with MSS 1452 (DESIGN 3)."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port, iss=100)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    sa = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    if sa.mss != MSS_DEFAULT:
+        raise Fail("expected MSS %d on the SYN,ACK, got %s" % (MSS_DEFAULT, sa.opt_names()))
+    if sa.win == 0:
+        raise Fail("SYN,ACK advertises a zero window")
+    p.irs, p.rcv_nxt, p.snd_nxt = sa.seq, seq_add(sa.seq, 1), 101
+    p.send(ACK, data=b"hello")
+    p.snd_nxt = 106
+    st = ctx.accept(port)
+    got = st.recv_exact(5)
+    if got != b"hello":
+        raise Fail("app expected b'hello' from the third segment, got %r" % got)
+    a = p.expect_seg("ACK of the data", seq=p.rcv_nxt, ack=106, flags=ACK)
+    if a.ts is not None:
+        raise Fail("timestamps not negotiated (no TS on our SYN) but toud sent %s" % a)
+    s = ctx.status(st.id)
+    if s.get("state") != "ESTABLISHED":
+        raise Fail("expected STATUS state ESTABLISHED, got %s" % s.get("state"))
+    st.send(b"world")
+    d = p.expect_seg("data from the app", seq=p.rcv_nxt, ack=106, datalen=5)
+    if d.data != b"world" or not d.flags & ACK:
+        raise Fail("expected <DATA=world> with ACK, got %s %r" % (d, d.data))
+
+
+@check
+def syn_ack_options_none(ctx):
+    """A SYN without options: the SYN,ACK carries MSS 1452 and none of WS
+    (RFC 7323 2.2: only if received on the SYN), SACK-permitted (RFC 2018)
+    or TS (RFC 7323 3.2: MUST NOT send a TSopt on <SYN,ACK> unless received)."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN, seq=100, opts=b"")
+    sa = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    names = sa.opt_names()
+    if sa.mss != MSS_DEFAULT or sa.ws is not None or sa.sackok or sa.ts is not None:
+        raise Fail("expected options exactly [MSS=%d], got %s" % (MSS_DEFAULT, names))
+
+
+NEGOTIATED = {}
+
+
+@check
+def syn_ack_options_all(ctx):
+    """A SYN with MSS, SACK-permitted, TS and WS: the SYN,ACK carries MSS 1452,
+    SACK-permitted, WS, and TS with TSecr = our TSval (RFC 7323 4.2)."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    opts = T.opt_mss(1400) + T.opt_sackok() + T.opt_ts(12345, 0) + T.opt_nop() + T.opt_ws(7)
+    p.send(SYN, seq=100, opts=opts)
+    sa = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    NEGOTIATED["toud SYN,ACK to a full SYN"] = " ".join(sa.opt_names()) + " win=%d" % sa.win
+    problems = []
+    if sa.mss != MSS_DEFAULT:
+        problems.append("MSS=%s (want %d)" % (sa.mss, MSS_DEFAULT))
+    if not sa.sackok:
+        problems.append("no SACK-permitted")
+    if sa.ws is None or sa.ws > 14:
+        problems.append("WS=%s (want 0..14, RFC 7323 2.3)" % sa.ws)
+    if sa.ts is None or sa.ts[1] != 12345:
+        problems.append("TS=%s (want TSecr=12345)" % (sa.ts,))
+    if problems:
+        raise Fail("SYN,ACK options %s: %s" % (sa.opt_names(), "; ".join(problems)))
+
+
+@check
+def unknown_option_skipped(ctx):
+    """DESIGN 3 / RFC 9293 3.1 (MUST-6): ignore an option it does not
+    implement, assuming that the option has a length field."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    opts = bytes([253, 6, 0xde, 0xad, 0xbe, 0xef]) + T.opt_mss(1460)
+    p.send(SYN, seq=100, opts=opts)
+    p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+
+
+@check
+def old_duplicate_syn(ctx):
+    """RFC 9293 3.5 figure 8 (recovery from old duplicate SYN): SYN 90 ->
+    SYN,ACK ack 91 -> RST seq 91 -> back to LISTEN -> SYN 100 -> SYN,ACK
+    ack 101 -> ACK -> ESTABLISHED."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN, seq=90, opts=T.opt_mss(1460))
+    sa1 = p.expect_seg("SYN,ACK to the old SYN", ack=91, flags=SYN | ACK)
+    p.send(RST, seq=91)
+    p.expect_nothing("<SEQ=91><CTL=RST> in SYN-RECEIVED")
+    st = state_of(ctx, p)
+    if st is not None:
+        raise Fail("after the RST the embryonic connection should be gone (LISTEN), LIST shows %s" % st)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    sa2 = p.expect_seg("SYN,ACK to SYN 100", ack=101, flags=SYN | ACK)
+    p.rcv_nxt, p.snd_nxt = seq_add(sa2.seq, 1), 101
+    p.send(ACK)
+    stream = ctx.accept(port)
+    s = ctx.status(stream.id)
+    if s.get("state") != "ESTABLISHED":
+        raise Fail("expected ESTABLISHED after SYN 100, got %s" % s.get("state"))
+    del sa1
+
+
+@check
+def syn_received_bad_ack(ctx):
+    """RFC 9293 3.10.7.4 fifth, SYN-RECEIVED: If the segment acknowledgment
+    is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST> and send
+    it.  The connection stays; the right ACK then completes it."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    sa = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    bad = seq_add(sa.seq, 5000)
+    p.send(ACK, seq=101, ack=bad)
+    p.expect_seg("reset for the unacceptable ACK", seq=bad, flags=RST)
+    p.rcv_nxt, p.snd_nxt = seq_add(sa.seq, 1), 101
+    p.send(ACK, data=b"late")
+    p.snd_nxt = 105
+    stream = ctx.accept(port)
+    got = stream.recv_exact(4)
+    if got != b"late":
+        raise Fail("expected the connection to complete after the right ACK, app got %r" % got)
+
+
+# ---------------------------------------------------------------- synchronized
+@check
+def est_syn_challenge_ack(ctx):
+    """RFC 9293 3.10.7.4 fourth / RFC 5961 4.2: a SYN in a synchronized state,
+    irrespective of the sequence number: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>;
+    the connection stays ESTABLISHED."""
+    p, st, _ = established(ctx)
+    ctx.pace_challenge()
+    p.send(SYN, seq=seq_add(p.snd_nxt, 1000), opts=T.opt_mss(1460))
+    p.expect_seg("challenge ACK", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    s = ctx.status(st.id)
+    if s.get("state") != "ESTABLISHED":
+        raise Fail("after the challenge ACK expected ESTABLISHED, got %s" % s.get("state"))
+    p.send_data(b"still")
+    if st.recv_exact(5) != b"still":
+        raise Fail("data after the challenge ACK was not delivered")
+
+
+@check
+def half_open_recovery(ctx):
+    """RFC 9293 3.5 figure 10 with RFC 5961: the peer 'crashed' and sends a
+    SYN with a new ISN; toud answers <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>;
+    the peer answers <SEQ=SEG.ACK><CTL=RST>; toud aborts (end "reset") and
+    the next SYN opens a new connection."""
+    p, st, _ = established(ctx)
+    ctx.pace_challenge()
+    new_isn = seq_add(p.snd_nxt, 3000000)
+    p.send(SYN, seq=new_isn, opts=T.opt_mss(1460))
+    a = p.expect_seg("challenge ACK to the new SYN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.send(RST, seq=a.ack)
+    p.expect_nothing("the RST answering the challenge ACK")
+    expect_end(ctx, st.id, "reset")
+    p.send(SYN, seq=new_isn, opts=T.opt_mss(1460))
+    p.expect_seg("SYN,ACK for the new connection", ack=seq_add(new_isn, 1), flags=SYN | ACK)
+
+
+@check
+def est_data_out_of_window(ctx):
+    """RFC 9293 3.10.7.4 first: If an incoming segment is not acceptable, an
+    acknowledgment should be sent in reply <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>;
+    the data is dropped."""
+    p, st, sa = established(ctx)
+    ctx.pace_challenge()
+    p.send(ACK | PSH, seq=seq_add(p.snd_nxt, 200000), data=b"far away")
+    p.expect_seg("ACK for the out-of-window segment", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.send_data(b"near")
+    got = st.recv_exact(4)
+    if got != b"near":
+        raise Fail("expected the app to get b'near' only, got %r" % got)
+
+
+@check
+def est_old_duplicate_data(ctx):
+    """A wholly old (duplicate) segment is not acceptable: ACK it with
+    <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and drop it."""
+    p, st, sa = established(ctx)
+    ctx.pace_challenge()
+    p.send(ACK | PSH, seq=seq_add(p.snd_nxt, -5), data=b"hello")
+    p.expect_seg("ACK for the duplicate", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.send_data(b"new")
+    got = st.recv_exact(3)
+    if got != b"new":
+        raise Fail("expected the app to get b'new' only (duplicate dropped), got %r" % got)
+
+
+@check
+def est_rst_in_window_challenge(ctx):
+    """RFC 9293 3.10.7.4 first (RFC 5961 3.2): RST with an in-window but not
+    exact sequence number -> challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
+    p, st, _ = established(ctx)
+    ctx.pace_challenge()
+    p.send(RST, seq=seq_add(p.snd_nxt, 10))
+    p.expect_seg("challenge ACK", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    s = ctx.status(st.id)
+    if s.get("state") != "ESTABLISHED":
+        raise Fail("after an inexact RST expected ESTABLISHED, got %s" % s.get("state"))
+
+
+@check
+def est_rst_out_of_window(ctx):
+    """RFC 9293 3.10.7.4 first: If the RST bit is set and the sequence number
+    is outside the current receive window, silently drop the segment."""
+    p, st, _ = established(ctx)
+    p.send(RST, seq=seq_add(p.snd_nxt, 300000))
+    p.expect_nothing("an out-of-window RST")
+    s = ctx.status(st.id)
+    if s.get("state") != "ESTABLISHED":
+        raise Fail("after an out-of-window RST expected ESTABLISHED, got %s" % s.get("state"))
+
+
+@check
+def est_rst_exact(ctx):
+    """RFC 9293 3.10.7.4: If the RST bit is set and the sequence number exactly
+    matches the next expected sequence number (RCV.NXT), reset the connection:
+    no reply, STATUS end "reset", the app's stream ends."""
+    p, st, _ = established(ctx)
+    p.send(RST, seq=p.snd_nxt)
+    p.expect_nothing("the exact RST")
+    expect_end(ctx, st.id, "reset")
+    got, how = st.wait_eof(5)
+    if how == "timeout":
+        raise Fail("after the reset the app's stream stayed open")
+
+
+@check
+def est_ack_unsent_data(ctx):
+    """RFC 9293 3.10.7.4 fifth, ESTABLISHED: If the ACK acks something not yet
+    sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."""
+    p, st, _ = established(ctx)
+    ctx.pace_challenge()
+    p.send(ACK | PSH, ack=seq_add(p.rcv_nxt, 1000), data=b"X")
+    p.expect_seg("ACK for the ACK of unsent data", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.send_data(b"Y")
+    got = st.recv_exact(1)
+    if got != b"Y":
+        raise Fail("the segment acking unsent data must be dropped: app expected b'Y', got %r" % got)
+
+
+@check
+def est_ack_too_old(ctx):
+    """RFC 9293 3.10.7.4 fifth / RFC 5961 5.2: an ACK value below
+    SND.UNA - MAX.SND.WND: the segment MUST be discarded and an ACK sent back."""
+    p, st, _ = established(ctx)
+    ctx.pace_challenge()
+    p.send(ACK | PSH, ack=seq_add(p.rcv_nxt, -(65535 + 70000)), data=b"Z")
+    p.expect_seg("ACK for the too-old ACK", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.send_data(b"W")
+    got = st.recv_exact(1)
+    if got != b"W":
+        raise Fail("the segment with the too-old ACK must be dropped: app expected b'W', got %r" % got)
+
+
+# ---------------------------------------------------------------- options in use
+@check
+def ooo_data_sack(ctx):
+    """RFC 5681 4.2: an out-of-order segment -> immediate duplicate ACK;
+    RFC 2018 4: the first SACK block MUST specify the block containing the
+    segment which triggered this ACK.  Filling the hole -> ACK of all."""
+    opts = T.opt_mss(1460) + T.opt_sackok() + T.opt_ts(500, 0) + T.opt_nop() + T.opt_ws(7)
+    p, st, sa = established(ctx, syn_opts=opts)
+    if not sa.sackok:
+        raise Fail("SACK-permitted not negotiated: %s" % sa.opt_names())
+    base = p.snd_nxt
+    p.send(ACK | PSH, seq=seq_add(base, 100), data=b"b" * 100)
+    d = p.expect_seg("duplicate ACK", seq=p.rcv_nxt, ack=base, flags=ACK)
+    want = (seq_add(base, 100), seq_add(base, 200))
+    if not d.sack or d.sack[0] != want:
+        raise Fail("expected first SACK block %d-%d, got %s" % (want + (d.opt_names(),)))
+    p.send(ACK | PSH, seq=base, data=b"a" * 100)
+    p.expect_seg("ACK of the filled hole", seq=p.rcv_nxt, ack=seq_add(base, 200), flags=ACK)
+    p.snd_nxt = seq_add(base, 200)
+    got = st.recv_exact(200)
+    if got != b"a" * 100 + b"b" * 100:
+        raise Fail("app expected 100*a + 100*b in order, got %r..." % got[:20])
+
+
+@check
+def timestamps_echo(ctx):
+    """RFC 7323 3.2: once TSopt is negotiated it MUST be sent in every non-RST
+    segment; TSecr echoes TS.Recent (the peer's latest in-order TSval)."""
+    opts = T.opt_mss(1460) + T.opt_ts(777, 0)
+    p, st, sa = established(ctx, syn_opts=opts, data=b"")
+    if sa.ts is None:
+        raise Fail("TS not negotiated: %s" % sa.opt_names())
+    p.send_data(b"x" * 10)
+    my_tsval = p.tsval
+    a = p.expect_seg("ACK of the data", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    if a.ts is None or a.ts[1] != my_tsval:
+        raise Fail("expected TS with TSecr=%d on %s" % (my_tsval, a))
+    st.recv_exact(10)
+    st.send(b"y" * 10)
+    d = p.expect_seg("data from the app", seq=p.rcv_nxt, datalen=10)
+    if d.ts is None:
+        raise Fail("data segment without TSopt after negotiation: %s" % d)
+
+
+@check
+def paws_old_timestamp(ctx):
+    """RFC 7323 5.3 R1: SEG.TSval < TS.Recent -> not acceptable: send an
+    acknowledgment and drop the segment."""
+    opts = T.opt_mss(1460) + T.opt_ts(10000, 0)
+    p, st, sa = established(ctx, syn_opts=opts, data=b"")
+    if sa.ts is None:
+        raise Fail("TS not negotiated: %s" % sa.opt_names())
+    p.tsval = 20000
+    p.send_data(b"1")
+    p.expect_seg("ACK", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    ctx.pace_challenge()
+    old = T.opt_nop() + T.opt_nop() + T.opt_ts(15000, p.ts_recent)
+    p.send(ACK | PSH, data=b"2", opts=old)
+    p.expect_seg("ACK for the PAWS-failed segment", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.tsval = 30000
+    p.send_data(b"3")
+    got = st.recv_exact(2)
+    if got != b"13":
+        raise Fail("expected the app to get b'13' (PAWS drop of b'2'), got %r" % got)
+
+
+@check
+def zero_window_probe(ctx):
+    """RFC 9293 3.8.6.1: the peer advertises a zero window; toud must not send
+    data beyond it but must probe (1 octet of new data, or a Linux-style
+    <SEQ=SND.UNA-1> probe) and keep probing; when the window opens the data
+    flows, byte-exact."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.handshake(data=b"", third_win=0)
+    st = ctx.accept(port)
+    payload = bytes(random.Random(1).randrange(256) for _ in range(3000))
+    una = p.rcv_nxt
+    st.send(payload)
+
+    def is_probe(s):
+        if len(s.data) == 1 and s.seq == una:
+            return True
+        return len(s.data) == 0 and s.seq == seq_add(una, -1)
+    for n in (1, 2):
+        s = p.expect("zero-window probe %d" % n, None, timeout=15)
+        if not is_probe(s):
+            raise Fail("expected zero-window probe %d (1 octet at %d or an ACK at %d), got %s" %
+                       (n, una, seq_add(una, -1), s))
+        # a receiver with a zero window acks without taking the octet
+        p.send(ACK, ack=una, win=0)
+        p.seen.clear()
+    p.send(ACK, ack=una, win=65535)
+    got = collect(p, una, len(payload), timeout=10)
+    if got != payload:
+        raise Fail("after the window opened expected %d bytes byte-exact, got %d (%s)" %
+                   (len(payload), len(got), "equal prefix" if payload.startswith(got) else "different"))
+
+
+def collect(p, start, n, timeout=10):
+    """Receive n data octets from start, acking as they arrive."""
+    buf = bytearray(n)
+    have = 0
+    deadline = time.monotonic() + timeout
+    while have < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        s = p.recv_any(left)
+        if s is None:
+            break
+        if s.sport != p.dport or not s.data:
+            continue
+        off = (s.seq - start) % T.MOD
+        if off <= have < off + len(s.data) and off + len(s.data) <= n:
+            buf[off:off + len(s.data)] = s.data
+            have = off + len(s.data)
+        p.send(ACK, ack=seq_add(start, have))
+    return bytes(buf[:have])
+
+
+# ---------------------------------------------------------------- closing
+@check
+def close_toud_first(ctx):
+    """RFC 9293 3.5 figure 12, toud is TCP A: app CLOSE -> <FIN,ACK> in
+    FIN-WAIT-1; our ACK -> FIN-WAIT-2; our FIN -> <SEQ=F+1><ACK=R+1><ACK>
+    and TIME-WAIT; a retransmitted FIN in TIME-WAIT is acknowledged again."""
+    p, st, _ = established(ctx)
+    st.shutdown_wr()
+    f = p.expect_seg("FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    expect_state(ctx, p, "FIN-WAIT-1")
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.send(ACK)
+    expect_state(ctx, p, "FIN-WAIT-2")
+    p.send(FIN | ACK)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.expect_seg("ACK of our FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    expect_state(ctx, p, "TIME-WAIT")
+    got, how = st.wait_eof(5)
+    if how != "eof":
+        raise Fail("app expected EOF after the peer's FIN, got %s" % how)
+    p.send(FIN | ACK, seq=seq_add(p.snd_nxt, -1))
+    p.expect_seg("re-ACK of the retransmitted FIN in TIME-WAIT", seq=p.rcv_nxt, ack=p.snd_nxt,
+                 flags=ACK)
+    expect_state(ctx, p, "TIME-WAIT")
+
+
+@check
+def close_peer_first(ctx):
+    """RFC 9293 3.5 figure 12, toud is TCP B: our FIN -> ACK, CLOSE-WAIT, app
+    EOF; app CLOSE -> <FIN,ACK>, LAST-ACK; our ACK -> CLOSED, end "fin"."""
+    p, st, _ = established(ctx)
+    p.send(FIN | ACK)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.expect_seg("ACK of our FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    expect_state(ctx, p, "CLOSE-WAIT")
+    got, how = st.wait_eof(5)
+    if how != "eof" or got:
+        raise Fail("app expected a clean EOF after our FIN, got %s %r" % (how, got))
+    st.shutdown_wr()
+    f = p.expect_seg("FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    expect_state(ctx, p, "LAST-ACK")
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.send(ACK)
+    expect_end(ctx, st.id, "fin")
+    # the TCB is gone: a segment for it is answered as for a closed port
+    p.send(ACK, ack=seq_add(p.rcv_nxt, 0))
+    p.expect_seg("reset for the closed connection", seq=p.rcv_nxt, flags=RST)
+
+
+@check
+def close_simultaneous(ctx):
+    """RFC 9293 3.5 figure 13: FINs cross -> CLOSING, <SEQ=F+1><ACK=R+1><ACK>;
+    the ACK of toud's FIN -> TIME-WAIT; a retransmitted FIN is re-ACKed."""
+    p, st, _ = established(ctx)
+    st.shutdown_wr()
+    f = p.expect_seg("FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    # our FIN does not acknowledge toud's FIN: it crossed it
+    p.send(FIN | ACK, ack=f.seq)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.expect_seg("ACK of the crossing FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    expect_state(ctx, p, "CLOSING")
+    p.send(ACK)
+    expect_state(ctx, p, "TIME-WAIT")
+    p.send(FIN | ACK, seq=seq_add(p.snd_nxt, -1))
+    p.expect_seg("re-ACK of the retransmitted FIN in TIME-WAIT", seq=p.rcv_nxt, ack=p.snd_nxt,
+                 flags=ACK)
+    got, how = st.wait_eof(5)
+    if how != "eof":
+        raise Fail("app expected EOF after the peer's FIN, got %s" % how)
+
+
+# ---------------------------------------------------------------- active open
+def toud_connect(ctx, p, extra=""):
+    """Start CONNECT 127.0.0.1:<peer udp port> <peer tcp port>; return the
+    API socket and toud's SYN."""
+    try:
+        sock = ctx.api.connect_start("127.0.0.1:%d" % p.udp_port, p.sport, extra)
+    except OSError as e:
+        raise Fail("CONNECT: %s" % e)
+    ctx.cleanup.append(sock.close)
+    syn = p.recv_any(RECV_TIMEOUT)
+    if syn is None:
+        try:
+            ans = Api.connect_finish(sock, 0.5)[1]
+        except (ApiError, OSError) as e:
+            ans = str(e)
+        raise Fail("expected a SYN from CONNECT, got nothing (API: %s)" % ans)
+    p.remember(syn)
+    if syn.flags != SYN or syn.dport != p.sport:
+        raise Fail("expected <CTL=SYN> from CONNECT, got %s" % syn)
+    p.dport = syn.sport
+    return sock, syn
+
+
+@check
+def connect_handshake(ctx):
+    """Active OPEN: toud's SYN carries MSS 1452; our SYN,ACK without TS ->
+    <SEQ=ISS+1><ACK=301><CTL=ACK> without TSopt (RFC 7323 3.2); CONNECT
+    answers OK; the app's data follows at ISS+1."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p)
+    NEGOTIATED["toud SYN (active open)"] = " ".join(syn.opt_names()) + " win=%d" % syn.win
+    if syn.mss != MSS_DEFAULT:
+        raise Fail("expected MSS %d on toud's SYN, got %s" % (MSS_DEFAULT, syn.opt_names()))
+    p.send(SYN | ACK, seq=300, ack=seq_add(syn.seq, 1), opts=T.opt_mss(1460))
+    p.snd_nxt, p.rcv_nxt = 301, seq_add(syn.seq, 1)
+    a = p.expect_seg("ACK of our SYN", seq=p.rcv_nxt, ack=301, flags=ACK)
+    if a.ts is not None:
+        raise Fail("no TS on our SYN,ACK but toud sent TSopt: %s" % a)
+    stream, ans = Api.connect_finish(sock)
+    if stream is None:
+        raise Fail("expected CONNECT -> OK, got %s" % ans)
+    ctx.cleanup.append(stream.close)
+    stream.send(b"abc")
+    d = p.expect_seg("data from the app", seq=p.rcv_nxt, ack=301, datalen=3)
+    if d.data != b"abc":
+        raise Fail("expected data b'abc', got %r" % d.data)
+
+
+@check
+def connect_refused(ctx):
+    """RFC 9293 3.10.7.3: in SYN-SENT, RST with an acceptable ACK: signal
+    'connection reset' -> CONNECT answers ERR refused."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p)
+    p.send(RST | ACK, seq=0, ack=seq_add(syn.seq, 1))
+    stream, ans = Api.connect_finish(sock)
+    if stream is not None or not ans.startswith("ERR refused"):
+        raise Fail("expected CONNECT -> ERR refused, got %s" % ans)
+
+
+@check
+def syn_sent_unacceptable(ctx):
+    """RFC 9293 3.10.7.3, SYN-SENT: SEG.ACK =< ISS or > SND.NXT -> <SEQ=SEG.ACK>
+    <CTL=RST>; a RST without ACK is dropped; then a good SYN,ACK completes."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p)
+    bad = seq_add(syn.seq, 1000)
+    p.send(ACK, seq=300, ack=bad)
+    p.expect_seg("reset for the bad ACK", seq=bad, flags=RST)
+    p.send(RST, seq=300)
+    p.expect_nothing("a RST without ACK in SYN-SENT")
+    p.send(SYN | ACK, seq=300, ack=seq_add(syn.seq, 1), opts=T.opt_mss(1460))
+    p.snd_nxt, p.rcv_nxt = 301, seq_add(syn.seq, 1)
+    p.expect_seg("ACK of our SYN", seq=p.rcv_nxt, ack=301, flags=ACK)
+    stream, ans = Api.connect_finish(sock)
+    if stream is None:
+        raise Fail("expected CONNECT -> OK after the good SYN,ACK, got %s" % ans)
+    ctx.cleanup.append(stream.close)
+
+
+@check
+def simultaneous_open(ctx):
+    """RFC 9293 3.5 figure 7: toud (A) sends SYN; our SYN 300 crosses it ->
+    A: SYN-RECEIVED, <SEQ=ISS><ACK=301><CTL=SYN,ACK>; our <SEQ=300><ACK=ISS+1>
+    <CTL=SYN,ACK> -> A: ESTABLISHED, <SEQ=ISS+1><ACK=301><CTL=ACK>."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p)
+    p.send(SYN, seq=300, opts=T.opt_mss(1460))
+    p.expect_seg("SYN,ACK (simultaneous open)", seq=syn.seq, ack=301, flags=SYN | ACK)
+    p.send(SYN | ACK, seq=300, ack=seq_add(syn.seq, 1), opts=T.opt_mss(1460))
+    p.snd_nxt, p.rcv_nxt = 301, seq_add(syn.seq, 1)
+    p.expect_seg("ACK (figure 7 line 7)", seq=p.rcv_nxt, ack=301, flags=ACK)
+    stream, ans = Api.connect_finish(sock)
+    if stream is None:
+        raise Fail("expected CONNECT -> OK after simultaneous open, got %s" % ans)
+    ctx.cleanup.append(stream.close)
+
+
+# ---------------------------------------------------------------- malformed
+def malformed_counter(ctx):
+    try:
+        st = ctx.api.stats()
+    except (ApiError, OSError) as e:
+        raise Fail("STATS: %s" % e)
+    found = []
+
+    def walk(o, path):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                walk(v, path + [str(k)])
+        elif isinstance(o, (int, float)) and "malformed" in "/".join(path).lower():
+            found.append(o)
+    walk(st, [])
+    if len(found) != 1:
+        raise Fail("expected one malformed-drop counter in STATS, found %d in %s" %
+                   (len(found), str(st)[:300]))
+    return found[0]
+
+
+def malformed_case(ctx, what, payload_fn):
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    before = malformed_counter(ctx)
+    p.raw(payload_fn(p))
+    p.expect_nothing(what)
+    after = malformed_counter(ctx)
+    if after - before != 1:
+        raise Fail("expected the malformed-drop counter to grow by 1 for %s, %d -> %d" %
+                   (what, before, after))
+    if state_of(ctx, p) is not None:
+        raise Fail("%s created a connection" % what)
+
+
+def syn_bytes(p, opts=b"", doff=None, data=b""):
+    return T.build(p.sport, p.dport, 100, 0, SYN, 65535, data, opts, doff=doff)
+
+
+@check
+def malformed_empty(ctx):
+    malformed_case(ctx, "an empty datagram", lambda p: b"")
+
+
+@check
+def malformed_short_header(ctx):
+    malformed_case(ctx, "a 19-byte datagram", lambda p: syn_bytes(p)[:19])
+
+
+@check
+def malformed_doff_too_small(ctx):
+    malformed_case(ctx, "data offset 4 (< 5 words)", lambda p: syn_bytes(p, doff=16))
+
+
+@check
+def malformed_doff_too_big(ctx):
+    malformed_case(ctx, "data offset 60 in a 24-byte datagram",
+                   lambda p: syn_bytes(p, opts=T.opt_mss(1460), doff=60))
+
+
+@check
+def malformed_optlen_zero(ctx):
+    malformed_case(ctx, "an option of length 0",
+                   lambda p: syn_bytes(p, opts=bytes([253, 0, 0, 0]) + T.opt_mss(1460)))
+
+
+@check
+def malformed_optlen_overrun(ctx):
+    malformed_case(ctx, "an option running past the header",
+                   lambda p: syn_bytes(p, opts=T.opt_mss(1460) + bytes([8, 10, 0, 0])))
+
+
+@check
+def malformed_mss_length(ctx):
+    malformed_case(ctx, "an MSS option of length 3",
+                   lambda p: syn_bytes(p, opts=bytes([2, 3, 5, 1])))
+
+
+@check
+def malformed_huge_garbage(ctx):
+    def garbage(p):
+        g = bytearray(random.Random(5).randrange(256) for _ in range(65000))
+        g[0:4] = struct.pack("!HH", p.sport, p.dport)
+        g[12] = 0x30  # data offset 3 words: never a valid header
+        return bytes(g)
+    malformed_case(ctx, "65000 bytes of garbage", garbage)
+
+
+@check
+def daemon_still_works(ctx):
+    """After everything above: a normal handshake and data, and VERSION."""
+    p, st, _ = established(ctx, data=b"alive")
+    try:
+        ans = ctx.api.request("VERSION")
+    except (ApiError, OSError) as e:
+        raise Fail("VERSION: %s" % e)
+    if not ans.startswith("OK"):
+        raise Fail("expected VERSION -> OK ..., got %s" % ans)
+
+
+# ---------------------------------------------------------------- runner
+def parse_addr(s):
+    host, _, port = s.rpartition(":")
+    return (host or "127.0.0.1", int(port))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--udp", help="toud's UDP address, IP:PORT (required)")
+    ap.add_argument("--api", help="toud's API socket path (required)")
+    ap.add_argument("--port-base", type=int, default=21000,
+                    help="first TCP port used for listeners (default 21000)")
+    ap.add_argument("--only", default="", help="comma-separated check names")
+    ap.add_argument("--list", action="store_true", help="list the checks and exit")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print the segment log of failures")
+    args = ap.parse_args()
+    if args.list:
+        for fn in CHECKS:
+            print(fn.__name__)
+        return 0
+    if not args.udp or not args.api:
+        ap.error("--udp and --api are required")
+    args.toud_addr = parse_addr(args.udp)
+    only = set(filter(None, args.only.split(",")))
+    unknown = only - {fn.__name__ for fn in CHECKS}
+    if unknown:
+        print("unknown check(s): %s" % ", ".join(sorted(unknown)), file=sys.stderr)
+        return 2
+    ctx = Ctx(args)
+    passed = failed = 0
+    for fn in CHECKS:
+        if only and fn.__name__ not in only:
+            continue
+        try:
+            fn(ctx)
+            print("ok %s" % fn.__name__)
+            passed += 1
+        except Fail as e:
+            print("FAIL %s: %s" % (fn.__name__, e))
+            failed += 1
+            if args.verbose:
+                for p in ctx.peers:
+                    for line in p.log:
+                        print("    %s" % line)
+        except Exception as e:  # a bug in this script or an API surprise
+            print("FAIL %s: %s: %s" % (fn.__name__, type(e).__name__, e))
+            if args.verbose:
+                traceback.print_exc(file=sys.stdout)
+            failed += 1
+        finally:
+            ctx.finish()
+        sys.stdout.flush()
+    if NEGOTIATED:
+        for k, v in NEGOTIATED.items():
+            print("# %s: %s" % (k, v))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
