@@ -247,6 +247,20 @@ struct tcp_stats {
 };
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);
 
+/* ---- additions by the engine (core) ---- */
+
+/* TCP_EV_CLOSED(0) is also delivered when a connection reaches TIME-WAIT
+ * (both FINs acknowledged: the stream is over for the user); the engine
+ * then keeps the TCB for 2*MSL on its own.  tcp_release() is still
+ * required. */
+
+/* Tests only: force the ISN of connections opened from now on (NULL hook
+ * restores RFC 9293 3.4.1 ISNs).  `c` is the new TCB. */
+void tcp_stack_set_isn_hook(struct tcp_stack *s,
+			    uint32_t (*hook)(void *arg, const struct tcp_conn *c), void *arg);
+/* The state of a connection (also for released TCBs still lingering). */
+enum tcp_state tcp_conn_state(const struct tcp_conn *c);
+
 #ifdef __cplusplus
 }
 #endif

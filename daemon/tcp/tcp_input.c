@@ -1,0 +1,884 @@
+/*
+ * tcp_input.c - RFC 9293 section 3.10.7 "SEGMENT ARRIVES", state by state,
+ * with the RFC 5961 mitigations (3.2 RST, 4.2 SYN, 5.2 ACK, 7 rate limit),
+ * RFC 7323 PAWS and timestamps, and the receive side of RFC 2018 SACK.
+ */
+#include <string.h>
+
+#include "tcp_int.h"
+
+/* ---- 3.10.7.1 CLOSED ---- */
+
+static int closed_input(struct tcp_stack *s, const struct tcp_endpoint *from,
+			const struct tcp_seg *seg)
+{
+	s->st.DropNoConn++;
+	/* "An incoming segment containing a RST is discarded." */
+	if (seg->flags & TCP_RST)
+		return 0;
+	/* "An incoming segment not containing a RST causes a RST to be sent in
+	 * response. ... If the ACK bit is off, sequence number zero is used,
+	 * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>  If the ACK bit is on,
+	 * <SEQ=SEG.ACK><CTL=RST>" */
+	if (!(seg->flags & TCP_ACK))
+		tcp_send_rst_raw(s, from, seg->dport, seg->sport, 0, seg->seq + tcp_seg_seqlen(seg),
+				 TCP_RST | TCP_ACK);
+	else
+		tcp_send_rst_raw(s, from, seg->dport, seg->sport, seg->ack, 0, TCP_RST);
+	return 0;
+}
+
+/* Options of a SYN: RFC 9293 3.7.1 MSS, RFC 7323 WS/TS, RFC 2018 SACK-perm */
+static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	/* RFC 9293 3.7.1: "If an MSS Option is not received at connection
+	 * setup, TCP implementations MUST assume a default send MSS of 536" */
+	c->peer_mss = seg->has_mss ? seg->mss : 536;
+	uint32_t mss = c->peer_mss < s->cfg.mss ? c->peer_mss : s->cfg.mss;
+	c->ws_ok = s->cfg.window_scaling && seg->has_ws;
+	if (c->ws_ok) {
+		/* RFC 7323 2.3: "If a Window Scale option is received with a
+		 * shift.cnt value larger than 14, the TCP SHOULD log the error
+		 * but MUST use 14 instead of the specified value." */
+		c->snd_wscale = seg->ws > 14 ? 14 : seg->ws;
+		if (seg->ws > 14)
+			tcp_log(s, TCP_LOG_NOTICE, "conn %llu: window scale %u > 14, using 14",
+				(unsigned long long)c->id, (unsigned)seg->ws);
+	} else {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	c->sack_ok = s->cfg.sack && seg->sack_perm;
+	c->ts_ok = s->cfg.timestamps && seg->has_ts;
+	if (c->ts_ok) {
+		c->ts_recent = seg->tsval;
+		c->ts_recent_age = now;
+		/* RFC 7323 / RFC 9293 3.7.1: the MSS excludes options; leave room
+		 * for the 12 bytes of TSopt in every segment */
+		if (mss > 12 + 64)
+			mss -= 12;
+	}
+	if (mss < 64)
+		mss = 64; /* a floor against absurd MSS values */
+	c->smss = mss;
+}
+
+/* ---- 3.10.7.2 LISTEN ---- */
+
+static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
+			const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now)
+{
+	/* "First, check for a RST: An incoming RST segment could not be valid
+	 * since it could not have been sent in response to anything sent by
+	 * this incarnation of the connection. An incoming RST should be
+	 * ignored. Return." */
+	if (seg->flags & TCP_RST) {
+		s->st.DropNoConn++;
+		return 0;
+	}
+	/* "Second, check for an ACK: Any acknowledgment is bad if it arrives on
+	 * a connection still in the LISTEN state. An acceptable reset segment
+	 * should be formed for any arriving ACK-bearing segment. The RST
+	 * should be formatted as follows: <SEQ=SEG.ACK><CTL=RST>" */
+	if (seg->flags & TCP_ACK) {
+		s->st.DropNoConn++;
+		tcp_send_rst_raw(s, from, seg->dport, seg->sport, seg->ack, 0, TCP_RST);
+		return 0;
+	}
+	/* "Third, check for a SYN" */
+	if (!(seg->flags & TCP_SYN)) {
+		/* "Fourth, other data or control: ... Any other control or
+		 * text-bearing segment (not containing SYN) must have an ACK and
+		 * thus would have been discarded by the ACK processing ...
+		 * drop the segment and return." */
+		s->st.DropNoConn++;
+		return 0;
+	}
+	if (l->pending >= l->backlog) {
+		s->st.DropListenOverflow++;
+		return TCP_ELIMIT;
+	}
+	int err;
+	struct tcp_conn *c = tcp_conn_new(s, from, seg->dport, seg->sport, now, &err);
+	if (!c) {
+		s->st.DropListenOverflow++;
+		return err;
+	}
+	c->passive = 1;
+	c->listener = l;
+	c->listener_user = l->user;
+	l->pending++;
+	c->state = TCP_LISTEN; /* this TCB is the listener's clone */
+	/* "set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
+	 * control or text should be queued for processing later." (we do not
+	 * queue text on a SYN: the peer retransmits it after the handshake) */
+	c->irs = seg->seq;
+	c->rcv_nxt = seg->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	syn_options(c, seg, now);
+	/* "ISS should be selected and a SYN segment sent of the form:
+	 * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> SND.NXT is set to ISS+1 and
+	 * SND.UNA to ISS. The connection state should be changed to
+	 * SYN-RECEIVED." */
+	c->iss = tcp_isn(s, c, now);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss + 1;
+	c->rtx_nxt = c->snd_nxt;
+	c->snd_buf_seq = c->iss + 1;
+	c->snd_wnd = seg->wnd; /* RFC 7323 2.2: never scaled in a SYN */
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = seg->seq;
+	c->snd_wl2 = 0;
+	tcp_set_state(c, TCP_SYN_RECEIVED);
+	tcp_send_syn(c, now);
+	tcp_arm_rtx(c, now);
+	return 0;
+}
+
+/* ---- receive text (step seven) and FIN (step eight) ---- */
+
+static void enter_time_wait(struct tcp_conn *c, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	tcp_set_state(c, TCP_TIME_WAIT);
+	/* "start the time-wait timer, turn off the other timers" */
+	for (int t = 0; t < TCP_T_N; t++)
+		if (t != TCP_T_DELACK)
+			c->timers[t] = TCP_TIME_NEVER;
+	tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
+	/* the user's connection is over: both FINs are acknowledged */
+	tcp_report_closed(c, 0);
+}
+
+/* Our FIN was sent and SND.UNA is past it. */
+static int fin_acked(const struct tcp_conn *c)
+{
+	return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
+}
+
+/* Take the contiguous out-of-order data now at RCV.NXT into the stream. */
+static void pull_ooo(struct tcp_conn *c)
+{
+	struct tcp_seqrange r;
+	if (!tcp_seqset_first(&c->ooo, &r))
+		return;
+	if (seq_leq(r.start, c->rcv_nxt) && seq_gt(r.end, c->rcv_nxt)) {
+		uint32_t n = r.end - c->rcv_nxt;
+		c->rcvbuf.len += n;
+		c->rcv_nxt = r.end;
+		c->bytes_received += n;
+	}
+	tcp_seqset_trim_below(&c->ooo, c->rcv_nxt);
+}
+
+static void process_fin(struct tcp_conn *c, tcp_time_t now)
+{
+	/* "If the FIN bit is set, signal the user "connection closing" and
+	 * return any pending RECEIVEs with same message, advance RCV.NXT over
+	 * the FIN, and send an acknowledgment for the FIN. Note that FIN
+	 * implies PUSH for any segment text not yet delivered to the user." */
+	c->rcv_nxt++;
+	c->fin_rcvd = 1;
+	c->ooo_fin = 0;
+	c->ack_now = 1;
+	tcp_conn_event(c, TCP_EVB_PEER_FIN);
+	if (c->rcvbuf.len)
+		tcp_conn_event(c, TCP_EVB_READABLE);
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+		/* "Enter the CLOSE-WAIT state." */
+		tcp_set_state(c, TCP_CLOSE_WAIT);
+		break;
+	case TCP_FIN_WAIT_1:
+		/* "If our FIN has been ACKed (perhaps in this segment), then
+		 * enter TIME-WAIT, start the time-wait timer, turn off the other
+		 * timers; otherwise, enter the CLOSING state." */
+		if (fin_acked(c))
+			enter_time_wait(c, now);
+		else
+			tcp_set_state(c, TCP_CLOSING);
+		break;
+	case TCP_FIN_WAIT_2:
+		/* "Enter the TIME-WAIT state. Start the time-wait timer, turn off
+		 * the other timers." */
+		enter_time_wait(c, now);
+		break;
+	case TCP_TIME_WAIT:
+		/* "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait
+		 * timeout." */
+		tcp_timer_set(c, TCP_T_2MSL, now + 2 * c->s->cfg.msl);
+		break;
+	default:
+		/* CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state." */
+		break;
+	}
+}
+
+/* Step seven for ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: data in [seq, seq+len)
+ * already trimmed to the window.  Returns -1 if the TCB was closed. */
+static int process_text(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len,
+			tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	if (!len)
+		return 0;
+	if (c->no_read) {
+		/* tcp.h tcp_close_no_read: data for an owner that has gone aborts
+		 * the connection with RST, as a kernel socket does */
+		tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
+		tcp_conn_closed(c, TCP_EABORTED);
+		return -1;
+	}
+	uint32_t room = tcp_rcv_space(c);
+	uint32_t off = seq - c->rcv_nxt;
+	if (off >= room)
+		return 0;
+	if (len > room - off)
+		len = room - off;
+	if (seq == c->rcv_nxt) {
+		int had_ooo = c->ooo.n != 0;
+		tcp_ring_write(&c->rcvbuf, c->rcvbuf.len, data, len);
+		c->rcvbuf.len += len;
+		c->rcv_nxt += len;
+		c->bytes_received += len;
+		pull_ooo(c);
+		tcp_conn_event(c, TCP_EVB_READABLE);
+		/* RFC 5681 4.2: "an ACK SHOULD be generated for at least every
+		 * second full-sized segment" and "Out-of-order data segments
+		 * SHOULD be acknowledged immediately" - also when filling a hole */
+		if (len >= c->smss)
+			c->unacked_segs++;
+		if (had_ooo || !s->cfg.delayed_ack || c->unacked_segs >= 2) {
+			c->ack_now = 1;
+		} else if (c->timers[TCP_T_DELACK] == TCP_TIME_NEVER) {
+			/* RFC 9293 3.8.6.3: "the delay MUST be less than 0.5 seconds" */
+			tcp_timer_set(c, TCP_T_DELACK, now + s->cfg.delayed_ack);
+		}
+	} else {
+		/* out of order: hold it in the ring beyond the in-order data and
+		 * remember the range (RFC 9293 3.10.7.4: "Segments with higher
+		 * beginning sequence numbers SHOULD be held for later
+		 * processing") */
+		if (tcp_seqset_add(&c->ooo, seq, seq + len) < 0) {
+			s->st.DropRcvBufFull++;
+		} else {
+			tcp_ring_write(&c->rcvbuf, c->rcvbuf.len + off, data, len);
+		}
+		c->ack_now = 1;
+	}
+	return 0;
+}
+
+/* ---- 3.10.7.3 SYN-SENT ---- */
+
+static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	int ack_ok = 0;
+	/* "First, check the ACK bit: If the ACK bit is set, If SEG.ACK =< ISS
+	 * or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set, if so
+	 * drop the segment and return) <SEQ=SEG.ACK><CTL=RST> and discard the
+	 * segment. Return.  If SND.UNA < SEG.ACK =< SND.NXT, then the ACK is
+	 * acceptable." */
+	if (seg->flags & TCP_ACK) {
+		if (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt)) {
+			s->st.DropBadAck++;
+			if (!(seg->flags & TCP_RST))
+				tcp_send_rst_raw(s, &c->remote, c->lport, c->rport, seg->ack, 0, TCP_RST);
+			return 0;
+		}
+		ack_ok = seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt);
+	}
+	/* "Second, check the RST bit: ... In the SYN-SENT state (a RST received
+	 * in response to an initial SYN), the RST is acceptable if the ACK
+	 * field acknowledges the SYN." (RFC 5961 3.2)  "If the ACK was
+	 * acceptable, then signal to the user "error: connection reset", drop
+	 * the segment, enter CLOSED state, delete TCB, and return. Otherwise
+	 * (no ACK), drop the segment and return." */
+	if (seg->flags & TCP_RST) {
+		if (ack_ok) {
+			tcp_conn_closed(c, TCP_ECONNREFUSED);
+		} else {
+			s->st.DropOutOfWindow++;
+		}
+		return 0;
+	}
+	/* "Fourth, check the SYN bit" */
+	if (!(seg->flags & TCP_SYN)) {
+		/* "Fifth, if neither of the SYN or RST bits is set, then drop the
+		 * segment and return." */
+		s->st.DropOutOfWindow++;
+		return 0;
+	}
+	/* "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ." */
+	c->irs = seg->seq;
+	c->rcv_nxt = seg->seq + 1;
+	syn_options(c, seg, now);
+	/* the window of our SYN, now relative to RCV.NXT */
+	c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) > 65535 ? 65535 : tcp_rcv_space(c));
+	if (ack_ok) {
+		/* "SND.UNA should be advanced to equal SEG.ACK (if there is an
+		 * ACK), and any segments on the retransmission queue that are
+		 * thereby acknowledged should be removed." */
+		c->snd_una = seg->ack;
+		if (c->rtt_timing && c->rtx_count == 0 && !c->ts_ok)
+			tcp_rtt_sample(&c->rtt, now - c->rtt_start);
+		else if (c->ts_ok && seg->has_ts && seg->tsecr)
+			tcp_rtt_sample(&c->rtt, (tcp_time_t)(uint32_t)(tcp_ts_now(c, now) - seg->tsecr) * 1000u);
+		c->rtt_timing = 0;
+		tcp_rtt_on_new_ack(&c->rtt);
+		tcp_timer_clear(c, TCP_T_RTX);
+	}
+	/* RFC 7323 2.2: the window of a SYN is not scaled */
+	c->snd_wnd = seg->wnd;
+	c->max_snd_wnd = c->snd_wnd;
+	c->snd_wl1 = seg->seq;
+	c->snd_wl2 = seg->ack;
+	if (seq_gt(c->snd_una, c->iss)) {
+		/* "If SND.UNA > ISS (our SYN has been ACKed), change the connection
+		 * state to ESTABLISHED, form an ACK segment
+		 * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it. Data or
+		 * controls that were queued for transmission MAY be included. ...
+		 * If there are other controls or text in the segment, then
+		 * continue processing at the sixth step" */
+		c->rtx_nxt = c->snd_nxt;
+		tcp_conn_established(c, now);
+		c->ack_now = 1;
+		uint32_t len = (uint32_t)seg->len;
+		uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+		int fin = (seg->flags & TCP_FIN) != 0;
+		if (len > wnd) {
+			len = wnd;
+			fin = 0;
+		}
+		if (process_text(c, seg->seq + 1, seg->data, len, now) < 0)
+			return 0;
+		if (fin && c->rcv_nxt == seg->seq + 1 + len)
+			process_fin(c, now);
+		tcp_output(c, now);
+		if (c->ack_now)
+			tcp_send_ack(c, now);
+		return 0;
+	}
+	/* "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+	 * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it. Set the variables:
+	 * SND.WND <- SEG.WND SND.WL1 <- SEG.SEQ SND.WL2 <- SEG.ACK  If there
+	 * are other controls or text in the segment, queue them for processing
+	 * after the ESTABLISHED state has been reached, return." */
+	tcp_set_state(c, TCP_SYN_RECEIVED);
+	c->rtx_count = 0;
+	tcp_send_syn(c, now);
+	tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+	return 0;
+}
+
+/* ---- 3.10.7.4 the synchronized states (and SYN-RECEIVED) ---- */
+
+static void challenge_ack(struct tcp_conn *c, tcp_time_t now)
+{
+	/* RFC 5961 3.2/4.2: "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>", rate
+	 * limited per RFC 5961 7 */
+	if (tcp_challenge_ack_allowed(c->s, now))
+		tcp_send_ack(c, now);
+}
+
+/* SYN-RECEIVED of a passive open "returns to LISTEN": the listener keeps
+ * listening; this clone of it goes away. */
+static void return_to_listen(struct tcp_conn *c)
+{
+	tcp_set_state(c, TCP_LISTEN);
+	tcp_conn_closed(c, 0);
+}
+
+static int rcv_wnd(const struct tcp_conn *c)
+{
+	return (int)(seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0);
+}
+
+/* RFC 9293 3.10.7.4 first: the four cases of the acceptability test */
+static int seq_acceptable(const struct tcp_conn *c, uint32_t seq, uint32_t seglen)
+{
+	uint32_t wnd = (uint32_t)rcv_wnd(c);
+	if (seglen == 0 && wnd == 0)
+		return seq == c->rcv_nxt;                         /* 0, 0: SEG.SEQ = RCV.NXT */
+	if (seglen == 0)
+		return seq_leq(c->rcv_nxt, seq) &&                /* 0, >0: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND */
+		       seq_lt(seq, c->rcv_nxt + wnd);
+	if (wnd == 0)
+		return 0;                                         /* >0, 0: not acceptable */
+	return (seq_leq(c->rcv_nxt, seq) && seq_lt(seq, c->rcv_nxt + wnd)) ||   /* >0, >0 */
+	       (seq_leq(c->rcv_nxt, seq + seglen - 1) && seq_lt(seq + seglen - 1, c->rcv_nxt + wnd));
+}
+
+/* The RFC 9293 3.10.7.4 fifth step for an acceptable ACK in the
+ * synchronized states: SND.UNA < SEG.ACK =< SND.NXT. */
+static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	uint32_t acked = seg->ack - c->snd_una;
+	/* "set SND.UNA <- SEG.ACK. Any segments on the retransmission queue
+	 * that are thereby entirely acknowledged are removed." */
+	uint32_t data_acked = 0;
+	if (seq_gt(seg->ack, c->snd_buf_seq)) {
+		data_acked = seg->ack - c->snd_buf_seq;
+		if (data_acked > c->sndbuf.len)
+			data_acked = c->sndbuf.len;
+		tcp_ring_consume(&c->sndbuf, data_acked);
+		c->snd_buf_seq += data_acked;
+		c->bytes_acked += data_acked;
+	}
+	c->snd_una = seg->ack;
+	if (seq_lt(c->rtx_nxt, c->snd_una))
+		c->rtx_nxt = c->snd_una;
+	/* RTT: RFC 7323 4.1 from TSecr, else the timed segment (Karn) */
+	tcp_time_t rtt = 0;
+	if (c->ts_ok && seg->has_ts && seg->tsecr) {
+		rtt = (tcp_time_t)(uint32_t)(tcp_ts_now(c, now) - seg->tsecr) * 1000u;
+		if (rtt < TCP_SEC(3600))
+			tcp_rtt_sample(&c->rtt, rtt);
+	} else if (c->rtt_timing && seq_gt(seg->ack, c->rtt_seq)) {
+		rtt = now - c->rtt_start;
+		tcp_rtt_sample(&c->rtt, rtt);
+		c->rtt_timing = 0;
+	}
+	tcp_rtt_on_new_ack(&c->rtt);
+	c->rtx_count = 0;
+	/* congestion control: RFC 6582 NewReno recovery, else on_ack */
+	if (c->cc.ops) {
+		if (c->in_fast_recovery) {
+			if (seq_geq(seg->ack, c->recover)) {
+				/* RFC 6582 3.2 step 3 "Full acknowledgments" */
+				c->in_fast_recovery = 0;
+				if (c->cc.ops->on_recovery_end)
+					c->cc.ops->on_recovery_end(&c->cc, now);
+			} else {
+				/* step 4 "Partial acknowledgments": "retransmit the
+				 * first unacknowledged segment" and deflate */
+				tcp_cc_recovery_partial_ack(&c->cc, acked);
+				tcp_retransmit_one(c, c->snd_una, now);
+			}
+		} else if (c->cc.ops->on_ack) {
+			c->cc.ops->on_ack(&c->cc, acked, rtt, now);
+		}
+	}
+	c->dupacks = 0;
+	/* RFC 6298 (5.2) "When all outstanding data has been acknowledged,
+	 * turn off the retransmission timer." (5.3) "When an ACK is received
+	 * that acknowledges new data, restart the retransmission timer" */
+	if (c->snd_una == c->snd_nxt)
+		tcp_timer_clear(c, TCP_T_RTX);
+	else
+		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+	if (data_acked && c->writable_wanted && c->sndbuf.len < c->sndbuf.cap) {
+		c->writable_wanted = 0;
+		tcp_conn_event(c, TCP_EVB_WRITABLE);
+	}
+	(void)s;
+}
+
+/* RFC 5681 3.2 fast retransmit on the third duplicate ACK (RFC 6582). */
+static void dup_ack(struct tcp_conn *c, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	if (!c->cc.ops)
+		return;
+	c->dupacks++;
+	if (c->in_fast_recovery) {
+		/* RFC 6582 3.2 step 3 (RFC 5681 step 4): inflate per dup ACK */
+		tcp_cc_recovery_dupack(&c->cc);
+		return;
+	}
+	if (c->dupacks != 3)
+		return;
+	/* RFC 6582 3.2 step 2: "If the Cumulative Acknowledgment field didn't
+	 * cover more than recover, ... do not enter the fast retransmit" */
+	if (!seq_gt(c->snd_una, c->recover))
+		return;
+	c->recover = c->snd_nxt;
+	c->in_fast_recovery = 1;
+	s->st.FastRetransmits++;
+	if (c->cc.ops->on_congestion)
+		c->cc.ops->on_congestion(&c->cc, tcp_flight(c), now);
+	tcp_cc_newreno_enter_inflate(&c->cc);
+	c->rtt_timing = 0;
+	tcp_retransmit_one(c, c->snd_una, now);
+}
+
+static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	uint32_t seglen = tcp_seg_seqlen(seg);
+	int zero_wnd_probe = 0;
+
+	/* RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt,
+	 * a TCP SHOULD silently drop the segment." */
+	if (c->ts_ok && !seg->has_ts && !(seg->flags & TCP_RST) && c->state != TCP_SYN_RECEIVED) {
+		s->st.DropPaws++;
+		return 0;
+	}
+	/* RFC 7323 5.3 R1 (PAWS): "If there is a Timestamps option in the
+	 * arriving segment, SEG.TSval < TS.Recent, TS.Recent is valid (see
+	 * later discussion), and if the RST bit is not set, then treat the
+	 * arriving segment as not acceptable: Send an acknowledgment in reply
+	 * as specified in Section 3.10.7.4 of [RFC9293] and drop the
+	 * segment."  TS.Recent is invalid after 24 days idle (5.5). */
+	if (c->ts_ok && seg->has_ts && !(seg->flags & TCP_RST) &&
+	    seq_lt(seg->tsval, c->ts_recent) && now - c->ts_recent_age < TCP_SEC(24u * 86400u)) {
+		s->st.DropPaws++;
+		tcp_send_ack(c, now);
+		return 0;
+	}
+
+	/* A retransmitted SYN in SYN-RECEIVED (our SYN-ACK was lost), or the
+	 * peer's SYN-ACK of a simultaneous open: the SYN lies before RCV.NXT.
+	 * RFC 9293 3.10.7.4: "One could tailor actual segments to fit this
+	 * assumption by trimming off any portions that lie outside the window
+	 * (including SYN and FIN)". */
+	if ((seg->flags & TCP_SYN) && c->state == TCP_SYN_RECEIVED && seg->seq == c->irs &&
+	    !(seg->flags & TCP_RST)) {
+		if (!(seg->flags & TCP_ACK)) {
+			tcp_send_syn(c, now); /* answer the duplicate SYN */
+			return 0;
+		}
+		seg->flags &= (uint8_t)~TCP_SYN;
+		seg->seq++;
+		seglen--;
+		c->ack_now = 1;
+	}
+
+	/* "First, check sequence number" */
+	if (!seq_acceptable(c, seg->seq, seglen)) {
+		/* "If the RCV.WND is zero, no segments will be acceptable, but
+		 * special allowance should be made to accept valid ACKs, URGs,
+		 * and RSTs." */
+		if (rcv_wnd(c) == 0 && seg->seq == c->rcv_nxt) {
+			zero_wnd_probe = 1;
+		} else if (seg->flags & TCP_RST) {
+			/* RFC 5961 3.2 1) "If the RST bit is set and the sequence
+			 * number is outside the current receive window, silently
+			 * drop the segment." */
+			s->st.DropOutOfWindow++;
+			return 0;
+		} else if (seg->flags & TCP_SYN) {
+			/* RFC 5961 4.2: "If the SYN bit is set, irrespective of the
+			 * sequence number, TCP MUST send an ACK (also referred to as
+			 * challenge ACK) to the remote peer" */
+			s->st.DropOutOfWindow++;
+			challenge_ack(c, now);
+			return 0;
+		} else {
+			/* "If an incoming segment is not acceptable, an
+			 * acknowledgment should be sent in reply (unless the RST bit
+			 * is set, if so drop the segment and return):
+			 * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> After sending the
+			 * acknowledgment, drop the unacceptable segment and return." */
+			s->st.DropOutOfWindow++;
+			if (c->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN) &&
+			    seg->seq + seglen == c->rcv_nxt)
+				/* 3.10.7.4 TIME-WAIT: a retransmission of the remote
+				 * FIN: "Acknowledge it, and restart the 2 MSL timeout." */
+				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
+			tcp_send_ack(c, now);
+			return 0;
+		}
+	}
+
+	/* "Second, check the RST bit" - RFC 5961 3.2 */
+	if (seg->flags & TCP_RST) {
+		if (seg->seq != c->rcv_nxt) {
+			/* "3) If the RST bit is set and the sequence number does not
+			 * exactly match the next expected sequence value, yet is
+			 * within the current receive window, TCP MUST send an
+			 * acknowledgment (challenge ACK)" */
+			challenge_ack(c, now);
+			return 0;
+		}
+		/* "2) If the RST bit is set and the sequence number exactly
+		 * matches the next expected sequence number (RCV.NXT), then TCP
+		 * MUST reset the connection" */
+		switch (c->state) {
+		case TCP_SYN_RECEIVED:
+			/* "If this connection was initiated with a passive OPEN (i.e.,
+			 * came from the LISTEN state), then return this connection to
+			 * LISTEN state and return. ... If this connection was
+			 * initiated with an active OPEN (i.e., came from SYN-SENT
+			 * state), then the connection was refused; signal the user
+			 * "connection refused"." */
+			if (c->passive)
+				return_to_listen(c);
+			else
+				tcp_conn_closed(c, TCP_ECONNREFUSED);
+			return 0;
+		case TCP_ESTABLISHED:
+		case TCP_FIN_WAIT_1:
+		case TCP_FIN_WAIT_2:
+		case TCP_CLOSE_WAIT:
+			/* "any outstanding RECEIVEs and SEND should receive "reset"
+			 * responses. All segment queues should be flushed. Users
+			 * should also receive an unsolicited general "connection
+			 * reset" signal. Enter the CLOSED state, delete the TCB, and
+			 * return." */
+			tcp_conn_closed(c, TCP_ECONNRESET);
+			return 0;
+		default:
+			/* CLOSING, LAST-ACK, TIME-WAIT: "If the RST bit is set, then
+			 * enter the CLOSED state, delete the TCB, and return." */
+			tcp_conn_closed(c, c->state == TCP_TIME_WAIT ? 0 : TCP_ECONNRESET);
+			return 0;
+		}
+	}
+
+	/* "Third, check security" - not applicable (no IP security options) */
+
+	/* "Fourth, check the SYN bit" */
+	if (seg->flags & TCP_SYN) {
+		/* "SYN-RECEIVED STATE: If the connection was initiated with a
+		 * passive OPEN, then return this connection to the LISTEN state
+		 * and return." */
+		if (c->state == TCP_SYN_RECEIVED && c->passive) {
+			return_to_listen(c);
+			return 0;
+		}
+		/* RFC 5961 4.2 / RFC 9293: "If the SYN bit is set, irrespective of
+		 * the sequence number, TCP endpoints MUST send a "challenge ACK"
+		 * ... After sending the acknowledgment, TCP implementations MUST
+		 * drop the unacceptable segment and stop processing further." */
+		challenge_ack(c, now);
+		return 0;
+	}
+
+	/* trim to the window: "the segment is the idealized segment that
+	 * begins at RCV.NXT and does not exceed the window" */
+	uint32_t len = (uint32_t)seg->len;
+	const uint8_t *data = seg->data;
+	uint32_t seq = seg->seq;
+	int fin = (seg->flags & TCP_FIN) != 0;
+	if (zero_wnd_probe) {
+		len = 0;
+		fin = 0;
+		c->ack_now = 1;
+	}
+	if (seq_lt(seq, c->rcv_nxt)) {
+		uint32_t drop = c->rcv_nxt - seq;
+		if (drop >= len) {
+			if (drop > len)
+				fin = 0; /* the FIN is old too */
+			data += len;
+			len = 0;
+		} else {
+			data += drop;
+			len -= drop;
+		}
+		seq = c->rcv_nxt;
+		c->ack_now = 1; /* duplicate data: ACK at once (RFC 5681 4.2) */
+	}
+	uint32_t wnd = (uint32_t)rcv_wnd(c);
+	if (len > wnd - (seq - c->rcv_nxt)) {
+		len = wnd - (seq - c->rcv_nxt);
+		fin = 0;
+	}
+
+	/* RFC 7323 5.3 R3: "If an arriving segment satisfies SEG.TSval >=
+	 * TS.Recent and SEG.SEQ =< Last.ACK.sent, then record its timestamp in
+	 * TS.Recent." */
+	if (c->ts_ok && seg->has_ts && seq_geq(seg->tsval, c->ts_recent) &&
+	    seq_leq(seg->seq, c->last_ack_sent)) {
+		c->ts_recent = seg->tsval;
+		c->ts_recent_age = now;
+	}
+
+	/* "Fifth, check the ACK field" */
+	if (!(seg->flags & TCP_ACK)) {
+		/* "if the ACK bit is off, drop the segment and return" */
+		return 0;
+	}
+	if (c->state == TCP_SYN_RECEIVED) {
+		/* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
+		 * and continue processing with the variables below set to:
+		 * SND.WND <- SEG.WND SND.WL1 <- SEG.SEQ SND.WL2 <- SEG.ACK  If the
+		 * segment acknowledgment is not acceptable, form a reset segment
+		 * <SEQ=SEG.ACK><CTL=RST> and send it." */
+		if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
+			s->st.DropBadAck++;
+			tcp_send_rst_raw(s, &c->remote, c->lport, c->rport, seg->ack, 0, TCP_RST);
+			return 0;
+		}
+		c->snd_una = seg->ack;
+		c->rtx_nxt = c->snd_nxt;
+		if (c->ts_ok && seg->has_ts && seg->tsecr)
+			tcp_rtt_sample(&c->rtt, (tcp_time_t)(uint32_t)(tcp_ts_now(c, now) - seg->tsecr) * 1000u);
+		else if (c->rtt_timing && c->rtx_count == 0)
+			tcp_rtt_sample(&c->rtt, now - c->rtt_start);
+		c->rtt_timing = 0;
+		tcp_rtt_on_new_ack(&c->rtt);
+		tcp_timer_clear(c, TCP_T_RTX);
+		c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+		c->max_snd_wnd = c->snd_wnd;
+		c->snd_wl1 = seg->seq;
+		c->snd_wl2 = seg->ack;
+		tcp_conn_established(c, now);
+		if (c->fin_queued) {
+			/* CLOSE in SYN-RECEIVED was queued "for processing after
+			 * entering ESTABLISHED state" */
+			tcp_set_state(c, TCP_FIN_WAIT_1);
+		}
+	} else {
+		/* RFC 5961 5.2: "The ACK value is considered acceptable only if it
+		 * is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK =<
+		 * SND.NXT). All incoming segments whose ACK value doesn't satisfy
+		 * the above condition MUST be discarded and an ACK sent back." */
+		if (seq_gt(seg->ack, c->snd_nxt)) {
+			/* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK >
+			 * SND.NXT), then send an ACK, drop the segment, and return." */
+			s->st.DropBadAck++;
+			tcp_send_ack(c, now);
+			return 0;
+		}
+		if (seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+			s->st.DropBadAck++;
+			challenge_ack(c, now);
+			return 0;
+		}
+	}
+	/* ESTABLISHED processing (also FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
+	 * LAST-ACK before their additions) */
+	int was_dup = 0;
+	if (seq_lt(c->snd_una, seg->ack)) {
+		new_ack(c, seg, now);
+	} else if (seg->ack == c->snd_una) {
+		/* RFC 5681 2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data,
+		 * no SYN/FIN, SEG.ACK = SND.UNA, same advertised window */
+		if (c->snd_una != c->snd_nxt && seg->len == 0 && !(seg->flags & TCP_FIN) &&
+		    ((uint32_t)seg->wnd << c->snd_wscale) == c->snd_wnd)
+			was_dup = 1;
+	}
+	/* "If SEG.ACK < SND.UNA, it can be ignored." */
+	/* "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated.
+	 * If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
+	 * set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <-
+	 * SEG.ACK." */
+	if (seq_leq(c->snd_una, seg->ack) &&
+	    (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
+		c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+		c->snd_wl1 = seg->seq;
+		c->snd_wl2 = seg->ack;
+		if (c->snd_wnd > c->max_snd_wnd)
+			c->max_snd_wnd = c->snd_wnd;
+		if (c->snd_wnd && c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER) {
+			tcp_timer_clear(c, TCP_T_PERSIST);
+			c->persist_backoff = 0;
+		}
+	}
+	if (was_dup)
+		dup_ack(c, now);
+	if (c->detached)
+		return 0;
+
+	switch (c->state) {
+	case TCP_FIN_WAIT_1:
+		/* "In addition to the processing for the ESTABLISHED state, if the
+		 * FIN segment is now acknowledged, then enter FIN-WAIT-2 and
+		 * continue processing in that state." */
+		if (fin_acked(c)) {
+			tcp_set_state(c, TCP_FIN_WAIT_2);
+			if (c->released)
+				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
+		}
+		break;
+	case TCP_CLOSING:
+		/* "In addition to the processing for the ESTABLISHED state, if the
+		 * ACK acknowledges our FIN, then enter the TIME-WAIT state;
+		 * otherwise, ignore the segment." */
+		if (fin_acked(c))
+			enter_time_wait(c, now);
+		else
+			return 0;
+		break;
+	case TCP_LAST_ACK:
+		/* "The only thing that can arrive in this state is an
+		 * acknowledgment of our FIN. If our FIN is now acknowledged,
+		 * delete the TCB, enter the CLOSED state, and return." */
+		if (fin_acked(c)) {
+			tcp_conn_closed(c, 0);
+			return 0;
+		}
+		break;
+	case TCP_TIME_WAIT:
+		/* "The only thing that can arrive in this state is a
+		 * retransmission of the remote FIN. Acknowledge it, and restart
+		 * the 2 MSL timeout." (handled with the FIN below) */
+		break;
+	default:
+		break;
+	}
+
+	/* "Sixth, check the URG bit" - urgent data is not supported; the
+	 * pointer is ignored (RFC 6093 discourages its use). */
+
+	/* "Seventh, process the segment text" */
+	switch (c->state) {
+	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT_1:
+	case TCP_FIN_WAIT_2:
+		if (process_text(c, seq, data, len, now) < 0)
+			return 0;
+		break;
+	default:
+		/* CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not occur
+		 * since a FIN has been received from the remote side. Ignore the
+		 * segment text." */
+		break;
+	}
+
+	/* "Eighth, check the FIN bit" */
+	if (fin) {
+		if (seq + len == c->rcv_nxt && !c->fin_rcvd) {
+			process_fin(c, now);
+		} else if (c->fin_rcvd && seq + len + 1 == c->rcv_nxt) {
+			/* a repeated FIN: acknowledge (TIME-WAIT restarts 2 MSL) */
+			c->ack_now = 1;
+			if (c->state == TCP_TIME_WAIT)
+				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
+		} else if (seq_gt(seq + len, c->rcv_nxt) && !c->fin_rcvd) {
+			c->ooo_fin = 1; /* FIN beyond a hole: wait for the data */
+			c->ooo_fin_seq = seq + len;
+		}
+	} else if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && !c->fin_rcvd) {
+		process_fin(c, now);
+	}
+
+	if (c->detached)
+		return 0;
+	/* keep-alive: traffic from the peer restarts the idle time */
+	if (c->keepalive && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)) {
+		c->keepalive_sent = 0;
+		tcp_timer_set(c, TCP_T_KEEPALIVE, now + s->cfg.keepalive_idle);
+	}
+	tcp_output(c, now);
+	if (c->ack_now && !c->detached)
+		tcp_send_ack(c, now);
+	return 0;
+}
+
+int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
+		  struct tcp_seg *seg, tcp_time_t now)
+{
+	if (seg->sport == 0 || seg->dport == 0) {
+		s->st.InErrs++;
+		s->st.DropMalformed++;
+		return TCP_EMALFORMED;
+	}
+	struct tcp_conn *c = tcp_conn_lookup(s, from, seg->dport, seg->sport);
+	if (!c) {
+		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
+		if (l)
+			return listen_input(s, l, from, seg, now);
+		return closed_input(s, from, seg);
+	}
+	c->segs_in++;
+	if (c->state == TCP_SYN_SENT)
+		return syn_sent_input(c, seg, now);
+	return sync_input(c, seg, now);
+}

@@ -1,0 +1,225 @@
+/*
+ * tcp_int.h - the engine's internal structures: the TCB (RFC 9293 3.3.1),
+ * the stack with its connection table, listeners and timer heap.
+ * Not part of the public API; only the engine sources include it.
+ */
+#ifndef TOU_TCP_INT_H
+#define TOU_TCP_INT_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "tcp.h"
+#include "tcp_cc.h"
+#include "tcp_rtt.h"
+#include "tcp_seg.h"
+#include "tcp_seqset.h"
+
+/* Per-connection timers; the TCB's deadline is the earliest armed one. */
+enum tcp_timer {
+	TCP_T_RTX = 0,   /* retransmission of SYN, SYN-ACK, data, FIN (RFC 6298) */
+	TCP_T_PERSIST,   /* zero-window probe (RFC 9293 3.8.6.1) */
+	TCP_T_DELACK,    /* delayed ACK (RFC 9293 3.8.6.3) */
+	TCP_T_2MSL,      /* TIME-WAIT (RFC 9293 3.4.2), orphan FIN-WAIT-2 */
+	TCP_T_KEEPALIVE, /* RFC 9293 3.8.4 */
+	TCP_T_USER,      /* connect timeout / user timeout */
+	TCP_T_N
+};
+
+/* A ring buffer allocated once per connection: bytes at logical offsets
+ * [0, cap) from `head`. */
+struct tcp_ring {
+	uint8_t *buf;
+	uint32_t cap, head, len;
+};
+
+/* Pending owner events (delivered when the engine call returns). */
+#define TCP_EVB_ESTABLISHED 0x01
+#define TCP_EVB_ACCEPTED 0x02
+#define TCP_EVB_READABLE 0x04
+#define TCP_EVB_PEER_FIN 0x08
+#define TCP_EVB_WRITABLE 0x10
+#define TCP_EVB_CLOSED 0x20
+
+struct tcp_listener {
+	struct tcp_stack *s;
+	struct tcp_listener *next;
+	uint16_t port;
+	unsigned backlog;
+	unsigned pending; /* SYN-RECEIVED TCBs of this listener */
+	void *user;
+};
+
+struct tcp_conn {
+	struct tcp_stack *s;
+	uint64_t id;
+	enum tcp_state state;
+	struct tcp_endpoint remote;
+	uint16_t lport, rport;
+
+	struct tcp_conn *hnext;            /* hash chain */
+	struct tcp_conn *prev, *next;      /* all live TCBs */
+	struct tcp_conn *ev_next;          /* pending-event list */
+	struct tcp_conn *dead_next;        /* to free at the end of the call */
+	unsigned heap_idx;                 /* index in s->heap, or UINT32_MAX */
+	tcp_time_t deadline;
+	tcp_time_t timers[TCP_T_N];
+
+	struct tcp_listener *listener;     /* passive open, until ESTABLISHED */
+	void *listener_user;
+	int passive;                       /* came from LISTEN */
+	int owned;                         /* the user holds the TCB (events go out) */
+	int released;                      /* tcp_release() called */
+	int detached;                      /* CLOSED: out of table and heap */
+	int on_ev_list, on_dead_list;
+	unsigned events;
+	int close_err;
+	void *user;
+
+	/* RFC 9293 3.3.1 send sequence variables */
+	uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, snd_up;
+	uint32_t max_snd_wnd;              /* RFC 5961 5.2 MAX.SND.WND */
+	uint32_t rtx_nxt;                  /* go-back-N point after an RTO */
+	/* receive sequence variables */
+	uint32_t irs, rcv_nxt, rcv_adv;    /* rcv_adv: right edge advertised */
+	uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok;
+	uint8_t syn_opts_mss_seen;
+	uint32_t smss;                     /* effective send MSS */
+	uint16_t peer_mss;
+
+	/* RFC 7323 timestamps */
+	uint32_t ts_offset, ts_recent;
+	tcp_time_t ts_recent_age;
+	uint32_t last_ack_sent;
+
+	/* buffers */
+	struct tcp_ring sndbuf, rcvbuf;
+	uint32_t snd_buf_seq;              /* sequence number of sndbuf offset 0 */
+	struct tcp_seqset ooo;             /* out-of-order data held in rcvbuf */
+	int fin_queued;                    /* user CLOSE: FIN after the data */
+	int fin_sent;
+	uint32_t fin_seq;
+	int fin_rcvd;                      /* peer FIN consumed (RCV.NXT past it) */
+	int ooo_fin;                       /* peer FIN seen beyond a hole */
+	uint32_t ooo_fin_seq;
+	int no_read;                       /* tcp_close_no_read */
+	int eof_delivered;
+	int closed_reported;               /* TCP_EV_CLOSED queued */
+	int writable_wanted;
+
+	/* ACK state */
+	int ack_now;
+	unsigned unacked_segs;             /* full segments received since last ACK */
+	unsigned dupacks;
+	uint32_t recover;                  /* RFC 6582 recover */
+	int in_fast_recovery;
+
+	/* retransmission */
+	struct tcp_rtt rtt;
+	unsigned rtx_count;                /* consecutive RTO expirations */
+	int rtt_timing;                    /* Karn: one timed segment */
+	uint32_t rtt_seq;
+	tcp_time_t rtt_start;
+	int retransmitted;                 /* something was retransmitted since rtt_seq */
+	tcp_time_t last_send;
+	unsigned persist_backoff;
+	unsigned keepalive_sent;
+
+	struct tcp_cc cc;
+	int cc_algo;
+	int nodelay, keepalive;
+	tcp_time_t user_timeout;
+
+	/* challenge ACK rate limit (RFC 5961 7) - per stack, see tcp_stack */
+
+	/* statistics */
+	uint64_t bytes_sent, bytes_acked, bytes_received;
+	uint64_t segs_out, segs_in, retransmits;
+};
+
+struct tcp_stack {
+	struct tcp_config cfg;
+	struct tcp_callbacks cb;
+	uint8_t secret[16];
+	uint64_t rng;
+	uint64_t next_id;
+	int depth;                          /* nesting of API entry points */
+	int delivering;
+
+	struct tcp_conn **table;            /* hash by 4-tuple */
+	unsigned nbuckets;
+	unsigned nconns;
+	struct tcp_conn *all;               /* doubly linked list of live TCBs */
+	struct tcp_listener *listeners;
+	struct tcp_conn **heap;             /* min-heap on deadline */
+	unsigned heap_len, heap_cap;
+	struct tcp_conn *ev_head, *ev_tail;
+	struct tcp_conn *dead;
+
+	/* RFC 5961 7: challenge ACK budget per second */
+	tcp_time_t chack_window_start;
+	unsigned chack_count;
+
+	uint32_t (*isn_hook)(void *arg, const struct tcp_conn *c);
+	void *isn_arg;
+
+	struct tcp_stats st;
+	uint8_t segbuf[TCP_MAX_HDR_LEN + 65536];
+};
+
+/* tcp_stack.c */
+void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
+void tcp_conn_event(struct tcp_conn *c, unsigned evbit);
+/* Enter CLOSED: detach from table, heap and listener; TCP_EV_CLOSED(err)
+ * for an owned TCB; free once nobody holds it. */
+void tcp_conn_closed(struct tcp_conn *c, int err);
+void tcp_report_closed(struct tcp_conn *c, int err);
+struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
+				 uint16_t lport, uint16_t rport);
+struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint16_t port);
+struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
+			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err);
+uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now);
+void tcp_timer_set(struct tcp_conn *c, enum tcp_timer t, tcp_time_t when);
+void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t);
+void tcp_enter(struct tcp_stack *s);
+void tcp_leave(struct tcp_stack *s);
+int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
+uint32_t tcp_rcv_space(const struct tcp_conn *c);
+void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
+
+/* tcp_output.c */
+/* Send what the windows allow (data, FIN) and any pending ACK. */
+void tcp_output(struct tcp_conn *c, tcp_time_t now);
+/* Send one segment with the TCB's current ACK, window and options. */
+void tcp_send_ctl(struct tcp_conn *c, uint8_t flags, uint32_t seq, tcp_time_t now);
+void tcp_send_ack(struct tcp_conn *c, tcp_time_t now);
+void tcp_send_syn(struct tcp_conn *c, tcp_time_t now);
+/* A RST for a segment without a TCB (or unsynchronized rules). */
+void tcp_send_rst_raw(struct tcp_stack *s, const struct tcp_endpoint *to, uint16_t sport,
+		      uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags);
+void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now);
+void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now);
+void tcp_keepalive_timeout(struct tcp_conn *c, tcp_time_t now);
+void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now);
+uint32_t tcp_ts_now(const struct tcp_conn *c, tcp_time_t now);
+uint32_t tcp_flight(const struct tcp_conn *c);
+uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now);
+
+/* tcp_input.c */
+int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
+		  struct tcp_seg *seg, tcp_time_t now);
+
+/* tcp_ring.c */
+int tcp_ring_init(struct tcp_ring *r, uint32_t cap);
+void tcp_ring_free(struct tcp_ring *r);
+void tcp_ring_write(struct tcp_ring *r, uint32_t off, const void *data, uint32_t n);
+void tcp_ring_read(const struct tcp_ring *r, uint32_t off, void *out, uint32_t n);
+void tcp_ring_consume(struct tcp_ring *r, uint32_t n);
+
+#endif

@@ -1,0 +1,459 @@
+/*
+ * tcp_output.c - building and sending segments: SYN / SYN-ACK with options,
+ * data segmented by the peer's MSS and the send window (RFC 9293 3.8.6,
+ * Nagle 3.7.4, sender SWS avoidance 3.8.6.2.1), FIN after the queued data,
+ * ACKs, RSTs, and the retransmission (RFC 6298), persist (RFC 9293
+ * 3.8.6.1) and keep-alive (RFC 9293 3.8.4) timers.
+ */
+#include <string.h>
+
+#include "tcp_int.h"
+
+uint32_t tcp_ts_now(const struct tcp_conn *c, tcp_time_t now)
+{
+	/* RFC 7323 5.4: a 1 ms timestamp clock, with a per-connection random
+	 * offset (RFC 7323 7.1) */
+	return (uint32_t)(now / 1000u) + c->ts_offset;
+}
+
+uint32_t tcp_flight(const struct tcp_conn *c)
+{
+	return c->snd_nxt - c->snd_una;
+}
+
+static uint32_t data_end(const struct tcp_conn *c)
+{
+	return c->snd_buf_seq + c->sndbuf.len;
+}
+
+/* The window field (RFC 9293 3.8.6.2.2 receiver side): never shrink the
+ * advertised right edge; open it only by at least min(RCV.BUFF/2,
+ * Eff.snd.MSS) - the receiver's SWS avoidance. */
+static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
+{
+	uint32_t space = tcp_rcv_space(c);
+	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	uint32_t thresh = c->rcvbuf.cap / 2 < c->smss ? c->rcvbuf.cap / 2 : c->smss;
+	uint32_t wnd;
+	if (syn) {
+		/* RFC 7323 2.2: "The window field in a segment where the SYN bit
+		 * is set (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled." */
+		wnd = space > 65535 ? 65535 : space;
+		c->rcv_adv = c->rcv_nxt + wnd;
+		return wnd;
+	}
+	uint32_t v = (space >> c->rcv_wscale) << c->rcv_wscale;
+	if (v < cur || (v > cur && v - cur < thresh && v < space))
+		v = cur;
+	if (v < cur)
+		v = cur;
+	wnd = v >> c->rcv_wscale;
+	if (v & ((1u << c->rcv_wscale) - 1))
+		wnd++; /* round up so the old right edge stays covered */
+	if (wnd > 65535)
+		wnd = 65535;
+	uint32_t edge = c->rcv_nxt + (wnd << c->rcv_wscale);
+	if (seq_gt(edge, c->rcv_adv))
+		c->rcv_adv = edge;
+	return wnd;
+}
+
+static void emit(struct tcp_stack *s, const struct tcp_endpoint *to, size_t len)
+{
+	s->st.OutSegs++;
+	if (s->cb.emit)
+		s->cb.emit(s->cb.ctx, to, s->segbuf, len);
+}
+
+/* Send one segment: flags, seq, data bytes [seq, seq+len) from the send
+ * buffer (len may be 0).  Fills ACK, window and options from the TCB. */
+static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len,
+			 tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	struct tcp_seg seg;
+	memset(&seg, 0, sizeof seg);
+	seg.sport = c->lport;
+	seg.dport = c->rport;
+	seg.seq = seq;
+	seg.flags = flags;
+	int syn = (flags & TCP_SYN) != 0;
+	if (flags & TCP_ACK)
+		seg.ack = c->rcv_nxt;
+	if (flags & TCP_RST) {
+		seg.wnd = 0;
+	} else {
+		seg.wnd = (uint16_t)window_to_advertise(c, syn);
+	}
+	if (syn) {
+		int active = c->state == TCP_SYN_SENT;
+		seg.has_mss = 1;
+		seg.mss = s->cfg.mss;
+		/* RFC 7323 1.3 / 2.2: offer WS and TS on the SYN; on a SYN-ACK
+		 * only if the peer's SYN carried them.  RFC 2018 2 likewise. */
+		if (s->cfg.window_scaling && (active || c->ws_ok)) {
+			seg.has_ws = 1;
+			seg.ws = c->rcv_wscale;
+		}
+		if (s->cfg.sack && (active || c->sack_ok))
+			seg.sack_perm = 1;
+		if (s->cfg.timestamps && (active || c->ts_ok)) {
+			seg.has_ts = 1;
+			seg.tsval = tcp_ts_now(c, now);
+			seg.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
+		}
+	} else if (!(flags & TCP_RST)) {
+		/* RFC 7323 3.2: "Once TSopt has been successfully negotiated ...
+		 * the TSopt MUST be sent in every non-<RST> segment" */
+		if (c->ts_ok) {
+			seg.has_ts = 1;
+			seg.tsval = tcp_ts_now(c, now);
+			seg.tsecr = c->ts_recent;
+		}
+		/* RFC 2018 4: SACK blocks when holding out-of-order data */
+		if (c->sack_ok && (flags & TCP_ACK) && c->ooo.n) {
+			struct tcp_seqrange r[TCP_SEG_MAX_SACK];
+			unsigned n = tcp_seqset_sack_blocks(&c->ooo, r, c->ts_ok ? 3 : 4);
+			for (unsigned i = 0; i < n; i++) {
+				seg.sack[i].start = r[i].start;
+				seg.sack[i].end = r[i].end;
+			}
+			seg.nsack = (uint8_t)n;
+		}
+	}
+	size_t hlen = TCP_HDR_LEN + tcp_seg_options_len(&seg);
+	if (len > sizeof s->segbuf - hlen)
+		len = (uint32_t)(sizeof s->segbuf - hlen);
+	seg.len = 0;
+	size_t n = tcp_seg_build(s->segbuf, sizeof s->segbuf, &seg);
+	if (!n)
+		return;
+	if (len) {
+		uint32_t off = seq - c->snd_buf_seq;
+		tcp_ring_read(&c->sndbuf, off, s->segbuf + n, len);
+		n += len;
+		c->bytes_sent += len;
+	}
+	if (flags & TCP_ACK) {
+		c->last_ack_sent = c->rcv_nxt;
+		c->ack_now = 0;
+		c->unacked_segs = 0;
+		if (c->timers[TCP_T_DELACK] != TCP_TIME_NEVER)
+			tcp_timer_clear(c, TCP_T_DELACK);
+	}
+	if (flags & TCP_RST)
+		s->st.OutRsts++;
+	c->segs_out++;
+	c->last_send = now;
+	emit(s, &c->remote, n);
+}
+
+void tcp_send_ctl(struct tcp_conn *c, uint8_t flags, uint32_t seq, tcp_time_t now)
+{
+	send_segment(c, flags, seq, 0, now);
+}
+
+/* RFC 9293 3.10.7.4: "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>" */
+void tcp_send_ack(struct tcp_conn *c, tcp_time_t now)
+{
+	send_segment(c, TCP_ACK, c->snd_nxt, 0, now);
+}
+
+/* <SEQ=ISS><CTL=SYN> in SYN-SENT, <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> in
+ * SYN-RECEIVED (RFC 9293 3.10.1 and 3.10.7.2/3). */
+void tcp_send_syn(struct tcp_conn *c, tcp_time_t now)
+{
+	uint8_t flags = c->state == TCP_SYN_SENT ? TCP_SYN : (TCP_SYN | TCP_ACK);
+	if (c->rtx_count == 0) {
+		/* RTT sample from the handshake (Karn: only if not retransmitted) */
+		c->rtt_timing = 1;
+		c->rtt_seq = c->iss;
+		c->rtt_start = now;
+	} else {
+		c->rtt_timing = 0;
+	}
+	send_segment(c, flags, c->iss, 0, now);
+}
+
+void tcp_send_rst_raw(struct tcp_stack *s, const struct tcp_endpoint *to, uint16_t sport,
+		      uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	struct tcp_seg seg;
+	memset(&seg, 0, sizeof seg);
+	seg.sport = sport;
+	seg.dport = dport;
+	seg.seq = seq;
+	seg.ack = ack;
+	seg.flags = flags;
+	size_t n = tcp_seg_build(s->segbuf, sizeof s->segbuf, &seg);
+	if (!n)
+		return;
+	s->st.OutRsts++;
+	emit(s, to, n);
+}
+
+void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now)
+{
+	if (c->timers[TCP_T_RTX] == TCP_TIME_NEVER)
+		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+}
+
+static int can_send_data(enum tcp_state st)
+{
+	return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT || st == TCP_FIN_WAIT_1 ||
+	       st == TCP_LAST_ACK || st == TCP_CLOSING;
+}
+
+/* Send [seq, seq+len) plus the FIN if it follows; returns the sequence
+ * space used.  Handles the bookkeeping of new versus retransmitted data. */
+static uint32_t send_data_at(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin,
+			     tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	int rtx = seq_lt(seq, c->snd_nxt);
+	uint8_t flags = TCP_ACK;
+	if (fin)
+		flags |= TCP_FIN;
+	if (len && seq + len == data_end(c))
+		flags |= TCP_PSH;
+	send_segment(c, flags, seq, len, now);
+	uint32_t used = len + (fin ? 1u : 0u);
+	if (rtx) {
+		c->retransmits++;
+		s->st.RetransSegs++;
+		c->retransmitted = 1;
+		/* Karn (RFC 6298 3): no RTT sample from a retransmitted segment */
+		if (c->rtt_timing && seq_leq(seq, c->rtt_seq) && seq_gt(seq + used, c->rtt_seq))
+			c->rtt_timing = 0;
+		uint32_t end = seq + used;
+		if (seq_gt(end, c->snd_nxt))
+			c->snd_nxt = end; /* a retransmission that also carries new data */
+	} else {
+		if (!c->rtt_timing && used && !c->ts_ok) {
+			c->rtt_timing = 1;
+			c->rtt_seq = seq;
+			c->rtt_start = now;
+		}
+		c->snd_nxt = seq + used;
+	}
+	if (fin && !c->fin_sent) {
+		c->fin_sent = 1;
+		c->fin_seq = seq + len;
+	}
+	/* RFC 6298 (5.1): "Every time a packet containing data is sent
+	 * (including a retransmission), if the timer is not running, start
+	 * it running so that it will expire after RTO seconds" */
+	tcp_arm_rtx(c, now);
+	return used;
+}
+
+/* Send what fits.  Called after user SEND/CLOSE and after input. */
+void tcp_output(struct tcp_conn *c, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	int sent = 0;
+	if (c->detached)
+		return;
+	if (!can_send_data(c->state)) {
+		if (c->ack_now && c->state != TCP_SYN_SENT && c->state != TCP_CLOSED &&
+		    c->state != TCP_LISTEN)
+			tcp_send_ack(c, now);
+		return;
+	}
+	/* RFC 5681 4.1: "a TCP SHOULD set cwnd to no more than RW before
+	 * beginning transmission if the TCP has not sent data in an interval
+	 * exceeding the retransmission timeout." */
+	if (c->snd_una == c->snd_nxt && c->cc.ops && c->last_send &&
+	    now - c->last_send > tcp_rtt_current_rto(&c->rtt) && seq_lt(c->snd_nxt, data_end(c)) &&
+	    c->cc.ops->on_idle_restart)
+		c->cc.ops->on_idle_restart(&c->cc, now);
+
+	for (unsigned guard = 0; guard < 100000; guard++) {
+		uint32_t nxt = seq_lt(c->rtx_nxt, c->snd_nxt) ? c->rtx_nxt : c->snd_nxt;
+		int rtx = seq_lt(nxt, c->snd_nxt);
+		uint32_t end = data_end(c);
+		uint32_t avail = seq_lt(nxt, end) ? end - nxt : 0;
+		/* the FIN goes with (or after) the last queued byte: new the
+		 * first time, again when the retransmission reaches it */
+		int fin_pending = c->fin_queued && (rtx ? c->fin_sent : !c->fin_sent);
+		if (!avail && !fin_pending)
+			break;
+		uint32_t wnd = c->snd_wnd;
+		if (c->cc.ops && c->cc.cwnd < wnd)
+			wnd = c->cc.cwnd;
+		uint32_t limit = c->snd_una + wnd;
+		uint32_t usable = seq_gt(limit, nxt) ? limit - nxt : 0;
+		uint32_t len = avail;
+		if (len > c->smss)
+			len = c->smss;
+		if (len > usable)
+			len = usable;
+		if (avail && len == 0) {
+			/* RFC 9293 3.8.6.1 zero window: probe with the persist timer
+			 * when nothing is in flight to elicit an ACK */
+			if (c->snd_wnd == 0 && c->snd_una == c->snd_nxt &&
+			    c->timers[TCP_T_PERSIST] == TCP_TIME_NEVER &&
+			    c->timers[TCP_T_RTX] == TCP_TIME_NEVER) {
+				c->persist_backoff = 0;
+				tcp_timer_set(c, TCP_T_PERSIST, now + tcp_rtt_current_rto(&c->rtt));
+			}
+			break;
+		}
+		if (!rtx && len < avail && len < c->smss) {
+			/* RFC 9293 3.8.6.2.1 sender SWS avoidance: send only if a
+			 * maximum-sized segment can be sent, or "at least a fraction
+			 * Fs of the maximum window", or everything is pushed and
+			 * nothing is outstanding */
+			if (len < c->max_snd_wnd / 2 || len == 0)
+				break;
+		}
+		if (!rtx && len && len < c->smss && len == avail && !c->nodelay && !c->fin_queued &&
+		    c->snd_una != c->snd_nxt) {
+			/* RFC 9293 3.7.4 Nagle: "if there is unacknowledged data
+			 * (i.e., SND.NXT > SND.UNA), then the sending TCP endpoint
+			 * buffers all user data ... until the outstanding data has
+			 * been acknowledged or until the TCP endpoint can send a
+			 * full-sized segment" */
+			break;
+		}
+		int fin = fin_pending && nxt + len == end;
+		if (!len && !fin)
+			break;
+		uint32_t used = send_data_at(c, nxt, len, fin, now);
+		if (rtx)
+			c->rtx_nxt = nxt + used;
+		else
+			c->rtx_nxt = c->snd_nxt;
+		if (seq_gt(c->rtx_nxt, c->snd_nxt))
+			c->rtx_nxt = c->snd_nxt;
+		sent = 1;
+		if (c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER)
+			tcp_timer_clear(c, TCP_T_PERSIST);
+	}
+	(void)s;
+	if (!sent && c->ack_now)
+		tcp_send_ack(c, now);
+}
+
+/* One segment at `seq` regardless of the congestion window: RTO and fast
+ * retransmit (RFC 5681 3.2 step 1 "retransmit the lost segment").
+ * Returns the sequence space sent. */
+uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now)
+{
+	uint32_t end = data_end(c);
+	if (seq_lt(seq, c->snd_buf_seq) || !seq_lt(seq, c->snd_nxt))
+		return 0;
+	uint32_t len = seq_lt(seq, end) ? end - seq : 0;
+	if (len > c->smss)
+		len = c->smss;
+	int fin = c->fin_sent && seq + len == c->fin_seq;
+	if (!len && !fin)
+		return 0;
+	return send_data_at(c, seq, len, fin, now);
+}
+
+/* RFC 6298 5: the retransmission timer expired. */
+void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	c->rtx_count++;
+	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+		if (c->rtx_count > s->cfg.syn_retries) {
+			/* RFC 9293 3.8.3: R2 for a SYN "at least 3 minutes" - here
+			 * counted in retransmissions (cfg.syn_retries) */
+			tcp_log(s, TCP_LOG_INFO, "conn %llu: SYN not answered after %u retransmissions",
+				(unsigned long long)c->id, s->cfg.syn_retries);
+			tcp_conn_closed(c, TCP_ETIMEDOUT);
+			return;
+		}
+		s->st.Timeouts++;
+		tcp_rtt_on_timeout(&c->rtt);
+		s->st.RetransSegs++;
+		c->retransmits++;
+		tcp_send_syn(c, now);
+		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+		return;
+	}
+	if (c->snd_una == c->snd_nxt || c->detached)
+		return; /* nothing outstanding */
+	if (c->rtx_count > s->cfg.retries) {
+		/* RFC 9293 3.8.3: "When the number of transmissions of the same
+		 * segment reaches a threshold R2 ... close the connection" */
+		tcp_log(s, TCP_LOG_INFO, "conn %llu: R2 reached after %u retransmissions",
+			(unsigned long long)c->id, s->cfg.retries);
+		tcp_conn_closed(c, TCP_ETIMEDOUT);
+		return;
+	}
+	if (c->rtx_count == 3)
+		/* RFC 9293 3.8.3: R1 "at least 3 retransmissions": pass advice
+		 * to the IP layer - only logged here */
+		tcp_log(s, TCP_LOG_DEBUG, "conn %llu: R1 reached", (unsigned long long)c->id);
+	s->st.Timeouts++;
+	/* RFC 6298 (5.5) back off, (5.4) retransmit the earliest segment not
+	 * acknowledged, (5.6) restart the timer */
+	tcp_rtt_on_timeout(&c->rtt);
+	if (c->cc.ops && c->cc.ops->on_rto)
+		c->cc.ops->on_rto(&c->cc, tcp_flight(c), now);
+	c->in_fast_recovery = 0;
+	c->dupacks = 0;
+	c->recover = c->snd_nxt; /* RFC 6582 4.1 after a timeout */
+	c->rtt_timing = 0;
+	c->rtx_nxt = c->snd_una;
+	uint32_t seq = c->snd_una;
+	if (seq_lt(seq, c->snd_buf_seq))
+		seq = c->snd_buf_seq;
+	uint32_t used = tcp_retransmit_one(c, seq, now);
+	c->rtx_nxt = seq + used;
+	if (seq_gt(c->rtx_nxt, c->snd_nxt))
+		c->rtx_nxt = c->snd_nxt;
+	tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+}
+
+/* RFC 9293 3.8.6.1: "The transmitting host SHOULD send the first
+ * zero-window probe when a zero window has existed for the retransmission
+ * timeout period, and SHOULD increase exponentially the interval between
+ * successive probes."  The probe is <SEQ=SND.UNA-1><ACK=RCV.NXT>, which
+ * the receiver must answer with an ACK carrying its current window. */
+void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	if (!can_send_data(c->state) || c->snd_wnd != 0 || c->snd_una != c->snd_nxt)
+		return;
+	if (!seq_lt(c->snd_nxt, data_end(c)))
+		return;
+	s->st.ZeroWindowProbes++;
+	send_segment(c, TCP_ACK, c->snd_una - 1, 0, now);
+	if (c->persist_backoff < 16)
+		c->persist_backoff++;
+	tcp_time_t d = tcp_rtt_current_rto(&c->rtt);
+	for (unsigned i = 0; i < c->persist_backoff && d < s->cfg.rto_max; i++)
+		d *= 2;
+	if (d > s->cfg.rto_max)
+		d = s->cfg.rto_max;
+	tcp_timer_set(c, TCP_T_PERSIST, now + d);
+}
+
+/* RFC 9293 3.8.4: "Keep-alive packets MUST only be sent when no sent data
+ * is outstanding, and no data or acknowledgment packets have been received
+ * for the connection within an interval" ... "SEG.SEQ = SND.NXT-1" */
+void tcp_keepalive_timeout(struct tcp_conn *c, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	if (!c->keepalive || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+		return;
+	if (c->snd_una != c->snd_nxt) {
+		tcp_timer_set(c, TCP_T_KEEPALIVE, now + s->cfg.keepalive_idle);
+		return;
+	}
+	if (c->keepalive_sent >= s->cfg.keepalive_probes) {
+		tcp_log(s, TCP_LOG_INFO, "conn %llu: keep-alive: no answer to %u probes",
+			(unsigned long long)c->id, c->keepalive_sent);
+		send_segment(c, TCP_RST | TCP_ACK, c->snd_nxt, 0, now);
+		tcp_conn_closed(c, TCP_ETIMEDOUT);
+		return;
+	}
+	c->keepalive_sent++;
+	s->st.KeepAlives++;
+	send_segment(c, TCP_ACK, c->snd_nxt - 1, 0, now);
+	tcp_timer_set(c, TCP_T_KEEPALIVE, now + s->cfg.keepalive_intvl);
+}

@@ -1,0 +1,1210 @@
+/*
+ * tcp_stack.c - the stack: configuration, connection table, listeners,
+ * ephemeral ports, ISNs, the timer heap, owner events, and the RFC 9293
+ * section 3.10.1-3.10.6 user calls (OPEN, SEND, RECEIVE, CLOSE, ABORT,
+ * STATUS).  Segment arrival is in tcp_input.c, output in tcp_output.c.
+ */
+#include <stdio.h> /* vsnprintf only: formatting, no I/O */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp_int.h"
+#include "tcp_siphash.h"
+
+const char *tcp_strerror(int err)
+{
+	switch (err) {
+	case TCP_OK: return "success";
+	case TCP_EINVAL: return "invalid argument";
+	case TCP_ENOMEM: return "out of memory";
+	case TCP_EADDRINUSE: return "address in use";
+	case TCP_ENOTCONN: return "connection does not exist";
+	case TCP_ECONNREFUSED: return "connection refused";
+	case TCP_ECONNRESET: return "connection reset";
+	case TCP_ETIMEDOUT: return "connection timed out";
+	case TCP_ECLOSING: return "connection closing";
+	case TCP_EAGAIN: return "try again";
+	case TCP_EABORTED: return "connection aborted";
+	case TCP_EMALFORMED: return "malformed segment";
+	case TCP_ENOPORTS: return "no ephemeral port available";
+	case TCP_EEXIST: return "connection already exists";
+	case TCP_ELIMIT: return "limit reached";
+	default: return "unknown error";
+	}
+}
+
+const char *tcp_state_name(enum tcp_state st)
+{
+	static const char *const names[] = {
+		"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED",
+		"FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK",
+		"TIME-WAIT",
+	};
+	if ((unsigned)st < sizeof names / sizeof names[0])
+		return names[st];
+	return "?";
+}
+
+void tcp_config_default(struct tcp_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->mss = 1452;                       /* DESIGN 3: 1500 - 20 - 8 - 20 */
+	cfg->send_buffer = 4u << 20;
+	cfg->recv_buffer = 4u << 20;
+	cfg->rto_initial = TCP_SEC(1);         /* RFC 6298 (2.1) */
+	cfg->rto_min = TCP_MS(200);            /* RFC 6298 (2.4) says 1 s; Linux uses 200 ms */
+	cfg->rto_max = TCP_SEC(120);           /* RFC 6298 (2.5): at least 60 s */
+	cfg->msl = TCP_SEC(30);                /* RFC 9293 3.4.2 says 2 min; Linux-like 30 s */
+	cfg->syn_retries = 6;
+	cfg->retries = 15;
+	cfg->delayed_ack = TCP_MS(40);         /* RFC 9293 3.8.6.3: less than 0.5 s */
+	cfg->nodelay = 0;
+	cfg->cc = TCP_CC_CUBIC;
+	cfg->keepalive = 0;
+	cfg->keepalive_idle = TCP_SEC(7200);   /* RFC 9293 3.8.4: no less than two hours */
+	cfg->keepalive_intvl = TCP_SEC(75);
+	cfg->keepalive_probes = 9;
+	cfg->timestamps = 1;
+	cfg->sack = 1;
+	cfg->window_scaling = 1;
+	cfg->max_connections = 4096;
+	cfg->challenge_ack_limit = 10;         /* RFC 5961 7 */
+}
+
+void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
+{
+	if (!s->cb.log)
+		return;
+	char line[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	s->cb.log(s->cb.ctx, level, "%s", line);
+}
+
+/* splitmix64: the engine's PRNG, seeded by the caller (DESIGN 4). */
+static uint64_t rng_next(struct tcp_stack *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static int config_valid(const struct tcp_config *cfg)
+{
+	if (cfg->mss < 64 || cfg->send_buffer < 1024 || cfg->recv_buffer < 1024)
+		return 0;
+	if (cfg->send_buffer > (1u << 30) || cfg->recv_buffer > (1u << 30))
+		return 0;
+	if (!cfg->rto_initial || !cfg->rto_min || cfg->rto_max < cfg->rto_min)
+		return 0;
+	if (!cfg->max_connections || cfg->max_connections > (1u << 24))
+		return 0;
+	if (cfg->cc != TCP_CC_CUBIC && cfg->cc != TCP_CC_NEWRENO)
+		return 0;
+	return 1;
+}
+
+int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
+		  const struct tcp_callbacks *cb, const uint8_t secret[16], uint64_t seed)
+{
+	struct tcp_config def;
+	if (!out || !cb || !secret)
+		return TCP_EINVAL;
+	*out = NULL;
+	if (!cfg) {
+		tcp_config_default(&def);
+		cfg = &def;
+	}
+	if (!config_valid(cfg))
+		return TCP_EINVAL;
+	struct tcp_stack *s = calloc(1, sizeof *s);
+	if (!s)
+		return TCP_ENOMEM;
+	s->cfg = *cfg;
+	s->cb = *cb;
+	memcpy(s->secret, secret, 16);
+	s->rng = seed;
+	s->next_id = 1;
+	s->nbuckets = 64;
+	while (s->nbuckets < cfg->max_connections * 2u)
+		s->nbuckets *= 2;
+	s->table = calloc(s->nbuckets, sizeof *s->table);
+	s->heap_cap = cfg->max_connections;
+	s->heap = calloc(s->heap_cap, sizeof *s->heap);
+	if (!s->table || !s->heap) {
+		free(s->table);
+		free(s->heap);
+		free(s);
+		return TCP_ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+static void conn_free(struct tcp_conn *c)
+{
+	tcp_ring_free(&c->sndbuf);
+	tcp_ring_free(&c->rcvbuf);
+	free(c);
+}
+
+void tcp_stack_free(struct tcp_stack *s)
+{
+	if (!s)
+		return;
+	struct tcp_conn *c = s->all, *n;
+	for (; c; c = n) {
+		n = c->next;
+		conn_free(c);
+	}
+	/* detached TCBs still held by owners or waiting to be freed */
+	for (c = s->dead; c; c = n) {
+		n = c->dead_next;
+		conn_free(c);
+	}
+	struct tcp_listener *l = s->listeners, *ln;
+	for (; l; l = ln) {
+		ln = l->next;
+		free(l);
+	}
+	free(s->table);
+	free(s->heap);
+	free(s);
+}
+
+int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg)
+{
+	if (!s || !cfg || !config_valid(cfg))
+		return TCP_EINVAL;
+	/* the table and heap are sized by max_connections at creation */
+	unsigned maxc = s->cfg.max_connections;
+	s->cfg = *cfg;
+	if (s->cfg.max_connections > maxc)
+		s->cfg.max_connections = maxc;
+	return 0;
+}
+
+void tcp_stack_set_isn_hook(struct tcp_stack *s, uint32_t (*hook)(void *arg, const struct tcp_conn *c),
+			    void *arg)
+{
+	s->isn_hook = hook;
+	s->isn_arg = arg;
+}
+
+/* ---- entry / exit: deferred events and frees ---- */
+
+static int conn_freeable(const struct tcp_conn *c)
+{
+	return c->detached && (!c->owned || c->released) && !c->on_ev_list;
+}
+
+static void deliver(struct tcp_conn *c)
+{
+	struct tcp_stack *s = c->s;
+	static const struct { unsigned bit; enum tcp_event ev; } order[] = {
+		{ TCP_EVB_ESTABLISHED, TCP_EV_ESTABLISHED },
+		{ TCP_EVB_ACCEPTED, TCP_EV_ACCEPTED },
+		{ TCP_EVB_READABLE, TCP_EV_READABLE },
+		{ TCP_EVB_PEER_FIN, TCP_EV_PEER_FIN },
+		{ TCP_EVB_WRITABLE, TCP_EV_WRITABLE },
+		{ TCP_EVB_CLOSED, TCP_EV_CLOSED },
+	};
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		if (!(c->events & order[i].bit))
+			continue;
+		c->events &= ~order[i].bit;
+		if (!c->owned || c->released || !s->cb.event)
+			continue;
+		if (order[i].ev == TCP_EV_ACCEPTED)
+			s->cb.event(s->cb.ctx, c, c->listener_user, TCP_EV_ACCEPTED, 0);
+		else
+			s->cb.event(s->cb.ctx, c, c->user, order[i].ev,
+				    order[i].ev == TCP_EV_CLOSED ? c->close_err : 0);
+	}
+}
+
+void tcp_enter(struct tcp_stack *s)
+{
+	s->depth++;
+}
+
+static void dead_push(struct tcp_conn *c)
+{
+	if (c->on_dead_list)
+		return;
+	c->on_dead_list = 1;
+	c->dead_next = c->s->dead;
+	c->s->dead = c;
+}
+
+void tcp_leave(struct tcp_stack *s)
+{
+	if (--s->depth > 0 || s->delivering)
+		return;
+	s->delivering = 1;
+	for (unsigned guard = 0; s->ev_head && guard < 1000000; guard++) {
+		struct tcp_conn *c = s->ev_head;
+		s->ev_head = c->ev_next;
+		if (!s->ev_head)
+			s->ev_tail = NULL;
+		c->on_ev_list = 0;
+		c->ev_next = NULL;
+		s->depth++;
+		deliver(c);
+		s->depth--;
+		if (c->detached)
+			dead_push(c);
+	}
+	/* free what nobody holds any more */
+	struct tcp_conn **pp = &s->dead;
+	while (*pp) {
+		struct tcp_conn *c = *pp;
+		if (conn_freeable(c)) {
+			*pp = c->dead_next;
+			conn_free(c);
+		} else {
+			pp = &c->dead_next; /* the owner still holds it */
+		}
+	}
+	s->delivering = 0;
+}
+
+void tcp_conn_event(struct tcp_conn *c, unsigned evbit)
+{
+	struct tcp_stack *s = c->s;
+	c->events |= evbit;
+	if (c->on_ev_list)
+		return;
+	c->on_ev_list = 1;
+	c->ev_next = NULL;
+	if (s->ev_tail)
+		s->ev_tail->ev_next = c;
+	else
+		s->ev_head = c;
+	s->ev_tail = c;
+}
+
+/* ---- state ---- */
+
+static int is_estab_like(enum tcp_state st)
+{
+	return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT;
+}
+
+/* DESIGN 4: every state change goes through here and logs "old => new". */
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
+{
+	struct tcp_stack *s = c->s;
+	enum tcp_state old = c->state;
+	if (old == st)
+		return;
+	tcp_log(s, TCP_LOG_DEBUG, "conn %llu %u->%u: %s => %s", (unsigned long long)c->id,
+		(unsigned)c->lport, (unsigned)c->rport, tcp_state_name(old), tcp_state_name(st));
+	/* RFC 4022 tcpCurrEstab: "number of TCP connections for which the
+	 * current state is either ESTABLISHED or CLOSE-WAIT" */
+	if (is_estab_like(old) && !is_estab_like(st) && s->st.CurrEstab)
+		s->st.CurrEstab--;
+	if (!is_estab_like(old) && is_estab_like(st))
+		s->st.CurrEstab++;
+	/* tcpEstabResets: ESTABLISHED/CLOSE-WAIT -> CLOSED */
+	if (is_estab_like(old) && st == TCP_CLOSED)
+		s->st.EstabResets++;
+	/* tcpAttemptFails: SYN-SENT/SYN-RECEIVED -> CLOSED, SYN-RECEIVED -> LISTEN */
+	if ((old == TCP_SYN_SENT || old == TCP_SYN_RECEIVED) &&
+	    (st == TCP_CLOSED || st == TCP_LISTEN))
+		s->st.AttemptFails++;
+	if (old == TCP_CLOSED && st == TCP_SYN_SENT)
+		s->st.ActiveOpens++;
+	if (old == TCP_LISTEN && st == TCP_SYN_RECEIVED)
+		s->st.PassiveOpens++;
+	c->state = st;
+}
+
+/* ---- the connection table ---- */
+
+struct tuple_key {
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t udp[2], lport[2], rport[2];
+};
+
+static void make_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport)
+{
+	memset(k, 0, sizeof *k);
+	k->family = r->family;
+	memcpy(k->addr, r->addr, r->family == 4 ? 4 : 16);
+	k->udp[0] = (uint8_t)(r->udp_port >> 8); k->udp[1] = (uint8_t)r->udp_port;
+	k->lport[0] = (uint8_t)(lport >> 8); k->lport[1] = (uint8_t)lport;
+	k->rport[0] = (uint8_t)(rport >> 8); k->rport[1] = (uint8_t)rport;
+}
+
+static unsigned bucket(const struct tcp_stack *s, const struct tcp_endpoint *r,
+		       uint16_t lport, uint16_t rport)
+{
+	struct tuple_key k;
+	make_key(&k, r, lport, rport);
+	return (unsigned)(tcp_siphash24(s->secret, &k, sizeof k) & (s->nbuckets - 1));
+}
+
+static int ep_equal(const struct tcp_endpoint *a, const struct tcp_endpoint *b)
+{
+	if (a->family != b->family || a->udp_port != b->udp_port)
+		return 0;
+	return memcmp(a->addr, b->addr, a->family == 4 ? 4 : 16) == 0;
+}
+
+struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
+				 uint16_t lport, uint16_t rport)
+{
+	struct tcp_conn *c = s->table[bucket(s, r, lport, rport)];
+	for (; c; c = c->hnext)
+		if (c->lport == lport && c->rport == rport && ep_equal(&c->remote, r))
+			return c;
+	return NULL;
+}
+
+struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint16_t port)
+{
+	for (struct tcp_listener *l = s->listeners; l; l = l->next)
+		if (l->port == port)
+			return l;
+	return NULL;
+}
+
+/* RFC 9293 3.4.1: "ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey)" where "M is the 4 microsecond timer, and F() is a
+ * pseudorandom function (PRF) of the connection's identifying parameters
+ * ... and a secret key".  The local IP is the daemon's one UDP socket, so
+ * the remote UDP port joins the identifying parameters instead. */
+uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now)
+{
+	if (s->isn_hook)
+		return s->isn_hook(s->isn_arg, c);
+	struct tuple_key k;
+	make_key(&k, &c->remote, c->lport, c->rport);
+	uint32_t f = (uint32_t)tcp_siphash24(s->secret, &k, sizeof k);
+	uint32_t m = (uint32_t)(now / 4);
+	return m + f;
+}
+
+static uint8_t pick_wscale(uint32_t buf)
+{
+	/* RFC 7323 2.3: shift count at most 14 */
+	uint8_t ws = 0;
+	while (ws < 14 && (buf >> ws) > 65535)
+		ws++;
+	return ws;
+}
+
+struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
+			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err)
+{
+	if (s->nconns >= s->cfg.max_connections || s->heap_len >= s->heap_cap) {
+		*err = TCP_ELIMIT;
+		return NULL;
+	}
+	struct tcp_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		*err = TCP_ENOMEM;
+		return NULL;
+	}
+	if (tcp_ring_init(&c->sndbuf, s->cfg.send_buffer) < 0 ||
+	    tcp_ring_init(&c->rcvbuf, s->cfg.recv_buffer) < 0) {
+		conn_free(c);
+		*err = TCP_ENOMEM;
+		return NULL;
+	}
+	c->s = s;
+	c->id = s->next_id++;
+	c->state = TCP_CLOSED;
+	c->remote = *r;
+	c->lport = lport;
+	c->rport = rport;
+	c->heap_idx = UINT32_MAX;
+	c->deadline = TCP_TIME_NEVER;
+	for (int i = 0; i < TCP_T_N; i++)
+		c->timers[i] = TCP_TIME_NEVER;
+	c->nodelay = s->cfg.nodelay;
+	c->keepalive = s->cfg.keepalive;
+	c->cc_algo = s->cfg.cc;
+	c->rcv_wscale = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+	c->smss = 536; /* RFC 9293 3.7.1: default send MSS 536 (IPv4) */
+	c->peer_mss = 536;
+	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
+	c->ts_offset = (uint32_t)rng_next(s);
+	tcp_seqset_init(&c->ooo);
+	/* insert */
+	unsigned b = bucket(s, r, lport, rport);
+	c->hnext = s->table[b];
+	s->table[b] = c;
+	c->next = s->all;
+	if (s->all)
+		s->all->prev = c;
+	s->all = c;
+	s->nconns++;
+	(void)now;
+	*err = 0;
+	return c;
+}
+
+/* ---- timers: a binary min-heap of TCBs on their earliest deadline ---- */
+
+static void heap_swap(struct tcp_stack *s, unsigned a, unsigned b)
+{
+	struct tcp_conn *t = s->heap[a];
+	s->heap[a] = s->heap[b];
+	s->heap[b] = t;
+	s->heap[a]->heap_idx = a;
+	s->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct tcp_stack *s, unsigned i)
+{
+	while (i > 0) {
+		unsigned p = (i - 1) / 2;
+		if (s->heap[p]->deadline <= s->heap[i]->deadline)
+			break;
+		heap_swap(s, i, p);
+		i = p;
+	}
+}
+
+static void heap_down(struct tcp_stack *s, unsigned i)
+{
+	for (;;) {
+		unsigned l = 2 * i + 1, r = l + 1, m = i;
+		if (l < s->heap_len && s->heap[l]->deadline < s->heap[m]->deadline)
+			m = l;
+		if (r < s->heap_len && s->heap[r]->deadline < s->heap[m]->deadline)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(s, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct tcp_stack *s, struct tcp_conn *c)
+{
+	unsigned i = c->heap_idx;
+	if (i == UINT32_MAX)
+		return;
+	unsigned last = --s->heap_len;
+	if (i != last) {
+		s->heap[i] = s->heap[last];
+		s->heap[i]->heap_idx = i;
+		heap_down(s, i);
+		heap_up(s, i);
+	}
+	c->heap_idx = UINT32_MAX;
+}
+
+static void conn_reschedule(struct tcp_conn *c)
+{
+	struct tcp_stack *s = c->s;
+	tcp_time_t d = TCP_TIME_NEVER;
+	for (int i = 0; i < TCP_T_N; i++)
+		if (c->timers[i] < d)
+			d = c->timers[i];
+	if (c->detached)
+		d = TCP_TIME_NEVER;
+	if (d == TCP_TIME_NEVER) {
+		heap_remove(s, c);
+		c->deadline = d;
+		return;
+	}
+	if (c->heap_idx == UINT32_MAX) {
+		if (s->heap_len >= s->heap_cap)
+			return; /* cannot happen: heap_cap == max_connections */
+		c->deadline = d;
+		c->heap_idx = s->heap_len;
+		s->heap[s->heap_len++] = c;
+		heap_up(s, c->heap_idx);
+		return;
+	}
+	tcp_time_t old = c->deadline;
+	c->deadline = d;
+	if (d < old)
+		heap_up(s, c->heap_idx);
+	else if (d > old)
+		heap_down(s, c->heap_idx);
+}
+
+void tcp_timer_set(struct tcp_conn *c, enum tcp_timer t, tcp_time_t when)
+{
+	c->timers[t] = when;
+	conn_reschedule(c);
+}
+
+void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t)
+{
+	if (c->timers[t] == TCP_TIME_NEVER)
+		return;
+	c->timers[t] = TCP_TIME_NEVER;
+	conn_reschedule(c);
+}
+
+tcp_time_t tcp_next_deadline(const struct tcp_stack *s)
+{
+	if (!s || !s->heap_len)
+		return TCP_TIME_NEVER;
+	return s->heap[0]->deadline;
+}
+
+static void fire_timers(struct tcp_conn *c, tcp_time_t now)
+{
+	for (int t = 0; t < TCP_T_N && !c->detached; t++) {
+		if (c->timers[t] > now)
+			continue;
+		c->timers[t] = TCP_TIME_NEVER;
+		conn_reschedule(c);
+		switch (t) {
+		case TCP_T_RTX:
+			tcp_rtx_timeout(c, now);
+			break;
+		case TCP_T_PERSIST:
+			tcp_persist_timeout(c, now);
+			break;
+		case TCP_T_DELACK:
+			if (c->state != TCP_CLOSED) {
+				c->s->st.DelayedAcks++;
+				tcp_send_ack(c, now);
+			}
+			break;
+		case TCP_T_2MSL:
+			/* RFC 9293 3.10.8: "If the time-wait timeout expires on a
+			 * connection, delete the TCB, enter the CLOSED state, and
+			 * return." (also the orphaned FIN-WAIT-2 timeout) */
+			tcp_conn_closed(c, 0);
+			break;
+		case TCP_T_KEEPALIVE:
+			tcp_keepalive_timeout(c, now);
+			break;
+		case TCP_T_USER:
+			/* RFC 9293 3.10.8 USER TIMEOUT: "flush all queues, signal
+			 * the user "error: connection aborted due to user timeout"
+			 * ... enter the CLOSED state" */
+			if (c->state != TCP_SYN_SENT && c->state != TCP_TIME_WAIT)
+				tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
+			tcp_conn_closed(c, TCP_ETIMEDOUT);
+			break;
+		}
+	}
+}
+
+void tcp_timeout(struct tcp_stack *s, tcp_time_t now)
+{
+	if (!s)
+		return;
+	tcp_enter(s);
+	/* each firing either re-arms later than now or clears the timer; the
+	 * bound keeps a bug from becoming an endless loop */
+	for (unsigned n = 0; s->heap_len && s->heap[0]->deadline <= now &&
+			     n < 4u * TCP_T_N * s->cfg.max_connections; n++)
+		fire_timers(s->heap[0], now);
+	tcp_leave(s);
+}
+
+/* ---- leaving the table ---- */
+
+void tcp_conn_closed(struct tcp_conn *c, int err)
+{
+	struct tcp_stack *s = c->s;
+	if (c->detached)
+		return;
+	if (c->listener && c->listener->pending)
+		c->listener->pending--;
+	c->listener = NULL;
+	if (c->state == TCP_LISTEN)
+		c->state = TCP_CLOSED; /* SYN-RECEIVED => LISTEN already logged */
+	tcp_set_state(c, TCP_CLOSED);
+	for (int i = 0; i < TCP_T_N; i++)
+		c->timers[i] = TCP_TIME_NEVER;
+	c->detached = 1;
+	conn_reschedule(c);
+	/* out of the hash */
+	struct tcp_conn **pp = &s->table[bucket(s, &c->remote, c->lport, c->rport)];
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	/* out of the list of live TCBs */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->all = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	s->nconns--;
+	if (!c->closed_reported) {
+		c->close_err = err;
+		c->closed_reported = 1;
+		if (c->owned && !c->released)
+			tcp_conn_event(c, TCP_EVB_CLOSED);
+	}
+	dead_push(c);
+}
+
+/* The user's view of the connection is over (TIME-WAIT reached, or the
+ * TCB is gone): TCP_EV_CLOSED(err), once. */
+void tcp_report_closed(struct tcp_conn *c, int err)
+{
+	if (c->closed_reported)
+		return;
+	c->close_err = err;
+	c->closed_reported = 1;
+	if (c->owned && !c->released)
+		tcp_conn_event(c, TCP_EVB_CLOSED);
+}
+
+/* RFC 9293 3.10.7.3: after the SYN was acknowledged.  Sets up the window
+ * bookkeeping shared by the active and passive sides. */
+void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
+{
+	struct tcp_stack *s = c->s;
+	tcp_set_state(c, TCP_ESTABLISHED);
+	/* the SYN is acknowledged: data starts at ISS+1 */
+	c->snd_buf_seq = c->iss + 1;
+	c->recover = c->iss; /* RFC 6582 3.2 step 1: "recover ... initialized to the ISS" */
+	if (!c->ws_ok) {
+		c->snd_wscale = 0;
+		c->rcv_wscale = 0;
+	}
+	tcp_cc_init(&c->cc, (enum tcp_cc_algo)c->cc_algo, c->smss, now);
+	c->rtx_count = 0;
+	tcp_timer_clear(c, TCP_T_USER);
+	if (c->keepalive)
+		tcp_timer_set(c, TCP_T_KEEPALIVE, now + s->cfg.keepalive_idle);
+	if (c->passive) {
+		struct tcp_listener *l = c->listener;
+		if (l && l->pending)
+			l->pending--;
+		c->listener = NULL;
+		c->owned = 1;
+		tcp_conn_event(c, TCP_EVB_ACCEPTED);
+	} else {
+		tcp_conn_event(c, TCP_EVB_ESTABLISHED);
+	}
+}
+
+/* RFC 5961 7: "the challenge ACKs are rate limited ... a limit on the
+ * number of challenge ACKs sent per second" */
+int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now)
+{
+	if (now - s->chack_window_start >= TCP_SEC(1) || now < s->chack_window_start) {
+		s->chack_window_start = now;
+		s->chack_count = 0;
+	}
+	if (s->chack_count >= s->cfg.challenge_ack_limit) {
+		s->st.ChallengeAcksSuppressed++;
+		return 0;
+	}
+	s->chack_count++;
+	s->st.ChallengeAcks++;
+	return 1;
+}
+
+uint32_t tcp_rcv_space(const struct tcp_conn *c)
+{
+	return c->rcvbuf.cap - c->rcvbuf.len;
+}
+
+/* ---- listeners ---- */
+
+int tcp_listen(struct tcp_stack *s, uint16_t port, unsigned backlog, void *user,
+	       struct tcp_listener **out)
+{
+	if (!s || !out || port == 0)
+		return TCP_EINVAL;
+	*out = NULL;
+	if (tcp_listener_find(s, port))
+		return TCP_EADDRINUSE;
+	struct tcp_listener *l = calloc(1, sizeof *l);
+	if (!l)
+		return TCP_ENOMEM;
+	l->s = s;
+	l->port = port;
+	l->backlog = backlog ? backlog : 1;
+	l->user = user;
+	l->next = s->listeners;
+	s->listeners = l;
+	tcp_log(s, TCP_LOG_DEBUG, "port %u: CLOSED => LISTEN", (unsigned)port);
+	*out = l;
+	return 0;
+}
+
+void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
+{
+	if (!l)
+		return;
+	struct tcp_stack *s = l->s;
+	tcp_enter(s);
+	/* connections not yet accepted are reset */
+	struct tcp_conn *c = s->all, *n;
+	for (; c; c = n) {
+		n = c->next;
+		if (c->listener == l) {
+			tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
+			s->st.OutRsts++;
+			tcp_conn_closed(c, TCP_EABORTED);
+		}
+	}
+	struct tcp_listener **pp = &s->listeners;
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	tcp_log(s, TCP_LOG_DEBUG, "port %u: LISTEN => CLOSED", (unsigned)l->port);
+	free(l);
+	tcp_leave(s);
+}
+
+/* ---- OPEN (RFC 9293 3.10.1) ---- */
+
+static int port_in_use(struct tcp_stack *s, const struct tcp_endpoint *r, uint16_t lport,
+		       uint16_t rport)
+{
+	return tcp_listener_find(s, lport) != NULL || tcp_conn_lookup(s, r, lport, rport) != NULL;
+}
+
+static int valid_endpoint(const struct tcp_endpoint *r)
+{
+	return r && (r->family == 4 || r->family == 6) && r->udp_port != 0;
+}
+
+static void apply_opts(struct tcp_conn *c, const struct tcp_conn_opts *o)
+{
+	if (!o)
+		return;
+	if (o->nodelay >= 0)
+		c->nodelay = o->nodelay ? 1 : 0;
+	if (o->keepalive >= 0)
+		c->keepalive = o->keepalive ? 1 : 0;
+	if (o->cc == TCP_CC_CUBIC || o->cc == TCP_CC_NEWRENO)
+		c->cc_algo = o->cc;
+	c->user_timeout = o->timeout;
+}
+
+int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t rport,
+		uint16_t lport, const struct tcp_conn_opts *opts, void *user,
+		tcp_time_t now, struct tcp_conn **out)
+{
+	if (!s || !out || !valid_endpoint(remote) || rport == 0)
+		return TCP_EINVAL;
+	if (opts && opts->cc != -1 && opts->cc != TCP_CC_CUBIC && opts->cc != TCP_CC_NEWRENO)
+		return TCP_EINVAL;
+	*out = NULL;
+	if (lport) {
+		if (tcp_conn_lookup(s, remote, lport, rport))
+			return TCP_EEXIST;
+	} else {
+		/* RFC 6335 6: dynamic ports 49152-65535; random start from the
+		 * injected seed, then the next free one */
+		const unsigned lo = 49152, n = 65536 - 49152;
+		unsigned start = (unsigned)(rng_next(s) % n), i;
+		for (i = 0; i < n; i++) {
+			uint16_t p = (uint16_t)(lo + (start + i) % n);
+			if (!port_in_use(s, remote, p, rport)) {
+				lport = p;
+				break;
+			}
+		}
+		if (i == n)
+			return TCP_ENOPORTS;
+	}
+	int err;
+	tcp_enter(s);
+	struct tcp_conn *c = tcp_conn_new(s, remote, lport, rport, now, &err);
+	if (!c) {
+		tcp_leave(s);
+		return err;
+	}
+	apply_opts(c, opts);
+	c->owned = 1;
+	c->user = user;
+	/* RFC 9293 3.10.1 OPEN, CLOSED STATE: "A SYN segment of the form
+	 * <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to ISS+1,
+	 * enter SYN-SENT state, and return." */
+	c->iss = tcp_isn(s, c, now);
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss + 1;
+	c->rtx_nxt = c->snd_nxt;
+	c->snd_buf_seq = c->iss + 1;
+	tcp_set_state(c, TCP_SYN_SENT);
+	tcp_send_syn(c, now);
+	tcp_arm_rtx(c, now);
+	if (c->user_timeout)
+		tcp_timer_set(c, TCP_T_USER, now + c->user_timeout);
+	*out = c;
+	tcp_leave(s);
+	return 0;
+}
+
+/* ---- SEND (RFC 9293 3.10.2) ---- */
+
+ssize_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, tcp_time_t now)
+{
+	if (!c || (!buf && len))
+		return TCP_EINVAL;
+	switch (c->state) {
+	case TCP_CLOSED:
+	case TCP_LISTEN:
+		/* "If the user does not have access to such a connection, then
+		 * return "error: connection illegal for this process"." */
+		return c->close_err ? c->close_err : TCP_ENOTCONN;
+	case TCP_FIN_WAIT_1:
+	case TCP_FIN_WAIT_2:
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+	case TCP_TIME_WAIT:
+		/* "Return "error: connection closing" and do not service request." */
+		return TCP_ECLOSING;
+	default:
+		break;
+	}
+	if (c->fin_queued)
+		return TCP_ECLOSING;
+	struct tcp_stack *s = c->s;
+	uint32_t room = c->sndbuf.cap - c->sndbuf.len;
+	uint32_t n = len > room ? room : (uint32_t)len;
+	if (n == 0) {
+		c->writable_wanted = 1;
+		return 0;
+	}
+	tcp_enter(s);
+	tcp_ring_write(&c->sndbuf, c->sndbuf.len, buf, n);
+	c->sndbuf.len += n;
+	if (n < len)
+		c->writable_wanted = 1;
+	/* SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after
+	 * entering ESTABLISHED state." ESTABLISHED / CLOSE-WAIT: "Segmentize
+	 * the buffer and send it with a piggybacked acknowledgment" */
+	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+		tcp_output(c, now);
+	tcp_leave(s);
+	return (ssize_t)n;
+}
+
+/* ---- RECEIVE (RFC 9293 3.10.3) ---- */
+
+ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now)
+{
+	if (!c || (!buf && len))
+		return TCP_EINVAL;
+	if (c->rcvbuf.len == 0) {
+		if (c->fin_rcvd) {
+			c->eof_delivered = 1;
+			return 0;
+		}
+		if (c->state == TCP_CLOSED)
+			return c->close_err ? c->close_err : TCP_ENOTCONN;
+		return TCP_EAGAIN;
+	}
+	if (len == 0)
+		return 0;
+	struct tcp_stack *s = c->s;
+	uint32_t n = len > c->rcvbuf.len ? c->rcvbuf.len : (uint32_t)len;
+	tcp_ring_read(&c->rcvbuf, 0, buf, n);
+	tcp_ring_consume(&c->rcvbuf, n);
+	if (c->state != TCP_CLOSED) {
+		tcp_enter(s);
+		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce the
+		 * opened window once it grew by min(RCV.BUFF/2, Eff.snd.MSS) */
+		uint32_t edge = c->rcv_nxt + ((tcp_rcv_space(c) >> c->rcv_wscale) << c->rcv_wscale);
+		uint32_t grow = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
+		uint32_t thresh = c->rcvbuf.cap / 2 < c->smss ? c->rcvbuf.cap / 2 : c->smss;
+		if (grow >= thresh && (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
+				       c->state == TCP_FIN_WAIT_2))
+			tcp_send_ack(c, now);
+		tcp_leave(s);
+	}
+	return (ssize_t)n;
+}
+
+/* ---- CLOSE (RFC 9293 3.10.4) ---- */
+
+int tcp_close(struct tcp_conn *c, tcp_time_t now)
+{
+	if (!c)
+		return TCP_EINVAL;
+	struct tcp_stack *s = c->s;
+	int r = 0;
+	tcp_enter(s);
+	switch (c->state) {
+	case TCP_CLOSED:
+	case TCP_LISTEN:
+		r = TCP_ENOTCONN;
+		break;
+	case TCP_SYN_SENT:
+		/* "Delete the TCB and return "error: closing" responses to any
+		 * queued SENDs, or RECEIVEs." */
+		tcp_conn_closed(c, 0);
+		break;
+	case TCP_SYN_RECEIVED:
+		/* "If no SENDs have been issued and there is no pending data to
+		 * send, then form a FIN segment and send it, and enter
+		 * FIN-WAIT-1 state; otherwise, queue for processing after
+		 * entering ESTABLISHED state." - we always queue. */
+		c->fin_queued = 1;
+		break;
+	case TCP_ESTABLISHED:
+		/* "Queue this until all preceding SENDs have been segmentized,
+		 * then form a FIN segment and send it. In any case, enter
+		 * FIN-WAIT-1 state." */
+		c->fin_queued = 1;
+		tcp_set_state(c, TCP_FIN_WAIT_1);
+		tcp_output(c, now);
+		break;
+	case TCP_FIN_WAIT_1:
+	case TCP_FIN_WAIT_2:
+		/* "Strictly speaking, this is an error ... An "ok" response
+		 * would be acceptable, too" */
+		break;
+	case TCP_CLOSE_WAIT:
+		/* "Queue this request until all preceding SENDs have been
+		 * segmentized; then send a FIN segment, enter LAST-ACK state." */
+		c->fin_queued = 1;
+		tcp_set_state(c, TCP_LAST_ACK);
+		tcp_output(c, now);
+		break;
+	case TCP_CLOSING:
+	case TCP_LAST_ACK:
+	case TCP_TIME_WAIT:
+		/* "Respond with "error: connection closing"." */
+		r = TCP_ECLOSING;
+		break;
+	}
+	tcp_leave(s);
+	return r;
+}
+
+/* ---- ABORT (RFC 9293 3.10.5) ---- */
+
+static void abort_conn(struct tcp_conn *c, int err, tcp_time_t now)
+{
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT_1:
+	case TCP_FIN_WAIT_2:
+	case TCP_CLOSE_WAIT:
+		/* "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" */
+		tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
+		c->s->st.OutRsts++;
+		break;
+	default:
+		/* SYN-SENT: "all queued SENDs and RECEIVEs should be given
+		 * "connection reset" notification"; CLOSING, LAST-ACK,
+		 * TIME-WAIT: "respond with "ok" and delete the TCB" */
+		break;
+	}
+	tcp_conn_closed(c, err);
+}
+
+int tcp_abort(struct tcp_conn *c, tcp_time_t now)
+{
+	if (!c)
+		return TCP_EINVAL;
+	if (c->detached)
+		return TCP_ENOTCONN;
+	tcp_enter(c->s);
+	abort_conn(c, TCP_EABORTED, now);
+	tcp_leave(c->s);
+	return 0;
+}
+
+int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
+{
+	if (!c)
+		return TCP_EINVAL;
+	if (c->detached)
+		return TCP_ENOTCONN;
+	c->no_read = 1;
+	if (c->rcvbuf.len > 0 || c->ooo.n > 0) {
+		/* unread data: reset, as a kernel socket closed with unread
+		 * data does (RFC 2525 2.17) */
+		tcp_enter(c->s);
+		abort_conn(c, TCP_EABORTED, now);
+		tcp_leave(c->s);
+		return 0;
+	}
+	int r = tcp_close(c, now);
+	return r == TCP_ECLOSING ? 0 : r;
+}
+
+void tcp_release(struct tcp_conn *c)
+{
+	if (!c || c->released)
+		return;
+	struct tcp_stack *s = c->s;
+	c->released = 1;
+	c->user = NULL;
+	if (c->detached) {
+		if (s->depth == 0 && !s->delivering && !c->on_ev_list) {
+			struct tcp_conn **pp = &s->dead;
+			while (*pp && *pp != c)
+				pp = &(*pp)->dead_next;
+			if (*pp)
+				*pp = c->dead_next;
+			conn_free(c);
+			return;
+		}
+		dead_push(c);
+		return;
+	}
+	/* still live: the engine finishes the close on its own */
+	tcp_enter(s);
+	c->no_read = 1;
+	if (c->state == TCP_SYN_SENT) {
+		tcp_conn_closed(c, 0);
+	} else if (!c->fin_queued && c->state != TCP_TIME_WAIT) {
+		if (c->rcvbuf.len > 0)
+			abort_conn(c, TCP_EABORTED, 0);
+		else
+			tcp_close(c, 0);
+	}
+	/* an orphaned FIN-WAIT-2 does not wait forever */
+	if (!c->detached && c->state == TCP_FIN_WAIT_2 && c->timers[TCP_T_2MSL] == TCP_TIME_NEVER)
+		tcp_timer_set(c, TCP_T_2MSL, c->last_send + 2 * s->cfg.msl);
+	tcp_leave(s);
+}
+
+void tcp_conn_set_user(struct tcp_conn *c, void *user)
+{
+	if (c)
+		c->user = user;
+}
+
+void *tcp_conn_user(const struct tcp_conn *c)
+{
+	return c ? c->user : NULL;
+}
+
+int tcp_conn_set_opts(struct tcp_conn *c, const struct tcp_conn_opts *opts)
+{
+	if (!c || !opts)
+		return TCP_EINVAL;
+	if (opts->cc != -1 && opts->cc != TCP_CC_CUBIC && opts->cc != TCP_CC_NEWRENO)
+		return TCP_EINVAL;
+	int old_keep = c->keepalive;
+	tcp_time_t old_timeout = c->user_timeout;
+	apply_opts(c, opts);
+	if (!opts->timeout)
+		c->user_timeout = old_timeout;
+	if (c->keepalive != old_keep && !c->detached) {
+		if (c->keepalive && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT))
+			tcp_timer_set(c, TCP_T_KEEPALIVE, c->last_send + c->s->cfg.keepalive_idle);
+		else
+			tcp_timer_clear(c, TCP_T_KEEPALIVE);
+	}
+	return 0;
+}
+
+/* ---- STATUS (RFC 9293 3.10.6) ---- */
+
+int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
+{
+	if (!c || !o)
+		return TCP_EINVAL;
+	memset(o, 0, sizeof *o);
+	o->id = c->id;
+	o->state = c->state;
+	o->remote = c->remote;
+	o->local_port = c->lport;
+	o->remote_port = c->rport;
+	o->snd_una = c->snd_una;
+	o->snd_nxt = c->snd_nxt;
+	o->snd_wnd = c->snd_wnd;
+	o->rcv_nxt = c->rcv_nxt;
+	o->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	o->send_queue = c->sndbuf.len;
+	o->recv_queue = c->rcvbuf.len;
+	o->mss = c->smss;
+	o->cwnd = c->cc.cwnd;
+	o->ssthresh = c->cc.ssthresh;
+	o->srtt = c->rtt.srtt;
+	o->rttvar = c->rtt.rttvar;
+	o->rto = tcp_rtt_current_rto(&c->rtt);
+	o->bytes_sent = c->bytes_sent;
+	o->bytes_acked = c->bytes_acked;
+	o->bytes_received = c->bytes_received;
+	o->segs_out = c->segs_out;
+	o->segs_in = c->segs_in;
+	o->retransmits = c->retransmits;
+	o->snd_wscale = c->snd_wscale;
+	o->rcv_wscale = c->rcv_wscale;
+	o->sack_ok = c->sack_ok;
+	o->ts_ok = c->ts_ok;
+	o->cc_name = c->cc.ops ? c->cc.ops->name : (c->cc_algo == TCP_CC_NEWRENO ? "newreno" : "cubic");
+	return 0;
+}
+
+enum tcp_state tcp_conn_state(const struct tcp_conn *c)
+{
+	return c ? c->state : TCP_CLOSED;
+}
+
+uint64_t tcp_conn_id(const struct tcp_conn *c)
+{
+	return c ? c->id : 0;
+}
+
+void tcp_foreach(struct tcp_stack *s, int (*fn)(void *arg, struct tcp_conn *c), void *arg)
+{
+	if (!s || !fn)
+		return;
+	struct tcp_conn *c = s->all, *n;
+	for (; c; c = n) {
+		n = c->next;
+		if (fn(arg, c))
+			break;
+	}
+}
+
+struct tcp_conn *tcp_find_by_id(struct tcp_stack *s, uint64_t id)
+{
+	if (!s)
+		return NULL;
+	for (struct tcp_conn *c = s->all; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out)
+{
+	if (s && out)
+		*out = s->st;
+}
+
+/* ---- input ---- */
+
+int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
+	      const uint8_t *buf, size_t len, tcp_time_t now)
+{
+	if (!s || !from || !buf)
+		return TCP_EINVAL;
+	struct tcp_seg seg;
+	s->st.InSegs++;
+	if (!valid_endpoint(from)) {
+		s->st.InErrs++;
+		s->st.DropMalformed++;
+		return TCP_EINVAL;
+	}
+	int r = tcp_seg_parse(&seg, buf, len);
+	if (r < 0) {
+		s->st.InErrs++;
+		s->st.DropMalformed++;
+		return r;
+	}
+	tcp_enter(s);
+	r = tcp_input_seg(s, from, &seg, now);
+	tcp_leave(s);
+	return r;
+}
