@@ -137,3 +137,30 @@ conn_id() {
 has_conn() {
 	[ -n "$(conn_id "$@")" ]
 }
+
+conn_or_exit() {
+	has_conn "$1" "$2" ESTABLISHED || ! kill -0 "$3" 2>/dev/null
+}
+
+# connect_held FROM_SOCK HOST PORT TO_SOCK FIFO OUT ERR [opts...]:
+# `tou connect` with stdin from FIFO, which this shell keeps open on fd 8
+# (so the connection stays up until `exec 8>&-`).  Retries while the
+# listener on TO_SOCK is not there yet (refused), bounded.  Sets CP.
+connect_held() {
+	local from=$1 host=$2 port=$3 to=$4 fifo=$5 out=$6 err=$7 i
+	shift 7
+	for ((i = 0; i < 50; i++)); do
+		"$TOU" -s "$from" connect "$@" "$host" "$port" <"$fifo" >"$out" 2>"$err" &
+		CP=$!
+		exec 8<>"$fifo"
+		if wait_until 100 0.1 conn_or_exit "$to" "/$port\$" "$CP" &&
+			kill -0 "$CP" 2>/dev/null; then
+			bg "$CP"
+			return 0
+		fi
+		exec 8>&-
+		wait "$CP" || true
+		sleep 0.1
+	done
+	return 1
+}
