@@ -1,0 +1,127 @@
+/*
+ * sim_goodput.c - goodput of one bulk transfer over the simulated link
+ * (tests/sim/simlink.h) in virtual time, for random loss 0/1/5/10 % and
+ * RTT 1/20/100 ms on a 100 Mbit/s bottleneck, next to the Mathis et al.
+ * bound  MSS/RTT * 1.22/sqrt(p)  ("The Macroscopic Behavior of the TCP
+ * Congestion Avoidance Algorithm", 1997), as a ratio.
+ *
+ * Loss is applied to the data direction only (ACKs are not lost), as the
+ * Mathis model assumes.  The bottleneck queue is one BDP + 64 KiB.
+ * Goodput counts bytes the receiving application read and verified, over
+ * a measurement window that starts after a warm-up.
+ *
+ * Usage: sim_goodput [newreno|cubic|both] [seconds]   (default: both, 30)
+ * Deterministic: same output for the same build.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../tests/sim/simlink.h"
+
+#define RATE_BPS 100000000ull
+
+struct cell {
+	double goodput_bps, mathis_bps;
+	uint32_t mss;
+	uint64_t retransmits;
+	int ok;
+};
+
+static struct sim S;
+
+static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds)
+{
+	struct cell out;
+	memset(&out, 0, sizeof out);
+	struct sim_config c;
+	sim_config_default(&c);
+	c.tcp.send_buffer = 8u << 20;
+	c.tcp.recv_buffer = 8u << 20;
+	c.cc = cc;
+	c.seed = 42;
+	c.no_close = 1;
+	c.bytes[0] = 1ull << 50; /* endless */
+	c.bytes[1] = 0;
+	uint64_t bdp = RATE_BPS / 8 * rtt / 1000000;
+	for (int i = 0; i < 2; i++) {
+		c.link[i].delay = rtt / 2;
+		c.link[i].rate_bps = RATE_BPS;
+		c.link[i].queue_bytes = (uint32_t)(bdp + 64 * 1024);
+	}
+	c.link[0].loss = loss;
+	if (sim_init(&S, &c) != 0) {
+		fprintf(stderr, "setup: %s\n", S.err);
+		return out;
+	}
+	tcp_time_t t0 = S.now;
+	/* warm-up: at least 5 s or 50 RTTs */
+	tcp_time_t warm = TCP_SEC(5) > 50 * rtt ? TCP_SEC(5) : 50 * rtt;
+	tcp_time_t span = (tcp_time_t)(seconds * 1e6);
+	sim_run(&S, t0 + warm, UINT64_MAX);
+	uint64_t rx0 = S.app[1].rx_done;
+	sim_run(&S, t0 + warm + span, UINT64_MAX);
+	uint64_t rx1 = S.app[1].rx_done;
+	if (S.err[0] && !strstr(S.err, "no completion")) {
+		fprintf(stderr, "cc %d loss %.2f rtt %llu ms: %s\n", cc, loss,
+			(unsigned long long)(rtt / 1000), S.err);
+	} else {
+		out.ok = 1;
+	}
+	struct tcp_conn_info ci;
+	if (S.app[0].c && tcp_conn_info(S.app[0].c, &ci) == 0) {
+		out.mss = ci.mss;
+		out.retransmits = ci.retransmits;
+	}
+	if (!out.mss)
+		out.mss = 1440;
+	out.goodput_bps = (double)(rx1 - rx0) * 8.0 / seconds;
+	double rtt_s = (double)rtt / 1e6;
+	out.mathis_bps = loss > 0 ? out.mss * 8.0 / rtt_s * 1.22 / sqrt(loss) : INFINITY;
+	sim_free(&S);
+	return out;
+}
+
+static void table(int cc, const char *name, double seconds)
+{
+	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
+	static const unsigned rtts_ms[] = { 1, 20, 100 };
+	printf("\n%s, 100 Mbit/s bottleneck, queue BDP+64KiB, %.0f s measured after warm-up\n",
+	       name, seconds);
+	printf("| loss  | RTT    | goodput Mbit/s | Mathis Mbit/s | goodput/Mathis | link util | rtx segs |\n");
+	printf("|-------|--------|----------------|---------------|----------------|-----------|----------|\n");
+	for (unsigned li = 0; li < sizeof losses / sizeof losses[0]; li++) {
+		for (unsigned ri = 0; ri < sizeof rtts_ms / sizeof rtts_ms[0]; ri++) {
+			struct cell x = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds);
+			char mathis[32], ratio[32];
+			if (isinf(x.mathis_bps)) {
+				snprintf(mathis, sizeof mathis, "inf");
+				snprintf(ratio, sizeof ratio, "-");
+			} else {
+				snprintf(mathis, sizeof mathis, "%.2f", x.mathis_bps / 1e6);
+				snprintf(ratio, sizeof ratio, "%.2f", x.goodput_bps / x.mathis_bps);
+			}
+			printf("| %4.0f%% | %3u ms | %14.2f | %13s | %14s | %8.1f%% | %8llu |%s\n",
+			       losses[li] * 100, rtts_ms[ri], x.goodput_bps / 1e6, mathis, ratio,
+			       100.0 * x.goodput_bps / RATE_BPS, (unsigned long long)x.retransmits,
+			       x.ok ? "" : " (error)");
+			fflush(stdout);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "both";
+	double seconds = argc > 2 ? atof(argv[2]) : 30;
+	if (!(seconds > 0)) {
+		fprintf(stderr, "usage: %s [newreno|cubic|both] [seconds]\n", argv[0]);
+		return 2;
+	}
+	if (!strcmp(which, "cubic") || !strcmp(which, "both"))
+		table(TCP_CC_CUBIC, "CUBIC (RFC 9438)", seconds);
+	if (!strcmp(which, "newreno") || !strcmp(which, "both"))
+		table(TCP_CC_NEWRENO, "NewReno (RFC 5681/6582)", seconds);
+	return 0;
+}
