@@ -1,0 +1,50 @@
+/*
+ * api_parse.h - the request-line parser of the Unix-socket API
+ * (client/tou_proto.h, docs/API.md).  Self-contained (libc only) so that
+ * the fuzz target tests/fuzz/fuzz_api.c can include api_parse.c directly.
+ */
+#ifndef TOUD_API_PARSE_H
+#define TOUD_API_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum api_verb {
+	API_CONNECT = 1,
+	API_LISTEN,
+	API_ACCEPT,
+	API_STATUS,
+	API_LIST,
+	API_STATS,
+	API_ABORT,
+	API_VERSION
+};
+
+#define API_HOST_MAX 253 /* RFC 1035 2.3.4: names are at most 253 characters */
+#define API_TIMEOUT_MAX 86400u
+
+struct api_request {
+	enum api_verb verb;
+	char host[API_HOST_MAX + 1]; /* CONNECT: name or address, without brackets */
+	int host_is_ip6;             /* it was written in brackets / has colons */
+	uint16_t udp_port;           /* CONNECT: 0 = default (9811) */
+	uint16_t port;               /* CONNECT/LISTEN/ACCEPT: TCP port, 1..65535 */
+	int nodelay, keepalive;      /* CONNECT flags, 0 or 1; -1 = not given */
+	int has_timeout;
+	unsigned timeout_s;          /* CONNECT/ACCEPT timeout=<s>, 1..86400 */
+	int has_backlog;
+	unsigned backlog;            /* LISTEN backlog=<n>, 1..65535 */
+	int has_id;
+	uint64_t id;                 /* STATUS/ABORT */
+};
+
+/*
+ * Parses one request line of len bytes (without the final "\n"; a final
+ * "\r" is ignored).  Returns 0, or -1 with a human-readable reason in err
+ * (the ERR reason is always "badrequest").
+ */
+int api_parse_line(const char *line, size_t len, struct api_request *req, char *err, size_t errlen);
+
+const char *api_verb_name(enum api_verb v);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * config.h - toud's configuration: an INI file (inih) plus "-o
+ * section.key=value" overrides.  Every key, its default and its meaning is
+ * listed in conf/toud.conf.
+ */
+#ifndef TOUD_CONFIG_H
+#define TOUD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "tcp.h"
+
+#define TOUD_DEFAULT_CONFIG "/etc/tou/toud.conf"
+#define TOUD_MAX_UDP 16
+#define TOUD_DEFAULT_UDP "0.0.0.0:9811 [::]:9811"
+
+struct toud_config {
+	/* [daemon] */
+	char udp[512];                    /* as written */
+	struct sockaddr_storage udp_addrs[TOUD_MAX_UDP];
+	int n_udp;
+	char socket[108];                 /* API socket path (sun_path) */
+	unsigned socket_mode;             /* 0660 */
+	char socket_group[64];            /* "" = the daemon's group */
+	int log_level;                    /* syslog priority, default info */
+	unsigned privileged_ports;        /* ports below need uid 0: 1024 */
+	char pcap[256];                   /* "" = no capture */
+	/* [tcp] */
+	struct tcp_config tcp;
+	/* [limits] */
+	unsigned max_connections;         /* streams in total (engine TCBs too) */
+	unsigned max_per_peer;            /* streams per remote IP address */
+	unsigned max_per_uid;             /* streams per local uid */
+	unsigned max_api_clients;         /* API connections waiting or idle */
+	unsigned max_backlog;             /* LISTEN backlog=<n> bound */
+	uint64_t request_timeout;         /* us: request line must arrive by then */
+	uint64_t shutdown_timeout;        /* us: SIGTERM grace period */
+};
+
+/* Fills every default (the engine's from tcp_config_default()). */
+void config_default(struct toud_config *c);
+
+/*
+ * Parses `path` into c (which should hold defaults).  missing_ok: a file
+ * that does not exist is not an error (the default path).  On error
+ * returns -1 and writes "file:line: reason" into err.
+ */
+int config_load(struct toud_config *c, const char *path, int missing_ok, char *err, size_t errlen);
+
+/* Applies one "section.key=value" override; err gets "-o ARG: reason". */
+int config_override(struct toud_config *c, const char *arg, char *err, size_t errlen);
+
+/* Sets one key; 0 or -1 with the reason (no location) in err. */
+int config_set(struct toud_config *c, const char *section, const char *key,
+	       const char *value, char *err, size_t errlen);
+
+/* Value parsers, exported for tests.  Return 0 or -1. */
+int config_parse_size(const char *s, uint64_t *out);      /* 4M, 64K, 1G, 1500 */
+int config_parse_duration(const char *s, uint64_t *us);   /* 200ms, 1s, 2m, 2h, 500us; bare = s */
+int config_parse_bool(const char *s, int *out);           /* yes/no/true/false/on/off/1/0 */
+int config_parse_udp_list(const char *s, struct sockaddr_storage *addrs, int max, int *n,
+			  char *err, size_t errlen);
+
+/* Writes the effective configuration in INI form (--check-config -v). */
+void config_dump(const struct toud_config *c, void (*out)(void *arg, const char *line), void *arg);
+
+#endif

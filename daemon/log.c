@@ -1,0 +1,142 @@
+/*
+ * log.c - stderr logging with sd-daemon "<N>" prefixes, and per-peer rate
+ * limiting of lines a remote peer can provoke at will (floods of bad
+ * segments, connections over a limit).
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int log_level = LOG_LVL_INFO;
+
+static const char *const level_names[8] = {
+	"emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"
+};
+
+void log_init(int level)
+{
+	log_level = level;
+	/* Line buffered: one write per event even when stderr is a pipe. */
+	setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
+void log_set_level(int level) { log_level = level; }
+int log_get_level(void) { return log_level; }
+
+int log_level_parse(const char *s)
+{
+	for (int i = 3; i < 8; i++)
+		if (strcmp(s, level_names[i]) == 0)
+			return i;
+	if (strcmp(s, "error") == 0)
+		return LOG_LVL_ERR;
+	if (strcmp(s, "warn") == 0)
+		return LOG_LVL_WARNING;
+	return -1;
+}
+
+const char *log_level_name(int level)
+{
+	return level >= 0 && level < 8 ? level_names[level] : "?";
+}
+
+void log_vmsg(int level, const char *fmt, va_list ap)
+{
+	if (level > log_level)
+		return;
+	char line[1024];
+	int n = snprintf(line, sizeof line, "<%d>", level);
+	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		return;
+	size_t len = (size_t)n + (size_t)m;
+	if (len > sizeof line - 2)
+		len = sizeof line - 2;
+	/* One event, one line: no embedded newlines reach the journal. */
+	for (size_t i = (size_t)n; i < len; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[len++] = '\n';
+	fwrite(line, 1, len, stderr);
+	fflush(stderr);
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void fatal(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(LOG_LVL_ERR, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Per-peer token buckets in a small direct-mapped table: a collision just
+ * shares a bucket, which errs on the side of logging less. */
+#define PEER_SLOTS 256
+struct peer_slot {
+	uint8_t key[16];
+	int keylen;
+	uint64_t window_start;
+	unsigned count;      /* lines in the current window */
+	unsigned suppressed; /* lines dropped in the current window */
+};
+static struct peer_slot peer_slots[PEER_SLOTS];
+
+static unsigned peer_hash(const uint8_t *key, int keylen)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (int i = 0; i < keylen; i++) {
+		h ^= key[i];
+		h *= 16777619u;
+	}
+	return h % PEER_SLOTS;
+}
+
+int log_peer(int level, const uint8_t *key, int keylen, uint64_t now, const char *fmt, ...)
+{
+	if (level > log_level)
+		return 0;
+	if (keylen > 16)
+		keylen = 16;
+	struct peer_slot *p = &peer_slots[peer_hash(key, keylen)];
+	if (p->keylen != keylen || memcmp(p->key, key, (size_t)keylen) != 0) {
+		memcpy(p->key, key, (size_t)keylen);
+		p->keylen = keylen;
+		p->window_start = now;
+		p->count = 0;
+		p->suppressed = 0;
+	}
+	unsigned suppressed = 0;
+	if (now - p->window_start >= LOG_PEER_INTERVAL_US) {
+		suppressed = p->suppressed;
+		p->window_start = now;
+		p->count = 0;
+		p->suppressed = 0;
+	}
+	if (p->count >= LOG_PEER_BURST) {
+		p->suppressed++;
+		return 0;
+	}
+	p->count++;
+	char line[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (suppressed)
+		log_msg(level, "%s (%u similar lines about this peer suppressed)", line, suppressed);
+	else
+		log_msg(level, "%s", line);
+	return 1;
+}

@@ -1,0 +1,447 @@
+/*
+ * main.c - toud: options, startup, signals (SIGTERM/SIGINT graceful
+ * shutdown, SIGHUP reload), and the libuv loop that drives everything.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tou_proto.h"
+#include "toud.h"
+
+struct toud toud;
+
+static uv_signal_t sig_term, sig_int, sig_hup;
+static uv_timer_t shutdown_deadline, shutdown_poll;
+static int shutdown_timers_on;
+static int finished;
+
+static const char usage_text[] =
+"Usage: toud [OPTION]...\n"
+"\n"
+"toud is the tou daemon: a real TCP (RFC 9293) whose segments travel in UDP\n"
+"datagrams.  It owns one UDP port (9811 by default), runs every connection\n"
+"through the full TCP state machine with retransmission, flow and congestion\n"
+"control, and offers local programs a Unix-socket API (" TOU_DEFAULT_SOCKET " by\n"
+"default) to open, send, receive and close byte streams.  It always runs in\n"
+"the foreground and logs to standard error with sd-daemon(3) \"<N>\" priority\n"
+"prefixes; systemd (toud.service, toud.socket) is the intended supervisor.\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE      read FILE instead of " TOUD_DEFAULT_CONFIG ".  A missing\n"
+"                         default file means \"all defaults\"; a missing FILE given\n"
+"                         here is an error.\n"
+"  -o, --option SECTION.KEY=VALUE\n"
+"                         override one configuration key after the file is read;\n"
+"                         may be repeated (e.g. -o daemon.udp=127.0.0.1:9900\n"
+"                         -o tcp.congestion=newreno).  Every key of toud.conf\n"
+"                         can be set this way.\n"
+"      --check-config     parse the configuration, print the effective values\n"
+"                         and exit: 0 if valid, 2 if not.\n"
+"      --pcap FILE        write every TCP segment sent and received to FILE\n"
+"                         (pcap, synthetic IPv4/IPv6 headers, valid TCP\n"
+"                         checksums: `tshark -r FILE` decodes it as TCP).\n"
+"  -f, --foreground       accepted for compatibility; toud never forks.\n"
+"  -V, --version          print the version and exit.\n"
+"  -h, --help             print this help and exit.\n"
+"\n"
+"Configuration (toud.conf(5) in INI form; see the commented conf/toud.conf):\n"
+"  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
+"            privileged_ports, pcap\n"
+"  [tcp]     mss, send_buffer, recv_buffer, rto_initial, rto_min, rto_max, msl,\n"
+"            syn_retries, retries, delayed_ack, nodelay, congestion, keepalive,\n"
+"            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
+"            sack, window_scaling, challenge_ack_limit\n"
+"  [limits]  max_connections, max_per_peer, max_per_uid, max_api_clients,\n"
+"            max_backlog, request_timeout, shutdown_timeout\n"
+"  Sizes take K, M, G suffixes (1024-based); durations take us, ms, s, m, h\n"
+"  (a bare number is seconds); booleans are yes/no, true/false, on/off, 1/0.\n"
+"\n"
+"Signals:\n"
+"  SIGTERM, SIGINT  graceful shutdown: stop accepting API clients, send FIN on\n"
+"                   every stream after its queued data, wait up to\n"
+"                   limits.shutdown_timeout, reset what is left, exit 0.  A\n"
+"                   second signal resets everything at once.\n"
+"  SIGHUP           reload the configuration file and -o overrides: log_level,\n"
+"                   [tcp] (for new connections) and [limits] change at once;\n"
+"                   changes of udp, socket, socket_mode, socket_group and pcap\n"
+"                   need a restart.  A bad file is refused and the running\n"
+"                   configuration kept.\n"
+"\n"
+"systemd: Type=notify (READY=1, STATUS=, STOPPING=1, WATCHDOG=1 at half of\n"
+"WatchdogSec).  Socket activation: a passed AF_UNIX stream socket is the API\n"
+"socket, passed UDP sockets replace [daemon] udp.  Without systemd, toud\n"
+"creates the socket's directory, removes a stale socket file, and applies\n"
+"socket_mode and socket_group itself.\n"
+"\n"
+"Access: every API client's credentials are read with SO_PEERCRED; TCP ports\n"
+"below privileged_ports (1024) need uid 0 for LISTEN and ACCEPT; ACCEPT and\n"
+"ABORT need the owner's uid or root.\n"
+"\n"
+"Exit status: 0 after a clean shutdown or --check-config success, 1 on a\n"
+"runtime failure (cannot bind, out of memory), 2 on bad usage or a bad\n"
+"configuration (the message names file:line and the reason).\n"
+"\n"
+"Try by hand:  socat - UNIX-CONNECT:" TOU_DEFAULT_SOCKET "  then type VERSION\n"
+"See also: tou(1), docs/API.md, toud(8).\n";
+
+static void usage_exit(int status)
+{
+	fputs(usage_text, status ? stderr : stdout);
+	exit(status);
+}
+
+/* Loads file + overrides into c.  0 or -1 with err. */
+static int load_config(struct toud_config *c, char *err, size_t errlen)
+{
+	config_default(c);
+	if (config_load(c, toud.config_path, !toud.config_explicit, err, errlen) != 0)
+		return -1;
+	for (int i = 0; i < toud.n_overrides; i++)
+		if (config_override(c, toud.overrides[i], err, errlen) != 0)
+			return -1;
+	/* the engine counts TIME-WAIT TCBs too: room for them */
+	c->tcp.max_connections = c->max_connections * 2;
+	return 0;
+}
+
+static void print_line(void *arg, const char *line)
+{
+	fprintf(arg, "%s\n", line);
+}
+
+/* ---- engine log sink: rate limited except at debug level ---- */
+
+static void engine_log(void *ctx, int level, const char *fmt, ...)
+{
+	(void)ctx;
+	if (level > log_get_level())
+		return;
+	static uint64_t window;
+	static unsigned lines, dropped;
+	if (level < LOG_LVL_DEBUG) {
+		uint64_t now = toud_now();
+		if (now - window > 1000000) {
+			if (dropped)
+				log_warn("tcp: %u log lines suppressed (rate limit 100/s)", dropped);
+			window = now;
+			lines = dropped = 0;
+		}
+		if (++lines > 100) {
+			dropped++;
+			return;
+		}
+	}
+	char buf[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	log_msg(level, "tcp: %s", buf);
+}
+
+/* ---- shutdown ---- */
+
+static void on_handle_closed_noop(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void finish(void)
+{
+	if (finished)
+		return;
+	finished = 1;
+	log_info("all streams closed; exiting");
+	if (shutdown_timers_on) {
+		uv_close((uv_handle_t *)&shutdown_deadline, on_handle_closed_noop);
+		uv_close((uv_handle_t *)&shutdown_poll, on_handle_closed_noop);
+	}
+	uv_close((uv_handle_t *)&sig_term, on_handle_closed_noop);
+	uv_close((uv_handle_t *)&sig_int, on_handle_closed_noop);
+	uv_close((uv_handle_t *)&sig_hup, on_handle_closed_noop);
+	notify_watchdog_stop();
+	api_close();
+	udp_stop(&toud);
+}
+
+static void on_shutdown_poll(uv_timer_t *t)
+{
+	(void)t;
+	if (api_live_connections() == 0)
+		finish();
+}
+
+static void on_shutdown_deadline(uv_timer_t *t)
+{
+	(void)t;
+	unsigned n = api_live_connections();
+	if (n)
+		log_warn("shutdown_timeout reached: resetting %u remaining connection(s)", n);
+	api_abort_all();
+	engine_kick();
+	finish();
+}
+
+static void begin_shutdown(int signum)
+{
+	if (toud.stopping) {
+		log_notice("%s again: resetting every connection now", strsignal(signum));
+		on_shutdown_deadline(NULL);
+		return;
+	}
+	toud.stopping = 1;
+	notify_stopping();
+	log_notice("%s: shutting down (%u connection(s), up to %llu ms)", strsignal(signum), api_live_connections(),
+		   (unsigned long long)(toud.cfg.shutdown_timeout / 1000));
+	api_stop_accepting();
+	api_shutdown_streams();
+	engine_kick();
+	uv_timer_init(toud.loop, &shutdown_deadline);
+	uv_timer_init(toud.loop, &shutdown_poll);
+	shutdown_timers_on = 1;
+	uv_timer_start(&shutdown_deadline, on_shutdown_deadline, toud.cfg.shutdown_timeout / 1000, 0);
+	uv_timer_start(&shutdown_poll, on_shutdown_poll, 0, 20);
+}
+
+/* ---- reload ---- */
+
+struct dump {
+	char lines[64][700];
+	int n;
+};
+
+static void dump_line(void *arg, const char *line)
+{
+	struct dump *d = arg;
+	if (d->n < 64)
+		snprintf(d->lines[d->n++], sizeof d->lines[0], "%s", line);
+}
+
+static int restart_only(const char *section, const char *line)
+{
+	static const char *const keys[] = { "udp ", "socket ", "socket_mode ", "socket_group ", "pcap " };
+	if (strcmp(section, "[daemon]") != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strncmp(line, keys[i], strlen(keys[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static void reload(void)
+{
+	struct toud_config *nc = malloc(sizeof *nc);
+	static struct dump before, after;
+	char err[512];
+	if (!nc) {
+		log_err("reload: out of memory");
+		return;
+	}
+	notify_reloading();
+	if (load_config(nc, err, sizeof err) != 0) {
+		log_err("reload refused, configuration unchanged: %s", err);
+		free(nc);
+		notify_ready("running (reload refused)");
+		return;
+	}
+	before.n = after.n = 0;
+	config_dump(&toud.cfg, dump_line, &before);
+	config_dump(nc, dump_line, &after);
+	const char *section = "";
+	int changed = 0, restart = 0;
+	for (int i = 0; i < before.n && i < after.n; i++) {
+		if (before.lines[i][0] == '[') {
+			section = before.lines[i];
+			continue;
+		}
+		if (strcmp(before.lines[i], after.lines[i]) == 0)
+			continue;
+		if (restart_only(section, before.lines[i])) {
+			log_warn("reload: %s %s -> %s needs a restart; keeping the running value", section,
+				 before.lines[i], after.lines[i]);
+			restart = 1;
+		} else {
+			log_notice("reload: %s %s -> %s", section, before.lines[i], after.lines[i]);
+			changed++;
+		}
+	}
+	/* keep what cannot change at run time */
+	memcpy(nc->udp, toud.cfg.udp, sizeof nc->udp);
+	memcpy(nc->udp_addrs, toud.cfg.udp_addrs, sizeof nc->udp_addrs);
+	nc->n_udp = toud.cfg.n_udp;
+	memcpy(nc->socket, toud.cfg.socket, sizeof nc->socket);
+	nc->socket_mode = toud.cfg.socket_mode;
+	memcpy(nc->socket_group, toud.cfg.socket_group, sizeof nc->socket_group);
+	memcpy(nc->pcap, toud.cfg.pcap, sizeof nc->pcap);
+	int r = tcp_stack_reconfigure(toud.stack, &nc->tcp);
+	if (r != 0) {
+		log_err("reload: the engine refused the [tcp] settings (%s); configuration unchanged", tcp_strerror(r));
+		free(nc);
+		notify_ready("running (reload refused)");
+		return;
+	}
+	toud.cfg = *nc;
+	free(nc);
+	log_set_level(toud.cfg.log_level);
+	api_config_changed();
+	log_notice("configuration reloaded from %s: %d change(s)%s", toud.config_path, changed,
+		   restart ? ", some need a restart" : "");
+	notify_ready("running");
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	(void)h;
+	if (signum == SIGHUP) {
+		if (!toud.stopping)
+			reload();
+		return;
+	}
+	begin_shutdown(signum);
+}
+
+/* ---- main ---- */
+
+static void get_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("getrandom: %s", strerror(errno));
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_PCAP };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "option", required_argument, NULL, 'o' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "pcap", required_argument, NULL, OPT_PCAP },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int check_only = 0, ch;
+	toud.config_path = TOUD_DEFAULT_CONFIG;
+	toud.overrides = calloc((size_t)argc + 1, sizeof *toud.overrides);
+	if (!toud.overrides)
+		return 1;
+	while ((ch = getopt_long(argc, argv, "c:o:fVh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			toud.config_path = optarg;
+			toud.config_explicit = 1;
+			break;
+		case 'o':
+			toud.overrides[toud.n_overrides++] = optarg;
+			break;
+		case OPT_CHECK:
+			check_only = 1;
+			break;
+		case OPT_PCAP:
+			toud.pcap_path = optarg;
+			break;
+		case 'f':
+			break;
+		case 'V':
+			printf("toud %s\n", TOU_VERSION);
+			return 0;
+		case 'h':
+			usage_exit(0);
+			break;
+		default:
+			fprintf(stderr, "Try 'toud --help'.\n");
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "toud: unexpected argument \"%s\"\nTry 'toud --help'.\n", argv[optind]);
+		return 2;
+	}
+	char err[512];
+	if (load_config(&toud.cfg, err, sizeof err) != 0) {
+		fprintf(stderr, "toud: %s\n", err);
+		return 2;
+	}
+	if (check_only) {
+		printf("# %s: configuration OK; effective values:\n", toud.config_path);
+		config_dump(&toud.cfg, print_line, stdout);
+		return 0;
+	}
+	log_init(toud.cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	toud.api_fd = -1;
+	toud.loop = uv_default_loop();
+	toud.started_us = toud_now();
+
+	uint8_t secret[16];
+	uint64_t seed;
+	get_random(secret, sizeof secret);
+	get_random(&seed, sizeof seed);
+	struct tcp_callbacks cb = { .ctx = NULL, .emit = udp_emit, .event = api_event, .log = engine_log };
+	int r = tcp_stack_new(&toud.stack, &toud.cfg.tcp, &cb, secret, seed);
+	if (r != 0)
+		fatal("cannot create the TCP stack: %s", tcp_strerror(r));
+
+	notify_listen_fds(&toud);
+	const char *pcap = toud.pcap_path ? toud.pcap_path : (toud.cfg.pcap[0] ? toud.cfg.pcap : NULL);
+	if (pcap) {
+		toud.pcap = pcap_open(pcap, err, sizeof err);
+		if (!toud.pcap)
+			fatal("pcap: %s", err);
+		log_info("capturing every segment to %s", pcap);
+	}
+	if (udp_start(&toud) != 0)
+		fatal("cannot open the UDP sockets; exiting");
+	if (api_start(&toud) != 0)
+		fatal("cannot open the API socket %s; exiting", toud.cfg.socket);
+
+	uv_signal_init(toud.loop, &sig_term);
+	uv_signal_init(toud.loop, &sig_int);
+	uv_signal_init(toud.loop, &sig_hup);
+	uv_signal_start(&sig_term, on_signal, SIGTERM);
+	uv_signal_start(&sig_int, on_signal, SIGINT);
+	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+
+	char udp[512];
+	udp_describe(udp, sizeof udp);
+	log_notice("toud %s started: udp %s, api %s, congestion %s, pid %d", TOU_VERSION, udp,
+		   toud.api_fd >= 0 ? "(socket-activated)" : toud.cfg.socket,
+		   toud.cfg.tcp.cc == TCP_CC_NEWRENO ? "newreno" : "cubic", (int)getpid());
+	char status[700];
+	snprintf(status, sizeof status, "udp %s, api %s", udp, toud.cfg.socket);
+	notify_ready(status);
+	notify_watchdog_start(toud.loop);
+
+	uv_run(toud.loop, UV_RUN_DEFAULT);
+
+	tcp_stack_free(toud.stack);
+	toud.stack = NULL;
+	pcap_close(toud.pcap);
+	toud.pcap = NULL;
+	/* let every close callback run, then free the loop */
+	uv_run(toud.loop, UV_RUN_DEFAULT);
+	uv_loop_close(toud.loop);
+	api_free();
+	udp_free_buffers();
+	free(toud.overrides);
+	log_info("stopped");
+	return 0;
+}

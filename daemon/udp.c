@@ -1,0 +1,418 @@
+/*
+ * udp.c - the UDP side of toud and the engine's clock.
+ *
+ * Receive: libuv UDP handles created with UV_UDP_RECVMMSG, so one wakeup
+ * reads up to 20 datagrams with recvmmsg(2) into one big buffer; each one
+ * goes straight into tcp_input().
+ * Send: the engine's emit callback copies segments into a per-socket queue;
+ * the queue is flushed with sendmmsg(2) once per loop turn (from a uv_check
+ * after I/O and a uv_prepare before polling), or earlier when it fills up.
+ * Timers: ONE uv_timer, re-armed after every loop turn at
+ * tcp_next_deadline(); time is uv_hrtime() in microseconds.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "toud.h"
+
+#define SENDQ_MSGS 64               /* datagrams per sendmmsg() */
+#define SENDQ_BYTES (512 * 1024)    /* bytes queued per socket before a flush */
+#define RECV_CHUNK (64 * 1024)      /* libuv's per-datagram slot in recvmmsg mode */
+#define RECV_SLOTS 20               /* libuv batches at most 20 (UV__MMSG_MAXWIDTH) */
+#define SOCK_BUF (8 * 1024 * 1024)  /* SO_SNDBUF / SO_RCVBUF we ask for */
+
+struct udp_sock {
+	uv_udp_t h;
+	int family;                     /* 4 or 6 */
+	int fd;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+	/* send queue */
+	struct mmsghdr msgs[SENDQ_MSGS];
+	struct iovec iov[SENDQ_MSGS];
+	struct sockaddr_storage to[SENDQ_MSGS];
+	unsigned n;
+	size_t used;
+	uint8_t *arena;                 /* SENDQ_BYTES */
+};
+
+static struct udp_sock *socks[TOUD_MAX_UDP];
+static int n_socks;
+static uv_timer_t tcp_timer;
+static tcp_time_t timer_due = TCP_TIME_NEVER;
+static uv_prepare_t prep;
+static uv_check_t check;
+static uint8_t *recv_buf;
+
+tcp_time_t toud_now(void)
+{
+	return uv_hrtime() / 1000u;
+}
+
+static struct udp_sock *sock_for(int family)
+{
+	for (int i = 0; i < n_socks; i++)
+		if (socks[i]->family == family)
+			return socks[i];
+	return NULL;
+}
+
+int udp_have_family(int family)
+{
+	return sock_for(family) != NULL;
+}
+
+static void fmt_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+		snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+void udp_local_name(int family, char *buf, size_t len)
+{
+	struct udp_sock *s = sock_for(family);
+	if (!s) {
+		snprintf(buf, len, family == 6 ? "[::]:0" : "0.0.0.0:0");
+		return;
+	}
+	fmt_sockaddr((struct sockaddr *)&s->local, buf, len);
+}
+
+int udp_describe(char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < n_socks && off < len; i++) {
+		char a[64];
+		fmt_sockaddr((struct sockaddr *)&socks[i]->local, a, sizeof a);
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " " : "", a);
+	}
+	return (int)off;
+}
+
+int udp_json(char *buf, size_t len)
+{
+	const struct udp_counters *u = &toud.udp;
+	return snprintf(buf, len,
+		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
+		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64
+		",\"tx_bytes\":%" PRIu64 ",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
+		",\"tx_batches\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64 "}",
+		u->rx_datagrams, u->rx_bytes, u->rx_truncated, u->rx_errors, u->rx_batches,
+		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_nosocket);
+}
+
+/* ---- send path ---- */
+
+static void flush_sock(struct udp_sock *s)
+{
+	unsigned off = 0;
+	if (s->n)
+		toud.udp.tx_batches++;
+	while (off < s->n) {
+		int r = sendmmsg(s->fd, s->msgs + off, s->n - off, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* EAGAIN (socket buffer full) or a per-destination error
+			 * (ECONNREFUSED from an ICMP, EHOSTUNREACH...): the first
+			 * datagram is lost, as on a congested link; TCP
+			 * retransmits it.  Skip it and go on with the rest. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+				toud.udp.tx_dropped++;
+			else
+				toud.udp.tx_errors++;
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+				uint64_t now = toud_now();
+				const struct sockaddr_storage *to = &s->to[off];
+				char a[64];
+				fmt_sockaddr((const struct sockaddr *)to, a, sizeof a);
+				log_peer(LOG_LVL_INFO, (const uint8_t *)to, (int)sizeof(struct sockaddr_in6), now,
+					 "udp send to %s: %s", a, strerror(errno));
+			}
+			off++;
+			continue;
+		}
+		for (int i = 0; i < r; i++)
+			toud.udp.tx_bytes += s->iov[off + (unsigned)i].iov_len;
+		toud.udp.tx_datagrams += (unsigned)r;
+		off += (unsigned)r;
+	}
+	s->n = 0;
+	s->used = 0;
+}
+
+static void flush_all(void)
+{
+	for (int i = 0; i < n_socks; i++)
+		if (socks[i]->n)
+			flush_sock(socks[i]);
+}
+
+void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
+{
+	(void)ctx;
+	struct udp_sock *s = sock_for(to->family);
+	if (!s) {
+		toud.udp.tx_nosocket++;
+		return;
+	}
+	if (len > SENDQ_BYTES) {
+		toud.udp.tx_dropped++;
+		return;
+	}
+	if (s->n == SENDQ_MSGS || s->used + len > SENDQ_BYTES)
+		flush_sock(s);
+	unsigned i = s->n++;
+	uint8_t *p = s->arena + s->used;
+	memcpy(p, seg, len);
+	s->used += len;
+	s->iov[i].iov_base = p;
+	s->iov[i].iov_len = len;
+	struct sockaddr_storage *ss = &s->to[i];
+	socklen_t sl;
+	endpoint_to_sockaddr(to, ss, &sl);
+	s->msgs[i].msg_hdr = (struct msghdr){ .msg_name = ss, .msg_namelen = sl,
+					      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+	s->msgs[i].msg_len = 0;
+	if (toud.pcap)
+		pcap_segment(toud.pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
+}
+
+/* ---- timer ---- */
+
+static void on_tcp_timer(uv_timer_t *t)
+{
+	(void)t;
+	timer_due = TCP_TIME_NEVER;
+	tcp_timeout(toud.stack, toud_now());
+	engine_kick();
+}
+
+void engine_kick(void)
+{
+	api_reap();
+	flush_all();
+	if (toud.pcap)
+		pcap_flush(toud.pcap);
+	if (!toud.stack)
+		return;
+	tcp_time_t due = tcp_next_deadline(toud.stack);
+	if (due == timer_due)
+		return;
+	timer_due = due;
+	if (due == TCP_TIME_NEVER) {
+		uv_timer_stop(&tcp_timer);
+		return;
+	}
+	tcp_time_t now = toud_now();
+	/* libuv timers have millisecond resolution: round up so that the
+	 * engine never wakes before its deadline and spins. */
+	uint64_t ms = due > now ? (due - now + 999) / 1000 : 0;
+	uv_timer_start(&tcp_timer, on_tcp_timer, ms, 0);
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+	(void)h;
+	engine_kick();
+}
+
+static void on_check(uv_check_t *h)
+{
+	(void)h;
+	engine_kick();
+}
+
+/* ---- receive path ---- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)h;
+	(void)suggested;
+	/* One static buffer: libuv hands every datagram of a batch to
+	 * on_recv before it allocates again. */
+	*buf = uv_buf_init((char *)recv_buf, RECV_CHUNK * RECV_SLOTS);
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+		    unsigned flags)
+{
+	(void)buf;
+	struct udp_sock *s = h->data;
+	if (flags & UV_UDP_MMSG_FREE)
+		return;
+	if (nread < 0) {
+		toud.udp.rx_errors++;
+		log_debug("udp receive: %s", uv_strerror((int)nread));
+		return;
+	}
+	if (!addr) { /* nothing more in this batch */
+		return;
+	}
+	if (flags & UV_UDP_PARTIAL) {
+		toud.udp.rx_truncated++;
+		return;
+	}
+	struct tcp_endpoint from;
+	if (endpoint_from_sockaddr(&from, addr) != 0)
+		return;
+	toud.udp.rx_datagrams++;
+	toud.udp.rx_bytes += (uint64_t)nread;
+	tcp_time_t now = toud_now();
+	if (toud.pcap)
+		pcap_segment(toud.pcap, 0, &from, (struct sockaddr *)&s->local, (const uint8_t *)buf->base,
+			     (size_t)nread, now);
+	tcp_input(toud.stack, &from, (const uint8_t *)buf->base, (size_t)nread, now);
+}
+
+/* ---- setup ---- */
+
+static void set_bufs(int fd)
+{
+	int v = SOCK_BUF;
+	/* The FORCE variants pass rmem_max/wmem_max when we are root. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+}
+
+static int add_sock(struct udp_sock *s)
+{
+	uv_os_fd_t fd;
+	int r = uv_fileno((uv_handle_t *)&s->h, &fd);
+	if (r != 0)
+		return r;
+	s->fd = fd;
+	s->local_len = sizeof s->local;
+	if (getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) != 0)
+		return -errno;
+	s->family = s->local.ss_family == AF_INET6 ? 6 : 4;
+	set_bufs(fd);
+	s->arena = malloc(SENDQ_BYTES);
+	if (!s->arena)
+		return UV_ENOMEM;
+	s->h.data = s;
+	r = uv_udp_recv_start(&s->h, on_alloc, on_recv);
+	if (r != 0)
+		return r;
+	socks[n_socks++] = s;
+	return 0;
+}
+
+static void on_sock_closed(uv_handle_t *h)
+{
+	struct udp_sock *s = h->data;
+	free(s->arena);
+	free(s);
+}
+
+int udp_start(struct toud *d)
+{
+	recv_buf = malloc(RECV_CHUNK * RECV_SLOTS);
+	if (!recv_buf)
+		return UV_ENOMEM;
+	uv_timer_init(d->loop, &tcp_timer);
+	uv_prepare_init(d->loop, &prep);
+	uv_check_init(d->loop, &check);
+	uv_prepare_start(&prep, on_prepare);
+	uv_check_start(&check, on_check);
+
+	if (d->n_udp_fds > 0) { /* socket activation: adopt what systemd passed */
+		for (int i = 0; i < d->n_udp_fds; i++) {
+			struct udp_sock *s = calloc(1, sizeof *s);
+			if (!s)
+				return UV_ENOMEM;
+			s->h.data = s;
+			int r = uv_udp_init_ex(d->loop, &s->h, AF_UNSPEC | UV_UDP_RECVMMSG);
+			if (r == 0)
+				r = uv_udp_open(&s->h, d->udp_fds[i]);
+			if (r == 0)
+				r = add_sock(s);
+			if (r != 0) {
+				log_err("passed UDP socket (fd %d): %s", d->udp_fds[i], uv_strerror(r));
+				return r;
+			}
+		}
+		return 0;
+	}
+	for (int i = 0; i < d->cfg.n_udp; i++) {
+		const struct sockaddr *sa = (const struct sockaddr *)&d->cfg.udp_addrs[i];
+		char a[64];
+		fmt_sockaddr(sa, a, sizeof a);
+		struct udp_sock *s = calloc(1, sizeof *s);
+		if (!s)
+			return UV_ENOMEM;
+		s->h.data = s;
+		int r = uv_udp_init_ex(d->loop, &s->h, sa->sa_family | UV_UDP_RECVMMSG);
+		if (r != 0) {
+			free(s);
+			if (r == UV_EAFNOSUPPORT && sa->sa_family == AF_INET6) {
+				log_warn("udp %s: IPv6 not supported here, skipped", a);
+				continue;
+			}
+			log_err("udp %s: %s", a, uv_strerror(r));
+			return r;
+		}
+		r = uv_udp_bind(&s->h, sa, sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+		if (r == 0)
+			r = add_sock(s);
+		if (r != 0) {
+			int skip = sa->sa_family == AF_INET6 && (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL);
+			if (skip)
+				log_warn("udp %s: %s (IPv6 unavailable?), skipped", a, uv_strerror(r));
+			else
+				log_err("udp %s: cannot bind: %s", a, uv_strerror(r));
+			uv_close((uv_handle_t *)&s->h, on_sock_closed);
+			if (!skip)
+				return r;
+		}
+	}
+	if (n_socks == 0) {
+		log_err("no UDP socket could be opened");
+		return UV_EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+void udp_stop(struct toud *d)
+{
+	(void)d;
+	flush_all();
+	for (int i = 0; i < n_socks; i++) {
+		uv_udp_recv_stop(&socks[i]->h);
+		uv_close((uv_handle_t *)&socks[i]->h, on_sock_closed);
+	}
+	n_socks = 0;
+	if (!uv_is_closing((uv_handle_t *)&tcp_timer))
+		uv_close((uv_handle_t *)&tcp_timer, NULL);
+	if (!uv_is_closing((uv_handle_t *)&prep))
+		uv_close((uv_handle_t *)&prep, NULL);
+	if (!uv_is_closing((uv_handle_t *)&check))
+		uv_close((uv_handle_t *)&check, NULL);
+}
+
+void udp_free_buffers(void)
+{
+	free(recv_buf);
+	recv_buf = NULL;
+}
