@@ -266,8 +266,9 @@ class Peer:
         self.irs = sa.seq
         self.rcv_nxt = seq_add(sa.seq, 1)
         self.snd_nxt = seq_add(self.iss, 1)
-        syn_had_ts = T.OPT_TS in [k for k, _ in T.Segment(T.build(0, 0, 0, opts=syn_opts)).opts]
-        if syn_had_ts and sa.ts is not None:
+        syn_ts = T.Segment(T.build(0, 0, 0, opts=syn_opts)).ts
+        if syn_ts is not None and sa.ts is not None:
+            self.tsval = syn_ts[0]  # later TSvals must not go backwards (PAWS)
             self.ts_ok = True
             self.ts_recent = sa.ts[0]
         self.send(ACK, data=data, win=third_win)
