@@ -1,0 +1,340 @@
+/*
+ * test_close.c - RFC 9293 3.6 closing: the normal and simultaneous close
+ * figures, TIME-WAIT, CLOSE in each state, tcp_close_no_read, release.
+ */
+#include "peer.h"
+
+#define T0 TCP_SEC(100)
+
+/* Figure: normal close sequence.
+ *   1. ESTABLISHED                                          ESTABLISHED
+ *   2. (Close) FIN-WAIT-1 --> <SEQ=100><ACK=300><CTL=FIN,ACK>  --> CLOSE-WAIT
+ *   3. FIN-WAIT-2  <-- <SEQ=300><ACK=101><CTL=ACK>      <-- CLOSE-WAIT
+ *   4. (Close) TIME-WAIT   <-- <SEQ=300><ACK=101><CTL=FIN,ACK>  <-- LAST-ACK
+ *   5. TIME-WAIT   --> <SEQ=101><ACK=301><CTL=ACK>      --> CLOSED
+ *   6. (2 MSL) CLOSED */
+TT_TEST(test_fig_normal_close)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	/* 2 */
+	TT_EQ(tcp_close(ca, T0), 0);
+	EXPECT_STATE(ca, TCP_FIN_WAIT_1);
+	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	TT_EQ(host_count_ev(&b, TCP_EV_PEER_FIN), 1);
+	char buf[4];
+	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 0); /* EOF */
+	/* 3 */
+	EXPECT_SEG(&b, F_ACK, 300, 101);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	/* 4 */
+	TT_EQ(tcp_close(cb, T0), 0);
+	EXPECT_STATE(cb, TCP_LAST_ACK);
+	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 101);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	TT_EQ(host_count_ev(&a, TCP_EV_CLOSED), 1);
+	TT_EQ(host_closed_err(&a), 0);
+	/* 5 */
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSED);
+	TT_EQ(host_closed_err(&b), 0);
+	/* 6: TIME-WAIT lasts 2 MSL */
+	TT_EQ(tcp_next_deadline(a.s), T0 + 2 * a.cfg.msl);
+	tcp_timeout(a.s, T0 + 2 * a.cfg.msl - 1);
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
+	EXPECT_STATE(ca, TCP_CLOSED);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	TT_EQ(host_count_ev(&a, TCP_EV_CLOSED), 1); /* reported once */
+	tcp_release(ca);
+	tcp_release(cb);
+	EXPECT_NONE(&a);
+	EXPECT_NONE(&b);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* Figure: simultaneous close sequence.
+ *   2. (Close) FIN-WAIT-1 --> <SEQ=100><ACK=300><CTL=FIN,ACK> ... FIN-WAIT-1
+ *                   <-- <SEQ=300><ACK=100><CTL=FIN,ACK>  <--
+ *   3. CLOSING     --> <SEQ=101><ACK=301><CTL=ACK>      ... CLOSING
+ *                   <-- <SEQ=301><ACK=101><CTL=ACK>      <--
+ *   4. TIME-WAIT                                         TIME-WAIT
+ *      (2 MSL) CLOSED                                    (2 MSL) CLOSED */
+TT_TEST(test_fig_simultaneous_close)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	/* 2 */
+	TT_EQ(tcp_close(ca, T0), 0);
+	TT_EQ(tcp_close(cb, T0), 0);
+	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
+	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_FIN | F_ACK, 8192, NULL, T0);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
+	/* 3 */
+	EXPECT_STATE(ca, TCP_CLOSING);
+	EXPECT_STATE(cb, TCP_CLOSING);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	EXPECT_SEG(&b, F_ACK, 301, 101);
+	host_recv_from(&a, &b.ep, 80, 1000, 301, 101, F_ACK, 8192, NULL, T0);
+	host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	/* 4 */
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_NONE(&a);
+	EXPECT_NONE(&b);
+	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
+	tcp_timeout(b.s, T0 + 2 * b.cfg.msl);
+	EXPECT_STATE(ca, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_CLOSED);
+	tcp_release(ca);
+	tcp_release(cb);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 9293 3.10.7.4 TIME-WAIT: "The only thing that can arrive in this state
+ * is a retransmission of the remote FIN. Acknowledge it, and restart the
+ * 2 MSL timeout." */
+TT_TEST(test_time_wait_fin_retransmission_restarts_2msl)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	tcp_close(ca, T0);
+	host_pop(&a);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	tcp_time_t t1 = T0 + TCP_SEC(20);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, t1);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	TT_EQ(tcp_next_deadline(a.s), t1 + 2 * a.cfg.msl);
+	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	tcp_timeout(a.s, t1 + 2 * a.cfg.msl);
+	EXPECT_STATE(ca, TCP_CLOSED);
+	tcp_release(ca);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* TIME-WAIT: an RST closes (RFC 9293 3.10.7.4 second, CLOSING/LAST-ACK/
+ * TIME-WAIT "enter the CLOSED state, delete the TCB"); a SYN gets a
+ * challenge ACK; the released TCB is freed by the engine. */
+TT_TEST(test_time_wait_rst_and_syn)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	tcp_close(ca, T0);
+	host_pop(&a);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
+	host_pop(&a);
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	tcp_release(ca); /* engine owns it now */
+	TT_EQ(host_nconns(&a), 1);
+	host_recv_from(&a, &b.ep, 80, 1000, 5000, 0, F_SYN, 8192, NULL, T0 + 1);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	TT_EQ(host_nconns(&a), 1);
+	host_recv_from(&a, &b.ep, 80, 1000, 301, 0, F_RST, 0, NULL, T0 + 2);
+	TT_EQ(host_nconns(&a), 0);
+	EXPECT_NONE(&a);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* Queued data goes out before the FIN (RFC 9293 3.10.4 "Queue this until
+ * all preceding SENDs have been segmentized"), and SEND after CLOSE is
+ * "connection closing". */
+TT_TEST(test_close_after_data_sends_fin_last)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	char data[2500];
+	memset(data, 'x', sizeof data);
+	TT_EQ(tcp_send(ca, data, sizeof data, T0), 2500);
+	TT_EQ(tcp_close(ca, T0), 0);
+	TT_EQ(tcp_send(ca, "y", 1, T0), TCP_ECLOSING);
+	EXPECT_SEG_WL(&a, F_ACK, 100, 300, 8192, 1000);
+	EXPECT_SEG_WL(&a, F_ACK, 1100, 300, 8192, 1000);
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 2100, 300, 8192, 500);
+	EXPECT_SEG_WL(&a, F_ACK | F_FIN, 2600, 300, 8192, 0);
+	EXPECT_NONE(&a);
+	/* with Nagle on and data outstanding, the FIN rides on the last
+	 * data segment */
+	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
+	o.nodelay = 0;
+	struct tcp_conn *c2;
+	a.isn = 5000;
+	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1001, &o, NULL, T0, &c2), 0);
+	host_deliver(&a, &b, T0);
+	host_deliver(&b, &a, T0);
+	host_drop_all(&a);
+	TT_EQ(tcp_send(c2, data, 1500, T0), 1500);
+	EXPECT_SEG_WL(&a, F_ACK, 5001, 300, 8192, 1000);
+	EXPECT_NONE(&a); /* Nagle holds the 500 */
+	TT_EQ(tcp_close(c2, T0), 0);
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH | F_FIN, 6001, 300, 8192, 500);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* CLOSE in SYN-SENT: "Delete the TCB"; in CLOSE-WAIT: FIN and LAST-ACK; in
+ * LAST-ACK: "error: connection closing". */
+TT_TEST(test_close_in_each_state)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *c;
+	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, NULL, NULL, T0, &c), 0);
+	host_drop_all(&a);
+	TT_EQ(tcp_close(c, T0), 0);
+	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_NONE(&a);
+	TT_EQ(host_closed_err(&a), 0);
+	TT_EQ(tcp_close(c, T0), TCP_ENOTCONN);
+	tcp_release(c);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_SEG(&b, F_ACK, 300, 101);
+	/* SEND in CLOSE-WAIT is allowed */
+	TT_EQ(tcp_send(cb, "abc", 3, T0), 3);
+	EXPECT_SEG(&b, F_ACK | F_PSH, 300, 101);
+	TT_EQ(tcp_close(cb, T0), 0);
+	EXPECT_STATE(cb, TCP_LAST_ACK);
+	EXPECT_SEG(&b, F_FIN | F_ACK, 303, 101);
+	TT_EQ(tcp_close(cb, T0), TCP_ECLOSING);
+	/* an ACK of the data only: still LAST-ACK */
+	host_recv_from(&b, &a.ep, 1000, 80, 101, 303, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_LAST_ACK);
+	host_recv_from(&b, &a.ep, 1000, 80, 101, 304, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSED);
+	TT_EQ(host_closed_err(&b), 0);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* tcp_close_no_read: data arriving later resets the connection; unread
+ * data at the time of the call resets it at once. */
+TT_TEST(test_close_no_read_resets_on_data)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(tcp_close_no_read(cb, T0), 0);
+	EXPECT_STATE(cb, TCP_FIN_WAIT_1);
+	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 301, F_ACK, 8192, "late", T0);
+	EXPECT_SEG(&b, F_RST | F_ACK, 301, 100);
+	EXPECT_STATE(cb, TCP_CLOSED);
+	TT_EQ(host_closed_err(&b), TCP_EABORTED);
+	tcp_release(cb);
+
+	/* second connection: unread data buffered at the call */
+	b.nev = 0;
+	struct tcp_conn *ca2, *cb2;
+	a.isn = 1000;
+	b.isn = 2000;
+	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1001, NULL, NULL, T0, &ca2), 0);
+	host_deliver(&a, &b, T0);
+	host_deliver(&b, &a, T0);
+	host_deliver(&a, &b, T0);
+	cb2 = b.accepted;
+	TT_ASSERT(cb2 && cb2 != cb);
+	TT_EQ(tcp_send(ca2, "unread", 6, T0), 6);
+	host_deliver(&a, &b, T0);
+	host_drop_all(&b);
+	TT_EQ(tcp_close_no_read(cb2, T0), 0);
+	EXPECT_SEG(&b, F_RST | F_ACK, 2001, 1007);
+	EXPECT_STATE(cb2, TCP_CLOSED);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* ABORT (RFC 9293 3.10.5): RST <SEQ=SND.NXT>, TCP_EV_CLOSED(TCP_EABORTED). */
+TT_TEST(test_abort_sends_rst)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(tcp_abort(ca, T0), 0);
+	EXPECT_SEG(&a, F_RST | F_ACK, 100, 300);
+	TT_EQ(host_closed_err(&a), TCP_EABORTED);
+	TT_EQ(tcp_abort(ca, T0), TCP_ENOTCONN);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_RST | F_ACK, 0, NULL, T0);
+	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
+	TT_EQ(host_stats(&a).CurrEstab, 0);
+	TT_EQ(host_stats(&b).CurrEstab, 0);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* Release inside the TCP_EV_CLOSED callback is allowed. */
+TT_TEST(test_release_inside_closed_event)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	a.release_on_close = 1;
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 0, F_RST, 0, NULL, T0);
+	TT_EQ(host_closed_err(&a), TCP_ECONNRESET);
+	TT_EQ(host_nconns(&a), 0);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* A released connection in FIN-WAIT-2 does not wait forever. */
+TT_TEST(test_orphan_fin_wait_2_times_out)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	tcp_close(ca, T0);
+	tcp_release(ca);
+	host_deliver(&a, &b, T0);
+	host_deliver(&b, &a, T0);
+	TT_EQ(host_nconns(&a), 1);
+	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
+	TT_EQ(host_nconns(&a), 0);
+	host_free(&a);
+	host_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+	return tt_main(argc, argv);
+}

@@ -1,0 +1,304 @@
+/*
+ * test_rst.c - RFC 9293 3.5.2 reset generation (the three rules), reset
+ * processing, and the RFC 5961 blind-attack mitigations.
+ */
+#include "peer.h"
+
+#define T0 TCP_SEC(100)
+
+static const struct tcp_endpoint PA = { 4, { 10, 0, 0, 1 }, 9811 };
+
+/* Rule 1: "If the connection does not exist (CLOSED), then a reset is sent
+ * in response to any incoming segment except another reset." */
+TT_TEST(test_rst_rule_1_no_connection)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	/* ACK off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (SYN and FIN count) */
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_SEG_WL(&b, F_RST | F_ACK, 0, 101, 0, 0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_FIN, 8192, "abc", T0);
+	EXPECT_SEG(&b, F_RST | F_ACK, 0, 104);
+	/* ACK on: <SEQ=SEG.ACK><CTL=RST> */
+	host_recv_from(&b, &PA, 1000, 80, 100, 777, F_ACK, 8192, "abc", T0);
+	EXPECT_SEG(&b, F_RST, 777, 0);
+	TT_EQ(b.seg.dport, 1000);
+	TT_EQ(b.seg.sport, 80);
+	/* "An incoming segment containing a RST is discarded." */
+	host_recv_from(&b, &PA, 1000, 80, 100, 777, F_RST | F_ACK, 0, NULL, T0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	EXPECT_NONE(&b);
+	struct tcp_stats st = host_stats(&b);
+	TT_EQ(st.DropNoConn, 5);
+	TT_EQ(st.OutRsts, 3);
+	host_free(&b);
+}
+
+/* Rule 2: "If the connection is in any non-synchronized state (LISTEN,
+ * SYN-SENT, SYN-RECEIVED), and the incoming segment acknowledges something
+ * not yet sent (the segment carries an unacceptable ACK) ... a reset is
+ * sent.  ... <SEQ=SEG.ACK><CTL=RST>" */
+TT_TEST(test_rst_rule_2_unsynchronized)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	/* LISTEN */
+	host_recv_from(&b, &PA, 1000, 80, 100, 555, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_RST, 555, 0);
+	TT_EQ(host_nconns(&b), 0);
+	/* SYN-RECEIVED: an ACK outside SND.UNA < SEG.ACK =< SND.NXT */
+	b.isn = 300;
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
+	host_recv_from(&b, &PA, 1000, 80, 101, 900, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_RST, 900, 0);
+	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_RST, 300, 0);
+	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	/* SYN-SENT: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset" */
+	struct tcp_conn *c;
+	b.isn = 1000;
+	TT_EQ(tcp_connect(b.s, &PA, 2000, 81, NULL, NULL, T0, &c), 0);
+	EXPECT_SEG(&b, F_SYN, 1000, 0);
+	host_recv_from(&b, &PA, 2000, 81, 50, 1000, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_RST, 1000, 0);
+	host_recv_from(&b, &PA, 2000, 81, 50, 1002, F_SYN | F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_RST, 1002, 0);
+	/* "(unless the RST bit is set, if so drop the segment and return)" */
+	host_recv_from(&b, &PA, 2000, 81, 50, 1002, F_RST | F_ACK, 8192, NULL, T0);
+	EXPECT_NONE(&b);
+	EXPECT_STATE(c, TCP_SYN_SENT);
+	host_free(&b);
+}
+
+/* Rule 3: "If the connection is in a synchronized state ..., any
+ * unacceptable segment (out-of-window sequence number or unacceptable
+ * acknowledgment number) must be responded to with an empty acknowledgment
+ * segment ... containing the current send sequence number and an
+ * acknowledgment indicating the next sequence number expected to be
+ * received, and the connection remains in the same state." */
+TT_TEST(test_rst_rule_3_synchronized_unacceptable)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	/* beyond the window (RCV.NXT 100 + 8192) */
+	host_recv_from(&b, &a.ep, 1000, 80, 100 + 8192, 300, F_ACK, 8192, "x", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	/* entirely old */
+	host_recv_from(&b, &a.ep, 1000, 80, 90, 300, F_ACK, 8192, "0123456789", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	/* acknowledging something not yet sent */
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 500, F_ACK, 8192, "data", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	TT_EQ(tcp_recv(cb, (char[8]){ 0 }, 8, T0), TCP_EAGAIN); /* data dropped */
+	struct tcp_stats st = host_stats(&b);
+	TT_EQ(st.DropOutOfWindow, 2);
+	TT_EQ(st.DropBadAck, 1);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 5961 3.2: RST with SEQ = RCV.NXT resets. */
+TT_TEST(test_rfc5961_rst_exact_resets)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	EXPECT_NONE(&b);
+	EXPECT_STATE(cb, TCP_CLOSED);
+	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
+	char buf[4];
+	TT_EQ(tcp_recv(cb, buf, 4, T0), TCP_ECONNRESET);
+	tcp_release(cb);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 5961 3.2 3): in window but not exact -> challenge ACK, no reset. */
+TT_TEST(test_rfc5961_rst_in_window_challenge_ack)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	host_recv_from(&b, &a.ep, 1000, 80, 101, 0, F_RST, 0, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	TT_EQ(host_stats(&b).ChallengeAcks, 1);
+	/* the real peer answers the challenge ACK with an exact RST */
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSED);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 5961 3.2 1): RST outside the window is silently dropped. */
+TT_TEST(test_rfc5961_rst_out_of_window_dropped)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	host_recv_from(&b, &a.ep, 1000, 80, 100 + 9000, 0, F_RST, 0, NULL, T0);
+	host_recv_from(&b, &a.ep, 1000, 80, 99, 0, F_RST, 0, NULL, T0);
+	EXPECT_NONE(&b);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	TT_EQ(host_stats(&b).DropOutOfWindow, 2);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 5961 4.2: SYN in a synchronized state -> challenge ACK, whatever the
+ * sequence number; the connection is untouched. */
+TT_TEST(test_rfc5961_syn_challenge_ack)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	host_recv_from(&b, &a.ep, 1000, 80, 100000, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_SYN | F_ACK, 8192, "x", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	TT_EQ(host_stats(&b).ChallengeAcks, 3);
+	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), TCP_EAGAIN);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 5961 5.2: an ACK below SND.UNA - MAX.SND.WND is dropped with an ACK;
+ * within it, an old ACK is ignored and the data accepted. */
+TT_TEST(test_rfc5961_ack_too_old_dropped)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	/* MAX.SND.WND is 8192: SEG.ACK = 300 - 9000 is too old */
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 300 - 9000, F_ACK, 8192, "bad", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	TT_EQ(host_stats(&b).DropBadAck, 1);
+	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), TCP_EAGAIN);
+	/* SEG.ACK = 300 - 100: acceptable ("If SEG.ACK < SND.UNA, it can be
+	 * ignored"), the text is processed */
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 200, F_ACK, 8192, "ok", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 102);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 5961 7: at most challenge_ack_limit challenge ACKs per second. */
+TT_TEST(test_rfc5961_challenge_ack_rate_limit)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	for (int i = 0; i < 15; i++)
+		host_recv_from(&b, &a.ep, 1000, 80, 200 + (uint32_t)i, 0, F_RST, 0, NULL,
+			       T0 + TCP_MS(10) * (tcp_time_t)i);
+	TT_EQ(b.qlen, 10);
+	struct tcp_stats st = host_stats(&b);
+	TT_EQ(st.ChallengeAcks, 10);
+	TT_EQ(st.ChallengeAcksSuppressed, 5);
+	host_drop_all(&b);
+	/* a new second: a new budget */
+	host_recv_from(&b, &a.ep, 1000, 80, 200, 0, F_RST, 0, NULL, T0 + TCP_SEC(2));
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* SYN-SENT RST (RFC 9293 3.10.7.3 / RFC 5961 3.2): acceptable only if the
+ * ACK acknowledges the SYN; then "connection reset" (refused). */
+TT_TEST(test_syn_sent_rst_rules)
+{
+	struct host a;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	host_pop(&a);
+	/* no ACK: "drop the segment and return" */
+	host_recv_from(&a, &pb, 80, 1000, 0, 0, F_RST, 0, NULL, T0);
+	EXPECT_STATE(c, TCP_SYN_SENT);
+	EXPECT_NONE(&a);
+	/* ACK acknowledges the SYN: refused */
+	host_recv_from(&a, &pb, 80, 1000, 0, 101, F_RST | F_ACK, 0, NULL, T0);
+	EXPECT_STATE(c, TCP_CLOSED);
+	TT_EQ(host_closed_err(&a), TCP_ECONNREFUSED);
+	EXPECT_NONE(&a);
+	TT_EQ(host_stats(&a).AttemptFails, 1);
+	host_free(&a);
+}
+
+/* SYN-RECEIVED RST: passive open returns to LISTEN quietly; active
+ * (simultaneous) open is refused. */
+TT_TEST(test_syn_received_rst_passive_and_active)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	b.isn = 300;
+	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	host_drop_all(&b);
+	/* in window, not exact: challenge ACK */
+	host_recv_from(&b, &a.ep, 1000, 80, 150, 0, F_RST, 0, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 301, 101);
+	host_recv_from(&b, &a.ep, 1000, 80, 101, 0, F_RST, 0, NULL, T0);
+	TT_EQ(host_nconns(&b), 0);
+	TT_EQ(b.nev, 0);
+	/* active: simultaneous open then RST */
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &b.ep, 2000, 1000, NULL, NULL, T0, &c), 0);
+	host_recv_from(&a, &b.ep, 2000, 1000, 500, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	host_recv_from(&a, &b.ep, 2000, 1000, 501, 0, F_RST, 0, NULL, T0);
+	EXPECT_STATE(c, TCP_CLOSED);
+	TT_EQ(host_closed_err(&a), TCP_ECONNREFUSED);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* A SYN to SYN-RECEIVED of a passive open with another sequence number:
+ * RFC 9293 3.10.7.4 fourth: "return this connection to the LISTEN state" */
+TT_TEST(test_syn_received_new_syn_returns_to_listen)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	host_drop_all(&b);
+	host_recv_from(&b, &PA, 1000, 80, 120, 0, F_SYN, 8192, NULL, T0);
+	TT_EQ(host_nconns(&b), 0);
+	EXPECT_NONE(&b);
+	host_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+	return tt_main(argc, argv);
+}
