@@ -288,24 +288,20 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 			len = c->smss;
 		if (len > usable)
 			len = usable;
-		if (avail && len == 0) {
-			/* RFC 9293 3.8.6.1 zero window: probe with the persist timer
-			 * when nothing is in flight to elicit an ACK */
-			if (c->snd_wnd == 0 && c->snd_una == c->snd_nxt &&
-			    c->timers[TCP_T_PERSIST] == TCP_TIME_NEVER &&
+		if (avail && (len == 0 || (!rtx && len < avail && len < c->smss &&
+					   len < c->max_snd_wnd / 2))) {
+			/* RFC 9293 3.8.6.2.1 sender SWS avoidance: send only if a
+			 * maximum-sized segment can be sent, or "at least a fraction
+			 * Fs of the maximum window"; else wait for an ACK or the
+			 * override timeout.  RFC 9293 3.8.6.1: with nothing in flight
+			 * no ACK will come, so the persist timer probes the zero
+			 * window / sends the rest on expiry. */
+			if (c->snd_una == c->snd_nxt && c->timers[TCP_T_PERSIST] == TCP_TIME_NEVER &&
 			    c->timers[TCP_T_RTX] == TCP_TIME_NEVER) {
 				c->persist_backoff = 0;
 				tcp_timer_set(c, TCP_T_PERSIST, now + tcp_rtt_current_rto(&c->rtt));
 			}
 			break;
-		}
-		if (!rtx && len < avail && len < c->smss) {
-			/* RFC 9293 3.8.6.2.1 sender SWS avoidance: send only if a
-			 * maximum-sized segment can be sent, or "at least a fraction
-			 * Fs of the maximum window", or everything is pushed and
-			 * nothing is outstanding */
-			if (len < c->max_snd_wnd / 2 || len == 0)
-				break;
 		}
 		if (!rtx && len && len < c->smss && len == avail && !c->nodelay && !c->fin_queued &&
 		    c->snd_una != c->snd_nxt) {
@@ -417,10 +413,24 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
-	if (!can_send_data(c->state) || c->snd_wnd != 0 || c->snd_una != c->snd_nxt)
+	if (!can_send_data(c->state) || c->snd_una != c->snd_nxt)
 		return;
 	if (!seq_lt(c->snd_nxt, data_end(c)))
 		return;
+	uint32_t avail = data_end(c) - c->snd_nxt;
+	uint32_t wnd = c->snd_wnd;
+	if (c->cc.ops && c->cc.cwnd < wnd)
+		wnd = c->cc.cwnd;
+	if (wnd > 0) {
+		/* the SWS override timeout: send what the window allows */
+		uint32_t len = avail < wnd ? avail : wnd;
+		if (len > c->smss)
+			len = c->smss;
+		int fin = c->fin_queued && !c->fin_sent && c->snd_nxt + len == data_end(c);
+		send_data_at(c, c->snd_nxt, len, fin, now);
+		c->rtx_nxt = c->snd_nxt;
+		return;
+	}
 	s->st.ZeroWindowProbes++;
 	send_segment(c, TCP_ACK, c->snd_una - 1, 0, now);
 	if (c->persist_backoff < 16)

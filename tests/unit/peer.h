@@ -51,6 +51,7 @@ struct host {
 	/* the last popped segment, with a private copy of its bytes */
 	struct tcp_seg seg;
 	uint8_t segbuf[2048];
+	size_t seglen;
 };
 
 static inline void peer_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
@@ -155,9 +156,18 @@ static inline int host_pop(struct host *h)
 	h->qhead = (h->qhead + 1) % PEER_QMAX;
 	h->qlen--;
 	memcpy(h->segbuf, p->buf, p->len);
+	h->seglen = p->len;
 	if (tcp_seg_parse(&h->seg, h->segbuf, p->len) != 0)
 		memset(&h->seg, 0, sizeof h->seg);
 	return 1;
+}
+
+/* Hand the segment last popped from `from` (after EXPECT_SEG) to `to`. */
+static inline int host_forward_last(struct host *from, struct host *to, tcp_time_t now)
+{
+	uint8_t copy[2048];
+	memcpy(copy, from->segbuf, from->seglen);
+	return tcp_input(to->s, &from->ep, copy, from->seglen, now);
 }
 
 static inline void host_drop_all(struct host *h)
@@ -349,6 +359,58 @@ static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a,
 	host_drop_all(a);
 	host_drop_all(b);
 	return 0;
+}
+
+/* Drop filter for pair_run: return 1 to drop the datagram. */
+typedef int (*peer_filter)(void *arg, const struct host *from, const uint8_t *buf, size_t len);
+
+static inline unsigned pair_move(struct host *from, struct host *to, tcp_time_t now,
+				 peer_filter f, void *farg)
+{
+	unsigned n = 0;
+	/* only what is queued now: replies go in the next round */
+	unsigned cnt = from->qlen;
+	for (unsigned i = 0; i < cnt && from->qlen; i++) {
+		struct peer_pkt p = from->q[from->qhead];
+		from->qhead = (from->qhead + 1) % PEER_QMAX;
+		from->qlen--;
+		if (f && f(farg, from, p.buf, p.len))
+			continue;
+		tcp_input(to->s, &from->ep, p.buf, p.len, now);
+		n++;
+	}
+	return n;
+}
+
+/* Exchange segments between a and b with a one-way delay of `delay`,
+ * running both stacks' timers, until nothing moves and no timer is due
+ * before `until` (or `done` returns non-zero).  `step` runs after every
+ * round (e.g. the application reading).  Returns the final time. */
+static inline tcp_time_t pair_run(struct host *a, struct host *b, tcp_time_t now, tcp_time_t until,
+				  tcp_time_t delay, peer_filter f, void *farg,
+				  int (*step)(void *arg, tcp_time_t now), void *sarg)
+{
+	for (unsigned round = 0; round < 2000000; round++) {
+		if (step && step(sarg, now))
+			break;
+		if (a->qlen || b->qlen) {
+			now += delay;
+			tcp_timeout(a->s, now);
+			tcp_timeout(b->s, now);
+			pair_move(a, b, now, f, farg);
+			pair_move(b, a, now, f, farg);
+			continue;
+		}
+		tcp_time_t da = tcp_next_deadline(a->s), db = tcp_next_deadline(b->s);
+		tcp_time_t d = da < db ? da : db;
+		if (d == TCP_TIME_NEVER || d > until)
+			break;
+		if (d > now)
+			now = d;
+		tcp_timeout(a->s, now);
+		tcp_timeout(b->s, now);
+	}
+	return now;
 }
 
 #define F_SYN TCP_SYN
