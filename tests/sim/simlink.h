@@ -221,6 +221,9 @@ struct sim_config {
 	uint32_t rx_chunk[2];
 	tcp_time_t rx_interval[2];
 	int no_close;                   /* applications never CLOSE (bench) */
+	int close_after_eof[2];         /* node i CLOSEs only after the peer's FIN
+	                                   (request/response style); else as soon
+	                                   as its last byte is queued */
 	int trace;                      /* print every datagram */
 };
 
@@ -246,7 +249,6 @@ static inline void sim_config_default(struct sim_config *c)
 	tcp_config_default(&c->tcp);
 	c->tcp.send_buffer = 256 * 1024;
 	c->tcp.recv_buffer = 256 * 1024;
-	c->tcp.msl = TCP_SEC(5);
 	c->port = 80;
 	c->cc = -1;
 	c->seed = 1;
@@ -422,15 +424,20 @@ static inline void sim_emit(void *ctx, const struct tcp_endpoint *to, const uint
 		return;
 	}
 	l->st.sent++;
-	if (s->cfg.trace)
-		fprintf(stderr, "%.6f %d->%d len %zu flags %02x\n", (double)s->now / 1e6,
-			from->idx, dst, len, len > 13 ? seg[13] : 0);
+	if (s->cfg.trace && len >= 20)
+		fprintf(stderr, "%.6f %d->%d len %zu flags %02x seq %u ack %u wnd %u\n",
+			(double)s->now / 1e6, from->idx, dst, len, seg[13],
+			(unsigned)seg[4] << 24 | (unsigned)seg[5] << 16 | (unsigned)seg[6] << 8 | seg[7],
+			(unsigned)seg[8] << 24 | (unsigned)seg[9] << 16 | (unsigned)seg[10] << 8 | seg[11],
+			(unsigned)seg[14] << 8 | seg[15]);
 	/* bottleneck: serialization and a drop-tail queue */
 	tcp_time_t depart = s->now;
 	if (l->p.rate_bps) {
 		tcp_time_t start = l->busy_until > s->now ? l->busy_until : s->now;
 		uint64_t backlog = (uint64_t)((double)(start - s->now) * (double)l->p.rate_bps / 8e6);
 		if (l->p.queue_bytes && backlog + len + SIM_WIRE_OVERHEAD > l->p.queue_bytes) {
+			if (s->cfg.trace)
+				fprintf(stderr, "    (queue full: dropped)\n");
 			l->st.lost_queue++;
 			return;
 		}
@@ -448,11 +455,15 @@ static inline void sim_emit(void *ctx, const struct tcp_endpoint *to, const uint
 			l->ge_bad = 1;
 		}
 		if (l->ge_bad && sim_rng_chance(r, l->p.ge_loss_bad)) {
+			if (s->cfg.trace)
+				fprintf(stderr, "    (lost in a burst)\n");
 			l->st.lost_burst++;
 			return;
 		}
 	}
 	if (sim_rng_chance(r, l->p.loss)) {
+		if (s->cfg.trace)
+			fprintf(stderr, "    (lost)\n");
 		l->st.lost_random++;
 		return;
 	}
@@ -465,6 +476,8 @@ static inline void sim_emit(void *ctx, const struct tcp_endpoint *to, const uint
 	}
 	if (sim_rng_chance(r, l->p.corrupt)) {
 		if (!sim_rng_chance(r, l->p.corrupt_deliver)) {
+			if (s->cfg.trace)
+				fprintf(stderr, "    (corrupted: dropped by the UDP checksum)\n");
 			l->st.corrupt_dropped++; /* the UDP checksum catches it */
 			return;
 		}
@@ -673,7 +686,8 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 		a->tx_done += (uint64_t)w;
 		progress = 1;
 	}
-	if (a->tx_done == a->tx_total && !a->close_called && !s->cfg.no_close && a->c) {
+	if (a->tx_done == a->tx_total && !a->close_called && !s->cfg.no_close && a->c &&
+	    (!s->cfg.close_after_eof[a->node] || a->eof)) {
 		a->close_called = 1;
 		int rc = tcp_close(a->c, s->now);
 		if (rc < 0)
@@ -867,16 +881,24 @@ static inline unsigned sim_conn_count(struct sim *s, int i)
 /* A one-line description of a configuration, for failure messages. */
 static inline void sim_describe(const struct sim_config *c, char *buf, size_t len)
 {
-	const struct sim_link_params *l = &c->link[0];
-	snprintf(buf, len,
-		 "seed=%llu bytes=%llu/%llu rate=%llu delay=%lluus jitter=%lluus loss=%.3f "
-		 "ge=%.3f/%.3f/%.2f reorder=%.3f/%lluus dup=%.3f corrupt=%.3f/%.2f cc=%d "
-		 "rx_chunk=%u/%u",
-		 (unsigned long long)c->seed, (unsigned long long)c->bytes[0],
-		 (unsigned long long)c->bytes[1], (unsigned long long)l->rate_bps,
-		 (unsigned long long)l->delay, (unsigned long long)l->jitter, l->loss, l->ge_p_gb,
-		 l->ge_p_bg, l->ge_loss_bad, l->reorder, (unsigned long long)l->reorder_delay, l->dup,
-		 l->corrupt, l->corrupt_deliver, c->cc, c->rx_chunk[0], c->rx_chunk[1]);
+	int n = snprintf(buf, len, "seed=%llu bytes=%llu/%llu cc=%d close_after_eof=%d/%d "
+			 "rx_chunk=%u/%u rcvbuf=%u sndbuf=%u ts=%d sack=%d ws=%d delack=%llu",
+			 (unsigned long long)c->seed, (unsigned long long)c->bytes[0],
+			 (unsigned long long)c->bytes[1], c->cc, c->close_after_eof[0],
+			 c->close_after_eof[1], c->rx_chunk[0], c->rx_chunk[1],
+			 c->tcp.recv_buffer, c->tcp.send_buffer, c->tcp.timestamps, c->tcp.sack,
+			 c->tcp.window_scaling, (unsigned long long)c->tcp.delayed_ack);
+	for (int i = 0; i < 2 && n >= 0 && (size_t)n < len; i++) {
+		const struct sim_link_params *l = &c->link[i];
+		n += snprintf(buf + n, len - (size_t)n,
+			      "\n    link%d: rate=%llu queue=%u delay=%lluus jitter=%lluus loss=%.3f "
+			      "ge=%.3f/%.3f/%.2f reorder=%.3f/%lluus dup=%.3f corrupt=%.3f/%.2f",
+			      i, (unsigned long long)l->rate_bps, l->queue_bytes,
+			      (unsigned long long)l->delay, (unsigned long long)l->jitter, l->loss,
+			      l->ge_p_gb, l->ge_p_bg, l->ge_loss_bad, l->reorder,
+			      (unsigned long long)l->reorder_delay, l->dup, l->corrupt,
+			      l->corrupt_deliver);
+	}
 }
 
 #endif
