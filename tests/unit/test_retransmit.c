@@ -1,0 +1,341 @@
+/*
+ * test_retransmit.c - RFC 6298 retransmission timer: the estimator
+ * (tcp_rtt.c), exponential backoff of SYN, SYN-ACK, data and FIN, giving
+ * up (R2), Karn's rule, keep-alive, user timeout.
+ */
+#include "peer.h"
+#include "tcp_rtt.h"
+
+#define T0 TCP_SEC(100)
+
+TT_TEST(rtt_estimator_rfc6298)
+{
+	struct tcp_rtt r;
+	tcp_rtt_init(&r, TCP_SEC(1), TCP_MS(200), TCP_SEC(60));
+	TT_EQ(tcp_rtt_current_rto(&r), TCP_SEC(1));     /* (2.1) */
+	tcp_rtt_sample(&r, TCP_MS(100));                 /* (2.2) */
+	TT_EQ(r.srtt, TCP_MS(100));
+	TT_EQ(r.rttvar, TCP_MS(50));
+	TT_EQ(r.rto, TCP_MS(300));                       /* 100 + 4*50 */
+	tcp_rtt_sample(&r, TCP_MS(200));                 /* (2.3) */
+	TT_EQ(r.rttvar, TCP_MS(50) * 3 / 4 + TCP_MS(100) / 4);
+	TT_EQ(r.srtt, TCP_MS(100) * 7 / 8 + TCP_MS(200) / 8);
+	TT_EQ(r.rto, r.srtt + 4 * r.rttvar);
+	/* (2.4) floor */
+	tcp_rtt_init(&r, TCP_SEC(1), TCP_MS(200), TCP_SEC(60));
+	tcp_rtt_sample(&r, TCP_MS(1));
+	TT_EQ(r.rto, TCP_MS(200));
+	/* (5.5) backoff doubles up to the maximum */
+	tcp_rtt_on_timeout(&r);
+	TT_EQ(tcp_rtt_current_rto(&r), TCP_MS(400));
+	for (int i = 0; i < 20; i++)
+		tcp_rtt_on_timeout(&r);
+	TT_EQ(tcp_rtt_current_rto(&r), TCP_SEC(60));
+	tcp_rtt_on_new_ack(&r);
+	TT_EQ(tcp_rtt_current_rto(&r), TCP_MS(200));
+	/* zero RTT: G = 1 ms keeps RTO above SRTT */
+	tcp_rtt_init(&r, TCP_SEC(1), 1, TCP_SEC(60));
+	tcp_rtt_sample(&r, 0);
+	TT_EQ(r.rto, TCP_MS(1));
+}
+
+/* SYN: retransmitted at 1 s, 2 s, 4 s, ... (RFC 6298 (5.5)); after
+ * cfg.syn_retries retransmissions, TCP_EV_CLOSED(TCP_ETIMEDOUT). */
+TT_TEST(retransmit_syn_backoff_and_give_up)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.syn_retries = 4;
+	struct host a;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	EXPECT_SEG(&a, F_SYN, 100, 0);
+	tcp_time_t t = T0, gap = TCP_SEC(1);
+	for (int i = 0; i < 4; i++) {
+		TT_EQ(tcp_next_deadline(a.s), t + gap);
+		tcp_timeout(a.s, t + gap - 1);
+		EXPECT_NONE(&a);
+		t += gap;
+		tcp_timeout(a.s, t);
+		EXPECT_SEG(&a, F_SYN, 100, 0);
+		EXPECT_STATE(c, TCP_SYN_SENT);
+		gap *= 2;
+	}
+	TT_EQ(tcp_next_deadline(a.s), t + gap);
+	tcp_timeout(a.s, t + gap);
+	EXPECT_NONE(&a);
+	EXPECT_STATE(c, TCP_CLOSED);
+	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
+	struct tcp_stats st = host_stats(&a);
+	TT_EQ(st.RetransSegs, 4);
+	TT_EQ(st.AttemptFails, 1);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	tcp_release(c);
+	host_free(&a);
+}
+
+/* SYN,ACK retransmission in SYN-RECEIVED; give-up removes the embryonic
+ * TCB silently. */
+TT_TEST(retransmit_synack_backoff_and_give_up)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.syn_retries = 2;
+	struct host b;
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
+	b.isn = 300;
+	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
+	tcp_timeout(b.s, T0 + TCP_SEC(1));
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
+	tcp_timeout(b.s, T0 + TCP_SEC(3));
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
+	tcp_timeout(b.s, T0 + TCP_SEC(7));
+	EXPECT_NONE(&b);
+	TT_EQ(host_nconns(&b), 0);
+	TT_EQ(b.nev, 0);
+	host_free(&b);
+}
+
+/* Data: retransmitted from SND.UNA at RTO, 2*RTO, 4*RTO...; R2 reached ->
+ * TCP_EV_CLOSED(TCP_ETIMEDOUT). */
+TT_TEST(retransmit_data_backoff_and_give_up)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.retries = 3;
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	char d[1500];
+	memset(d, 'q', sizeof d);
+	TT_EQ(tcp_send(ca, d, sizeof d, T0), 1500);
+	EXPECT_SEG_WL(&a, F_ACK, 100, 300, 8192, 1000);
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 1100, 300, 8192, 500);
+	/* RTO after a zero-RTT handshake sample is the 1 s minimum */
+	tcp_time_t t = T0, gap = TCP_SEC(1);
+	for (int i = 0; i < 3; i++) {
+		TT_EQ(tcp_next_deadline(a.s), t + gap);
+		t += gap;
+		tcp_timeout(a.s, t);
+		EXPECT_SEG_WL(&a, F_ACK, 100, 300, 8192, 1000); /* first unacked segment */
+		EXPECT_NONE(&a); /* cwnd is one segment after an RTO */
+		gap *= 2;
+	}
+	struct tcp_conn_info info;
+	tcp_conn_info(ca, &info);
+	TT_EQ(info.retransmits, 3);
+	TT_EQ(info.cwnd, info.mss); /* RFC 5681 (4) loss window */
+	t += gap;
+	tcp_timeout(a.s, t);
+	EXPECT_NONE(&a);
+	EXPECT_STATE(ca, TCP_CLOSED);
+	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
+	TT_EQ(host_stats(&a).Timeouts, 3);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* After an RTO the ACK of the retransmission resets the backoff and the
+ * rest goes out (go-back-N from SND.UNA), in slow start. */
+TT_TEST(retransmit_recovery_after_rto)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	char d[3000];
+	memset(d, 'r', sizeof d);
+	TT_EQ(tcp_send(ca, d, sizeof d, T0), 3000);
+	host_drop_all(&a); /* all three segments lost */
+	tcp_timeout(a.s, T0 + TCP_SEC(1));
+	EXPECT_SEG_WL(&a, F_ACK, 100, 300, 8192, 1000);
+	host_forward_last(&a, &b, T0 + TCP_SEC(1));
+	EXPECT_SEG(&b, F_ACK, 300, 1100);
+	host_forward_last(&b, &a, T0 + TCP_SEC(1) + 10);
+	/* cwnd 2 MSS now: the other two go */
+	EXPECT_SEG_WL(&a, F_ACK, 1100, 300, 8192, 1000);
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 2100, 300, 8192, 1000);
+	EXPECT_NONE(&a);
+	/* backoff reset: the timer is one RTO again */
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(1) + 10 + TCP_SEC(1));
+	host_free(&a);
+	host_free(&b);
+}
+
+/* Karn's rule (RFC 6298 3): the ACK of a retransmitted segment gives no
+ * RTT sample (no timestamps). */
+TT_TEST(retransmit_karn_no_sample)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.rto_min = TCP_MS(10);
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *ca, *cb;
+	/* handshake with a 100 ms RTT */
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	a.isn = 99;
+	b.isn = 299;
+	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, NULL, NULL, T0, &ca), 0);
+	host_deliver(&a, &b, T0 + TCP_MS(50));
+	host_deliver(&b, &a, T0 + TCP_MS(100));
+	host_deliver(&a, &b, T0 + TCP_MS(150));
+	cb = b.accepted;
+	TT_ASSERT(cb != NULL);
+	struct tcp_conn_info info;
+	tcp_conn_info(ca, &info);
+	TT_EQ(info.srtt, TCP_MS(100));
+	TT_EQ(info.rto, TCP_MS(300));
+	tcp_time_t t = T0 + TCP_MS(200);
+	TT_EQ(tcp_send(ca, "k", 1, t), 1);
+	host_drop_all(&a);
+	tcp_timeout(a.s, t + TCP_MS(300));
+	EXPECT_SEG(&a, F_ACK | F_PSH, 100, 300);
+	/* the ACK comes 5 s later: no sample (SRTT unchanged) */
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_ACK, 8192, NULL, t + TCP_SEC(5));
+	tcp_conn_info(ca, &info);
+	TT_EQ(info.srtt, TCP_MS(100));
+	/* a fresh segment is timed again */
+	tcp_time_t t2 = t + TCP_SEC(6);
+	TT_EQ(tcp_send(ca, "l", 1, t2), 1);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 102, F_ACK, 8192, NULL, t2 + TCP_MS(180));
+	tcp_conn_info(ca, &info);
+	TT_EQ(info.srtt, TCP_MS(100) * 7 / 8 + TCP_MS(180) / 8);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* The FIN is retransmitted like data. */
+TT_TEST(retransmit_fin)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	tcp_close(ca, T0);
+	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
+	tcp_timeout(a.s, T0 + TCP_SEC(1));
+	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
+	tcp_timeout(a.s, T0 + TCP_SEC(3));
+	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
+	host_forward_last(&a, &b, T0 + TCP_SEC(3));
+	EXPECT_SEG(&b, F_ACK, 300, 101);
+	host_forward_last(&b, &a, T0 + TCP_SEC(3));
+	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* Fast retransmit on the third duplicate ACK (RFC 5681 3.2). */
+TT_TEST(retransmit_fast_on_three_dupacks)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	char d[6000];
+	memset(d, 'f', sizeof d);
+	TT_EQ(tcp_send(ca, d, sizeof d, T0), 6000);
+	for (int i = 0; i < 6; i++)
+		TT_ASSERT(host_pop(&a));
+	EXPECT_NONE(&a);
+	/* segment 100 lost; the next ones cause duplicate ACKs */
+	for (int i = 0; i < 2; i++) {
+		host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_ACK, 8192, NULL, T0 + 10);
+		EXPECT_NONE(&a);
+	}
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_ACK, 8192, NULL, T0 + 10);
+	EXPECT_SEG_WL(&a, F_ACK, 100, 300, 8192, 1000);
+	TT_EQ(host_stats(&a).FastRetransmits, 1);
+	/* the full ACK ends recovery */
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 6100, F_ACK, 8192, NULL, T0 + 20);
+	struct tcp_conn_info info;
+	tcp_conn_info(ca, &info);
+	TT_EQ(info.snd_una, 6100);
+	TT_EQ(info.cwnd, info.ssthresh);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* Keep-alive (RFC 9293 3.8.4): <SEQ=SND.NXT-1> after the idle time, every
+ * interval, reset after the probes go unanswered. */
+TT_TEST(keepalive_probes_and_timeout)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.keepalive_idle = TCP_SEC(10);
+	cfg.keepalive_intvl = TCP_SEC(2);
+	cfg.keepalive_probes = 2;
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *ca, *cb;
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
+	o.keepalive = 1;
+	a.isn = 99;
+	b.isn = 299;
+	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, &o, NULL, T0, &ca), 0);
+	host_deliver(&a, &b, T0);
+	host_deliver(&b, &a, T0);
+	host_deliver(&a, &b, T0);
+	cb = b.accepted;
+	TT_ASSERT(cb != NULL);
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(10));
+	tcp_timeout(a.s, T0 + TCP_SEC(10));
+	EXPECT_SEG(&a, F_ACK, 99, 300);
+	/* the peer answers: the idle time starts over */
+	host_forward_last(&a, &b, T0 + TCP_SEC(10));
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	host_forward_last(&b, &a, T0 + TCP_SEC(10));
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(20));
+	tcp_timeout(a.s, T0 + TCP_SEC(20));
+	EXPECT_SEG(&a, F_ACK, 99, 300);
+	tcp_timeout(a.s, T0 + TCP_SEC(22));
+	EXPECT_SEG(&a, F_ACK, 99, 300);
+	tcp_timeout(a.s, T0 + TCP_SEC(24));
+	EXPECT_SEG(&a, F_RST | F_ACK, 100, 300);
+	EXPECT_STATE(ca, TCP_CLOSED);
+	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
+	TT_EQ(host_stats(&a).KeepAlives, 3);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* Connect timeout from tcp_conn_opts.timeout. */
+TT_TEST(connect_user_timeout)
+{
+	struct host a;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
+	o.timeout = TCP_MS(2500);
+	struct tcp_conn *c;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 0, &o, NULL, T0, &c), 0);
+	host_run_timers(&a, T0 + TCP_MS(2500));
+	EXPECT_STATE(c, TCP_CLOSED);
+	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
+	host_free(&a);
+}
+
+int main(int argc, char **argv)
+{
+	return tt_main(argc, argv);
+}
