@@ -1,0 +1,173 @@
+/*
+ * bench_tcp.c - the kernel's TCP on loopback: the baseline tou is compared to.
+ *
+ *   bench_tcp bulk [-n BYTES] [-w WRITE]
+ *       A sender process writes BYTES (default 1G) in WRITE-byte writes
+ *       (64K) to a loopback TCP connection; the receiver reads to EOF.
+ *       Prints MB/s (10^6 bytes/s) and CPU seconds (both processes, user +
+ *       system) per GB.
+ *   bench_tcp rr [-s SIZE] [-n COUNT]
+ *       Ping-pong of SIZE-byte messages (default 1) with TCP_NODELAY, COUNT
+ *       (10000) round trips: RTT p50/p99/mean in microseconds.
+ *   Option -m MSS sets TCP_MAXSEG on both ends (e.g. 1440, tou's data per
+ *   segment) for a like-for-like segment size; loopback's default is ~65483.
+ *
+ * Output: one line of key=value words (bench/run.sh parses it).
+ */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "bench_util.h"
+
+static int mss_opt;
+
+static void tcp_pair(int *a, int *b)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	if (l < 0)
+		bu_die("socket");
+	if (mss_opt && setsockopt(l, IPPROTO_TCP, TCP_MAXSEG, &mss_opt, sizeof mss_opt) < 0)
+		bu_die("TCP_MAXSEG");
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sin;
+	if (bind(l, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&sin, &len) < 0)
+		bu_die("listen");
+	*a = socket(AF_INET, SOCK_STREAM, 0);
+	if (*a < 0)
+		bu_die("socket");
+	if (mss_opt && setsockopt(*a, IPPROTO_TCP, TCP_MAXSEG, &mss_opt, sizeof mss_opt) < 0)
+		bu_die("TCP_MAXSEG");
+	if (connect(*a, (struct sockaddr *)&sin, sizeof sin) < 0)
+		bu_die("connect");
+	*b = accept(l, NULL, NULL);
+	if (*b < 0)
+		bu_die("accept");
+	close(l);
+}
+
+static int bulk(uint64_t total, size_t wsize)
+{
+	int a, b;
+	tcp_pair(&a, &b);
+	char *buf = malloc(wsize > 65536 ? wsize : 65536);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'x', wsize);
+	double cpu0 = bu_cpu_self();
+	uint64_t t0 = bu_now_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	if (pid == 0) {
+		close(b);
+		uint64_t left = total;
+		while (left) {
+			size_t n = left < wsize ? (size_t)left : wsize;
+			if (bu_write_all(a, buf, n) < 0)
+				_exit(2);
+			left -= n;
+		}
+		shutdown(a, SHUT_WR);
+		_exit(0);
+	}
+	close(a);
+	uint64_t got = 0;
+	for (;;) {
+		ssize_t n = read(b, buf, 65536);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			bu_die("read");
+		}
+		if (n == 0)
+			break;
+		got += (uint64_t)n;
+	}
+	uint64_t t1 = bu_now_ns();
+	int st;
+	waitpid(pid, &st, 0);
+	double cpu = bu_cpu_self() - cpu0, secs = (double)(t1 - t0) / 1e9;
+	printf("tcp_bulk bytes=%llu mss=%d seconds=%.3f mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f%s\n",
+	       (unsigned long long)got, mss_opt, secs, (double)got / secs / 1e6, cpu,
+	       cpu / ((double)got / 1e9), got == total ? "" : " SHORT");
+	free(buf);
+	return got == total ? 0 : 1;
+}
+
+static int rr(size_t size, unsigned count)
+{
+	int a, b, one = 1;
+	tcp_pair(&a, &b);
+	setsockopt(a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	char *buf = malloc(size);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'p', size);
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	if (pid == 0) {
+		close(a);
+		while (bu_read_exact(b, buf, size) == 1)
+			if (bu_write_all(b, buf, size) < 0)
+				_exit(2);
+		_exit(0);
+	}
+	close(b);
+	uint64_t *rt = calloc(count, sizeof *rt);
+	unsigned i;
+	for (i = 0; i < count; i++) {
+		uint64_t t = bu_now_ns();
+		if (bu_write_all(a, buf, size) < 0 || bu_read_exact(a, buf, size) != 1)
+			break;
+		rt[i] = bu_now_ns() - t;
+	}
+	close(a);
+	waitpid(pid, NULL, 0);
+	bu_print_rtts("tcp_rr", rt, i, size);
+	free(rt);
+	free(buf);
+	return i == count ? 0 : 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_tcp bulk [-n BYTES] [-w WRITE] [-m MSS]\n"
+			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	const char *mode = argv[1];
+	int is_rr = strcmp(mode, "rr") == 0;
+	uint64_t n = is_rr ? 10000 : (1ull << 30);
+	size_t size = 1, wsize = 65536;
+	int c;
+	optind = 2;
+	while ((c = getopt(argc, argv, "n:s:w:m:")) != -1) {
+		switch (c) {
+		case 'n': n = bu_parse_size(optarg); break;
+		case 's': size = (size_t)bu_parse_size(optarg); break;
+		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
+		case 'm': mss_opt = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20))
+		usage();
+	signal(SIGPIPE, SIG_IGN);
+	if (strcmp(mode, "bulk") == 0)
+		return bulk(n, wsize);
+	if (is_rr)
+		return rr(size, (unsigned)n);
+	usage();
+	return 2;
+}

@@ -1,0 +1,244 @@
+/*
+ * bench_udp.c - raw UDP on loopback: the ceiling for tou.
+ *
+ *   bench_udp bulk [-s SIZE] [-t SECONDS] [-b BATCH]
+ *       A sender process blasts SIZE-byte datagrams (default 1472: the UDP
+ *       payload of a full tou segment, 20-byte TCP header + 12-byte
+ *       timestamp option + 1440 data bytes) with sendmmsg() in batches of
+ *       BATCH (64) for SECONDS (3); the receiver drains with recvmmsg().
+ *       Prints the rate the RECEIVER got (MB/s of UDP payload and of the
+ *       1440 data bytes a tou segment would carry), datagrams/s, the loss
+ *       in the socket buffers, and CPU seconds per GB received.
+ *   bench_udp rr [-s SIZE] [-n COUNT]
+ *       Ping-pong of SIZE-byte datagrams (default 1), COUNT (10000) round
+ *       trips: RTT p50/p99/mean in microseconds.
+ *
+ * Output: one line of key=value words (bench/run.sh parses it).
+ */
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "bench_util.h"
+
+#define TOU_SEG_OVERHEAD 32 /* 20-byte header + 12-byte timestamps option */
+
+static int udp_socket(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		bu_die("socket");
+	int sz = 8 << 20;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+		bu_die("bind");
+	socklen_t len = sizeof sin;
+	getsockname(fd, (struct sockaddr *)&sin, &len);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static void connect_port(int fd, uint16_t port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				   .sin_port = htons(port) };
+	if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0)
+		bu_die("connect");
+}
+
+#define MAXB 256
+
+static int bulk(size_t size, double seconds, unsigned batch)
+{
+	uint16_t rport, sport;
+	int rfd = udp_socket(&rport), sfd = udp_socket(&sport);
+	connect_port(sfd, rport);
+	connect_port(rfd, sport);
+	int sync[2];
+	if (pipe(sync) < 0)
+		bu_die("pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	if (pid == 0) {
+		/* sender */
+		static char bufs[MAXB][65536];
+		struct mmsghdr m[MAXB];
+		struct iovec iov[MAXB];
+		for (unsigned i = 0; i < batch; i++) {
+			memset(bufs[i], 'x', size);
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = size;
+			memset(&m[i], 0, sizeof m[i]);
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+		}
+		char go;
+		if (read(sync[0], &go, 1) != 1)
+			_exit(2);
+		uint64_t sent = 0, end = bu_now_ns() + (uint64_t)(seconds * 1e9);
+		while (bu_now_ns() < end) {
+			int n = sendmmsg(sfd, m, batch, 0);
+			if (n < 0) {
+				if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
+					continue;
+				_exit(2);
+			}
+			sent += (uint64_t)n;
+		}
+		/* stop marker: one-byte datagrams, several in case some drop */
+		char stop = 0;
+		for (int i = 0; i < 50; i++) {
+			(void)send(sfd, &stop, 1, 0);
+			usleep(1000);
+		}
+		/* report the count sent through the pipe's other direction: exit code
+		 * is too small, use stdout of the child (line before parent's) */
+		fprintf(stderr, "bench_udp: sender sent %llu datagrams\n", (unsigned long long)sent);
+		FILE *f = fdopen(sync[1], "w");
+		if (f) {
+			fprintf(f, "%llu\n", (unsigned long long)sent);
+			fclose(f);
+		}
+		_exit(0);
+	}
+	static char rbufs[MAXB][65536];
+	struct mmsghdr m[MAXB];
+	struct iovec iov[MAXB];
+	for (unsigned i = 0; i < MAXB; i++) {
+		iov[i].iov_base = rbufs[i];
+		iov[i].iov_len = sizeof rbufs[i];
+		memset(&m[i], 0, sizeof m[i]);
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	double cpu0 = bu_cpu_self();
+	if (write(sync[1], "g", 1) != 1)
+		bu_die("write");
+	close(sync[1]);
+	uint64_t got = 0, bytes = 0, t0 = 0, t1 = 0;
+	int done = 0;
+	while (!done) {
+		int n = recvmmsg(rfd, m, MAXB, MSG_WAITFORONE, NULL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			bu_die("recvmmsg");
+		}
+		uint64_t now = bu_now_ns();
+		for (int i = 0; i < n; i++) {
+			if (m[i].msg_len == 1) {
+				done = 1;
+				break;
+			}
+			if (!t0)
+				t0 = now;
+			got++;
+			bytes += m[i].msg_len;
+		}
+		t1 = now;
+	}
+	unsigned long long sent = 0;
+	FILE *f = fdopen(sync[0], "r");
+	if (!f || fscanf(f, "%llu", &sent) != 1)
+		sent = 0;
+	int st;
+	waitpid(pid, &st, 0);
+	double cpu = bu_cpu_self() - cpu0;
+	double secs = (double)(t1 - t0) / 1e9;
+	double data = (double)got * (double)(size > TOU_SEG_OVERHEAD ? size - TOU_SEG_OVERHEAD : 0);
+	printf("udp_bulk size=%zu batch=%u datagrams=%llu sent=%llu loss_pct=%.2f seconds=%.3f "
+	       "pps=%.0f mb_s=%.1f tou_data_mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f\n",
+	       size, batch, (unsigned long long)got, sent,
+	       sent ? 100.0 * (double)(sent - (got < sent ? got : sent)) / (double)sent : 0.0, secs,
+	       (double)got / secs, (double)bytes / secs / 1e6, data / secs / 1e6, cpu,
+	       bytes ? cpu / ((double)bytes / 1e9) : 0.0);
+	return 0;
+}
+
+static int rr(size_t size, unsigned count)
+{
+	uint16_t aport, bport;
+	int afd = udp_socket(&aport), bfd = udp_socket(&bport);
+	connect_port(afd, bport);
+	connect_port(bfd, aport);
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	static char buf[65536];
+	if (pid == 0) {
+		for (;;) {
+			ssize_t n = recv(bfd, buf, sizeof buf, 0);
+			if (n <= 0)
+				_exit(0);
+			if (n == 1 && buf[0] == 'Q' && size != 1)
+				_exit(0);
+			if (send(bfd, buf, (size_t)n, 0) < 0)
+				_exit(2);
+		}
+	}
+	uint64_t *rt = calloc(count, sizeof *rt);
+	memset(buf, 'p', size);
+	size_t ok = 0;
+	struct timeval tv = { .tv_sec = 1 };
+	setsockopt(afd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t t = bu_now_ns();
+		if (send(afd, buf, size, 0) < 0)
+			bu_die("send");
+		ssize_t n = recv(afd, buf, sizeof buf, 0);
+		if (n < 0)
+			continue; /* lost on loopback: not counted */
+		rt[ok++] = bu_now_ns() - t;
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	bu_print_rtts("udp_rr", rt, ok, size);
+	free(rt);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_udp bulk [-s SIZE] [-t SECONDS] [-b BATCH]\n"
+			"       bench_udp rr [-s SIZE] [-n COUNT]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	const char *mode = argv[1];
+	size_t size = strcmp(mode, "rr") == 0 ? 1 : 1472;
+	double seconds = 3;
+	unsigned batch = 64, count = 10000;
+	int c;
+	optind = 2;
+	while ((c = getopt(argc, argv, "s:t:b:n:")) != -1) {
+		switch (c) {
+		case 's': size = (size_t)bu_parse_size(optarg); break;
+		case 't': seconds = atof(optarg); break;
+		case 'b': batch = (unsigned)atoi(optarg); break;
+		case 'n': count = (unsigned)atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (size < 2 || size > 65507) {
+		if (!(strcmp(mode, "rr") == 0 && size == 1))
+			usage();
+	}
+	if (batch == 0 || batch > MAXB || seconds <= 0 || count == 0)
+		usage();
+	if (strcmp(mode, "bulk") == 0)
+		return bulk(size, seconds, batch);
+	if (strcmp(mode, "rr") == 0)
+		return rr(size, count);
+	usage();
+	return 2;
+}
