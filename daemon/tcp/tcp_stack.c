@@ -94,7 +94,7 @@ static uint64_t rng_next(struct tcp_stack *s)
 
 static int config_valid(const struct tcp_config *cfg)
 {
-	if (cfg->mss < 64 || cfg->send_buffer < 1024 || cfg->recv_buffer < 1024)
+	if (cfg->mss < 64 || cfg->send_buffer < 16 || cfg->recv_buffer < 16)
 		return 0;
 	if (cfg->send_buffer > (1u << 30) || cfg->recv_buffer > (1u << 30))
 		return 0;

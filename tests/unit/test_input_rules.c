@@ -1,0 +1,397 @@
+/*
+ * test_input_rules.c - one test per rule of RFC 9293 3.10.7 SEGMENT ARRIVES
+ * not already covered by a figure (test_handshake.c, test_close.c) or by
+ * test_rst.c.
+ */
+#include "peer.h"
+
+#define T0 TCP_SEC(100)
+
+static const struct tcp_endpoint PA = { 4, { 10, 0, 0, 1 }, 9811 };
+
+/* B listens on 80 and is ESTABLISHED with the scripted peer PA:1000:
+ * B's SND.NXT = 300, RCV.NXT = 100, window 8192 both ways. */
+static int setup_established(struct host *b, struct tcp_conn **cb, const struct tcp_config *cfg)
+{
+	if (host_init(b, 2, cfg) != 0)
+		return -1;
+	struct tcp_listener *l;
+	if (tcp_listen(b->s, 80, 4, NULL, &l) != 0)
+		return -2;
+	b->isn = 299;
+	host_recv_from(b, &PA, 1000, 80, 99, 0, F_SYN, 8192, NULL, T0);
+	host_recv_from(b, &PA, 1000, 80, 100, 300, F_ACK, 8192, NULL, T0);
+	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_ESTABLISHED)
+		return -3;
+	*cb = b->accepted;
+	host_drop_all(b);
+	b->nev = 0;
+	return 0;
+}
+
+/* 3.10.7.2 LISTEN "First, check for a RST ... An incoming RST should be
+ * ignored." */
+TT_TEST(rule_listen_rst_ignored)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	host_recv_from(&b, &PA, 1000, 80, 5, 0, F_RST, 0, NULL, T0);
+	host_recv_from(&b, &PA, 1000, 80, 5, 9, F_RST | F_ACK, 0, NULL, T0);
+	host_recv_from(&b, &PA, 1000, 80, 5, 0, F_RST | F_SYN, 0, NULL, T0);
+	EXPECT_NONE(&b);
+	TT_EQ(host_nconns(&b), 0);
+	host_free(&b);
+}
+
+/* LISTEN "Fourth, other data or control ... drop the segment and return." */
+TT_TEST(rule_listen_other_dropped)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	host_recv_from(&b, &PA, 1000, 80, 5, 0, F_FIN, 0, "text", T0);
+	host_recv_from(&b, &PA, 1000, 80, 5, 0, 0, 0, "text", T0);
+	EXPECT_NONE(&b);
+	TT_EQ(host_nconns(&b), 0);
+	host_free(&b);
+}
+
+/* LISTEN "Third, check for a SYN": SYN,ACK with MSS; the peer's MSS option
+ * sets the send MSS, its absence means 536 (RFC 9293 3.7.1). */
+TT_TEST(rule_listen_syn_options)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.timestamps = cfg.sack = cfg.window_scaling = 1;
+	cfg.recv_buffer = 1 << 20;
+	struct host b;
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	/* no options: the SYN,ACK has only MSS, window unscaled */
+	b.isn = 300;
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
+	TT_EQ(b.seg.has_mss, 1);
+	TT_EQ(b.seg.mss, 1000);
+	TT_EQ(b.seg.has_ws + b.seg.has_ts + b.seg.sack_perm, 0);
+	TT_EQ(b.seg.wnd, 65535);
+	struct tcp_conn *c = host_any_conn(&b);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.mss, 536);
+	TT_EQ(info.ts_ok + info.sack_ok, 0);
+	/* all options: echoed */
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.has_mss = 1; o.mss = 900; o.has_ws = 1; o.ws = 20; o.sack_perm = 1;
+	o.has_ts = 1; o.tsval = 4242;
+	uint8_t buf[128];
+	size_t n = peer_build(buf, sizeof buf, 1001, 80, 7, 0, F_SYN, 1000, NULL, 0, &o);
+	tcp_input(b.s, &PA, buf, n, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 8);
+	TT_EQ(b.seg.has_ws, 1);
+	TT_EQ(b.seg.ws, 5); /* 1 MiB >> 5 = 32768 */
+	TT_EQ(b.seg.sack_perm, 1);
+	TT_EQ(b.seg.has_ts, 1);
+	TT_EQ(b.seg.tsecr, 4242);
+	/* ACK with timestamps: ESTABLISHED with shift 14 (RFC 7323 2.3
+	 * "MUST use 14 instead") and MSS 900 - 12 */
+	memset(&o, 0, sizeof o);
+	o.has_ts = 1; o.tsval = 4243; o.tsecr = b.seg.tsval;
+	n = peer_build(buf, sizeof buf, 1001, 80, 8, 301, F_ACK, 1, NULL, 0, &o);
+	tcp_input(b.s, &PA, buf, n, T0 + 1);
+	TT_ASSERT(b.accepted != NULL);
+	tcp_conn_info(b.accepted, &info);
+	TT_EQ(info.snd_wscale, 14);
+	TT_EQ(info.snd_wnd, 1u << 14);
+	TT_EQ(info.mss, 888);
+	TT_EQ(info.ts_ok, 1);
+	TT_EQ(info.sack_ok, 1);
+	host_free(&b);
+}
+
+/* 3.10.7.3 SYN-SENT "Fifth, if neither of the SYN or RST bits is set,
+ * then drop the segment and return." */
+TT_TEST(rule_syn_sent_neither_syn_nor_rst_dropped)
+{
+	struct host a;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	host_pop(&a);
+	host_recv_from(&a, &pb, 80, 1000, 300, 101, F_ACK, 8192, "data", T0);
+	host_recv_from(&a, &pb, 80, 1000, 300, 0, F_FIN, 8192, NULL, T0);
+	EXPECT_NONE(&a);
+	EXPECT_STATE(c, TCP_SYN_SENT);
+	host_free(&a);
+}
+
+/* 3.10.7.4 first, case 1: SEG.LEN = 0, RCV.WND = 0: SEG.SEQ = RCV.NXT. */
+TT_TEST(rule_seq_check_len0_wnd0)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.recv_buffer = 2048;
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, &cfg), 0);
+	char d[2048];
+	memset(d, 'w', sizeof d);
+	uint8_t buf[2200];
+	size_t n = peer_build(buf, sizeof buf, 1000, 80, 100, 300, F_ACK, 8192, d, 1000, NULL);
+	tcp_input(b.s, &PA, buf, n, T0);
+	n = peer_build(buf, sizeof buf, 1000, 80, 1100, 300, F_ACK, 8192, d, 1048, NULL);
+	tcp_input(b.s, &PA, buf, n, T0);
+	host_drop_all(&b);
+	struct tcp_conn_info info;
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.rcv_wnd, 0);
+	TT_EQ(info.rcv_nxt, 2148);
+	/* B has data out so the ACK matters */
+	TT_EQ(tcp_send(cb, "abc", 3, T0), 3);
+	EXPECT_SEG_WL(&b, F_ACK | F_PSH, 300, 2148, 0, 3);
+	/* acceptable: SEQ = RCV.NXT, the ACK is processed */
+	host_recv_from(&b, &PA, 1000, 80, 2148, 303, F_ACK, 8192, NULL, T0);
+	EXPECT_NONE(&b);
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.snd_una, 303);
+	/* unacceptable: SEQ != RCV.NXT -> ACK */
+	host_recv_from(&b, &PA, 1000, 80, 2149, 303, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG_WL(&b, F_ACK, 303, 2148, 0, 0);
+	host_free(&b);
+}
+
+/* case 2: SEG.LEN = 0, RCV.WND > 0: RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND */
+TT_TEST(rule_seq_check_len0_wnd_positive)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	host_recv_from(&b, &PA, 1000, 80, 100 + 8191, 300, F_ACK, 8192, NULL, T0);
+	EXPECT_NONE(&b);
+	host_recv_from(&b, &PA, 1000, 80, 100 + 8192, 300, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	host_recv_from(&b, &PA, 1000, 80, 99, 300, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	host_free(&b);
+}
+
+/* case 3: SEG.LEN > 0, RCV.WND = 0: not acceptable - "but special
+ * allowance should be made to accept valid ACKs, URGs, and RSTs" */
+TT_TEST(rule_seq_check_len_positive_wnd0)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.recv_buffer = 1000;
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, &cfg), 0);
+	char d[1000];
+	memset(d, 'w', sizeof d);
+	uint8_t buf[1100];
+	size_t n = peer_build(buf, sizeof buf, 1000, 80, 100, 300, F_ACK, 8192, d, 1000, NULL);
+	tcp_input(b.s, &PA, buf, n, T0);
+	EXPECT_SEG_WL(&b, F_ACK, 300, 1100, 0, 0);
+	TT_EQ(tcp_send(cb, "abc", 3, T0), 3);
+	EXPECT_SEG(&b, F_ACK | F_PSH, 300, 1100);
+	/* data at RCV.NXT with a zero window: the data is refused, the ACK of
+	 * our 3 bytes is taken, and an ACK goes back */
+	host_recv_from(&b, &PA, 1000, 80, 1100, 303, F_ACK, 8192, "more", T0);
+	EXPECT_SEG_WL(&b, F_ACK, 303, 1100, 0, 0);
+	struct tcp_conn_info info;
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.snd_una, 303);
+	TT_EQ(info.recv_queue, 1000);
+	/* an RST at RCV.NXT is accepted too */
+	host_recv_from(&b, &PA, 1000, 80, 1100, 0, F_RST, 0, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSED);
+	host_free(&b);
+}
+
+/* case 4: SEG.LEN > 0, RCV.WND > 0: either end inside the window; the
+ * idealized segment is trimmed to [RCV.NXT, RCV.NXT+RCV.WND). */
+TT_TEST(rule_seq_check_len_positive_wnd_positive_trim)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.recv_buffer = 20;
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, &cfg), 0);
+	/* starts before RCV.NXT, ends inside: the old part is trimmed */
+	host_recv_from(&b, &PA, 1000, 80, 95, 300, F_ACK, 8192, "xxxxxABCDE", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 105);
+	/* starts inside, ends beyond the window (RCV.NXT 105, wnd 20 from
+	 * 100 never shrinks: right edge 120): bytes past 120 are cut, and so
+	 * is the FIN after them */
+	host_recv_from(&b, &PA, 1000, 80, 105, 300, F_ACK | F_FIN, 8192, "FGHIJKLMNOPQRSTUVWXYZ", T0);
+	EXPECT_SEG(&b, F_ACK, 300, 120);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	char buf[64];
+	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 20);
+	TT_MEMEQ(buf, "ABCDEFGHIJKLMNOPQRST", 20);
+	host_free(&b);
+}
+
+/* "fifth, check the ACK field: if the ACK bit is off, drop the segment and
+ * return" */
+TT_TEST(rule_ack_bit_off_dropped)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, 0, 8192, "noack", T0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_FIN, 8192, NULL, T0);
+	EXPECT_NONE(&b);
+	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	TT_EQ(tcp_recv(cb, (char[8]){ 0 }, 8, T0), TCP_EAGAIN);
+	host_free(&b);
+}
+
+/* "If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
+ * set SND.WND <- SEG.WND" - an old segment does not update the window. */
+TT_TEST(rule_window_update_wl1_wl2)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	struct tcp_conn_info info;
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK, 4000, "abcd", T0);
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.snd_wnd, 4000);
+	/* an older segment (SEG.SEQ < WL1) with another window: ignored */
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK, 100, NULL, T0);
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.snd_wnd, 4000);
+	/* SEG.SEQ = WL1 and SEG.ACK = WL2: taken (a pure window update) */
+	host_recv_from(&b, &PA, 1000, 80, 104, 300, F_ACK, 6000, NULL, T0);
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.snd_wnd, 6000);
+	host_free(&b);
+}
+
+/* FIN-WAIT-1: FIN and the ACK of our FIN in one segment -> TIME-WAIT ("If
+ * our FIN has been ACKed (perhaps in this segment), then enter TIME-WAIT") */
+TT_TEST(rule_fin_wait_1_fin_with_ack_to_time_wait)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	tcp_close(cb, T0);
+	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
+	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_FIN | F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_SEG(&b, F_ACK, 301, 101);
+	host_free(&b);
+}
+
+/* FIN-WAIT-2 still receives data (step seven) and a FIN (step eight). */
+TT_TEST(rule_fin_wait_2_receives_data)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	tcp_close(cb, T0);
+	host_pop(&b);
+	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_FIN_WAIT_2);
+	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_ACK, 8192, "late data", T0);
+	EXPECT_SEG(&b, F_ACK, 301, 109);
+	char buf[16];
+	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 9);
+	host_recv_from(&b, &PA, 1000, 80, 109, 301, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_SEG(&b, F_ACK, 301, 110);
+	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 0);
+	host_free(&b);
+}
+
+/* CLOSE-WAIT: "Ignore the segment text." and a repeated FIN is ACKed. */
+TT_TEST(rule_close_wait_text_ignored)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_SEG(&b, F_ACK, 300, 101);
+	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, "after fin", T0);
+	struct tcp_conn_info info;
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.recv_queue, 0);
+	TT_EQ(info.rcv_nxt, 101);
+	host_drop_all(&b);
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 101);
+	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	host_free(&b);
+}
+
+/* CLOSING: "if the ACK acknowledges our FIN, then enter the TIME-WAIT
+ * state; otherwise, ignore the segment." */
+TT_TEST(rule_closing_needs_ack_of_fin)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	tcp_close(cb, T0);
+	host_pop(&b);
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSING);
+	EXPECT_SEG(&b, F_ACK, 301, 101);
+	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_CLOSING);
+	host_recv_from(&b, &PA, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	host_free(&b);
+}
+
+/* SYN-RECEIVED: FIN on the ACK that completes the handshake ->
+ * ESTABLISHED then CLOSE-WAIT ("SYN-RECEIVED STATE ... Enter the
+ * CLOSE-WAIT state"); CLOSE in SYN-RECEIVED is queued until ESTABLISHED. */
+TT_TEST(rule_syn_received_fin_and_queued_close)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	b.isn = 299;
+	host_recv_from(&b, &PA, 1000, 80, 99, 0, F_SYN, 8192, NULL, T0);
+	host_pop(&b);
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	TT_ASSERT(b.accepted != NULL);
+	EXPECT_STATE(b.accepted, TCP_CLOSE_WAIT);
+	EXPECT_SEG(&b, F_ACK, 300, 101);
+	TT_EQ(b.ev[0].ev, TCP_EV_ACCEPTED);
+	TT_EQ(host_count_ev(&b, TCP_EV_PEER_FIN), 1);
+	host_free(&b);
+
+	/* active side: simultaneous open, CLOSE while SYN-RECEIVED */
+	struct host a;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	host_recv_from(&a, &pb, 80, 1000, 300, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	TT_EQ(tcp_close(c, T0), 0);
+	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	host_drop_all(&a);
+	host_recv_from(&a, &pb, 80, 1000, 301, 101, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(c, TCP_FIN_WAIT_1);
+	EXPECT_SEG(&a, F_FIN | F_ACK, 101, 301);
+	host_free(&a);
+}
+
+int main(int argc, char **argv)
+{
+	return tt_main(argc, argv);
+}
