@@ -3,6 +3,8 @@
 daemon's integration tests (the tou CLI is tested on its own).
 
   req SOCK LINE            one request, print the whole answer
+  raw SOCK DATA            send DATA (no newline added), keep our side
+                           open, print the answer
   hold SOCK LINE           send LINE, print the answer line, keep the
                            connection open until killed (LISTEN)
   stream SOCK LINE IN OUT [--order first|last|now] [--idfile F]
@@ -53,6 +55,17 @@ def main():
     cmd = sys.argv[1]
     if cmd == "req":
         print(req(sys.argv[2], sys.argv[3]))
+        return 0
+    if cmd == "raw":  # send bytes as they are, keep our side open, print the answer
+        s = connect(sys.argv[2])
+        s.sendall(sys.argv[3].encode())
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            out += b
+        print(out.decode(errors="replace").rstrip("\n"))
         return 0
     if cmd == "hold":
         s = connect(sys.argv[2])

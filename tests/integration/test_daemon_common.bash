@@ -2,7 +2,10 @@
 # (sourced; not a test itself).  Needs TOUD (the daemon binary).
 : "${TOUD:?TOUD must point to the toud binary}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-API="python3 $HERE/test_daemon_api.py"
+# the system python starts much faster than wrappers such as pyenv shims
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+API="$PY $HERE/test_daemon_api.py"
 WORK=$(mktemp -d /tmp/toud-test.XXXXXX)
 : >"$WORK/empty.conf"
 DAEMON_PIDS=()
@@ -29,7 +32,7 @@ fail() {
 
 # A free UDP port on 127.0.0.1 (the kernel picks it).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	$PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # wait_for DESC SECONDS COMMAND...: poll COMMAND until it succeeds.
