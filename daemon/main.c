@@ -264,12 +264,20 @@ static void reload(void)
 		}
 		if (strcmp(before.lines[i], after.lines[i]) == 0)
 			continue;
+		/* "key = value" lines: report as section.key: old -> new */
+		const char *eq_old = strstr(before.lines[i], " = ");
+		const char *eq_new = strstr(after.lines[i], " = ");
+		if (!eq_old || !eq_new)
+			continue;
+		int klen = (int)(eq_old - before.lines[i]);
+		int slen = (int)strlen(section) - 2;
 		if (restart_only(section, before.lines[i])) {
-			log_warn("reload: %s %s -> %s needs a restart; keeping the running value", section,
-				 before.lines[i], after.lines[i]);
+			log_warn("reload: %.*s.%.*s: %s -> %s needs a restart; keeping the running value", slen,
+				 section + 1, klen, before.lines[i], eq_old + 3, eq_new + 3);
 			restart = 1;
 		} else {
-			log_notice("reload: %s %s -> %s", section, before.lines[i], after.lines[i]);
+			log_notice("reload: %.*s.%.*s: %s -> %s", slen, section + 1, klen, before.lines[i], eq_old + 3,
+				   eq_new + 3);
 			changed++;
 		}
 	}
