@@ -449,11 +449,14 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 	if (c->cc.ops) {
 		if (c->in_fast_recovery) {
 			if (seq_geq(seg->ack, c->recover)) {
-				/* RFC 6582 3.2 step 3 "Full acknowledgments" */
+				/* RFC 6582 3.2 step 3 "Full acknowledgments"; RFC 6675 5
+				 * "(A) An incoming cumulative ACK for a sequence number
+				 * greater than RecoveryPoint signals the end of loss
+				 * recovery" */
 				c->in_fast_recovery = 0;
 				if (c->cc.ops->on_recovery_end)
 					c->cc.ops->on_recovery_end(&c->cc, now);
-			} else {
+			} else if (!c->sack_ok) {
 				/* step 4 "Partial acknowledgments": "retransmit the
 				 * first unacknowledged segment" and deflate */
 				tcp_cc_recovery_partial_ack(&c->cc, acked);
@@ -478,32 +481,58 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 	(void)s;
 }
 
-/* RFC 5681 3.2 fast retransmit on the third duplicate ACK (RFC 6582). */
-static void dup_ack(struct tcp_conn *c, tcp_time_t now)
+/* Loss detection and recovery after an ACK: RFC 5681 3.2 fast retransmit
+ * on the third duplicate ACK with RFC 6582 NewReno, or with SACK the
+ * RFC 6675 5 algorithm on the scoreboard. */
+static void loss_recovery(struct tcp_conn *c, int was_dup, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
-	if (!c->cc.ops)
+	if (!c->cc.ops || c->detached)
 		return;
-	c->dupacks++;
+	if (was_dup)
+		c->dupacks++;
 	if (c->in_fast_recovery) {
-		/* RFC 6582 3.2 step 3 (RFC 5681 step 4): inflate per dup ACK */
-		tcp_cc_recovery_dupack(&c->cc);
+		if (c->sack_ok)
+			tcp_sack_output(c, now); /* RFC 6675 5 (C) */
+		else if (was_dup)
+			/* RFC 6582 3.2 step 3 (RFC 5681 step 4): inflate per dup ACK */
+			tcp_cc_recovery_dupack(&c->cc);
 		return;
 	}
-	if (c->dupacks != 3)
+	if (c->snd_una == c->snd_nxt)
+		return;
+	/* RFC 6675 5 (2)/(3): "If DupAcks >= DupThresh" or "IsLost
+	 * (SND.UNA) returns true": loss recovery; without SACK the third
+	 * duplicate ACK (RFC 5681 3.2 step 2). */
+	int enter = c->sack_ok ? (c->dupacks >= TCP_SB_DUPTHRESH ||
+				  tcp_sb_is_lost(&c->sb, c->snd_una, c->smss))
+			       : (was_dup && c->dupacks == 3);
+	if (!enter)
 		return;
 	/* RFC 6582 3.2 step 2: "If the Cumulative Acknowledgment field didn't
 	 * cover more than recover, ... do not enter the fast retransmit" */
 	if (!seq_gt(c->snd_una, c->recover))
 		return;
+	/* RFC 6675 5 (4.1) "RecoveryPoint = HighData" / RFC 6582 "recover" */
 	c->recover = c->snd_nxt;
 	c->in_fast_recovery = 1;
 	s->st.FastRetransmits++;
+	/* (4.2) ssthresh = cwnd = (FlightSize / 2) */
 	if (c->cc.ops->on_congestion)
 		c->cc.ops->on_congestion(&c->cc, tcp_flight(c), now);
-	tcp_cc_newreno_enter_inflate(&c->cc);
 	c->rtt_timing = 0;
-	tcp_retransmit_one(c, c->snd_una, now);
+	if (c->sack_ok) {
+		s->st.SackRecoveries++;
+		tcp_sb_recovery_start(&c->sb, c->snd_una);
+		/* (4.3) "Retransmit the first data segment presumed dropped" */
+		uint32_t used = tcp_retransmit_one(c, c->snd_una, now);
+		tcp_sb_on_retransmit(&c->sb, c->snd_una, used);
+		/* (4.4) "Run SetPipe ()" and send while cwnd allows */
+		tcp_sack_output(c, now);
+	} else {
+		tcp_cc_newreno_enter_inflate(&c->cc);
+		tcp_retransmit_one(c, c->snd_una, now);
+	}
 }
 
 static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
@@ -745,13 +774,24 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	/* ESTABLISHED processing (also FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
 	 * LAST-ACK before their additions) */
 	int was_dup = 0;
-	if (seq_lt(c->snd_una, seg->ack)) {
+	if (seq_lt(c->snd_una, seg->ack))
 		new_ack(c, seg, now);
-	} else if (seg->ack == c->snd_una) {
+	/* RFC 2018 / RFC 6675: SACK blocks update the scoreboard */
+	uint32_t newly_sacked = 0;
+	if (c->sack_ok && seq_leq(c->snd_una, seg->ack)) {
+		struct tcp_seqrange blk[TCP_SEG_MAX_SACK];
+		for (unsigned i = 0; i < seg->nsack; i++) {
+			blk[i].start = seg->sack[i].start;
+			blk[i].end = seg->sack[i].end;
+		}
+		newly_sacked = tcp_sb_update(&c->sb, c->snd_una, blk, seg->nsack);
+	}
+	if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->len == 0 &&
+	    !(seg->flags & TCP_FIN)) {
 		/* RFC 5681 2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data,
-		 * no SYN/FIN, SEG.ACK = SND.UNA, same advertised window */
-		if (c->snd_una != c->snd_nxt && seg->len == 0 && !(seg->flags & TCP_FIN) &&
-		    ((uint32_t)seg->wnd << c->snd_wscale) == c->snd_wnd)
+		 * no SYN/FIN, SEG.ACK = SND.UNA, same advertised window (RFC 6675
+		 * 2: or new SACK information) */
+		if (((uint32_t)seg->wnd << c->snd_wscale) == c->snd_wnd || newly_sacked)
 			was_dup = 1;
 	}
 	/* "If SEG.ACK < SND.UNA, it can be ignored." */
@@ -771,8 +811,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			c->persist_backoff = 0;
 		}
 	}
-	if (was_dup)
-		dup_ack(c, now);
+	loss_recovery(c, was_dup, now);
 	if (c->detached)
 		return 0;
 

@@ -14,6 +14,7 @@
 #include "tcp_rtt.h"
 #include "tcp_seg.h"
 #include "tcp_seqset.h"
+#include "tcp_sack.h"
 
 /* Per-connection timers; the TCB's deadline is the earliest armed one. */
 enum tcp_timer {
@@ -113,6 +114,7 @@ struct tcp_conn {
 	unsigned dupacks;
 	uint32_t recover;                  /* RFC 6582 recover */
 	int in_fast_recovery;
+	struct tcp_scoreboard sb;          /* RFC 6675 sender scoreboard */
 
 	/* retransmission */
 	struct tcp_rtt rtt;
@@ -210,6 +212,9 @@ void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now);
 uint32_t tcp_ts_now(const struct tcp_conn *c, tcp_time_t now);
 uint32_t tcp_flight(const struct tcp_conn *c);
 uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now);
+/* RFC 6675 5 (4.4)/(C): send while cwnd - pipe >= 1 SMSS, what NextSeg()
+ * chooses. */
+void tcp_sack_output(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_input.c */
 int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,

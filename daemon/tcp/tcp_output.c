@@ -47,9 +47,10 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 		v = cur;
 	if (v < cur)
 		v = cur;
+	/* RFC 7323 2.4: rounding down to the scale may make the edge appear
+	 * to recede by less than 2^shift; RCV.WND for acceptance keeps the old
+	 * edge (rcv_adv) and never promises more than the buffer holds */
 	wnd = v >> c->rcv_wscale;
-	if (v & ((1u << c->rcv_wscale) - 1))
-		wnd++; /* round up so the old right edge stays covered */
 	if (wnd > 65535)
 		wnd = 65535;
 	uint32_t edge = c->rcv_nxt + (wnd << c->rcv_wscale);
@@ -348,6 +349,53 @@ uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now)
 	return send_data_at(c, seq, len, fin, now);
 }
 
+void tcp_sack_output(struct tcp_conn *c, tcp_time_t now)
+{
+	for (unsigned guard = 0; guard < 256 && !c->detached; guard++) {
+		/* RFC 6675 5 (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD
+		 * transmit one or more segments as follows: (C.1) The scoreboard
+		 * MUST be queried via NextSeg ()" */
+		uint32_t pipe = tcp_sb_pipe(&c->sb, c->snd_una, c->snd_nxt, c->smss);
+		if (c->cc.cwnd < pipe + c->smss)
+			break;
+		uint32_t end = data_end(c);
+		uint32_t wnd_edge = c->snd_una + c->snd_wnd;
+		c->sb.can_send_new = seq_lt(c->snd_nxt, end) && seq_lt(c->snd_nxt, wnd_edge);
+		uint32_t seq, len;
+		int rtx;
+		if (!tcp_sb_next_seg(&c->sb, c->snd_una, c->snd_nxt, c->smss, &seq, &len, &rtx))
+			break;
+		if (rtx) {
+			if (seq_lt(seq, c->snd_buf_seq))
+				break;
+			uint32_t have = seq_lt(seq, end) ? end - seq : 0;
+			if (len > have)
+				len = have;
+			int fin = c->fin_sent && seq + len == c->fin_seq;
+			if (!len && !fin)
+				break;
+			uint32_t used = send_data_at(c, seq, len, fin, now);
+			/* (C.3) "If any of the data octets sent in (C.1) are below
+			 * HighData, HighRxt MUST be set to the highest sequence
+			 * number of the retransmitted segment" */
+			tcp_sb_on_retransmit(&c->sb, seq, used);
+		} else {
+			uint32_t avail = end - c->snd_nxt;
+			uint32_t room = wnd_edge - c->snd_nxt;
+			len = c->smss;
+			if (len > avail)
+				len = avail;
+			if (len > room)
+				len = room;
+			if (!len)
+				break;
+			int fin = c->fin_queued && !c->fin_sent && c->snd_nxt + len == end;
+			send_data_at(c, c->snd_nxt, len, fin, now);
+			c->rtx_nxt = c->snd_nxt;
+		}
+	}
+}
+
 /* RFC 6298 5: the retransmission timer expired. */
 void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 {
@@ -393,6 +441,9 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 	c->in_fast_recovery = 0;
 	c->dupacks = 0;
 	c->recover = c->snd_nxt; /* RFC 6582 4.1 after a timeout */
+	/* RFC 6675 5.1: "after a retransmission timeout the sender SHOULD
+	 * ... reset the scoreboard" */
+	tcp_sb_reset(&c->sb);
 	c->rtt_timing = 0;
 	c->rtx_nxt = c->snd_una;
 	uint32_t seq = c->snd_una;

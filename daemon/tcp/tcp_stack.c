@@ -436,6 +436,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
 	c->ts_offset = (uint32_t)rng_next(s);
 	tcp_seqset_init(&c->ooo);
+	tcp_sb_init(&c->sb);
 	/* insert */
 	unsigned b = bucket(s, r, lport, rport);
 	c->hnext = s->table[b];

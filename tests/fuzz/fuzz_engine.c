@@ -179,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 6:
 			if (c)
-				tcp_send(c, payload, take(&r, 2) % 20000, now);
+				tcp_send(c, payload, take(&r, 2) % sizeof payload, now);
 			break;
 		case 7:
 			if (c) {

@@ -133,6 +133,7 @@ TT_TEST(data_transfer_with_loss)
 	struct tcp_stats st = host_stats(&a);
 	TT_ASSERT(st.RetransSegs > 0);
 	TT_ASSERT(st.FastRetransmits > 0);
+	TT_ASSERT(st.SackRecoveries > 0);
 	host_free(&a);
 	host_free(&b);
 }

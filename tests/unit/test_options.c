@@ -1,0 +1,242 @@
+/*
+ * test_options.c - RFC 7323 window scaling, timestamps, PAWS and RTT from
+ * TSecr; RFC 2018 SACK and RFC 6675 SACK-based loss recovery.
+ */
+#include "peer.h"
+
+#define T0 TCP_SEC(100)
+
+static const struct tcp_endpoint PB = { 4, { 10, 0, 0, 2 }, 9811 };
+
+/* Scripted peer segment with options. */
+static int psend(struct host *a, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+		 const char *data, const struct tcp_seg *o, tcp_time_t now)
+{
+	uint8_t buf[2048];
+	size_t n = peer_build(buf, sizeof buf, 80, 1000, seq, ack, flags, wnd, data,
+			      data ? strlen(data) : 0, o);
+	return tcp_input(a->s, &PB, buf, n, now);
+}
+
+static struct tcp_seg ts_opt(uint32_t tsval, uint32_t tsecr)
+{
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.has_ts = 1;
+	o.tsval = tsval;
+	o.tsecr = tsecr;
+	return o;
+}
+
+/* A connects with timestamps and window scaling; the peer's SYN,ACK
+ * offers TS (TSval 1000) and WS 3. */
+static int setup_ts(struct host *a, struct tcp_conn **c, uint32_t *a_tsval)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.timestamps = 1;
+	cfg.window_scaling = 1;
+	cfg.recv_buffer = 1 << 20;
+	if (host_init(a, 1, &cfg) != 0)
+		return -1;
+	a->isn = 100;
+	if (tcp_connect(a->s, &PB, 80, 1000, NULL, NULL, T0, c) != 0)
+		return -2;
+	if (!host_pop(a) || !a->seg.has_ts || !a->seg.has_ws || a->seg.ws != 5 || a->seg.tsecr != 0)
+		return -3;
+	*a_tsval = a->seg.tsval;
+	struct tcp_seg o = ts_opt(1000, a->seg.tsval);
+	o.has_ws = 1;
+	o.ws = 3;
+	o.has_mss = 1;
+	o.mss = 1000;
+	psend(a, 300, 101, F_SYN | F_ACK, 1000, NULL, &o, T0);
+	if (tcp_conn_state(*c) != TCP_ESTABLISHED)
+		return -4;
+	if (!host_pop(a) || a->seg.flags != F_ACK || !a->seg.has_ts || a->seg.tsecr != 1000)
+		return -5;
+	return 0;
+}
+
+/* RFC 7323 2: the shift applies to every window field after the SYN. */
+TT_TEST(opt_window_scaling)
+{
+	struct host a;
+	struct tcp_conn *c;
+	uint32_t tsv;
+	TT_EQ(setup_ts(&a, &c, &tsv), 0);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_wnd, 1000); /* the SYN,ACK's window is not scaled */
+	TT_EQ(info.snd_wscale, 3);
+	TT_EQ(info.rcv_wscale, 5);
+	TT_EQ(a.seg.wnd, (1 << 20) >> 5);
+	struct tcp_seg o = ts_opt(1001, tsv);
+	psend(&a, 301, 101, F_ACK, 5000, NULL, &o, T0 + 1);
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_wnd, 5000u << 3);
+	/* received data shrinks the advertised (scaled) window */
+	char d[1001];
+	memset(d, 'a', 1000);
+	d[1000] = 0;
+	o = ts_opt(1002, tsv);
+	psend(&a, 301, 101, F_ACK, 5000, d, &o, T0 + 2);
+	TT_ASSERT(host_pop(&a));
+	TT_EQ(a.seg.ack, 1301);
+	TT_EQ(a.seg.wnd, ((1 << 20) - 1000) >> 5);
+	host_free(&a);
+}
+
+/* RFC 7323 5.3 R1 PAWS: SEG.TSval < TS.Recent -> ACK and drop; R3 updates
+ * TS.Recent; 3.2: a segment without TSopt is dropped. */
+TT_TEST(opt_timestamps_paws)
+{
+	struct host a;
+	struct tcp_conn *c;
+	uint32_t tsv;
+	TT_EQ(setup_ts(&a, &c, &tsv), 0);
+	struct tcp_seg o = ts_opt(999, tsv);
+	psend(&a, 301, 101, F_ACK, 1000, "old", &o, T0 + 1);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	TT_EQ(a.seg.tsecr, 1000);
+	TT_EQ(host_stats(&a).DropPaws, 1);
+	char buf[8];
+	TT_EQ(tcp_recv(c, buf, sizeof buf, T0 + 1), TCP_EAGAIN);
+	/* newer: accepted, echoed */
+	o = ts_opt(1005, tsv);
+	psend(&a, 301, 101, F_ACK, 1000, "new", &o, T0 + 2);
+	EXPECT_SEG(&a, F_ACK, 101, 304);
+	TT_EQ(a.seg.tsecr, 1005);
+	TT_EQ(tcp_recv(c, buf, sizeof buf, T0 + 2), 3);
+	/* no TSopt: silently dropped */
+	psend(&a, 304, 101, F_ACK, 1000, "nots", NULL, T0 + 3);
+	EXPECT_NONE(&a);
+	TT_EQ(host_stats(&a).DropPaws, 2);
+	/* but an RST without TSopt is processed (RFC 7323 3.2) */
+	psend(&a, 304, 0, F_RST, 0, NULL, NULL, T0 + 4);
+	EXPECT_STATE(c, TCP_CLOSED);
+	host_free(&a);
+}
+
+/* RFC 7323 4.1 / RFC 6298: RTT samples from TSecr (also for
+ * retransmitted data: the echo says which transmission is answered). */
+TT_TEST(opt_rtt_from_tsecr)
+{
+	struct host a;
+	struct tcp_conn *c;
+	uint32_t tsv;
+	TT_EQ(setup_ts(&a, &c, &tsv), 0);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.srtt, 0); /* SYN,ACK came back at once */
+	tcp_time_t t = T0 + TCP_SEC(1);
+	TT_EQ(tcp_send(c, "x", 1, t), 1);
+	TT_ASSERT(host_pop(&a));
+	uint32_t sent_ts = a.seg.tsval;
+	TT_EQ(sent_ts, tsv + 1000); /* 1 ms clock */
+	struct tcp_seg o = ts_opt(1010, sent_ts);
+	psend(&a, 301, 102, F_ACK, 1000, NULL, &o, t + TCP_MS(80));
+	tcp_conn_info(c, &info);
+	TT_EQ(info.srtt, TCP_MS(80) / 8);
+	TT_EQ(info.rttvar, TCP_MS(80) / 4);
+	host_free(&a);
+}
+
+/* RFC 6675: SACK-based loss recovery.  A sends six segments, the first is
+ * lost; the third duplicate ACK with SACK blocks triggers the
+ * retransmission of exactly the hole; the full ACK ends recovery with
+ * cwnd = ssthresh. */
+TT_TEST(opt_sack_recovery_rfc6675)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.sack = 1;
+	struct host a;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_ASSERT(host_pop(&a));
+	TT_EQ(a.seg.sack_perm, 1);
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.sack_perm = 1;
+	o.has_mss = 1;
+	o.mss = 1000;
+	psend(&a, 300, 101, F_SYN | F_ACK, 60000, NULL, &o, T0);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	char d[6000];
+	memset(d, 's', sizeof d);
+	TT_EQ(tcp_send(c, d, sizeof d, T0), 6000);
+	for (int i = 0; i < 6; i++) {
+		EXPECT_SEG_WL(&a, i == 5 ? F_ACK | F_PSH : F_ACK, 101 + 1000 * (uint32_t)i, 301, 8192, 1000);
+	}
+	/* segment 101 is lost; 1101.. arrive and are SACKed */
+	for (uint32_t k = 1; k <= 2; k++) {
+		memset(&o, 0, sizeof o);
+		o.nsack = 1;
+		o.sack[0].start = 1101;
+		o.sack[0].end = 1101 + 1000 * k;
+		psend(&a, 301, 101, F_ACK, 60000, NULL, &o, T0 + TCP_MS(10));
+		EXPECT_NONE(&a);
+	}
+	memset(&o, 0, sizeof o);
+	o.nsack = 1;
+	o.sack[0].start = 1101;
+	o.sack[0].end = 4101;
+	psend(&a, 301, 101, F_ACK, 60000, NULL, &o, T0 + TCP_MS(10));
+	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000);
+	EXPECT_NONE(&a);
+	struct tcp_stats st = host_stats(&a);
+	TT_EQ(st.SackRecoveries, 1);
+	TT_EQ(st.FastRetransmits, 1);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.ssthresh, 3000); /* FlightSize 6000 / 2 */
+	/* the full ACK */
+	psend(&a, 301, 6101, F_ACK, 60000, NULL, NULL, T0 + TCP_MS(20));
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_una, 6101);
+	TT_EQ(info.cwnd, info.ssthresh);
+	TT_EQ(info.retransmits, 1);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	host_free(&a);
+}
+
+/* RFC 2018 4: SACK blocks in order of recency, at most 3 with timestamps. */
+TT_TEST(opt_sack_generation_order)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.sack = 1;
+	cfg.timestamps = 1;
+	struct host a;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_ASSERT(host_pop(&a));
+	uint32_t tsv = a.seg.tsval;
+	struct tcp_seg o = ts_opt(1, tsv);
+	o.sack_perm = 1;
+	psend(&a, 300, 101, F_SYN | F_ACK, 60000, NULL, &o, T0);
+	TT_ASSERT(host_pop(&a));
+	/* holes at 301, 311, 321, 331: blocks 306, 316, 326, 336 */
+	uint32_t starts[4] = { 306, 316, 326, 336 };
+	for (int i = 0; i < 4; i++) {
+		o = ts_opt(2 + (uint32_t)i, tsv);
+		psend(&a, starts[i], 101, F_ACK, 60000, "abcde", &o, T0 + 1);
+		EXPECT_SEG(&a, F_ACK, 101, 301);
+		TT_EQ(a.seg.nsack, i < 3 ? i + 1 : 3);
+		TT_EQ(a.seg.sack[0].start, starts[i]);
+		TT_EQ(a.seg.sack[0].end, starts[i] + 5);
+	}
+	TT_EQ(a.seg.sack[1].start, 326);
+	TT_EQ(a.seg.sack[2].start, 316);
+	host_free(&a);
+}
+
+int main(int argc, char **argv)
+{
+	return tt_main(argc, argv);
+}
