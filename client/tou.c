@@ -634,6 +634,8 @@ static void print_status(const struct tou_status *s)
 {
 	printf("%-6" PRIu64 " %-12s %8" PRIu64 " %8" PRIu64 " %-28s %s\n", s->id,
 	       s->state[0] ? s->state : "?", s->recv_queue, s->send_queue, s->local, s->remote);
+	if (strcmp(s->state, "LISTEN") == 0)
+		return; /* a listener: nothing but its port */
 	printf("\t");
 	if (s->cc[0])
 		printf(" %s", s->cc);

@@ -150,7 +150,8 @@ connect_held() {
 	local from=$1 host=$2 port=$3 to=$4 fifo=$5 out=$6 err=$7 i
 	shift 7
 	for ((i = 0; i < 50; i++)); do
-		"$TOU" -s "$from" connect "$@" "$host" "$port" <"$fifo" >"$out" 2>"$err" &
+		# (fds 7 and 8 of this shell hold FIFOs open: not for the child)
+		"$TOU" -s "$from" connect "$@" "$host" "$port" <"$fifo" >"$out" 2>"$err" 7>&- 8>&- &
 		CP=$!
 		exec 8<>"$fifo"
 		if wait_until 100 0.1 conn_or_exit "$to" "/$port\$" "$CP" &&

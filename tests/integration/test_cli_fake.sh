@@ -58,7 +58,7 @@ LP=$!
 bg $LP
 exec 7<>"$T/in-l" # keep the listener's stdin open (no EOF)
 sleep 0.2
-"$TOU" connect 127.0.0.1 5002 <"$T/in-c" >/dev/null 2>"$T/connect.err" &
+"$TOU" connect 127.0.0.1 5002 <"$T/in-c" >/dev/null 2>"$T/connect.err" 7>&- &
 CP=$!
 bg $CP
 exec 8<>"$T/in-c"
