@@ -231,6 +231,12 @@ void tcp_enter(struct tcp_stack *s)
 	s->depth++;
 }
 
+static void note_now(struct tcp_stack *s, tcp_time_t now)
+{
+	if (now > s->last_now)
+		s->last_now = now;
+}
+
 static void dead_push(struct tcp_conn *c)
 {
 	if (c->on_dead_list)
@@ -600,6 +606,7 @@ void tcp_timeout(struct tcp_stack *s, tcp_time_t now)
 {
 	if (!s)
 		return;
+	note_now(s, now);
 	tcp_enter(s);
 	/* each firing either re-arms later than now or clears the timer; the
 	 * bound keeps a bug from becoming an endless loop */
@@ -744,6 +751,7 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
 	if (!l)
 		return;
 	struct tcp_stack *s = l->s;
+	note_now(s, now);
 	tcp_enter(s);
 	/* connections not yet accepted are reset */
 	struct tcp_conn *c = s->all, *n;
@@ -820,6 +828,7 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 			return TCP_ENOPORTS;
 	}
 	int err;
+	note_now(s, now);
 	tcp_enter(s);
 	struct tcp_conn *c = tcp_conn_new(s, remote, lport, rport, now, &err);
 	if (!c) {
@@ -878,6 +887,7 @@ ssize_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, tcp_time_t now
 		c->writable_wanted = 1;
 		return 0;
 	}
+	note_now(s, now);
 	tcp_enter(s);
 	tcp_ring_write(&c->sndbuf, c->sndbuf.len, buf, n);
 	c->sndbuf.len += n;
@@ -914,6 +924,7 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now)
 	tcp_ring_read(&c->rcvbuf, 0, buf, n);
 	tcp_ring_consume(&c->rcvbuf, n);
 	if (c->state != TCP_CLOSED) {
+		note_now(s, now);
 		tcp_enter(s);
 		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce the
 		 * opened window once it grew by min(RCV.BUFF/2, Eff.snd.MSS) */
@@ -936,6 +947,7 @@ int tcp_close(struct tcp_conn *c, tcp_time_t now)
 		return TCP_EINVAL;
 	struct tcp_stack *s = c->s;
 	int r = 0;
+	note_now(s, now);
 	tcp_enter(s);
 	switch (c->state) {
 	case TCP_CLOSED:
@@ -1014,6 +1026,7 @@ int tcp_abort(struct tcp_conn *c, tcp_time_t now)
 		return TCP_EINVAL;
 	if (c->detached)
 		return TCP_ENOTCONN;
+	note_now(c->s, now);
 	tcp_enter(c->s);
 	abort_conn(c, TCP_EABORTED, now);
 	tcp_leave(c->s);
@@ -1027,6 +1040,7 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
 	if (c->detached)
 		return TCP_ENOTCONN;
 	c->no_read = 1;
+	note_now(c->s, now);
 	if (c->rcvbuf.len > 0 || c->ooo.n > 0) {
 		/* unread data: reset, as a kernel socket closed with unread
 		 * data does (RFC 2525 2.17) */
@@ -1059,20 +1073,22 @@ void tcp_release(struct tcp_conn *c)
 		dead_push(c);
 		return;
 	}
-	/* still live: the engine finishes the close on its own */
+	/* still live: the engine finishes the close on its own; the time is
+	 * the latest the engine was told */
+	tcp_time_t now = s->last_now;
 	tcp_enter(s);
 	c->no_read = 1;
 	if (c->state == TCP_SYN_SENT) {
 		tcp_conn_closed(c, 0);
 	} else if (!c->fin_queued && c->state != TCP_TIME_WAIT) {
 		if (c->rcvbuf.len > 0)
-			abort_conn(c, TCP_EABORTED, 0);
+			abort_conn(c, TCP_EABORTED, now);
 		else
-			tcp_close(c, 0);
+			tcp_close(c, now);
 	}
 	/* an orphaned FIN-WAIT-2 does not wait forever */
 	if (!c->detached && c->state == TCP_FIN_WAIT_2 && c->timers[TCP_T_2MSL] == TCP_TIME_NEVER)
-		tcp_timer_set(c, TCP_T_2MSL, c->last_send + 2 * s->cfg.msl);
+		tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
 	tcp_leave(s);
 }
 
@@ -1204,6 +1220,7 @@ int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 		s->st.DropMalformed++;
 		return r;
 	}
+	note_now(s, now);
 	tcp_enter(s);
 	r = tcp_input_seg(s, from, &seg, now);
 	tcp_leave(s);
