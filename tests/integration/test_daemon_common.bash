@@ -12,11 +12,25 @@ DAEMON_PIDS=()
 BG_PIDS=()
 
 cleanup() {
-	local p
+	local rc=$? p n
 	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	# TERM first so that sanitizer builds report leaks; then KILL
+	for p in "${DAEMON_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for n in $(seq 100); do
+		local alive=0
+		for p in "${DAEMON_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.05
+	done
 	for p in "${DAEMON_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	if grep -l 'Sanitizer\|runtime error:' "$WORK"/*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in a daemon log:" >&2
+		grep -h -A20 'Sanitizer\|runtime error:' "$WORK"/*.log | head -n 60 >&2
+		rc=1
+	fi
 	if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK" >&2; else rm -rf "$WORK"; fi
+	exit "$rc"
 }
 trap cleanup EXIT
 
