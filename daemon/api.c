@@ -53,6 +53,7 @@
 #define WQ_LOW (256 * 1024)          /* ...and resume below this */
 #define PEND_MAX (256 * 1024)        /* app bytes held before OK */
 #define END_RECORDS 1024             /* ended connections kept for STATUS */
+#define STREAM_SOCKBUF (2 * 1024 * 1024) /* SO_SNDBUF/SO_RCVBUF of a stream's Unix socket */
 
 enum phase {
 	PH_REQ,         /* reading the request line */
@@ -233,8 +234,48 @@ struct wreq {
 	uv_write_t req;
 	struct stream *st;
 	size_t len;
+	int pooled;                     /* a RBUF_SIZE block from wpool */
+	struct wreq *next_free;
 	char data[];
 };
+
+/* Write blocks of RBUF_SIZE are recycled: a fresh 256 KiB malloc is an
+ * mmap whose pages fault in on every copy. */
+#define WPOOL_MAX 32
+static struct wreq *wpool;
+static unsigned wpool_n;
+
+static struct wreq *wreq_get(size_t len)
+{
+	if (len <= RBUF_SIZE) {
+		struct wreq *w = wpool;
+		if (w) {
+			wpool = w->next_free;
+			wpool_n--;
+		} else {
+			w = malloc(sizeof *w + RBUF_SIZE);
+			if (!w)
+				return NULL;
+		}
+		w->pooled = 1;
+		return w;
+	}
+	struct wreq *w = malloc(sizeof *w + len);
+	if (w)
+		w->pooled = 0;
+	return w;
+}
+
+static void wreq_put(struct wreq *w)
+{
+	if (w->pooled && wpool_n < WPOOL_MAX) {
+		w->next_free = wpool;
+		wpool = w;
+		wpool_n++;
+		return;
+	}
+	free(w);
+}
 
 static void stream_close(struct stream *st);
 static void app_gone(struct stream *st, int data_lost);
@@ -245,7 +286,7 @@ static void on_written(uv_write_t *req, int status)
 	struct wreq *w = (struct wreq *)req;
 	struct stream *st = w->st;
 	st->wq_bytes -= w->len;
-	free(w);
+	wreq_put(w);
 	if (status < 0) {
 		if (status != UV_ECANCELED && !st->closing) {
 			st->write_failed = 1;
@@ -282,7 +323,7 @@ static int stream_write(struct stream *st, const void *buf, size_t len)
 	}
 	if (len == 0)
 		return 0;
-	struct wreq *w = malloc(sizeof *w + len);
+	struct wreq *w = wreq_get(len);
 	if (!w) {
 		st->write_failed = 1;
 		return -1;
@@ -293,7 +334,7 @@ static int stream_write(struct stream *st, const void *buf, size_t len)
 	uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
 	int r = uv_write(&w->req, (uv_stream_t *)&st->pipe, &b, 1, on_written);
 	if (r != 0) {
-		free(w);
+		wreq_put(w);
 		st->write_failed = 1;
 		return -1;
 	}
@@ -818,6 +859,13 @@ static void stream_begin(struct stream *st, struct conn *c)
 	st->phase = PH_STREAM;
 	st->conn = c;
 	c->st = st;
+	/* room for big writes to the app: fewer partial writes and copies */
+	uv_os_fd_t fd;
+	if (uv_fileno((uv_handle_t *)&st->pipe, &fd) == 0) {
+		int sz = STREAM_SOCKBUF;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	}
 	conn_names(&c->remote, c->lport, c->rport, local, sizeof local, rem, sizeof rem);
 	stream_printf(st, "OK %" PRIu64 " %s %s", c->id, local, rem);
 	log_info("conn %" PRIu64 ": %s %s <-> %s (uid %u)", c->id, st->req.verb == API_CONNECT ? "connected" : "accepted",
@@ -1614,4 +1662,10 @@ void api_free(void)
 {
 	free(A.rbuf);
 	A.rbuf = NULL;
+	while (wpool) {
+		struct wreq *w = wpool;
+		wpool = w->next_free;
+		free(w);
+	}
+	wpool_n = 0;
 }
