@@ -122,6 +122,9 @@ static const char help_connect[] =
 "  -s, --socket PATH   the daemon's API socket\n"
 "  -q, --quiet / -v, --verbose\n"
 "\n"
+"Exit status: 0 clean end, 1 other error, 2 bad usage, 3 daemon not\n"
+"reachable, 4 refused, 5 reset or aborted, 6 timed out, 7 unreachable.\n"
+"\n"
 "Example:  tar c dir | tou connect example.org 5000\n";
 
 static const char help_listen[] =
@@ -138,6 +141,8 @@ static const char help_listen[] =
 "  -p, --progress      show bytes, rate and elapsed time on stderr\n"
 "  -s, --socket PATH   the daemon's API socket\n"
 "  -q, --quiet / -v, --verbose\n"
+"\n"
+"Exit status: as for tou connect; with -k, that of the last stream.\n"
 "\n"
 "Example:  tou listen 5000 | tar x\n";
 
@@ -439,8 +444,9 @@ static int pipe_stream(int fd, uint64_t id)
 		}
 		if (sock_eof && down_len == 0 && !down_done) {
 			down_done = 1;
-			/* Let a pipeline downstream see the end now. */
-			if (!out_closed) {
+			/* Let a pipeline downstream see the end now (not with
+			 * listen -k: the next stream writes there too). */
+			if (!out_closed && !opt_keep) {
 				close(1);
 				out_closed = 1;
 			}

@@ -51,6 +51,27 @@ wait_pid $LP 100
 cmp "$T/one" "$T/empty.out" || fail "bytes differ"
 [ ! -s "$T/none.out" ] || fail "unexpected bytes"
 
+step "listen -k: streams one after another, all written to stdout"
+"$TOU" listen -k 5004 </dev/null >"$T/k.out" 2>"$T/listen.err" &
+LP=$!
+bg $LP
+for n in 1 2 3; do
+	printf 'stream %s\n' $n >"$T/k.in"
+	for i in $(seq 1 50); do
+		rc=0
+		"$TOU" connect 127.0.0.1 5004 <"$T/k.in" >/dev/null 2>"$T/connect.err" || rc=$?
+		[ $rc -eq 4 ] || break
+		sleep 0.1
+	done
+	[ $rc -eq 0 ] || fail "connect $n exit $rc: $(cat "$T/connect.err")"
+done
+wait_until 50 0.1 grep -q 'stream 3' "$T/k.out" || fail "third stream not written"
+kill -0 $LP || fail "listen -k exited"
+printf 'stream 1\nstream 2\nstream 3\n' | cmp - "$T/k.out" || fail "listen -k output: $(cat "$T/k.out")"
+kill -TERM $LP
+wait_pid $LP 50
+[ "$WAIT_RC" -eq 130 ] || fail "listen -k after SIGTERM exit $WAIT_RC, want 130"
+
 step "status during a live transfer, then abort: both ends exit 5 (reset/aborted)"
 mkfifo "$T/in-l" "$T/in-c"
 "$TOU" listen 5002 <"$T/in-l" >/dev/null 2>"$T/listen.err" &

@@ -67,6 +67,24 @@ wait_pid $LP 300
 cmp "$T/chunk" "$T/lout" || fail "bytes differ"
 "$TOU" -s "$A" status "$AID" | grep -Eq "^$AID +(TIME-WAIT|CLOSED) " || fail "a: state after close"
 
+step "listen -k: two streams one after another"
+"$TOU" -s "$B" listen -k 7200 </dev/null >"$T/k.out" 2>"$T/k.err" &
+KP=$!
+bg $KP
+for n in 1 2; do
+	printf 'stream %s\n' $n >"$T/k.in"
+	for ((i = 0; i < 100; i++)); do
+		rc=0
+		"$TOU" -s "$A" connect "127.0.0.1:$PB" 7200 <"$T/k.in" >/dev/null 2>"$T/connect.err" || rc=$?
+		[ $rc -eq 4 ] || break
+		sleep 0.1
+	done
+	[ $rc -eq 0 ] || fail "connect $n to listen -k: exit $rc: $(cat "$T/connect.err")"
+done
+wait_until 50 0.1 grep -q 'stream 2' "$T/k.out" || fail "second stream not written"
+printf 'stream 1\nstream 2\n' | cmp - "$T/k.out" || fail "listen -k output: $(cat "$T/k.out")"
+kill -0 $KP || fail "listen -k exited: $(cat "$T/k.err")"
+
 step "stats like nstat"
 expect_rc 0 "$TOU" -s "$A" stats
 grep -Eq '^[A-Za-z.]*ActiveOpens +[1-9][0-9]* *$' "$T/out" || fail "stats: $(cat "$T/out")"
