@@ -74,7 +74,9 @@ nsx ip tuntap add dev $TUN mode tun || { echo "FAIL setup: no TUN device"; exit 
 nsx ip addr add $KIP/24 dev $TUN
 nsx ip link set $TUN up
 
-nsx "$TOUD" -c /dev/null -o daemon.udp=$UDP -o daemon.socket="$SOCK" 2>"$work/toud.log" &
+# (background processes are started with `ip netns exec` directly, not
+# through nsx, so that $! is the process itself and cleanup can kill it)
+ip netns exec "$NS" "$TOUD" -c /dev/null -o daemon.udp=$UDP -o daemon.socket="$SOCK" 2>"$work/toud.log" &
 toud_pid=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 if [ ! -S "$SOCK" ]; then
@@ -91,7 +93,7 @@ start_bridge() {
 		bridge_pid=
 	fi
 	rm -f "$work/bridge.port"
-	nsx "$BRIDGE" --tun $TUN --peer $UDP --local-ip $KIP --remote-ip $TIP \
+	ip netns exec "$NS" "$BRIDGE" --tun $TUN --peer $UDP --local-ip $KIP --remote-ip $TIP \
 		--port-file "$work/bridge.port" --max-seconds 900 "$@" 2>>"$work/bridge.log" &
 	bridge_pid=$!
 	for _ in $(seq 100); do [ -s "$work/bridge.port" ] && break; sleep 0.05; done
@@ -156,7 +158,7 @@ cli_checks() { # label
 	head -c $((MB << 20)) /dev/urandom >"$work/a.bin"
 	head -c $((MB << 20)) /dev/urandom >"$work/b.bin"
 	# tou listen <- kernel client
-	nsx timeout 150 "$TOU" -s "$SOCK" listen -t 30 7500 <"$work/b.bin" >"$work/a.out" 2>"$work/cli.err" &
+	ip netns exec "$NS" timeout 150 "$TOU" -s "$SOCK" listen -t 30 7500 <"$work/b.bin" >"$work/a.out" 2>"$work/cli.err" &
 	local lp=$!
 	kclient $TIP 7500 "$work/a.bin" "$work/b.out"
 	wait $lp
@@ -169,7 +171,7 @@ cli_checks() { # label
 		ok "cli_listen_kernel_client$label"
 	fi
 	# tou connect -> kernel socat echo
-	nsx timeout 150 socat TCP-LISTEN:7600,bind=$KIP,reuseaddr EXEC:cat 2>"$work/socat.err" &
+	ip netns exec "$NS" timeout 150 socat TCP-LISTEN:7600,bind=$KIP,reuseaddr EXEC:cat 2>"$work/socat.err" &
 	local sp=$!
 	for _ in $(seq 50); do nsx ss -Htln | grep -q ":7600" && break; sleep 0.1; done
 	nsx timeout 150 "$TOU" -s "$SOCK" connect -t 30 127.0.0.1:"$BPORT" 7600 <"$work/a.bin" >"$work/echo.out" 2>"$work/cli.err"
@@ -187,9 +189,14 @@ cli_checks() { # label
 log "kernel $(uname -r), namespace $NS, toud pid $toud_pid, ${MB} MB per direction"
 
 # ---- a, b, c over a clean path
-start_bridge
+start_bridge --log-syn
 log "tunbridge udp port $BPORT (clean path)"
 run_py "" --port-base 7000
+log "negotiated on the wire (first passive and first active open, from tunbridge --log-syn):"
+grep -m2 'kernel->toud.*\[S\]' "$work/bridge.log" | head -1 | sed 's/^/#   /'
+grep -m1 'toud->kernel.*\[S\.\]' "$work/bridge.log" | sed 's/^/#   /'
+grep -m1 'toud->kernel.*\[S\] ' "$work/bridge.log" | sed 's/^/#   /'
+grep -m1 'kernel->toud.*\[S\.\]' "$work/bridge.log" | sed 's/^/#   /'
 cli_checks ""
 
 # ---- d: loss

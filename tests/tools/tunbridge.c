@@ -55,6 +55,7 @@
 
 static volatile sig_atomic_t stop_signal;
 static int verbose;
+static int log_syn; /* --log-syn: print SYN segments with their options */
 
 static void on_signal(int sig) { stop_signal = sig; }
 
@@ -88,7 +89,8 @@ static void usage(void)
 "  --seed N            PRNG seed for --loss (default 1)\n"
 "  --max-seconds N     exit after N seconds (default: run until SIGTERM)\n"
 "  --port-file FILE    write the bound UDP port(s) there once ready\n"
-"  -v, --verbose       log every packet on stderr\n"
+"  --log-syn           log SYN segments with their options on stderr\n"
+"  -v, --verbose       log every packet (with options) on stderr\n"
 "  -h, --help          this text\n");
 }
 
@@ -218,19 +220,59 @@ static int lossy(double loss_pct)
 	return (double)(prng_next() >> 11) / 9007199254740992.0 * 100.0 < loss_pct;
 }
 
+/* The options of a segment as text ("mss 1452 sackOK ts 1/0 nop wscale 7"). */
+static void opts_str(const uint8_t *t, size_t len, char *out, size_t outlen)
+{
+	size_t doff = (t[12] >> 4) * 4u, i = TCP_MIN_HDR, o = 0;
+	out[0] = 0;
+	if (doff > len)
+		doff = len;
+	while (i < doff && o + 32 < outlen) {
+		uint8_t kind = t[i], ol;
+		if (kind == 0)
+			break;
+		if (kind == 1) {
+			o += (size_t)snprintf(out + o, outlen - o, " nop");
+			i++;
+			continue;
+		}
+		if (i + 1 >= doff || (ol = t[i + 1]) < 2 || i + ol > doff) {
+			o += (size_t)snprintf(out + o, outlen - o, " malformed");
+			break;
+		}
+		if (kind == 2 && ol == 4)
+			o += (size_t)snprintf(out + o, outlen - o, " mss %u", t[i + 2] << 8 | t[i + 3]);
+		else if (kind == 3 && ol == 3)
+			o += (size_t)snprintf(out + o, outlen - o, " wscale %u", t[i + 2]);
+		else if (kind == 4 && ol == 2)
+			o += (size_t)snprintf(out + o, outlen - o, " sackOK");
+		else if (kind == 8 && ol == 10)
+			o += (size_t)snprintf(out + o, outlen - o, " ts %u/%u",
+					      (unsigned)t[i + 2] << 24 | (unsigned)t[i + 3] << 16 | (unsigned)t[i + 4] << 8 | t[i + 5],
+					      (unsigned)t[i + 6] << 24 | (unsigned)t[i + 7] << 16 | (unsigned)t[i + 8] << 8 | t[i + 9]);
+		else if (kind == 5)
+			o += (size_t)snprintf(out + o, outlen - o, " sack(%u)", (ol - 2u) / 8u);
+		else
+			o += (size_t)snprintf(out + o, outlen - o, " opt%u/%u", kind, ol);
+		i += ol;
+	}
+}
+
 static void log_seg(const char *dir, const uint8_t *t, size_t len)
 {
-	if (!verbose || len < TCP_MIN_HDR)
+	char opts[256];
+	if (len < TCP_MIN_HDR || !(verbose || (log_syn && (t[13] & 0x02))))
 		return;
+	opts_str(t, len, opts, sizeof(opts));
 	uint32_t seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
 	uint32_t ack = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
 	unsigned doff = (t[12] >> 4) * 4u;
 	uint8_t f = t[13];
-	fprintf(stderr, "tunbridge: %s %u>%u [%s%s%s%s%s%s] seq=%u ack=%u win=%u len=%zu\n", dir,
+	fprintf(stderr, "tunbridge: %s %u>%u [%s%s%s%s%s%s] seq=%u ack=%u win=%u len=%zu%s%s\n", dir,
 		t[0] << 8 | t[1], t[2] << 8 | t[3],
 		f & 0x02 ? "S" : "", f & 0x10 ? "." : "", f & 0x01 ? "F" : "", f & 0x04 ? "R" : "",
 		f & 0x08 ? "P" : "", f & 0x20 ? "U" : "", seq, ack, t[14] << 8 | t[15],
-		doff <= len ? len - doff : 0);
+		doff <= len ? len - doff : 0, opts[0] ? " opts" : "", opts);
 }
 
 /* A packet from the kernel: strip IP, send the TCP segment to toud. */
@@ -441,6 +483,7 @@ int main(int argc, char **argv)
 		{ "max-seconds", required_argument, NULL, 'm' },
 		{ "port-file", required_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-syn", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -482,6 +525,7 @@ int main(int argc, char **argv)
 			break;
 		case 'f': port_file = optarg; break;
 		case 'v': verbose = 1; break;
+		case 'S': log_syn = 1; break;
 		case 'h': usage(); return 0;
 		default: die_usage("unknown option");
 		}
