@@ -764,6 +764,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void dispatch(struct stream *st);
 
+static void on_listen_watch(uv_timer_t *t)
+{
+	struct stream *st = t->data;
+	if (st->phase == PH_LISTENING && peer_hung_up(st))
+		stream_close(st);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct stream *st = s->data;
@@ -788,7 +795,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			}
 			return;
 		case PH_LISTENING:
-			stream_close(st); /* EOF ends the listener */
+			/* a shutdown(SHUT_WR) alone (e.g. `echo LISTEN 7 | socat
+			 * ...`) keeps the listener; libuv reads no more after
+			 * EOF, so watch for the full close with a timer */
+			uv_timer_start(&st->timer, on_listen_watch, 250, 250);
 			return;
 		case PH_STREAM:
 			if (st->pend_off == st->pend_len)
@@ -1199,7 +1209,7 @@ static void do_listen(struct stream *st)
 	stream_printf(st, "OK %u", port);
 	log_info("listening on port %u for uid %u (backlog %u)", port, (unsigned)st->uid, backlog);
 	if (st->app_eof)
-		stream_close(st);
+		uv_timer_start(&st->timer, on_listen_watch, 250, 250);
 	else
 		stream_read_start(st);
 }
