@@ -49,6 +49,26 @@ start_toud c "$PC" -o tcp.syn_retries=1 -o tcp.rto_initial=200ms
 expect_rc 6 "$TOU" -s "$T/c.sock" connect "127.0.0.1:$DEAD" 80
 expect_err_line 'timed out'
 
+step "timeout mid-stream: the peer's daemon vanishes, retransmissions give up"
+PD=$(free_udp_port)
+start_toud d "$PD" -o tcp.retries=2 -o tcp.rto_initial=200ms -o tcp.rto_min=200ms -o tcp.rto_max=400ms
+PE=$(free_udp_port)
+start_toud e "$PE"
+EPID=${BG_PIDS[-1]}
+mkfifo "$T/cin2" "$T/lin2"
+"$TOU" -s "$T/e.sock" listen 6100 <"$T/lin2" >/dev/null 2>/dev/null &
+bg $!
+exec 7<>"$T/lin2"
+connect_held "$T/d.sock" "127.0.0.1:$PE" 6100 "$T/e.sock" "$T/cin2" /dev/null "$T/connect.err" \
+	|| fail "no connection to d"
+kill -KILL "$EPID"
+wait "$EPID" 2>/dev/null || true
+head -c 100000 /dev/urandom >&8
+wait_pid $CP 300
+exec 8>&- 7>&-
+[ "$WAIT_RC" -eq 6 ] || fail "connect (peer vanished) exit $WAIT_RC, want 6: $(cat "$T/connect.err")"
+grep -qi 'timed out' "$T/connect.err" || fail "message: $(cat "$T/connect.err")"
+
 step "daemon not running"
 expect_rc 3 "$TOU" -s "$T/none.sock" connect "127.0.0.1:$PB" 80
 expect_err_line 'daemon not reachable'
