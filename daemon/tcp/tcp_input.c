@@ -832,8 +832,9 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		 * otherwise, ignore the segment." */
 		if (fin_acked(c))
 			enter_time_wait(c, now);
-		else
-			return 0;
+		/* "otherwise, ignore the segment" - its text and FIN; the ACK was
+		 * processed above, and data queued before our FIN (CLOSE with a
+		 * full send queue, then the peer's FIN) must keep flowing */
 		break;
 	case TCP_LAST_ACK:
 		/* "The only thing that can arrive in this state is an

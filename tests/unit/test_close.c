@@ -299,6 +299,49 @@ TT_TEST(test_abort_sends_rst)
 	host_free(&b);
 }
 
+/* CLOSE with data queued, then the peer's FIN: FIN-WAIT-1 -> CLOSING; the
+ * ACKs in CLOSING keep clocking out the queued data and our FIN follows. */
+TT_TEST(test_closing_keeps_sending_queued_data)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.send_buffer = 65536;
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	static char d[30000];
+	memset(d, 'c', sizeof d);
+	TT_EQ(tcp_send(ca, d, sizeof d, T0), (long long)sizeof d);
+	TT_EQ(tcp_close(ca, T0), 0);
+	host_drop_all(&a); /* the first flight is lost */
+	/* the peer closes: its FIN arrives while our data is queued */
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_FIN | F_ACK, 8192, NULL, T0 + 1);
+	EXPECT_STATE(ca, TCP_CLOSING);
+	host_drop_all(&a);
+	/* run everything through B: all data, then both FINs */
+	tcp_close(cb, T0 + 1); /* B's own FIN was the scripted one; its stack sends it too */
+	host_drop_all(&b);
+	char buf[4096];
+	size_t got = 0;
+	tcp_time_t now = T0 + 2;
+	for (int i = 0; i < 20000 && tcp_conn_state(ca) != TCP_TIME_WAIT; i++) {
+		now += TCP_MS(1);
+		tcp_timeout(a.s, now);
+		tcp_timeout(b.s, now);
+		host_deliver(&a, &b, now);
+		host_deliver(&b, &a, now);
+		ssize_t r;
+		while ((r = tcp_recv(cb, buf, sizeof buf, now)) > 0)
+			got += (size_t)r;
+	}
+	TT_EQ(got, sizeof d);
+	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	host_free(&a);
+	host_free(&b);
+}
+
 /* Release inside the TCP_EV_CLOSED callback is allowed. */
 TT_TEST(test_release_inside_closed_event)
 {
