@@ -447,7 +447,19 @@ static int pipe_stream(int fd, uint64_t id)
 			/* Let a pipeline downstream see the end now (not with
 			 * listen -k: the next stream writes there too). */
 			if (!out_closed && !opt_keep) {
-				close(1);
+				/* Restore its flags first; /dev/null takes fd 1
+				 * so that no later socket lands there. */
+				if (saved_fl[1] >= 0) {
+					fcntl(1, F_SETFL, saved_fl[1]);
+					saved_fl[1] = -1;
+				}
+				int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+				if (nul >= 0 && nul != 1) {
+					dup2(nul, 1);
+					close(nul);
+				} else if (nul < 0) {
+					close(1);
+				}
 				out_closed = 1;
 			}
 			continue;
