@@ -100,12 +100,15 @@ def main():
 
         def receiver():
             try:
-                with open(outfile, "wb") as f:
+                # unbuffered: tests watch the file grow
+                with open(outfile, "wb", buffering=0) as f:
                     while True:
                         b = s.recv(262144)
                         if not b:
                             break
-                        f.write(b)
+                        view = memoryview(b)
+                        while view:
+                            view = view[f.write(view):]
             except Exception as e:  # noqa: BLE001
                 err.append(e)
             got_eof.set()
