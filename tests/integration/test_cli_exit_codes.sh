@@ -43,6 +43,10 @@ DEAD=$(free_udp_port)
 expect_rc 6 "$TOU" -s "$A" connect --timeout 1 "127.0.0.1:$DEAD" 80
 expect_err_line 'timed out'
 
+step "timeout: no stream to accept (listen --timeout 1)"
+expect_rc 6 "$TOU" -s "$B" listen --timeout 1 6200
+expect_err_line 'timed out'
+
 step "timeout: the daemon's own SYN retries give up"
 PC=$(free_udp_port)
 start_toud c "$PC" -o tcp.syn_retries=1 -o tcp.rto_initial=200ms
