@@ -95,6 +95,8 @@ struct tcp_conn {
 
 	/* buffers */
 	struct tcp_ring sndbuf, rcvbuf;
+	uint32_t rcv_slack;                /* rcvbuf bytes beyond the advertisable
+	                                      space: room for window rounding */
 	uint32_t snd_buf_seq;              /* sequence number of sndbuf offset 0 */
 	struct tcp_seqset ooo;             /* out-of-order data held in rcvbuf */
 	int fin_queued;                    /* user CLOSE: FIN after the data */
@@ -193,6 +195,7 @@ void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t);
 void tcp_enter(struct tcp_stack *s);
 void tcp_leave(struct tcp_stack *s);
 int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
+/* Receive space we may advertise (excludes the rounding slack). */
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
 

@@ -33,7 +33,8 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 {
 	uint32_t space = tcp_rcv_space(c);
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t thresh = c->rcvbuf.cap / 2 < c->smss ? c->rcvbuf.cap / 2 : c->smss;
+	uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
+	uint32_t thresh = half < c->smss ? half : c->smss;
 	uint32_t wnd;
 	if (syn) {
 		/* RFC 7323 2.2: "The window field in a segment where the SYN bit
@@ -47,10 +48,11 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 		v = cur;
 	if (v < cur)
 		v = cur;
-	/* RFC 7323 2.4: rounding down to the scale may make the edge appear
-	 * to recede by less than 2^shift; RCV.WND for acceptance keeps the old
-	 * edge (rcv_adv) and never promises more than the buffer holds */
+	/* RFC 9293 3.8.6.2.2 / RFC 7323 2.4: round up so the right edge
+	 * never moves left; the ring's slack (rcv_slack) holds the difference */
 	wnd = v >> c->rcv_wscale;
+	if (v & ((1u << c->rcv_wscale) - 1))
+		wnd++;
 	if (wnd > 65535)
 		wnd = 65535;
 	uint32_t edge = c->rcv_nxt + (wnd << c->rcv_wscale);
@@ -343,6 +345,12 @@ uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now)
 	uint32_t len = seq_lt(seq, end) ? end - seq : 0;
 	if (len > c->smss)
 		len = c->smss;
+	/* RFC 9293 3.8.6: never beyond SND.UNA + SND.WND; into a zero (or
+	 * shrunk) window one octet goes, as a probe (3.8.6.1) */
+	uint32_t edge = c->snd_una + c->snd_wnd;
+	uint32_t room = seq_gt(edge, seq) ? edge - seq : 0;
+	if (len > room)
+		len = room ? room : 1;
 	int fin = c->fin_sent && seq + len == c->fin_seq;
 	if (!len && !fin)
 		return 0;
@@ -371,6 +379,9 @@ void tcp_sack_output(struct tcp_conn *c, tcp_time_t now)
 			uint32_t have = seq_lt(seq, end) ? end - seq : 0;
 			if (len > have)
 				len = have;
+			uint32_t wroom = seq_gt(wnd_edge, seq) ? wnd_edge - seq : 0;
+			if (len > wroom)
+				len = wroom;
 			int fin = c->fin_sent && seq + len == c->fin_seq;
 			if (!len && !fin)
 				break;

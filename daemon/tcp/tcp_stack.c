@@ -417,8 +417,12 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 		*err = TCP_ENOMEM;
 		return NULL;
 	}
+	uint8_t ws = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+	/* RFC 7323 2.4: the scaled window is rounded up so the right edge
+	 * never moves left; 2^shift bytes of slack hold what that promises */
+	uint32_t slack = ws ? (1u << ws) : 0;
 	if (tcp_ring_init(&c->sndbuf, s->cfg.send_buffer) < 0 ||
-	    tcp_ring_init(&c->rcvbuf, s->cfg.recv_buffer) < 0) {
+	    tcp_ring_init(&c->rcvbuf, s->cfg.recv_buffer + slack) < 0) {
 		conn_free(c);
 		*err = TCP_ENOMEM;
 		return NULL;
@@ -436,7 +440,8 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	c->nodelay = s->cfg.nodelay;
 	c->keepalive = s->cfg.keepalive;
 	c->cc_algo = s->cfg.cc;
-	c->rcv_wscale = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+	c->rcv_wscale = ws;
+	c->rcv_slack = slack;
 	c->smss = 536; /* RFC 9293 3.7.1: default send MSS 536 (IPv4) */
 	c->peer_mss = 536;
 	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
@@ -719,7 +724,8 @@ int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now)
 
 uint32_t tcp_rcv_space(const struct tcp_conn *c)
 {
-	return c->rcvbuf.cap - c->rcvbuf.len;
+	uint32_t usable = c->rcvbuf.cap - c->rcv_slack;
+	return c->rcvbuf.len < usable ? usable - c->rcvbuf.len : 0;
 }
 
 /* ---- listeners ---- */
@@ -930,7 +936,8 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now)
 		 * opened window once it grew by min(RCV.BUFF/2, Eff.snd.MSS) */
 		uint32_t edge = c->rcv_nxt + ((tcp_rcv_space(c) >> c->rcv_wscale) << c->rcv_wscale);
 		uint32_t grow = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
-		uint32_t thresh = c->rcvbuf.cap / 2 < c->smss ? c->rcvbuf.cap / 2 : c->smss;
+		uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
+		uint32_t thresh = half < c->smss ? half : c->smss;
 		if (grow >= thresh && (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
 				       c->state == TCP_FIN_WAIT_2))
 			tcp_send_ack(c, now);
