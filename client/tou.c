@@ -729,8 +729,9 @@ static int cmd_status(int argc, char **argv)
 	return fflush(stdout) == 0 ? EX_CLEAN : EX_ERROR;
 }
 
-/* Print the scalars of a JSON object one per line, nested keys joined by
- * '.', like nstat's "name value". */
+/* Print the scalars of a JSON object one per line, like nstat's "name
+ * value": nested keys are joined by '.', except that a group's MIB-style
+ * keys (capitalized) become one MIB name: tcp.ActiveOpens -> TcpActiveOpens. */
 static void print_counters(const char *json, const struct tj_tok *toks, int obj,
 			   const char *prefix, int depth)
 {
@@ -740,7 +741,13 @@ static void print_counters(const char *json, const struct tj_tok *toks, int obj,
 			tj_str(json, toks, k, key, sizeof(key));
 		else
 			snprintf(key, sizeof(key), "%d", k);
-		snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", key);
+		if (*prefix && !strchr(prefix, '.') && key[0] >= 'A' && key[0] <= 'Z')
+			/* {"tcp":{"ActiveOpens":..}}: the MIB name TcpActiveOpens */
+			snprintf(name, sizeof(name), "%c%s%s",
+				 prefix[0] >= 'a' && prefix[0] <= 'z' ? prefix[0] - 'a' + 'A' : prefix[0],
+				 prefix + 1, key);
+		else
+			snprintf(name, sizeof(name), "%s%s%s", prefix, *prefix ? "." : "", key);
 		int v = toks[obj].type == TJ_OBJECT ? k + 1 : k;
 		switch (toks[v].type) {
 		case TJ_OBJECT:

@@ -30,7 +30,7 @@ LISTENERS = {}    # port -> Listener
 NEXT_ID = [1]
 STATS = {"TcpActiveOpens": 0, "TcpPassiveOpens": 0, "TcpAttemptFails": 0,
          "TcpEstabResets": 0, "TcpCurrEstab": 0, "TcpInSegs": 0, "TcpOutSegs": 0,
-         "drops": {"bad_request": 0}}
+         "drops": {"bad_request": 0}, "udp": {"InDatagrams": 7}}
 
 
 def new_id():

@@ -152,6 +152,7 @@ step "stats like nstat, and --json"
 expect_rc 0 "$TOU" stats
 grep -Eq '^TcpActiveOpens +[1-9][0-9]* *$' "$T/out" || fail "stats: $(cat "$T/out")"
 grep -Eq '^drops\.bad_request +[0-9]+ *$' "$T/out" || fail "nested counter: $(cat "$T/out")"
+grep -Eq '^UdpInDatagrams +7 *$' "$T/out" || fail "MIB-style nested counter: $(cat "$T/out")"
 expect_rc 0 "$TOU" stats --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["TcpActiveOpens"] >= 1' "$T/out" \
 	|| fail "stats --json is not the daemon's JSON"

@@ -87,7 +87,8 @@ kill -0 $KP || fail "listen -k exited: $(cat "$T/k.err")"
 
 step "stats like nstat"
 expect_rc 0 "$TOU" -s "$A" stats
-grep -Eq '^[A-Za-z.]*ActiveOpens +[1-9][0-9]* *$' "$T/out" || fail "stats: $(cat "$T/out")"
+grep -Eq '^TcpActiveOpens +[1-9][0-9]* *$' "$T/out" || fail "stats: $(cat "$T/out")"
+grep -Eq '^udp\.tx_datagrams +[1-9][0-9]* *$' "$T/out" || fail "stats: $(cat "$T/out")"
 expect_rc 0 "$TOU" -s "$A" stats --json
 python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" || fail "stats --json"
 
