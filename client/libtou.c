@@ -442,6 +442,7 @@ int tou_status_parse(const char *json, size_t len, struct tou_status *st)
 		return -EPROTO;
 	struct tou_status s;
 	memset(&s, 0, sizeof(s));
+	s.uid = TOU_UID_NONE; /* absent (or -1) for connections no user owns */
 	static const struct { const char *key; size_t off; } nums[] = {
 #define F(k) { #k, offsetof(struct tou_status, k) }
 		F(id), F(uid), F(send_queue), F(recv_queue), F(snd_wnd), F(rcv_wnd),

@@ -663,9 +663,11 @@ static void print_status(const struct tou_status *s)
 		printf(" ssthresh:%" PRIu64, s->ssthresh);
 	printf(" snd_wnd:%" PRIu64 " rcv_wnd:%" PRIu64 " retrans:%" PRIu64
 	       " bytes_sent:%" PRIu64 " bytes_acked:%" PRIu64 " bytes_received:%" PRIu64
-	       " segs_out:%" PRIu64 " segs_in:%" PRIu64 " uid:%" PRIu64,
+	       " segs_out:%" PRIu64 " segs_in:%" PRIu64,
 	       s->snd_wnd, s->rcv_wnd, s->retransmits, s->bytes_sent, s->bytes_acked,
-	       s->bytes_received, s->segs_out, s->segs_in, s->uid);
+	       s->bytes_received, s->segs_out, s->segs_in);
+	if (s->uid != TOU_UID_NONE)
+		printf(" uid:%" PRIu64, s->uid);
 	if (s->end[0])
 		printf(" end:%s", s->end);
 	printf("\n");

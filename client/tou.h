@@ -69,7 +69,9 @@ struct tou_conn_info {
 };
 
 /* One connection's state, from STATUS/LIST (see tou_proto.h for keys).
- * Numbers the daemon does not report are 0; strings are "". */
+ * Numbers the daemon does not report are 0 (uid: TOU_UID_NONE); strings
+ * it does not report are "". */
+#define TOU_UID_NONE UINT64_MAX
 struct tou_status {
 	uint64_t id;
 	char state[24];  /* RFC 9293 name, e.g. "ESTABLISHED", "TIME-WAIT" */
@@ -77,7 +79,7 @@ struct tou_status {
 	char local[80];
 	char remote[80];
 	char cc[16];     /* congestion control algorithm */
-	uint64_t uid;
+	uint64_t uid;     /* owner; TOU_UID_NONE when the daemon reports none */
 	uint64_t send_queue, recv_queue, snd_wnd, rcv_wnd, mss;
 	uint64_t cwnd, ssthresh, srtt_us, rttvar_us, rto_us, retransmits;
 	uint64_t bytes_sent, bytes_acked, bytes_received, segs_in, segs_out;

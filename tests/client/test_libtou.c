@@ -444,13 +444,14 @@ TT_TEST(status_parses_every_field)
 
 TT_TEST(status_live_has_no_end)
 {
-	WITH_FAKE(f, "OK {\"id\":1,\"state\":\"ESTABLISHED\",\"end\":null}\n");
+	WITH_FAKE(f, "OK {\"id\":1,\"state\":\"ESTABLISHED\",\"end\":null,\"uid\":-1}\n");
 	struct tou_status st;
 	TT_EQ(tou_status(f.path, 1, &st, NULL), 0);
 	fake_stop(&f);
 	TT_STREQ(st.state, "ESTABLISHED");
 	TT_STREQ(st.end, "");
 	TT_EQ(st.cwnd, 0);
+	TT_ASSERT(st.uid == TOU_UID_NONE); /* not reported */
 }
 
 TT_TEST(status_bad_json_is_eproto)
