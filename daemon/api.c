@@ -88,7 +88,8 @@ struct stream {
 	struct api_request req;
 	size_t wq_bytes;                /* bytes in uv_write requests */
 	unsigned reading : 1, app_eof : 1, closing : 1, shut_sent : 1, peer_eof : 1,
-		close_when_drained : 1, fin_after_pend : 1, write_failed : 1;
+		close_when_drained : 1, fin_after_pend : 1, write_failed : 1,
+		in_feed : 1, in_pump : 1;        /* reentrancy guards */
 	struct stream *next, *prev;
 };
 
@@ -139,7 +140,8 @@ static struct {
 	struct listener *listeners;
 	struct end_record ends[END_RECORDS];
 	unsigned n_ends, ends_next;
-	uint8_t *rbuf;
+	uint8_t *rbuf;                  /* reads from apps (on_alloc) */
+	uint8_t *tbuf;                  /* tcp_recv output for apps */
 	uint64_t api_requests, api_errors, api_clients_refused;
 } A;
 
@@ -491,6 +493,8 @@ static void app_gone(struct stream *st, int data_lost)
 {
 	if (st->closing)
 		return;
+	if (st->wq_bytes > 0)
+		data_lost = 1; /* bytes we had taken from the engine for it */
 	struct conn *c = st->conn;
 	if (c && st->phase == PH_STREAM) {
 		st->conn = NULL;
@@ -637,11 +641,16 @@ static void stream_read_start(struct stream *st);
 /* Pushes held app bytes into the engine. */
 static void feed_engine(struct stream *st)
 {
+	if (st->in_feed) /* an event delivered from inside tcp_send */
+		return;
+	st->in_feed = 1;
 	struct conn *c = st->conn;
 	while (c && c->tc && st->pend_off < st->pend_len) {
 		ssize_t n = tcp_send(c->tc, st->pend + st->pend_off, st->pend_len - st->pend_off, toud_now());
-		if (n == 0 || n == TCP_EAGAIN)
+		if (n == 0 || n == TCP_EAGAIN) {
+			st->in_feed = 0;
 			return; /* full: TCP_EV_WRITABLE resumes */
+		}
 		if (n < 0) {
 			log_debug("conn %" PRIu64 ": send: %s", c->id, tcp_strerror((int)n));
 			st->pend_off = st->pend_len; /* the connection is going away */
@@ -653,6 +662,7 @@ static void feed_engine(struct stream *st)
 	free(st->pend);
 	st->pend = NULL;
 	st->pend_len = st->pend_off = 0;
+	st->in_feed = 0;
 	c = st->conn;
 	if (!c || !c->tc || st->closing)
 		return;
@@ -734,13 +744,17 @@ static void maybe_shutdown_app(struct stream *st)
 /* Moves received bytes to the app while its write queue is short. */
 static void pump_recv(struct stream *st, int force)
 {
+	if (st->in_pump)
+		return;
+	st->in_pump = 1;
 	while (!st->closing && !st->write_failed && (force || st->wq_bytes < WQ_HIGH)) {
 		struct conn *c = st->conn;
 		if (!c || !c->tc || st->peer_eof)
-			return;
-		ssize_t n = tcp_recv(c->tc, A.rbuf, RBUF_SIZE, toud_now());
+			break;
+		ssize_t n = tcp_recv(c->tc, A.tbuf, RBUF_SIZE, toud_now());
 		if (n > 0) {
-			if (stream_write(st, A.rbuf, (size_t)n) != 0) {
+			if (stream_write(st, A.tbuf, (size_t)n) != 0) {
+				st->in_pump = 0;
 				app_gone(st, 1);
 				return;
 			}
@@ -750,8 +764,9 @@ static void pump_recv(struct stream *st, int force)
 			st->peer_eof = 1;
 			maybe_shutdown_app(st);
 		}
-		return;
+		break;
 	}
+	st->in_pump = 0;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -1512,7 +1527,8 @@ static int socket_alive(const char *path)
 int api_start(struct toud *d)
 {
 	A.rbuf = malloc(RBUF_SIZE);
-	if (!A.rbuf)
+	A.tbuf = malloc(RBUF_SIZE);
+	if (!A.rbuf || !A.tbuf)
 		return UV_ENOMEM;
 	snprintf(A.path, sizeof A.path, "%s", d->cfg.socket);
 	int r = uv_pipe_init(d->loop, &A.server, 0);
@@ -1671,7 +1687,8 @@ void api_close(void)
 void api_free(void)
 {
 	free(A.rbuf);
-	A.rbuf = NULL;
+	free(A.tbuf);
+	A.rbuf = A.tbuf = NULL;
 	while (wpool) {
 		struct wreq *w = wpool;
 		wpool = w->next_free;
