@@ -84,6 +84,12 @@ static int reason_code(const char *r, size_t n)
 	return -EIO;
 }
 
+/* -errno, never 0 (a failed call that left errno 0 is still a failure). */
+static int neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
 /* Open a connection to the API socket. */
 static int api_open(const char *socket_path)
 {
@@ -97,7 +103,7 @@ static int api_open(const char *socket_path)
 	memcpy(sa.sun_path, path, n);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
+		return neg_errno();
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == EINTR)
 			continue;
@@ -116,7 +122,7 @@ static int send_all(int fd, const char *buf, size_t len)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return neg_errno();
 		}
 		buf += w;
 		len -= (size_t)w;
@@ -157,7 +163,7 @@ static int read_line_exact(int fd, char *buf, size_t cap)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return neg_errno();
 		}
 		if (r == 0)
 			return -EPROTO; /* closed before a whole answer */
@@ -199,7 +205,7 @@ static int read_line_alloc(int fd, char **out)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			int e = -errno;
+			int e = neg_errno();
 			free(buf);
 			return e;
 		}
@@ -225,6 +231,9 @@ static int read_line_alloc(int fd, char **out)
 static int parse_answer(const char *line, const char **rest)
 {
 	tou_detail[0] = '\0';
+	*rest = "";
+	if (!line)
+		return -EPROTO;
 	if (strncmp(line, "OK", 2) == 0 && (line[2] == '\0' || line[2] == ' ')) {
 		*rest = line[2] ? line + 3 : line + 2;
 		return 0;
@@ -363,6 +372,8 @@ int tou_request(const char *socket_path, const char *line, char **reply)
 	close(fd);
 	if (r < 0)
 		return r;
+	if (!ans)
+		return -EPROTO;
 	const char *rest = NULL;
 	r = parse_answer(ans, &rest);
 	if (r == 0 && reply) {
@@ -401,6 +412,8 @@ static int json_request(const char *socket_path, const char *line, enum tj_type 
 	int r = tou_request(socket_path, line, &doc);
 	if (r < 0)
 		return r;
+	if (!doc)
+		return -EPROTO;
 	size_t len = strlen(doc);
 	int max = (int)(len / 2 + 2);
 	struct tj_tok *toks = malloc((size_t)max * sizeof(*toks));
@@ -475,6 +488,8 @@ int tou_status(const char *socket_path, uint64_t id, struct tou_status *st, char
 	int r = tou_request(socket_path, line, &doc);
 	if (r < 0)
 		return r;
+	if (!doc)
+		return -EPROTO;
 	r = tou_status_parse(doc, strlen(doc), st);
 	if (r == 0 && json)
 		*json = doc;
