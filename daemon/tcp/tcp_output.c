@@ -53,6 +53,11 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 	wnd = v >> c->rcv_wscale;
 	if (v & ((1u << c->rcv_wscale) - 1))
 		wnd++;
+	/* never promise more than the ring holds (then, exceptionally, the
+	 * edge recedes by less than 2^shift: RFC 7323 2.4) */
+	uint32_t phys = c->rcvbuf.cap - c->rcvbuf.len;
+	if (((uint64_t)wnd << c->rcv_wscale) > phys)
+		wnd = phys >> c->rcv_wscale;
 	if (wnd > 65535)
 		wnd = 65535;
 	uint32_t edge = c->rcv_nxt + (wnd << c->rcv_wscale);

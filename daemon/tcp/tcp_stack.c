@@ -418,9 +418,16 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 		return NULL;
 	}
 	uint8_t ws = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
-	/* RFC 7323 2.4: the scaled window is rounded up so the right edge
-	 * never moves left; 2^shift bytes of slack hold what that promises */
-	uint32_t slack = ws ? (1u << ws) : 0;
+	/* RFC 9293 3.8.6.2.2 SHLD-14 with RFC 7323 scaling: keeping the right
+	 * edge from moving left means rounding the scaled window up, by less
+	 * than 2^shift per ACK while the window closes; this slack (1/16 of
+	 * the buffer, at least 2^shift) holds what the rounding promises. */
+	uint32_t slack = 0;
+	if (ws) {
+		slack = s->cfg.recv_buffer / 16;
+		if (slack < (1u << ws))
+			slack = 1u << ws;
+	}
 	if (tcp_ring_init(&c->sndbuf, s->cfg.send_buffer) < 0 ||
 	    tcp_ring_init(&c->rcvbuf, s->cfg.recv_buffer + slack) < 0) {
 		conn_free(c);

@@ -88,6 +88,45 @@ TT_TEST(opt_window_scaling)
 	host_free(&a);
 }
 
+/* RFC 9293 3.8.6.2.2 / RFC 7323 2.4: with a scaled window the right edge
+ * never moves left, whatever the sizes of the arriving segments, and what
+ * it promises is accepted. */
+TT_TEST(opt_scaled_window_edge_never_moves_left)
+{
+	struct host a;
+	struct tcp_conn *c;
+	uint32_t tsv;
+	TT_EQ(setup_ts(&a, &c, &tsv), 0);
+	uint32_t right = a.seg.ack + ((uint32_t)a.seg.wnd << 5);
+	uint32_t seq = 301, tv = 1001;
+	static char d[1001];
+	memset(d, 'e', 1000);
+	for (int i = 0; i < 5000; i++) {
+		/* a sender that fills exactly the advertised window */
+		uint32_t len = 1 + (uint32_t)(i * 37) % 999;
+		if (len > right - seq)
+			len = right - seq;
+		if (!len)
+			break;
+		d[len] = 0;
+		struct tcp_seg o = ts_opt(tv++, tsv);
+		psend(&a, seq, 101, F_ACK, 1000, d, &o, T0 + 1);
+		d[len] = 'e';
+		TT_ASSERT(host_pop(&a));
+		TT_EQ(a.seg.ack, seq + len); /* all of it accepted */
+		uint32_t edge = a.seg.ack + ((uint32_t)a.seg.wnd << 5);
+		TT_ASSERT(seq_geq(edge, right));
+		right = edge;
+		seq += len;
+	}
+	TT_EQ(right, seq); /* the window closed */
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.recv_queue, seq - 301);
+	TT_ASSERT(info.recv_queue >= (1u << 20)); /* all of the promised space */
+	host_free(&a);
+}
+
 /* RFC 7323 5.3 R1 PAWS: SEG.TSval < TS.Recent -> ACK and drop; R3 updates
  * TS.Recent; 3.2: a segment without TSopt is dropped. */
 TT_TEST(opt_timestamps_paws)

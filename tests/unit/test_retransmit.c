@@ -172,6 +172,35 @@ TT_TEST(retransmit_recovery_after_rto)
 	host_free(&b);
 }
 
+/* RFC 9293 3.8.6: the RTO retransmission stays inside SND.UNA + SND.WND. */
+TT_TEST(retransmit_respects_send_window)
+{
+	struct host a;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	host_pop(&a);
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.has_mss = 1;
+	o.mss = 1000;
+	uint8_t buf[64];
+	size_t n = peer_build(buf, sizeof buf, 80, 1000, 300, 101, F_SYN | F_ACK, 700, NULL, 0, &o);
+	tcp_input(a.s, &pb, buf, n, T0);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	char d[5000];
+	memset(d, 'w', sizeof d);
+	TT_EQ(tcp_send(c, d, sizeof d, T0), 5000);
+	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 700);
+	EXPECT_NONE(&a);
+	tcp_timeout(a.s, T0 + TCP_SEC(1));
+	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 700);
+	EXPECT_NONE(&a);
+	host_free(&a);
+}
+
 /* Karn's rule (RFC 6298 3): the ACK of a retransmitted segment gives no
  * RTT sample (no timestamps). */
 TT_TEST(retransmit_karn_no_sample)
