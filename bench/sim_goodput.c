@@ -11,6 +11,7 @@
  * a measurement window that starts after a warm-up.
  *
  * Usage: sim_goodput [newreno|cubic|both] [seconds]   (default: both, 30)
+ *        sim_goodput trace newreno|cubic LOSS RTT_MS SECONDS   (time series)
  * Deterministic: same output for the same build.
  */
 #include <math.h>
@@ -111,8 +112,57 @@ static void table(int cc, const char *name, double seconds)
 	}
 }
 
+/* `sim_goodput trace CC LOSS RTT_MS SECONDS`: one run, cwnd and goodput
+ * every RTT-ish interval (at least 10 ms), for looking at the dynamics. */
+static int trace_run(int argc, char **argv)
+{
+	if (argc < 6)
+		return 2;
+	int cc = !strcmp(argv[2], "newreno") ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
+	double loss = atof(argv[3]);
+	tcp_time_t rtt = TCP_MS(atoi(argv[4]));
+	double seconds = atof(argv[5]);
+	struct sim_config c;
+	sim_config_default(&c);
+	c.tcp.send_buffer = 8u << 20;
+	c.tcp.recv_buffer = 8u << 20;
+	c.cc = cc;
+	c.seed = 42;
+	c.no_close = 1;
+	c.bytes[0] = 1ull << 50;
+	uint64_t bdp = RATE_BPS / 8 * rtt / 1000000;
+	for (int i = 0; i < 2; i++) {
+		c.link[i].delay = rtt / 2;
+		c.link[i].rate_bps = RATE_BPS;
+		c.link[i].queue_bytes = (uint32_t)(bdp + 64 * 1024);
+	}
+	c.link[0].loss = loss;
+	if (sim_init(&S, &c) != 0)
+		return 1;
+	tcp_time_t t0 = S.now, step = rtt > TCP_MS(10) ? rtt : TCP_MS(10);
+	uint64_t last_rx = 0;
+	printf("# t_s cwnd_segs ssthresh_segs srtt_ms rto_ms retransmits goodput_mbps qdrops\n");
+	for (tcp_time_t t = step; t <= (tcp_time_t)(seconds * 1e6); t += step) {
+		sim_run(&S, t0 + t, UINT64_MAX);
+		struct tcp_conn_info ci;
+		if (!S.app[0].c || tcp_conn_info(S.app[0].c, &ci) != 0)
+			break;
+		double mss = ci.mss ? ci.mss : 1440;
+		printf("%.3f %.1f %.1f %.2f %.1f %llu %.2f %llu\n", (double)t / 1e6, ci.cwnd / mss,
+		       ci.ssthresh == UINT32_MAX ? -1.0 : ci.ssthresh / mss, (double)ci.srtt / 1e3,
+		       (double)ci.rto / 1e3, (unsigned long long)ci.retransmits,
+		       (double)(S.app[1].rx_done - last_rx) * 8 / ((double)step / 1e6) / 1e6,
+		       (unsigned long long)S.node[0].out.st.lost_queue);
+		last_rx = S.app[1].rx_done;
+	}
+	sim_free(&S);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "trace"))
+		return trace_run(argc, argv);
 	const char *which = argc > 1 ? argv[1] : "both";
 	double seconds = argc > 2 ? atof(argv[2]) : 30;
 	if (!(seconds > 0)) {

@@ -152,11 +152,13 @@ struct sim_link_params {
 	double corrupt;           /* probability a datagram is corrupted */
 	double corrupt_deliver;   /* fraction of corrupted datagrams delivered mangled
 	                             (the rest: dropped by the UDP checksum) */
+	tcp_time_t down_from;     /* partition: everything sent in [down_from, down_until) */
+	tcp_time_t down_until;    /* (times since the start of the run) is lost; equal = none */
 };
 
 struct sim_link_stats {
 	uint64_t sent, delivered, bytes_delivered;
-	uint64_t lost_random, lost_burst, lost_queue;
+	uint64_t lost_random, lost_burst, lost_queue, lost_down;
 	uint64_t dups, reordered;
 	uint64_t corrupt_dropped, corrupt_delivered;
 	uint64_t mangled_rejected;   /* mangled datagrams tcp_input refused */
@@ -231,6 +233,7 @@ struct sim {
 	struct sim_config cfg;
 	struct sim_rng rng;
 	tcp_time_t now;
+	tcp_time_t t_start;        /* virtual time the run began */
 	uint64_t order;
 	struct sim_node node[2];
 	struct sim_app app[2];
@@ -430,6 +433,13 @@ static inline void sim_emit(void *ctx, const struct tcp_endpoint *to, const uint
 			(unsigned)seg[4] << 24 | (unsigned)seg[5] << 16 | (unsigned)seg[6] << 8 | seg[7],
 			(unsigned)seg[8] << 24 | (unsigned)seg[9] << 16 | (unsigned)seg[10] << 8 | seg[11],
 			(unsigned)seg[14] << 8 | seg[15]);
+	/* partition */
+	if (s->now - s->t_start >= l->p.down_from && s->now - s->t_start < l->p.down_until) {
+		if (s->cfg.trace)
+			fprintf(stderr, "    (link down)\n");
+		l->st.lost_down++;
+		return;
+	}
 	/* bottleneck: serialization and a drop-tail queue */
 	tcp_time_t depart = s->now;
 	if (l->p.rate_bps) {
@@ -584,6 +594,7 @@ static inline int sim_init(struct sim *s, const struct sim_config *cfg)
 	s->cfg = *cfg;
 	sim_rng_seed(&s->rng, cfg->seed);
 	s->now = TCP_SEC(1000); /* not zero: catches "0 means unset" bugs */
+	s->t_start = s->now;
 	for (int i = 0; i < 2; i++) {
 		struct sim_node *n = &s->node[i];
 		n->sim = s;

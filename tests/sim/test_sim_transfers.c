@@ -274,6 +274,61 @@ TT_TEST(sim_corrupted_segments_rejected_by_parser)
 	TT_ASSERT(rejected > 10);
 }
 
+TT_TEST(sim_partition_heals)
+{
+	/* Both directions go dark for 20 s in the middle of a transfer: the
+	 * retransmission timer backs off (RFC 6298 5.5) and the transfer
+	 * completes once the path is back, well before R2 (15 retries). */
+	struct sim_config c;
+	sim_config_default(&c);
+	c.bytes[0] = 300000;
+	c.bytes[1] = 100000;
+	c.close_after_eof[1] = !SIM_CROSSING_CLOSE;
+	for (int i = 0; i < 2; i++) {
+		c.link[i].rate_bps = 10000000;
+		c.link[i].queue_bytes = 64 * 1024;
+		c.link[i].down_from = TCP_MS(150);
+		c.link[i].down_until = TCP_MS(20150);
+	}
+	struct outcome o;
+	TT_ASSERT(run_transfer(&c, TCP_SEC(300), &o));
+	TT_ASSERT(o.duration > TCP_SEC(20));
+	TT_ASSERT(o.st[0].lost_down > 0);
+	TT_ASSERT(o.stats[0].Timeouts + o.stats[1].Timeouts > 0);
+}
+
+TT_TEST(sim_partition_forever_times_out)
+{
+	/* The path dies for good after the handshake and some data: both
+	 * ends must give up (TCP_ETIMEDOUT) in bounded virtual time, and no
+	 * TCB may be left behind. */
+	struct sim_config c;
+	sim_config_default(&c);
+	c.tcp.retries = 6;
+	c.bytes[0] = 500000;
+	c.bytes[1] = 500000;
+	for (int i = 0; i < 2; i++) {
+		c.link[i].down_from = TCP_MS(100);
+		c.link[i].down_until = TCP_TIME_NEVER;
+	}
+	static struct sim s;
+	TT_EQ(sim_init(&s, &c), 0);
+	tcp_time_t t0 = s.now;
+	int rc = sim_run(&s, t0 + TCP_SEC(3600), 10000000);
+	if (rc != 0)
+		fprintf(stderr, "  %s\n", s.err);
+	TT_EQ(rc, 0);
+	for (int i = 0; i < 2; i++) {
+		TT_EQ(s.app[i].closed, 1);
+		TT_EQ(s.app[i].close_err, TCP_ETIMEDOUT);
+		TT_ASSERT(s.app[i].rx_done < s.app[i].rx_expect);
+	}
+	TT_EQ(sim_drain(&s, s.now + TCP_SEC(600), 1000000), 0);
+	TT_EQ(sim_conn_count(&s, 0), 0);
+	TT_EQ(sim_conn_count(&s, 1), 0);
+	sim_free(&s);
+}
+
 /* ---------------- random suites ---------------- */
 
 static double unit(struct sim_rng *r) { return sim_rng_unit(r); }
