@@ -420,6 +420,11 @@ static int pipe_stream(int fd, uint64_t id)
 		msg("fcntl: %s", strerror(errno));
 		return EX_ERROR;
 	}
+	/* An AF_UNIX stream's capacity is the sender's SO_SNDBUF (the
+	 * default ~200 KiB caps a fast link's throughput): ask for more; the
+	 * kernel bounds it by net.core.wmem_max, failure is harmless. */
+	int sndbuf = (int)(4u << 20);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	set_nonblock_if_pipe(0);
 	set_nonblock_if_pipe(1);
 	struct progress pg = { now_s(), now_s(), 0, 0, 0, isatty(2) };
