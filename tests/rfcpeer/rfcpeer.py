@@ -995,6 +995,288 @@ def simultaneous_open(ctx):
     ctx.cleanup.append(stream.close)
 
 
+# ---------------------------------------------------------------- sending rules
+def app_data_segments(p, st, total, ack_each=True, timeout=10, win=None):
+    """The app writes `total` bytes; collect toud's data segments until all
+    arrived (acking each when ack_each).  Returns (payload, segments)."""
+    payload = bytes(random.Random(total).randrange(256) for _ in range(total))
+    start = p.rcv_nxt
+    st.send(payload)
+    segs = []
+    buf = bytearray(total)
+    have = 0
+    deadline = time.monotonic() + timeout
+    while have < total:
+        s = p.recv_any(max(deadline - time.monotonic(), 0))
+        if s is None:
+            raise Fail("expected %d bytes from the app, got %d within %ds" % (total, have, timeout))
+        if not s.data:
+            continue
+        segs.append(s)
+        off = (s.seq - start) % T.MOD
+        if off <= have < off + len(s.data) and off + len(s.data) <= total:
+            buf[off:off + len(s.data)] = s.data
+            have = off + len(s.data)
+        if ack_each:
+            p.send(ACK, ack=seq_add(start, have), win=win)
+    p.rcv_nxt = seq_add(start, have)
+    if bytes(buf) != payload:
+        raise Fail("app data arrived corrupted")
+    return payload, segs
+
+
+@check
+def mss_default_536(ctx):
+    """RFC 9293 3.7.1 (MUST-15): If an MSS Option is not received at connection
+    setup, TCP implementations MUST assume a default send MSS of 536."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.handshake(syn_opts=b"", data=b"")
+    st = ctx.accept(port)
+    _, segs = app_data_segments(p, st, 6000)
+    big = [s for s in segs if len(s.data) > 536]
+    if big:
+        raise Fail("expected data segments of at most 536 octets (no MSS option), got %s" % big[0])
+
+
+@check
+def mss_peer_respected(ctx):
+    """RFC 9293 3.7.1: segments never exceed the peer's MSS (here 700, with
+    timestamps: data + TCP options <= 700, RFC 6691)."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.handshake(syn_opts=T.opt_mss(700) + T.opt_ts(1, 0) + T.opt_nop() + T.opt_nop(), data=b"")
+    st = ctx.accept(port)
+    _, segs = app_data_segments(p, st, 8000)
+    big = [s for s in segs if len(s.data) + (s.doff - 20) > 700]
+    if big:
+        raise Fail("expected data + options <= 700 octets (peer MSS 700), got %s" % big[0])
+
+
+@check
+def send_window_respected(ctx):
+    """RFC 9293 3.8.6: toud never sends beyond SND.UNA + SND.WND (our window
+    1000, unscaled): with nothing acked, at most 1000 octets are in flight."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.win = 1000
+    p.handshake(syn_opts=T.opt_mss(1460), data=b"")
+    st = ctx.accept(port)
+    una = p.rcv_nxt
+    st.send(b"w" * 5000)
+    top = una
+    while True:
+        s = p.recv_any(1.5)   # quiet for 1.5 s: toud has sent what it may
+        if s is None:
+            break
+        if s.data:
+            end = seq_add(s.seq, len(s.data))
+            if T.seq_lt(top, end):
+                top = end
+            if (end - una) % T.MOD > 1000:
+                raise Fail("window 1000 from SND.UNA=%d, toud sent up to %d: %s" % (una, end, s))
+    if top == una:
+        raise Fail("toud sent nothing into a 1000-octet window")
+    p.send(ACK, ack=top, win=65535)
+    p.rcv_nxt = top
+
+
+@check
+def retransmit_after_rto(ctx):
+    """RFC 6298 (5.4): when the retransmission timer expires, retransmit the
+    earliest segment not acknowledged: same SEQ, same data."""
+    p, st, _ = established(ctx)
+    st.send(b"retransmit me")
+    d1 = p.expect_seg("data", seq=p.rcv_nxt, datalen=13)
+    d2 = p.recv_any(10)
+    while d2 is not None and not d2.data:
+        d2 = p.recv_any(10)
+    if d2 is None or d2.seq != d1.seq or d2.data != d1.data:
+        raise Fail("expected the retransmission %s, got %s" % (d1, d2))
+    p.send(ACK, ack=seq_add(d1.seq, 13))
+    p.rcv_nxt = seq_add(d1.seq, 13)
+
+
+@check
+def synack_retransmit(ctx):
+    """RFC 9293 3.8.1 / RFC 6298: an unacknowledged SYN,ACK is retransmitted
+    with the same SEQ and ACK."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    a = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    b = p.recv_any(10)
+    if b is None or b.flags != SYN | ACK or b.seq != a.seq or b.ack != 101:
+        raise Fail("expected the SYN,ACK %s again, got %s" % (a, b))
+
+
+@check
+def abort_sends_rst(ctx):
+    """RFC 9293 3.10.5 ABORT: send a reset segment <SEQ=SND.NXT><CTL=RST>;
+    STATUS end "aborted"."""
+    p, st, _ = established(ctx)
+    try:
+        ans = ctx.api.request("ABORT %d" % st.id)
+    except (ApiError, OSError) as e:
+        raise Fail("ABORT: %s" % e)
+    if not ans.startswith("OK"):
+        raise Fail("expected ABORT -> OK, got %s" % ans)
+    r = p.expect("RST", lambda s: s.flags & RST)
+    if not r.flags & RST or r.seq != p.rcv_nxt or r.data or r.flags & (SYN | FIN):
+        raise Fail("expected <SEQ=%d><CTL=RST>, got %s" % (p.rcv_nxt, r))
+    expect_end(ctx, st.id, "aborted")
+
+
+@check
+def app_gone_data_rst(ctx):
+    """DESIGN 6 (as a kernel socket, RFC 2525 2.17): data arriving for an app
+    that has gone away aborts the connection with RST."""
+    p, st, _ = established(ctx)
+    st.close()
+    f = p.expect_seg("FIN after the app closed", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.send_data(b"nobody reads this")
+    r = p.expect("RST", lambda s: s.flags & RST)
+    if not r.flags & RST:
+        raise Fail("expected a RST for data to a vanished app, got %s" % r)
+
+
+@check
+def reassembly_overlaps(ctx):
+    """RFC 9293 3.10.7.4: segments arriving out of order, duplicated and
+    overlapping are delivered once, in order, byte-exact."""
+    p, st, _ = established(ctx, data=b"")
+    base = p.snd_nxt
+    payload = bytes(random.Random(7).randrange(256) for _ in range(4000))
+    pieces = [(1000, 2000), (3000, 4000), (500, 1500), (2500, 3200), (0, 600),
+              (1800, 2600), (3000, 4000), (0, 100)]
+    for a, b in pieces:
+        p.send(ACK | PSH, seq=seq_add(base, a), data=payload[a:b])
+    got = st.recv_exact(4000, 10)
+    if got != payload:
+        raise Fail("expected 4000 bytes byte-exact, got %d bytes (%s)" %
+                   (len(got), "prefix ok" if payload.startswith(got) else "different"))
+    p.snd_nxt = seq_add(base, 4000)
+    while True:  # duplicate ACKs for the out-of-order pieces come first
+        a = p.expect("ACK of everything <ACK=%d>" % p.snd_nxt,
+                     lambda s: s.flags == ACK and s.ack == p.snd_nxt)
+        if a.flags != ACK or a.seq != p.rcv_nxt or a.data:
+            raise Fail("expected pure ACKs <SEQ=%d>, got %s" % (p.rcv_nxt, a))
+        if a.ack == p.snd_nxt:
+            break
+        if not (T.seq_lt(a.ack, p.snd_nxt) and not T.seq_lt(a.ack, base)):
+            raise Fail("ACK outside [%d, %d]: %s" % (base, p.snd_nxt, a))
+
+
+@check
+def urgent_data_inline(ctx):
+    """RFC 9293 3.8.5: the URG mechanism; urgent data is part of the stream
+    (RFC 6093: delivered in line).  It must be delivered and acknowledged."""
+    p, st, _ = established(ctx, data=b"")
+    seg = T.build(p.sport, p.dport, p.snd_nxt, p.rcv_nxt, ACK | PSH | T.URG, 65535,
+                  b"urgent!", urg=7)
+    p.raw(seg)
+    p.snd_nxt = seq_add(p.snd_nxt, 7)
+    got = st.recv_exact(7)
+    if got != b"urgent!":
+        raise Fail("expected the app to get b'urgent!', got %r" % got)
+    p.expect_seg("ACK of the urgent data", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+
+
+@check
+def fin_on_third_segment(ctx):
+    """RFC 9293 3.10.7.4: the handshake's ACK carries data and FIN: toud goes
+    ESTABLISHED then CLOSE-WAIT, acknowledges data and FIN; the app reads the
+    data then EOF."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    sa = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    p.rcv_nxt, p.snd_nxt = seq_add(sa.seq, 1), 101
+    p.send(ACK | FIN, data=b"bye")
+    p.snd_nxt = 105
+    p.expect_seg("ACK of data and FIN", seq=p.rcv_nxt, ack=105, flags=ACK)
+    st = ctx.accept(port)
+    got, how = st.wait_eof(5)
+    if got != b"bye" or how != "eof":
+        raise Fail("expected the app to read b'bye' then EOF, got %r then %s" % (got, how))
+    expect_state(ctx, p, "CLOSE-WAIT")
+
+
+@check
+def receive_window_flow_control(ctx):
+    """RFC 9293 3.8.6: the app does not read: toud's window closes (right edge
+    never moves left, SHLD-14); data beyond a zero window is not accepted (ACK
+    <SEQ=SND.NXT><ACK=RCV.NXT>); when the app reads, a window update opens it."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    sa = p.handshake(syn_opts=T.opt_mss(1460) + T.opt_nop() + T.opt_ws(0), data=b"")
+    shift = sa.ws or 0
+    st = ctx.accept(port)
+    chunk = bytes(1400)
+    prev_ack = sa
+    right = None
+    sent = 0
+    window = sa.win  # the SYN,ACK window is never scaled (RFC 7323 2.2)
+    una = p.snd_nxt
+    for _ in range(5000):
+        if window == 0:
+            break
+        # a burst of up to 32 segments inside the window, then wait until
+        # toud has acknowledged all of it (delayed ACKs fire within 500 ms)
+        room = window - (p.snd_nxt - una) % T.MOD
+        offered_edge = seq_add(una, window)
+        last_ack = None
+        for _ in range(32):
+            if room <= 0:
+                break
+            n = min(len(chunk), room)
+            p.send_data(chunk[:n])
+            sent += n
+            room -= n
+        while True:
+            try:
+                a = p.expect("ACK of octet %d" % sent, lambda s: s.flags & ACK and not s.data)
+            except Fail:
+                la = last_ack or prev_ack
+                raise Fail("segments inside the advertised window got no ACK within %.0fs "
+                           "(RFC 9293 3.10.7.4: an unacceptable segment MUST be answered "
+                           "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, a full buffer advertises "
+                           "WIN=0): after %d octets the app did not read, toud's last ACK %s "
+                           "offered right edge %d; we sent up to %d" %
+                           (RECV_TIMEOUT, sent, la, offered_edge, p.snd_nxt))
+            last_ack = prev_ack = a
+            window = a.win << shift
+            edge = seq_add(a.ack, window)
+            if right is not None and T.seq_lt(edge, right):
+                raise Fail("the right window edge moved left: %d -> %d after %d octets" %
+                           (right, edge, sent))
+            right = edge
+            una = a.ack
+            if a.ack == p.snd_nxt:
+                break
+            if T.seq_lt(p.snd_nxt, a.ack):
+                raise Fail("toud acknowledged %d beyond what we sent (%d)" % (a.ack, p.snd_nxt))
+    else:
+        raise Fail("window never closed after %d octets the app did not read" % sent)
+    ctx.pace_challenge()
+    p.send(ACK | PSH, data=b"!")  # beyond the zero window
+    p.expect_seg("ACK for a segment beyond the zero window", seq=p.rcv_nxt, ack=p.snd_nxt,
+                 flags=ACK)
+    got = st.recv_exact(sent, 20)
+    if len(got) != sent:
+        raise Fail("the app expected %d octets, got %d" % (sent, len(got)))
+    u = p.expect("window update", lambda s: s.flags & ACK and s.win > 0, timeout=RECV_TIMEOUT)
+    if u.win == 0:
+        raise Fail("expected a window update after the app read, got %s" % u)
+
+
 # ---------------------------------------------------------------- malformed
 def malformed_counter(ctx):
     try:
