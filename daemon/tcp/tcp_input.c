@@ -67,7 +67,8 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_
 /* ---- 3.10.7.2 LISTEN ---- */
 
 static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
-			const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now)
+			const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
+			const uint32_t *isn_above)
 {
 	/* "First, check for a RST: An incoming RST segment could not be valid
 	 * since it could not have been sent in response to anything sent by
@@ -122,6 +123,12 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	 * SND.UNA to ISS. The connection state should be changed to
 	 * SYN-RECEIVED." */
 	c->iss = tcp_isn(s, c, now);
+	/* reopened from TIME-WAIT: RFC 9293 3.6.1 (1) "assigns its initial
+	 * sequence number for the new connection to be larger than the
+	 * largest sequence number it used on the previous connection
+	 * incarnation" */
+	if (isn_above && !seq_gt(c->iss, *isn_above))
+		c->iss = *isn_above + 65536;
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss + 1;
 	c->rtx_nxt = c->snd_nxt;
@@ -915,8 +922,25 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 	if (!c) {
 		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
 		if (l)
-			return listen_input(s, l, from, seg, now);
+			return listen_input(s, l, from, seg, now, NULL);
 		return closed_input(s, from, seg);
+	}
+	if (c->state == TCP_TIME_WAIT && (seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
+	    seq_gt(seg->seq, c->rcv_nxt) &&
+	    (!c->ts_ok || (seg->has_ts && seq_gt(seg->tsval, c->ts_recent)))) {
+		/* RFC 9293 3.6.1: "it MAY accept a new SYN from the remote TCP
+		 * endpoint to reopen the connection directly from TIME-WAIT state
+		 * (MAY-2)" - if the SYN is newer than the old incarnation (its
+		 * sequence number beyond RCV.NXT, RFC 1122 4.2.2.13, and with
+		 * timestamps a newer TSval, RFC 6191) and the port listens. */
+		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
+		if (l) {
+			uint32_t old_nxt = c->snd_nxt;
+			tcp_log(s, TCP_LOG_DEBUG, "conn %llu: new SYN reopens from TIME-WAIT",
+				(unsigned long long)c->id);
+			tcp_conn_closed(c, 0);
+			return listen_input(s, l, from, seg, now, &old_nxt);
+		}
 	}
 	c->segs_in++;
 	if (c->state == TCP_SYN_SENT)

@@ -687,6 +687,15 @@ void tcp_report_closed(struct tcp_conn *c, int err)
 void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
+	/* RFC 6298 (5.7): "If the timer expires awaiting the ACK of a SYN
+	 * segment and the TCP implementation is using an RTO less than 3
+	 * seconds, the RTO MUST be re-initialized to 3 seconds when data
+	 * transmission begins" */
+	if (c->rtx_count > 0 && !c->rtt.has_sample && c->rtt.rto < TCP_SEC(3)) {
+		c->rtt.rto = TCP_SEC(3);
+		if (c->rtt.rto > c->rtt.rto_max)
+			c->rtt.rto = c->rtt.rto_max;
+	}
 	tcp_set_state(c, TCP_ESTABLISHED);
 	/* the SYN is acknowledged: data starts at ISS+1 */
 	c->snd_buf_seq = c->iss + 1;

@@ -161,6 +161,60 @@ TT_TEST(test_time_wait_rst_and_syn)
 	host_free(&b);
 }
 
+/* RFC 9293 3.6.1 MAY-2: a new SYN (sequence number beyond RCV.NXT) for a
+ * listening port reopens the connection from TIME-WAIT with a larger ISN;
+ * an old SYN gets the challenge ACK. */
+TT_TEST(test_time_wait_reopened_by_new_syn)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	/* B (the listener) closes first and ends in TIME-WAIT */
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	tcp_close(cb, T0);
+	host_deliver(&b, &a, T0);
+	host_deliver(&a, &b, T0);
+	tcp_close(ca, T0);
+	host_deliver(&a, &b, T0);
+	host_deliver(&b, &a, T0);
+	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_CLOSED);
+	tcp_release(cb);
+	/* an old SYN: challenge ACK, still TIME-WAIT */
+	host_recv_from(&b, &a.ep, 1000, 80, 50, 0, F_SYN, 8192, NULL, T0 + 10);
+	EXPECT_SEG(&b, F_ACK, 301, 101);
+	/* a new one: a new connection, ISN above the old SND.NXT (the hook
+	 * would give 299 again) */
+	host_recv_from(&b, &a.ep, 1000, 80, 5000, 0, F_SYN, 8192, NULL, T0 + 20);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 301 + 65536, 5001);
+	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	TT_EQ(host_nconns(&b), 1);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 6298 (5.7): after a SYN timeout, data starts with RTO 3 s. */
+TT_TEST(test_rto_3s_after_syn_timeout)
+{
+	struct host a;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct tcp_conn *c;
+	a.isn = 100;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	tcp_timeout(a.s, T0 + TCP_SEC(1));
+	host_drop_all(&a);
+	host_recv_from(&a, &pb, 80, 1000, 300, 101, F_SYN | F_ACK, 8192, NULL, T0 + TCP_SEC(2));
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.rto, TCP_SEC(3));
+	TT_EQ(tcp_send(c, "x", 1, T0 + TCP_SEC(2)), 1);
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(5));
+	host_free(&a);
+}
+
 /* Queued data goes out before the FIN (RFC 9293 3.10.4 "Queue this until
  * all preceding SENDs have been segmentized"), and SEND after CLOSE is
  * "connection closing". */
