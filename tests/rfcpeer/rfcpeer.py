@@ -183,6 +183,7 @@ class Peer:
             except T.MalformedSegment as e:
                 raise Fail("toud sent an unparsable segment (%s): %r" % (e, data[:60]))
             self.log.append("<< " + str(s))
+            CSUMS.add(s.csum)
             return s
 
     def expect(self, what, pred=None, timeout=RECV_TIMEOUT):
@@ -968,6 +969,8 @@ def syn_sent_unacceptable(ctx):
     p.expect_seg("reset for the bad ACK", seq=bad, flags=RST)
     p.send(RST, seq=300)
     p.expect_nothing("a RST without ACK in SYN-SENT")
+    p.send(RST | ACK, seq=300, ack=bad)
+    p.expect_nothing("a RST,ACK with an unacceptable ACK in SYN-SENT (drop the segment)")
     p.send(SYN | ACK, seq=300, ack=seq_add(syn.seq, 1), opts=T.opt_mss(1460))
     p.snd_nxt, p.rcv_nxt = 301, seq_add(syn.seq, 1)
     p.expect_seg("ACK of our SYN", seq=p.rcv_nxt, ack=301, flags=ACK)
@@ -1277,6 +1280,119 @@ def receive_window_flow_control(ctx):
         raise Fail("expected a window update after the app read, got %s" % u)
 
 
+# ---------------------------------------------------------------- half close, SACK, misc
+@check
+def half_close_toud_first_then_data(ctx):
+    """RFC 9293 3.10.7.4, FIN-WAIT-2: text is still processed: after the app's
+    CLOSE (FIN acked) the peer's data reaches the app, then the peer's FIN
+    gives EOF."""
+    p, st, _ = established(ctx)
+    st.shutdown_wr()
+    f = p.expect_seg("FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.send(ACK)
+    p.send_data(b"more after your FIN")
+    p.expect_seg("ACK of the data", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.send(FIN | ACK)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.expect_seg("ACK of our FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    got, how = st.wait_eof(5)
+    if got != b"more after your FIN" or how != "eof":
+        raise Fail("expected the app to read the data then EOF, got %r then %s" % (got, how))
+
+
+@check
+def half_close_peer_first_then_data(ctx):
+    """RFC 9293 3.10.7.4, CLOSE-WAIT: the app may still SEND after the peer's
+    FIN; the data flows, then the app's CLOSE sends FIN."""
+    p, st, _ = established(ctx)
+    p.send(FIN | ACK)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.expect_seg("ACK of our FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    got, how = st.wait_eof(5)
+    if how != "eof":
+        raise Fail("app expected EOF after our FIN, got %s" % how)
+    st.send(b"reply after your FIN")
+    d = p.expect_seg("data in CLOSE-WAIT", seq=p.rcv_nxt, ack=p.snd_nxt, datalen=20)
+    p.rcv_nxt = seq_add(d.seq, 20)
+    p.send(ACK)
+    st.shutdown_wr()
+    f = p.expect_seg("FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.send(ACK)
+    expect_end(ctx, st.id, "fin")
+
+
+@check
+def est_old_ack_data_accepted(ctx):
+    """RFC 9293 3.10.7.4 fifth: If the ACK is a duplicate (SEG.ACK < SND.UNA),
+    it can be ignored - the segment's text is still processed (the ACK is
+    within SND.UNA - MAX.SND.WND, so RFC 5961 5.2 accepts it too)."""
+    p, st, _ = established(ctx)
+    st.send(b"0123456789")
+    d = p.expect_seg("data", seq=p.rcv_nxt, datalen=10)
+    old_ack = p.rcv_nxt
+    p.rcv_nxt = seq_add(d.seq, 10)
+    p.send(ACK)
+    p.send(ACK | PSH, ack=old_ack, data=b"with an old ACK")
+    p.snd_nxt = seq_add(p.snd_nxt, 15)
+    got = st.recv_exact(15)
+    if got != b"with an old ACK":
+        raise Fail("expected the data with a duplicate ACK to be delivered, app got %r" % got)
+    p.expect_seg("ACK of the data", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+
+
+@check
+def sack_hole_retransmitted_first(ctx):
+    """RFC 6675: three duplicate ACKs whose SACK blocks cover all but the
+    first segment: the first retransmission is the hole (SND.UNA)."""
+    opts = T.opt_mss(1000) + T.opt_sackok() + T.opt_ts(100, 0) + T.opt_nop() + T.opt_nop()
+    p, st, sa = established(ctx, syn_opts=opts, data=b"")
+    if not sa.sackok:
+        raise Fail("SACK not negotiated: %s" % sa.opt_names())
+    una = p.rcv_nxt
+    st.send(bytes(random.Random(3).randrange(256) for _ in range(6000)))
+    segs = []
+    while len(segs) < 5:
+        s = p.expect("data segment %d" % (len(segs) + 1), lambda s: bool(s.data))
+        if s.data:
+            segs.append(s)
+    first_end = seq_add(segs[0].seq, len(segs[0].data))
+    if segs[0].seq != una:
+        raise Fail("expected the first data segment at %d, got %s" % (una, segs[0]))
+    for k in range(2, 5):
+        right = seq_add(segs[k].seq, len(segs[k].data))
+        sack = T.opt_nop() + T.opt_nop() + T.opt_sack([(first_end, right)])
+        p.tsval += 1
+        ts = T.opt_nop() + T.opt_nop() + T.opt_ts(p.tsval, p.ts_recent)
+        p.send(ACK, ack=una, opts=ts + sack)
+    while True:
+        r = p.recv_any(10)
+        if r is None:
+            raise Fail("no retransmission after three SACK duplicate ACKs")
+        if not r.data:
+            continue
+        key = (r.seq, len(r.data))
+        if any((s.seq, len(s.data)) == key for s in segs) or T.seq_lt(r.seq, first_end):
+            break  # a retransmission (new data further on is fine)
+    if r.seq != una:
+        raise Fail("expected the first retransmission to fill the hole at %d, got %s" % (una, r))
+
+
+CSUMS = set()
+
+
+@check
+def checksum_not_verified(ctx):
+    """DESIGN 3: the TCP checksum field is not verified (the UDP checksum
+    protects the segment): a SYN with checksum 0xBEEF is answered."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.raw(T.build(p.sport, port, 100, 0, SYN, 65535, b"", T.opt_mss(1460), checksum=0xBEEF))
+    p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+
+
 # ---------------------------------------------------------------- malformed
 def malformed_counter(ctx):
     try:
@@ -1364,6 +1480,17 @@ def malformed_huge_garbage(ctx):
         g[12] = 0x30  # data offset 3 words: never a valid header
         return bytes(g)
     malformed_case(ctx, "65000 bytes of garbage", garbage)
+
+
+@check
+def checksum_field_zero(ctx):
+    """DESIGN 3: the TCP checksum field is sent as 0 (every segment received
+    during this run)."""
+    if not CSUMS:
+        raise Fail("no segment received yet")
+    if CSUMS != {0}:
+        raise Fail("expected checksum 0 on every segment, saw %s" %
+                   ", ".join("0x%04x" % c for c in sorted(CSUMS)))
 
 
 @check
