@@ -61,9 +61,9 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds)
 	tcp_time_t warm = TCP_SEC(5) > 50 * rtt ? TCP_SEC(5) : 50 * rtt;
 	tcp_time_t span = (tcp_time_t)(seconds * 1e6);
 	sim_run(&S, t0 + warm, UINT64_MAX);
-	uint64_t rx0 = S.app[1].rx_done;
+	uint64_t rx0 = S.app[0][1].rx_done;
 	sim_run(&S, t0 + warm + span, UINT64_MAX);
-	uint64_t rx1 = S.app[1].rx_done;
+	uint64_t rx1 = S.app[0][1].rx_done;
 	if (S.err[0] && !strstr(S.err, "no completion")) {
 		fprintf(stderr, "cc %d loss %.2f rtt %llu ms: %s\n", cc, loss,
 			(unsigned long long)(rtt / 1000), S.err);
@@ -71,7 +71,7 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds)
 		out.ok = 1;
 	}
 	struct tcp_conn_info ci;
-	if (S.app[0].c && tcp_conn_info(S.app[0].c, &ci) == 0) {
+	if (S.app[0][0].c && tcp_conn_info(S.app[0][0].c, &ci) == 0) {
 		out.mss = ci.mss;
 		out.retransmits = ci.retransmits;
 	}
@@ -145,15 +145,15 @@ static int trace_run(int argc, char **argv)
 	for (tcp_time_t t = step; t <= (tcp_time_t)(seconds * 1e6); t += step) {
 		sim_run(&S, t0 + t, UINT64_MAX);
 		struct tcp_conn_info ci;
-		if (!S.app[0].c || tcp_conn_info(S.app[0].c, &ci) != 0)
+		if (!S.app[0][0].c || tcp_conn_info(S.app[0][0].c, &ci) != 0)
 			break;
 		double mss = ci.mss ? ci.mss : 1440;
 		printf("%.3f %.1f %.1f %.2f %.1f %llu %.2f %llu\n", (double)t / 1e6, ci.cwnd / mss,
 		       ci.ssthresh == UINT32_MAX ? -1.0 : ci.ssthresh / mss, (double)ci.srtt / 1e3,
 		       (double)ci.rto / 1e3, (unsigned long long)ci.retransmits,
-		       (double)(S.app[1].rx_done - last_rx) * 8 / ((double)step / 1e6) / 1e6,
+		       (double)(S.app[0][1].rx_done - last_rx) * 8 / ((double)step / 1e6) / 1e6,
 		       (unsigned long long)S.node[0].out.st.lost_queue);
-		last_rx = S.app[1].rx_done;
+		last_rx = S.app[0][1].rx_done;
 	}
 	sim_free(&S);
 	return 0;

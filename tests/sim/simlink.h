@@ -175,9 +175,13 @@ struct sim_link {
 
 /* ---------- applications ---------- */
 
+#define SIM_MAX_CONN 16
+
 struct sim_app {
 	struct sim *sim;
 	int node;
+	unsigned k;                /* connection index */
+	uint16_t port;             /* client: its local TCP port (matches the accept) */
 	struct tcp_conn *c;
 	int established, closed, close_err, close_called, eof, peer_fin;
 	int failed;                /* a check failed (message in sim->err) */
@@ -227,6 +231,8 @@ struct sim_config {
 	                                   (request/response style); else as soon
 	                                   as its last byte is queued */
 	int trace;                      /* print every datagram */
+	unsigned nconn;                 /* parallel connections, each carrying
+	                                   bytes[0] / bytes[1] (0 = 1, max SIM_MAX_CONN) */
 };
 
 struct sim {
@@ -236,7 +242,8 @@ struct sim {
 	tcp_time_t t_start;        /* virtual time the run began */
 	uint64_t order;
 	struct sim_node node[2];
-	struct sim_app app[2];
+	unsigned nconn;                 /* connections (cfg.nconn, at least 1) */
+	struct sim_app app[SIM_MAX_CONN][2]; /* [k][0] client on node 0, [k][1] server */
 	struct tcp_listener *listener;
 	struct sim_pkt **heap;
 	size_t heap_len, heap_cap;
@@ -514,9 +521,15 @@ static inline void sim_event(void *ctx, struct tcp_conn *c, void *user, enum tcp
 	struct sim *s = n->sim;
 	struct sim_app *a;
 	if (ev == TCP_EV_ACCEPTED) {
-		a = &s->app[n->idx];
-		if (a->c) {
-			sim_fail(s, "second connection accepted");
+		/* which client is it?  Its local port is our remote port. */
+		struct tcp_conn_info ci;
+		a = NULL;
+		if (tcp_conn_info(c, &ci) == 0)
+			for (unsigned k = 0; k < s->nconn; k++)
+				if (s->app[k][0].port == ci.remote_port)
+					a = &s->app[k][1];
+		if (!a || a->c || a->closed) {
+			sim_fail(s, "unexpected connection accepted");
 			tcp_abort(c, s->now);
 			return;
 		}
@@ -543,7 +556,7 @@ static inline void sim_event(void *ctx, struct tcp_conn *c, void *user, enum tcp
 		break;
 	case TCP_EV_CLOSED:
 		if (a->closed)
-			sim_fail(s, "node %d: TCP_EV_CLOSED twice", n->idx);
+			sim_fail(s, "conn %u node %d: TCP_EV_CLOSED twice", a->k, n->idx);
 		a->closed = 1;
 		a->close_err = err;
 		a->t_closed = s->now;
@@ -614,15 +627,26 @@ static inline int sim_init(struct sim *s, const struct sim_config *cfg)
 			sim_free(s);
 			return rc;
 		}
-		struct sim_app *a = &s->app[i];
-		a->sim = s;
-		a->node = i;
-		a->tx_total = cfg->bytes[i];
-		a->rx_expect = cfg->bytes[1 - i];
-		a->tx_seed = cfg->seed * 2 + (uint64_t)i + 0x1234;
-		a->rx_seed = cfg->seed * 2 + (uint64_t)(1 - i) + 0x1234;
-		a->rx_chunk = cfg->rx_chunk[i];
-		a->rx_interval = cfg->rx_interval[i];
+	}
+	s->nconn = cfg->nconn ? cfg->nconn : 1;
+	if (s->nconn > SIM_MAX_CONN) {
+		sim_fail(s, "too many connections");
+		sim_free(s);
+		return TCP_EINVAL;
+	}
+	for (unsigned k = 0; k < s->nconn; k++) {
+		for (int i = 0; i < 2; i++) {
+			struct sim_app *a = &s->app[k][i];
+			a->sim = s;
+			a->node = i;
+			a->k = k;
+			a->tx_total = cfg->bytes[i];
+			a->rx_expect = cfg->bytes[1 - i];
+			a->tx_seed = cfg->seed * 64 + k * 2 + (uint64_t)i + 0x1234;
+			a->rx_seed = cfg->seed * 64 + k * 2 + (uint64_t)(1 - i) + 0x1234;
+			a->rx_chunk = cfg->rx_chunk[i];
+			a->rx_interval = cfg->rx_interval[i];
+		}
 	}
 	int rc = tcp_listen(s->node[1].stack, cfg->port, 16, s, &s->listener);
 	if (rc < 0) {
@@ -632,12 +656,28 @@ static inline int sim_init(struct sim *s, const struct sim_config *cfg)
 	}
 	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
 	o.cc = cfg->cc;
-	rc = tcp_connect(s->node[0].stack, &s->node[1].ep, cfg->port, 0, &o, &s->app[0], s->now,
-			 &s->app[0].c);
-	if (rc < 0) {
-		sim_fail(s, "tcp_connect: %s", tcp_strerror(rc));
-		sim_free(s);
-		return rc;
+	for (unsigned k = 0; k < s->nconn; k++) {
+		struct sim_app *a = &s->app[k][0];
+		rc = tcp_connect(s->node[0].stack, &s->node[1].ep, cfg->port, 0, &o, a, s->now, &a->c);
+		if (rc < 0) {
+			sim_fail(s, "tcp_connect: %s", tcp_strerror(rc));
+			sim_free(s);
+			return rc;
+		}
+		struct tcp_conn_info ci;
+		rc = tcp_conn_info(a->c, &ci);
+		if (rc < 0) {
+			sim_fail(s, "tcp_conn_info: %s", tcp_strerror(rc));
+			sim_free(s);
+			return rc;
+		}
+		a->port = ci.local_port;
+		for (unsigned j = 0; j < k; j++)
+			if (s->app[j][0].port == a->port) {
+				sim_fail(s, "two connections got local port %u", a->port);
+				sim_free(s);
+				return TCP_EEXIST;
+			}
 	}
 	return 0;
 }
@@ -660,7 +700,7 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 			}
 			if (a->rx_done + (uint64_t)r > a->rx_expect ||
 			    sim_pat_check(a->rx_seed, a->rx_done, s->iobuf, (size_t)r) >= 0) {
-				sim_fail(s, "node %d: wrong bytes read after the close", a->node);
+				sim_fail(s, "conn %u node %d: wrong bytes read after the close", a->k, a->node);
 				a->failed = 1;
 				break;
 			}
@@ -684,13 +724,13 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 			return 1; /* closed from inside */
 		if (w < 0) {
 			if (w != TCP_EAGAIN)
-				sim_fail(s, "node %d: tcp_send: %s", a->node, tcp_strerror((int)w));
+				sim_fail(s, "conn %u node %d: tcp_send: %s", a->k, a->node, tcp_strerror((int)w));
 			break;
 		}
 		if (w == 0)
 			break;
 		if ((size_t)w > n) {
-			sim_fail(s, "node %d: tcp_send returned %zd > %zu", a->node, w, n);
+			sim_fail(s, "conn %u node %d: tcp_send returned %zd > %zu", a->k, a->node, w, n);
 			a->failed = 1;
 			break;
 		}
@@ -702,7 +742,7 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 		a->close_called = 1;
 		int rc = tcp_close(a->c, s->now);
 		if (rc < 0)
-			sim_fail(s, "node %d: tcp_close: %s", a->node, tcp_strerror(rc));
+			sim_fail(s, "conn %u node %d: tcp_close: %s", a->k, a->node, tcp_strerror(rc));
 		progress = 1;
 		if (!a->c)
 			return 1;
@@ -722,7 +762,7 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 			break;
 		if (r < 0) {
 			if (!a->closed)
-				sim_fail(s, "node %d: tcp_recv: %s", a->node, tcp_strerror((int)r));
+				sim_fail(s, "conn %u node %d: tcp_recv: %s", a->k, a->node, tcp_strerror((int)r));
 			break;
 		}
 		if (r == 0) {
@@ -730,22 +770,22 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 			a->t_eof = s->now;
 			progress = 1;
 			if (a->rx_done != a->rx_expect) {
-				sim_fail(s, "node %d: EOF after %llu bytes, expected %llu", a->node,
+				sim_fail(s, "conn %u node %d: EOF after %llu bytes, expected %llu", a->k, a->node,
 					 (unsigned long long)a->rx_done, (unsigned long long)a->rx_expect);
 				a->failed = 1;
 			}
 			break;
 		}
 		if ((size_t)r > want || a->rx_done + (uint64_t)r > a->rx_expect) {
-			sim_fail(s, "node %d: received %llu+%zd bytes, more than the %llu sent",
-				 a->node, (unsigned long long)a->rx_done, r,
+			sim_fail(s, "conn %u node %d: received %llu+%zd bytes, more than the %llu sent",
+				 a->k, a->node, (unsigned long long)a->rx_done, r,
 				 (unsigned long long)a->rx_expect);
 			a->failed = 1;
 			break;
 		}
 		long bad = sim_pat_check(a->rx_seed, a->rx_done, s->iobuf, (size_t)r);
 		if (bad >= 0) {
-			sim_fail(s, "node %d: byte %llu of the stream is wrong", a->node,
+			sim_fail(s, "conn %u node %d: byte %llu of the stream is wrong", a->k, a->node,
 				 (unsigned long long)(a->rx_done + (uint64_t)bad));
 			a->failed = 1;
 			break;
@@ -760,7 +800,9 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 static inline void sim_pump(struct sim *s)
 {
 	for (int rounds = 0; rounds < 64; rounds++) {
-		int p = sim_app_pump(s, &s->app[0]) | sim_app_pump(s, &s->app[1]);
+		int p = 0;
+		for (unsigned k = 0; k < s->nconn; k++)
+			p |= sim_app_pump(s, &s->app[k][0]) | sim_app_pump(s, &s->app[k][1]);
 		if (!p)
 			break;
 	}
@@ -768,7 +810,11 @@ static inline void sim_pump(struct sim *s)
 
 static inline int sim_done(const struct sim *s)
 {
-	return s->app[0].closed && s->app[1].closed && !s->app[0].c && !s->app[1].c;
+	for (unsigned k = 0; k < s->nconn; k++)
+		for (int i = 0; i < 2; i++)
+			if (!s->app[k][i].closed || s->app[k][i].c)
+				return 0;
+	return 1;
 }
 
 /* ---------- the event loop ---------- */
@@ -783,9 +829,11 @@ static inline tcp_time_t sim_next_time(const struct sim *s)
 		tcp_time_t d = tcp_next_deadline(s->node[i].stack);
 		if (d < t)
 			t = d;
-		const struct sim_app *a = &s->app[i];
-		if (a->rx_chunk && a->c && !a->eof && a->rx_next > s->now && a->rx_next < t)
-			t = a->rx_next;
+		for (unsigned k = 0; k < s->nconn; k++) {
+			const struct sim_app *a = &s->app[k][i];
+			if (a->rx_chunk && a->c && !a->eof && a->rx_next > s->now && a->rx_next < t)
+				t = a->rx_next;
+		}
 	}
 	return t;
 }

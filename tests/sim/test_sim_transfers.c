@@ -72,25 +72,27 @@ static int run_transfer(const struct sim_config *cfg0, tcp_time_t limit, struct 
 	if (rc != 0) {
 		why = s.err[0] ? s.err : "did not complete in time";
 	} else {
+		for (unsigned k = 0; k < s.nconn && !why; k++)
 		for (int i = 0; i < 2 && !why; i++) {
-			struct sim_app *a = &s.app[i];
+			struct sim_app *a = &s.app[k][i];
 			if (a->close_err != 0) {
-				snprintf(buf, sizeof buf, "node %d closed with %s", i, tcp_strerror(a->close_err));
+				snprintf(buf, sizeof buf, "conn %u node %d closed with %s", k, i,
+					 tcp_strerror(a->close_err));
 				why = buf;
 			} else if (a->tx_done != a->tx_total) {
-				snprintf(buf, sizeof buf, "node %d sent %llu of %llu", i,
+				snprintf(buf, sizeof buf, "conn %u node %d sent %llu of %llu", k, i,
 					 (unsigned long long)a->tx_done, (unsigned long long)a->tx_total);
 				why = buf;
 			} else if (!a->eof || a->rx_done != a->rx_expect) {
-				snprintf(buf, sizeof buf, "node %d received %llu of %llu (eof %d)", i,
-					 (unsigned long long)a->rx_done, (unsigned long long)a->rx_expect,
-					 a->eof);
+				snprintf(buf, sizeof buf, "conn %u node %d received %llu of %llu (eof %d)",
+					 k, i, (unsigned long long)a->rx_done,
+					 (unsigned long long)a->rx_expect, a->eof);
 				why = buf;
 			} else if (!a->peer_fin) {
-				snprintf(buf, sizeof buf, "node %d: no TCP_EV_PEER_FIN", i);
+				snprintf(buf, sizeof buf, "conn %u node %d: no TCP_EV_PEER_FIN", k, i);
 				why = buf;
 			} else if (a->events[TCP_EV_CLOSED] != 1) {
-				snprintf(buf, sizeof buf, "node %d: %llu TCP_EV_CLOSED", i,
+				snprintf(buf, sizeof buf, "conn %u node %d: %llu TCP_EV_CLOSED", k, i,
 					 (unsigned long long)a->events[TCP_EV_CLOSED]);
 				why = buf;
 			}
@@ -120,8 +122,11 @@ static int run_transfer(const struct sim_config *cfg0, tcp_time_t limit, struct 
 	o.ok = !why;
 	if (why) {
 		fprintf(stderr, "  FAILED: %s\n  %s\n", why, desc);
+		for (unsigned k = 0; k < s.nconn; k++)
 		for (int i = 0; i < 2; i++) {
-			struct sim_app *a = &s.app[i];
+			struct sim_app *a = &s.app[k][i];
+			if (k)
+				fprintf(stderr, "  conn %u:\n", k);
 			fprintf(stderr,
 				"  node %d: est %d closed %d err %d eof %d fin %d tx %llu/%llu rx %llu/%llu"
 				" link sent %llu lost %llu+%llu+%llu\n",
@@ -319,9 +324,62 @@ TT_TEST(sim_partition_forever_times_out)
 		fprintf(stderr, "  %s\n", s.err);
 	TT_EQ(rc, 0);
 	for (int i = 0; i < 2; i++) {
-		TT_EQ(s.app[i].closed, 1);
-		TT_EQ(s.app[i].close_err, TCP_ETIMEDOUT);
-		TT_ASSERT(s.app[i].rx_done < s.app[i].rx_expect);
+		TT_EQ(s.app[0][i].closed, 1);
+		TT_EQ(s.app[0][i].close_err, TCP_ETIMEDOUT);
+		TT_ASSERT(s.app[0][i].rx_done < s.app[0][i].rx_expect);
+	}
+	TT_EQ(sim_drain(&s, s.now + TCP_SEC(600), 1000000), 0);
+	TT_EQ(sim_conn_count(&s, 0), 0);
+	TT_EQ(sim_conn_count(&s, 1), 0);
+	sim_free(&s);
+}
+
+TT_TEST(sim_parallel_connections_share_bottleneck)
+{
+	/* 8 connections between the same two stacks (same UDP endpoints,
+	 * ephemeral TCP ports tell them apart) share a 20 Mbit/s bottleneck
+	 * with 0.2 % loss; every stream must arrive intact and each must get
+	 * a fair part of the link: the last to finish may take at most 3
+	 * times as long as the first (equal RTTs, equal sizes). */
+	struct sim_config c;
+	sim_config_default(&c);
+	c.nconn = 8;
+	c.bytes[0] = 512 * 1024;
+	c.bytes[1] = 64 * 1024;
+	c.close_after_eof[1] = !SIM_CROSSING_CLOSE;
+	for (int i = 0; i < 2; i++) {
+		c.link[i].rate_bps = 20000000;
+		c.link[i].queue_bytes = 100 * 1024;
+		c.link[i].loss = 0.002;
+	}
+	static struct sim s;
+	TT_EQ(sim_init(&s, &c), 0);
+	tcp_time_t t0 = s.now;
+	int rc = sim_run(&s, t0 + TCP_SEC(600), 50000000);
+	if (rc != 0)
+		fprintf(stderr, "  %s\n", s.err);
+	TT_EQ(rc, 0);
+	tcp_time_t first = TCP_TIME_NEVER, last = 0;
+	for (unsigned k = 0; k < c.nconn; k++) {
+		for (int i = 0; i < 2; i++) {
+			struct sim_app *a = &s.app[k][i];
+			TT_EQ(a->close_err, 0);
+			TT_EQ(a->rx_done, a->rx_expect);
+			TT_EQ(a->eof, 1);
+		}
+		tcp_time_t d = s.app[k][1].t_eof - t0; /* all of node 0's bytes arrived */
+		if (d < first)
+			first = d;
+		if (d > last)
+			last = d;
+	}
+	printf("     streams done after %.2f .. %.2f s\n", (double)first / 1e6, (double)last / 1e6);
+	/* 8 x 512 KiB at 20 Mbit/s is 1.7 s at line rate */
+	TT_ASSERT(last > TCP_MS(1700));
+	if (last > 3 * first) {
+		TT_FAIL_("unfair: first stream done after %.2f s, last after %.2f s",
+			 (double)first / 1e6, (double)last / 1e6);
+		return;
 	}
 	TT_EQ(sim_drain(&s, s.now + TCP_SEC(600), 1000000), 0);
 	TT_EQ(sim_conn_count(&s, 0), 0);
@@ -351,6 +409,8 @@ static void random_config(struct sim_config *c, uint64_t seed, uint64_t max_byte
 	sim_rng_seed(&r, seed ^ 0xC0FFEEull);
 	sim_config_default(c);
 	c->seed = seed;
+	if (seed >= 400001 && seed < 500001)
+		c->nconn = 2 + (unsigned)(seed % 7);
 	if (hard == 2) {
 		c->tcp.syn_retries = 12;
 		c->tcp.retries = 20;
@@ -457,7 +517,7 @@ static void random_suite(uint64_t first, unsigned count, uint64_t max_bytes, int
 		ran++;
 		struct outcome o;
 		int ok = run_transfer(&c, limit, &o);
-		bytes += c.bytes[0] + c.bytes[1];
+		bytes += (c.bytes[0] + c.bytes[1]) * (c.nconn ? c.nconn : 1);
 		events += o.steps;
 		vtime += (double)o.duration / 1e6;
 		for (int i = 0; i < 2; i++) {
@@ -501,6 +561,12 @@ TT_TEST(sim_random_short_transfers_extreme)
 	 * retries raised so a 7-times-lost handshake (likely enough at these
 	 * rates) does not end a run that is otherwise fine */
 	random_suite(300001, 300, 16 * 1024, 2, TCP_SEC(3600));
+}
+
+TT_TEST(sim_random_parallel_transfers)
+{
+	/* 300 runs of 2 to 8 simultaneous connections between the stacks */
+	random_suite(400001, 300, 32 * 1024, 0, TCP_SEC(1800));
 }
 
 TT_TEST(sim_random_bulk_transfers)
