@@ -27,10 +27,19 @@ if [ ! -x "$TOUD" ]; then
 	exit 1
 fi
 
-# a free UDP port on loopback (the kernel picks it)
-port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# a UDP port free on 127.0.0.1 and ::1 (the kernel picks it)
+port=$(python3 -c '
+import socket
+for _ in range(50):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", p))
+    except OSError:
+        continue
+    print(p); break')
 
-"$TOUD" -c /dev/null -o daemon.udp=127.0.0.1:$port -o daemon.socket="$SOCK" 2>"$work/toud.log" &
+"$TOUD" -c /dev/null -o daemon.udp="127.0.0.1:$port [::1]:$port" -o daemon.socket="$SOCK" 2>"$work/toud.log" &
 toud_pid=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 if [ ! -S "$SOCK" ]; then
@@ -39,7 +48,7 @@ if [ ! -S "$SOCK" ]; then
 	exit 1
 fi
 
-timeout 540 python3 "$src/tests/rfcpeer/rfcpeer.py" --udp 127.0.0.1:$port --api "$SOCK" -v "$@"
+timeout 540 python3 "$src/tests/rfcpeer/rfcpeer.py" --udp 127.0.0.1:$port --udp6 "[::1]:$port" --api "$SOCK" -v "$@"
 rc=$?
 
 if ! kill -0 "$toud_pid" 2>/dev/null; then

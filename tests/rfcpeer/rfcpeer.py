@@ -51,6 +51,7 @@ def fmt_expect(seq=None, ack=None, flags=None, datalen=None):
 class Ctx:
     def __init__(self, args):
         self.toud = args.toud_addr
+        self.toud6 = args.toud6_addr
         self.api = Api(args.api)
         self.port_next = args.port_base
         self.last_challenge = 0.0
@@ -71,8 +72,8 @@ class Ctx:
             time.sleep(wait)
         self.last_challenge = time.monotonic()
 
-    def peer(self, dport, sport=None, iss=100):
-        p = Peer(self, dport, sport or self.rng.randrange(20000, 60000), iss)
+    def peer(self, dport, sport=None, iss=100, family=socket.AF_INET):
+        p = Peer(self, dport, sport or self.rng.randrange(20000, 60000), iss, family)
         self.peers.append(p)
         return p
 
@@ -120,11 +121,13 @@ class Peer:
     """One TCP endpoint of ours: its own UDP socket, so that toud keys every
     scenario's connection differently."""
 
-    def __init__(self, ctx, dport, sport, iss):
+    def __init__(self, ctx, dport, sport, iss, family=socket.AF_INET):
         self.ctx = ctx
-        self.u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.u.bind(("127.0.0.1", 0))
+        self.family = family
+        self.u = socket.socket(family, socket.SOCK_DGRAM)
+        self.u.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
         self.udp_port = self.u.getsockname()[1]
+        self.target = ctx.toud6 if family == socket.AF_INET6 else ctx.toud
         self.dport = dport
         self.sport = sport
         self.iss = iss
@@ -144,7 +147,7 @@ class Peer:
 
     # -- sending
     def raw(self, data):
-        self.u.sendto(data, self.ctx.toud)
+        self.u.sendto(data, self.target)
 
     def send(self, flags, seq=None, ack=None, data=b"", win=None, opts=None, sport=None,
              dport=None):
@@ -903,7 +906,8 @@ def toud_connect(ctx, p, extra=""):
     """Start CONNECT 127.0.0.1:<peer udp port> <peer tcp port>; return the
     API socket and toud's SYN."""
     try:
-        sock = ctx.api.connect_start("127.0.0.1:%d" % p.udp_port, p.sport, extra)
+        host = "[::1]" if p.family == socket.AF_INET6 else "127.0.0.1"
+        sock = ctx.api.connect_start("%s:%d" % (host, p.udp_port), p.sport, extra)
     except OSError as e:
         raise Fail("CONNECT: %s" % e)
     ctx.cleanup.append(sock.close)
@@ -1505,6 +1509,57 @@ def daemon_still_works(ctx):
         raise Fail("expected VERSION -> OK ..., got %s" % ans)
 
 
+# ---------------------------------------------------------------- IPv6 (--udp6)
+CHECKS6 = []
+
+
+def check6(fn):
+    CHECKS6.append(fn)
+    return fn
+
+
+MSS_DEFAULT6 = 1432  # DESIGN 3 / docs/PROTOCOL.md: 1500 - 40 (IPv6) - 8 - 20
+
+
+@check6
+def ipv6_syn_closed_port(ctx):
+    """RFC 9293 3.10.7.1 over IPv6: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>."""
+    p = ctx.peer(ctx.new_port(), family=socket.AF_INET6)
+    p.send(SYN, seq=1000)
+    p.expect_seg("reset", seq=0, ack=1001, flags=RST | ACK)
+
+
+@check6
+def ipv6_handshake_mss_1432(ctx):
+    """Passive open over IPv6: SYN,ACK MSS 1432 (path MTU 1500 - 40 - 8 - 20),
+    data both ways, close."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port, family=socket.AF_INET6)
+    sa = p.handshake(syn_opts=T.opt_mss(1440), data=b"six")
+    st = ctx.accept(port)
+    if st.recv_exact(3) != b"six":
+        raise Fail("app did not get the data sent over IPv6")
+    if sa.mss != MSS_DEFAULT6:
+        raise Fail("expected MSS %d on an IPv6 SYN,ACK, got %s" % (MSS_DEFAULT6, sa.opt_names()))
+
+
+@check6
+def ipv6_connect_mss_1432(ctx):
+    """Active open to [::1]: toud's SYN carries MSS 1432."""
+    p = ctx.peer(0, family=socket.AF_INET6)
+    sock, syn = toud_connect(ctx, p)
+    p.send(SYN | ACK, seq=300, ack=seq_add(syn.seq, 1), opts=T.opt_mss(1440))
+    p.snd_nxt, p.rcv_nxt = 301, seq_add(syn.seq, 1)
+    p.expect_seg("ACK of our SYN", seq=p.rcv_nxt, ack=301, flags=ACK)
+    stream, ans = Api.connect_finish(sock)
+    if stream is None:
+        raise Fail("expected CONNECT [::1] -> OK, got %s" % ans)
+    ctx.cleanup.append(stream.close)
+    if syn.mss != MSS_DEFAULT6:
+        raise Fail("expected MSS %d on toud's IPv6 SYN, got %s" % (MSS_DEFAULT6, syn.opt_names()))
+
+
 # ---------------------------------------------------------------- runner
 def parse_addr(s):
     host, _, port = s.rpartition(":")
@@ -1515,6 +1570,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--udp", help="toud's UDP address, IP:PORT (required)")
     ap.add_argument("--api", help="toud's API socket path (required)")
+    ap.add_argument("--udp6", help="toud's IPv6 UDP address [IP]:PORT: adds the IPv6 checks")
     ap.add_argument("--port-base", type=int, default=21000,
                     help="first TCP port used for listeners (default 21000)")
     ap.add_argument("--only", default="", help="comma-separated check names")
@@ -1522,20 +1578,26 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print the segment log of failures")
     args = ap.parse_args()
     if args.list:
-        for fn in CHECKS:
+        for fn in CHECKS + CHECKS6:
             print(fn.__name__)
         return 0
     if not args.udp or not args.api:
         ap.error("--udp and --api are required")
     args.toud_addr = parse_addr(args.udp)
+    args.toud6_addr = None
+    checks = list(CHECKS)
+    if args.udp6:
+        host, _, port = args.udp6.rpartition(":")
+        args.toud6_addr = (host.strip("[]"), int(port))
+        checks = CHECKS[:-2] + CHECKS6 + CHECKS[-2:]  # checksum/alive checks last
     only = set(filter(None, args.only.split(",")))
-    unknown = only - {fn.__name__ for fn in CHECKS}
+    unknown = only - {fn.__name__ for fn in checks}
     if unknown:
         print("unknown check(s): %s" % ", ".join(sorted(unknown)), file=sys.stderr)
         return 2
     ctx = Ctx(args)
     passed = failed = 0
-    for fn in CHECKS:
+    for fn in checks:
         if only and fn.__name__ not in only:
             continue
         try:
