@@ -33,13 +33,14 @@ static int env_seed(uint64_t *seed)
 	return 1;
 }
 
-/* Engine bug 1 (report; test sim_peer_fin_while_data_queued): a side that
- * CLOSEs with data still queued and then receives the peer's FIN enters
- * CLOSING and stops sending.  While that stands, the random suites keep
- * the closes ordered (one side closes after the peer's FIN); set to 1 once
- * fixed, so FINs may cross with data in flight. */
+/* Engine bug 1 (found here, fixed in 566e380; test
+ * sim_peer_fin_while_data_queued): a side that CLOSEd with data still
+ * queued and then received the peer's FIN entered CLOSING and stopped
+ * sending.  The random suites let FINs cross with data in flight; build
+ * with -DSIM_CROSSING_CLOSE=0 to keep the closes ordered (one side closes
+ * after the peer's FIN) when chasing some other bug. */
 #ifndef SIM_CROSSING_CLOSE
-#define SIM_CROSSING_CLOSE 0
+#define SIM_CROSSING_CLOSE 1
 #endif
 
 struct outcome {
