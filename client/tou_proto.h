@@ -20,7 +20,10 @@
  *       -> OK <id> <local> <remote>  (waits for the next connection on a port
  *                                     that has a LISTEN of the same uid or root)
  *   STATUS <id>    -> OK <json object>   (live connection or its end record)
- *   LIST           -> OK <json array>    (every connection, same objects)
+ *   STATUS         -> OK <json object>   (the daemon: version, pid, uptime, counts)
+ *   LIST           -> OK <json array>    (every connection, same objects, then
+ *                                         every listener: id 0, state "LISTEN",
+ *                                         remote "*", backlog, accept_queue)
  *   STATS          -> OK <json object>   (TCP-MIB counters and drops)
  *   ABORT <id>     -> OK                 (sends RST)
  *   VERSION        -> OK <version>
@@ -33,7 +36,9 @@
  * local, remote, uid, send_queue, recv_queue, snd_wnd, rcv_wnd, mss, cwnd,
  * ssthresh, srtt_us, rttvar_us, rto_us, retransmits, bytes_sent,
  * bytes_acked, bytes_received, segs_in, segs_out, cc, and for ended
- * connections "end": one of TOU_END_* below.
+ * connections "end": one of TOU_END_* below.  "uid" is absent for
+ * connections the daemon finishes on its own (e.g. in TIME-WAIT after the
+ * app went away).  docs/API.md is the full reference.
  */
 #ifndef TOU_PROTO_H
 #define TOU_PROTO_H
