@@ -50,6 +50,7 @@ struct impair {
 	double loss;            /* % of datagrams dropped at random */
 	double burst;           /* % chance that a datagram starts a loss burst */
 	unsigned burst_len;     /* datagrams dropped per burst (incl. the first) */
+	unsigned burst_ms;      /* ... or until this long has passed (0 = no limit) */
 	unsigned delay_ms;      /* fixed delay */
 	unsigned jitter_ms;     /* + uniform 0..jitter (this reorders, like netem) */
 	double reorder;         /* % of datagrams held back ... */
@@ -119,6 +120,7 @@ struct dirstate {
 	struct rng rng;
 	struct counters c;
 	unsigned burst_left;
+	uint64_t burst_until;   /* 0 = count only */
 	struct pkt *held[RELAY_MAX_HELD];
 	unsigned nheld;
 };
@@ -307,13 +309,19 @@ static int apply_setting(unsigned mask, const char *key, const char *val, const 
 		else if (strcmp(key, "loss") == 0)
 			bad = parse_pct(val, &n.loss);
 		else if (strcmp(key, "burst") == 0) {
-			/* PCT[,LEN] */
+			/* PCT[,LEN[,MS]] */
 			char buf[64];
 			snprintf(buf, sizeof buf, "%s", val);
 			char *comma = strchr(buf, ',');
 			if (comma) {
 				*comma = 0;
-				bad = parse_uint(comma + 1, 100000, &n.burst_len) || n.burst_len == 0;
+				char *comma2 = strchr(comma + 1, ',');
+				if (comma2) {
+					*comma2 = 0;
+					bad = parse_uint(comma2 + 1, 600000, &n.burst_ms);
+				}
+				bad = bad || parse_uint(comma + 1, 100000, &n.burst_len) ||
+				      n.burst_len == 0;
 			}
 			bad = bad || parse_pct(buf, &n.burst);
 		} else if (strcmp(key, "delay") == 0)
@@ -363,11 +371,11 @@ static size_t format_stats(char *buf, size_t cap)
 			" drop_loss=%" PRIu64 " drop_burst=%" PRIu64 " drop_partition=%" PRIu64
 			" drop_overflow=%" PRIu64 " send_errors=%" PRIu64 " delayed=%" PRIu64
 			" reordered=%" PRIu64 " duplicated=%" PRIu64 " corrupted=%" PRIu64
-			" | loss=%g burst=%g,%u delay=%u jitter=%u reorder=%g,%u dup=%g corrupt=%g partition=%d\n",
+			" | loss=%g burst=%g,%u,%u delay=%u jitter=%u reorder=%g,%u dup=%g corrupt=%g partition=%d\n",
 			dir_name[d], c->rx, c->tx, c->rx_bytes, c->tx_bytes, c->drop_loss,
 			c->drop_burst, c->drop_partition, c->drop_overflow, c->send_errors,
 			c->delayed, c->reordered, c->duplicated, c->corrupted,
-			im->loss, im->burst, im->burst_len, im->delay_ms, im->jitter_ms,
+			im->loss, im->burst, im->burst_len, im->burst_ms, im->delay_ms, im->jitter_ms,
 			im->reorder, im->reorder_gap, im->dup, im->corrupt, im->partition);
 		if (n >= cap)
 			return cap - 1;
@@ -540,6 +548,8 @@ static void process(int dir, const uint8_t *buf, size_t len, uint64_t now)
 		ds->c.drop_partition++;
 		return;
 	}
+	if (ds->burst_left > 0 && ds->burst_until && now >= ds->burst_until)
+		ds->burst_left = 0; /* the burst's time is over */
 	if (ds->burst_left > 0) {
 		ds->burst_left--;
 		ds->c.drop_burst++;
@@ -547,6 +557,7 @@ static void process(int dir, const uint8_t *buf, size_t len, uint64_t now)
 	}
 	if (im->burst > 0 && u_burst < im->burst) {
 		ds->burst_left = im->burst_len - 1;
+		ds->burst_until = im->burst_ms ? now + (uint64_t)im->burst_ms * 1000u : 0;
 		ds->c.drop_burst++;
 		return;
 	}
@@ -784,15 +795,17 @@ static void usage(FILE *f)
 "                         order = same decisions\n"
 "  --verbose              log control commands to stderr\n"
 "Impairments (both directions; 'a2b'/'b2a' prefixes only via control):\n"
-"  --loss PCT             drop PCT %% of datagrams at random\n"
-"  --burst PCT[,LEN]      PCT %% of datagrams start a burst of LEN drops (3)\n"
+"  --loss PCT             drop PCT % of datagrams at random\n"
+"  --burst PCT[,LEN[,MS]] PCT % of datagrams start a burst: this one and the\n"
+"                         next LEN-1 (default 3) are dropped; with MS, only\n"
+"                         those within MS ms of the first (a short outage)\n"
 "  --delay MS             delay every datagram MS milliseconds\n"
 "  --jitter MS            + uniform 0..MS ms each (reorders, like netem)\n"
-"  --reorder PCT          hold PCT %% of datagrams back until GAP later ones\n"
+"  --reorder PCT          hold PCT % of datagrams back until GAP later ones\n"
 "  --reorder-gap N        have passed (default 3) or MAX ms (default 20)\n"
 "  --reorder-max MS\n"
-"  --dup PCT              send PCT %% of datagrams twice\n"
-"  --corrupt PCT          flip one random bit in PCT %% of datagrams\n"
+"  --dup PCT              send PCT % of datagrams twice\n"
+"  --corrupt PCT          flip one random bit in PCT % of datagrams\n"
 "  --corrupt-where W      any (default) | header (TCP header+options) | data\n"
 "  --partition            start partitioned (drop everything)\n"
 "\n"
