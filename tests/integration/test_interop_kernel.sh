@@ -12,6 +12,7 @@
 #      (and `tou listen` with a kernel client)
 #   b) toud CONNECTs out to a kernel listener (and `tou connect` to socat)
 #   c) the kernel resets (SO_LINGER 0): STATUS end "reset"; ABORT -> ECONNRESET
+#   e) the same over IPv6 (the bridge's second lane)
 #   d) 5% loss (tc netem if the kernel has it, else tunbridge --loss with a
 #      seeded PRNG): byte-exact transfers both ways
 # and prints what the kernel and toud negotiated (ss -tin, STATUS).
@@ -36,6 +37,9 @@ TUN=toutun0
 KIP=10.211.0.1
 TIP=10.211.0.2
 UDP=127.0.0.1:9811
+UDP6=[::1]:9811
+KIP6=fd00:211::1
+TIP6=fd00:211::2
 work=$(mktemp -d /tmp/tou-interop.XXXXXX)
 SOCK=$work/toud.sock
 toud_pid= bridge_pid=
@@ -72,11 +76,12 @@ ip netns add "$NS" || { echo "FAIL setup: ip netns add $NS"; exit 1; }
 nsx ip link set lo up
 nsx ip tuntap add dev $TUN mode tun || { echo "FAIL setup: no TUN device"; exit 1; }
 nsx ip addr add $KIP/24 dev $TUN
+nsx ip -6 addr add $KIP6/64 dev $TUN nodad 2>/dev/null || log "no IPv6 in this namespace"
 nsx ip link set $TUN up
 
 # (background processes are started with `ip netns exec` directly, not
 # through nsx, so that $! is the process itself and cleanup can kill it)
-ip netns exec "$NS" "$TOUD" -c /dev/null -o daemon.udp=$UDP -o daemon.socket="$SOCK" 2>"$work/toud.log" &
+ip netns exec "$NS" "$TOUD" -c /dev/null -o daemon.udp="$UDP $UDP6" -o daemon.socket="$SOCK" 2>"$work/toud.log" &
 toud_pid=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 if [ ! -S "$SOCK" ]; then
@@ -94,10 +99,11 @@ start_bridge() {
 	fi
 	rm -f "$work/bridge.port"
 	ip netns exec "$NS" "$BRIDGE" --tun $TUN --peer $UDP --local-ip $KIP --remote-ip $TIP \
-		--port-file "$work/bridge.port" --max-seconds 900 "$@" 2>>"$work/bridge.log" &
+		--peer6 "$UDP6" --local-ip6 $KIP6 --remote-ip6 $TIP6 --port-file "$work/bridge.port" --max-seconds 900 "$@" 2>>"$work/bridge.log" &
 	bridge_pid=$!
 	for _ in $(seq 100); do [ -s "$work/bridge.port" ] && break; sleep 0.05; done
 	BPORT=$(cut -d' ' -f1 "$work/bridge.port" 2>/dev/null)
+	BPORT6=$(cut -d' ' -f2 "$work/bridge.port" 2>/dev/null)
 	if [ -z "$BPORT" ]; then
 		echo "FAIL setup: tunbridge did not start"
 		sed 's/^/#   /' "$work/bridge.log"
@@ -198,6 +204,9 @@ grep -m1 'toud->kernel.*\[S\.\]' "$work/bridge.log" | sed 's/^/#   /'
 grep -m1 'toud->kernel.*\[S\] ' "$work/bridge.log" | sed 's/^/#   /'
 grep -m1 'kernel->toud.*\[S\.\]' "$work/bridge.log" | sed 's/^/#   /'
 cli_checks ""
+log "IPv6: kernel [$KIP6] <-> toud [$TIP6] through the bridge's IPv6 lane (udp port $BPORT6)"
+run_py "_ipv6" --port-base 7100 --toud-ip $TIP6 --kernel-ip $KIP6 --bridge-port "$BPORT6" \
+	--only kernel_to_toud_kernel_closes,toud_to_kernel
 
 # ---- d: loss
 if nsx tc qdisc add dev $TUN root netem loss 5% 2>/dev/null; then

@@ -132,6 +132,8 @@ class Runner:
         self.port = args.port_base
         self.rng = random.Random(args.seed)
         self.negotiated_printed = False
+        self.af = socket.AF_INET6 if ":" in args.toud_ip else socket.AF_INET
+        self.bridge_host = "[::1]" if self.af == socket.AF_INET6 else "127.0.0.1"
 
     def next_port(self):
         self.port += 1
@@ -161,7 +163,7 @@ class Runner:
             lsock = self.api.listen(port)
         except (ApiError, OSError) as e:
             raise Fail("LISTEN %d: %s" % (port, e))
-        k = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        k = socket.socket(self.af, socket.SOCK_STREAM)
         k.settimeout(10)
         try:
             k.connect((self.args.toud_ip, port))
@@ -219,19 +221,19 @@ class Runner:
 
     def toud_to_kernel(self):
         port = self.next_port()
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls = socket.socket(self.af, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind((self.args.kernel_ip, port))
         ls.listen(4)
         ls.settimeout(10)
         try:
             try:
-                sock = self.api.connect_start("127.0.0.1:%d" % self.args.bridge_port, port)
+                sock = self.api.connect_start("%s:%d" % (self.bridge_host, self.args.bridge_port), port)
                 stream, ans = Api.connect_finish(sock, 15)
             except (ApiError, OSError) as e:
-                raise Fail("CONNECT 127.0.0.1:%d %d: %s" % (self.args.bridge_port, port, e))
+                raise Fail("CONNECT %s:%d %d: %s" % (self.bridge_host, self.args.bridge_port, port, e))
             if stream is None:
-                raise Fail("CONNECT 127.0.0.1:%d %d -> %s" % (self.args.bridge_port, port, ans))
+                raise Fail("CONNECT %s:%d %d -> %s" % (self.bridge_host, self.args.bridge_port, port, ans))
             try:
                 k, _ = ls.accept()
             except socket.timeout:
@@ -294,7 +296,8 @@ def main():
     ap.add_argument("--api", required=True)
     ap.add_argument("--toud-ip", default="10.211.0.2", help="toud's synthetic address")
     ap.add_argument("--kernel-ip", default="10.211.0.1", help="the TUN address")
-    ap.add_argument("--bridge-port", type=int, required=True, help="tunbridge's UDP port")
+    ap.add_argument("--bridge-port", type=int, required=True,
+                    help="tunbridge's UDP port (its IPv6 one when --toud-ip is IPv6)")
     ap.add_argument("--bytes", type=int, default=4 << 20)
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--port-base", type=int, default=7000)
