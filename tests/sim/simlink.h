@@ -146,6 +146,10 @@ struct sim_link_params {
 	double ge_p_gb;           /* Gilbert-Elliott: P(good -> bad) per datagram; 0 = off */
 	double ge_p_bg;           /* P(bad -> good) per datagram */
 	double ge_loss_bad;       /* loss probability in the bad state */
+	tcp_time_t ge_idle_reset; /* the chain steps per datagram; after this much
+	                             idle time the channel is good again (a fade
+	                             does not last for minutes because nobody
+	                             sent); 0 = 1 s */
 	double reorder;           /* probability a datagram is held back ... */
 	tcp_time_t reorder_delay; /* ... by an extra uniform [0, reorder_delay] us */
 	double dup;               /* probability a datagram is delivered twice */
@@ -158,7 +162,7 @@ struct sim_link_params {
 
 struct sim_link_stats {
 	uint64_t sent, delivered, bytes_delivered;
-	uint64_t lost_random, lost_burst, lost_queue, lost_down;
+	uint64_t lost_random, lost_burst, lost_queue, lost_down, lost_filter;
 	uint64_t dups, reordered;
 	uint64_t corrupt_dropped, corrupt_delivered;
 	uint64_t mangled_rejected;   /* mangled datagrams tcp_input refused */
@@ -171,6 +175,7 @@ struct sim_link {
 	struct sim_link_stats st;
 	tcp_time_t busy_until;     /* bottleneck serialization */
 	int ge_bad;
+	tcp_time_t last_sent;      /* previous datagram on this link */
 };
 
 /* ---------- applications ---------- */
@@ -231,6 +236,9 @@ struct sim_config {
 	                                   (request/response style); else as soon
 	                                   as its last byte is queued */
 	int trace;                      /* print every datagram */
+	/* optional: return 1 to drop this datagram (targeted scenarios) */
+	int (*filter)(void *arg, int from, const uint8_t *seg, size_t len);
+	void *filter_arg;
 	unsigned nconn;                 /* parallel connections, each carrying
 	                                   bytes[0] / bytes[1] (0 = 1, max SIM_MAX_CONN) */
 };
@@ -434,12 +442,39 @@ static inline void sim_emit(void *ctx, const struct tcp_endpoint *to, const uint
 		return;
 	}
 	l->st.sent++;
-	if (s->cfg.trace && len >= 20)
-		fprintf(stderr, "%.6f %d->%d len %zu flags %02x seq %u ack %u wnd %u\n",
+	if (s->cfg.trace && len >= 20) {
+		/* the timestamps option, if any, for RTT questions */
+		unsigned long tsval = 0, tsecr = 0;
+		size_t doff = (size_t)(seg[12] >> 4) * 4;
+		for (size_t i = 20; i < doff && i < len;) {
+			if (seg[i] == 0)
+				break;
+			if (seg[i] == 1) {
+				i++;
+				continue;
+			}
+			if (i + 1 >= len || seg[i + 1] < 2)
+				break;
+			if (seg[i] == 8 && seg[i + 1] == 10 && i + 10 <= len) {
+				tsval = (unsigned long)seg[i + 2] << 24 | (unsigned long)seg[i + 3] << 16 |
+					(unsigned long)seg[i + 4] << 8 | seg[i + 5];
+				tsecr = (unsigned long)seg[i + 6] << 24 | (unsigned long)seg[i + 7] << 16 |
+					(unsigned long)seg[i + 8] << 8 | seg[i + 9];
+			}
+			i += seg[i + 1];
+		}
+		fprintf(stderr, "%.6f %d->%d len %zu flags %02x seq %u ack %u wnd %u ts %lu/%lu\n",
 			(double)s->now / 1e6, from->idx, dst, len, seg[13],
 			(unsigned)seg[4] << 24 | (unsigned)seg[5] << 16 | (unsigned)seg[6] << 8 | seg[7],
 			(unsigned)seg[8] << 24 | (unsigned)seg[9] << 16 | (unsigned)seg[10] << 8 | seg[11],
-			(unsigned)seg[14] << 8 | seg[15]);
+			(unsigned)seg[14] << 8 | seg[15], tsval, tsecr);
+	}
+	if (s->cfg.filter && s->cfg.filter(s->cfg.filter_arg, from->idx, seg, len)) {
+		if (s->cfg.trace)
+			fprintf(stderr, "    (dropped by the scenario)\n");
+		l->st.lost_filter++;
+		return;
+	}
 	/* partition */
 	if (s->now - s->t_start >= l->p.down_from && s->now - s->t_start < l->p.down_until) {
 		if (s->cfg.trace)
@@ -465,6 +500,10 @@ static inline void sim_emit(void *ctx, const struct tcp_endpoint *to, const uint
 	}
 	/* loss: Gilbert-Elliott state machine, else Bernoulli */
 	if (l->p.ge_p_gb > 0) {
+		tcp_time_t idle = l->p.ge_idle_reset ? l->p.ge_idle_reset : TCP_SEC(1);
+		if (l->ge_bad && s->now - l->last_sent > idle)
+			l->ge_bad = 0;
+		l->last_sent = s->now;
 		if (l->ge_bad) {
 			if (sim_rng_chance(r, l->p.ge_p_bg))
 				l->ge_bad = 0;
