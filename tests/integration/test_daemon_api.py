@@ -12,6 +12,9 @@ daemon's integration tests (the tou CLI is tested on its own).
                            what arrives to OUT.  --order first: shut down
                            our side as soon as IN is sent; last: only after
                            the peer's EOF; now: as first.
+                           --read-after FILE: read nothing before FILE exists
+                           --send-after FILE: send nothing before FILE exists
+  close-now SOCK LINE      send LINE, print the answer, close at once
   wait-end SOCK ID SECS    poll STATUS ID until it has "end"; print it
 """
 import json
@@ -77,13 +80,17 @@ def main():
                 return 0
     if cmd == "stream":
         path, line, infile, outfile = sys.argv[2:6]
-        order, idfile = "first", None
+        order, idfile, gate, sgate = "first", None, None, None
         rest = sys.argv[6:]
         while rest:
             if rest[0] == "--order":
                 order = rest[1]
             elif rest[0] == "--idfile":
                 idfile = rest[1]
+            elif rest[0] == "--read-after":  # do not read before FILE exists
+                gate = rest[1]
+            elif rest[0] == "--send-after":  # do not send before FILE exists
+                sgate = rest[1]
             rest = rest[2:]
         s = connect(path)
         s.sendall(line.encode() + b"\n")
@@ -99,6 +106,8 @@ def main():
         err = []
 
         def receiver():
+            while gate and not os.path.exists(gate):
+                time.sleep(0.02)
             try:
                 # unbuffered: tests watch the file grow
                 with open(outfile, "wb", buffering=0) as f:
@@ -115,6 +124,8 @@ def main():
 
         t = threading.Thread(target=receiver)
         t.start()
+        while sgate and not os.path.exists(sgate):
+            time.sleep(0.02)
         with open(infile, "rb") as f:
             while True:
                 b = f.read(262144)
@@ -123,12 +134,21 @@ def main():
                 s.sendall(b)
         if order == "last":
             got_eof.wait()
-        s.shutdown(socket.SHUT_WR)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
         t.join()
         s.close()
         if err:
             print("receive error:", err[0], file=sys.stderr)
             return 4
+        return 0
+    if cmd == "close-now":
+        s = connect(sys.argv[2])
+        s.sendall(sys.argv[3].encode() + b"\n")
+        print(read_line(s))
+        s.close()
         return 0
     if cmd == "wait-end":
         path, cid, secs = sys.argv[2], sys.argv[3], float(sys.argv[4])
