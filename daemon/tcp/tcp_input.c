@@ -34,8 +34,9 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_
 	struct tcp_stack *s = c->s;
 	/* RFC 9293 3.7.1: "If an MSS Option is not received at connection
 	 * setup, TCP implementations MUST assume a default send MSS of 536" */
-	c->peer_mss = seg->has_mss ? seg->mss : 536;
-	uint32_t mss = c->peer_mss < s->cfg.mss ? c->peer_mss : s->cfg.mss;
+	if (seg->has_mss)
+		c->peer_mss = seg->mss;
+	uint32_t mss = c->peer_mss < c->adv_mss ? c->peer_mss : c->adv_mss;
 	c->ws_ok = s->cfg.window_scaling && seg->has_ws;
 	if (c->ws_ok) {
 		/* RFC 7323 2.3: "If a Window Scale option is received with a

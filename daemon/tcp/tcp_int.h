@@ -86,6 +86,7 @@ struct tcp_conn {
 	uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok;
 	uint8_t syn_opts_mss_seen;
 	uint32_t smss;                     /* effective send MSS */
+	uint16_t adv_mss;                  /* MSS we advertise (cfg.mss, -20 for IPv6) */
 	uint16_t peer_mss;
 
 	/* RFC 7323 timestamps */

@@ -96,7 +96,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 	if (syn) {
 		int active = c->state == TCP_SYN_SENT;
 		seg.has_mss = 1;
-		seg.mss = s->cfg.mss;
+		seg.mss = c->adv_mss;
 		/* RFC 7323 1.3 / 2.2: offer WS and TS on the SYN; on a SYN-ACK
 		 * only if the peer's SYN carried them.  RFC 2018 2 likewise. */
 		if (s->cfg.window_scaling && (active || c->ws_ok)) {

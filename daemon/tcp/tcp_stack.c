@@ -449,8 +449,16 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	c->cc_algo = s->cfg.cc;
 	c->rcv_wscale = ws;
 	c->rcv_slack = slack;
-	c->smss = 536; /* RFC 9293 3.7.1: default send MSS 536 (IPv4) */
-	c->peer_mss = 536;
+	/* DESIGN 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
+	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
+	c->adv_mss = s->cfg.mss;
+	if (r->family == 6 && c->adv_mss > 64 + 20)
+		c->adv_mss = (uint16_t)(c->adv_mss - 20);
+	/* RFC 9293 3.7.1: "If an MSS Option is not received at connection
+	 * setup, TCP implementations MUST assume a default send MSS of 536
+	 * (576 - 40) for IPv4 or 1220 (1280 - 60) for IPv6 (MUST-15)." */
+	c->peer_mss = r->family == 6 ? 1220 : 536;
+	c->smss = c->peer_mss;
 	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
 	c->ts_offset = (uint32_t)rng_next(s);
 	tcp_seqset_init(&c->ooo);

@@ -114,6 +114,29 @@ TT_TEST(rule_listen_syn_options)
 	host_free(&b);
 }
 
+/* IPv6 peers: the advertised MSS is 20 octets less (DESIGN 3), and the
+ * default send MSS without the option is 1220 (RFC 9293 3.7.1 MUST-15). */
+TT_TEST(rule_listen_syn_ipv6_mss)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.mss = 1452;
+	struct host b;
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	const struct tcp_endpoint p6 = { 6, { 0xfd, 0, [15] = 1 }, 9811 };
+	b.isn = 300;
+	host_recv_from(&b, &p6, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
+	TT_EQ(b.seg.mss, 1432);
+	struct tcp_conn_info info;
+	tcp_conn_info(host_any_conn(&b), &info);
+	TT_EQ(info.mss, 1220);
+	TT_EQ(info.remote.family, 6);
+	host_free(&b);
+}
+
 /* 3.10.7.3 SYN-SENT "Fifth, if neither of the SYN or RST bits is set,
  * then drop the segment and return." */
 TT_TEST(rule_syn_sent_neither_syn_nor_rst_dropped)
