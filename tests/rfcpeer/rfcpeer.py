@@ -240,7 +240,7 @@ class Peer:
             raise Fail("expected %s %s, got %s" % (what, exp, s))
         return s
 
-    def expect_nothing(self, after):
+    def expect_nothing(self, after, allowed=None):
         """Nothing for this connection may arrive before the answer to a
         sentinel sent now (see the module comment)."""
         self.sentinel_ack = (self.sentinel_ack + 7919) % T.MOD
@@ -256,7 +256,7 @@ class Peer:
                 if s.flags == RST and s.seq == self.sentinel_ack:
                     return
                 continue  # answer to an earlier sentinel
-            if self.is_retransmission(s):
+            if self.is_retransmission(s) or (allowed is not None and allowed(s)):
                 continue
             raise Fail("expected no reply to %s, got %s" % (after, s))
 
@@ -1395,6 +1395,153 @@ def checksum_not_verified(ctx):
     p = ctx.peer(port)
     p.raw(T.build(p.sport, port, 100, 0, SYN, 65535, b"", T.opt_mss(1460), checksum=0xBEEF))
     p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+
+
+# ---------------------------------------------------------------- more of the letter
+@check
+def seq_wraparound(ctx):
+    """RFC 9293 3.4: sequence numbers are modulo 2**32: our ISN 0xFFFFFE00,
+    data crossing zero is delivered byte-exact and acknowledged past zero."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port, iss=0xFFFFFE00)
+    p.handshake(data=b"")
+    st = ctx.accept(port)
+    payload = bytes(random.Random(11).randrange(256) for _ in range(3000))
+    for off in range(0, 3000, 1000):
+        p.send_data(payload[off:off + 1000])
+    got = st.recv_exact(3000)
+    if got != payload:
+        raise Fail("expected 3000 octets across the wrap byte-exact, got %d" % len(got))
+    want = seq_add(0xFFFFFE01, 3000)
+    p.expect("ACK past zero <ACK=%d>" % want, lambda s: s.flags == ACK and s.ack == want)
+
+
+@check
+def send_window_scaled(ctx):
+    """RFC 7323 2.3: the peer's window field is shifted by its WS (2): a field
+    of 250 is a 1000-octet window; toud keeps at most 1000 octets in flight."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.win = 250
+    sa = p.handshake(syn_opts=T.opt_mss(1460) + T.opt_nop() + T.opt_ws(2), data=b"")
+    if sa.ws is None:
+        raise Fail("window scaling not negotiated: %s" % sa.opt_names())
+    st = ctx.accept(port)
+    una = p.rcv_nxt
+    st.send(b"s" * 5000)
+    top = una
+    while True:
+        s = p.recv_any(1.5)
+        if s is None:
+            break
+        if s.data:
+            end = seq_add(s.seq, len(s.data))
+            if T.seq_lt(top, end):
+                top = end
+            if (end - una) % T.MOD > 1000:
+                raise Fail("window 250<<2 = 1000 from SND.UNA=%d, toud sent up to %d: %s" %
+                           (una, end, s))
+    if top == una:
+        raise Fail("toud sent nothing into a 1000-octet window")
+    if (top - una) % T.MOD < 1000:
+        raise Fail("toud used only %d of the 1000-octet window (field 250 scaled by 2)" %
+                   ((top - una) % T.MOD))
+
+
+@check
+def syn_retransmit(ctx):
+    """RFC 9293 3.8.1 / RFC 6298: an unanswered SYN is retransmitted with the
+    same ISN."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p)
+    again = p.recv_any(10)
+    if again is None or again.flags != SYN or again.seq != syn.seq:
+        raise Fail("expected the SYN %s again, got %s" % (syn, again))
+    p.send(RST | ACK, seq=0, ack=seq_add(syn.seq, 1))
+
+
+@check
+def connect_timeout(ctx):
+    """CONNECT ... timeout=2 to a peer that never answers: ERR timeout (the
+    SYN retransmissions give up, RFC 9293 3.8.3 R2 for SYN)."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p, "timeout=2")
+    try:
+        stream, ans = Api.connect_finish(sock, 30)
+    except (ApiError, OSError) as e:
+        raise Fail("expected CONNECT -> ERR timeout, got %s" % e)
+    if stream is not None or not ans.startswith("ERR timeout"):
+        raise Fail("expected CONNECT -> ERR timeout, got %s" % ans)
+
+
+@check
+def connect_synack_with_data(ctx):
+    """RFC 9293 3.10.7.3, SYN-SENT: a SYN,ACK carrying data: enter
+    ESTABLISHED ... continue processing at the sixth step: the data reaches
+    the app and is acknowledged <SEQ=ISS+1><ACK=303>."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p)
+    p.send(SYN | ACK, seq=300, ack=seq_add(syn.seq, 1), opts=T.opt_mss(1460), data=b"hi")
+    p.snd_nxt, p.rcv_nxt = 303, seq_add(syn.seq, 1)
+    stream, ans = Api.connect_finish(sock)
+    if stream is None:
+        raise Fail("expected CONNECT -> OK, got %s" % ans)
+    ctx.cleanup.append(stream.close)
+    p.expect("ACK of SYN and data <ACK=303>", lambda s: s.flags == ACK and s.ack == 303)
+    got = stream.recv_exact(2)
+    if got != b"hi":
+        raise Fail("expected the app to get b'hi' from the SYN,ACK, got %r" % got)
+
+
+def to_time_wait(ctx):
+    """Established, toud closes first, our FIN: TIME-WAIT.  Returns p with
+    p.rcv_nxt = toud's SND.NXT (after its FIN)."""
+    p, st, _ = established(ctx)
+    st.shutdown_wr()
+    f = p.expect_seg("FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.send(FIN | ACK)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.expect_seg("ACK of our FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    expect_state(ctx, p, "TIME-WAIT")
+    return p, st
+
+
+@check
+def time_wait_new_syn(ctx):
+    """RFC 9293 3.6.1: a SYN for the same connection in TIME-WAIT.  Either it
+    is treated as in a synchronized state (challenge ACK <SEQ=SND.NXT>
+    <ACK=RCV.NXT><CTL=ACK>), or (MAY-2) it reopens the connection - then the
+    new ISN MUST be larger than the largest sequence number used before."""
+    p, st = to_time_wait(ctx)
+    ctx.pace_challenge()
+    new_isn = seq_add(p.snd_nxt, 100000)
+    p.send(SYN, seq=new_isn, opts=T.opt_mss(1460))
+    r = p.expect("challenge ACK or SYN,ACK", lambda s: s.flags in (ACK, SYN | ACK))
+    if r.flags == ACK:
+        if r.seq != p.rcv_nxt or r.ack != p.snd_nxt:
+            raise Fail("expected <SEQ=%d><ACK=%d><CTL=ACK>, got %s" % (p.rcv_nxt, p.snd_nxt, r))
+    elif r.flags == SYN | ACK:
+        if r.ack != seq_add(new_isn, 1):
+            raise Fail("SYN,ACK must acknowledge the new SYN (%d), got %s" % (new_isn + 1, r))
+        if not T.seq_lt(p.rcv_nxt, r.seq) and r.seq != p.rcv_nxt:
+            raise Fail("reopened from TIME-WAIT with ISN %d not above the old SND.NXT %d "
+                       "(RFC 9293 3.6.1 (1))" % (r.seq, p.rcv_nxt))
+    else:
+        raise Fail("expected a challenge ACK or a SYN,ACK, got %s" % r)
+
+
+@check
+def time_wait_old_syn(ctx):
+    """RFC 9293 3.6.1: a SYN in TIME-WAIT whose ISN is below RCV.NXT is an old
+    duplicate: it must not reopen the connection (no SYN,ACK)."""
+    p, st = to_time_wait(ctx)
+    ctx.pace_challenge()
+    p.send(SYN, seq=seq_add(p.snd_nxt, -50), opts=T.opt_mss(1460))
+    p.expect_nothing("an old SYN in TIME-WAIT",
+                     allowed=lambda r: r.flags == ACK and r.seq == p.rcv_nxt and r.ack == p.snd_nxt)
 
 
 # ---------------------------------------------------------------- malformed
