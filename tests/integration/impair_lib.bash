@@ -128,9 +128,12 @@ relay_stat() {
 		$1 == d { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) { print kv[2]; exit } } }'
 }
 
-# dstat SOCK NAME: a daemon counter from `tou stats` (e.g. tcp.RetransSegs)
+# dstat SOCK NAME: a daemon counter from the STATS JSON document (`tou stats
+# --json`), by its key, e.g. RetransSegs (TCP-MIB names, tcp_get_stats()).
 dstat() {
-	"$TOU" -s "$1" stats | awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "MISSING" }'
+	local v
+	v=$("$TOU" -s "$1" stats --json | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2)
+	echo "${v:-MISSING}"
 }
 
 # daemons_alive: both daemons still run and answer on their API sockets.
