@@ -138,6 +138,31 @@ TT_TEST(data_transfer_with_loss)
 	host_free(&b);
 }
 
+/* CUBIC (the default) with SACK through loss. */
+TT_TEST(data_transfer_with_loss_cubic)
+{
+	struct tcp_config cfg;
+	options_config(&cfg);
+	cfg.cc = TCP_CC_CUBIC;
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 1000, 2000, 1000, 80, T0, &ca, &cb), 0);
+	struct tcp_conn_info info;
+	tcp_conn_info(ca, &info);
+	TT_STREQ(info.cc_name, "cubic");
+	struct xfer x = { ca, cb, 1u << 20, 0, 0, 1, 0, 0, 0, 1 };
+	unsigned n = 0;
+	pair_run(&a, &b, T0, T0 + TCP_SEC(300), TCP_MS(5), drop_every_nth, &n, xfer_step, &x);
+	TT_EQ(x.bad, 0);
+	TT_EQ(x.recvd, x.total);
+	TT_EQ(x.eof, 1);
+	TT_ASSERT(host_stats(&a).SackRecoveries > 0);
+	host_free(&a);
+	host_free(&b);
+}
+
 /* The same without SACK and timestamps (plain NewReno). */
 TT_TEST(data_transfer_with_loss_plain)
 {

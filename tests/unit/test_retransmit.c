@@ -364,6 +364,57 @@ TT_TEST(connect_user_timeout)
 	host_free(&a);
 }
 
+/* The stack's single deadline (a heap of TCBs) stays the minimum over
+ * thousands of connections as timers are armed, fire and are cancelled. */
+TT_TEST(timer_heap_many_connections)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.max_connections = 3000;
+	cfg.send_buffer = cfg.recv_buffer = 64;
+	cfg.syn_retries = 2;
+	struct host a;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	static struct tcp_conn *c[3000];
+	/* connect k at T0 + (k * 7919 % 3000) ms: SYN timers in scrambled order */
+	for (int k = 0; k < 3000; k++) {
+		tcp_time_t t = T0 + TCP_MS((k * 7919) % 3000);
+		TT_EQ(tcp_connect(a.s, &pb, 80, (uint16_t)(1000 + k), NULL, NULL, t, &c[k]), 0);
+	}
+	struct tcp_conn *extra;
+	TT_EQ(tcp_connect(a.s, &pb, 80, 999, NULL, NULL, T0, &extra), TCP_ELIMIT);
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(1));
+	/* abort every connection whose first SYN went at an even ms */
+	int live = 0;
+	for (int k = 0; k < 3000; k++) {
+		if (((k * 7919) % 3000) % 2 == 0)
+			tcp_abort(c[k], T0 + TCP_SEC(3));
+		else
+			live++;
+	}
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(1) + TCP_MS(1));
+	host_drop_all(&a);
+	/* fire everything: every live connection retransmits twice, then gives up */
+	tcp_time_t last = 0;
+	unsigned fired = 0;
+	for (int i = 0; i < 20000; i++) {
+		tcp_time_t d = tcp_next_deadline(a.s);
+		if (d == TCP_TIME_NEVER)
+			break;
+		TT_ASSERT(d >= last); /* deadlines come in order */
+		last = d;
+		tcp_timeout(a.s, d);
+		fired++;
+		host_drop_all(&a);
+	}
+	TT_EQ(host_stats(&a).RetransSegs, 2u * (unsigned)live);
+	TT_EQ(host_stats(&a).AttemptFails, 3000);
+	TT_EQ(host_nconns(&a), 0);
+	TT_ASSERT(fired > 0);
+	host_free(&a);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
