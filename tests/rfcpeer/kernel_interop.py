@@ -11,6 +11,8 @@ sets up (TUN with the kernel's address, tunbridge, toud).  Checks:
   kernel_rst                     kernel closes with SO_LINGER 0 (RST): STATUS
                                  end "reset"
   toud_abort                     ABORT <id>: the kernel socket gets ECONNRESET
+  kernel_to_slow_reader          toud's app pauses: zero window, kernel probes
+  toud_to_slow_kernel            the kernel app pauses: toud probes (persist)
   (with --loss-label) the transfers run over a lossy path: byte-exact still
 
 Prints "ok NAME" / "FAIL NAME: ..." and "N passed, N failed"; also what the
@@ -252,6 +254,101 @@ class Runner:
         finally:
             ls.close()
 
+    def kernel_to_slow_reader(self):
+        """The toud app does not read for a while: toud's window closes, the
+        kernel probes the zero window; then the app reads everything."""
+        lsock, k, st = self.kernel_client()
+        try:
+            n = self.args.bytes * 3
+            data = self.data(n)
+            err = []
+
+            def send():
+                try:
+                    k.settimeout(self.args.timeout)
+                    k.sendall(data)
+                    k.shutdown(socket.SHUT_WR)
+                except Exception as e:
+                    err.append(e)
+            t = threading.Thread(target=send, daemon=True)
+            t.start()
+            time.sleep(self.args.pause)  # the app is busy: nothing read
+            s = self.api.status(st.id)
+            zero = s.get("rcv_wnd")
+            got, how = st.wait_eof(self.args.timeout)
+            t.join(5)
+            if err:
+                raise Fail("kernel send: %s" % err[0])
+            if how != "eof" or got != data:
+                raise Fail("after the pause the app got %d of %d octets (%s, %s)" %
+                           (len(got), n, how, "equal prefix" if data.startswith(got) else "different"))
+            print("# slow reader: toud rcv_wnd during the pause %s, recv_queue %s" %
+                  (zero, s.get("recv_queue")))
+            k.close()
+            st.close()
+            expect_end(self.api, st.id, "fin")
+        finally:
+            lsock.close()
+            k.close()
+            st.close()
+
+    def toud_to_slow_kernel(self):
+        """The kernel app does not read for a while (small SO_RCVBUF): the
+        kernel's window closes and toud must probe it (persist timer); then
+        everything arrives byte-exact."""
+        port = self.next_port()
+        ls = socket.socket(self.af, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        ls.bind((self.args.kernel_ip, port))
+        ls.listen(4)
+        ls.settimeout(10)
+        try:
+            sock = self.api.connect_start("%s:%d" % (self.bridge_host, self.args.bridge_port), port)
+            stream, ans = Api.connect_finish(sock, 15)
+            if stream is None:
+                raise Fail("CONNECT -> %s" % ans)
+            k, _ = ls.accept()
+            try:
+                n = self.args.bytes
+                data = self.data(n)
+                err = []
+
+                def send():
+                    try:
+                        stream.sock.settimeout(self.args.timeout)
+                        stream.sock.sendall(data)
+                        stream.sock.shutdown(socket.SHUT_WR)
+                    except Exception as e:
+                        err.append(e)
+                t = threading.Thread(target=send, daemon=True)
+                t.start()
+                time.sleep(self.args.pause)
+                s = self.api.status(stream.id)
+                k.settimeout(self.args.timeout)
+                got = bytearray()
+                while True:
+                    d = k.recv(65536)
+                    if not d:
+                        break
+                    got += d
+                t.join(5)
+                if err:
+                    raise Fail("toud app send: %s" % err[0])
+                if bytes(got) != data:
+                    raise Fail("the kernel got %d of %d octets (%s)" %
+                               (len(got), n, "equal prefix" if data.startswith(bytes(got)) else "different"))
+                print("# slow kernel reader: toud snd_wnd during the pause %s, send_queue %s" %
+                      (s.get("snd_wnd"), s.get("send_queue")))
+                k.close()
+                stream.close()
+                expect_end(self.api, stream.id, "fin")
+            finally:
+                k.close()
+                stream.close()
+        finally:
+            ls.close()
+
     def kernel_rst(self):
         lsock, k, st = self.kernel_client()
         try:
@@ -302,6 +399,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=120)
     ap.add_argument("--port-base", type=int, default=7000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pause", type=float, default=3.0,
+                    help="seconds a slow reader does not read (not a timing assertion)")
     ap.add_argument("--label", default="", help="suffix for check names, e.g. _loss5")
     ap.add_argument("--only", default="")
     args = ap.parse_args()
@@ -310,6 +409,8 @@ def main():
         ("kernel_to_toud_kernel_closes", r.kernel_to_toud("kernel")),
         ("kernel_to_toud_toud_closes", r.kernel_to_toud("toud")),
         ("toud_to_kernel", r.toud_to_kernel),
+        ("kernel_to_slow_reader", r.kernel_to_slow_reader),
+        ("toud_to_slow_kernel", r.toud_to_slow_kernel),
         ("kernel_rst", r.kernel_rst),
         ("toud_abort", r.toud_abort),
     ]
