@@ -102,11 +102,15 @@ static void print_status(const char *id)
 	int fd = unix_connect(sock_a);
 	snprintf(line, sizeof line, "STATUS %s\n", id);
 	request(fd, line);
-	ssize_t n = read(fd, ans, sizeof ans - 1);
-	if (n > 0) {
-		ans[n] = 0;
-		fprintf(stderr, "bench_tou: sender STATUS: %s", ans);
+	size_t got = 0;
+	for (;;) { /* the daemon closes after its one-line answer */
+		ssize_t n = read(fd, ans + got, sizeof ans - 1 - got);
+		if (n <= 0 || (got += (size_t)n) >= sizeof ans - 1)
+			break;
 	}
+	ans[got] = 0;
+	if (got)
+		fprintf(stderr, "bench_tou: sender STATUS: %s", ans);
 	close(fd);
 }
 

@@ -1,0 +1,132 @@
+#!/bin/bash
+# bench/run.sh - tou's throughput and latency against baselines measured in
+# the same run on the same machine (never part of the test run).
+#
+#   bench/run.sh [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]
+#
+# Builds (or uses) toud, tou, the relay and the bench programs in BUILD_DIR
+# (default: build-bench next to this script's source tree, RelWithDebInfo),
+# then measures, on loopback:
+#   raw UDP   bench_udp bulk: 1472-byte datagrams, sendmmsg/recvmmsg (ceiling)
+#   kernel TCP bench_tcp bulk (loopback MSS ~64K) and with -m 1440 (tou's MSS)
+#   tou/API   bench_tou bulk: two toud daemons, bytes through the API sockets
+#   tou/CLI   `tou connect` < /dev/zero-like input, `tou listen` > /dev/null
+#   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
+# and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP
+# and to raw UDP, and CPU seconds per GB (for tou: the two daemons only).
+# -q: 256 MB transfers instead of 1 GB.  BYTES takes K/M/G suffixes.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$SRC/build-bench
+BYTES=1G
+RTS=5000
+BUILD_IT=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	-B) BUILD=$2; shift 2 ;;
+	-n) BYTES=$2; shift 2 ;;
+	-r) RTS=$2; shift 2 ;;
+	-q) BYTES=256M; shift ;;
+	--no-build) BUILD_IT=0; shift ;;
+	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]" >&2; exit 2 ;;
+	esac
+done
+if [ "$BUILD_IT" = 1 ]; then
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$BUILD" -j2 --target toud tou relay bench >/dev/null
+fi
+TOUD=$BUILD/daemon/toud TOU=$BUILD/client/tou RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
+for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_udp" "$BB/bench_tcp" "$BB/bench_tou"; do
+	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
+done
+
+T=$(mktemp -d /tmp/tou-bench.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# kv "LINE" KEY: the value of KEY=... in a result line
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+bytes_of() { # K/M/G suffix -> bytes
+	local n=${1%[KkMmGg]} s=${1: -1}
+	case $s in k | K) echo $((n << 10)) ;; m | M) echo $((n << 20)) ;; g | G) echo $((n << 30)) ;; *) echo "$1" ;; esac
+}
+NBYTES=$(bytes_of "$BYTES")
+
+echo "tou benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r)"
+echo "transfer size $NBYTES bytes; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+
+echo "-- baselines"
+UDP=$("$BB/bench_udp" bulk -t 3 2>/dev/null); echo "$UDP"
+TCP=$("$BB/bench_tcp" bulk -n "$NBYTES"); echo "$TCP"
+TCPM=$("$BB/bench_tcp" bulk -n "$NBYTES" -m 1440); echo "$TCPM"
+UDPRR=$("$BB/bench_udp" rr -n "$RTS"); echo "$UDPRR"
+TCPRR=$("$BB/bench_tcp" rr -n "$RTS"); echo "$TCPRR"
+
+echo "-- tou: two toud daemons on 127.0.0.1"
+PORTS=$("$RELAY" --pick-ports 2)
+PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
+for d in A B; do
+	port=$PA
+	if [ $d = B ]; then port=$PB; fi
+	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
+		-o daemon.log_level=notice 2>"$T/$d.log" &
+	PIDS+=($!)
+	printf -v "PID_$d" %s $!
+done
+for i in $(seq 100); do
+	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
+	sleep 0.1
+done
+TOUBULK=$("$BB/bench_tou" bulk -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7000 \
+	-n "$NBYTES" -P "$PID_A,$PID_B" 2>"$T/bulk.err") || { cat "$T/bulk.err" >&2; exit 1; }
+echo "$TOUBULK"
+TOURR=$("$BB/bench_tou" rr -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7001 -n "$RTS" 2>"$T/rr.err") \
+	|| { cat "$T/rr.err" >&2; exit 1; }
+echo "$TOURR"
+
+# The CLI in the path: stdin -> tou -> Unix socket -> toud -> UDP -> toud -> tou -> stdout
+"$TOU" -s "$T/B.sock" listen 7002 >/dev/null 2>"$T/cli.listen.err" &
+LP=$!
+PIDS+=($LP)
+sleep 0.3
+c0a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
+c0b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+t0=$(date +%s.%N)
+head -c "$NBYTES" /dev/zero | "$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" 7002 >/dev/null 2>"$T/cli.err" \
+	|| { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
+wait $LP || true
+t1=$(date +%s.%N)
+c1a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
+c1b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+HZ=$(getconf CLK_TCK)
+CLI=$(awk -v n="$NBYTES" -v t0="$t0" -v t1="$t1" -v c="$((c1a - c0a + c1b - c0b))" -v hz="$HZ" \
+	'BEGIN { s = t1 - t0; printf "tou_cli bytes=%d seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f\n", n, s, n / s / 1e6, c / hz, c / hz / (n / 1e9) }')
+echo "$CLI"
+
+udp_mb=$(kv "$UDP" mb_s)
+tcp_mb=$(kv "$TCP" mb_s)
+echo
+echo "== throughput (MB/s = 10^6 bytes/s of stream data; UDP: of UDP payload)"
+printf "%-34s %10s %9s %9s %12s\n" "" "MB/s" "/kTCP" "/rawUDP" "CPU s/GB"
+row() { printf "%-34s %10s %9s %9s %12s\n" "$1" "$2" "$(ratio "$2" "$tcp_mb")" "$(ratio "$2" "$udp_mb")" "$3"; }
+row "raw UDP 1472 B, mmsg (ceiling)" "$udp_mb" "$(kv "$UDP" cpu_s_per_gb)"
+row "kernel TCP loopback" "$tcp_mb" "$(kv "$TCP" cpu_s_per_gb)"
+row "kernel TCP, MSS 1440" "$(kv "$TCPM" mb_s)" "$(kv "$TCPM" cpu_s_per_gb)"
+row "tou via API (bench_tou)" "$(kv "$TOUBULK" mb_s)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)"
+row "tou via CLI (tou connect/listen)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_cpu_s_per_gb)"
+echo
+echo "== 1-byte ping-pong round trip (microseconds)"
+printf "%-34s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"
+rrow() { printf "%-34s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv "$2" rtt_us_p99)" "$(kv "$2" rtt_us_mean)" "$(ratio "$(kv "$2" rtt_us_p50)" "$(kv "$TCPRR" rtt_us_p50)")"; }
+rrow "raw UDP" "$UDPRR"
+rrow "kernel TCP (nodelay)" "$TCPRR"
+rrow "tou (nodelay, via API)" "$TOURR"
