@@ -36,7 +36,7 @@ struct pcap_writer;
 /* UDP I/O counters (STATS "udp" object). */
 struct udp_counters {
 	uint64_t rx_datagrams, rx_bytes, rx_truncated, rx_errors, rx_batches;
-	uint64_t tx_datagrams, tx_bytes, tx_errors, tx_dropped, tx_batches, tx_nosocket;
+	uint64_t tx_datagrams, tx_bytes, tx_errors, tx_dropped, tx_batches, tx_gso, tx_nosocket;
 };
 
 struct toud {

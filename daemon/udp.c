@@ -7,6 +7,9 @@
  * Send: the engine's emit callback copies segments into a per-socket queue;
  * the queue is flushed with sendmmsg(2) once per loop turn (from a uv_check
  * after I/O and a uv_prepare before polling), or earlier when it fills up.
+ * Runs of equal-sized segments to one peer leave as ONE message with UDP
+ * GSO (UDP_SEGMENT, Linux 4.18+): the kernel cuts it into one datagram per
+ * segment, so each UDP payload is still exactly one TCP segment.
  * Timers: ONE uv_timer, re-armed after every loop turn at
  * tcp_next_deadline(); time is uv_hrtime() in microseconds.
  */
@@ -14,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,8 @@
 #define RECV_CHUNK (64 * 1024)      /* libuv's per-datagram slot in recvmmsg mode */
 #define RECV_SLOTS 20               /* libuv batches at most 20 (UV__MMSG_MAXWIDTH) */
 #define SOCK_BUF (8 * 1024 * 1024)  /* SO_SNDBUF / SO_RCVBUF we ask for */
+#define GSO_MAX_SEGS 64             /* UDP_MAX_SEGMENTS of older kernels */
+#define GSO_MAX_BYTES 65000         /* one UDP datagram's worth of payload */
 
 struct udp_sock {
 	uv_udp_t h;
@@ -36,7 +42,14 @@ struct udp_sock {
 	struct sockaddr_storage local;
 	socklen_t local_len;
 	/* send queue */
-	struct mmsghdr msgs[SENDQ_MSGS];
+	struct mmsghdr msgs[SENDQ_MSGS];  /* one per segment */
+	struct mmsghdr out[SENDQ_MSGS];   /* what goes to sendmmsg (GSO runs merged) */
+	unsigned out_segs[SENDQ_MSGS];    /* segments in each out[] message */
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} cmsg[SENDQ_MSGS];
+	int gso;                          /* 1 = UDP_SEGMENT works here */
 	struct iovec iov[SENDQ_MSGS];
 	struct sockaddr_storage to[SENDQ_MSGS];
 	unsigned n;
@@ -115,45 +128,104 @@ int udp_json(char *buf, size_t len)
 		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
 		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64
 		",\"tx_bytes\":%" PRIu64 ",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
-		",\"tx_batches\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64 "}",
+		",\"tx_batches\":%" PRIu64 ",\"tx_gso\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64 "}",
 		u->rx_datagrams, u->rx_bytes, u->rx_truncated, u->rx_errors, u->rx_batches,
-		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_nosocket);
+		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_gso, u->tx_nosocket);
 }
 
 /* ---- send path ---- */
 
+static int same_peer(const struct udp_sock *s, unsigned a, unsigned b)
+{
+	socklen_t la = s->msgs[a].msg_hdr.msg_namelen;
+	return la == s->msgs[b].msg_hdr.msg_namelen && memcmp(&s->to[a], &s->to[b], la) == 0;
+}
+
+/* Builds s->out from the queue: with GSO, a run of segments to one peer of
+ * the same length (the last may be shorter) becomes one message. */
+static unsigned build_out(struct udp_sock *s)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < s->n;) {
+		size_t seg = s->iov[i].iov_len, total = seg;
+		unsigned j = i + 1;
+		if (s->gso) {
+			while (j < s->n && j - i < GSO_MAX_SEGS && same_peer(s, i, j) &&
+			       s->iov[j].iov_len <= seg && total + s->iov[j].iov_len <= GSO_MAX_BYTES) {
+				total += s->iov[j].iov_len;
+				j++;
+				if (s->iov[j - 1].iov_len < seg)
+					break; /* a shorter one ends the run */
+			}
+		}
+		struct msghdr *m = &s->out[n].msg_hdr;
+		*m = s->msgs[i].msg_hdr;
+		m->msg_iov = &s->iov[i];
+		m->msg_iovlen = j - i;
+		if (j - i > 1) {
+			m->msg_control = s->cmsg[n].buf;
+			m->msg_controllen = sizeof s->cmsg[n].buf;
+			struct cmsghdr *c = CMSG_FIRSTHDR(m);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+			uint16_t gso = (uint16_t)seg;
+			memcpy(CMSG_DATA(c), &gso, sizeof gso);
+		}
+		s->out[n].msg_len = 0;
+		s->out_segs[n] = j - i;
+		n++;
+		i = j;
+	}
+	return n;
+}
+
 static void flush_sock(struct udp_sock *s)
 {
+	if (!s->n)
+		return;
+	toud.udp.tx_batches++;
+	unsigned nout = build_out(s);
 	unsigned off = 0;
-	if (s->n)
-		toud.udp.tx_batches++;
-	while (off < s->n) {
-		int r = sendmmsg(s->fd, s->msgs + off, s->n - off, 0);
+	while (off < nout) {
+		int r = sendmmsg(s->fd, s->out + off, nout - off, 0);
 		if (r < 0) {
-			if (errno == EINTR)
+			int e = errno;
+			if (e == EINTR)
 				continue;
+			if (s->out_segs[off] > 1 && (e == EIO || e == EINVAL || e == ENOPROTOOPT || e == EOPNOTSUPP)) {
+				/* no UDP GSO here (old kernel, device without
+				 * checksum offload): send one by one from now on */
+				log_notice("udp: GSO unavailable (%s); sending datagrams one by one", strerror(e));
+				s->gso = 0;
+				nout = build_out(s);
+				off = 0; /* nothing of this batch was sent */
+				continue;
+			}
 			/* EAGAIN (socket buffer full) or a per-destination error
-			 * (ECONNREFUSED from an ICMP, EHOSTUNREACH...): the first
-			 * datagram is lost, as on a congested link; TCP
+			 * (ECONNREFUSED from an ICMP, EHOSTUNREACH...): this
+			 * message is lost, as on a congested link; TCP
 			 * retransmits it.  Skip it and go on with the rest. */
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
-				toud.udp.tx_dropped++;
-			else
-				toud.udp.tx_errors++;
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+			if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
+				toud.udp.tx_dropped += s->out_segs[off];
+			} else {
+				toud.udp.tx_errors += s->out_segs[off];
 				uint64_t now = toud_now();
-				const struct sockaddr_storage *to = &s->to[off];
+				const struct sockaddr_storage *to = s->out[off].msg_hdr.msg_name;
 				char a[64];
 				fmt_sockaddr((const struct sockaddr *)to, a, sizeof a);
 				log_peer(LOG_LVL_INFO, (const uint8_t *)to, (int)sizeof(struct sockaddr_in6), now,
-					 "udp send to %s: %s", a, strerror(errno));
+					 "udp send to %s: %s", a, strerror(e));
 			}
 			off++;
 			continue;
 		}
-		for (int i = 0; i < r; i++)
-			toud.udp.tx_bytes += s->iov[off + (unsigned)i].iov_len;
-		toud.udp.tx_datagrams += (unsigned)r;
+		for (int i = 0; i < r; i++) {
+			toud.udp.tx_datagrams += s->out_segs[off + (unsigned)i];
+			toud.udp.tx_bytes += s->out[off + (unsigned)i].msg_len;
+			if (s->out_segs[off + (unsigned)i] > 1)
+				toud.udp.tx_gso++;
+		}
 		off += (unsigned)r;
 	}
 	s->n = 0;
@@ -308,6 +380,7 @@ static int add_sock(struct udp_sock *s)
 		return -errno;
 	s->family = s->local.ss_family == AF_INET6 ? 6 : 4;
 	set_bufs(fd);
+	s->gso = 1; /* until the kernel says otherwise */
 	s->arena = malloc(SENDQ_BYTES);
 	if (!s->arena)
 		return UV_ENOMEM;
