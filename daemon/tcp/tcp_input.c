@@ -454,6 +454,7 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 	}
 	tcp_rtt_on_new_ack(&c->rtt);
 	c->rtx_count = 0;
+	c->progress_at = now;
 	/* congestion control: RFC 6582 NewReno recovery, else on_ack */
 	if (c->cc.ops) {
 		if (c->in_fast_recovery) {

@@ -134,6 +134,7 @@ struct tcp_conn {
 	int cc_algo;
 	int nodelay, keepalive;
 	tcp_time_t user_timeout;
+	tcp_time_t progress_at;            /* last new ACK, or send from idle */
 
 	/* challenge ACK rate limit (RFC 5961 7) - per stack, see tcp_stack */
 

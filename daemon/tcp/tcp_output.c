@@ -237,6 +237,8 @@ static uint32_t send_data_at(struct tcp_conn *c, uint32_t seq, uint32_t len, int
 		if (seq_gt(end, c->snd_nxt))
 			c->snd_nxt = end; /* a retransmission that also carries new data */
 	} else {
+		if (c->snd_una == c->snd_nxt)
+			c->progress_at = now; /* sending from idle */
 		if (!c->rtt_timing && used && !c->ts_ok) {
 			c->rtt_timing = 1;
 			c->rtt_seq = seq;
@@ -436,6 +438,14 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 	}
 	if (c->snd_una == c->snd_nxt || c->detached)
 		return; /* nothing outstanding */
+	if (c->user_timeout && now - c->progress_at >= c->user_timeout) {
+		/* RFC 9293 3.8.3 / 3.10.8 USER TIMEOUT: "If a timeout occurs, ...
+		 * signal the user "error: connection aborted due to user
+		 * timeout"" - no acknowledgment for user_timeout */
+		tcp_log(s, TCP_LOG_INFO, "conn %llu: user timeout", (unsigned long long)c->id);
+		tcp_conn_closed(c, TCP_ETIMEDOUT);
+		return;
+	}
 	if (c->rtx_count > s->cfg.retries) {
 		/* RFC 9293 3.8.3: "When the number of transmissions of the same
 		 * segment reaches a threshold R2 ... close the connection" */

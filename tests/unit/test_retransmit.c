@@ -364,6 +364,29 @@ TT_TEST(connect_user_timeout)
 	host_free(&a);
 }
 
+/* tcp_conn_opts.timeout after the handshake: no acknowledgment for that
+ * long gives up before R2 (RFC 9293 3.10.8 USER TIMEOUT). */
+TT_TEST(user_timeout_established)
+{
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
+	o.timeout = TCP_SEC(5);
+	TT_EQ(tcp_conn_set_opts(ca, &o), 0);
+	tcp_time_t t = T0 + TCP_SEC(10);
+	TT_EQ(tcp_send(ca, "u", 1, t), 1);
+	host_run_timers(&a, t + TCP_SEC(4));
+	EXPECT_STATE(ca, TCP_ESTABLISHED); /* RTOs at +1 s and +3 s */
+	host_run_timers(&a, t + TCP_SEC(8));
+	EXPECT_STATE(ca, TCP_CLOSED);      /* the RTO at +7 s is past 5 s */
+	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
+	host_free(&a);
+	host_free(&b);
+}
+
 /* The stack's single deadline (a heap of TCBs) stays the minimum over
  * thousands of connections as timers are armed, fire and are cancelled. */
 TT_TEST(timer_heap_many_connections)
