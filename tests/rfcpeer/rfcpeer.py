@@ -1544,6 +1544,68 @@ def time_wait_old_syn(ctx):
                      allowed=lambda r: r.flags == ACK and r.seq == p.rcv_nxt and r.ack == p.snd_nxt)
 
 
+# ---------------------------------------------------------------- spoofing, floods
+@check
+def rst_from_other_udp_port_ignored(ctx):
+    """DESIGN 3: a connection is keyed by remote IP, remote UDP port and both
+    TCP ports: an exact RST with the right TCP ports but from another UDP
+    port belongs to no connection (dropped), the real one stays ESTABLISHED."""
+    p, st, _ = established(ctx)
+    spoof = ctx.peer(p.dport, sport=p.sport)
+    spoof.send(RST, seq=p.snd_nxt)
+    spoof.expect_nothing("a RST from another UDP port")
+    s = ctx.status(st.id)
+    if s.get("state") != "ESTABLISHED" or s.get("end") is not None:
+        raise Fail("a RST from another UDP port affected the connection: %s" % s)
+    p.send_data(b"still here")
+    if st.recv_exact(10) != b"still here":
+        raise Fail("the connection stopped delivering data after the spoofed RST")
+
+
+@check
+def syn_flood_then_legit(ctx):
+    """500 SYNs that never complete (from one UDP port, many TCP ports) must
+    not keep a legitimate client out: its handshake completes and ACCEPT
+    returns it (backlog 128 by default; RFC 4987 SYN cookies or eviction)."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    flood = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    flood.bind(("127.0.0.1", 0))
+    try:
+        for i in range(500):
+            flood.sendto(T.build(10000 + i, port, 7777 + i, 0, SYN, 65535, b"", T.opt_mss(1460)),
+                         ctx.toud)
+        # wait until toud has answered them all (the answers are SYN,ACKs)
+        flood.settimeout(RECV_TIMEOUT)
+        answered = 0
+        try:
+            while answered < 500:
+                d = flood.recv(2048)
+                if len(d) >= 14 and d[13] & SYN:
+                    answered += 1
+        except socket.timeout:
+            pass
+    finally:
+        flood.close()
+    p = ctx.peer(port)
+    try:
+        p.handshake(data=b"legit")
+    except Fail as e:
+        try:
+            tcp = ctx.api.stats().get("tcp", {})
+            extra = ", STATS DropListenOverflow=%s PassiveOpens=%s" % (
+                tcp.get("DropListenOverflow"), tcp.get("PassiveOpens"))
+        except (ApiError, OSError, AttributeError):
+            extra = ""
+        raise Fail("after 500 half-open SYNs a legitimate SYN is not answered (%s)%s; "
+                   "RFC 4987 (SYN cookies, or evicting the oldest SYN-RECEIVED) keeps "
+                   "a listener reachable" % (e, extra))
+    st = ctx.accept(port)
+    if st.recv_exact(5) != b"legit":
+        raise Fail("the legitimate connection did not deliver its data after the flood "
+                   "(%d of 500 flood SYNs were answered)" % answered)
+
+
 # ---------------------------------------------------------------- malformed
 def malformed_counter(ctx):
     try:
