@@ -1,9 +1,13 @@
 /*
  * udp.c - the UDP side of toud and the engine's clock.
  *
- * Receive: libuv UDP handles created with UV_UDP_RECVMMSG, so one wakeup
- * reads up to 20 datagrams with recvmmsg(2) into one big buffer; each one
- * goes straight into tcp_input().
+ * Receive: each socket is watched with a uv_poll handle; one wakeup reads
+ * up to RECV_SLOTS datagrams per recvmmsg(2) call (several calls while
+ * there is more), each straight into tcp_input().  With UDP GRO
+ * (UDP_GRO, Linux 5.0+) the kernel may hand over several datagrams of one
+ * peer glued together (a GSO train on loopback, GRO on a NIC); the cmsg
+ * gives their size and they are cut apart again.  (libuv's own
+ * UV_UDP_RECVMMSG mode cannot deliver that cmsg, hence uv_poll.)
  * Send: the engine's emit callback copies segments into a per-socket queue;
  * the queue is flushed with sendmmsg(2) once per loop turn (from a uv_check
  * after I/O and a uv_prepare before polling), or earlier when it fills up.
@@ -15,6 +19,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -29,14 +34,15 @@
 
 #define SENDQ_MSGS 64               /* datagrams per sendmmsg() */
 #define SENDQ_BYTES (512 * 1024)    /* bytes queued per socket before a flush */
-#define RECV_CHUNK (64 * 1024)      /* libuv's per-datagram slot in recvmmsg mode */
-#define RECV_SLOTS 20               /* libuv batches at most 20 (UV__MMSG_MAXWIDTH) */
+#define RECV_CHUNK (64 * 1024)      /* one slot: the largest UDP payload (or GRO train) */
+#define RECV_SLOTS 32               /* datagrams per recvmmsg() */
+#define RECV_ROUNDS 8               /* recvmmsg() calls per wakeup at most (fairness) */
 #define SOCK_BUF (8 * 1024 * 1024)  /* SO_SNDBUF / SO_RCVBUF we ask for */
 #define GSO_MAX_SEGS 64             /* UDP_MAX_SEGMENTS of older kernels */
 #define GSO_MAX_BYTES 65000         /* one UDP datagram's worth of payload */
 
 struct udp_sock {
-	uv_udp_t h;
+	uv_poll_t h;
 	int family;                     /* 4 or 6 */
 	int fd;
 	struct sockaddr_storage local;
@@ -63,7 +69,14 @@ static uv_timer_t tcp_timer;
 static tcp_time_t timer_due = TCP_TIME_NEVER;
 static uv_prepare_t prep;
 static uv_check_t check;
-static uint8_t *recv_buf;
+static uint8_t *recv_buf;          /* RECV_SLOTS * RECV_CHUNK */
+static struct mmsghdr rmsgs[RECV_SLOTS];
+static struct iovec riov[RECV_SLOTS];
+static struct sockaddr_storage rfrom[RECV_SLOTS];
+static union {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+} rcmsg[RECV_SLOTS];
 
 tcp_time_t toud_now(void)
 {
@@ -316,44 +329,75 @@ static void on_check(uv_check_t *h)
 
 /* ---- receive path ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void input_one(struct udp_sock *s, const struct tcp_endpoint *from, const uint8_t *p, size_t len,
+		      tcp_time_t now)
 {
-	(void)h;
-	(void)suggested;
-	/* One static buffer: libuv hands every datagram of a batch to
-	 * on_recv before it allocates again. */
-	*buf = uv_buf_init((char *)recv_buf, RECV_CHUNK * RECV_SLOTS);
+	toud.udp.rx_datagrams++;
+	toud.udp.rx_bytes += len;
+	if (toud.pcap)
+		pcap_segment(toud.pcap, 0, from, (struct sockaddr *)&s->local, p, len, now);
+	tcp_input(toud.stack, from, p, len, now);
 }
 
-static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-		    unsigned flags)
+static void on_readable(uv_poll_t *h, int status, int events)
 {
-	(void)buf;
 	struct udp_sock *s = h->data;
-	if (flags & UV_UDP_MMSG_FREE)
-		return;
-	if (nread < 0) {
+	if (status < 0) {
 		toud.udp.rx_errors++;
-		log_debug("udp receive: %s", uv_strerror((int)nread));
+		log_warn("udp receive: %s", uv_strerror(status));
 		return;
 	}
-	if (!addr) { /* nothing more in this batch */
+	if (!(events & UV_READABLE))
 		return;
+	for (int round = 0; round < RECV_ROUNDS; round++) {
+		for (unsigned i = 0; i < RECV_SLOTS; i++) {
+			riov[i].iov_base = recv_buf + (size_t)i * RECV_CHUNK;
+			riov[i].iov_len = RECV_CHUNK;
+			rmsgs[i].msg_hdr = (struct msghdr){ .msg_name = &rfrom[i], .msg_namelen = sizeof rfrom[i],
+							    .msg_iov = &riov[i], .msg_iovlen = 1,
+							    .msg_control = rcmsg[i].buf,
+							    .msg_controllen = sizeof rcmsg[i].buf };
+			rmsgs[i].msg_len = 0;
+		}
+		int n = recvmmsg(s->fd, rmsgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+				toud.udp.rx_errors++;
+				/* ICMP errors of earlier sends surface here (ECONNREFUSED) */
+				log_debug("udp receive: %s", strerror(errno));
+				continue;
+			}
+			return;
+		}
+		toud.udp.rx_batches++;
+		tcp_time_t now = toud_now();
+		for (int i = 0; i < n; i++) {
+			struct msghdr *m = &rmsgs[i].msg_hdr;
+			size_t len = rmsgs[i].msg_len;
+			if (m->msg_flags & MSG_TRUNC) {
+				toud.udp.rx_truncated++;
+				continue;
+			}
+			struct tcp_endpoint from;
+			if (endpoint_from_sockaddr(&from, (struct sockaddr *)m->msg_name) != 0)
+				continue;
+			size_t seg = len;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+					int g;
+					memcpy(&g, CMSG_DATA(c), sizeof g);
+					if (g > 0)
+						seg = (size_t)g;
+				}
+			}
+			const uint8_t *p = riov[i].iov_base;
+			/* a GRO train: equal-sized datagrams, the last may be shorter */
+			for (size_t off = 0; off < len; off += seg)
+				input_one(s, &from, p + off, len - off < seg ? len - off : seg, now);
+		}
+		if (n < RECV_SLOTS)
+			return;
 	}
-	if (flags & UV_UDP_PARTIAL) {
-		toud.udp.rx_truncated++;
-		return;
-	}
-	struct tcp_endpoint from;
-	if (endpoint_from_sockaddr(&from, addr) != 0)
-		return;
-	toud.udp.rx_datagrams++;
-	toud.udp.rx_bytes += (uint64_t)nread;
-	tcp_time_t now = toud_now();
-	if (toud.pcap)
-		pcap_segment(toud.pcap, 0, &from, (struct sockaddr *)&s->local, (const uint8_t *)buf->base,
-			     (size_t)nread, now);
-	tcp_input(toud.stack, &from, (const uint8_t *)buf->base, (size_t)nread, now);
 }
 
 /* ---- setup ---- */
@@ -368,26 +412,42 @@ static void set_bufs(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
 }
 
-static int add_sock(struct udp_sock *s)
+/* Takes a bound UDP socket fd (ours or systemd's) into the loop. */
+static int add_sock(uv_loop_t *loop, int fd)
 {
-	uv_os_fd_t fd;
-	int r = uv_fileno((uv_handle_t *)&s->h, &fd);
-	if (r != 0)
-		return r;
+	struct udp_sock *s = calloc(1, sizeof *s);
+	if (!s)
+		return UV_ENOMEM;
 	s->fd = fd;
 	s->local_len = sizeof s->local;
-	if (getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) != 0)
+	if (getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) != 0) {
+		free(s);
 		return -errno;
+	}
 	s->family = s->local.ss_family == AF_INET6 ? 6 : 4;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		free(s);
+		return -errno;
+	}
 	set_bufs(fd);
+	int one = 1;
+	/* UDP GRO: optional, only saves work */
+	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
 	s->gso = 1; /* until the kernel says otherwise */
 	s->arena = malloc(SENDQ_BYTES);
-	if (!s->arena)
+	if (!s->arena) {
+		free(s);
 		return UV_ENOMEM;
-	s->h.data = s;
-	r = uv_udp_recv_start(&s->h, on_alloc, on_recv);
-	if (r != 0)
+	}
+	int r = uv_poll_init(loop, &s->h, fd);
+	if (r != 0) {
+		free(s->arena);
+		free(s);
 		return r;
+	}
+	s->h.data = s;
+	uv_poll_start(&s->h, UV_READABLE, on_readable);
 	socks[n_socks++] = s;
 	return 0;
 }
@@ -395,13 +455,36 @@ static int add_sock(struct udp_sock *s)
 static void on_sock_closed(uv_handle_t *h)
 {
 	struct udp_sock *s = h->data;
+	close(s->fd);
 	free(s->arena);
 	free(s);
 }
 
+/* socket + bind: IPv6 sockets are IPv6-only (the config lists both). */
+static int open_bound(const struct sockaddr *sa, int *out)
+{
+	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	if (sa->sa_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (bind(fd, sa, len) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	*out = fd;
+	return 0;
+}
+
 int udp_start(struct toud *d)
 {
-	recv_buf = malloc(RECV_CHUNK * RECV_SLOTS);
+	recv_buf = malloc((size_t)RECV_CHUNK * RECV_SLOTS);
 	if (!recv_buf)
 		return UV_ENOMEM;
 	uv_timer_init(d->loop, &tcp_timer);
@@ -412,15 +495,7 @@ int udp_start(struct toud *d)
 
 	if (d->n_udp_fds > 0) { /* socket activation: adopt what systemd passed */
 		for (int i = 0; i < d->n_udp_fds; i++) {
-			struct udp_sock *s = calloc(1, sizeof *s);
-			if (!s)
-				return UV_ENOMEM;
-			s->h.data = s;
-			int r = uv_udp_init_ex(d->loop, &s->h, AF_UNSPEC | UV_UDP_RECVMMSG);
-			if (r == 0)
-				r = uv_udp_open(&s->h, d->udp_fds[i]);
-			if (r == 0)
-				r = add_sock(s);
+			int r = add_sock(d->loop, d->udp_fds[i]);
 			if (r != 0) {
 				log_err("passed UDP socket (fd %d): %s", d->udp_fds[i], uv_strerror(r));
 				return r;
@@ -432,32 +507,21 @@ int udp_start(struct toud *d)
 		const struct sockaddr *sa = (const struct sockaddr *)&d->cfg.udp_addrs[i];
 		char a[64];
 		fmt_sockaddr(sa, a, sizeof a);
-		struct udp_sock *s = calloc(1, sizeof *s);
-		if (!s)
-			return UV_ENOMEM;
-		s->h.data = s;
-		int r = uv_udp_init_ex(d->loop, &s->h, sa->sa_family | UV_UDP_RECVMMSG);
-		if (r != 0) {
-			free(s);
-			if (r == UV_EAFNOSUPPORT && sa->sa_family == AF_INET6) {
-				log_warn("udp %s: IPv6 not supported here, skipped", a);
-				continue;
-			}
-			log_err("udp %s: %s", a, uv_strerror(r));
-			return r;
+		int fd = -1;
+		int r = open_bound(sa, &fd);
+		if (r == 0) {
+			r = add_sock(d->loop, fd);
+			if (r != 0)
+				close(fd);
 		}
-		r = uv_udp_bind(&s->h, sa, sa->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0);
-		if (r == 0)
-			r = add_sock(s);
 		if (r != 0) {
 			int skip = sa->sa_family == AF_INET6 && (r == UV_EAFNOSUPPORT || r == UV_EADDRNOTAVAIL);
-			if (skip)
+			if (skip) {
 				log_warn("udp %s: %s (IPv6 unavailable?), skipped", a, uv_strerror(r));
-			else
-				log_err("udp %s: cannot bind: %s", a, uv_strerror(r));
-			uv_close((uv_handle_t *)&s->h, on_sock_closed);
-			if (!skip)
-				return r;
+				continue;
+			}
+			log_err("udp %s: cannot bind: %s", a, uv_strerror(r));
+			return r;
 		}
 	}
 	if (n_socks == 0) {
@@ -472,7 +536,7 @@ void udp_stop(struct toud *d)
 	(void)d;
 	flush_all();
 	for (int i = 0; i < n_socks; i++) {
-		uv_udp_recv_stop(&socks[i]->h);
+		uv_poll_stop(&socks[i]->h);
 		uv_close((uv_handle_t *)&socks[i]->h, on_sock_closed);
 	}
 	n_socks = 0;
