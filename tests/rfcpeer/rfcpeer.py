@@ -1544,6 +1544,102 @@ def time_wait_old_syn(ctx):
                      allowed=lambda r: r.flags == ACK and r.seq == p.rcv_nxt and r.ack == p.snd_nxt)
 
 
+@check
+def syn_received_dup_syn(ctx):
+    """A retransmitted SYN (same ISN) in SYN-RECEIVED: answered with the
+    SYN,ACK again (<SEQ=ISS><ACK=IRS+1>, as Linux does) or by the letter of
+    3.10.7.4 (not acceptable: <SEQ=ISS+1><ACK=IRS+1><CTL=ACK>); never a RST
+    or a second connection; the handshake then completes."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    sa = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    r = p.expect("SYN,ACK or ACK", lambda s: (s.flags == SYN | ACK and s.seq == sa.seq) or
+                 s.flags == ACK)
+    ok_synack = r.flags == SYN | ACK and r.seq == sa.seq and r.ack == 101
+    ok_ack = r.flags == ACK and r.seq == seq_add(sa.seq, 1) and r.ack == 101
+    if not (ok_synack or ok_ack):
+        raise Fail("expected <SEQ=%d><ACK=101><CTL=SYN,ACK> or <SEQ=%d><ACK=101><CTL=ACK>, got %s" %
+                   (sa.seq, seq_add(sa.seq, 1), r))
+    p.rcv_nxt, p.snd_nxt = seq_add(sa.seq, 1), 101
+    p.send(ACK, data=b"one")
+    p.snd_nxt = 104
+    st = ctx.accept(port)
+    if st.recv_exact(3) != b"one":
+        raise Fail("the handshake did not complete after the duplicate SYN")
+    n = sum(1 for c in ctx.list() if str(c.get("remote", "")).endswith(":%d/%d" % (p.udp_port, p.sport)))
+    if n != 1:
+        raise Fail("expected one connection for the 4-tuple, LIST has %d" % n)
+
+
+@check
+def old_ack_window_ignored(ctx):
+    """RFC 9293 3.10.7.4 fifth: the send window is updated only if
+    SND.UNA =< SEG.ACK =< SND.NXT (and the WL1/WL2 rule): an old ACK
+    advertising window 0 must not close toud's send window."""
+    p, st, _ = established(ctx)
+    st.send(b"0123456789")
+    d = p.expect_seg("data", seq=p.rcv_nxt, datalen=10)
+    old_ack = p.rcv_nxt
+    p.rcv_nxt = seq_add(d.seq, 10)
+    p.send(ACK)                       # SND.UNA advances, window 65535
+    p.send(ACK, ack=seq_add(old_ack, 5), win=0)   # an old, reordered ACK
+    st.send(b"x" * 100)
+    d2 = p.expect("the app's 100 octets", lambda s: bool(s.data))
+    if d2.seq != p.rcv_nxt or len(d2.data) != 100:
+        raise Fail("expected <SEQ=%d><DATA=100> (window still open), got %s" % (p.rcv_nxt, d2))
+
+
+@check
+def fin_wait_1_needs_fin_acked(ctx):
+    """RFC 9293 3.10.7.4, FIN-WAIT-1: enter FIN-WAIT-2 only if our FIN is now
+    acknowledged: an ACK of the data before the FIN leaves FIN-WAIT-1."""
+    p, st, _ = established(ctx)
+    st.send(b"last words")
+    st.shutdown_wr()
+    got = b""
+    fin = None
+    while fin is None:
+        s = p.expect("data and FIN", lambda s: bool(s.data) or s.flags & FIN)
+        got += s.data
+        if s.flags & FIN:
+            fin = s
+    if got != b"last words":
+        raise Fail("expected b'last words' before the FIN, got %r" % got)
+    fin_seq = seq_add(fin.seq, len(fin.data))
+    p.send(ACK, ack=fin_seq)          # acks the data, not the FIN
+    expect_state(ctx, p, "FIN-WAIT-1")
+    time.sleep(0.1)
+    if state_of(ctx, p) != "FIN-WAIT-1":
+        raise Fail("an ACK not covering the FIN moved toud to %s" % state_of(ctx, p))
+    p.rcv_nxt = seq_add(fin_seq, 1)
+    p.send(ACK)
+    expect_state(ctx, p, "FIN-WAIT-2")
+
+
+@check
+def last_ack_needs_fin_acked(ctx):
+    """RFC 9293 3.10.7.4, LAST-ACK: only the acknowledgment of our FIN closes
+    the connection: an older ACK leaves LAST-ACK."""
+    p, st, _ = established(ctx)
+    p.send(FIN | ACK)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.expect_seg("ACK of our FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    st.wait_eof(5)
+    st.shutdown_wr()
+    f = p.expect_seg("FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=FIN | ACK)
+    p.send(ACK, ack=f.seq)            # does not cover the FIN
+    expect_state(ctx, p, "LAST-ACK")
+    time.sleep(0.1)
+    if state_of(ctx, p) != "LAST-ACK":
+        raise Fail("an ACK not covering the FIN moved toud to %s" % state_of(ctx, p))
+    p.rcv_nxt = seq_add(f.seq, 1)
+    p.send(ACK)
+    expect_end(ctx, st.id, "fin")
+
+
 # ---------------------------------------------------------------- spoofing, floods
 @check
 def rst_from_other_udp_port_ignored(ctx):
