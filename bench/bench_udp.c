@@ -9,6 +9,9 @@
  *       Prints the rate the RECEIVER got (MB/s of UDP payload and of the
  *       1440 data bytes a tou segment would carry), datagrams/s, the loss
  *       in the socket buffers, and CPU seconds per GB received.
+ *       -g SEGS: UDP GSO (UDP_SEGMENT): each sendmmsg entry carries SEGS
+ *       datagrams (max 64 KiB in all) that the kernel splits, and the
+ *       receiver turns UDP_GRO on: the ceiling for a daemon that uses both.
  *   bench_udp rr [-s SIZE] [-n COUNT]
  *       Ping-pong of SIZE-byte datagrams (default 1), COUNT (10000) round
  *       trips: RTT p50/p99/mean in microseconds.
@@ -16,6 +19,7 @@
  * Output: one line of key=value words (bench/run.sh parses it).
  */
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -52,6 +56,14 @@ static void connect_port(int fd, uint16_t port)
 }
 
 #define MAXB 256
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+static unsigned gso_segs; /* 0 = no GSO/GRO */
 
 static int bulk(size_t size, double seconds, unsigned batch)
 {
@@ -68,15 +80,27 @@ static int bulk(size_t size, double seconds, unsigned batch)
 	if (pid == 0) {
 		/* sender */
 		static char bufs[MAXB][65536];
+		static union { char buf[CMSG_SPACE(sizeof(uint16_t))]; struct cmsghdr align; } cm[MAXB];
 		struct mmsghdr m[MAXB];
 		struct iovec iov[MAXB];
+		unsigned per = gso_segs ? gso_segs : 1; /* datagrams per entry */
 		for (unsigned i = 0; i < batch; i++) {
-			memset(bufs[i], 'x', size);
+			memset(bufs[i], 'x', size * per);
 			iov[i].iov_base = bufs[i];
-			iov[i].iov_len = size;
+			iov[i].iov_len = size * per;
 			memset(&m[i], 0, sizeof m[i]);
 			m[i].msg_hdr.msg_iov = &iov[i];
 			m[i].msg_hdr.msg_iovlen = 1;
+			if (gso_segs) {
+				m[i].msg_hdr.msg_control = cm[i].buf;
+				m[i].msg_hdr.msg_controllen = sizeof cm[i].buf;
+				struct cmsghdr *c = CMSG_FIRSTHDR(&m[i].msg_hdr);
+				c->cmsg_level = SOL_UDP;
+				c->cmsg_type = UDP_SEGMENT;
+				c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+				uint16_t gs = (uint16_t)size;
+				memcpy(CMSG_DATA(c), &gs, sizeof gs);
+			}
 		}
 		char go;
 		if (read(sync[0], &go, 1) != 1)
@@ -89,7 +113,7 @@ static int bulk(size_t size, double seconds, unsigned batch)
 					continue;
 				_exit(2);
 			}
-			sent += (uint64_t)n;
+			sent += (uint64_t)n * per;
 		}
 		/* stop marker: one-byte datagrams, several in case some drop */
 		char stop = 0;
@@ -117,6 +141,11 @@ static int bulk(size_t size, double seconds, unsigned batch)
 		m[i].msg_hdr.msg_iov = &iov[i];
 		m[i].msg_hdr.msg_iovlen = 1;
 	}
+	if (gso_segs) {
+		int one = 1;
+		if (setsockopt(rfd, SOL_UDP, UDP_GRO, &one, sizeof one) < 0)
+			bu_die("UDP_GRO");
+	}
 	double cpu0 = bu_cpu_self();
 	if (write(sync[1], "g", 1) != 1)
 		bu_die("write");
@@ -132,14 +161,16 @@ static int bulk(size_t size, double seconds, unsigned batch)
 		}
 		uint64_t now = bu_now_ns();
 		for (int i = 0; i < n; i++) {
-			if (m[i].msg_len == 1) {
+			/* the 1-byte stop marker, alone or (GRO) at the end of a train */
+			size_t len = m[i].msg_len, tail = len % size;
+			if (tail == 1)
 				done = 1;
-				break;
-			}
 			if (!t0)
 				t0 = now;
-			got++;
-			bytes += m[i].msg_len;
+			got += len / size;
+			bytes += len - tail;
+			if (done)
+				break;
 		}
 		t1 = now;
 	}
@@ -152,9 +183,9 @@ static int bulk(size_t size, double seconds, unsigned batch)
 	double cpu = bu_cpu_self() - cpu0;
 	double secs = (double)(t1 - t0) / 1e9;
 	double data = (double)got * (double)(size > TOU_SEG_OVERHEAD ? size - TOU_SEG_OVERHEAD : 0);
-	printf("udp_bulk size=%zu batch=%u datagrams=%llu sent=%llu loss_pct=%.2f seconds=%.3f "
+	printf("udp_bulk size=%zu gso=%u batch=%u datagrams=%llu sent=%llu loss_pct=%.2f seconds=%.3f "
 	       "pps=%.0f mb_s=%.1f tou_data_mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f\n",
-	       size, batch, (unsigned long long)got, sent,
+	       size, gso_segs, batch, (unsigned long long)got, sent,
 	       sent ? 100.0 * (double)(sent - (got < sent ? got : sent)) / (double)sent : 0.0, secs,
 	       (double)got / secs, (double)bytes / secs / 1e6, data / secs / 1e6, cpu,
 	       bytes ? cpu / ((double)bytes / 1e9) : 0.0);
@@ -205,7 +236,7 @@ static int rr(size_t size, unsigned count)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_udp bulk [-s SIZE] [-t SECONDS] [-b BATCH]\n"
+	fprintf(stderr, "usage: bench_udp bulk [-s SIZE] [-t SECONDS] [-b BATCH] [-g GSO_SEGS]\n"
 			"       bench_udp rr [-s SIZE] [-n COUNT]\n");
 	exit(2);
 }
@@ -220,12 +251,13 @@ int main(int argc, char **argv)
 	unsigned batch = 64, count = 10000;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "s:t:b:n:")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:b:n:g:")) != -1) {
 		switch (c) {
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'b': batch = (unsigned)atoi(optarg); break;
 		case 'n': count = (unsigned)atoi(optarg); break;
+		case 'g': gso_segs = (unsigned)atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -233,7 +265,8 @@ int main(int argc, char **argv)
 		if (!(strcmp(mode, "rr") == 0 && size == 1))
 			usage();
 	}
-	if (batch == 0 || batch > MAXB || seconds <= 0 || count == 0)
+	if (batch == 0 || batch > MAXB || seconds <= 0 || count == 0 || gso_segs > 64 ||
+	    (gso_segs && (size * gso_segs > 65507 || size < 2)))
 		usage();
 	if (strcmp(mode, "bulk") == 0)
 		return bulk(size, seconds, batch);

@@ -7,13 +7,15 @@
 # Builds (or uses) toud, tou, the relay and the bench programs in BUILD_DIR
 # (default: build-bench next to this script's source tree, RelWithDebInfo),
 # then measures, on loopback:
-#   raw UDP   bench_udp bulk: 1472-byte datagrams, sendmmsg/recvmmsg (ceiling)
+#   raw UDP   bench_udp bulk: 1472-byte datagrams, sendmmsg/recvmmsg (ceiling),
+#             and with UDP GSO/GRO, 44 datagrams per send (toud uses GSO)
 #   kernel TCP bench_tcp bulk (loopback MSS ~64K) and with -m 1440 (tou's MSS)
 #   tou/API   bench_tou bulk: two toud daemons, bytes through the API sockets
 #   tou/CLI   `tou connect` < /dev/zero-like input, `tou listen` > /dev/null
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
-# and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP
-# and to raw UDP, and CPU seconds per GB (for tou: the two daemons only).
+# and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
+# to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
+# the two daemons only).
 # -q: 256 MB transfers instead of 1 GB.  BYTES takes K/M/G suffixes.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -66,6 +68,7 @@ echo
 
 echo "-- baselines"
 UDP=$("$BB/bench_udp" bulk -t 3 2>/dev/null); echo "$UDP"
+UDPG=$("$BB/bench_udp" bulk -t 3 -g 44 2>/dev/null); echo "$UDPG"
 TCP=$("$BB/bench_tcp" bulk -n "$NBYTES"); echo "$TCP"
 TCPM=$("$BB/bench_tcp" bulk -n "$NBYTES" -m 1440); echo "$TCPM"
 UDPRR=$("$BB/bench_udp" rr -n "$RTS"); echo "$UDPRR"
@@ -113,12 +116,14 @@ CLI=$(awk -v n="$NBYTES" -v t0="$t0" -v t1="$t1" -v c="$((c1a - c0a + c1b - c0b)
 echo "$CLI"
 
 udp_mb=$(kv "$UDP" mb_s)
+udpg_mb=$(kv "$UDPG" mb_s)
 tcp_mb=$(kv "$TCP" mb_s)
 echo
 echo "== throughput (MB/s = 10^6 bytes/s of stream data; UDP: of UDP payload)"
-printf "%-34s %10s %9s %9s %12s\n" "" "MB/s" "/kTCP" "/rawUDP" "CPU s/GB"
-row() { printf "%-34s %10s %9s %9s %12s\n" "$1" "$2" "$(ratio "$2" "$tcp_mb")" "$(ratio "$2" "$udp_mb")" "$3"; }
+printf "%-34s %10s %9s %9s %9s %12s\n" "" "MB/s" "/kTCP" "/rawUDP" "/UDP-GSO" "CPU s/GB"
+row() { printf "%-34s %10s %9s %9s %9s %12s\n" "$1" "$2" "$(ratio "$2" "$tcp_mb")" "$(ratio "$2" "$udp_mb")" "$(ratio "$2" "$udpg_mb")" "$3"; }
 row "raw UDP 1472 B, mmsg (ceiling)" "$udp_mb" "$(kv "$UDP" cpu_s_per_gb)"
+row "raw UDP, GSO/GRO 44 x 1472 B" "$udpg_mb" "$(kv "$UDPG" cpu_s_per_gb)"
 row "kernel TCP loopback" "$tcp_mb" "$(kv "$TCP" cpu_s_per_gb)"
 row "kernel TCP, MSS 1440" "$(kv "$TCPM" mb_s)" "$(kv "$TCPM" cpu_s_per_gb)"
 row "tou via API (bench_tou)" "$(kv "$TOUBULK" mb_s)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)"
