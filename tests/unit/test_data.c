@@ -249,6 +249,36 @@ TT_TEST(data_out_of_order_reassembly_and_sack)
 	host_free(&b);
 }
 
+/* The out-of-order map is bounded: beyond its ranges, segments are
+ * dropped and counted (DropRcvBufFull); filling the holes still works. */
+TT_TEST(data_out_of_order_memory_bound)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	const struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
+	b.isn = 300;
+	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	host_recv_from(&b, &pa, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	struct tcp_conn *cb = b.accepted;
+	TT_ASSERT(cb != NULL);
+	/* 40 islands: bytes 101+20k+10 .. +20, holes between */
+	for (uint32_t k = 0; k < 40; k++)
+		host_recv_from(&b, &pa, 1000, 80, 111 + 20 * k, 301, F_ACK, 8192, "ABCDEFGHIJ", T0);
+	TT_EQ(host_stats(&b).DropRcvBufFull, 8);
+	/* fill every hole in order: the first 32 islands join the stream */
+	for (uint32_t k = 0; k < 40; k++)
+		host_recv_from(&b, &pa, 1000, 80, 101 + 20 * k, 301, F_ACK, 8192, "0123456789", T0);
+	struct tcp_conn_info info;
+	tcp_conn_info(cb, &info);
+	TT_EQ(info.rcv_nxt, 101 + 20 * 32 + 10);
+	char buf[1024];
+	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 20 * 32 + 10);
+	TT_MEMEQ(buf, "0123456789ABCDEFGHIJ0123456789", 30);
+	host_free(&b);
+}
+
 /* RFC 9293 3.8.6.3 / RFC 5681 4.2 delayed ACK: one segment waits for the
  * timer, the second full-sized one is ACKed at once. */
 TT_TEST(data_delayed_ack)

@@ -243,6 +243,87 @@ TT_TEST(opt_sack_recovery_rfc6675)
 	host_free(&a);
 }
 
+/* Scripted SACK receiver for A (sack_ok, MSS 1000, window 60000). */
+static int setup_sack(struct host *a, struct tcp_conn **c)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.sack = 1;
+	cfg.send_buffer = 65536;
+	if (host_init(a, 1, &cfg) != 0)
+		return -1;
+	a->isn = 100;
+	if (tcp_connect(a->s, &PB, 80, 1000, NULL, NULL, T0, c) != 0)
+		return -2;
+	host_pop(a);
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.sack_perm = 1;
+	o.has_mss = 1;
+	o.mss = 1000;
+	psend(a, 300, 101, F_SYN | F_ACK, 60000, NULL, &o, T0);
+	if (!host_pop(a) || tcp_conn_state(*c) != TCP_ESTABLISHED)
+		return -3;
+	return 0;
+}
+
+static void sack_ack(struct host *a, uint32_t ack, const uint32_t *blk, unsigned n, tcp_time_t now)
+{
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.nsack = (uint8_t)n;
+	for (unsigned i = 0; i < n; i++) {
+		o.sack[i].start = blk[2 * i];
+		o.sack[i].end = blk[2 * i + 1];
+	}
+	psend(a, 301, ack, F_ACK, 60000, NULL, &o, now);
+}
+
+/* RFC 6675 NextSeg rule (1): two holes in one window; the second is
+ * retransmitted once IsLost() says so (DupThresh segments SACKed above
+ * it), within cwnd - pipe. */
+TT_TEST(opt_sack_recovery_two_holes)
+{
+	struct host a;
+	struct tcp_conn *c;
+	TT_EQ(setup_sack(&a, &c), 0);
+	static char d[10000];
+	memset(d, 'h', sizeof d);
+	TT_EQ(tcp_send(c, d, sizeof d, T0), 10000);
+	for (int i = 0; i < 10; i++)
+		TT_ASSERT(host_pop(&a));
+	EXPECT_NONE(&a);
+	tcp_time_t t = T0 + TCP_MS(10);
+	/* lost: 101 and 3101 */
+	sack_ack(&a, 101, (uint32_t[]){ 1101, 2101 }, 1, t);
+	sack_ack(&a, 101, (uint32_t[]){ 1101, 3101 }, 1, t);
+	EXPECT_NONE(&a);
+	sack_ack(&a, 101, (uint32_t[]){ 4101, 5101, 1101, 3101 }, 2, t);
+	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000); /* first hole */
+	EXPECT_NONE(&a);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.ssthresh, 5000);
+	sack_ack(&a, 101, (uint32_t[]){ 4101, 6101, 1101, 3101 }, 2, t);
+	sack_ack(&a, 101, (uint32_t[]){ 4101, 7101, 1101, 3101 }, 2, t);
+	/* three segments SACKed above 3101: it is lost; pipe has room */
+	int saw = 0;
+	while (host_pop(&a)) {
+		if (a.seg.seq == 3101 && a.seg.len == 1000)
+			saw = 1;
+	}
+	TT_EQ(saw, 1);
+	/* the retransmissions arrive: cumulative ACK to the end */
+	sack_ack(&a, 3101, (uint32_t[]){ 4101, 10101 }, 1, t + TCP_MS(10));
+	sack_ack(&a, 10101, NULL, 0, t + TCP_MS(20));
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_una, 10101);
+	TT_EQ(info.retransmits, 2);
+	TT_EQ(host_stats(&a).SackRecoveries, 1);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	host_free(&a);
+}
+
 /* RFC 2018 4: SACK blocks in order of recency, at most 3 with timestamps. */
 TT_TEST(opt_sack_generation_order)
 {
