@@ -13,6 +13,7 @@
 #   b) toud CONNECTs out to a kernel listener (and `tou connect` to socat)
 #   c) the kernel resets (SO_LINGER 0): STATUS end "reset"; ABORT -> ECONNRESET
 #   e) the same over IPv6 (the bridge's second lane)
+#   f) a kernel without timestamps/SACK/window scaling asking for ECN, MTU 1280
 #   d) 5% loss (tc netem if the kernel has it, else tunbridge --loss with a
 #      seeded PRNG): byte-exact transfers both ways
 # and prints what the kernel and toud negotiated (ss -tin, STATUS).
@@ -207,6 +208,20 @@ cli_checks ""
 log "IPv6: kernel [$KIP6] <-> toud [$TIP6] through the bridge's IPv6 lane (udp port $BPORT6)"
 run_py "_ipv6" --port-base 7100 --toud-ip $TIP6 --kernel-ip $KIP6 --bridge-port "$BPORT6" \
 	--only kernel_to_toud_kernel_closes,toud_to_kernel
+
+# ---- f: a kernel that offers no TCP options but asks for ECN, on a 1280 MTU
+log "kernel with tcp_timestamps=0 tcp_sack=0 tcp_window_scaling=0 tcp_ecn=1, TUN MTU 1280"
+nsx sysctl -qw net.ipv4.tcp_timestamps=0 net.ipv4.tcp_sack=0 net.ipv4.tcp_window_scaling=0 \
+	net.ipv4.tcp_ecn=1
+nsx ip link set $TUN mtu 1280
+before=$(grep -c '\[S' "$work/bridge.log")
+run_py "_noopts_mtu1280" --port-base 7300 --bytes $((1 << 20)) \
+	--only kernel_to_toud_kernel_closes,toud_to_kernel
+log "negotiated on the wire without options:"
+tail -n +1 "$work/bridge.log" | grep '\[S' | tail -n +$((before + 1)) | head -4 | sed 's/^/#   /'
+nsx sysctl -qw net.ipv4.tcp_timestamps=1 net.ipv4.tcp_sack=1 net.ipv4.tcp_window_scaling=1 \
+	net.ipv4.tcp_ecn=2
+nsx ip link set $TUN mtu 1500
 
 # ---- d: loss
 if nsx tc qdisc add dev $TUN root netem loss 5% 2>/dev/null; then

@@ -516,6 +516,30 @@ def syn_ack_options_all(ctx):
 
 
 @check
+def syn_ecn_not_negotiated(ctx):
+    """RFC 3168 6.1.1: a SYN with ECE and CWR asks for ECN; a TCP that does
+    not set ECE on its SYN,ACK has not agreed (toud does not implement ECN):
+    the SYN,ACK carries exactly SYN,ACK and the connection works."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN | T.ECE | T.CWR, seq=100, opts=T.opt_mss(1460))
+    sa = p.expect("SYN,ACK", lambda s: bool(s.flags & SYN))
+    if sa.flags & (T.ECE | T.CWR):
+        # toud claims ECN: then it must be a proper ECN-setup SYN,ACK (ECE, no CWR)
+        if sa.flags != SYN | ACK | T.ECE:
+            raise Fail("expected <CTL=SYN,ACK> (or an ECN-setup SYN,ACK,ECE), got %s" % sa)
+    elif sa.flags != SYN | ACK or sa.ack != 101:
+        raise Fail("expected <ACK=101><CTL=SYN,ACK>, got %s" % sa)
+    p.rcv_nxt, p.snd_nxt = seq_add(sa.seq, 1), 101
+    p.send(ACK, data=b"ecn?")
+    p.snd_nxt = 105
+    st = ctx.accept(port)
+    if st.recv_exact(4) != b"ecn?":
+        raise Fail("the connection opened with an ECN SYN did not deliver data")
+
+
+@check
 def unknown_option_skipped(ctx):
     """DESIGN 3 / RFC 9293 3.1 (MUST-6): ignore an option it does not
     implement, assuming that the option has a length field."""

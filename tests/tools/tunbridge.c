@@ -268,10 +268,11 @@ static void log_seg(const char *dir, const uint8_t *t, size_t len)
 	uint32_t ack = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
 	unsigned doff = (t[12] >> 4) * 4u;
 	uint8_t f = t[13];
-	fprintf(stderr, "tunbridge: %s %u>%u [%s%s%s%s%s%s] seq=%u ack=%u win=%u len=%zu%s%s\n", dir,
+	fprintf(stderr, "tunbridge: %s %u>%u [%s%s%s%s%s%s%s%s] seq=%u ack=%u win=%u len=%zu%s%s\n", dir,
 		t[0] << 8 | t[1], t[2] << 8 | t[3],
 		f & 0x02 ? "S" : "", f & 0x10 ? "." : "", f & 0x01 ? "F" : "", f & 0x04 ? "R" : "",
-		f & 0x08 ? "P" : "", f & 0x20 ? "U" : "", seq, ack, t[14] << 8 | t[15],
+		f & 0x08 ? "P" : "", f & 0x20 ? "U" : "", f & 0x40 ? "E" : "", f & 0x80 ? "W" : "",
+		seq, ack, t[14] << 8 | t[15],
 		doff <= len ? len - doff : 0, opts[0] ? " opts" : "", opts);
 }
 
