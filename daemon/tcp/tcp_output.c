@@ -129,6 +129,12 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 			seg.nsack = (uint8_t)n;
 		}
 	}
+	/* RFC 9293 3.7.1: options + data within the MSS the peer can take;
+	 * SACK blocks give way to data (the peer learns them on the next
+	 * pure ACK) */
+	uint32_t room = c->smss + (c->ts_ok ? 12u : 0u);
+	while (seg.nsack && len && tcp_seg_options_len(&seg) + len > room)
+		seg.nsack--;
 	size_t hlen = TCP_HDR_LEN + tcp_seg_options_len(&seg);
 	if (len > sizeof s->segbuf - hlen)
 		len = (uint32_t)(sizeof s->segbuf - hlen);

@@ -324,6 +324,30 @@ TT_TEST(opt_sack_recovery_two_holes)
 	host_free(&a);
 }
 
+/* Data segments never exceed the peer's MSS: SACK blocks give way. */
+TT_TEST(opt_sack_blocks_fit_mss_on_data)
+{
+	struct host a;
+	struct tcp_conn *c;
+	TT_EQ(setup_sack(&a, &c), 0);
+	/* a hole at 301: A holds 311..315 out of order */
+	psend(&a, 311, 101, F_ACK, 60000, "abcde", NULL, T0 + 1);
+	EXPECT_SEG(&a, F_ACK, 101, 301);
+	TT_EQ(a.seg.nsack, 1);
+	/* a full-sized data segment: no room for the block */
+	static char d[1000];
+	memset(d, 'm', sizeof d);
+	TT_EQ(tcp_send(c, d, sizeof d, T0 + 2), 1000);
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 101, 301, 8192, 1000); /* edge kept */
+	TT_EQ(a.seg.nsack, 0);
+	TT_ASSERT(a.seglen <= 20 + 1000);
+	/* a small one carries it */
+	TT_EQ(tcp_send(c, "x", 1, T0 + 3), 1);
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 1101, 301, 8192, 1);
+	TT_EQ(a.seg.nsack, 1);
+	host_free(&a);
+}
+
 /* RFC 2018 4: SACK blocks in order of recency, at most 3 with timestamps. */
 TT_TEST(opt_sack_generation_order)
 {
