@@ -191,6 +191,8 @@ struct sim_app {
 	int established, closed, close_err, close_called, eof, peer_fin;
 	int failed;                /* a check failed (message in sim->err) */
 	int release_pending;       /* TCP_EV_CLOSED seen: read the rest, then tcp_release */
+	int blocked;               /* send buffer was full: wait for TCP_EV_WRITABLE
+	                              (as an event-driven application does) */
 	uint64_t tx_total, tx_done, tx_seed;
 	uint64_t rx_expect, rx_done, rx_seed;
 	tcp_time_t t_established, t_eof, t_closed;
@@ -259,6 +261,12 @@ struct sim {
 	int input_errs_unexpected;
 	char err[512];
 	uint8_t iobuf[65536];
+	/* what txbuf holds: pattern `tx_seed` from offset tx_off, tx_len bytes
+	 * (a full send buffer makes the pump retry every event: do not
+	 * regenerate the same bytes each time) */
+	uint8_t txbuf[65536];
+	uint64_t tx_seed, tx_off;
+	size_t tx_len;
 };
 
 static inline void sim_config_default(struct sim_config *c)
@@ -593,6 +601,9 @@ static inline void sim_event(void *ctx, struct tcp_conn *c, void *user, enum tcp
 	case TCP_EV_PEER_FIN:
 		a->peer_fin = 1;
 		break;
+	case TCP_EV_WRITABLE:
+		a->blocked = 0;
+		break;
 	case TCP_EV_CLOSED:
 		if (a->closed)
 			sim_fail(s, "conn %u node %d: TCP_EV_CLOSED twice", a->k, n->idx);
@@ -754,11 +765,16 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 	if (!a->c || a->closed || !a->established)
 		return 0;
 	/* write */
-	while (a->tx_done < a->tx_total) {
+	while (a->tx_done < a->tx_total && !a->blocked) {
 		uint64_t left = a->tx_total - a->tx_done;
-		size_t n = left < sizeof s->iobuf ? (size_t)left : sizeof s->iobuf;
-		sim_pat_fill(a->tx_seed, a->tx_done, s->iobuf, n);
-		ssize_t w = tcp_send(a->c, s->iobuf, n, s->now);
+		size_t n = left < sizeof s->txbuf ? (size_t)left : sizeof s->txbuf;
+		if (s->tx_seed != a->tx_seed || s->tx_off != a->tx_done || s->tx_len < n) {
+			sim_pat_fill(a->tx_seed, a->tx_done, s->txbuf, n);
+			s->tx_seed = a->tx_seed;
+			s->tx_off = a->tx_done;
+			s->tx_len = n;
+		}
+		ssize_t w = tcp_send(a->c, s->txbuf, n, s->now);
 		if (!a->c)
 			return 1; /* closed from inside */
 		if (w < 0) {
@@ -766,8 +782,10 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 				sim_fail(s, "conn %u node %d: tcp_send: %s", a->k, a->node, tcp_strerror((int)w));
 			break;
 		}
-		if (w == 0)
+		if (w == 0) {
+			a->blocked = 1;
 			break;
+		}
 		if ((size_t)w > n) {
 			sim_fail(s, "conn %u node %d: tcp_send returned %zd > %zu", a->k, a->node, w, n);
 			a->failed = 1;

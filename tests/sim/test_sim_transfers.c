@@ -616,34 +616,34 @@ static void random_suite(uint64_t first, unsigned count, uint64_t max_bytes, int
 
 TT_TEST(sim_random_short_transfers)
 {
-	/* 4000 short transfers, up to 64 KiB each way, moderate impairments */
-	random_suite(1, 4000, 64 * 1024, 0, TCP_SEC(900));
+	/* 6000 short transfers, up to 64 KiB each way, moderate impairments */
+	random_suite(1, 6000, 64 * 1024, 0, TCP_SEC(900));
 }
 
 TT_TEST(sim_random_short_transfers_hard)
 {
-	/* 1500 more with up to 10 % random loss and denser bursts */
-	random_suite(100001, 1500, 32 * 1024, 1, TCP_SEC(1800));
+	/* 2000 more with up to 10 % random loss and denser bursts */
+	random_suite(100001, 2000, 32 * 1024, 1, TCP_SEC(1800));
 }
 
 TT_TEST(sim_random_short_transfers_extreme)
 {
-	/* 300 with up to 15 % loss, frequent bursts, heavy reordering; SYN
+	/* 500 with up to 15 % loss, frequent bursts, heavy reordering; SYN
 	 * retries raised so a 7-times-lost handshake (likely enough at these
 	 * rates) does not end a run that is otherwise fine */
-	random_suite(300001, 300, 16 * 1024, 2, TCP_SEC(3600));
+	random_suite(300001, 500, 16 * 1024, 2, TCP_SEC(3600));
 }
 
 TT_TEST(sim_random_parallel_transfers)
 {
-	/* 300 runs of 2 to 8 simultaneous connections between the stacks */
-	random_suite(400001, 300, 32 * 1024, 0, TCP_SEC(1800));
+	/* 500 runs of 2 to 8 simultaneous connections between the stacks */
+	random_suite(400001, 500, 32 * 1024, 0, TCP_SEC(1800));
 }
 
 TT_TEST(sim_random_bulk_transfers)
 {
-	/* 60 bulk transfers, up to 4 MiB each way */
-	random_suite(200001, 60, 4u << 20, 0, TCP_SEC(3600));
+	/* 100 bulk transfers, up to 4 MiB each way */
+	random_suite(200001, 100, 4u << 20, 0, TCP_SEC(3600));
 }
 
 int main(int argc, char **argv)
