@@ -1372,8 +1372,9 @@ static void do_stats(struct stream *st)
 	char u[1024];
 	udp_json(u, sizeof u);
 	sb_printf(&b, ",\"udp\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
-		  ",\"clients_refused\":%" PRIu64 ",\"connections\":%u,\"ended_kept\":%u}}",
-		  u, A.api_requests, A.api_errors, A.api_clients_refused, A.n_conns, A.n_ends);
+		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
+		  "\"ended_kept\":%u}}",
+		  u, A.api_requests, A.api_errors, A.api_clients_refused, A.n_req, A.n_conns, A.n_ends);
 	reply_ok_doc(st, &b);
 }
 

@@ -43,10 +43,16 @@ def read_line(s):
 
 def req(path, line):
     s = connect(path)
-    s.sendall(line.encode() + b"\n")
+    try:
+        s.sendall(line.encode() + b"\n")
+    except OSError:
+        pass  # the daemon may answer (ERR limit) and close before reading
     out = b""
     while True:
-        b = s.recv(65536)
+        try:
+            b = s.recv(65536)
+        except OSError:
+            break
         if not b:
             break
         out += b

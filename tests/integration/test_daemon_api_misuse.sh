@@ -111,6 +111,30 @@ expect_prefix "CONNECT without an answer" "ERR timeout " "$ans"
 echo "ok: silent peer -> $ans"
 check "unresolvable name" "ERR unreachable " "CONNECT nonexistent.invalid 80 timeout=5"
 
+# ACCEPT timeout=1 with nobody connecting
+$API hold "$B_SOCK" "LISTEN 7100" >"$WORK/l7100.out" &
+BG_PIDS+=($!)
+wait_for "LISTEN 7100" 10 grep -q '^OK 7100$' "$WORK/l7100.out"
+check "ACCEPT timeout" "ERR timeout " "ACCEPT 7100 timeout=1" "$B_SOCK"
+
+# limits: max_per_uid=1 (a second stream is refused), max_api_clients=2
+start_daemon C -o limits.max_per_uid=1 -o limits.max_api_clients=2 -o limits.request_timeout=5s
+mkfifo "$WORK/hold2.fifo"
+sleep 30 >"$WORK/hold2.fifo" &
+BG_PIDS+=($!)
+$API stream "$C_SOCK" "CONNECT 127.0.0.1:$B_PORT 7000" "$WORK/hold2.fifo" "$WORK/c2.out" --idfile "$WORK/c2.id" \
+	2>/dev/null &
+BG_PIDS+=($!)
+wait_for "first stream of C" 10 test -s "$WORK/c2.id"
+check "max_per_uid" "ERR limit max_per_uid" "CONNECT 127.0.0.1:$B_PORT 7000" "$C_SOCK"
+$API raw "$C_SOCK" "VERS" >/dev/null &
+BG_PIDS+=($!)
+$API raw "$C_SOCK" "VERS" >/dev/null &
+BG_PIDS+=($!)
+# (the two idle clients reach the daemon in their own time: poll)
+wait_for "ERR limit with two idle clients" 10 sh -c "$API req '$C_SOCK' VERSION | grep -q '^ERR limit too many API clients'"
+echo "ok: max_api_clients -> ERR limit"
+
 # the daemons are still fine
 check "still alive (A)" "OK " "VERSION"
 check "still alive (B)" "OK " "VERSION" "$B_SOCK"
