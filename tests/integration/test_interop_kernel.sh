@@ -246,6 +246,11 @@ if ! kill -0 "$toud_pid" 2>/dev/null; then
 else
 	ok "toud_alive"
 fi
+# a sanitizer build (-DTOU_SANITIZE=ON) reports on stderr and may keep running
+if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/toud.log"; then
+	fail "toud_sanitizer" "toud's log has sanitizer reports:"
+	grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/toud.log" | head -40 | sed 's/^/#   /'
+fi
 if [ $fails -ne 0 ]; then
 	log "toud log (last 30 lines):"
 	tail -30 "$work/toud.log" | sed 's/^/#   /'

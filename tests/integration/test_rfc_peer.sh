@@ -56,6 +56,12 @@ if ! kill -0 "$toud_pid" 2>/dev/null; then
 	tail -30 "$work/toud.log" | sed 's/^/#   /'
 	rc=1
 fi
+# a sanitizer build (-DTOU_SANITIZE=ON) reports on stderr and may keep running
+if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/toud.log"; then
+	echo "FAIL toud_sanitizer: toud's log has sanitizer reports:"
+	grep -E -A12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/toud.log" | head -40 | sed 's/^/#   /'
+	rc=1
+fi
 if [ $rc -ne 0 ]; then
 	echo "# toud log (last 40 lines):"
 	tail -40 "$work/toud.log" | sed 's/^/#   /'
