@@ -152,6 +152,13 @@ static void cubic_reduce(struct tcp_cc *cc, uint32_t flight)
 	/* 4.6: "ssthresh = flight_size * beta_cubic; cwnd_prior = cwnd;
 	 * cwnd = max(ssthresh, 2); ssthresh = max(ssthresh, 2)" (segments) */
 	cc->cwnd_prior = cwnd;
+	/* 4.6: "Some implementations of CUBIC currently use cwnd instead of
+	 * flight_size when calculating a new ssthresh."  flight_size (SND.NXT
+	 * - SND.UNA) counts SACKed data too and can exceed cwnd many times
+	 * after a long recovery; min(flight_size, cwnd) keeps ssthresh at
+	 * what the path carried (and below what flight_size alone gives). */
+	if (flight > cc->cwnd)
+		flight = cc->cwnd;
 	double ss = (double)flight * TCP_CUBIC_BETA;
 	if (ss < 2.0 * cc->mss)
 		ss = 2.0 * cc->mss;

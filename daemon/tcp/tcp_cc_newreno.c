@@ -15,9 +15,16 @@ static uint32_t clamp_cwnd(uint64_t w, uint32_t mss)
 }
 
 /* RFC 5681 section 3.1 equation (4):
- *   "ssthresh = max (FlightSize / 2, 2*SMSS)" */
+ *   "ssthresh = max (FlightSize / 2, 2*SMSS)"
+ * and ssthresh "MUST be set to no more than" that.  FlightSize (SND.NXT -
+ * SND.UNA) also counts SACKed data the receiver holds; after a long
+ * recovery it can be many times cwnd, and halving it would set ssthresh far
+ * above what the path carried.  We halve min(FlightSize, cwnd), which is
+ * never more than equation (4) allows. */
 static uint32_t reno_ssthresh(const struct tcp_cc *cc, uint32_t flight)
 {
+	if (flight > cc->cwnd)
+		flight = cc->cwnd;
 	uint32_t half = flight / 2, two = 2 * cc->mss;
 	return half > two ? half : two;
 }

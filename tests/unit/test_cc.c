@@ -184,7 +184,7 @@ TT_TEST(cc_newreno_rto_loss_window)
 TT_TEST(cc_cubic_rto_loss_window)
 {
 	/* RFC 9438 4.8: ssthresh from beta_cubic = 0.7 */
-	rto_checks(TCP_CC_CUBIC, (uint32_t)(40 * MSS * 0.7), (uint32_t)(4 * MSS * 0.7));
+	rto_checks(TCP_CC_CUBIC, (uint32_t)(40 * MSS * 0.7), 2 * MSS);
 }
 
 static void idle_checks(enum tcp_cc_algo algo)
@@ -199,6 +199,38 @@ static void idle_checks(enum tcp_cc_algo algo)
 	cc.cwnd = 3 * MSS;
 	cc.ops->on_idle_restart(&cc, TCP_SEC(6));
 	TT_EQ(cc.cwnd, 3 * MSS);
+}
+
+static void flight_above_cwnd_checks(enum tcp_cc_algo algo, double factor)
+{
+	/* FlightSize counts SACKed data: after a long recovery it may be
+	 * far above cwnd.  ssthresh comes from min(FlightSize, cwnd), never
+	 * more than RFC 5681 (4) / RFC 9438 4.6 allow. */
+	struct tcp_cc cc;
+	TT_EQ(tcp_cc_init(&cc, algo, MSS, 0), 0);
+	cc.cwnd = 80 * MSS;
+	cc.ops->on_rto(&cc, 1700 * MSS, TCP_SEC(1));
+	TT_EQ(cc.ssthresh, (uint32_t)(80 * MSS * factor));
+	TT_EQ(cc.cwnd, MSS);
+	TT_EQ(tcp_cc_init(&cc, algo, MSS, 0), 0);
+	cc.cwnd = 80 * MSS;
+	cc.ops->on_congestion(&cc, 500 * MSS, TCP_SEC(1));
+	TT_EQ(cc.ssthresh, (uint32_t)(80 * MSS * factor));
+	/* a flight below cwnd (application-limited) is used as is */
+	TT_EQ(tcp_cc_init(&cc, algo, MSS, 0), 0);
+	cc.cwnd = 80 * MSS;
+	cc.ops->on_congestion(&cc, 20 * MSS, TCP_SEC(1));
+	TT_EQ(cc.ssthresh, (uint32_t)(20 * MSS * factor));
+}
+
+TT_TEST(cc_newreno_ssthresh_from_min_flight_cwnd)
+{
+	flight_above_cwnd_checks(TCP_CC_NEWRENO, 0.5);
+}
+
+TT_TEST(cc_cubic_ssthresh_from_min_flight_cwnd)
+{
+	flight_above_cwnd_checks(TCP_CC_CUBIC, 0.7);
 }
 
 TT_TEST(cc_newreno_idle_restart)
