@@ -391,6 +391,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
 				}
 			}
 			const uint8_t *p = riov[i].iov_base;
+			if (len == 0) { /* an empty datagram: the engine counts it malformed */
+				input_one(s, &from, p, 0, now);
+				continue;
+			}
 			/* a GRO train: equal-sized datagrams, the last may be shorter */
 			for (size_t off = 0; off < len; off += seg)
 				input_one(s, &from, p + off, len - off < seg ? len - off : seg, now);
