@@ -97,9 +97,16 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		s->st.DropNoConn++;
 		return 0;
 	}
-	if (l->pending >= l->backlog) {
+	if (l->pending >= l->backlog || s->nconns >= s->cfg.max_connections) {
+		/* RFC 4987 3.4/3.5: a full backlog of half-open connections must
+		 * not make the listener unreachable: the oldest SYN-RECEIVED TCB
+		 * of this listener is recycled for the new SYN. */
 		s->st.DropListenOverflow++;
-		return TCP_ELIMIT;
+		if (!l->embryo_head)
+			return TCP_ELIMIT;
+		tcp_log(s, TCP_LOG_DEBUG, "port %u: backlog full, dropping the oldest half-open connection",
+			(unsigned)l->port);
+		tcp_conn_closed(l->embryo_head, 0);
 	}
 	int err;
 	struct tcp_conn *c = tcp_conn_new(s, from, seg->dport, seg->sport, now, &err);
@@ -108,9 +115,8 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		return err;
 	}
 	c->passive = 1;
-	c->listener = l;
 	c->listener_user = l->user;
-	l->pending++;
+	tcp_listener_add_embryo(l, c);
 	c->state = TCP_LISTEN; /* this TCB is the listener's clone */
 	/* "set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
 	 * control or text should be queued for processing later." (we do not

@@ -48,6 +48,7 @@ struct tcp_listener {
 	uint16_t port;
 	unsigned backlog;
 	unsigned pending; /* SYN-RECEIVED TCBs of this listener */
+	struct tcp_conn *embryo_head, *embryo_tail; /* those TCBs, oldest first */
 	void *user;
 };
 
@@ -67,6 +68,7 @@ struct tcp_conn {
 	tcp_time_t timers[TCP_T_N];
 
 	struct tcp_listener *listener;     /* passive open, until ESTABLISHED */
+	struct tcp_conn *lq_prev, *lq_next; /* the listener's embryo list */
 	void *listener_user;
 	int passive;                       /* came from LISTEN */
 	int owned;                         /* the user holds the TCB (events go out) */
@@ -189,6 +191,9 @@ void tcp_report_closed(struct tcp_conn *c, int err);
 struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
 				 uint16_t lport, uint16_t rport);
 struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint16_t port);
+/* A passive-open TCB joins / leaves its listener's SYN-RECEIVED list. */
+void tcp_listener_add_embryo(struct tcp_listener *l, struct tcp_conn *c);
+void tcp_listener_detach(struct tcp_conn *c);
 struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err);
 uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now);

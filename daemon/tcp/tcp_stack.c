@@ -372,6 +372,38 @@ struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint 
 	return NULL;
 }
 
+void tcp_listener_add_embryo(struct tcp_listener *l, struct tcp_conn *c)
+{
+	c->listener = l;
+	c->lq_next = NULL;
+	c->lq_prev = l->embryo_tail;
+	if (l->embryo_tail)
+		l->embryo_tail->lq_next = c;
+	else
+		l->embryo_head = c;
+	l->embryo_tail = c;
+	l->pending++;
+}
+
+void tcp_listener_detach(struct tcp_conn *c)
+{
+	struct tcp_listener *l = c->listener;
+	if (!l)
+		return;
+	if (c->lq_prev)
+		c->lq_prev->lq_next = c->lq_next;
+	else
+		l->embryo_head = c->lq_next;
+	if (c->lq_next)
+		c->lq_next->lq_prev = c->lq_prev;
+	else
+		l->embryo_tail = c->lq_prev;
+	c->lq_prev = c->lq_next = NULL;
+	if (l->pending)
+		l->pending--;
+	c->listener = NULL;
+}
+
 struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint16_t port)
 {
 	for (struct tcp_listener *l = s->listeners; l; l = l->next)
@@ -643,9 +675,7 @@ void tcp_conn_closed(struct tcp_conn *c, int err)
 	struct tcp_stack *s = c->s;
 	if (c->detached)
 		return;
-	if (c->listener && c->listener->pending)
-		c->listener->pending--;
-	c->listener = NULL;
+	tcp_listener_detach(c);
 	if (c->state == TCP_LISTEN)
 		c->state = TCP_CLOSED; /* SYN-RECEIVED => LISTEN already logged */
 	tcp_set_state(c, TCP_CLOSED);
@@ -718,10 +748,7 @@ void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 	if (c->keepalive)
 		tcp_timer_set(c, TCP_T_KEEPALIVE, now + s->cfg.keepalive_idle);
 	if (c->passive) {
-		struct tcp_listener *l = c->listener;
-		if (l && l->pending)
-			l->pending--;
-		c->listener = NULL;
+		tcp_listener_detach(c);
 		c->owned = 1;
 		tcp_conn_event(c, TCP_EVB_ACCEPTED);
 	} else {
@@ -784,14 +811,10 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
 	note_now(s, now);
 	tcp_enter(s);
 	/* connections not yet accepted are reset */
-	struct tcp_conn *c = s->all, *n;
-	for (; c; c = n) {
-		n = c->next;
-		if (c->listener == l) {
-			tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
-			s->st.OutRsts++;
-			tcp_conn_closed(c, TCP_EABORTED);
-		}
+	for (unsigned guard = 0; l->embryo_head && guard < (1u << 25); guard++) {
+		struct tcp_conn *c = l->embryo_head;
+		tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
+		tcp_conn_closed(c, TCP_EABORTED);
 	}
 	struct tcp_listener **pp = &s->listeners;
 	for (; *pp; pp = &(*pp)->next)
@@ -1040,7 +1063,6 @@ static void abort_conn(struct tcp_conn *c, int err, tcp_time_t now)
 	case TCP_CLOSE_WAIT:
 		/* "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" */
 		tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
-		c->s->st.OutRsts++;
 		break;
 	default:
 		/* SYN-SENT: "all queued SENDs and RECEIVEs should be given

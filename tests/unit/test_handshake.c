@@ -338,33 +338,43 @@ TT_TEST(test_syn_received_duplicate_syn_resends_synack)
 	host_free(&b);
 }
 
-/* Listener backlog: SYN-RECEIVED TCBs count; the next SYN is dropped. */
-TT_TEST(test_listen_backlog_overflow)
+/* Listener backlog: SYN-RECEIVED TCBs count; when full, the oldest
+ * half-open TCB is recycled for the new SYN (RFC 4987 3.4), so a SYN
+ * flood does not lock out legitimate clients. */
+TT_TEST(test_listen_backlog_overflow_recycles_oldest)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
-	struct tcp_listener *l;
+	struct tcp_listener *l, *l2;
 	TT_EQ(tcp_listen(b.s, 80, 2, NULL, &l), 0);
-	struct tcp_listener *l2;
 	TT_EQ(tcp_listen(b.s, 80, 2, NULL, &l2), TCP_EADDRINUSE);
+	b.isn = 0;
 	host_recv_from(&b, &pa, 1001, 80, 100, 0, F_SYN, 8192, NULL, T0);
 	host_recv_from(&b, &pa, 1002, 80, 100, 0, F_SYN, 8192, NULL, T0);
-	TT_EQ(host_recv_from(&b, &pa, 1003, 80, 100, 0, F_SYN, 8192, NULL, T0), TCP_ELIMIT);
+	TT_EQ(host_recv_from(&b, &pa, 1003, 80, 100, 0, F_SYN, 8192, NULL, T0), 0);
 	TT_EQ(host_nconns(&b), 2);
 	TT_EQ(host_stats(&b).DropListenOverflow, 1);
-	/* completing one frees a slot */
-	b.isn = 0;
-	host_recv_from(&b, &pa, 1001, 80, 101, 1, F_ACK, 8192, NULL, T0);
-	TT_ASSERT(b.accepted != NULL);
-	TT_EQ(host_recv_from(&b, &pa, 1003, 80, 100, 0, F_SYN, 8192, NULL, T0), 0);
-	TT_EQ(host_nconns(&b), 3);
-	/* unlisten resets the two not yet accepted */
 	host_drop_all(&b);
+	/* 1001 was recycled: its ACK now finds no TCB, LISTEN answers RST */
+	host_recv_from(&b, &pa, 1001, 80, 101, 1, F_ACK, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_RST, 1, 0);
+	TT_ASSERT(b.accepted == NULL);
+	/* 1002 and 1003 complete */
+	host_recv_from(&b, &pa, 1003, 80, 101, 1, F_ACK, 8192, NULL, T0);
+	TT_ASSERT(b.accepted != NULL);
+	/* a flood of 100 more: the listener still answers each */
+	for (uint16_t p = 2000; p < 2100; p++) {
+		host_recv_from(&b, &pa, p, 80, 100, 0, F_SYN, 8192, NULL, T0);
+		EXPECT_SEG(&b, F_SYN | F_ACK, 0, 101);
+	}
+	TT_EQ(host_nconns(&b), 3); /* two half-open + the accepted one */
+	/* unlisten resets the two not yet accepted */
 	tcp_unlisten(l, T0);
 	TT_EQ(host_nconns(&b), 1);
 	EXPECT_SEG(&b, F_RST | F_ACK, 1, 101);
 	EXPECT_SEG(&b, F_RST | F_ACK, 1, 101);
+	EXPECT_NONE(&b);
 	host_free(&b);
 }
 
