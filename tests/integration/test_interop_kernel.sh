@@ -246,6 +246,19 @@ if ! kill -0 "$toud_pid" 2>/dev/null; then
 else
 	ok "toud_alive"
 fi
+# SIGTERM: toud exits 0 within its shutdown deadline (leak reports come now)
+if kill -0 "$toud_pid" 2>/dev/null; then
+	kill -TERM "$toud_pid"
+	for _ in $(seq 200); do kill -0 "$toud_pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$toud_pid" 2>/dev/null; then
+		fail "toud_sigterm" "toud still runs 20 s after SIGTERM"
+	else
+		wait "$toud_pid"
+		st=$?
+		toud_pid=
+		if [ $st -ne 0 ]; then fail "toud_sigterm" "toud exited $st after SIGTERM"; else ok "toud_sigterm"; fi
+	fi
+fi
 # a sanitizer build (-DTOU_SANITIZE=ON) reports on stderr and may keep running
 if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/toud.log"; then
 	fail "toud_sanitizer" "toud's log has sanitizer reports:"

@@ -56,6 +56,24 @@ if ! kill -0 "$toud_pid" 2>/dev/null; then
 	tail -30 "$work/toud.log" | sed 's/^/#   /'
 	rc=1
 fi
+# SIGTERM: toud stops within its shutdown deadline and exits 0 (a sanitizer
+# build reports leaks only now)
+if [ -n "$toud_pid" ] && kill -0 "$toud_pid" 2>/dev/null; then
+	kill -TERM "$toud_pid"
+	for _ in $(seq 200); do kill -0 "$toud_pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$toud_pid" 2>/dev/null; then
+		echo "FAIL toud_sigterm: toud still runs 20 s after SIGTERM"
+		rc=1
+	else
+		wait "$toud_pid"
+		st=$?
+		toud_pid=
+		if [ $st -ne 0 ]; then
+			echo "FAIL toud_sigterm: toud exited $st after SIGTERM"
+			rc=1
+		fi
+	fi
+fi
 # a sanitizer build (-DTOU_SANITIZE=ON) reports on stderr and may keep running
 if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$work/toud.log"; then
 	echo "FAIL toud_sanitizer: toud's log has sanitizer reports:"
