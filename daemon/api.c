@@ -796,7 +796,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread < 0) {
 		st->reading = 0;
 		uv_read_stop(s);
-		if (nread != UV_EOF || peer_hung_up(st)) {
+		if (nread != UV_EOF || peer_hung_up(st) || st->phase == PH_REPLIED) {
 			app_gone(st, 0);
 			return;
 		}
@@ -1484,7 +1484,19 @@ static void on_connection(uv_stream_t *server, int status)
 		log_peer(LOG_LVL_WARNING, (const uint8_t *)&st->uid, sizeof st->uid, toud_now(),
 			 "api: client uid %u pid %d refused: max_api_clients (%u) reached", (unsigned)st->uid,
 			 (int)st->pid, toud.cfg.max_api_clients);
-		reply_err(st, TOU_ERR_LIMIT, "too many API clients (max_api_clients %u)", toud.cfg.max_api_clients);
+		/* answer, then drain what the client sends (so that its write
+		 * of the request does not fail with EPIPE before it reads the
+		 * answer) until its EOF or for a second at most */
+		A.n_req--;
+		st->phase = PH_REPLIED;
+		A.api_errors++;
+		stream_printf(st, "ERR %s too many API clients (max_api_clients %u)", TOU_ERR_LIMIT,
+			      toud.cfg.max_api_clients);
+		uv_shutdown_t *sreq = malloc(sizeof *sreq);
+		if (sreq && uv_shutdown(sreq, (uv_stream_t *)&st->pipe, on_shutdown) != 0)
+			free(sreq);
+		uv_timer_start(&st->timer, on_reply_timeout, 1000, 0);
+		stream_read_start(st);
 		return;
 	}
 	uv_timer_start(&st->timer, on_request_timeout, toud.cfg.request_timeout / 1000 + 1, 0);
