@@ -704,6 +704,22 @@ def est_rst_exact(ctx):
 
 
 @check
+def est_data_without_ack(ctx):
+    """RFC 9293 3.10.7.4 fifth: if the ACK bit is off, drop the segment and
+    return - the data is not delivered (and then arrives once with ACK)."""
+    p, st, _ = established(ctx)
+    p.send(PSH, data=b"noack")
+    p.expect_nothing("data without the ACK bit")
+    p.send_data(b"ACKED")
+    got = st.recv_exact(5)
+    if got != b"ACKED":
+        raise Fail("expected the app to get b'ACKED' (the ACK-less copy dropped), got %r" % got)
+    extra = st.recv_some(0.2)
+    if extra:
+        raise Fail("the app got more than one copy: %r" % extra)
+
+
+@check
 def est_ack_unsent_data(ctx):
     """RFC 9293 3.10.7.4 fifth, ESTABLISHED: If the ACK acks something not yet
     sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."""
@@ -999,6 +1015,8 @@ def syn_sent_unacceptable(ctx):
     p.expect_nothing("a RST without ACK in SYN-SENT")
     p.send(RST | ACK, seq=300, ack=bad)
     p.expect_nothing("a RST,ACK with an unacceptable ACK in SYN-SENT (drop the segment)")
+    p.send(FIN, seq=300)
+    p.expect_nothing("a FIN without SYN or ACK in SYN-SENT (neither SYN nor RST: drop)")
     p.send(SYN | ACK, seq=300, ack=seq_add(syn.seq, 1), opts=T.opt_mss(1460))
     p.snd_nxt, p.rcv_nxt = 301, seq_add(syn.seq, 1)
     p.expect_seg("ACK of our SYN", seq=p.rcv_nxt, ack=301, flags=ACK)
