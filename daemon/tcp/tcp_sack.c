@@ -12,13 +12,13 @@
 void tcp_sb_init(struct tcp_scoreboard *sb)
 {
 	memset(sb, 0, sizeof(*sb));
-	tcp_seqset_init(&sb->sacked);
+	tcp_seqset_init_cap(&sb->sacked, TCP_SEQSET_MAX);
 	sb->can_send_new = 1;
 }
 
 void tcp_sb_reset(struct tcp_scoreboard *sb)
 {
-	tcp_seqset_init(&sb->sacked);
+	tcp_seqset_init_cap(&sb->sacked, TCP_SEQSET_MAX);
 	sb->high_rxt = 0;
 	sb->high_rxt_valid = 0;
 }

@@ -6,11 +6,28 @@
 
 #include "tcp_seqset.h"
 
-_Static_assert(TCP_SEQSET_CAP <= 32, "sack_blocks uses a 32-bit mask");
+_Static_assert(TCP_SEQSET_MAX <= 64 && TCP_SEQSET_CAP <= TCP_SEQSET_MAX,
+	       "sack_blocks uses a 64-bit mask");
+
+void tcp_seqset_init_cap(struct tcp_seqset *s, unsigned cap)
+{
+	memset(s, 0, sizeof(*s));
+	if (cap < 1)
+		cap = 1;
+	if (cap > TCP_SEQSET_MAX)
+		cap = TCP_SEQSET_MAX;
+	s->cap = cap;
+}
+
+/* A zeroed struct (never initialised) behaves as the default capacity. */
+static unsigned seqset_cap(const struct tcp_seqset *s)
+{
+	return s->cap ? s->cap : TCP_SEQSET_CAP;
+}
 
 void tcp_seqset_init(struct tcp_seqset *s)
 {
-	memset(s, 0, sizeof(*s));
+	tcp_seqset_init_cap(s, TCP_SEQSET_CAP);
 }
 
 /* Hand out a new recency stamp; on the (very rare) wrap of the counter,
@@ -18,7 +35,7 @@ void tcp_seqset_init(struct tcp_seqset *s)
 static uint32_t next_stamp(struct tcp_seqset *s)
 {
 	if (s->clock == UINT32_MAX) {
-		uint32_t rank[TCP_SEQSET_CAP];
+		uint32_t rank[TCP_SEQSET_MAX];
 		for (unsigned i = 0; i < s->n; i++) {
 			rank[i] = 1;
 			for (unsigned j = 0; j < s->n; j++)
@@ -65,7 +82,7 @@ int tcp_seqset_add(struct tcp_seqset *s, uint32_t start, uint32_t end)
 	while (j < s->n && tcp_seq_leq(s->r[j].start, end))
 		j++;
 	if (i == j) {
-		if (s->n == TCP_SEQSET_CAP)
+		if (s->n >= seqset_cap(s))
 			return TCP_ENOMEM;
 		insert_at(s, i, start, end, next_stamp(s));
 		return 0;
@@ -104,7 +121,7 @@ int tcp_seqset_remove(struct tcp_seqset *s, uint32_t start, uint32_t end)
 		int keep_left = tcp_seq_lt(r->start, start);
 		int keep_right = tcp_seq_gt(r->end, end);
 		if (keep_left && keep_right) {
-			if (s->n == TCP_SEQSET_CAP)
+			if (s->n >= seqset_cap(s))
 				return TCP_ENOMEM;
 			uint32_t old_end = r->end;
 			r->end = start;
@@ -169,16 +186,16 @@ unsigned tcp_seqset_sack_blocks(const struct tcp_seqset *s, struct tcp_seqrange 
 	 * "most recently reported": every block we report was changed by an
 	 * arrival, newest first. */
 	unsigned used = 0;
-	uint32_t taken = 0; /* bit i: r[i] already output (TCP_SEQSET_CAP <= 32) */
+	uint64_t taken = 0; /* bit i: r[i] already output (TCP_SEQSET_MAX <= 64) */
 	while (used < max && used < s->n) {
 		int best = -1;
 		for (unsigned i = 0; i < s->n; i++) {
-			if (taken & (1u << i))
+			if (taken & (1ull << i))
 				continue;
 			if (best < 0 || s->stamp[i] > s->stamp[best])
 				best = (int)i;
 		}
-		taken |= 1u << best;
+		taken |= 1ull << best;
 		out[used++] = s->r[best];
 	}
 	return used;

@@ -29,16 +29,25 @@ struct tcp_seqrange {
 	uint32_t start, end;
 };
 
+/* Default capacity (tcp_seqset_init) and the most any set can hold
+ * (tcp_seqset_init_cap): the sender's scoreboard takes the maximum so a
+ * window with many holes (tail drops in a deep queue) stays exact longer.
+ * Every operation is O(capacity). */
 #define TCP_SEQSET_CAP 32
+#define TCP_SEQSET_MAX 64
 
 struct tcp_seqset {
 	unsigned n;                               /* ranges in use */
-	struct tcp_seqrange r[TCP_SEQSET_CAP];    /* ascending, disjoint, non-adjacent */
-	uint32_t stamp[TCP_SEQSET_CAP];           /* recency of r[i]: larger = newer */
+	unsigned cap;                             /* capacity, <= TCP_SEQSET_MAX */
+	struct tcp_seqrange r[TCP_SEQSET_MAX];    /* ascending, disjoint, non-adjacent */
+	uint32_t stamp[TCP_SEQSET_MAX];           /* recency of r[i]: larger = newer */
 	uint32_t clock;                           /* last stamp handed out */
 };
 
+/* An empty set holding up to TCP_SEQSET_CAP ranges. */
 void tcp_seqset_init(struct tcp_seqset *s);
+/* An empty set holding up to cap ranges (clamped to 1..TCP_SEQSET_MAX). */
+void tcp_seqset_init_cap(struct tcp_seqset *s, unsigned cap);
 /* Add [start, end), merging with overlapping and adjacent ranges; the
  * resulting range becomes the most recent.  Returns 0 (also for an empty
  * range, which changes nothing), TCP_EINVAL if end is more than 2^31 before

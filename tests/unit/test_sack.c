@@ -222,6 +222,33 @@ TT_TEST(sack_nextseg_respects_sacked_and_highrxt)
 	TT_EQ(tcp_sb_pipe(&sb, una, nxt, SMSS), 600 + 4 * SMSS + 6 * SMSS);
 }
 
+TT_TEST(sack_scoreboard_holds_many_holes)
+{
+	/* every other segment lost in a 120-segment window: 60 SACKed
+	 * islands, more than the default set capacity */
+	struct tcp_scoreboard sb;
+	B = 77;
+	tcp_sb_init(&sb);
+	uint32_t una = S(0), nxt = S(120);
+	for (unsigned k = 1; k < 120; k += 2)
+		TT_EQ(sack(&sb, una, k, k + 1), SMSS);
+	TT_EQ(tcp_sb_sacked_bytes(&sb), 60 * SMSS);
+	TT_EQ(sb.overflow_blocks, 0);
+	/* holes 0..114 step 2 have >= 3 SACKed segments above: lost; holes
+	 * 116 and 118 have 2 and 1 above: not lost */
+	TT_ASSERT(tcp_sb_is_lost(&sb, S(114), SMSS));
+	TT_ASSERT(!tcp_sb_is_lost(&sb, S(116), SMSS));
+	TT_EQ(tcp_sb_pipe(&sb, una, nxt, SMSS), 2 * SMSS);
+	/* four more islands beyond the capacity are counted, not kept */
+	nxt = S(140);
+	for (unsigned k = 121; k < 140; k += 2)
+		sack(&sb, una, k, k + 1);
+	TT_EQ(tcp_seqset_count(&sb.sacked), TCP_SEQSET_MAX);
+	TT_EQ(sb.overflow_blocks, 70 - TCP_SEQSET_MAX);
+	/* a block that merges with a kept island still counts */
+	TT_EQ(sack(&sb, una, 2, 3), SMSS);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);

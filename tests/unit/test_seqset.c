@@ -130,6 +130,33 @@ TT_TEST(seqset_capacity)
 	TT_ASSERT(tcp_seqset_contains(&s, 35));
 }
 
+TT_TEST(seqset_capacity_per_set)
+{
+	struct tcp_seqset s;
+	tcp_seqset_init_cap(&s, TCP_SEQSET_MAX);
+	for (uint32_t i = 0; i < TCP_SEQSET_MAX; i++)
+		TT_EQ(tcp_seqset_add(&s, i * 100, i * 100 + 10), 0);
+	TT_EQ(tcp_seqset_count(&s), TCP_SEQSET_MAX);
+	TT_EQ(tcp_seqset_add(&s, 50, 60), TCP_ENOMEM);
+	struct tcp_seqrange b[TCP_SEQSET_MAX];
+	TT_EQ(tcp_seqset_sack_blocks(&s, b, TCP_SEQSET_MAX), TCP_SEQSET_MAX);
+	TT_EQ(b[0].start, (TCP_SEQSET_MAX - 1) * 100); /* newest first */
+	TT_EQ(b[TCP_SEQSET_MAX - 1].start, 0);
+	/* clamped */
+	tcp_seqset_init_cap(&s, 1000);
+	TT_EQ(s.cap, TCP_SEQSET_MAX);
+	tcp_seqset_init_cap(&s, 0);
+	TT_EQ(s.cap, 1);
+	TT_EQ(tcp_seqset_add(&s, 0, 10), 0);
+	TT_EQ(tcp_seqset_add(&s, 20, 30), TCP_ENOMEM);
+	/* a zeroed, never initialised set has the default capacity */
+	struct tcp_seqset z;
+	memset(&z, 0, sizeof z);
+	for (uint32_t i = 0; i < TCP_SEQSET_CAP; i++)
+		TT_EQ(tcp_seqset_add(&z, i * 100, i * 100 + 10), 0);
+	TT_EQ(tcp_seqset_add(&z, 50, 60), TCP_ENOMEM);
+}
+
 TT_TEST(seqset_sack_blocks_rfc2018_order)
 {
 	/* RFC 2018 section 5 example: receiver gets segments 5500 (lost
