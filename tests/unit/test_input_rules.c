@@ -278,6 +278,26 @@ TT_TEST(rule_ack_bit_off_dropped)
 	host_free(&b);
 }
 
+/* "Sixth, check the URG bit": urgent data is not supported (RFC 6093
+ * discourages it); the octets are delivered inline in sequence. */
+TT_TEST(rule_urg_data_inline)
+{
+	struct host b;
+	struct tcp_conn *cb;
+	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	uint8_t buf[64];
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.urp = 3;
+	size_t n = peer_build(buf, sizeof buf, 1000, 80, 100, 300, F_ACK | TCP_URG, 8192, "urgent", 6, &o);
+	tcp_input(b.s, &PA, buf, n, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 106);
+	char r[8];
+	TT_EQ(tcp_recv(cb, r, sizeof r, T0), 6);
+	TT_MEMEQ(r, "urgent", 6);
+	host_free(&b);
+}
+
 /* "If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
  * set SND.WND <- SEG.WND" - an old segment does not update the window. */
 TT_TEST(rule_window_update_wl1_wl2)
