@@ -370,6 +370,10 @@ static void stream_finish(struct stream *st)
 	if (st->phase == PH_REQ)
 		A.n_req--;
 	st->phase = PH_REPLIED;
+	if (st->rr) {
+		resolve_cancel(st->rr);
+		st->rr = NULL;
+	}
 	if (st->reading) {
 		uv_read_stop((uv_stream_t *)&st->pipe);
 		st->reading = 0;
@@ -1095,8 +1099,8 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 {
 	struct stream *st = arg;
 	st->rr = NULL;
-	if (st->closing)
-		return;
+	if (st->closing || st->phase != PH_RESOLVING)
+		return; /* answered meanwhile (daemon stopping) */
 	if (status != 0) {
 		reply_err(st, TOU_ERR_UNREACHABLE, "cannot resolve \"%s\": %s", st->req.host, uv_strerror(status));
 		return;
