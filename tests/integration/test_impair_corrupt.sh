@@ -39,11 +39,21 @@ drops() {
 	echo "$n"
 }
 
-step "5 % of datagrams with a bit flipped in the TCP header: 1 MB up, 300 kB down"
+step "5 % of datagrams with a bit flipped in the TCP header: 500 kB up, 100 kB down"
 da0=$(drops "$SA")
 db0=$(drops "$SB")
 ia0=$(dstat "$SA" InSegs)
-transfer hdr 5601 1000000 300000 300
+transfer hdr 5601 500000 100000 100
+if [ "$CONN_RC" -eq 0 ] && [ "$LISTEN_RC" -eq 0 ]; then
+	echo "NOTE: header corruption, clean end: $(cmp -l "$T/hdr.up" "$T/hdr.up.out" 2>/dev/null | wc -l) bytes differ up," \
+		"$(cmp -l "$T/hdr.down" "$T/hdr.down.out" 2>/dev/null | wc -l) down (a flipped sequence number" \
+		"inside the window puts data at the wrong place)"
+fi
+if [ "$CONN_RC" -eq 124 ] || [ "$LISTEN_RC" -eq 124 ]; then
+	echo "hdr: the stream was still open at the bound (a corrupted header can make TCP stall):"
+	"$TOU" -s "$SA" status || true
+	"$TOU" -s "$SB" status || true
+fi
 echo "hdr: tou connect exit $CONN_RC, tou listen exit $LISTEN_RC ($(cat "$T/hdr.connect.err" "$T/hdr.listen.err" | tr '\n' ' '))"
 gt "relay corrupted a2b" "$(relay_stat a2b corrupted)" 0
 gt "relay corrupted b2a" "$(relay_stat b2a corrupted)" 0
