@@ -817,7 +817,12 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	 * SEG.ACK." */
 	if (seq_leq(c->snd_una, seg->ack) &&
 	    (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
+		uint32_t old_wnd = c->snd_wnd;
 		c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+		/* a zero window reopens: what went out meanwhile were probes the
+		 * receiver could not keep; resume from SND.UNA */
+		if (old_wnd == 0 && c->snd_wnd && seq_lt(c->rtx_nxt, c->snd_nxt))
+			c->rtx_nxt = c->snd_una;
 		c->snd_wl1 = seg->seq;
 		c->snd_wl2 = seg->ack;
 		if (c->snd_wnd > c->max_snd_wnd)

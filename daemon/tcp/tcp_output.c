@@ -444,6 +444,12 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 	}
 	if (c->snd_una == c->snd_nxt || c->detached)
 		return; /* nothing outstanding */
+	if (c->snd_wnd == 0 && c->rtx_count > 1)
+		/* RFC 9293 3.8.6.1: "TCP implementations MUST NOT close a
+		 * connection merely because the window is zero" - into a zero
+		 * window the retransmission is a probe and does not count
+		 * toward R2 (the user timeout and keep-alive still apply) */
+		c->rtx_count--;
 	if (c->user_timeout && now - c->progress_at >= c->user_timeout) {
 		/* RFC 9293 3.8.3 / 3.10.8 USER TIMEOUT: "If a timeout occurs, ...
 		 * signal the user "error: connection aborted due to user

@@ -201,6 +201,40 @@ TT_TEST(retransmit_respects_send_window)
 	host_free(&a);
 }
 
+/* RFC 9293 3.8.6.1 "MUST NOT close a connection merely because the window
+ * is zero": the window shrinks to zero with data in flight; the RTO sends
+ * one-octet probes past R2 without giving up. */
+TT_TEST(retransmit_zero_window_does_not_give_up)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.retries = 3;
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	char d[2000];
+	memset(d, 'z', sizeof d);
+	TT_EQ(tcp_send(ca, d, sizeof d, T0), 2000);
+	host_drop_all(&a);
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, T0 + 10);
+	tcp_time_t t = T0 + 10;
+	for (int i = 0; i < 8; i++) {
+		t = tcp_next_deadline(a.s);
+		tcp_timeout(a.s, t);
+		EXPECT_SEG_WL(&a, F_ACK, 1100, 300, 8192, 1);
+		EXPECT_STATE(ca, TCP_ESTABLISHED);
+		/* the receiver keeps answering: window still zero */
+		host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, t);
+	}
+	/* the window opens: the rest goes */
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 8192, NULL, t + 1);
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 1100, 300, 8192, 1000);
+	host_free(&a);
+	host_free(&b);
+}
+
 /* Karn's rule (RFC 6298 3): the ACK of a retransmitted segment gives no
  * RTT sample (no timestamps). */
 TT_TEST(retransmit_karn_no_sample)
