@@ -7,7 +7,8 @@ sets up (TUN with the kernel's address, tunbridge, toud).  Checks:
   kernel_to_toud_kernel_closes   kernel client -> toud listener, N MB each way,
                                  hashes match, the kernel sends FIN first
   kernel_to_toud_toud_closes     the same, toud's app closes first
-  toud_to_kernel                 toud CONNECTs out to a kernel listener
+  toud_to_kernel                 toud CONNECTs out to a kernel listener (toud
+                                 closes first; _kernel_closes: the kernel does)
   kernel_rst                     kernel closes with SO_LINGER 0 (RST): STATUS
                                  end "reset"
   toud_abort                     ABORT <id>: the kernel socket gets ECONNRESET
@@ -221,7 +222,10 @@ class Runner:
                 st.close()
         return fn
 
-    def toud_to_kernel(self):
+    def toud_to_kernel(self, first_closer="toud"):
+        return lambda: self._toud_to_kernel(first_closer)
+
+    def _toud_to_kernel(self, first_closer):
         port = self.next_port()
         ls = socket.socket(self.af, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -244,7 +248,7 @@ class Runner:
                 n = self.args.bytes
                 te = End("toud-app", stream.sock, self.data(n))
                 ke = End("kernel", k, self.data(n))
-                transfer(te, ke, te, self.args.timeout)
+                transfer(te, ke, te if first_closer == "toud" else ke, self.args.timeout)
                 stream.close()
                 k.close()
                 expect_end(self.api, stream.id, "fin")
@@ -408,7 +412,8 @@ def main():
     checks = [
         ("kernel_to_toud_kernel_closes", r.kernel_to_toud("kernel")),
         ("kernel_to_toud_toud_closes", r.kernel_to_toud("toud")),
-        ("toud_to_kernel", r.toud_to_kernel),
+        ("toud_to_kernel", r.toud_to_kernel("toud")),
+        ("toud_to_kernel_kernel_closes", r.toud_to_kernel("kernel")),
         ("kernel_to_slow_reader", r.kernel_to_slow_reader),
         ("toud_to_slow_kernel", r.toud_to_slow_kernel),
         ("kernel_rst", r.kernel_rst),
