@@ -720,6 +720,24 @@ def est_data_without_ack(ctx):
 
 
 @check
+def keepalive_answered(ctx):
+    """RFC 9293 3.8.4: a keep-alive is <SEQ=SND.NXT-1> with no data (Linux) or
+    one garbage octet (BSD); it is old, hence not acceptable, and MUST be
+    answered <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>; the octet is not delivered."""
+    p, st, _ = established(ctx)
+    ctx.pace_challenge()
+    p.send(ACK, seq=seq_add(p.snd_nxt, -1))
+    p.expect_seg("ACK to the keep-alive", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    ctx.pace_challenge()
+    p.send(ACK, seq=seq_add(p.snd_nxt, -1), data=b"k")
+    p.expect_seg("ACK to the 1-octet keep-alive", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    p.send_data(b"after")
+    got = st.recv_exact(5)
+    if got != b"after":
+        raise Fail("expected the app to get b'after' only, got %r" % got)
+
+
+@check
 def est_ack_unsent_data(ctx):
     """RFC 9293 3.10.7.4 fifth, ESTABLISHED: If the ACK acks something not yet
     sent (SEG.ACK > SND.NXT), then send an ACK, drop the segment, and return."""
@@ -919,6 +937,20 @@ def close_peer_first(ctx):
 
 
 @check
+def close_wait_dup_fin(ctx):
+    """RFC 9293 3.10.7.4: a retransmitted FIN in CLOSE-WAIT is old: it is
+    acknowledged again <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and the state stays."""
+    p, st, _ = established(ctx)
+    p.send(FIN | ACK)
+    p.snd_nxt = seq_add(p.snd_nxt, 1)
+    p.expect_seg("ACK of our FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    ctx.pace_challenge()
+    p.send(FIN | ACK, seq=seq_add(p.snd_nxt, -1))
+    p.expect_seg("ACK of the retransmitted FIN", seq=p.rcv_nxt, ack=p.snd_nxt, flags=ACK)
+    expect_state(ctx, p, "CLOSE-WAIT")
+
+
+@check
 def close_simultaneous(ctx):
     """RFC 9293 3.5 figure 13: FINs cross -> CLOSING, <SEQ=F+1><ACK=R+1><ACK>;
     the ACK of toud's FIN -> TIME-WAIT; a retransmitted FIN is re-ACKed."""
@@ -988,6 +1020,21 @@ def connect_handshake(ctx):
     d = p.expect_seg("data from the app", seq=p.rcv_nxt, ack=301, datalen=3)
     if d.data != b"abc":
         raise Fail("expected data b'abc', got %r" % d.data)
+
+
+@check
+def simultaneous_open_rst_refused(ctx):
+    """RFC 9293 3.10.7.4 second, SYN-RECEIVED: If this connection was initiated
+    with an active OPEN (i.e., came from SYN-SENT state), then the connection
+    was refused; signal the user "connection refused" -> ERR refused."""
+    p = ctx.peer(0)
+    sock, syn = toud_connect(ctx, p)
+    p.send(SYN, seq=300, opts=T.opt_mss(1460))
+    p.expect_seg("SYN,ACK (simultaneous open)", seq=syn.seq, ack=301, flags=SYN | ACK)
+    p.send(RST, seq=301)
+    stream, ans = Api.connect_finish(sock)
+    if stream is not None or not ans.startswith("ERR refused"):
+        raise Fail("expected CONNECT -> ERR refused, got %s" % ans)
 
 
 @check
