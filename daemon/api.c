@@ -89,7 +89,9 @@ struct stream {
 	size_t wq_bytes;                /* bytes in uv_write requests */
 	unsigned reading : 1, app_eof : 1, closing : 1, shut_sent : 1, peer_eof : 1,
 		close_when_drained : 1, fin_after_pend : 1, write_failed : 1,
-		in_feed : 1, in_pump : 1;        /* reentrancy guards */
+		in_feed : 1, in_pump : 1,        /* reentrancy guards */
+		pump_queued : 1;                 /* on A.pumpq */
+	struct stream *pump_next;
 	struct stream *next, *prev;
 };
 
@@ -140,6 +142,7 @@ static struct {
 	struct listener *listeners;
 	struct end_record ends[END_RECORDS];
 	unsigned n_ends, ends_next;
+	struct stream *pumpq;           /* streams with data to move to the app */
 	uint8_t *rbuf;                  /* reads from apps (on_alloc) */
 	uint8_t *tbuf;                  /* tcp_recv output for apps */
 	uint64_t api_requests, api_errors, api_clients_refused;
@@ -249,7 +252,7 @@ static unsigned wpool_n;
 
 static struct wreq *wreq_get(size_t len)
 {
-	if (len <= RBUF_SIZE) {
+	if (len > RBUF_SIZE / 4 && len <= RBUF_SIZE) {
 		struct wreq *w = wpool;
 		if (w) {
 			wpool = w->next_free;
@@ -421,6 +424,13 @@ static void on_stream_handle_closed(uv_handle_t *h)
 {
 	struct stream *st = h->data;
 	if (--st->open_handles == 0) {
+		if (st->pump_queued) {
+			struct stream **pp = &A.pumpq;
+			while (*pp && *pp != st)
+				pp = &(*pp)->pump_next;
+			if (*pp)
+				*pp = st->pump_next;
+		}
 		free(st->pend);
 		free(st);
 	}
@@ -610,6 +620,18 @@ static struct conn *find_conn(uint64_t id)
 		if (c->id == id)
 			return c;
 	return NULL;
+}
+
+void api_pump(void)
+{
+	while (A.pumpq) {
+		struct stream *st = A.pumpq;
+		A.pumpq = st->pump_next;
+		st->pump_queued = 0;
+		st->pump_next = NULL;
+		if (!st->closing && st->phase == PH_STREAM)
+			pump_recv(st, 0);
+	}
 }
 
 void api_reap(void)
@@ -1064,8 +1086,13 @@ void api_event(void *ctx, struct tcp_conn *tc, void *user, enum tcp_event ev, in
 		return;
 	case TCP_EV_READABLE:
 	case TCP_EV_PEER_FIN:
-		if (st && st->phase == PH_STREAM)
-			pump_recv(st, 0);
+		/* moved to the app once per loop turn (api_pump), so that
+		 * the segments of a whole receive batch leave in one write */
+		if (st && st->phase == PH_STREAM && !st->pump_queued) {
+			st->pump_queued = 1;
+			st->pump_next = A.pumpq;
+			A.pumpq = st;
+		}
 		return;
 	case TCP_EV_WRITABLE:
 		if (st && st->phase == PH_STREAM)

@@ -87,6 +87,7 @@ void api_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int
 void api_config_changed(void);                /* limits may have changed */
 void api_close(void);                         /* final: close remaining handles */
 void api_reap(void);                          /* frees ended conns (each loop turn) */
+void api_pump(void);                          /* received data -> apps (each loop turn) */
 void api_free(void);                          /* after the loop ended */
 
 /* endpoint helpers (api.c) */

@@ -294,6 +294,7 @@ static void on_tcp_timer(uv_timer_t *t)
 
 void engine_kick(void)
 {
+	api_pump(); /* may send window updates: before the flush */
 	api_reap();
 	flush_all();
 	if (toud.pcap)
