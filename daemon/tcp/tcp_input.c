@@ -125,6 +125,18 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
 	syn_options(c, seg, now);
+	if (seg->len) {
+		/* "any other control or text should be queued for processing
+		 * later": the text waits in the receive ring as out-of-order
+		 * data and joins the stream on ESTABLISHED (not acknowledged
+		 * before) */
+		uint32_t n = (uint32_t)seg->len;
+		uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
+		if (n > room)
+			n = room;
+		if (n && tcp_seqset_add(&c->ooo, c->rcv_nxt, c->rcv_nxt + n) == 0)
+			tcp_ring_write(&c->rcvbuf, 0, seg->data, n);
+	}
 	/* "ISS should be selected and a SYN segment sent of the form:
 	 * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> SND.NXT is set to ISS+1 and
 	 * SND.UNA to ISS. The connection state should be changed to
@@ -764,6 +776,15 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		c->snd_wl1 = seg->seq;
 		c->snd_wl2 = seg->ack;
 		tcp_conn_established(c, now);
+		if (c->ooo.n) {
+			/* text queued from the SYN (3.10.7.2) */
+			uint32_t before = c->rcv_nxt;
+			pull_ooo(c);
+			if (c->rcv_nxt != before) {
+				tcp_conn_event(c, TCP_EVB_READABLE);
+				c->ack_now = 1;
+			}
+		}
 		if (c->fin_queued) {
 			/* CLOSE in SYN-RECEIVED was queued "for processing after
 			 * entering ESTABLISHED state" */

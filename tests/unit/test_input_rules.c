@@ -137,6 +137,31 @@ TT_TEST(rule_listen_syn_ipv6_mss)
 	host_free(&b);
 }
 
+/* LISTEN: text on a SYN is "queued for processing later": not
+ * acknowledged by the SYN,ACK, delivered once ESTABLISHED. */
+TT_TEST(rule_listen_syn_text_queued)
+{
+	struct host b;
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	b.isn = 300;
+	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, "early", T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
+	host_recv_from(&b, &PA, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	TT_ASSERT(b.accepted != NULL);
+	EXPECT_SEG(&b, F_ACK, 301, 106);
+	TT_EQ(host_count_ev(&b, TCP_EV_READABLE), 1);
+	char r[8];
+	TT_EQ(tcp_recv(b.accepted, r, sizeof r, T0), 5);
+	TT_MEMEQ(r, "early", 5);
+	/* the peer's retransmission of that text is a duplicate */
+	host_recv_from(&b, &PA, 1000, 80, 101, 301, F_ACK, 8192, "early", T0);
+	EXPECT_SEG(&b, F_ACK, 301, 106);
+	TT_EQ(tcp_recv(b.accepted, r, sizeof r, T0), TCP_EAGAIN);
+	host_free(&b);
+}
+
 /* 3.10.7.3 SYN-SENT "Fifth, if neither of the SYN or RST bits is set,
  * then drop the segment and return." */
 TT_TEST(rule_syn_sent_neither_syn_nor_rst_dropped)
