@@ -261,7 +261,7 @@ void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);
  * restores RFC 9293 3.4.1 ISNs).  `c` is the new TCB. */
 void tcp_stack_set_isn_hook(struct tcp_stack *s,
 			    uint32_t (*hook)(void *arg, const struct tcp_conn *c), void *arg);
-/* The state of a connection (also for released TCBs still lingering). */
+/* The state of a connection the caller still holds (before tcp_release). */
 enum tcp_state tcp_conn_state(const struct tcp_conn *c);
 
 #ifdef __cplusplus
