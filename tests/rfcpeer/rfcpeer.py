@@ -26,6 +26,7 @@ import random
 import socket
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -1537,6 +1538,98 @@ def send_window_scaled(ctx):
     if (top - una) % T.MOD < 1000:
         raise Fail("toud used only %d of the 1000-octet window (field 250 scaled by 2)" %
                    ((top - una) % T.MOD))
+
+
+@check
+def isn_clock_driven(ctx):
+    """RFC 9293 3.4.1 (MUST-8, RFC 6528): the ISN comes from a clock (plus a
+    keyed hash of the 4-tuple): the same 4-tuple a moment later gets a larger
+    ISN, never the same one."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    a = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    p.send(RST, seq=101)
+    p.expect_nothing("the RST to SYN-RECEIVED")
+    time.sleep(0.1)  # lets the ISN clock advance (not an assertion)
+    p.send(SYN, seq=100, opts=T.opt_mss(1460))
+    b = p.expect_seg("SYN,ACK", ack=101, flags=SYN | ACK)
+    if not T.seq_lt(a.seq, b.seq):
+        raise Fail("same 4-tuple 0.1 s later: ISN %d then %d (expected a larger one)" % (a.seq, b.seq))
+
+
+def send_quietly(st, data):
+    """The app's write in a thread: the daemon need not buffer it all."""
+    try:
+        st.sock.settimeout(60)
+        st.sock.sendall(data)
+    except OSError:
+        pass
+
+
+@check
+def wscale_clamped_to_14(ctx):
+    """RFC 7323 2.3: a Window Scale shift above 14 MUST be used as 14: our WS 15
+    and a window field of 4 mean 65536 octets (not 131072).  We acknowledge
+    every second segment until toud's cwnd has grown, then stop: the burst
+    in flight must not pass 65536 octets."""
+    port = ctx.new_port()
+    ctx.listen(port)
+    p = ctx.peer(port)
+    p.win = 4
+    limit = 4 << 14
+    sa = p.handshake(syn_opts=T.opt_mss(1460) + T.opt_nop() + T.opt_ws(15), data=b"")
+    if sa.ws is None:
+        raise Fail("window scaling not negotiated: %s" % sa.opt_names())
+    st = ctx.accept(port)
+    total = 1000000
+    threading.Thread(target=send_quietly, args=(st, bytes(total)), daemon=True).start()
+    base = p.rcv_nxt
+    una = top = base
+    segs = 0
+    deadline = time.monotonic() + 30
+    # phase 1: a normal receiver for 400 kB (cwnd grows past the window)
+    while (top - base) % T.MOD < 400000 and time.monotonic() < deadline:
+        s = p.recv_any(1.0)
+        if s is None:
+            if top == una:
+                raise Fail("toud stopped sending after %d octets" % ((top - base) % T.MOD))
+            una = top
+            p.send(ACK, ack=una)
+            continue
+        if not s.data:
+            continue
+        end = seq_add(s.seq, len(s.data))
+        if (end - una) % T.MOD > limit:
+            raise Fail("toud sent up to %d octets beyond our last ACK with a window of "
+                       "4 << 14 = %d (a shift of 15 used as 15?)" % ((end - una) % T.MOD, limit))
+        if T.seq_lt(top, end):
+            top = end
+        segs += 1
+        if segs % 2 == 0:
+            una = top
+            p.send(ACK, ack=una)
+    una = top
+    p.send(ACK, ack=una)
+    # phase 2: no more ACKs; whatever toud sends now is bounded by the window
+    flight_top = una
+    while True:
+        s = p.recv_any(1.0)
+        if s is None:
+            break
+        if s.data:
+            end = seq_add(s.seq, len(s.data))
+            if T.seq_lt(flight_top, end):
+                flight_top = end
+    flight = (flight_top - una) % T.MOD
+    if flight > limit:
+        raise Fail("%d octets in flight with a window of 4 << 14 = %d (a shift of 15 used "
+                   "as 15?)" % (flight, limit))
+    if flight <= 14520:
+        raise Fail("only %d octets in flight after 400 kB: cwnd did not grow past the initial "
+                   "window, so the check cannot tell shift 14 from 15" % flight)
+    p.send(ACK, ack=flight_top)
 
 
 @check
