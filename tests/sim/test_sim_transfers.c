@@ -492,6 +492,12 @@ static void random_config(struct sim_config *c, uint64_t seed, uint64_t max_byte
 		c->tcp.msl = TCP_SEC(120);
 	}
 	c->cc = (int)sim_rng_below(&r, 2);
+	if (max_bytes <= 64 * 1024) {
+		/* short transfers: smaller rings are plenty and much cheaper to
+		 * allocate thousands of times (ASan) */
+		c->tcp.send_buffer = 96 * 1024;
+		c->tcp.recv_buffer = 96 * 1024;
+	}
 	c->bytes[0] = pick_size(&r, max_bytes);
 	c->bytes[1] = pick_size(&r, max_bytes);
 	/* who closes when: both as soon as their data is queued (FINs may
