@@ -44,3 +44,28 @@ run_case "server closes first" last first
 kill "${BG_PIDS[0]}"
 wait_for "listener gone" 10 sh -c "$API req '$B_SOCK' 'ACCEPT 7000' | grep -q '^ERR notfound'"
 echo "ok: listener closed with its connection"
+
+# IPv6: two daemons on [::1] (bracketed addresses in the OK line)
+free_port6() {
+	$PY -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::1",0)); print(s.getsockname()[1])'
+}
+p6a=$(free_port6) || fail "IPv6 loopback (::1) unavailable"
+p6b=$(free_port6)
+"$TOUD" -c "$WORK/empty.conf" -o "daemon.udp=[::1]:$p6a" -o "daemon.socket=$WORK/A6.sock" 2>"$WORK/A6.log" &
+DAEMON_PIDS+=($!)
+"$TOUD" -c "$WORK/empty.conf" -o "daemon.udp=[::1]:$p6b" -o "daemon.socket=$WORK/B6.sock" 2>"$WORK/B6.log" &
+DAEMON_PIDS+=($!)
+wait_for "A6" 10 $API req "$WORK/A6.sock" VERSION
+wait_for "B6" 10 $API req "$WORK/B6.sock" VERSION
+$API hold "$WORK/B6.sock" "LISTEN 7006" >"$WORK/listen6.out" &
+BG_PIDS+=($!)
+wait_for "LISTEN 7006" 10 grep -q '^OK 7006$' "$WORK/listen6.out"
+head -c 1M /dev/urandom >"$WORK/six.in"
+$API stream "$WORK/B6.sock" "ACCEPT 7006" "$WORK/six.in" "$WORK/six.b" --order last 2>/dev/null &
+acc=$!
+$API stream "$WORK/A6.sock" "CONNECT [::1]:$p6b 7006" "$WORK/six.in" "$WORK/six.a" 2>"$WORK/six.err" ||
+	fail "IPv6 stream: $(cat "$WORK/six.err")"
+wait "$acc" || fail "IPv6 accepting side"
+cmp "$WORK/six.in" "$WORK/six.a" && cmp "$WORK/six.in" "$WORK/six.b" || fail "IPv6 data differs"
+grep -q "^OK [0-9]* \[::1\]:$p6a/[0-9]* \[::1\]:$p6b/7006$" "$WORK/six.err" || fail "IPv6 OK line: $(cat "$WORK/six.err")"
+echo "ok: IPv6 stream over [::1], 1 MB each way"
