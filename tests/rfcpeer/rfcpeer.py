@@ -188,6 +188,20 @@ class Peer:
                 raise Fail("toud sent an unparsable segment (%s): %r" % (e, data[:60]))
             self.log.append("<< " + str(s))
             CSUMS.add(s.csum)
+            if s.raw[12] & 0x0F:
+                HEADER_ISSUES.append("reserved bits set: %s" % s)
+            if s.urg and not s.flags & T.URG:
+                HEADER_ISSUES.append("urgent pointer %d without URG: %s" % (s.urg, s))
+            if s.flags & RST and s.data:
+                HEADER_ISSUES.append("RST with data: %s" % s)
+            if s.flags & SYN and s.flags & (FIN | RST):
+                HEADER_ISSUES.append("SYN with FIN or RST: %s" % s)
+            if not s.flags & (SYN | RST) and s.mss is not None:
+                HEADER_ISSUES.append("MSS option outside a SYN: %s" % s)
+            if not s.flags & SYN and (s.ws is not None or s.sackok):
+                HEADER_ISSUES.append("WS or SACK-permitted outside a SYN: %s" % s)
+            if not s.flags & ACK and not s.flags & RST and not s.flags == SYN:
+                HEADER_ISSUES.append("a segment without ACK that is not a SYN or RST: %s" % s)
             return s
 
     def expect(self, what, pred=None, timeout=RECV_TIMEOUT):
@@ -1474,6 +1488,7 @@ def sack_hole_retransmitted_first(ctx):
 
 
 CSUMS = set()
+HEADER_ISSUES = []
 
 
 @check
@@ -1822,6 +1837,21 @@ def last_ack_needs_fin_acked(ctx):
     expect_end(ctx, st.id, "fin")
 
 
+@check
+def unlisten_resets_pending(ctx):
+    """Closing a listener resets the connections it has not accepted yet (as a
+    kernel does when a listening socket is closed): <SEQ=SND.NXT><CTL=RST>."""
+    port = ctx.new_port()
+    lsock = ctx.listen(port)
+    p = ctx.peer(port)
+    p.handshake(data=b"")
+    expect_state(ctx, p, "ESTABLISHED")
+    lsock.close()
+    r = p.expect("RST", lambda s: bool(s.flags & RST))
+    if not r.flags & RST or r.seq != p.rcv_nxt:
+        raise Fail("expected <SEQ=%d><CTL=RST> when the listener closed, got %s" % (p.rcv_nxt, r))
+
+
 # ---------------------------------------------------------------- spoofing, floods
 @check
 def rst_from_other_udp_port_ignored(ctx):
@@ -1986,6 +2016,16 @@ def checksum_field_zero(ctx):
 
 
 @check
+def header_fields_clean(ctx):
+    """RFC 9293 3.1 / 3.2 / 3.10.7: in every segment toud sent during this run
+    the reserved bits are zero, the urgent pointer is 0 without URG, a RST
+    carries no data, a SYN carries neither FIN nor RST, MSS/WS/SACK-permitted
+    appear only on SYNs, and every segment but a SYN or RST has ACK set."""
+    if HEADER_ISSUES:
+        raise Fail("%d issue(s), first: %s" % (len(HEADER_ISSUES), HEADER_ISSUES[0]))
+
+
+@check
 def daemon_still_works(ctx):
     """After everything above: a normal handshake and data, and VERSION."""
     p, st, _ = established(ctx, data=b"alive")
@@ -2077,7 +2117,7 @@ def main():
     if args.udp6:
         host, _, port = args.udp6.rpartition(":")
         args.toud6_addr = (host.strip("[]"), int(port))
-        checks = CHECKS[:-2] + CHECKS6 + CHECKS[-2:]  # checksum/alive checks last
+        checks = CHECKS[:-3] + CHECKS6 + CHECKS[-3:]  # checksum/header/alive checks last
     only = set(filter(None, args.only.split(",")))
     unknown = only - {fn.__name__ for fn in checks}
     if unknown:
