@@ -1914,6 +1914,43 @@ def syn_flood_then_legit(ctx):
                    "(%d of 500 flood SYNs were answered)" % answered)
 
 
+@check
+def random_segments_survive(ctx):
+    """3000 seeded random segments (random flags, SEQ/ACK near and far from the
+    connection's, random windows, valid and invalid options, data) at an
+    established connection and a listener: toud keeps answering, a new
+    handshake completes (run it on a -DTOU_SANITIZE=ON build to catch memory
+    errors)."""
+    p, st, _ = established(ctx)
+    rng = random.Random(9293)
+    opt_pool = [b"", T.opt_mss(rng.randrange(1, 65536)), T.opt_ws(rng.randrange(0, 256)),
+                T.opt_sackok(), T.opt_ts(rng.randrange(1 << 32), rng.randrange(1 << 32)),
+                T.opt_sack([(p.snd_nxt, seq_add(p.snd_nxt, 100))]), bytes([5, 10, 1, 2]),
+                bytes([8, 3, 0, 0]), bytes([2, 40]), bytes([1, 1, 1, 0])]
+    for i in range(3000):
+        flags = rng.randrange(256)
+        near = rng.random() < 0.7
+        seq = seq_add(p.snd_nxt, rng.randrange(-70000, 70000)) if near else rng.randrange(1 << 32)
+        ack = seq_add(p.rcv_nxt, rng.randrange(-70000, 70000)) if near else rng.randrange(1 << 32)
+        opts = b"".join(rng.choice(opt_pool) for _ in range(rng.randrange(0, 4)))[:40]
+        data = bytes(rng.randrange(256) for _ in range(rng.choice([0, 0, 1, 10, 500])))
+        dport = p.dport if rng.random() < 0.8 else rng.randrange(1, 65536)
+        p.raw(T.build(p.sport, dport, seq, ack, flags, rng.randrange(65536), data, opts,
+                      urg=rng.randrange(65536) if flags & T.URG else 0))
+        if i % 200 == 0:
+            while p.recv_any(0.01) is not None:
+                pass
+    while p.recv_any(0.2) is not None:
+        pass
+    try:
+        ans = ctx.api.request("VERSION")
+    except (ApiError, OSError) as e:
+        raise Fail("toud stopped answering after random segments: %s" % e)
+    if not ans.startswith("OK"):
+        raise Fail("VERSION after random segments -> %s" % ans)
+    established(ctx, data=b"after the storm")
+
+
 # ---------------------------------------------------------------- malformed
 def malformed_counter(ctx):
     try:
