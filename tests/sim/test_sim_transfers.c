@@ -388,6 +388,48 @@ TT_TEST(sim_parallel_connections_share_bottleneck)
 	sim_free(&s);
 }
 
+TT_TEST(sim_keepalive_detects_dead_path)
+{
+	/* An idle connection with keep-alive (RFC 9293 3.8.4) on both ends;
+	 * the path dies for good: each end's probes go unanswered and it
+	 * gives up with TCP_ETIMEDOUT after idle + probes * interval. */
+	struct sim_config c;
+	sim_config_default(&c);
+	c.tcp.keepalive = 1;
+	c.tcp.keepalive_idle = TCP_SEC(60);
+	c.tcp.keepalive_intvl = TCP_SEC(10);
+	c.tcp.keepalive_probes = 3;
+	c.no_close = 1;
+	c.trace = env_trace();
+	for (int i = 0; i < 2; i++) {
+		c.link[i].down_from = TCP_SEC(1);
+		c.link[i].down_until = TCP_TIME_NEVER;
+	}
+	static struct sim s;
+	TT_EQ(sim_init(&s, &c), 0);
+	tcp_time_t t0 = s.now;
+	int rc = sim_run(&s, t0 + TCP_SEC(1000), 1000000);
+	if (rc != 0)
+		fprintf(stderr, "  %s\n", s.err);
+	TT_EQ(rc, 0);
+	for (int i = 0; i < 2; i++) {
+		TT_EQ(s.app[0][i].established, 1);
+		TT_EQ(s.app[0][i].close_err, TCP_ETIMEDOUT);
+		/* not before idle + 3 unanswered probes, not much after */
+		tcp_time_t took = s.app[0][i].t_closed - t0;
+		if (took < TCP_SEC(60 + 20) || took > TCP_SEC(60 + 40 + 5)) {
+			TT_FAIL_("node %d gave up after %.1f s", i, (double)took / 1e6);
+			sim_free(&s);
+			return;
+		}
+	}
+	TT_ASSERT(s.node[0].out.st.lost_down >= 3);
+	TT_EQ(sim_drain(&s, s.now + TCP_SEC(600), 100000), 0);
+	TT_EQ(sim_conn_count(&s, 0), 0);
+	TT_EQ(sim_conn_count(&s, 1), 0);
+	sim_free(&s);
+}
+
 /* Drop the first `n` SYN-ACKs node 1 sends. */
 struct drop_synack {
 	int left;
