@@ -14,6 +14,8 @@ daemon's integration tests (the tou CLI is tested on its own).
                            the peer's EOF; now: as first.
                            --read-after FILE: read nothing before FILE exists
                            --send-after FILE: send nothing before FILE exists
+  over-limit SOCK N        open N idle clients, then send VERSION on one more
+                           and print its answer
   close-now SOCK LINE      send LINE, print the answer, close at once
   wait-end SOCK ID SECS    poll STATUS ID until it has "end"; print it
 """
@@ -149,6 +151,15 @@ def main():
         if err:
             print("receive error:", err[0], file=sys.stderr)
             return 4
+        return 0
+    if cmd == "over-limit":  # N idle clients, then one more: print its answer
+        idle = []
+        for _ in range(int(sys.argv[3])):
+            idle.append(connect(sys.argv[2]))
+        # the daemon accepts in the kernel's (FIFO) order: this one is last
+        print(req(sys.argv[2], "VERSION"))
+        for c in idle:
+            c.close()
         return 0
     if cmd == "close-now":
         s = connect(sys.argv[2])

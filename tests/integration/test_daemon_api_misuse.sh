@@ -127,13 +127,10 @@ $API stream "$C_SOCK" "CONNECT 127.0.0.1:$B_PORT 7000" "$WORK/hold2.fifo" "$WORK
 BG_PIDS+=($!)
 wait_for "first stream of C" 10 test -s "$WORK/c2.id"
 check "max_per_uid" "ERR limit max_per_uid" "CONNECT 127.0.0.1:$B_PORT 7000" "$C_SOCK"
-$API raw "$C_SOCK" "VERS" >/dev/null &
-BG_PIDS+=($!)
-$API raw "$C_SOCK" "VERS" >/dev/null &
-BG_PIDS+=($!)
-# (the two idle clients reach the daemon in their own time: poll)
-wait_for "ERR limit with two idle clients" 10 sh -c "$API req '$C_SOCK' VERSION | grep -q '^ERR limit too many API clients'"
-echo "ok: max_api_clients -> ERR limit"
+ans=$($API over-limit "$C_SOCK" 2)
+expect_prefix "max_api_clients (2 idle clients, a third one)" "ERR limit too many API clients" "$ans"
+echo "ok: max_api_clients -> $ans"
+wait_for "VERSION once the idle clients left" 10 sh -c "$API req '$C_SOCK' VERSION | grep -q '^OK '"
 
 # the daemons are still fine
 check "still alive (A)" "OK " "VERSION"
