@@ -9,6 +9,8 @@ sets up (TUN with the kernel's address, tunbridge, toud).  Checks:
   kernel_to_toud_toud_closes     the same, toud's app closes first
   toud_to_kernel                 toud CONNECTs out to a kernel listener (toud
                                  closes first; _kernel_closes: the kernel does)
+  kernel_parallel                20 kernel clients at once, 256 kB each way
+  kernel_keepalive               the kernel's keep-alives are answered
   kernel_rst                     kernel closes with SO_LINGER 0 (RST): STATUS
                                  end "reset"
   toud_abort                     ABORT <id>: the kernel socket gets ECONNRESET
@@ -353,6 +355,85 @@ class Runner:
         finally:
             ls.close()
 
+    def kernel_parallel(self):
+        """20 kernel clients at once, 256 kB each way each: demultiplexing by
+        TCP port behind one bridge UDP address, every stream byte-exact."""
+        port = self.next_port()
+        try:
+            lsock = self.api.listen(port)
+        except (ApiError, OSError) as e:
+            raise Fail("LISTEN %d: %s" % (port, e))
+        pairs = []
+        try:
+            for i in range(20):
+                k = socket.socket(self.af, socket.SOCK_STREAM)
+                k.settimeout(10)
+                k.connect((self.args.toud_ip, port))
+                st = self.api.accept(port, timeout=10)
+                pairs.append((k, st))
+            ends = []
+            threads = []
+            for i, (k, st) in enumerate(pairs):
+                ke = End("kernel%d" % i, k, self.data(256 << 10))
+                te = End("toud-app%d" % i, st.sock, self.data(256 << 10))
+                ends.append((ke, te))
+                t = threading.Thread(target=self._pair, args=(ke, te), daemon=True)
+                threads.append(t)
+                t.start()
+            for t in threads:
+                t.join(self.args.timeout)
+            for ke, te in ends:
+                if getattr(ke, "fail", None):
+                    raise Fail(ke.fail)
+            for k, st in pairs:
+                k.close()
+                st.close()
+            for _, st in pairs:
+                expect_end(self.api, st.id, "fin")
+        except (ApiError, OSError) as e:
+            raise Fail("setting up 20 connections: %s" % e)
+        finally:
+            lsock.close()
+            for k, st in pairs:
+                k.close()
+                st.close()
+
+    def _pair(self, ke, te):
+        try:
+            transfer(ke, te, ke, self.args.timeout)
+        except Fail as e:
+            ke.fail = str(e)
+
+    def kernel_keepalive(self):
+        """The kernel sends keep-alives (TCP_KEEPIDLE 1 s, KEEPINTVL 1 s,
+        KEEPCNT 2) on an idle connection: toud answers them, so after 6 idle
+        seconds the connection still carries data both ways."""
+        lsock, k, st = self.kernel_client()
+        try:
+            k.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            k.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+            k.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+            k.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 2)
+            time.sleep(6)  # idle: the kernel probes (not a timing assertion)
+            try:
+                k.sendall(b"still alive?")
+            except OSError as e:
+                raise Fail("the kernel dropped the idle connection: %s" % e)
+            if st.recv_exact(12, 10) != b"still alive?":
+                raise Fail("data after the idle period did not reach the toud app")
+            st.send(b"yes")
+            k.settimeout(10)
+            try:
+                d = k.recv(3)
+            except OSError as e:
+                raise Fail("the kernel socket failed after the idle period: %s" % e)
+            if d != b"yes":
+                raise Fail("expected b'yes' after the idle period, got %r" % d)
+        finally:
+            lsock.close()
+            k.close()
+            st.close()
+
     def kernel_rst(self):
         lsock, k, st = self.kernel_client()
         try:
@@ -416,6 +497,8 @@ def main():
         ("toud_to_kernel_kernel_closes", r.toud_to_kernel("kernel")),
         ("kernel_to_slow_reader", r.kernel_to_slow_reader),
         ("toud_to_slow_kernel", r.toud_to_slow_kernel),
+        ("kernel_parallel", r.kernel_parallel),
+        ("kernel_keepalive", r.kernel_keepalive),
         ("kernel_rst", r.kernel_rst),
         ("toud_abort", r.toud_abort),
     ]
