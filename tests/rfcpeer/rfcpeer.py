@@ -37,7 +37,7 @@ from toudapi import Api, ApiError  # noqa: E402
 
 MSS_DEFAULT = 1452          # DESIGN 3: 1500 - 20 (IP) - 8 (UDP) - 20 (TCP)
 SENTINEL_PORT = 9           # a TCP port on which toud has no listener
-RECV_TIMEOUT = 3.0          # generous: loopback answers take microseconds
+RECV_TIMEOUT = 5.0          # generous: loopback answers take microseconds
 CHALLENGE_SPACING = 0.25    # stay far below RFC 5961 section 7 limits (default 10/s)
 
 
