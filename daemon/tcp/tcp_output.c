@@ -44,7 +44,11 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 		return wnd;
 	}
 	uint32_t v = (space >> c->rcv_wscale) << c->rcv_wscale;
-	if (v < cur || (v > cur && v - cur < thresh && v < space))
+	/* RFC 9293 3.8.6.2.2 (MUST-39): "keep RCV.NXT+RCV.WND fixed until the
+	 * reduction satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr *
+	 * RCV.BUFF, Eff.snd.MSS )" - scaled or not; only a completely free
+	 * buffer is always announced. */
+	if (v < cur || (v > cur && v - cur < thresh && space < c->rcvbuf.cap - c->rcv_slack))
 		v = cur;
 	if (v < cur)
 		v = cur;
