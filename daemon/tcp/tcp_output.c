@@ -114,7 +114,18 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 			seg.tsval = tcp_ts_now(c, now);
 			seg.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 		}
-	} else if (!(flags & TCP_RST)) {
+	} else if (flags & TCP_RST) {
+		/* RFC 7323 3.2: "the TSopt MUST be sent in every non-<RST>
+		 * segment for the duration of the connection, and SHOULD be sent
+		 * in an <RST> segment."  "If the ACK bit is not set in the
+		 * outgoing TCP header, the sender of that segment SHOULD set the
+		 * TSecr field to zero." */
+		if (c->ts_ok) {
+			seg.has_ts = 1;
+			seg.tsval = tcp_ts_now(c, now);
+			seg.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
+		}
+	} else {
 		/* RFC 7323 3.2: "Once TSopt has been successfully negotiated ...
 		 * the TSopt MUST be sent in every non-<RST> segment" */
 		if (c->ts_ok) {

@@ -59,6 +59,73 @@ TT_TEST(rule_receiver_sws_avoidance_unscaled)
 	host_free(&b);
 }
 
+/* The scripted peer PA:1000 sends a segment with options o (may be NULL). */
+static int osend(struct host *b, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+		 const char *data, const struct tcp_seg *o, tcp_time_t now)
+{
+	uint8_t buf[2048];
+	size_t n = peer_build(buf, sizeof buf, 1000, 80, seq, ack, flags, wnd, data,
+			      data ? strlen(data) : 0, o);
+	return tcp_input(b->s, &PA, buf, n, now);
+}
+
+static struct tcp_seg ts_opt(uint32_t tsval, uint32_t tsecr)
+{
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.has_ts = 1;
+	o.tsval = tsval;
+	o.tsecr = tsecr;
+	return o;
+}
+
+/* Like setup_established, with timestamps negotiated (the peer's TSval is
+ * 500 on the SYN, 501 on the ACK). */
+static int setup_established_ts(struct host *b, struct tcp_conn **cb, uint32_t *b_tsval)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.timestamps = 1;
+	if (host_init(b, 2, &cfg) != 0)
+		return -1;
+	struct tcp_listener *l;
+	if (tcp_listen(b->s, 80, 4, NULL, &l) != 0)
+		return -2;
+	b->isn = 299;
+	struct tcp_seg o = ts_opt(500, 0);
+	osend(b, 99, 0, F_SYN, 8192, NULL, &o, T0);
+	if (!host_pop(b) || !b->seg.has_ts || b->seg.tsecr != 500)
+		return -3;
+	*b_tsval = b->seg.tsval;
+	o = ts_opt(501, b->seg.tsval);
+	osend(b, 100, 300, F_ACK, 8192, NULL, &o, T0);
+	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_ESTABLISHED)
+		return -4;
+	*cb = b->accepted;
+	host_drop_all(b);
+	b->nev = 0;
+	return 0;
+}
+
+/* RFC 7323 3.2: "Once TSopt has been successfully negotiated, that is both
+ * <SYN> and <SYN,ACK> contain TSopt, the TSopt MUST be sent in every
+ * non-<RST> segment for the duration of the connection, and SHOULD be sent
+ * in an <RST> segment." */
+TT_TEST(rule_rst_carries_tsopt_when_negotiated)
+{
+	struct host b;
+	struct tcp_conn *c;
+	uint32_t tsv;
+	TT_EQ(setup_established_ts(&b, &c, &tsv), 0);
+	TT_EQ(tcp_abort(c, T0 + TCP_MS(5)), 0);
+	EXPECT_SEG(&b, F_RST | F_ACK, 300, 100);
+	TT_EQ(b.seg.has_ts, 1);
+	TT_EQ(b.seg.tsecr, 501);
+	TT_EQ(b.seg.tsval, tsv + 5);
+	TT_EQ(b.seg.nsack, 0);
+	host_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
