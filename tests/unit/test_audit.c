@@ -126,6 +126,70 @@ TT_TEST(rule_rst_carries_tsopt_when_negotiated)
 	host_free(&b);
 }
 
+/* RFC 7323 4.3 / 5.3 R3: "If an arriving segment satisfies SEG.TSval >=
+ * TS.Recent and SEG.SEQ =< Last.ACK.sent (see Section 4.3), then record its
+ * timestamp in TS.Recent."  An out-of-order segment (beyond Last.ACK.sent)
+ * does not update TS.Recent; the segment that fills the hole does. */
+TT_TEST(rule_ts_recent_only_from_in_sequence_segments)
+{
+	struct host b;
+	struct tcp_conn *c;
+	uint32_t tsv;
+	TT_EQ(setup_established_ts(&b, &c, &tsv), 0);
+	struct tcp_seg o = ts_opt(600, tsv);
+	osend(&b, 110, 300, F_ACK, 8192, "later", &o, T0 + TCP_MS(1));
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	TT_EQ(b.seg.has_ts, 1);
+	TT_EQ(b.seg.tsecr, 501);
+	o = ts_opt(601, tsv);
+	osend(&b, 100, 300, F_ACK, 8192, "0123456789", &o, T0 + TCP_MS(2));
+	EXPECT_SEG(&b, F_ACK, 300, 115);
+	TT_EQ(b.seg.tsecr, 601);
+	/* an old TSval (PAWS R1): "Send an acknowledgment in reply ... and
+	 * drop the segment" */
+	o = ts_opt(590, tsv);
+	osend(&b, 115, 300, F_ACK, 8192, "old", &o, T0 + TCP_MS(3));
+	EXPECT_SEG(&b, F_ACK, 300, 115);
+	TT_EQ(b.seg.tsecr, 601);
+	/* a RST is exempt from PAWS (RFC 7323 5.3 R1 "if the RST bit is not
+	 * set") */
+	osend(&b, 115, 0, F_RST, 0, NULL, &o, T0 + TCP_MS(4));
+	EXPECT_STATE(c, TCP_CLOSED);
+	host_free(&b);
+}
+
+/* RFC 9293 3.10.7.4 LAST-ACK: "The only thing that can arrive in this state
+ * is an acknowledgment of our FIN. If our FIN is now acknowledged, delete
+ * the TCB, enter the CLOSED state, and return."  Text is ignored
+ * ("This should not occur since a FIN has been received"). */
+TT_TEST(rule_last_ack_only_ack_of_fin)
+{
+	struct host b;
+	struct tcp_conn *c;
+	TT_EQ(setup_established(&b, &c, NULL), 0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 101);
+	EXPECT_STATE(c, TCP_CLOSE_WAIT);
+	TT_EQ(tcp_send(c, "ab", 2, T0), 2);
+	EXPECT_SEG(&b, F_ACK | F_PSH, 300, 101);
+	TT_EQ(tcp_close(c, T0), 0);
+	EXPECT_SEG(&b, F_ACK | F_FIN, 302, 101);
+	EXPECT_STATE(c, TCP_LAST_ACK);
+	/* acks the data, not the FIN: remain */
+	host_recv_from(&b, &PA, 1000, 80, 101, 302, F_ACK, 8192, NULL, T0);
+	EXPECT_NONE(&b);
+	EXPECT_STATE(c, TCP_LAST_ACK);
+	/* the peer's FIN again (our ACK was lost): acknowledged */
+	host_recv_from(&b, &PA, 1000, 80, 100, 302, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 303, 101);
+	EXPECT_STATE(c, TCP_LAST_ACK);
+	host_recv_from(&b, &PA, 1000, 80, 101, 303, F_ACK, 8192, NULL, T0);
+	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_NONE(&b);
+	TT_EQ(host_closed_err(&b), 0);
+	host_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
