@@ -568,6 +568,11 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	struct tcp_stack *s = c->s;
 	uint32_t seglen = tcp_seg_seqlen(seg);
 	int zero_wnd_probe = 0;
+	/* RFC 7323 2.2: "The window field in a segment where the SYN bit is
+	 * set (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled." - also the
+	 * SYN,ACK of a simultaneous open, whose SYN is trimmed below */
+	const uint32_t seg_wnd = (seg->flags & TCP_SYN) ? (uint32_t)seg->wnd
+							 : (uint32_t)seg->wnd << c->snd_wscale;
 
 	/* RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt,
 	 * a TCP SHOULD silently drop the segment." */
@@ -771,7 +776,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		c->rtt_timing = 0;
 		tcp_rtt_on_new_ack(&c->rtt);
 		tcp_timer_clear(c, TCP_T_RTX);
-		c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+		c->snd_wnd = seg_wnd;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = seg->seq;
 		c->snd_wl2 = seg->ack;
@@ -828,7 +833,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* RFC 5681 2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data,
 		 * no SYN/FIN, SEG.ACK = SND.UNA, same advertised window (RFC 6675
 		 * 2: or new SACK information) */
-		if (((uint32_t)seg->wnd << c->snd_wscale) == c->snd_wnd || newly_sacked)
+		if (seg_wnd == c->snd_wnd || newly_sacked)
 			was_dup = 1;
 	}
 	/* "If SEG.ACK < SND.UNA, it can be ignored." */
@@ -839,7 +844,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	if (seq_leq(c->snd_una, seg->ack) &&
 	    (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
 		uint32_t old_wnd = c->snd_wnd;
-		c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
+		c->snd_wnd = seg_wnd;
 		/* a zero window reopens: what went out meanwhile were probes the
 		 * receiver could not keep; resume from SND.UNA */
 		if (old_wnd == 0 && c->snd_wnd && seq_lt(c->rtx_nxt, c->snd_nxt))

@@ -190,6 +190,47 @@ TT_TEST(rule_last_ack_only_ack_of_fin)
 	host_free(&b);
 }
 
+/* RFC 7323 2.2: "The window field in a segment where the SYN bit is set
+ * (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled."  In a simultaneous
+ * open the peer's SYN,ACK completes the handshake in SYN-RECEIVED: its
+ * window field is taken as it is, not shifted by the peer's WS. */
+TT_TEST(rule_simultaneous_open_synack_window_not_scaled)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.window_scaling = 1;
+	struct host b;
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *c;
+	b.isn = 299;
+	TT_EQ(tcp_connect(b.s, &PA, 1000, 80, NULL, NULL, T0, &c), 0);
+	EXPECT_SEG(&b, F_SYN, 299, 0);
+	TT_EQ(b.seg.has_ws, 1);
+	struct tcp_seg o;
+	memset(&o, 0, sizeof o);
+	o.has_ws = 1;
+	o.ws = 3;
+	o.has_mss = 1;
+	o.mss = 1000;
+	/* the SYNs cross */
+	osend(&b, 99, 0, F_SYN, 2000, NULL, &o, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
+	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	/* the peer's SYN,ACK: window 1000 octets, unscaled */
+	osend(&b, 99, 300, F_SYN | F_ACK, 1000, NULL, &o, T0);
+	EXPECT_STATE(c, TCP_ESTABLISHED);
+	struct tcp_conn_info info;
+	TT_EQ(tcp_conn_info(c, &info), 0);
+	TT_EQ(info.snd_wscale, 3);
+	TT_EQ(info.snd_wnd, 1000);
+	/* a later non-SYN segment's window is scaled */
+	host_drop_all(&b);
+	osend(&b, 100, 300, F_ACK, 250, NULL, NULL, T0);
+	TT_EQ(tcp_conn_info(c, &info), 0);
+	TT_EQ(info.snd_wnd, 2000);
+	host_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
