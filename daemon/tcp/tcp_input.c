@@ -764,7 +764,10 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		 * <SEQ=SEG.ACK><CTL=RST> and send it." */
 		if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
 			s->st.DropBadAck++;
-			tcp_send_rst_raw(s, &c->remote, c->lport, c->rport, seg->ack, 0, TCP_RST);
+			/* from the TCB: with timestamps negotiated the RST carries
+			 * TSopt (RFC 7323 3.2 "SHOULD be sent in an <RST>
+			 * segment") */
+			tcp_send_ctl(c, TCP_RST, seg->ack, now);
 			return 0;
 		}
 		c->snd_una = seg->ack;

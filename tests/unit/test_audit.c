@@ -231,6 +231,35 @@ TT_TEST(rule_simultaneous_open_synack_window_not_scaled)
 	host_free(&b);
 }
 
+/* RFC 7323 3.2 (TSopt "SHOULD be sent in an <RST> segment") with RFC 9293
+ * 3.10.7.4 SYN-RECEIVED: "If the segment acknowledgment is not acceptable,
+ * form a reset segment <SEQ=SEG.ACK><CTL=RST> and send it."  Timestamps
+ * were negotiated by the SYN and SYN,ACK, so the RST carries TSopt, with
+ * TSecr zero as the ACK bit is off ("the sender of that segment SHOULD set
+ * the TSecr field to zero"). */
+TT_TEST(rule_syn_received_bad_ack_rst_with_tsopt)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.timestamps = 1;
+	struct host b;
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	b.isn = 299;
+	struct tcp_seg o = ts_opt(500, 0);
+	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
+	TT_EQ(b.seg.has_ts, 1);
+	o = ts_opt(501, b.seg.tsval);
+	osend(&b, 100, 900, F_ACK, 8192, NULL, &o, T0);
+	EXPECT_SEG(&b, F_RST, 900, 0);
+	TT_EQ(b.seg.has_ts, 1);
+	TT_EQ(b.seg.tsecr, 0);
+	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	host_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
