@@ -376,7 +376,9 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 		uint32_t len = (uint32_t)seg->len;
 		uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
 		int fin = (seg->flags & TCP_FIN) != 0;
-		if (len > wnd) {
+		if (len >= wnd) {
+			/* trimmed to the window, "including SYN and FIN" (3.10.7.4):
+			 * a FIN at RCV.NXT+RCV.WND lies outside it */
 			len = wnd;
 			fin = 0;
 		}
@@ -741,6 +743,11 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		len = wnd - (seq - c->rcv_nxt);
 		fin = 0;
 	}
+	/* "trimming off any portions that lie outside the window (including
+	 * SYN and FIN)": a FIN right after data that fills the window has the
+	 * sequence number RCV.NXT+RCV.WND, outside it */
+	if (fin && len == wnd - (seq - c->rcv_nxt))
+		fin = 0;
 
 	/* RFC 7323 5.3 R3: "If an arriving segment satisfies SEG.TSval >=
 	 * TS.Recent and SEG.SEQ =< Last.ACK.sent, then record its timestamp in

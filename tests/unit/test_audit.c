@@ -260,6 +260,38 @@ TT_TEST(rule_syn_received_bad_ack_rst_with_tsopt)
 	host_free(&b);
 }
 
+/* RFC 9293 3.10.7.4: "One could tailor actual segments to fit this
+ * assumption by trimming off any portions that lie outside the window
+ * (including SYN and FIN)".  Data filling the window exactly plus a FIN:
+ * the FIN's sequence number is RCV.NXT+RCV.WND, outside the window, so it
+ * is trimmed (as a bare FIN into a zero window is not acceptable); once
+ * the window opens, the retransmitted FIN is taken. */
+TT_TEST(rule_fin_beyond_window_edge_trimmed)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.recv_buffer = 20;
+	struct host b;
+	struct tcp_conn *c;
+	TT_EQ(setup_established(&b, &c, &cfg), 0);
+	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, "ABCDEFGHIJKLMNOPQRST", T0);
+	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 0, 0);
+	EXPECT_STATE(c, TCP_ESTABLISHED);
+	/* a bare FIN into the zero window: not acceptable either */
+	host_recv_from(&b, &PA, 1000, 80, 120, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 0, 0);
+	EXPECT_STATE(c, TCP_ESTABLISHED);
+	char buf[32];
+	TT_EQ(tcp_recv(c, buf, sizeof buf, T0), 20);
+	TT_MEMEQ(buf, "ABCDEFGHIJKLMNOPQRST", 20);
+	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 20, 0);
+	host_recv_from(&b, &PA, 1000, 80, 120, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	EXPECT_SEG(&b, F_ACK, 300, 121);
+	EXPECT_STATE(c, TCP_CLOSE_WAIT);
+	TT_EQ(tcp_recv(c, buf, sizeof buf, T0), 0);
+	host_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
