@@ -65,6 +65,23 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_
 	c->smss = mss;
 }
 
+/* The RTT sample of a handshake, from the ACK of our SYN or SYN,ACK.
+ * RFC 6298 (3): Karn's algorithm, "RTT samples MUST NOT be made using
+ * segments that were retransmitted"; with timestamps the echo tells which
+ * transmission is acknowledged (RFC 7323 4.1), so a TSecr older than our
+ * latest SYN's TSval (the peer answered an earlier SYN, or a retransmitted
+ * one it saw late) is ambiguous and not used either. */
+static void handshake_rtt_sample(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
+{
+	if (c->ts_ok) {
+		if (seg->has_ts && seg->tsecr && (c->rtx_count == 0 || seq_geq(seg->tsecr, c->ts_syn)))
+			tcp_rtt_sample(&c->rtt, (tcp_time_t)(uint32_t)(tcp_ts_now(c, now) - seg->tsecr) * 1000u);
+	} else if (c->rtt_timing && c->rtx_count == 0) {
+		tcp_rtt_sample(&c->rtt, now - c->rtt_start);
+	}
+	c->rtt_timing = 0;
+}
+
 /* ---- 3.10.7.2 LISTEN ---- */
 
 static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
@@ -350,11 +367,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 		 * ACK), and any segments on the retransmission queue that are
 		 * thereby acknowledged should be removed." */
 		c->snd_una = seg->ack;
-		if (c->rtt_timing && c->rtx_count == 0 && !c->ts_ok)
-			tcp_rtt_sample(&c->rtt, now - c->rtt_start);
-		else if (c->ts_ok && seg->has_ts && seg->tsecr)
-			tcp_rtt_sample(&c->rtt, (tcp_time_t)(uint32_t)(tcp_ts_now(c, now) - seg->tsecr) * 1000u);
-		c->rtt_timing = 0;
+		handshake_rtt_sample(c, seg, now);
 		tcp_rtt_on_new_ack(&c->rtt);
 		tcp_timer_clear(c, TCP_T_RTX);
 	}
@@ -603,6 +616,16 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	if ((seg->flags & TCP_SYN) && c->state == TCP_SYN_RECEIVED && seg->seq == c->irs &&
 	    !(seg->flags & TCP_RST)) {
 		if (!(seg->flags & TCP_ACK)) {
+			/* The retransmitted SYN is the peer's latest segment: echo
+			 * its TSval (it passed PAWS above), or the SYN,ACK would
+			 * echo the first SYN and the peer would take its whole SYN
+			 * backoff as an RTT sample. RFC 7323 4.3 rule (2) does not
+			 * reach a SYN lying wholly before RCV.NXT; Linux does the
+			 * same in tcp_check_req(). */
+			if (c->ts_ok && seg->has_ts && seq_geq(seg->tsval, c->ts_recent)) {
+				c->ts_recent = seg->tsval;
+				c->ts_recent_age = now;
+			}
 			tcp_send_syn(c, now); /* answer the duplicate SYN */
 			return 0;
 		}
@@ -779,11 +802,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		}
 		c->snd_una = seg->ack;
 		c->rtx_nxt = c->snd_nxt;
-		if (c->ts_ok && seg->has_ts && seg->tsecr)
-			tcp_rtt_sample(&c->rtt, (tcp_time_t)(uint32_t)(tcp_ts_now(c, now) - seg->tsecr) * 1000u);
-		else if (c->rtt_timing && c->rtx_count == 0)
-			tcp_rtt_sample(&c->rtt, now - c->rtt_start);
-		c->rtt_timing = 0;
+		handshake_rtt_sample(c, seg, now);
 		tcp_rtt_on_new_ack(&c->rtt);
 		tcp_timer_clear(c, TCP_T_RTX);
 		c->snd_wnd = seg_wnd;

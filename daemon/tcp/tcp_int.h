@@ -127,6 +127,7 @@ struct tcp_conn {
 	int rtt_timing;                    /* Karn: one timed segment */
 	uint32_t rtt_seq;
 	tcp_time_t rtt_start;
+	uint32_t ts_syn;                   /* TSval of our latest SYN or SYN,ACK */
 	int retransmitted;                 /* something was retransmitted since rtt_seq */
 	tcp_time_t last_send;
 	unsigned persist_backoff;

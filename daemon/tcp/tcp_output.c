@@ -201,6 +201,7 @@ void tcp_send_syn(struct tcp_conn *c, tcp_time_t now)
 	} else {
 		c->rtt_timing = 0;
 	}
+	c->ts_syn = tcp_ts_now(c, now);
 	send_segment(c, flags, c->iss, 0, now);
 }
 

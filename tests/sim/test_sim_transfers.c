@@ -445,14 +445,10 @@ static int drop_synack_filter(void *arg, int from, const uint8_t *seg, size_t le
 	return 0;
 }
 
-#ifdef SIM_KNOWN_BUGS
-/* Engine bug 3 (open when written; build with -DSIM_KNOWN_BUGS to run):
- * node 1 in SYN-RECEIVED answers a retransmitted SYN with a SYN-ACK whose
- * TSecr echoes the FIRST SYN's TSval (TS.Recent not updated, RFC 7323
- * 4.3), so node 0's first RTT sample includes its SYN backoff: three lost
- * SYN-ACKs give an RTT sample of 3 s on a 20 ms path (63 s after six, RTO
- * then pegged at rto_max for the connection: SIM_SEED=108751 of the hard
- * suite before the Gilbert-Elliott idle reset). */
+/* Regression (was engine bug 3): node 1 in SYN-RECEIVED answered a
+ * retransmitted SYN with a SYN-ACK whose TSecr echoed the FIRST SYN's
+ * TSval, so node 0's first RTT sample included its SYN backoff: three lost
+ * SYN-ACKs gave an RTT sample of 3 s on a 20 ms path. */
 TT_TEST(sim_lost_synacks_do_not_inflate_rtt)
 {
 	struct sim_config c;
@@ -479,7 +475,6 @@ TT_TEST(sim_lost_synacks_do_not_inflate_rtt)
 	}
 	sim_free(&s);
 }
-#endif
 
 TT_TEST(sim_lost_synacks_handshake_completes)
 {

@@ -292,6 +292,77 @@ TT_TEST(rule_fin_beyond_window_edge_trimmed)
 	host_free(&b);
 }
 
+/* A retransmitted SYN in SYN-RECEIVED (our SYN,ACK was lost) is the
+ * peer's latest segment: the SYN,ACK that answers it echoes its TSval, not
+ * the first SYN's, or the peer's RTT sample would span its whole SYN
+ * backoff (RFC 7323 4.1: TSecr echoes "the most recent" TSval; Linux
+ * updates ts_recent the same way). */
+TT_TEST(rule_dup_syn_in_syn_received_echoes_latest_tsval)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.timestamps = 1;
+	struct host b;
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_listener *l;
+	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	b.isn = 299;
+	struct tcp_seg o = ts_opt(500, 0);
+	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0);
+	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
+	TT_EQ(b.seg.tsecr, 500);
+	o = ts_opt(1500, 0);
+	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0 + TCP_SEC(1));
+	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
+	TT_EQ(b.seg.tsecr, 1500);
+	/* an older duplicate of the first SYN fails PAWS: ACKed, no change */
+	o = ts_opt(500, 0);
+	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0 + TCP_SEC(1));
+	EXPECT_SEG(&b, F_ACK, 300, 100);
+	TT_EQ(b.seg.tsecr, 1500);
+	EXPECT_NONE(&b);
+	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	host_free(&b);
+}
+
+/* RFC 6298 (3), Karn: "RTT samples MUST NOT be made using segments that
+ * were retransmitted".  Our SYN was sent twice; a SYN,ACK whose TSecr
+ * echoes the first SYN does not tell which one it answers, so it gives no
+ * sample and RFC 6298 (5.7) applies ("the RTO MUST be re-initialized to 3
+ * seconds"); one echoing the latest SYN is an exact sample. */
+TT_TEST(rule_handshake_rtt_sample_after_syn_retransmission)
+{
+	for (int latest = 0; latest <= 1; latest++) {
+		struct tcp_config cfg;
+		peer_plain_config(&cfg);
+		cfg.timestamps = 1;
+		struct host b;
+		TT_EQ(host_init(&b, 2, &cfg), 0);
+		struct tcp_conn *c;
+		b.isn = 299;
+		TT_EQ(tcp_connect(b.s, &PA, 1000, 80, NULL, NULL, T0, &c), 0);
+		EXPECT_SEG(&b, F_SYN, 299, 0);
+		uint32_t first = b.seg.tsval;
+		TT_EQ(host_run_timers(&b, T0 + TCP_MS(1500)), T0 + TCP_SEC(1));
+		EXPECT_SEG(&b, F_SYN, 299, 0);
+		uint32_t second = b.seg.tsval;
+		TT_EQ(second - first, 1000);
+		struct tcp_seg o = ts_opt(700, latest ? second : first);
+		osend(&b, 99, 300, F_SYN | F_ACK, 8192, NULL, &o, T0 + TCP_MS(1020));
+		EXPECT_SEG(&b, F_ACK, 300, 100);
+		EXPECT_STATE(c, TCP_ESTABLISHED);
+		struct tcp_conn_info info;
+		TT_EQ(tcp_conn_info(c, &info), 0);
+		if (latest) {
+			TT_EQ(info.srtt, TCP_MS(20));
+		} else {
+			TT_EQ(info.srtt, 0);
+			TT_EQ(info.rto, TCP_SEC(3));
+		}
+		host_free(&b);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
