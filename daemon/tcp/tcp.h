@@ -126,7 +126,7 @@ struct tcp_config {
 	tcp_time_t rto_min;        /* RFC 6298 (2.4) says 1 s; Linux 200 ms; default 200 ms */
 	tcp_time_t rto_max;        /* RFC 6298 (2.5): at least 60 s; default 120 s */
 	tcp_time_t msl;            /* RFC 9293 3.4.2: 2 min; default 30 s (TIME-WAIT = 2*MSL) */
-	unsigned syn_retries;      /* SYN / SYN-ACK retransmissions before giving up (R2 for SYN), default 6 */
+	unsigned syn_retries;      /* SYN / SYN-ACK retransmissions before giving up (R2 for SYN), default 7: ~4 min, RFC 9293 3.8.3 MUST-23 */
 	unsigned retries;          /* data retransmissions before giving up (R2), default 15 */
 	tcp_time_t delayed_ack;    /* RFC 9293 3.8.6.3: < 0.5 s; default 40 ms, 0 = off */
 	int nodelay;               /* 1 = Nagle off by default */
@@ -139,7 +139,7 @@ struct tcp_config {
 	int sack;                  /* RFC 2018, default on */
 	int window_scaling;        /* RFC 7323, default on */
 	unsigned max_connections;  /* total TCBs incl. TIME-WAIT, default 4096 */
-	unsigned challenge_ack_limit; /* RFC 5961 section 7: per second, default 10 */
+	unsigned challenge_ack_limit; /* RFC 5961 section 7: per second, default 1000 */
 };
 void tcp_config_default(struct tcp_config *cfg);
 

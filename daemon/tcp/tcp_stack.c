@@ -55,7 +55,11 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->rto_min = TCP_MS(200);            /* RFC 6298 (2.4) says 1 s; Linux uses 200 ms */
 	cfg->rto_max = TCP_SEC(120);           /* RFC 6298 (2.5): at least 60 s */
 	cfg->msl = TCP_SEC(30);                /* RFC 9293 3.4.2 says 2 min; Linux-like 30 s */
-	cfg->syn_retries = 6;
+	/* RFC 9293 3.8.3 (MUST-23): "R2 for a SYN segment MUST be set large
+	 * enough to provide retransmission of the segment for at least 3
+	 * minutes": 7 retransmissions at 1+2+...+64 s, given up at ~247 s
+	 * (RTO capped at rto_max); Linux's 6 gives only ~127 s. */
+	cfg->syn_retries = 7;
 	cfg->retries = 15;
 	cfg->delayed_ack = TCP_MS(40);         /* RFC 9293 3.8.6.3: less than 0.5 s */
 	cfg->nodelay = 0;
@@ -68,7 +72,10 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->sack = 1;
 	cfg->window_scaling = 1;
 	cfg->max_connections = 4096;
-	cfg->challenge_ack_limit = 10;         /* RFC 5961 7 */
+	/* RFC 5961 7 "a configurable limit": Linux's historical 1000/s.  The
+	 * budget is per stack, so a low one lets one noisy peer silence the
+	 * challenge ACKs every other connection relies on. */
+	cfg->challenge_ack_limit = 1000;
 }
 
 void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
