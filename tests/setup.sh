@@ -27,6 +27,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev                  # libFuzzer and sanitizer runtimes
 	python3 socat iproute2 procps util-linux  # test drivers, netns, setpriv
 	tshark                                    # pcap test decodes our captures
+	valgrind                                  # memcheck of the tests and of a live toud
 	systemd                                   # systemd-analyze, systemd-socket-activate
 	kmod                                      # modprobe sch_netem for impairment tests
 )
