@@ -861,8 +861,9 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	    !(seg->flags & TCP_FIN)) {
 		/* RFC 5681 2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data,
 		 * no SYN/FIN, SEG.ACK = SND.UNA, same advertised window (RFC 6675
-		 * 2: or new SACK information) */
-		if (seg_wnd == c->snd_wnd || newly_sacked)
+		 * 2: or new SACK information).  An ACK of a zero window answers
+		 * a window probe (RFC 9293 3.8.6.1): no loss signal. */
+		if ((seg_wnd == c->snd_wnd || newly_sacked) && seg_wnd != 0)
 			was_dup = 1;
 	}
 	/* "If SEG.ACK < SND.UNA, it can be ignored." */
@@ -882,10 +883,8 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		c->snd_wl2 = seg->ack;
 		if (c->snd_wnd > c->max_snd_wnd)
 			c->max_snd_wnd = c->snd_wnd;
-		if (c->snd_wnd && c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER) {
+		if (c->snd_wnd && c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER)
 			tcp_timer_clear(c, TCP_T_PERSIST);
-			c->persist_backoff = 0;
-		}
 	}
 	loss_recovery(c, was_dup, now);
 	if (c->detached)

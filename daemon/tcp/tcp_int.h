@@ -130,7 +130,6 @@ struct tcp_conn {
 	uint32_t ts_syn;                   /* TSval of our latest SYN or SYN,ACK */
 	int retransmitted;                 /* something was retransmitted since rtt_seq */
 	tcp_time_t last_send;
-	unsigned persist_backoff;
 	unsigned keepalive_sent;
 
 	struct tcp_cc cc;

@@ -330,7 +330,6 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 			 * window / sends the rest on expiry. */
 			if (c->snd_una == c->snd_nxt && c->timers[TCP_T_PERSIST] == TCP_TIME_NEVER &&
 			    c->timers[TCP_T_RTX] == TCP_TIME_NEVER) {
-				c->persist_backoff = 0;
 				tcp_timer_set(c, TCP_T_PERSIST, now + tcp_rtt_current_rto(&c->rtt));
 			}
 			break;
@@ -486,12 +485,18 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 		/* RFC 9293 3.8.3: R1 "at least 3 retransmissions": pass advice
 		 * to the IP layer - only logged here */
 		tcp_log(s, TCP_LOG_DEBUG, "conn %llu: R1 reached", (unsigned long long)c->id);
-	s->st.Timeouts++;
 	/* RFC 6298 (5.5) back off, (5.4) retransmit the earliest segment not
 	 * acknowledged, (5.6) restart the timer */
 	tcp_rtt_on_timeout(&c->rtt);
-	if (c->cc.ops && c->cc.ops->on_rto)
-		c->cc.ops->on_rto(&c->cc, tcp_flight(c), now);
+	if (c->snd_wnd == 0) {
+		/* a zero-window probe (RFC 9293 3.8.6.1), not a sign of
+		 * congestion: cwnd and ssthresh stay */
+		s->st.ZeroWindowProbes++;
+	} else {
+		s->st.Timeouts++;
+		if (c->cc.ops && c->cc.ops->on_rto)
+			c->cc.ops->on_rto(&c->cc, tcp_flight(c), now);
+	}
 	c->in_fast_recovery = 0;
 	c->dupacks = 0;
 	c->recover = c->snd_nxt; /* RFC 6582 4.1 after a timeout */
@@ -513,8 +518,15 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 /* RFC 9293 3.8.6.1: "The transmitting host SHOULD send the first
  * zero-window probe when a zero window has existed for the retransmission
  * timeout period, and SHOULD increase exponentially the interval between
- * successive probes."  The probe is <SEQ=SND.UNA-1><ACK=RCV.NXT>, which
- * the receiver must answer with an ACK carrying its current window. */
+ * successive probes."  3.8.6: "The sending TCP peer must be prepared to
+ * accept from the user and send at least one octet of new data even if the
+ * send window is zero. The sending TCP peer must regularly retransmit to
+ * the receiving TCP peer even when the window is zero, in order to "probe"
+ * the window."  The probe is one octet of new data at SND.NXT; the
+ * receiver answers it with an ACK carrying its current window, or takes
+ * the octet if its window has opened meanwhile.  While the octet is
+ * unacknowledged the retransmission timer resends it with exponential
+ * backoff (tcp_rtx_timeout: no R2, no congestion response). */
 void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
@@ -537,15 +549,11 @@ void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now)
 		return;
 	}
 	s->st.ZeroWindowProbes++;
-	send_segment(c, TCP_ACK, c->snd_una - 1, 0, now);
-	if (c->persist_backoff < 16)
-		c->persist_backoff++;
-	tcp_time_t d = tcp_rtt_current_rto(&c->rtt);
-	for (unsigned i = 0; i < c->persist_backoff && d < s->cfg.rto_max; i++)
-		d *= 2;
-	if (d > s->cfg.rto_max)
-		d = s->cfg.rto_max;
-	tcp_timer_set(c, TCP_T_PERSIST, now + d);
+	send_data_at(c, c->snd_nxt, 1, 0, now);
+	c->rtx_nxt = c->snd_nxt;
+	/* the ACK of the octet may come only when the window opens: no RTT
+	 * sample from it (with timestamps the echo is exact) */
+	c->rtt_timing = 0;
 }
 
 /* RFC 9293 3.8.4: "Keep-alive packets MUST only be sent when no sent data

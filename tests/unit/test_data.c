@@ -344,8 +344,11 @@ TT_TEST(data_nagle)
 }
 
 /* Flow control: the sender fills the receiver's window and stops; the
- * zero window is probed with backoff (RFC 9293 3.8.6.1); reading opens the
- * window (receiver SWS avoidance) and the transfer completes. */
+ * zero window is probed with backoff (RFC 9293 3.8.6.1), each probe one
+ * octet of new data at SND.NXT (3.8.6: "send at least one octet of new
+ * data even if the send window is zero"), which the receiver refuses with
+ * an ACK of its zero window; the probes do not touch cwnd; reading opens
+ * the window (receiver SWS avoidance) and the transfer completes. */
 TT_TEST(data_zero_window_probe_and_reopen)
 {
 	struct tcp_config cfg;
@@ -371,19 +374,34 @@ TT_TEST(data_zero_window_probe_and_reopen)
 	/* probes at RTO, then 2*RTO, 4*RTO... */
 	tcp_time_t t1 = tcp_next_deadline(a.s);
 	TT_ASSERT(t1 > now && t1 != TCP_TIME_NEVER);
+	TT_EQ(t1 - now, ia.rto);
 	tcp_timeout(a.s, t1);
-	EXPECT_SEG_WL(&a, F_ACK, 100 + 4096 - 1, 300, 4096, 0);
-	/* the receiver answers with its (still zero) window */
+	EXPECT_SEG_WL(&a, F_ACK, 100 + 4096, 300, 4096, 1);
+	/* the receiver answers with its (still zero) window, keeping nothing */
 	host_forward_last(&a, &b, t1);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 100 + 4096, 0, 0);
 	host_forward_last(&b, &a, t1);
+	EXPECT_NONE(&a);
 	tcp_time_t t2 = tcp_next_deadline(a.s);
+	TT_EQ(t2 - t1, ia.rto);
 	tcp_timeout(a.s, t2);
-	EXPECT_SEG(&a, F_ACK, 100 + 4096 - 1, 300);
+	EXPECT_SEG_WL(&a, F_ACK, 100 + 4096, 300, 4096, 1);
+	host_forward_last(&a, &b, t2);
+	EXPECT_SEG_WL(&b, F_ACK, 300, 100 + 4096, 0, 0);
+	host_forward_last(&b, &a, t2);
 	tcp_time_t t3 = tcp_next_deadline(a.s);
 	TT_EQ(t3 - t2, 2 * (t2 - t1));
-	TT_EQ(host_stats(&a).ZeroWindowProbes, 2);
-	tcp_time_t t = t2;
+	tcp_timeout(a.s, t3);
+	EXPECT_SEG_WL(&a, F_ACK, 100 + 4096, 300, 4096, 1);
+	TT_EQ(tcp_next_deadline(a.s) - t3, 4 * (t2 - t1));
+	TT_EQ(host_stats(&a).ZeroWindowProbes, 3);
+	/* probes are not congestion: cwnd as before, still ESTABLISHED */
+	struct tcp_conn_info ia2;
+	tcp_conn_info(ca, &ia2);
+	TT_EQ(ia2.cwnd, ia.cwnd);
+	EXPECT_STATE(ca, TCP_ESTABLISHED);
+	host_drop_all(&a);
+	tcp_time_t t = t3;
 	/* reading a little does not open the window (SWS avoidance), reading
 	 * more does */
 	char buf[4096];
