@@ -1068,8 +1068,10 @@ static void abort_conn(struct tcp_conn *c, int err, tcp_time_t now)
 	case TCP_FIN_WAIT_1:
 	case TCP_FIN_WAIT_2:
 	case TCP_CLOSE_WAIT:
-		/* "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" */
-		tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
+		/* "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" - as written,
+		 * without ACK (Linux adds one; the receiver checks only SEQ,
+		 * RFC 9293 3.10.7.4 / RFC 5961 3.2) */
+		tcp_send_ctl(c, TCP_RST, c->snd_nxt, now);
 		break;
 	default:
 		/* SYN-SENT: "all queued SENDs and RECEIVEs should be given

@@ -1234,8 +1234,9 @@ def abort_sends_rst(ctx):
     if not ans.startswith("OK"):
         raise Fail("expected ABORT -> OK, got %s" % ans)
     r = p.expect("RST", lambda s: s.flags & RST)
-    if not r.flags & RST or r.seq != p.rcv_nxt or r.data or r.flags & (SYN | FIN):
-        raise Fail("expected <SEQ=%d><CTL=RST>, got %s" % (p.rcv_nxt, r))
+    if r.flags != RST or r.seq != p.rcv_nxt or r.data:
+        raise Fail("expected <SEQ=%d><CTL=RST> (no other flag, as 3.10.5 writes it), got %s" %
+                   (p.rcv_nxt, r))
     expect_end(ctx, st.id, "aborted")
 
 
