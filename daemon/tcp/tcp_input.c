@@ -136,8 +136,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	tcp_listener_add_embryo(l, c);
 	c->state = TCP_LISTEN; /* this TCB is the listener's clone */
 	/* "set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
-	 * control or text should be queued for processing later." (we do not
-	 * queue text on a SYN: the peer retransmits it after the handshake) */
+	 * control or text should be queued for processing later." */
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
