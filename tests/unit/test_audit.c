@@ -79,9 +79,10 @@ static struct tcp_seg ts_opt(uint32_t tsval, uint32_t tsecr)
 	return o;
 }
 
-/* Like setup_established, with timestamps negotiated (the peer's TSval is
- * 500 on the SYN, 501 on the ACK). */
-static int setup_established_ts(struct host *b, struct tcp_conn **cb, uint32_t *b_tsval)
+/* B listens on 80 with timestamps on; the scripted peer's SYN (ISN 99,
+ * TSval 500) makes it SYN-RECEIVED: the SYN,ACK <SEQ=299><ACK=100> with
+ * TSecr 500 is checked and consumed, its TSval stored in *b_tsval. */
+static int setup_syn_received_ts(struct host *b, uint32_t *b_tsval)
 {
 	struct tcp_config cfg;
 	peer_plain_config(&cfg);
@@ -94,10 +95,21 @@ static int setup_established_ts(struct host *b, struct tcp_conn **cb, uint32_t *
 	b->isn = 299;
 	struct tcp_seg o = ts_opt(500, 0);
 	osend(b, 99, 0, F_SYN, 8192, NULL, &o, T0);
-	if (!host_pop(b) || !b->seg.has_ts || b->seg.tsecr != 500)
+	if (!host_pop(b) || b->seg.flags != (F_SYN | F_ACK) || b->seg.seq != 299 ||
+	    b->seg.ack != 100 || !b->seg.has_ts || b->seg.tsecr != 500)
 		return -3;
 	*b_tsval = b->seg.tsval;
-	o = ts_opt(501, b->seg.tsval);
+	return 0;
+}
+
+/* Like setup_established, with timestamps negotiated (the peer's TSval is
+ * 500 on the SYN, 501 on the ACK). */
+static int setup_established_ts(struct host *b, struct tcp_conn **cb, uint32_t *b_tsval)
+{
+	int err = setup_syn_received_ts(b, b_tsval);
+	if (err)
+		return err;
+	struct tcp_seg o = ts_opt(501, *b_tsval);
 	osend(b, 100, 300, F_ACK, 8192, NULL, &o, T0);
 	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_ESTABLISHED)
 		return -4;
@@ -242,19 +254,10 @@ TT_TEST(rule_simultaneous_open_synack_window_not_scaled)
  * the TSecr field to zero"). */
 TT_TEST(rule_syn_received_bad_ack_rst_with_tsopt)
 {
-	struct tcp_config cfg;
-	peer_plain_config(&cfg);
-	cfg.timestamps = 1;
 	struct host b;
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	b.isn = 299;
-	struct tcp_seg o = ts_opt(500, 0);
-	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0);
-	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
-	TT_EQ(b.seg.has_ts, 1);
-	o = ts_opt(501, b.seg.tsval);
+	uint32_t tsv;
+	TT_EQ(setup_syn_received_ts(&b, &tsv), 0);
+	struct tcp_seg o = ts_opt(501, tsv);
 	osend(&b, 100, 900, F_ACK, 8192, NULL, &o, T0);
 	EXPECT_SEG(&b, F_RST, 900, 0);
 	TT_EQ(b.seg.has_ts, 1);
@@ -302,19 +305,10 @@ TT_TEST(rule_fin_beyond_window_edge_trimmed)
  * updates ts_recent the same way). */
 TT_TEST(rule_dup_syn_in_syn_received_echoes_latest_tsval)
 {
-	struct tcp_config cfg;
-	peer_plain_config(&cfg);
-	cfg.timestamps = 1;
 	struct host b;
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	b.isn = 299;
-	struct tcp_seg o = ts_opt(500, 0);
-	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0);
-	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
-	TT_EQ(b.seg.tsecr, 500);
-	o = ts_opt(1500, 0);
+	uint32_t tsv;
+	TT_EQ(setup_syn_received_ts(&b, &tsv), 0);
+	struct tcp_seg o = ts_opt(1500, 0);
 	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0 + TCP_SEC(1));
 	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
 	TT_EQ(b.seg.tsecr, 1500);
