@@ -33,7 +33,7 @@ struct toud_config {
 	unsigned max_connections;         /* streams in total (engine TCBs too) */
 	unsigned max_per_peer;            /* streams per remote IP address */
 	unsigned max_per_uid;             /* streams per local uid */
-	unsigned max_api_clients;         /* API connections waiting or idle */
+	unsigned max_api_clients;         /* API clients without a whole request line yet */
 	unsigned max_backlog;             /* LISTEN backlog=<n> bound */
 	uint64_t request_timeout;         /* us: request line must arrive by then */
 	uint64_t shutdown_timeout;        /* us: SIGTERM grace period */
@@ -63,7 +63,7 @@ int config_parse_bool(const char *s, int *out);           /* yes/no/true/false/o
 int config_parse_udp_list(const char *s, struct sockaddr_storage *addrs, int max, int *n,
 			  char *err, size_t errlen);
 
-/* Writes the effective configuration in INI form (--check-config -v). */
+/* Writes the effective configuration in INI form (--check-config, reload). */
 void config_dump(const struct toud_config *c, void (*out)(void *arg, const char *line), void *arg);
 
 #endif
