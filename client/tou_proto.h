@@ -3,7 +3,7 @@
  * and tou / libtou (client side).  docs/API.md is the prose of this file.
  *
  * A client connects to the API socket and writes ONE request line
- * (ASCII, words separated by single spaces, ended by "\n", at most
+ * (ASCII, words separated by spaces or tabs, ended by "\n", at most
  * TOU_PROTO_MAX_LINE bytes including the newline).  The daemon answers ONE
  * line, "OK ..." or "ERR <reason> <text>".  After "OK" to CONNECT or ACCEPT
  * the Unix connection carries the stream's bytes both ways; for every other
@@ -20,22 +20,27 @@
  *       -> OK <id> <local> <remote>  (waits for the next connection on a port
  *                                     that has a LISTEN of the same uid or root)
  *   STATUS <id>    -> OK <json object>   (live connection or its end record)
- *   STATUS         -> OK <json object>   (the daemon: version, pid, uptime, counts)
+ *   STATUS         -> OK <json object>   (the daemon: version, pid, uptime_s,
+ *                                         connections, listeners, udp, socket,
+ *                                         stopping)
  *   LIST           -> OK <json array>    (every connection, same objects, then
  *                                         every listener: id 0, state "LISTEN",
- *                                         remote "*", backlog, accept_queue)
- *   STATS          -> OK <json object>   (TCP-MIB counters and drops)
+ *                                         local, remote "*", uid, backlog,
+ *                                         accept_queue)
+ *   STATS          -> OK <json object>   ("tcp": TCP-MIB counters and drops,
+ *                                         "udp", "api" counters)
  *   ABORT <id>     -> OK                 (sends RST)
  *   VERSION        -> OK <version>
  *
  * <local> and <remote> are "<ip>:<udp-port>/<tcp-port>", IPv6 addresses in
- * brackets: "[::1]:9811/40000".  <id> is a decimal integer, unique for the
+ * brackets: "[::1]:9811/50000".  <id> is a decimal integer, unique for the
  * daemon's lifetime.
  *
  * JSON connection object keys: id, state (RFC name, e.g. "ESTABLISHED"),
  * local, remote, uid, send_queue, recv_queue, snd_wnd, rcv_wnd, mss, cwnd,
  * ssthresh, srtt_us, rttvar_us, rto_us, retransmits, bytes_sent,
- * bytes_acked, bytes_received, segs_in, segs_out, cc, and for ended
+ * bytes_acked, bytes_received, segs_in, segs_out, snd_wscale, rcv_wscale,
+ * sack, timestamps (true/false), cc, and for ended
  * connections "end": one of TOU_END_* below.  "uid" is absent for
  * connections the daemon finishes on its own (e.g. in TIME-WAIT after the
  * app went away).  docs/API.md is the full reference.
@@ -63,7 +68,8 @@
 #define TOU_END_FIN "fin"           /* both FINs exchanged, all data acked */
 #define TOU_END_RESET "reset"       /* peer sent RST on a synchronized connection */
 #define TOU_END_REFUSED "refused"   /* peer sent RST to our SYN */
-#define TOU_END_TIMEOUT "timeout"   /* retransmissions or keepalive gave up */
-#define TOU_END_ABORTED "aborted"   /* ABORT request, app vanished with unread data, or daemon shutdown deadline */
+#define TOU_END_TIMEOUT "timeout"   /* retransmissions or keepalive gave up, or CONNECT timeout= */
+#define TOU_END_ABORTED "aborted"   /* ABORT request, app vanished with undelivered data, daemon
+				       shutdown deadline, or listener closed before ACCEPT */
 
 #endif
