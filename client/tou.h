@@ -89,7 +89,9 @@ struct tou_status {
  * Open a stream to `host` (name or address, optionally ":<udp-port>";
  * IPv6 as "[addr]:port") TCP port `port` (1..65535).  `flags` is a set
  * of TOU_NODELAY/TOU_KEEPALIVE; `timeout_s` > 0 bounds the opening
- * handshake (0 = the daemon's default).  On success returns the stream's
+ * handshake and is then the connection's user timeout (sent data
+ * unacknowledged that long ends it, "end":"timeout"); 0 = the daemon's
+ * retransmission limits.  On success returns the stream's
  * fd and fills *info if `info` is not NULL.
  */
 int tou_connect(const char *socket_path, const char *host, unsigned port,
