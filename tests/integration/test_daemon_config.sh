@@ -53,6 +53,24 @@ grep -qx 'udp = 0.0.0.0:9811 \[::\]:9811' "$WORK/defaults.txt" || fail "default 
 grep -qx 'socket = /run/tou/toud.sock' "$WORK/defaults.txt" || fail "default socket"
 echo "ok: shipped toud.conf = the defaults"
 
+# Every key is in the shipped toud.conf, commented out with its real
+# default (uncommented, the file gives the defaults), in toud(8) and in
+# --help; and nothing else is listed there.
+sed -E 's/^#([a-z_]+ =)/\1/' "$SRC/conf/toud.conf" >"$WORK/uncommented.conf"
+"$TOUD" -c "$WORK/uncommented.conf" --check-config >"$WORK/uncommented.txt" ||
+	fail "toud.conf with every key uncommented is refused"
+diff <(tail -n +2 "$WORK/uncommented.txt") <(tail -n +2 "$WORK/defaults.txt") ||
+	fail "a default in the shipped toud.conf differs from the code's"
+keys=$(grep -E '^[a-z_]+ =' "$WORK/defaults.txt" | cut -d' ' -f1)
+conf_keys=$(grep -E '^[a-z_]+ =' "$WORK/uncommented.conf" | cut -d' ' -f1)
+[ "$(sort <<<"$keys")" = "$(sort <<<"$conf_keys")" ] || fail "toud.conf does not list each key exactly once"
+"$TOUD" --help >"$WORK/help.txt"
+for k in $keys; do
+	grep -Eq "^\.(B|BR) .*\b$k\b" "$SRC/docs/toud.8" || fail "toud.8 does not describe key $k"
+	grep -Eq "\b$k\b" "$WORK/help.txt" || fail "toud --help does not list key $k"
+done
+echo "ok: every key ($(wc -w <<<"$keys")) in toud.conf with its default, in toud.8 and in --help"
+
 "$TOUD" -c "$WORK/empty.conf" -o tcp.mss=1200 -o limits.shutdown_timeout=500ms -o tcp.rto_min=300ms --check-config \
 	>"$WORK/o.txt"
 grep -qx 'mss = 1200' "$WORK/o.txt" && grep -qx 'shutdown_timeout = 500ms' "$WORK/o.txt" &&
