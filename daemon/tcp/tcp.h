@@ -193,7 +193,9 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now);
 int tcp_close(struct tcp_conn *c, tcp_time_t now);
 /* The owner will never read again (its socket is gone): any data that later
  * arrives aborts the connection with RST, as a kernel socket does.  Implies
- * tcp_close(). If unread data is buffered now, the connection is reset. */
+ * tcp_close(). If unread data is buffered now, the connection is reset.
+ * FIN-WAIT-2 then lasts at most 2*MSL: without the peer's FIN by then the
+ * connection ends with TCP_EV_CLOSED(TCP_ETIMEDOUT). */
 int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now);
 /* ABORT (RFC 9293 3.10.5): RST to the peer, TCB gone, TCP_EV_CLOSED(TCP_EABORTED). */
 int tcp_abort(struct tcp_conn *c, tcp_time_t now);

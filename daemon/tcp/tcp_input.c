@@ -896,7 +896,9 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		 * continue processing in that state." */
 		if (fin_acked(c)) {
 			tcp_set_state(c, TCP_FIN_WAIT_2);
-			if (c->released)
+			/* nobody will read what comes: an orphan does not wait
+			 * for the peer's FIN forever */
+			if (c->released || c->no_read)
 				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
 		}
 		break;

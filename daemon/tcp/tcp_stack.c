@@ -643,8 +643,9 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 		case TCP_T_2MSL:
 			/* RFC 9293 3.10.8: "If the time-wait timeout expires on a
 			 * connection, delete the TCB, enter the CLOSED state, and
-			 * return." (also the orphaned FIN-WAIT-2 timeout) */
-			tcp_conn_closed(c, 0);
+			 * return."  Also the orphaned FIN-WAIT-2 timeout: the
+			 * peer never sent its FIN, so that end is a timeout. */
+			tcp_conn_closed(c, c->state == TCP_FIN_WAIT_2 ? TCP_ETIMEDOUT : 0);
 			break;
 		case TCP_T_KEEPALIVE:
 			tcp_keepalive_timeout(c, now);
@@ -1112,6 +1113,9 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
 		return 0;
 	}
 	int r = tcp_close(c, now);
+	/* already half-closed: the orphaned FIN-WAIT-2 gets its timeout */
+	if (c->state == TCP_FIN_WAIT_2 && c->timers[TCP_T_2MSL] == TCP_TIME_NEVER)
+		tcp_timer_set(c, TCP_T_2MSL, now + 2 * c->s->cfg.msl);
 	return r == TCP_ECLOSING ? 0 : r;
 }
 

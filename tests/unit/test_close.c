@@ -429,6 +429,23 @@ TT_TEST(test_orphan_fin_wait_2_times_out)
 	TT_EQ(host_nconns(&a), 0);
 	host_free(&a);
 	host_free(&b);
+
+	/* the owner that closed without reading (the daemon when the app has
+	 * gone) learns the end: a timeout, the peer's FIN never came */
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(tcp_close_no_read(ca, T0), 0);
+	host_deliver(&a, &b, T0);
+	host_deliver(&b, &a, T0);
+	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	tcp_timeout(a.s, T0 + 2 * a.cfg.msl - 1);
+	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
+	EXPECT_STATE(ca, TCP_CLOSED);
+	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
+	host_free(&a);
+	host_free(&b);
 }
 
 int main(int argc, char **argv)
