@@ -2,7 +2,7 @@
 # test_daemon_install.sh - `cmake --install` (into a DESTDIR) puts toud in
 # sbin, toud.conf in /etc/tou (never overwriting an existing one), the
 # systemd units (ExecStart naming the installed toud), the sysusers and
-# tmpfiles snippets, the man page and docs/API.md in their places; the
+# tmpfiles snippets, the man page, docs/API.md and docs/PROTOCOL.md in their places; the
 # installed units pass systemd-analyze verify.
 set -euo pipefail
 . "$(dirname "$0")/test_daemon_common.bash"
@@ -22,8 +22,9 @@ find "$root" -path '*sysusers.d/tou.conf' | grep -q . || fail "no sysusers.d/tou
 find "$root" -path '*tmpfiles.d/tou.conf' | grep -q . || fail "no tmpfiles.d/tou.conf"
 [ -f "$p/share/man/man8/toud.8" ] || fail "no man8/toud.8"
 find "$root" -name API.md | grep -q . || fail "no API.md"
+find "$root" -name PROTOCOL.md | grep -q . || fail "no PROTOCOL.md"
 "$p/sbin/toud" --version | grep -q '^toud ' || fail "installed toud does not run"
-echo "ok: installed toud, toud.conf, units, snippets, man page, API.md"
+echo "ok: installed toud, toud.conf, units, snippets, man page, API.md, PROTOCOL.md"
 
 # the installed units, as systemd would read them (ExecStart must exist)
 sed "s|^ExecStart=$prefix/sbin/toud|ExecStart=$p/sbin/toud|" "$unitdir/toud.service" >"$WORK/toud.service"
