@@ -475,6 +475,15 @@ int tou_status_parse(const char *json, size_t len, struct tou_status *st)
 	tj_str(json, toks, tj_get(json, toks, 0, "local"), s.local, sizeof(s.local));
 	tj_str(json, toks, tj_get(json, toks, 0, "remote"), s.remote, sizeof(s.remote));
 	tj_str(json, toks, tj_get(json, toks, 0, "cc"), s.cc, sizeof(s.cc));
+	if (strcmp(s.state, "LISTEN") == 0) {
+		/* a listener reads as `ss -lt` shows one: Recv-Q the connections
+		 * waiting for ACCEPT, Send-Q the backlog */
+		uint64_t x;
+		if (tj_u64(json, toks, tj_get(json, toks, 0, "accept_queue"), &x) == 0)
+			s.recv_queue = x;
+		if (tj_u64(json, toks, tj_get(json, toks, 0, "backlog"), &x) == 0)
+			s.send_queue = x;
+	}
 	if (st)
 		*st = s;
 	return 0;

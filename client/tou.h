@@ -142,7 +142,9 @@ int tou_version(const char *socket_path, char *buf, size_t len);
  */
 int tou_request(const char *socket_path, const char *line, char **reply);
 
-/* Fill *st from one JSON connection object (as in LIST/STATUS). */
+/* Fill *st from one JSON connection object (as in LIST/STATUS).  For a
+ * listener (state "LISTEN", as LIST reports them) recv_queue is its accept
+ * queue and send_queue its backlog, as `ss -lt` shows them. */
 int tou_status_parse(const char *json, size_t len, struct tou_status *st);
 
 /* The path the library uses for socket_path == NULL. */

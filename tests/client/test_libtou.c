@@ -454,6 +454,18 @@ TT_TEST(status_live_has_no_end)
 	TT_ASSERT(st.uid == TOU_UID_NONE); /* not reported */
 }
 
+TT_TEST(status_parse_listener_queues_like_ss)
+{
+	static const char l[] = "{\"id\":0,\"state\":\"LISTEN\",\"local\":\"*:7000\","
+				"\"remote\":\"*\",\"uid\":0,\"backlog\":128,\"accept_queue\":3}";
+	struct tou_status st;
+	TT_EQ(tou_status_parse(l, sizeof l - 1, &st), 0);
+	TT_STREQ(st.state, "LISTEN");
+	TT_EQ(st.recv_queue, 3);
+	TT_EQ(st.send_queue, 128);
+	TT_EQ(st.uid, 0);
+}
+
 TT_TEST(status_bad_json_is_eproto)
 {
 	static const char *answers[] = {
