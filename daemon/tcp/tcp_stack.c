@@ -372,10 +372,14 @@ static int ep_equal(const struct tcp_endpoint *a, const struct tcp_endpoint *b)
 struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
 				 uint16_t lport, uint16_t rport)
 {
-	struct tcp_conn *c = s->table[bucket(s, r, lport, rport)];
-	for (; c; c = c->hnext)
-		if (c->lport == lport && c->rport == rport && ep_equal(&c->remote, r))
+	struct tcp_conn *c = s->last_hit;
+	if (c && c->lport == lport && c->rport == rport && ep_equal(&c->remote, r))
+		return c;
+	for (c = s->table[bucket(s, r, lport, rport)]; c; c = c->hnext)
+		if (c->lport == lport && c->rport == rport && ep_equal(&c->remote, r)) {
+			s->last_hit = c;
 			return c;
+		}
 	return NULL;
 }
 
@@ -691,6 +695,8 @@ void tcp_conn_closed(struct tcp_conn *c, int err)
 	c->detached = 1;
 	conn_reschedule(c);
 	/* out of the hash */
+	if (s->last_hit == c)
+		s->last_hit = NULL;
 	struct tcp_conn **pp = &s->table[bucket(s, &c->remote, c->lport, c->rport)];
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == c) {
