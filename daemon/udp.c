@@ -8,7 +8,9 @@
  * peer glued together (a GSO train on loopback, GRO on a NIC); the cmsg
  * gives their size and they are cut apart again.  (libuv's own
  * UV_UDP_RECVMMSG mode cannot deliver that cmsg, hence uv_poll.)
- * Send: the engine's emit callback copies segments into a per-socket queue;
+ * Send: the engine builds each segment straight into a per-socket queue
+ * (its emit_buf hook, udp_emit_buf(); udp_emit() copies only segments
+ * built elsewhere);
  * the queue is flushed with sendmmsg(2) once per loop turn (from a uv_check
  * after I/O and a uv_prepare before polling), or earlier when it fills up.
  * Runs of equal-sized segments to one peer leave as ONE message with UDP
@@ -252,6 +254,19 @@ static void flush_all(void)
 			flush_sock(socks[i]);
 }
 
+/* The engine's emit_buf hook (tcp.h): room for the next segment at the
+ * end of the socket's queue, so that udp_emit() finds it in place. */
+uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
+{
+	(void)ctx;
+	struct udp_sock *s = sock_for(to->family);
+	if (!s || len > SENDQ_BYTES)
+		return NULL; /* udp_emit() counts it */
+	if (s->n == SENDQ_MSGS || s->used + len > SENDQ_BYTES)
+		flush_sock(s);
+	return s->arena + s->used;
+}
+
 void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
 {
 	(void)ctx;
@@ -264,11 +279,16 @@ void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size
 		toud.udp.tx_dropped++;
 		return;
 	}
-	if (s->n == SENDQ_MSGS || s->used + len > SENDQ_BYTES)
-		flush_sock(s);
-	unsigned i = s->n++;
 	uint8_t *p = s->arena + s->used;
-	memcpy(p, seg, len);
+	if (seg != p) {
+		/* not built in place by udp_emit_buf() (which made room) */
+		if (s->n == SENDQ_MSGS || s->used + len > SENDQ_BYTES) {
+			flush_sock(s);
+			p = s->arena + s->used;
+		}
+		memcpy(p, seg, len);
+	}
+	unsigned i = s->n++;
 	s->used += len;
 	s->iov[i].iov_base = p;
 	s->iov[i].iov_len = len;
