@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
 done
 if [ "$BUILD_IT" = 1 ]; then
 	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud tou relay bench >/dev/null
+	cmake --build "$BUILD" -j2 --target toud tou-cli relay bench >/dev/null
 fi
 TOUD=$BUILD/daemon/toud TOU=$BUILD/client/tou RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
 for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_udp" "$BB/bench_tcp" "$BB/bench_tou"; do

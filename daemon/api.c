@@ -5,14 +5,22 @@
  * daemon answers one line.  After "OK" to CONNECT or ACCEPT the same Unix
  * connection carries the TCP stream's bytes both ways:
  *
- *   app --read--> pend --tcp_send--> engine     (stop reading while the
- *                                                engine's buffer is full;
- *                                                resume on TCP_EV_WRITABLE)
- *   engine --tcp_recv--> uv_write --> app       (stop calling tcp_recv while
- *                                                the Unix write queue is
- *                                                above WQ_HIGH: the engine's
- *                                                window closes; resume below
- *                                                WQ_LOW)
+ *   app --read--> engine's send buffer          (tcp_send_space: read(2)
+ *                                                straight into the ring, then
+ *                                                tcp_send_commit; with less
+ *                                                than DIRECT_MIN free, read
+ *                                                into A.rbuf, tcp_send, the
+ *                                                rest held in pend and
+ *                                                reading stopped until
+ *                                                TCP_EV_WRITABLE)
+ *   engine's receive buffer --write--> app      (tcp_recv_peek: write(2)
+ *                                                straight from the ring, then
+ *                                                tcp_recv_consume; what the
+ *                                                socket does not take is
+ *                                                copied into a queued
+ *                                                uv_write; stop above WQ_HIGH
+ *                                                queued: the engine's window
+ *                                                closes; resume below WQ_LOW)
  *
  * Half-close: the app's EOF (shutdown(SHUT_WR)) is tcp_close(); the peer's
  * FIN (tcp_recv() == 0) is shutdown(SHUT_WR) of the Unix socket after every
@@ -48,7 +56,8 @@
 #include "tou_proto.h"
 #include "toud.h"
 
-#define RBUF_SIZE (256 * 1024)       /* one read from an app / one tcp_recv */
+#define RBUF_SIZE (256 * 1024)       /* one read from an app / one queued write to it */
+#define DIRECT_MIN (16 * 1024)       /* read straight into the send buffer when this much is free */
 #define WQ_HIGH (1024 * 1024)        /* stop calling tcp_recv above this */
 #define WQ_LOW (256 * 1024)          /* ...and resume below this */
 #define PEND_MAX (256 * 1024)        /* app bytes held before OK */
@@ -90,7 +99,8 @@ struct stream {
 	unsigned reading : 1, app_eof : 1, closing : 1, shut_sent : 1, peer_eof : 1,
 		close_when_drained : 1, fin_after_pend : 1, write_failed : 1,
 		in_feed : 1, in_pump : 1,        /* reentrancy guards */
-		pump_queued : 1;                 /* on A.pumpq */
+		pump_queued : 1,                 /* on A.pumpq */
+		direct : 1;                      /* on_alloc lent the engine's send buffer */
 	struct stream *pump_next;
 	struct stream *next, *prev;
 };
@@ -144,7 +154,6 @@ static struct {
 	unsigned n_ends, ends_next;
 	struct stream *pumpq;           /* streams with data to move to the app */
 	uint8_t *rbuf;                  /* reads from apps (on_alloc) */
-	uint8_t *tbuf;                  /* tcp_recv output for apps */
 	uint64_t api_requests, api_errors, api_clients_refused;
 } A;
 
@@ -767,6 +776,55 @@ static void maybe_shutdown_app(struct stream *st)
 	st->shut_sent = 1;
 }
 
+/* Writes received bytes straight from the engine's receive buffer (two
+ * pieces of its ring); what the socket does not take now is copied into
+ * one queued write of at most RBUF_SIZE, the rest stays in the engine
+ * (its window closes).  Returns the bytes taken, or -1 if the app is gone. */
+static ssize_t stream_write_iov(struct stream *st, const struct tcp_iov iov[2])
+{
+	if (st->closing || st->write_failed)
+		return -1;
+	size_t total = iov[0].len + iov[1].len, done = 0;
+	if (st->wq_bytes == 0) {
+		uv_buf_t b[2] = { uv_buf_init((char *)iov[0].base, (unsigned)iov[0].len),
+				  uv_buf_init((char *)iov[1].base, (unsigned)iov[1].len) };
+		int r = uv_try_write((uv_stream_t *)&st->pipe, b, iov[1].len ? 2 : 1);
+		if (r > 0) {
+			done = (size_t)r;
+		} else if (r < 0 && r != UV_EAGAIN) {
+			st->write_failed = 1;
+			return -1;
+		}
+	}
+	if (done == total)
+		return (ssize_t)total;
+	size_t len = total - done > RBUF_SIZE ? RBUF_SIZE : total - done;
+	struct wreq *w = wreq_get(len);
+	if (!w) {
+		st->write_failed = 1;
+		return -1;
+	}
+	size_t off = done, k = 0;
+	while (k < len) { /* gather [done, done+len) of the two pieces */
+		const struct tcp_iov *v = off < iov[0].len ? &iov[0] : &iov[1];
+		size_t at = off < iov[0].len ? off : off - iov[0].len;
+		size_t m = v->len - at < len - k ? v->len - at : len - k;
+		memcpy(w->data + k, v->base + at, m);
+		k += m;
+		off += m;
+	}
+	w->st = st;
+	w->len = len;
+	uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+	if (uv_write(&w->req, (uv_stream_t *)&st->pipe, &b, 1, on_written) != 0) {
+		wreq_put(w);
+		st->write_failed = 1;
+		return -1;
+	}
+	st->wq_bytes += len;
+	return (ssize_t)(done + len);
+}
+
 /* Moves received bytes to the app while its write queue is short. */
 static void pump_recv(struct stream *st, int force)
 {
@@ -777,13 +835,18 @@ static void pump_recv(struct stream *st, int force)
 		struct conn *c = st->conn;
 		if (!c || !c->tc || st->peer_eof)
 			break;
-		ssize_t n = tcp_recv(c->tc, A.tbuf, RBUF_SIZE, toud_now());
+		struct tcp_iov iov[2];
+		ssize_t n = tcp_recv_peek(c->tc, iov);
 		if (n > 0) {
-			if (stream_write(st, A.tbuf, (size_t)n) != 0) {
+			ssize_t took = stream_write_iov(st, iov);
+			if (took < 0) {
 				st->in_pump = 0;
 				app_gone(st, 1);
 				return;
 			}
+			ssize_t r = tcp_recv_consume(c->tc, (size_t)took, toud_now());
+			if (r < 0)
+				log_warn("conn %" PRIu64 ": receive: %s", c->id, tcp_strerror((int)r));
 			continue;
 		}
 		if (n == 0) {
@@ -797,8 +860,23 @@ static void pump_recv(struct stream *st, int force)
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	(void)h;
 	(void)suggested;
+	struct stream *st = h->data;
+	struct conn *c = st->conn;
+	st->direct = 0;
+	/* a stream with nothing held reads straight into the engine's send
+	 * buffer (tcp_send_space; on_read commits what came): libuv calls
+	 * on_read right after this, before anything else can run */
+	if (st->phase == PH_STREAM && !st->closing && st->pend_off == st->pend_len && c && c->tc) {
+		struct tcp_iov iov[2];
+		ssize_t room = tcp_send_space(c->tc, iov);
+		if (room > 0 && iov[0].len >= DIRECT_MIN) {
+			st->direct = 1;
+			*buf = uv_buf_init((char *)iov[0].base,
+					   (unsigned)(iov[0].len > RBUF_SIZE ? RBUF_SIZE : iov[0].len));
+			return;
+		}
+	}
 	/* one shared buffer: every read is consumed before the next alloc */
 	*buf = uv_buf_init((char *)A.rbuf, RBUF_SIZE);
 }
@@ -815,6 +893,8 @@ static void on_listen_watch(uv_timer_t *t)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct stream *st = s->data;
+	int direct = st->direct;
+	st->direct = 0;
 	if (st->closing)
 		return;
 	if (nread == 0)
@@ -874,6 +954,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	case PH_STREAM:
+		if (direct) { /* already in the engine's send buffer */
+			struct conn *c = st->conn;
+			ssize_t k = c && c->tc ? tcp_send_commit(c->tc, n, toud_now()) : TCP_ENOTCONN;
+			if (k < 0)
+				log_debug("conn %" PRIu64 ": send: %s", c ? c->id : 0, tcp_strerror((int)k));
+			return;
+		}
 		stream_data(st, p, n);
 		return;
 	case PH_RESOLVING:
@@ -1571,8 +1658,7 @@ static int socket_alive(const char *path)
 int api_start(struct toud *d)
 {
 	A.rbuf = malloc(RBUF_SIZE);
-	A.tbuf = malloc(RBUF_SIZE);
-	if (!A.rbuf || !A.tbuf)
+	if (!A.rbuf)
 		return UV_ENOMEM;
 	snprintf(A.path, sizeof A.path, "%s", d->cfg.socket);
 	int r = uv_pipe_init(d->loop, &A.server, 0);
@@ -1731,8 +1817,7 @@ void api_close(void)
 void api_free(void)
 {
 	free(A.rbuf);
-	free(A.tbuf);
-	A.rbuf = A.tbuf = NULL;
+	A.rbuf = NULL;
 	while (wpool) {
 		struct wreq *w = wpool;
 		wpool = w->next_free;

@@ -405,7 +405,8 @@ int main(int argc, char **argv)
 	uint64_t seed;
 	get_random(secret, sizeof secret);
 	get_random(&seed, sizeof seed);
-	struct tcp_callbacks cb = { .ctx = NULL, .emit = udp_emit, .event = api_event, .log = engine_log };
+	struct tcp_callbacks cb = { .ctx = NULL, .emit = udp_emit, .event = api_event, .log = engine_log,
+				     .emit_buf = udp_emit_buf };
 	int r = tcp_stack_new(&toud.stack, &toud.cfg.tcp, &cb, secret, seed);
 	if (r != 0)
 		fatal("cannot create the TCP stack: %s", tcp_strerror(r));

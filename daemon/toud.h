@@ -70,6 +70,7 @@ int udp_start(struct toud *d);                /* bind/adopt sockets, timer, prep
 void udp_stop(struct toud *d);                /* close every handle */
 void udp_free_buffers(void);                  /* after the loop ended */
 void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len);
+uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len); /* tcp.h emit_buf */
 void engine_kick(void);                       /* flush sends, rearm the timer (also runs each loop turn) */
 int udp_have_family(int family);              /* 4 or 6: is there a socket? */
 /* "<ip>:<udp-port>" of our socket for that family */

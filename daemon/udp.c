@@ -8,12 +8,17 @@
  * peer glued together (a GSO train on loopback, GRO on a NIC); the cmsg
  * gives their size and they are cut apart again.  (libuv's own
  * UV_UDP_RECVMMSG mode cannot deliver that cmsg, hence uv_poll.)
- * Send: the engine's emit callback copies segments into a per-socket queue;
+ * Send: the engine builds each segment straight into a per-socket queue
+ * (its emit_buf hook, udp_emit_buf(); udp_emit() copies only segments
+ * built elsewhere);
  * the queue is flushed with sendmmsg(2) once per loop turn (from a uv_check
  * after I/O and a uv_prepare before polling), or earlier when it fills up.
  * Runs of equal-sized segments to one peer leave as ONE message with UDP
  * GSO (UDP_SEGMENT, Linux 4.18+): the kernel cuts it into one datagram per
  * segment, so each UDP payload is still exactly one TCP segment.
+ * A full socket buffer (EAGAIN) keeps the unsent rest of the queue, in
+ * order; it is retried each loop turn and on UV_WRITABLE, and only
+ * segments that find the queue full as well are dropped (udp.tx_dropped).
  * Timers: ONE uv_timer, re-armed after every loop turn at
  * tcp_next_deadline(); time is uv_hrtime() in microseconds.
  */
@@ -60,7 +65,9 @@ struct udp_sock {
 	struct sockaddr_storage to[SENDQ_MSGS];
 	unsigned n;
 	size_t used;
-	uint8_t *arena;                 /* SENDQ_BYTES */
+	uint8_t *arena;                 /* SENDQ_BYTES, segments back to back in queue order */
+	int blocked;                    /* EAGAIN: the queue is held, UV_WRITABLE watched */
+	int no_room;                    /* udp_emit_buf() found no room just now */
 };
 
 static struct udp_sock *socks[TOUD_MAX_UDP];
@@ -193,6 +200,40 @@ static unsigned build_out(struct udp_sock *s)
 	return n;
 }
 
+static void on_io(uv_poll_t *h, int status, int events);
+
+/* Watch for UV_WRITABLE only while a full socket buffer holds the queue. */
+static void sock_poll(struct udp_sock *s)
+{
+	int r = uv_poll_start(&s->h, UV_READABLE | (s->blocked ? UV_WRITABLE : 0), on_io);
+	if (r != 0)
+		log_warn("udp: poll: %s", uv_strerror(r));
+}
+
+/* The first `first` segments of the queue are gone: move the rest (and
+ * their bytes) to the front. */
+static void keep_unsent(struct udp_sock *s, unsigned first)
+{
+	if (first == 0 || first > s->n)
+		return;
+	unsigned k = s->n - first;
+	uint8_t *from = k ? s->iov[first].iov_base : s->arena + s->used;
+	size_t shift = (size_t)(from - s->arena), bytes = s->used - shift;
+	memmove(s->arena, from, bytes);
+	for (unsigned j = 0; j < k; j++) {
+		unsigned i = first + j;
+		s->iov[j].iov_base = (uint8_t *)s->iov[i].iov_base - shift;
+		s->iov[j].iov_len = s->iov[i].iov_len;
+		s->to[j] = s->to[i];
+		s->msgs[j].msg_hdr = (struct msghdr){ .msg_name = &s->to[j],
+						      .msg_namelen = s->msgs[i].msg_hdr.msg_namelen,
+						      .msg_iov = &s->iov[j], .msg_iovlen = 1 };
+		s->msgs[j].msg_len = 0;
+	}
+	s->n = k;
+	s->used = bytes;
+}
+
 static void flush_sock(struct udp_sock *s)
 {
 	if (!s->n)
@@ -215,11 +256,26 @@ static void flush_sock(struct udp_sock *s)
 				off = 0; /* nothing of this batch was sent */
 				continue;
 			}
-			/* EAGAIN (socket buffer full) or a per-destination error
-			 * (ECONNREFUSED from an ICMP, EHOSTUNREACH...): this
-			 * message is lost, as on a congested link; TCP
-			 * retransmits it.  Skip it and go on with the rest. */
-			if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
+			if (e == EAGAIN || e == EWOULDBLOCK) {
+				/* the socket buffer is full: keep what is left
+				 * queued (in order) and send it once the socket
+				 * is writable again, rather than losing it */
+				unsigned first = 0;
+				for (unsigned u = 0; u < off; u++)
+					first += s->out_segs[u];
+				keep_unsent(s, first);
+				if (!s->blocked) {
+					s->blocked = 1;
+					sock_poll(s);
+				}
+				return;
+			}
+			/* ENOBUFS (the device queue dropped it) or a
+			 * per-destination error (ECONNREFUSED from an ICMP,
+			 * EHOSTUNREACH...): this message is lost, as on a
+			 * congested link; TCP retransmits it.  Skip it and go
+			 * on with the rest. */
+			if (e == ENOBUFS) {
 				toud.udp.tx_dropped += s->out_segs[off];
 			} else {
 				toud.udp.tx_errors += s->out_segs[off];
@@ -243,13 +299,46 @@ static void flush_sock(struct udp_sock *s)
 	}
 	s->n = 0;
 	s->used = 0;
+	if (s->blocked) {
+		s->blocked = 0;
+		sock_poll(s);
+	}
 }
 
+/* Each loop turn, also for a blocked socket: the kernel takes a datagram
+ * as soon as its buffer has room, but reports UV_WRITABLE only once it is
+ * half empty. */
 static void flush_all(void)
 {
 	for (int i = 0; i < n_socks; i++)
 		if (socks[i]->n)
 			flush_sock(socks[i]);
+}
+
+/* Room for len more bytes in the queue, flushing it if need be; 0 if a
+ * full socket buffer holds a full queue. */
+static int make_room(struct udp_sock *s, size_t len)
+{
+	if (s->n < SENDQ_MSGS && s->used + len <= SENDQ_BYTES)
+		return 1;
+	/* also when blocked: the kernel may have room again by now (a
+	 * failing sendmmsg per segment only while both are full) */
+	flush_sock(s);
+	return s->n < SENDQ_MSGS && s->used + len <= SENDQ_BYTES;
+}
+
+/* The engine's emit_buf hook (tcp.h): room for the next segment at the
+ * end of the socket's queue, so that udp_emit() finds it in place. */
+uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
+{
+	(void)ctx;
+	struct udp_sock *s = sock_for(to->family);
+	if (!s || len > SENDQ_BYTES)
+		return NULL; /* udp_emit() counts it */
+	s->no_room = !make_room(s, len);
+	if (s->no_room)
+		return NULL; /* udp_emit() counts it */
+	return s->arena + s->used;
 }
 
 void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
@@ -264,11 +353,21 @@ void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size
 		toud.udp.tx_dropped++;
 		return;
 	}
-	if (s->n == SENDQ_MSGS || s->used + len > SENDQ_BYTES)
-		flush_sock(s);
-	unsigned i = s->n++;
 	uint8_t *p = s->arena + s->used;
-	memcpy(p, seg, len);
+	if (seg != p) {
+		/* not built in place by udp_emit_buf() (which made room) */
+		int room = s->no_room ? 0 : make_room(s, len);
+		s->no_room = 0;
+		if (!room) {
+			/* the socket buffer is full and so is our queue: lost
+			 * as on a congested link; TCP retransmits it */
+			toud.udp.tx_dropped++;
+			return;
+		}
+		p = s->arena + s->used;
+		memcpy(p, seg, len);
+	}
+	unsigned i = s->n++;
 	s->used += len;
 	s->iov[i].iov_base = p;
 	s->iov[i].iov_len = len;
@@ -340,7 +439,7 @@ static void input_one(struct udp_sock *s, const struct tcp_endpoint *from, const
 	tcp_input(toud.stack, from, p, len, now);
 }
 
-static void on_readable(uv_poll_t *h, int status, int events)
+static void on_io(uv_poll_t *h, int status, int events)
 {
 	struct udp_sock *s = h->data;
 	if (status < 0) {
@@ -348,6 +447,8 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		log_warn("udp receive: %s", uv_strerror(status));
 		return;
 	}
+	if ((events & UV_WRITABLE) && s->blocked)
+		flush_sock(s); /* unblocks (poll: readable only) once the queue is out */
 	if (!(events & UV_READABLE))
 		return;
 	for (int round = 0; round < RECV_ROUNDS; round++) {
@@ -452,7 +553,7 @@ static int add_sock(uv_loop_t *loop, int fd)
 		return r;
 	}
 	s->h.data = s;
-	uv_poll_start(&s->h, UV_READABLE, on_readable);
+	uv_poll_start(&s->h, UV_READABLE, on_io);
 	socks[n_socks++] = s;
 	return 0;
 }
@@ -539,7 +640,8 @@ int udp_start(struct toud *d)
 void udp_stop(struct toud *d)
 {
 	(void)d;
-	flush_all();
+	for (int i = 0; i < n_socks; i++)
+		flush_sock(socks[i]); /* a last try, also for a blocked socket */
 	for (int i = 0; i < n_socks; i++) {
 		uv_poll_stop(&socks[i]->h);
 		uv_close((uv_handle_t *)&socks[i]->h, on_sock_closed);

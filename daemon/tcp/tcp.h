@@ -112,6 +112,13 @@ struct tcp_callbacks {
 		__attribute__((format(printf, 3, 4)))
 #endif
 		;
+	/* Optional (may be NULL): a buffer of at least `len` bytes in which the
+	 * engine builds its next segment for `to`, so that the caller's send
+	 * queue needs no copy.  The engine then calls emit() for that segment
+	 * with `seg` pointing at this buffer, before any other callback, or -
+	 * if building fails - does not use it.  Returning NULL makes the engine
+	 * build in its own buffer (as without this hook). */
+	uint8_t *(*emit_buf)(void *ctx, const struct tcp_endpoint *to, size_t len);
 };
 
 /* Congestion control algorithms (tcp_cc.h has the interface). */
@@ -265,6 +272,36 @@ void tcp_stack_set_isn_hook(struct tcp_stack *s,
 			    uint32_t (*hook)(void *arg, const struct tcp_conn *c), void *arg);
 /* The state of a connection the caller still holds (before tcp_release). */
 enum tcp_state tcp_conn_state(const struct tcp_conn *c);
+
+/* ---- zero-copy SEND and RECEIVE (additions by perf) ----
+ *
+ * The send and the receive buffer of a TCB are rings; these calls expose
+ * their memory so that a caller can read(2) straight into the send buffer
+ * and write(2) straight out of the receive buffer.  A region is at most
+ * two pieces (the ring wraps): iov[0], then iov[1] (len 0 if unused).
+ * Regions stay valid until the next engine call on the stack; nothing is
+ * sent, acknowledged or announced until the matching commit/consume. */
+struct tcp_iov {
+	uint8_t *base;
+	size_t len;
+};
+/* The free space of the send buffer.  Returns its size (iov filled; 0 when
+ * the buffer is full: wait for TCP_EV_WRITABLE, as after tcp_send() == 0)
+ * or the negative code tcp_send() would return now. */
+ssize_t tcp_send_space(struct tcp_conn *c, struct tcp_iov iov[2]);
+/* SEND of the first len bytes the caller wrote into the space that
+ * tcp_send_space() returned (iov[0] first, then iov[1]): exactly as
+ * tcp_send() of those bytes.  Returns len, or a negative code
+ * (TCP_EINVAL when len exceeds the free space). */
+ssize_t tcp_send_commit(struct tcp_conn *c, size_t len, tcp_time_t now);
+/* The in-order received bytes tcp_recv() would copy, without consuming
+ * them.  Returns their count (> 0, iov filled) or, when none is buffered,
+ * what tcp_recv() returns: 0 at EOF, TCP_EAGAIN, or a negative code. */
+ssize_t tcp_recv_peek(struct tcp_conn *c, struct tcp_iov iov[2]);
+/* RECEIVE of the first n peeked bytes without copying them: they leave
+ * the buffer and the window opens exactly as after tcp_recv() of n bytes.
+ * Returns n, or TCP_EINVAL when fewer than n bytes are buffered. */
+ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now);
 
 #ifdef __cplusplus
 }

@@ -156,6 +156,8 @@ struct tcp_stack {
 	int delivering;
 
 	struct tcp_conn **table;            /* hash by 4-tuple */
+	struct tcp_conn *last_hit;          /* the latest lookup hit (in the table), or NULL:
+	                                       a bulk transfer's segments skip the SipHash */
 	unsigned nbuckets;
 	unsigned nconns;
 	struct tcp_conn *all;               /* doubly linked list of live TCBs */

@@ -70,11 +70,11 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 	return wnd;
 }
 
-static void emit(struct tcp_stack *s, const struct tcp_endpoint *to, size_t len)
+static void emit(struct tcp_stack *s, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
 {
 	s->st.OutSegs++;
 	if (s->cb.emit)
-		s->cb.emit(s->cb.ctx, to, s->segbuf, len);
+		s->cb.emit(s->cb.ctx, to, seg, len);
 }
 
 /* Send one segment: flags, seq, data bytes [seq, seq+len) from the send
@@ -154,12 +154,22 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 	if (len > sizeof s->segbuf - hlen)
 		len = (uint32_t)(sizeof s->segbuf - hlen);
 	seg.len = 0;
-	size_t n = tcp_seg_build(s->segbuf, sizeof s->segbuf, &seg);
+	/* build straight into the caller's send queue when it offers room
+	 * (tcp.h emit_buf), else into our own buffer */
+	uint8_t *out = NULL;
+	size_t cap = hlen + len;
+	if (s->cb.emit_buf)
+		out = s->cb.emit_buf(s->cb.ctx, &c->remote, cap);
+	if (!out) {
+		out = s->segbuf;
+		cap = sizeof s->segbuf;
+	}
+	size_t n = tcp_seg_build(out, cap, &seg);
 	if (!n)
 		return;
 	if (len) {
 		uint32_t off = seq - c->snd_buf_seq;
-		tcp_ring_read(&c->sndbuf, off, s->segbuf + n, len);
+		tcp_ring_read(&c->sndbuf, off, out + n, len);
 		n += len;
 		c->bytes_sent += len;
 	}
@@ -174,7 +184,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 		s->st.OutRsts++;
 	c->segs_out++;
 	c->last_send = now;
-	emit(s, &c->remote, n);
+	emit(s, &c->remote, out, n);
 }
 
 void tcp_send_ctl(struct tcp_conn *c, uint8_t flags, uint32_t seq, tcp_time_t now)
@@ -219,7 +229,7 @@ void tcp_send_rst_raw(struct tcp_stack *s, const struct tcp_endpoint *to, uint16
 	if (!n)
 		return;
 	s->st.OutRsts++;
-	emit(s, to, n);
+	emit(s, to, s->segbuf, n);
 }
 
 void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now)

@@ -372,10 +372,14 @@ static int ep_equal(const struct tcp_endpoint *a, const struct tcp_endpoint *b)
 struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
 				 uint16_t lport, uint16_t rport)
 {
-	struct tcp_conn *c = s->table[bucket(s, r, lport, rport)];
-	for (; c; c = c->hnext)
-		if (c->lport == lport && c->rport == rport && ep_equal(&c->remote, r))
+	struct tcp_conn *c = s->last_hit;
+	if (c && c->lport == lport && c->rport == rport && ep_equal(&c->remote, r))
+		return c;
+	for (c = s->table[bucket(s, r, lport, rport)]; c; c = c->hnext)
+		if (c->lport == lport && c->rport == rport && ep_equal(&c->remote, r)) {
+			s->last_hit = c;
 			return c;
+		}
 	return NULL;
 }
 
@@ -692,6 +696,8 @@ void tcp_conn_closed(struct tcp_conn *c, int err)
 	c->detached = 1;
 	conn_reschedule(c);
 	/* out of the hash */
+	if (s->last_hit == c)
+		s->last_hit = NULL;
 	struct tcp_conn **pp = &s->table[bucket(s, &c->remote, c->lport, c->rport)];
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == c) {
@@ -919,10 +925,9 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 
 /* ---- SEND (RFC 9293 3.10.2) ---- */
 
-ssize_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, tcp_time_t now)
+/* 0 when SEND is allowed in the current state, else the error to return. */
+static int send_allowed(const struct tcp_conn *c)
 {
-	if (!c || (!buf && len))
-		return TCP_EINVAL;
 	switch (c->state) {
 	case TCP_CLOSED:
 	case TCP_LISTEN:
@@ -941,35 +946,95 @@ ssize_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, tcp_time_t now
 	}
 	if (c->fin_queued)
 		return TCP_ECLOSING;
+	return 0;
+}
+
+/* n bytes were appended to the send buffer: send what may go now. */
+static void send_queued(struct tcp_conn *c, uint32_t n, tcp_time_t now)
+{
 	struct tcp_stack *s = c->s;
-	uint32_t room = c->sndbuf.cap - c->sndbuf.len;
-	uint32_t n = len > room ? room : (uint32_t)len;
-	if (n == 0) {
-		c->writable_wanted = 1;
-		return 0;
-	}
 	note_now(s, now);
 	tcp_enter(s);
-	tcp_ring_write(&c->sndbuf, c->sndbuf.len, buf, n);
 	c->sndbuf.len += n;
-	if (n < len)
-		c->writable_wanted = 1;
 	/* SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after
 	 * entering ESTABLISHED state." ESTABLISHED / CLOSE-WAIT: "Segmentize
 	 * the buffer and send it with a piggybacked acknowledgment" */
 	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
 		tcp_output(c, now);
 	tcp_leave(s);
+}
+
+ssize_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, tcp_time_t now)
+{
+	if (!c || (!buf && len))
+		return TCP_EINVAL;
+	int r = send_allowed(c);
+	if (r != 0)
+		return r;
+	uint32_t room = c->sndbuf.cap - c->sndbuf.len;
+	uint32_t n = len > room ? room : (uint32_t)len;
+	if (n == 0) {
+		c->writable_wanted = 1;
+		return 0;
+	}
+	tcp_ring_write(&c->sndbuf, c->sndbuf.len, buf, n);
+	if (n < len)
+		c->writable_wanted = 1;
+	send_queued(c, n, now);
 	return (ssize_t)n;
+}
+
+/* The ring's free space [len, cap) from head, as at most two pieces. */
+static void ring_free_iov(const struct tcp_ring *r, struct tcp_iov iov[2])
+{
+	uint32_t room = r->cap - r->len;
+	uint32_t pos = (uint32_t)(((uint64_t)r->head + r->len) % (r->cap ? r->cap : 1));
+	uint32_t first = r->cap - pos < room ? r->cap - pos : room;
+	iov[0] = (struct tcp_iov){ r->buf + pos, first };
+	iov[1] = (struct tcp_iov){ r->buf, room - first };
+}
+
+ssize_t tcp_send_space(struct tcp_conn *c, struct tcp_iov iov[2])
+{
+	if (!c || !iov)
+		return TCP_EINVAL;
+	iov[0] = iov[1] = (struct tcp_iov){ NULL, 0 };
+	int r = send_allowed(c);
+	if (r != 0)
+		return r;
+	uint32_t room = c->sndbuf.cap - c->sndbuf.len;
+	if (room == 0) {
+		c->writable_wanted = 1;
+		return 0;
+	}
+	ring_free_iov(&c->sndbuf, iov);
+	return (ssize_t)room;
+}
+
+ssize_t tcp_send_commit(struct tcp_conn *c, size_t len, tcp_time_t now)
+{
+	if (!c)
+		return TCP_EINVAL;
+	int r = send_allowed(c);
+	if (r != 0)
+		return r;
+	if (len > c->sndbuf.cap - c->sndbuf.len)
+		return TCP_EINVAL;
+	if (len == 0)
+		return 0;
+	send_queued(c, (uint32_t)len, now);
+	return (ssize_t)len;
 }
 
 /* ---- RECEIVE (RFC 9293 3.10.3) ---- */
 
-ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now)
+ssize_t tcp_recv_peek(struct tcp_conn *c, struct tcp_iov iov[2])
 {
-	if (!c || (!buf && len))
+	if (!c || !iov)
 		return TCP_EINVAL;
-	if (c->rcvbuf.len == 0) {
+	iov[0] = iov[1] = (struct tcp_iov){ NULL, 0 };
+	const struct tcp_ring *r = &c->rcvbuf;
+	if (r->len == 0) {
 		if (c->fin_rcvd) {
 			c->eof_delivered = 1;
 			return 0;
@@ -978,12 +1043,20 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now)
 			return c->close_err ? c->close_err : TCP_ENOTCONN;
 		return TCP_EAGAIN;
 	}
-	if (len == 0)
+	uint32_t first = r->cap - r->head < r->len ? r->cap - r->head : r->len;
+	iov[0] = (struct tcp_iov){ r->buf + r->head, first };
+	iov[1] = (struct tcp_iov){ r->buf, r->len - first };
+	return (ssize_t)r->len;
+}
+
+ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now)
+{
+	if (!c || n > c->rcvbuf.len)
+		return TCP_EINVAL;
+	if (n == 0)
 		return 0;
 	struct tcp_stack *s = c->s;
-	uint32_t n = len > c->rcvbuf.len ? c->rcvbuf.len : (uint32_t)len;
-	tcp_ring_read(&c->rcvbuf, 0, buf, n);
-	tcp_ring_consume(&c->rcvbuf, n);
+	tcp_ring_consume(&c->rcvbuf, (uint32_t)n);
 	if (c->state != TCP_CLOSED) {
 		note_now(s, now);
 		tcp_enter(s);
@@ -999,6 +1072,21 @@ ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now)
 		tcp_leave(s);
 	}
 	return (ssize_t)n;
+}
+
+ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now)
+{
+	if (!c || (!buf && len))
+		return TCP_EINVAL;
+	struct tcp_iov iov[2];
+	ssize_t avail = tcp_recv_peek(c, iov);
+	if (avail <= 0)
+		return avail; /* EOF, TCP_EAGAIN or an error */
+	if (len == 0)
+		return 0;
+	uint32_t n = len > (size_t)avail ? (uint32_t)avail : (uint32_t)len;
+	tcp_ring_read(&c->rcvbuf, 0, buf, n);
+	return tcp_recv_consume(c, n, now);
 }
 
 /* ---- CLOSE (RFC 9293 3.10.4) ---- */

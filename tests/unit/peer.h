@@ -48,6 +48,11 @@ struct host {
 	int release_on_close;
 	char lastlog[256];
 	unsigned nlog;
+	/* tcp.h emit_buf: off unless a test sets emit_buf_on; then segments
+	 * are built in ebuf and peer_emit counts those that arrive from it */
+	int emit_buf_on;
+	unsigned emit_buf_calls, emit_buf_used;
+	uint8_t ebuf[2048];
 	/* the last popped segment, with a private copy of its bytes */
 	struct tcp_seg seg;
 	uint8_t segbuf[2048];
@@ -58,6 +63,8 @@ static inline void peer_emit(void *ctx, const struct tcp_endpoint *to, const uin
 {
 	struct host *h = ctx;
 	h->emitted++;
+	if (seg == h->ebuf)
+		h->emit_buf_used++;
 	if (h->qlen >= PEER_QMAX || len > sizeof h->q[0].buf)
 		return;
 	struct peer_pkt *p = &h->q[(h->qhead + h->qlen) % PEER_QMAX];
@@ -65,6 +72,16 @@ static inline void peer_emit(void *ctx, const struct tcp_endpoint *to, const uin
 	memcpy(p->buf, seg, len);
 	p->len = len;
 	h->qlen++;
+}
+
+static inline uint8_t *peer_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
+{
+	struct host *h = ctx;
+	(void)to;
+	if (!h->emit_buf_on || len > sizeof h->ebuf)
+		return NULL;
+	h->emit_buf_calls++;
+	return h->ebuf;
 }
 
 static inline void peer_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int err)
@@ -131,7 +148,7 @@ static inline int host_init(struct host *h, uint8_t octet, const struct tcp_conf
 	h->ep.addr[0] = 10;
 	h->ep.addr[3] = octet;
 	h->ep.udp_port = 9811;
-	struct tcp_callbacks cb = { h, peer_emit, peer_event, peer_log };
+	struct tcp_callbacks cb = { h, peer_emit, peer_event, peer_log, peer_emit_buf };
 	uint8_t secret[16];
 	for (int i = 0; i < 16; i++)
 		secret[i] = (uint8_t)(i * 7 + octet);
