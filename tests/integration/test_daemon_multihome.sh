@@ -22,7 +22,8 @@
 #      answer from 10.77.0.2:9812 (not from the first socket), and a toud
 #      transfer through it works.
 #   0) first, an active open from S1 to C (no learned entry: the kernel's
-#      choice of source) works; at the end STATS has the "route" counters.
+#      choice of source) works; at the end STATS has the "route" counters,
+#      and S1 sent with UDP GSO and the source cmsg together.
 #
 # Needs root (ip netns).  Environment: TOUD (set by ctest), TOU_SOURCE_DIR.
 set -u
@@ -213,6 +214,16 @@ if $PY -c 'import json,sys; r=json.loads(sys.argv[1][3:])["route"]; assert r["pk
 	ok "stats_route ($(echo "$stats" | grep -o '"route":{[^}]*}'))"
 else
 	fail "stats_route" "$(tail -1 "$work/stats.err")"
+fi
+
+# S1 sent 1 MB from a wildcard socket with the source cmsg: with UDP GSO
+# (UDP_SEGMENT and IP(V6)_PKTINFO in one control buffer), unless the kernel has none
+if grep -q 'GSO unavailable' "$work/S1.log"; then
+	fail "gso_with_pktinfo" "$(grep -m1 'GSO unavailable' "$work/S1.log")"
+elif $PY -c 'import json,sys; assert json.loads(sys.argv[1][3:])["udp"]["tx_gso"] > 0' "$stats" 2>/dev/null; then
+	ok "gso_with_pktinfo ($(echo "$stats" | grep -o '"tx_gso":[0-9]*'))"
+else
+	fail "gso_with_pktinfo" "S1 sent no GSO message: $(echo "$stats" | grep -o '"udp":{[^}]*}')"
 fi
 
 for i in 0 1 2; do
