@@ -55,6 +55,7 @@
 #include "log.h"
 #include "tou_proto.h"
 #include "toud.h"
+#include "udp_route.h"
 
 #define RBUF_SIZE (256 * 1024)       /* one read from an app / one queued write to it */
 #define DIRECT_MIN (16 * 1024)       /* read straight into the send buffer when this much is free */
@@ -214,7 +215,9 @@ static void conn_names(const struct tcp_endpoint *remote, uint16_t lport, uint16
 		       size_t llen, char *rem, size_t rlen)
 {
 	char a[72];
-	udp_local_name(remote->family, a, sizeof a);
+	/* the address the peer talks to (udp_route.c), else the bound one */
+	if (udp_route_local_name(remote, a, sizeof a) != 0)
+		udp_local_name(remote->family, a, sizeof a);
 	snprintf(local, llen, "%s/%u", a, lport);
 	endpoint_format(remote, a, sizeof a);
 	snprintf(rem, rlen, "%s/%u", a, rport);
@@ -551,6 +554,7 @@ static void conn_link(struct conn *c)
 		A.conns->prev = c;
 	A.conns = c;
 	A.n_conns++;
+	udp_route_pin(&c->remote); /* keep the peer's route while the connection lives */
 }
 
 static void conn_unlink(struct conn *c)
@@ -563,6 +567,7 @@ static void conn_unlink(struct conn *c)
 		A.conns = c->next;
 	c->next = c->prev = NULL;
 	A.n_conns--;
+	udp_route_unpin(&c->remote);
 }
 
 static void conn_abort(struct conn *c)
@@ -1489,10 +1494,12 @@ static void do_stats(struct stream *st)
 	json_tcp_stats(&b, &s);
 	char u[1024];
 	udp_json(u, sizeof u);
-	sb_printf(&b, ",\"udp\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
+	char rt[512];
+	udp_route_json(rt, sizeof rt);
+	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
 		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
 		  "\"ended_kept\":%u}}",
-		  u, A.api_requests, A.api_errors, A.api_clients_refused, A.n_req, A.n_conns, A.n_ends);
+		  u, rt, A.api_requests, A.api_errors, A.api_clients_refused, A.n_req, A.n_conns, A.n_ends);
 	reply_ok_doc(st, &b);
 }
 

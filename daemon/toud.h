@@ -5,6 +5,7 @@
  *   config.c   toud.conf and -o overrides      (config.h)
  *   log.c      stderr logging, rate limits      (log.h)
  *   udp.c      UDP sockets, batched I/O, the engine's clock and timer
+ *   udp_route.c  which socket and address each peer talks to (udp_route.h)
  *   api.c      the Unix-socket API server and the streams it carries
  *   api_parse.c  request-line parser            (api_parse.h)
  *   api_json.c   JSON documents of STATUS/LIST/STATS

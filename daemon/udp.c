@@ -36,6 +36,7 @@
 
 #include "log.h"
 #include "toud.h"
+#include "udp_route.h" /* pktinfo: replies from the address the peer talked to */
 
 #define SENDQ_MSGS 64               /* datagrams per sendmmsg() */
 #define SENDQ_BYTES (512 * 1024)    /* bytes queued per socket before a flush */
@@ -57,9 +58,11 @@ struct udp_sock {
 	struct mmsghdr out[SENDQ_MSGS];   /* what goes to sendmmsg (GSO runs merged) */
 	unsigned out_segs[SENDQ_MSGS];    /* segments in each out[] message */
 	union {
-		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		/* UDP_SEGMENT, then (pktinfo, udp_route.c) IP(V6)_PKTINFO */
+		char buf[CMSG_SPACE(sizeof(uint16_t)) + UDP_ROUTE_CMSG_SPACE];
 		struct cmsghdr align;
 	} cmsg[SENDQ_MSGS];
+	struct udp_route_src src[SENDQ_MSGS]; /* pktinfo: source of each queued segment */
 	int gso;                          /* 1 = UDP_SEGMENT works here */
 	struct iovec iov[SENDQ_MSGS];
 	struct sockaddr_storage to[SENDQ_MSGS];
@@ -81,7 +84,7 @@ static struct mmsghdr rmsgs[RECV_SLOTS];
 static struct iovec riov[RECV_SLOTS];
 static struct sockaddr_storage rfrom[RECV_SLOTS];
 static union {
-	char buf[CMSG_SPACE(sizeof(int))];
+	char buf[CMSG_SPACE(sizeof(int)) + UDP_ROUTE_CMSG_SPACE]; /* UDP_GRO + IP(V6)_PKTINFO */
 	struct cmsghdr align;
 } rcmsg[RECV_SLOTS];
 
@@ -184,7 +187,7 @@ static unsigned build_out(struct udp_sock *s)
 		m->msg_iovlen = j - i;
 		if (j - i > 1) {
 			m->msg_control = s->cmsg[n].buf;
-			m->msg_controllen = sizeof s->cmsg[n].buf;
+			m->msg_controllen = CMSG_SPACE(sizeof(uint16_t)); /* (pktinfo may follow) */
 			struct cmsghdr *c = CMSG_FIRSTHDR(m);
 			c->cmsg_level = SOL_UDP;
 			c->cmsg_type = UDP_SEGMENT;
@@ -192,6 +195,8 @@ static unsigned build_out(struct udp_sock *s)
 			uint16_t gso = (uint16_t)seg;
 			memcpy(CMSG_DATA(c), &gso, sizeof gso);
 		}
+		/* pktinfo hook (udp_route.c): from the address the peer talked to */
+		udp_route_add_cmsg(m, s->cmsg[n].buf, sizeof s->cmsg[n].buf, &s->src[i]);
 		s->out[n].msg_len = 0;
 		s->out_segs[n] = j - i;
 		n++;
@@ -344,7 +349,11 @@ uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
 void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
 {
 	(void)ctx;
-	struct udp_sock *s = sock_for(to->family);
+	/* pktinfo hook (udp_route.c): the socket, and source, the peer talked to */
+	struct udp_route_src src;
+	struct udp_sock *s = udp_route_lookup(to, &src);
+	if (!s)
+		s = sock_for(to->family);
 	if (!s) {
 		toud.udp.tx_nosocket++;
 		return;
@@ -377,6 +386,7 @@ void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size
 	s->msgs[i].msg_hdr = (struct msghdr){ .msg_name = ss, .msg_namelen = sl,
 					      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
 	s->msgs[i].msg_len = 0;
+	s->src[i] = src; /* pktinfo hook */
 	if (toud.pcap)
 		pcap_segment(toud.pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
 }
@@ -483,6 +493,8 @@ static void on_io(uv_poll_t *h, int status, int events)
 			struct tcp_endpoint from;
 			if (endpoint_from_sockaddr(&from, (struct sockaddr *)m->msg_name) != 0)
 				continue;
+			/* pktinfo hook (udp_route.c): remember our socket and address */
+			udp_route_learn(s, (struct sockaddr *)&s->local, &from, m);
 			size_t seg = len;
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
@@ -540,6 +552,8 @@ static int add_sock(uv_loop_t *loop, int fd)
 	int one = 1;
 	/* UDP GRO: optional, only saves work */
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
+	/* pktinfo hook (udp_route.c): optional, logs once if unavailable */
+	udp_route_sock_init(fd, (struct sockaddr *)&s->local);
 	s->gso = 1; /* until the kernel says otherwise */
 	s->arena = malloc(SENDQ_BYTES);
 	if (!s->arena) {
@@ -647,6 +661,7 @@ void udp_stop(struct toud *d)
 		uv_close((uv_handle_t *)&socks[i]->h, on_sock_closed);
 	}
 	n_socks = 0;
+	udp_route_reset(); /* pktinfo hook: the table points to the sockets */
 	if (!uv_is_closing((uv_handle_t *)&tcp_timer))
 		uv_close((uv_handle_t *)&tcp_timer, NULL);
 	if (!uv_is_closing((uv_handle_t *)&prep))

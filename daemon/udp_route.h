@@ -1,0 +1,94 @@
+/*
+ * udp_route.h - which of our UDP sockets, and which of our addresses, each
+ * peer talks to (udp_route.c), so that replies leave from there.
+ *
+ * udp.c calls four hooks: udp_route_sock_init() when it takes a socket,
+ * udp_route_learn() for every datagram received, udp_route_lookup() for
+ * every segment queued and udp_route_add_cmsg() for every message sent.
+ * api.c pins the entries of peers with live connections and asks for the
+ * local address it shows (udp_route_local_name()).
+ */
+#ifndef TOUD_UDP_ROUTE_H
+#define TOUD_UDP_ROUTE_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "tcp.h"
+
+/* The table: UDP_ROUTE_SETS sets of UDP_ROUTE_WAYS entries, a keyed hash
+ * of the peer chooses the set, the least recently used unpinned entry of
+ * a full set is replaced.  Fixed size: a flood of spoofed sources only
+ * replaces entries, it never grows the table. */
+#define UDP_ROUTE_WAYS 4
+#define UDP_ROUTE_SETS 4096
+
+/* Control-message room the hooks need, on receive and on send. */
+#define UDP_ROUTE_CMSG_SPACE CMSG_SPACE(sizeof(struct in6_pktinfo))
+
+/* The source to put on a datagram to a peer. */
+struct udp_route_src {
+	uint8_t family;   /* 0: none, the kernel chooses; else 4 or 6 */
+	uint8_t addr[16]; /* the local address the peer last sent to */
+	int ifindex;      /* IPv6 link-local sources only, else 0 */
+};
+
+struct udp_route_counters {
+	uint64_t learned;  /* peers entered into the table */
+	uint64_t changed;  /* a peer moved to another local address or socket */
+	uint64_t evicted;  /* entries replaced by another peer's */
+	uint64_t full;     /* not learned: every entry of the set was pinned */
+	uint64_t misses;   /* segments queued for a peer with no entry */
+	unsigned entries;  /* in use now */
+	unsigned pinned;   /* of which pinned by live connections */
+	int pktinfo;       /* 1 IP(V6)_PKTINFO works, 0 not (yet) enabled, -1 failed */
+};
+
+/* Socket hook (udp.c, when it takes a UDP socket bound to `bound`):
+ * asks for IP_PKTINFO / IPV6_RECVPKTINFO on fd.  Returns 0 or a negative
+ * errno; a failure is logged once and toud goes on without (replies then
+ * leave from the address the kernel picks, as before). */
+int udp_route_sock_init(int fd, const struct sockaddr *bound);
+
+/* Receive hook (udp.c, every datagram): `from` sent m, received on socket
+ * `sock` (opaque to this module) bound to `bound`.  Remembers the socket
+ * and the datagram's destination address (its IP_PKTINFO / IPV6_PKTINFO
+ * control message; the bound address if that is not a wildcard). */
+void udp_route_learn(void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
+		     const struct msghdr *m);
+
+/* Send hook (udp.c, every segment queued): the socket learned for `to`, or
+ * NULL (then the family's first socket, and the kernel's choice of source).
+ * *src: the source address to send from, family 0 if none is needed (no
+ * entry, no PKTINFO, or a socket bound to a specific address). */
+void *udp_route_lookup(const struct tcp_endpoint *to, struct udp_route_src *src);
+
+/* Send hook (udp.c, every message built): appends an IP_PKTINFO /
+ * IPV6_PKTINFO control message carrying src (nothing if src->family is 0)
+ * to m.  buf (cap bytes) is m's control buffer; if m->msg_control is set
+ * already (UDP_SEGMENT), its msg_controllen bytes are kept in front.
+ * Returns 0, or -1 if there was no room (m unchanged). */
+int udp_route_add_cmsg(struct msghdr *m, void *buf, size_t cap, const struct udp_route_src *src);
+
+/* "<ip>:<udp-port>" ("[<ip6>]:<udp-port>") of the local side `remote`
+ * talks to.  Returns 0, or -1 if it is not known (no entry, or no
+ * PKTINFO on a wildcard socket): the caller shows the bound address. */
+int udp_route_local_name(const struct tcp_endpoint *remote, char *buf, size_t len);
+
+/* api.c: a connection with `remote` is live (pin) / gone (unpin).  A pinned
+ * entry is never replaced by another peer's; pin makes an empty entry if
+ * there is none yet (an active open), filled by the first reply. */
+void udp_route_pin(const struct tcp_endpoint *remote);
+void udp_route_unpin(const struct tcp_endpoint *remote);
+
+/* Forget every entry (udp.c, when its sockets close); counters stay. */
+void udp_route_reset(void);
+/* Sets the hash key (random at the first use otherwise; for tests). */
+void udp_route_set_key(uint64_t k0, uint64_t k1);
+void udp_route_get_counters(struct udp_route_counters *out);
+/* The counters as a JSON object (STATS "route"). */
+int udp_route_json(char *buf, size_t len);
+
+#endif
