@@ -230,6 +230,7 @@ static void keep_unsent(struct udp_sock *s, unsigned first)
 		s->iov[j].iov_base = (uint8_t *)s->iov[i].iov_base - shift;
 		s->iov[j].iov_len = s->iov[i].iov_len;
 		s->to[j] = s->to[i];
+		s->src[j] = s->src[i]; /* pktinfo */
 		s->msgs[j].msg_hdr = (struct msghdr){ .msg_name = &s->to[j],
 						      .msg_namelen = s->msgs[i].msg_hdr.msg_namelen,
 						      .msg_iov = &s->iov[j], .msg_iovlen = 1 };
@@ -337,7 +338,11 @@ static int make_room(struct udp_sock *s, size_t len)
 uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
 {
 	(void)ctx;
-	struct udp_sock *s = sock_for(to->family);
+	/* the socket udp_emit() will pick (pktinfo hook) */
+	struct udp_route_src src;
+	struct udp_sock *s = udp_route_lookup(to, &src);
+	if (!s)
+		s = sock_for(to->family);
 	if (!s || len > SENDQ_BYTES)
 		return NULL; /* udp_emit() counts it */
 	s->no_room = !make_room(s, len);
