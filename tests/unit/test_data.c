@@ -4,6 +4,7 @@
  * reassembly, delayed ACKs, Nagle, loss recovery; byte-exact checks.
  */
 #include "peer.h"
+#include "tcp_cc.h"
 
 #define T0 TCP_SEC(100)
 
@@ -66,6 +67,47 @@ static void options_config(struct tcp_config *cfg)
 	cfg->rto_min = TCP_MS(200);
 	cfg->delayed_ack = TCP_MS(40);
 	cfg->nodelay = 0;
+}
+
+/* RFC 9438 5.8: "CUBIC does not increase its congestion window size if a
+ * flow is currently limited by the application instead of the congestion
+ * window" (RFC 7661 for NewReno).  One segment per RTT for 100 RTTs leaves
+ * cwnd at the initial window; a bulk transfer then grows it. */
+TT_TEST(data_app_limited_cwnd_does_not_grow)
+{
+	for (int algo = 0; algo < 2; algo++) {
+		struct tcp_config cfg;
+		options_config(&cfg);
+		cfg.cc = algo ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
+		struct host a, b;
+		TT_EQ(host_init(&a, 1, &cfg), 0);
+		TT_EQ(host_init(&b, 2, &cfg), 0);
+		struct tcp_conn *ca, *cb;
+		TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+		struct tcp_conn_info info;
+		TT_EQ(tcp_conn_info(ca, &info), 0);
+		uint32_t iw = info.cwnd;
+		TT_EQ(iw, tcp_cc_initial_window(info.mss));
+		struct xfer x = { ca, cb, 0, 0, 0, 0, 0, 0, 0, 1 };
+		tcp_time_t now = T0;
+		for (int i = 0; i < 100; i++) {
+			x.total += 1000;
+			now = pair_run(&a, &b, now, now + TCP_MS(50), TCP_MS(5), NULL, NULL, xfer_step, &x);
+			now += TCP_MS(10);
+		}
+		TT_EQ(x.recvd, 100000);
+		TT_EQ(x.bad, 0);
+		TT_EQ(tcp_conn_info(ca, &info), 0);
+		TT_EQ(info.cwnd, iw);
+		/* cwnd-limited now: slow start grows it */
+		x.total += 1000000;
+		pair_run(&a, &b, now, now + TCP_SEC(30), TCP_MS(5), NULL, NULL, xfer_step, &x);
+		TT_EQ(x.recvd, 1100000);
+		TT_EQ(tcp_conn_info(ca, &info), 0);
+		TT_ASSERT(info.cwnd > 4 * iw);
+		host_free(&a);
+		host_free(&b);
+	}
 }
 
 /* 2 MB one way with every option on, then FIN; both sides end cleanly. */
