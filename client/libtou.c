@@ -319,17 +319,24 @@ int tou_connect(const char *socket_path, const char *host, unsigned port,
 	return open_stream(socket_path, line, info);
 }
 
+int tou_accept_flags(const char *socket_path, unsigned port, unsigned flags, unsigned timeout_s,
+		     struct tou_conn_info *info)
+{
+	if (port == 0 || port > 65535 || (flags & ~(unsigned)(TOU_NODELAY | TOU_KEEPALIVE)))
+		return -EINVAL;
+	char line[96];
+	int n = snprintf(line, sizeof(line), "ACCEPT %u%s%s", port,
+			 (flags & TOU_NODELAY) ? " nodelay" : "",
+			 (flags & TOU_KEEPALIVE) ? " keepalive" : "");
+	if (timeout_s)
+		snprintf(line + n, sizeof(line) - (size_t)n, " timeout=%u", timeout_s);
+	return open_stream(socket_path, line, info);
+}
+
 int tou_accept(const char *socket_path, unsigned port, unsigned timeout_s,
 	       struct tou_conn_info *info)
 {
-	if (port == 0 || port > 65535)
-		return -EINVAL;
-	char line[64];
-	if (timeout_s)
-		snprintf(line, sizeof(line), "ACCEPT %u timeout=%u", port, timeout_s);
-	else
-		snprintf(line, sizeof(line), "ACCEPT %u", port);
-	return open_stream(socket_path, line, info);
+	return tou_accept_flags(socket_path, port, 0, timeout_s, info);
 }
 
 int tou_listen(const char *socket_path, unsigned port, unsigned backlog)

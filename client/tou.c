@@ -142,6 +142,8 @@ static const char help_listen[] =
 "  -b, --backlog N     queue up to N connections not yet accepted (default\n"
 "                      128; the daemon lowers it to its max_backlog)\n"
 "  -t, --timeout S     give up when no stream arrives within S seconds (exit 6)\n"
+"  --nodelay           disable Nagle's algorithm on the accepted streams\n"
+"  --keepalive         send TCP keep-alives on the accepted streams\n"
 "  -p, --progress      show bytes, rate and elapsed time on stderr\n"
 "  -s, --socket PATH   the daemon's API socket\n"
 "  -q, --quiet / -v, --verbose\n"
@@ -630,7 +632,8 @@ static int cmd_listen(int argc, char **argv)
 	int r;
 	do {
 		struct tou_conn_info info;
-		int fd = tou_accept(opt_socket, port, opt_timeout, &info);
+		unsigned flags = (opt_nodelay ? TOU_NODELAY : 0) | (opt_keepalive ? TOU_KEEPALIVE : 0);
+		int fd = tou_accept_flags(opt_socket, port, flags, opt_timeout, &info);
 		if (fd < 0) {
 			char what[64];
 			snprintf(what, sizeof(what), "accept %u", port);
@@ -831,7 +834,7 @@ static const struct command commands[] = {
 	{ "connect", cmd_connect, help_connect,
 	  O_COMMON | O_PROGRESS | O_TIMEOUT | O_NODELAY | O_KEEPALIVE, 2, 2 },
 	{ "listen", cmd_listen, help_listen,
-	  O_COMMON | O_PROGRESS | O_TIMEOUT | O_KEEP | O_BACKLOG, 1, 1 },
+	  O_COMMON | O_PROGRESS | O_TIMEOUT | O_KEEP | O_BACKLOG | O_NODELAY | O_KEEPALIVE, 1, 1 },
 	{ "status", cmd_status, help_status, O_COMMON | O_JSON, 0, 1 },
 	{ "stats", cmd_stats, help_stats, O_COMMON | O_JSON, 0, 0 },
 	{ "abort", cmd_abort, help_abort, O_COMMON, 1, 1 },

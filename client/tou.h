@@ -113,6 +113,10 @@ int tou_listen(const char *socket_path, unsigned port, unsigned backlog);
  */
 int tou_accept(const char *socket_path, unsigned port, unsigned timeout_s,
 	       struct tou_conn_info *info);
+/* tou_accept() that also sets the accepted connection's TOU_NODELAY /
+ * TOU_KEEPALIVE `flags`, as tou_connect() does for its own. */
+int tou_accept_flags(const char *socket_path, unsigned port, unsigned flags, unsigned timeout_s,
+		     struct tou_conn_info *info);
 
 /* Abort connection `id`: the daemon sends RST and drops its data. */
 int tou_abort(const char *socket_path, uint64_t id);

@@ -16,7 +16,7 @@
  *   LISTEN <port> [backlog=<n>]
  *       -> OK <port>                 (then the daemon writes nothing more;
  *                                     closing this connection stops listening)
- *   ACCEPT <port> [timeout=<s>]
+ *   ACCEPT <port> [nodelay] [keepalive] [timeout=<s>]
  *       -> OK <id> <local> <remote>  (waits for the next connection on a port
  *                                     that has a LISTEN of the same uid or root)
  *   STATUS <id>    -> OK <json object>   (live connection or its end record)

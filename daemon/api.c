@@ -1002,6 +1002,15 @@ static void stream_begin(struct stream *st, struct conn *c)
 	st->phase = PH_STREAM;
 	st->conn = c;
 	c->st = st;
+	if (st->req.verb == API_ACCEPT && (st->req.nodelay > 0 || st->req.keepalive > 0) && c->tc) {
+		/* ACCEPT nodelay / keepalive: as CONNECT's, for this stream */
+		struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
+		o.nodelay = st->req.nodelay > 0 ? 1 : -1;
+		o.keepalive = st->req.keepalive > 0 ? 1 : -1;
+		int r = tcp_conn_set_opts(c->tc, &o);
+		if (r < 0)
+			log_warn("conn %" PRIu64 ": ACCEPT options: %s", c->id, tcp_strerror(r));
+	}
 	/* room for big writes to the app: fewer partial writes and copies */
 	uv_os_fd_t fd;
 	if (uv_fileno((uv_handle_t *)&st->pipe, &fd) == 0) {

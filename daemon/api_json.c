@@ -86,11 +86,12 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		  ",\"srtt_us\":%" PRIu64 ",\"rttvar_us\":%" PRIu64 ",\"rto_us\":%" PRIu64
 		  ",\"retransmits\":%" PRIu64 ",\"bytes_sent\":%" PRIu64 ",\"bytes_acked\":%" PRIu64
 		  ",\"bytes_received\":%" PRIu64 ",\"segs_in\":%" PRIu64 ",\"segs_out\":%" PRIu64
-		  ",\"snd_wscale\":%u,\"rcv_wscale\":%u,\"sack\":%s,\"timestamps\":%s,\"cc\":",
+		  ",\"snd_wscale\":%u,\"rcv_wscale\":%u,\"sack\":%s,\"timestamps\":%s,\"nodelay\":%s,\"keepalive\":%s,\"cc\":",
 		  i->send_queue, i->recv_queue, i->snd_wnd, i->rcv_wnd, i->mss, i->cwnd, i->ssthresh,
 		  (uint64_t)i->srtt, (uint64_t)i->rttvar, (uint64_t)i->rto, i->retransmits, i->bytes_sent,
 		  i->bytes_acked, i->bytes_received, i->segs_in, i->segs_out, i->snd_wscale, i->rcv_wscale,
-		  i->sack_ok ? "true" : "false", i->ts_ok ? "true" : "false");
+		  i->sack_ok ? "true" : "false", i->ts_ok ? "true" : "false",
+		  i->nodelay ? "true" : "false", i->keepalive ? "true" : "false");
 	sb_json_str(b, i->cc_name ? i->cc_name : "");
 	if (end) {
 		sb_printf(b, ",\"end\":");

@@ -6,7 +6,7 @@
  *   line    = verb *( SP word ) [CR]
  *   CONNECT <host>[:<udp-port>] <port> [nodelay] [keepalive] [timeout=<s>]
  *   LISTEN  <port> [backlog=<n>]
- *   ACCEPT  <port> [timeout=<s>]
+ *   ACCEPT  <port> [nodelay] [keepalive] [timeout=<s>]
  *   STATUS  [<id>]
  *   LIST | STATS | VERSION
  *   ABORT   <id>
@@ -276,17 +276,21 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 		return 0;
 	case API_ACCEPT:
 		if (nw < 2) {
-			snprintf(err, errlen, "usage: ACCEPT <port> [timeout=<s>]");
+			snprintf(err, errlen, "usage: ACCEPT <port> [nodelay] [keepalive] [timeout=<s>]");
 			return -1;
 		}
 		if (parse_port(&w[1], &req->port, "port", err, errlen) != 0)
 			return -1;
 		for (int k = 2; k < nw; k++) {
-			if (opt_kv(&w[k], "timeout", &v) && !req->has_timeout) {
+			if (word_is(&w[k], "nodelay") && req->nodelay < 0) {
+				req->nodelay = 1;
+			} else if (word_is(&w[k], "keepalive") && req->keepalive < 0) {
+				req->keepalive = 1;
+			} else if (opt_kv(&w[k], "timeout", &v) && !req->has_timeout) {
 				if (parse_timeout(&v, req, err, errlen) != 0)
 					return -1;
 			} else {
-				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want timeout=<s>)",
+				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want nodelay, keepalive, timeout=<s>)",
 					 (int)(w[k].n > 40 ? 40 : w[k].n), w[k].p);
 				return -1;
 			}

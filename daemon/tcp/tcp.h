@@ -230,6 +230,7 @@ struct tcp_conn_info {
 	uint64_t segs_out, segs_in, retransmits;
 	uint8_t snd_wscale, rcv_wscale;
 	uint8_t sack_ok, ts_ok;
+	uint8_t nodelay, keepalive;  /* Nagle off / keep-alives on (tcp_conn_opts) */
 	const char *cc_name;
 };
 int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);

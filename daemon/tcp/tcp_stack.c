@@ -1312,6 +1312,8 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->rcv_wscale = c->rcv_wscale;
 	o->sack_ok = c->sack_ok;
 	o->ts_ok = c->ts_ok;
+	o->nodelay = c->nodelay != 0;
+	o->keepalive = c->keepalive != 0;
 	o->cc_name = c->cc.ops ? c->cc.ops->name : (c->cc_algo == TCP_CC_NEWRENO ? "newreno" : "cubic");
 	return 0;
 }

@@ -386,6 +386,17 @@ TT_TEST(accept_request_and_stream)
 	TT_STREQ(info.remote, "127.0.0.1:9812/40001");
 }
 
+TT_TEST(accept_flags_request)
+{
+	WITH_FAKE(f, "OK 18 127.0.0.1:9811/5000 127.0.0.1:9812/40002\n");
+	int fd = tou_accept_flags(f.path, 5000, TOU_NODELAY | TOU_KEEPALIVE, 7, NULL);
+	TT_ASSERT(fd >= 0);
+	close(fd);
+	fake_stop(&f);
+	TT_STREQ(f.request, "ACCEPT 5000 nodelay keepalive timeout=7");
+	TT_EQ(tou_accept_flags(f.path, 5000, 0x100, 0, NULL), -EINVAL);
+}
+
 TT_TEST(accept_timeout)
 {
 	WITH_FAKE(f, "ERR timeout no connection\n");

@@ -86,6 +86,12 @@ TT_TEST(listen_accept)
 	TT_EQ(P("ACCEPT 8080 timeout=30", &r, err), 0);
 	TT_EQ(r.timeout_s, 30);
 	TT_EQ(P("ACCEPT 8080 backlog=3", &r, err), -1);
+	TT_EQ(r.nodelay, -1);
+	TT_EQ(P("ACCEPT 8080 nodelay keepalive timeout=5", &r, err), 0);
+	TT_EQ(r.nodelay, 1);
+	TT_EQ(r.keepalive, 1);
+	TT_EQ(r.timeout_s, 5);
+	TT_EQ(P("ACCEPT 8080 nodelay nodelay", &r, err), -1);
 }
 
 TT_TEST(queries)

@@ -5,6 +5,7 @@
 #    peer's writes block, nothing is lost) and reading resumes the flow;
 #  - an app that closes its socket completely never reads again: data the
 #    peer sends afterwards is answered with RST (the peer's end: reset).
+#  - ACCEPT nodelay keepalive set the accepted connection's options.
 set -euo pipefail
 . "$(dirname "$0")/test_daemon_common.bash"
 
@@ -67,3 +68,21 @@ touch "$WORK/send"
 end=$($API wait-end "$B_SOCK" "$rid" 10) || fail "no end record at B"
 [ "$end" = reset ] || fail "B's end is \"$end\", expected reset (RST for data to a closed app)"
 echo "ok: data sent to an app that closed its socket is answered with RST (B's end: reset)"
+
+# ---- per-stream options: ACCEPT nodelay keepalive, CONNECT without ----
+: >"$WORK/empty.in"
+$API stream "$B_SOCK" "ACCEPT 7000 nodelay keepalive" "$WORK/empty.in" "$WORK/o1.out" --order last \
+	--idfile "$WORK/o1.id" 2>"$WORK/o1.err" &
+acc=$!
+$API stream "$A_SOCK" "CONNECT 127.0.0.1:$B_PORT 7000" "$WORK/empty.in" "$WORK/o2.out" --order first \
+	--idfile "$WORK/o2.id" --send-after "$WORK/go" 2>"$WORK/o2.err" &
+con=$!
+wait_for "both ids" 10 sh -c "test -s '$WORK/o1.id' && test -s '$WORK/o2.id'"
+sb=$(api "$B_SOCK" "STATUS $(cat "$WORK/o1.id")")
+sa=$(api "$A_SOCK" "STATUS $(cat "$WORK/o2.id")")
+case "$sb" in *'"nodelay":true,"keepalive":true'*) ;; *) fail "ACCEPT nodelay keepalive: $sb" ;; esac
+case "$sa" in *'"nodelay":false,"keepalive":false'*) ;; *) fail "plain CONNECT: $sa" ;; esac
+touch "$WORK/go"
+wait "$con" || fail "A's app failed: $(cat "$WORK/o2.err")"
+wait "$acc" || fail "B's app failed: $(cat "$WORK/o1.err")"
+echo "ok: ACCEPT nodelay keepalive set the accepted stream's options (STATUS shows them)"
