@@ -325,6 +325,13 @@ static void set_nonblock_if_pipe(int fd)
 	struct stat sb;
 	if (fstat(fd, &sb) < 0 || !(S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode)))
 		return;
+#ifdef F_SETPIPE_SZ
+	/* A pipe holds 64 KiB by default: one read(2) per 64 KiB and a wakeup
+	 * of the writer each time.  Ask for 1 MiB (bounded by
+	 * /proc/sys/fs/pipe-max-size; failure is harmless). */
+	if (S_ISFIFO(sb.st_mode))
+		(void)fcntl(fd, F_SETPIPE_SZ, (int)(1u << 20));
+#endif
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_NONBLOCK))
 		return;
