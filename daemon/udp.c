@@ -333,32 +333,51 @@ static int make_room(struct udp_sock *s, size_t len)
 	return s->n < SENDQ_MSGS && s->used + len <= SENDQ_BYTES;
 }
 
+/* The socket (and source address) for a datagram to `to`: the one the
+ * peer talked to (pktinfo hook, udp_route.c), else the family's first. */
+static struct udp_sock *sock_to(const struct tcp_endpoint *to, struct udp_route_src *src)
+{
+	struct udp_sock *s = udp_route_lookup(to, src);
+	return s ? s : sock_for(to->family);
+}
+
+/* What udp_emit_buf() chose for the buffer it lent, so that udp_emit()
+ * of the segment built there does not look the route up again. */
+static struct {
+	const uint8_t *buf;
+	struct udp_sock *s;
+	struct udp_route_src src;
+} lent;
+
 /* The engine's emit_buf hook (tcp.h): room for the next segment at the
  * end of the socket's queue, so that udp_emit() finds it in place. */
 uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
 {
 	(void)ctx;
-	/* the socket udp_emit() will pick (pktinfo hook) */
-	struct udp_route_src src;
-	struct udp_sock *s = udp_route_lookup(to, &src);
-	if (!s)
-		s = sock_for(to->family);
+	lent.buf = NULL;
+	struct udp_sock *s = sock_to(to, &lent.src);
 	if (!s || len > SENDQ_BYTES)
 		return NULL; /* udp_emit() counts it */
 	s->no_room = !make_room(s, len);
 	if (s->no_room)
 		return NULL; /* udp_emit() counts it */
+	lent.s = s;
+	lent.buf = s->arena + s->used;
 	return s->arena + s->used;
 }
 
 void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
 {
 	(void)ctx;
-	/* pktinfo hook (udp_route.c): the socket, and source, the peer talked to */
 	struct udp_route_src src;
-	struct udp_sock *s = udp_route_lookup(to, &src);
-	if (!s)
-		s = sock_for(to->family);
+	struct udp_sock *s;
+	if (seg && seg == lent.buf) {
+		s = lent.s;
+		src = lent.src;
+	} else {
+		s = sock_to(to, &src);
+	}
+	lent.buf = NULL;
 	if (!s) {
 		toud.udp.tx_nosocket++;
 		return;
@@ -667,6 +686,7 @@ void udp_stop(struct toud *d)
 	}
 	n_socks = 0;
 	udp_route_reset(); /* pktinfo hook: the table points to the sockets */
+	lent.buf = NULL;
 	if (!uv_is_closing((uv_handle_t *)&tcp_timer))
 		uv_close((uv_handle_t *)&tcp_timer, NULL);
 	if (!uv_is_closing((uv_handle_t *)&prep))
