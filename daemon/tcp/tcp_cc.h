@@ -53,6 +53,8 @@ struct tcp_cc {
 	                              (4) keeps ssthresh on repeated timeouts */
 	uint64_t ca_increases;     /* statistics: congestion avoidance steps */
 	double cwnd_frac;          /* CUBIC: fractional bytes of growth carried over */
+	int app_limited;           /* set by the engine for each ACK: the flow did not
+	                              fill cwnd (RFC 9438 5.8, RFC 7661) */
 };
 
 /* Upper bound on cwnd so byte arithmetic in uint32_t never overflows;
@@ -66,7 +68,10 @@ struct tcp_cc {
  *
  * Contract with the engine:
  *  - on_ack is for ACKs outside recovery; during recovery (in_recovery set by
- *    on_congestion) it does not grow cwnd.
+ *    on_congestion) it does not grow cwnd, nor while app_limited is set
+ *    (RFC 9438 5.8: "CUBIC does not increase its congestion window size if
+ *    a flow is currently limited by the application instead of the
+ *    congestion window"; RFC 7661 for NewReno).
  *  - on_congestion sets ssthresh and cwnd = ssthresh (RFC 6675 section 5
  *    (4.2): "cwnd = ssthresh"), in_recovery = 1.  A SACK sender then sends
  *    while cwnd - pipe >= 1 SMSS.  A sender without SACK that follows

@@ -80,7 +80,7 @@ static void cubic_on_ack(struct tcp_cc *cc, uint32_t acked, tcp_time_t rtt, tcp_
 	if (rtt)
 		cc->last_rtt = rtt;
 	cc->rto_backoff = 0;
-	if (cc->in_recovery || acked == 0)
+	if (cc->in_recovery || acked == 0 || cc->app_limited)
 		return;
 	if (cc->cwnd < cc->ssthresh) {
 		/* RFC 9438 4.10 slow start, RFC 5681 3.1 equation (2):

@@ -49,7 +49,7 @@ static void newreno_on_ack(struct tcp_cc *cc, uint32_t acked, tcp_time_t rtt, tc
 	if (rtt)
 		cc->last_rtt = rtt;
 	cc->rto_backoff = 0;
-	if (cc->in_recovery || acked == 0)
+	if (cc->in_recovery || acked == 0 || cc->app_limited)
 		return;
 	if (cc->cwnd < cc->ssthresh) {
 		/* RFC 5681 3.1 equation (2): "cwnd += min (N, SMSS)" */

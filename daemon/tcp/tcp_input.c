@@ -459,15 +459,13 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 {
 	struct tcp_stack *s = c->s;
 	uint32_t acked = seg->ack - c->snd_una;
-	/* RFC 9438 5.8: "CUBIC does not increase its congestion window size if
-	 * a flow is currently limited by the application instead of the
-	 * congestion window" (RFC 7661 for NewReno alike): the window grows
-	 * only if this ACK found it (nearly) full - within one SMSS, or half
-	 * of it in slow start, where ACKs come back before the window fills. */
+	/* RFC 9438 5.8 / RFC 7661 (tcp_cc.h app_limited): the flow is
+	 * cwnd-limited if this ACK found the window (nearly) full - within one
+	 * SMSS, or half of it in slow start, where ACKs come back before the
+	 * window fills. */
 	uint32_t flight = c->snd_nxt - c->snd_una;
-	int cwnd_limited = c->cc.ops &&
-			   ((uint64_t)flight + c->smss >= c->cc.cwnd ||
-			    (tcp_cc_in_slow_start(&c->cc) && 2ull * flight >= c->cc.cwnd));
+	c->cc.app_limited = !((uint64_t)flight + c->smss >= c->cc.cwnd ||
+			      (tcp_cc_in_slow_start(&c->cc) && 2ull * flight >= c->cc.cwnd));
 	/* "set SND.UNA <- SEG.ACK. Any segments on the retransmission queue
 	 * that are thereby entirely acknowledged are removed." */
 	uint32_t data_acked = 0;
@@ -513,13 +511,8 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 				tcp_cc_recovery_partial_ack(&c->cc, acked);
 				tcp_retransmit_one(c, c->snd_una, now);
 			}
-		} else if (c->cc.ops->on_ack && cwnd_limited) {
+		} else if (c->cc.ops->on_ack) {
 			c->cc.ops->on_ack(&c->cc, acked, rtt, now);
-		} else {
-			/* what on_ack keeps besides growing the window */
-			if (rtt)
-				c->cc.last_rtt = rtt;
-			c->cc.rto_backoff = 0;
 		}
 	}
 	c->dupacks = 0;

@@ -77,6 +77,41 @@ TT_TEST(cc_cubic_slow_start)
 	slow_start_checks(TCP_CC_CUBIC);
 }
 
+/* RFC 9438 5.8 / RFC 7661: while app_limited is set, ACKs keep the RTT
+ * and clear the RTO backoff but do not grow cwnd, in slow start or in
+ * congestion avoidance. */
+static void app_limited_checks(enum tcp_cc_algo algo)
+{
+	struct tcp_cc cc;
+	TT_EQ(tcp_cc_init(&cc, algo, MSS, 0), 0);
+	uint32_t iw = cc.cwnd;
+	cc.app_limited = 1;
+	cc.rto_backoff = 1;
+	for (int i = 0; i < 50; i++)
+		cc.ops->on_ack(&cc, MSS, TCP_MS(10), TCP_MS(10) * (tcp_time_t)i);
+	TT_EQ(cc.cwnd, iw);
+	TT_EQ(cc.last_rtt, TCP_MS(10));
+	TT_EQ(cc.rto_backoff, 0);
+	cc.ssthresh = cc.cwnd; /* congestion avoidance */
+	for (int i = 0; i < 200; i++)
+		cc.ops->on_ack(&cc, MSS, TCP_MS(10), TCP_SEC(1) + TCP_MS(10) * (tcp_time_t)i);
+	TT_EQ(cc.cwnd, iw);
+	cc.app_limited = 0;
+	for (int i = 0; i < 200; i++)
+		cc.ops->on_ack(&cc, MSS, TCP_MS(10), TCP_SEC(5) + TCP_MS(10) * (tcp_time_t)i);
+	TT_ASSERT(cc.cwnd > iw);
+}
+
+TT_TEST(cc_newreno_app_limited_no_growth)
+{
+	app_limited_checks(TCP_CC_NEWRENO);
+}
+
+TT_TEST(cc_cubic_app_limited_no_growth)
+{
+	app_limited_checks(TCP_CC_CUBIC);
+}
+
 TT_TEST(cc_newreno_congestion_avoidance_byte_counting)
 {
 	struct tcp_cc cc;
