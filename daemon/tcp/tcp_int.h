@@ -109,7 +109,6 @@ struct tcp_conn {
 	int ooo_fin;                       /* peer FIN seen beyond a hole */
 	uint32_t ooo_fin_seq;
 	int no_read;                       /* tcp_close_no_read */
-	int eof_delivered;
 	int closed_reported;               /* TCP_EV_CLOSED queued */
 	int writable_wanted;
 

@@ -1035,10 +1035,8 @@ ssize_t tcp_recv_peek(struct tcp_conn *c, struct tcp_iov iov[2])
 	iov[0] = iov[1] = (struct tcp_iov){ NULL, 0 };
 	const struct tcp_ring *r = &c->rcvbuf;
 	if (r->len == 0) {
-		if (c->fin_rcvd) {
-			c->eof_delivered = 1;
+		if (c->fin_rcvd)
 			return 0;
-		}
 		if (c->state == TCP_CLOSED)
 			return c->close_err ? c->close_err : TCP_ENOTCONN;
 		return TCP_EAGAIN;
