@@ -235,6 +235,38 @@ TT_TEST(retransmit_zero_window_does_not_give_up)
 	host_free(&b);
 }
 
+/* RFC 5681 2 counts an ACK as duplicate when "the advertised window in the
+ * incoming acknowledgment equals the advertised window in the last incoming
+ * acknowledgment"; ACKs of a zero window answer window probes (RFC 9293
+ * 3.8.6.1), not losses: four of them start no fast retransmit and leave
+ * cwnd alone. */
+TT_TEST(retransmit_zero_window_acks_are_not_dupacks)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct tcp_conn *ca, *cb;
+	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	char d[3000];
+	memset(d, 'z', sizeof d);
+	TT_EQ(tcp_send(ca, d, sizeof d, T0), 3000);
+	host_drop_all(&a);
+	/* the first segment is acknowledged and the window closes */
+	host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, T0 + 10);
+	struct tcp_conn_info before, after;
+	TT_EQ(tcp_conn_info(ca, &before), 0);
+	for (int i = 0; i < 4; i++)
+		host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, T0 + 20 + i);
+	EXPECT_NONE(&a);
+	TT_EQ(tcp_conn_info(ca, &after), 0);
+	TT_EQ(after.cwnd, before.cwnd);
+	TT_EQ(after.retransmits, 0);
+	host_free(&a);
+	host_free(&b);
+}
+
 /* Karn's rule (RFC 6298 3): the ACK of a retransmitted segment gives no
  * RTT sample (no timestamps). */
 TT_TEST(retransmit_karn_no_sample)
