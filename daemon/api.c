@@ -616,7 +616,7 @@ static void record_end(struct conn *c, int err)
 		e->info.remote_port = c->rport;
 	}
 	e->info.cc_name = NULL; /* the engine's string may not outlive it */
-	e->info.state = TCP_CLOSED;
+	e->info.state = TCP_S_CLOSED;
 	conn_names(&c->remote, c->lport, c->rport, e->local, sizeof e->local, e->remote, sizeof e->remote);
 }
 

@@ -19,12 +19,6 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-/* glibc's <netinet/tcp.h>, which <uv.h> includes, declares TCP_ESTABLISHED,
- * TCP_LISTEN... as enumerators that clash with the engine's enum tcp_state
- * (tcp.h).  toud needs nothing from it, so it is kept out. */
-#ifndef _NETINET_TCP_H
-#define _NETINET_TCP_H 1
-#endif
 #include <uv.h>
 
 #include "config.h"

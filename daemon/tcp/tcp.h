@@ -64,17 +64,17 @@ struct tcp_endpoint {
 
 /* RFC 9293 section 3.3.2 states, RFC names via tcp_state_name(). */
 enum tcp_state {
-	TCP_CLOSED = 0,
-	TCP_LISTEN,
-	TCP_SYN_SENT,
-	TCP_SYN_RECEIVED,
-	TCP_ESTABLISHED,
-	TCP_FIN_WAIT_1,
-	TCP_FIN_WAIT_2,
-	TCP_CLOSE_WAIT,
-	TCP_CLOSING,
-	TCP_LAST_ACK,
-	TCP_TIME_WAIT
+	TCP_S_CLOSED = 0,
+	TCP_S_LISTEN,
+	TCP_S_SYN_SENT,
+	TCP_S_SYN_RECEIVED,
+	TCP_S_ESTABLISHED,
+	TCP_S_FIN_WAIT_1,
+	TCP_S_FIN_WAIT_2,
+	TCP_S_CLOSE_WAIT,
+	TCP_S_CLOSING,
+	TCP_S_LAST_ACK,
+	TCP_S_TIME_WAIT
 };
 const char *tcp_state_name(enum tcp_state s); /* "SYN-RECEIVED" ... */
 

@@ -134,7 +134,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	c->passive = 1;
 	c->listener_user = l->user;
 	tcp_listener_add_embryo(l, c);
-	c->state = TCP_LISTEN; /* this TCB is the listener's clone */
+	c->state = TCP_S_LISTEN; /* this TCB is the listener's clone */
 	/* "set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
 	 * control or text should be queued for processing later." */
 	c->irs = seg->seq;
@@ -172,7 +172,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	c->max_snd_wnd = c->snd_wnd;
 	c->snd_wl1 = seg->seq;
 	c->snd_wl2 = 0;
-	tcp_set_state(c, TCP_SYN_RECEIVED);
+	tcp_set_state(c, TCP_S_SYN_RECEIVED);
 	tcp_send_syn(c, now);
 	tcp_arm_rtx(c, now);
 	return 0;
@@ -183,7 +183,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 static void enter_time_wait(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
-	tcp_set_state(c, TCP_TIME_WAIT);
+	tcp_set_state(c, TCP_S_TIME_WAIT);
 	/* "start the time-wait timer, turn off the other timers" */
 	for (int t = 0; t < TCP_T_N; t++)
 		if (t != TCP_T_DELACK)
@@ -228,26 +228,26 @@ static void process_fin(struct tcp_conn *c, tcp_time_t now)
 	if (c->rcvbuf.len)
 		tcp_conn_event(c, TCP_EVB_READABLE);
 	switch (c->state) {
-	case TCP_SYN_RECEIVED:
-	case TCP_ESTABLISHED:
+	case TCP_S_SYN_RECEIVED:
+	case TCP_S_ESTABLISHED:
 		/* "Enter the CLOSE-WAIT state." */
-		tcp_set_state(c, TCP_CLOSE_WAIT);
+		tcp_set_state(c, TCP_S_CLOSE_WAIT);
 		break;
-	case TCP_FIN_WAIT_1:
+	case TCP_S_FIN_WAIT_1:
 		/* "If our FIN has been ACKed (perhaps in this segment), then
 		 * enter TIME-WAIT, start the time-wait timer, turn off the other
 		 * timers; otherwise, enter the CLOSING state." */
 		if (fin_acked(c))
 			enter_time_wait(c, now);
 		else
-			tcp_set_state(c, TCP_CLOSING);
+			tcp_set_state(c, TCP_S_CLOSING);
 		break;
-	case TCP_FIN_WAIT_2:
+	case TCP_S_FIN_WAIT_2:
 		/* "Enter the TIME-WAIT state. Start the time-wait timer, turn off
 		 * the other timers." */
 		enter_time_wait(c, now);
 		break;
-	case TCP_TIME_WAIT:
+	case TCP_S_TIME_WAIT:
 		/* "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait
 		 * timeout." */
 		tcp_timer_set(c, TCP_T_2MSL, now + 2 * c->s->cfg.msl);
@@ -408,7 +408,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 	 * SND.WND <- SEG.WND SND.WL1 <- SEG.SEQ SND.WL2 <- SEG.ACK  If there
 	 * are other controls or text in the segment, queue them for processing
 	 * after the ESTABLISHED state has been reached, return." */
-	tcp_set_state(c, TCP_SYN_RECEIVED);
+	tcp_set_state(c, TCP_S_SYN_RECEIVED);
 	c->rtx_count = 0;
 	tcp_send_syn(c, now);
 	tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
@@ -429,7 +429,7 @@ static void challenge_ack(struct tcp_conn *c, tcp_time_t now)
  * listening; this clone of it goes away. */
 static void return_to_listen(struct tcp_conn *c)
 {
-	tcp_set_state(c, TCP_LISTEN);
+	tcp_set_state(c, TCP_S_LISTEN);
 	tcp_conn_closed(c, 0);
 }
 
@@ -597,7 +597,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 
 	/* RFC 7323 3.2: "If a non-<RST> segment is received without a TSopt,
 	 * a TCP SHOULD silently drop the segment." */
-	if (c->ts_ok && !seg->has_ts && !(seg->flags & TCP_RST) && c->state != TCP_SYN_RECEIVED) {
+	if (c->ts_ok && !seg->has_ts && !(seg->flags & TCP_RST) && c->state != TCP_S_SYN_RECEIVED) {
 		s->st.DropPaws++;
 		return 0;
 	}
@@ -619,7 +619,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	 * RFC 9293 3.10.7.4: "One could tailor actual segments to fit this
 	 * assumption by trimming off any portions that lie outside the window
 	 * (including SYN and FIN)". */
-	if ((seg->flags & TCP_SYN) && c->state == TCP_SYN_RECEIVED && seg->seq == c->irs &&
+	if ((seg->flags & TCP_SYN) && c->state == TCP_S_SYN_RECEIVED && seg->seq == c->irs &&
 	    !(seg->flags & TCP_RST)) {
 		if (!(seg->flags & TCP_ACK)) {
 			/* The retransmitted SYN is the peer's latest segment: echo
@@ -668,7 +668,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			 * <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> After sending the
 			 * acknowledgment, drop the unacceptable segment and return." */
 			s->st.DropOutOfWindow++;
-			if (c->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN) &&
+			if (c->state == TCP_S_TIME_WAIT && (seg->flags & TCP_FIN) &&
 			    seg->seq + seglen == c->rcv_nxt)
 				/* 3.10.7.4 TIME-WAIT: a retransmission of the remote
 				 * FIN: "Acknowledge it, and restart the 2 MSL timeout." */
@@ -692,7 +692,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		 * matches the next expected sequence number (RCV.NXT), then TCP
 		 * MUST reset the connection" */
 		switch (c->state) {
-		case TCP_SYN_RECEIVED:
+		case TCP_S_SYN_RECEIVED:
 			/* "If this connection was initiated with a passive OPEN (i.e.,
 			 * came from the LISTEN state), then return this connection to
 			 * LISTEN state and return. ... If this connection was
@@ -704,10 +704,10 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			else
 				tcp_conn_closed(c, TCP_ECONNREFUSED);
 			return 0;
-		case TCP_ESTABLISHED:
-		case TCP_FIN_WAIT_1:
-		case TCP_FIN_WAIT_2:
-		case TCP_CLOSE_WAIT:
+		case TCP_S_ESTABLISHED:
+		case TCP_S_FIN_WAIT_1:
+		case TCP_S_FIN_WAIT_2:
+		case TCP_S_CLOSE_WAIT:
 			/* "any outstanding RECEIVEs and SEND should receive "reset"
 			 * responses. All segment queues should be flushed. Users
 			 * should also receive an unsolicited general "connection
@@ -718,7 +718,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		default:
 			/* CLOSING, LAST-ACK, TIME-WAIT: "If the RST bit is set, then
 			 * enter the CLOSED state, delete the TCB, and return." */
-			tcp_conn_closed(c, c->state == TCP_TIME_WAIT ? 0 : TCP_ECONNRESET);
+			tcp_conn_closed(c, c->state == TCP_S_TIME_WAIT ? 0 : TCP_ECONNRESET);
 			return 0;
 		}
 	}
@@ -730,7 +730,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* "SYN-RECEIVED STATE: If the connection was initiated with a
 		 * passive OPEN, then return this connection to the LISTEN state
 		 * and return." */
-		if (c->state == TCP_SYN_RECEIVED && c->passive) {
+		if (c->state == TCP_S_SYN_RECEIVED && c->passive) {
 			return_to_listen(c);
 			return 0;
 		}
@@ -792,7 +792,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* "if the ACK bit is off, drop the segment and return" */
 		return 0;
 	}
-	if (c->state == TCP_SYN_RECEIVED) {
+	if (c->state == TCP_S_SYN_RECEIVED) {
 		/* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
 		 * and continue processing with the variables below set to:
 		 * SND.WND <- SEG.WND SND.WL1 <- SEG.SEQ SND.WL2 <- SEG.ACK  If the
@@ -828,7 +828,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		if (c->fin_queued) {
 			/* CLOSE in SYN-RECEIVED was queued "for processing after
 			 * entering ESTABLISHED state" */
-			tcp_set_state(c, TCP_FIN_WAIT_1);
+			tcp_set_state(c, TCP_S_FIN_WAIT_1);
 		}
 	} else {
 		/* RFC 5961 5.2: "The ACK value is considered acceptable only if it
@@ -897,19 +897,19 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		return 0;
 
 	switch (c->state) {
-	case TCP_FIN_WAIT_1:
+	case TCP_S_FIN_WAIT_1:
 		/* "In addition to the processing for the ESTABLISHED state, if the
 		 * FIN segment is now acknowledged, then enter FIN-WAIT-2 and
 		 * continue processing in that state." */
 		if (fin_acked(c)) {
-			tcp_set_state(c, TCP_FIN_WAIT_2);
+			tcp_set_state(c, TCP_S_FIN_WAIT_2);
 			/* nobody will read what comes: an orphan does not wait
 			 * for the peer's FIN forever */
 			if (c->released || c->no_read)
 				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
 		}
 		break;
-	case TCP_CLOSING:
+	case TCP_S_CLOSING:
 		/* "In addition to the processing for the ESTABLISHED state, if the
 		 * ACK acknowledges our FIN, then enter the TIME-WAIT state;
 		 * otherwise, ignore the segment." */
@@ -919,7 +919,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		 * processed above, and data queued before our FIN (CLOSE with a
 		 * full send queue, then the peer's FIN) must keep flowing */
 		break;
-	case TCP_LAST_ACK:
+	case TCP_S_LAST_ACK:
 		/* "The only thing that can arrive in this state is an
 		 * acknowledgment of our FIN. If our FIN is now acknowledged,
 		 * delete the TCB, enter the CLOSED state, and return." */
@@ -928,7 +928,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			return 0;
 		}
 		break;
-	case TCP_TIME_WAIT:
+	case TCP_S_TIME_WAIT:
 		/* "The only thing that can arrive in this state is a
 		 * retransmission of the remote FIN. Acknowledge it, and restart
 		 * the 2 MSL timeout." (handled with the FIN below) */
@@ -942,9 +942,9 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 
 	/* "Seventh, process the segment text" */
 	switch (c->state) {
-	case TCP_ESTABLISHED:
-	case TCP_FIN_WAIT_1:
-	case TCP_FIN_WAIT_2:
+	case TCP_S_ESTABLISHED:
+	case TCP_S_FIN_WAIT_1:
+	case TCP_S_FIN_WAIT_2:
 		if (process_text(c, seq, data, len, now) < 0)
 			return 0;
 		break;
@@ -962,7 +962,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		} else if (c->fin_rcvd && seq + len + 1 == c->rcv_nxt) {
 			/* a repeated FIN: acknowledge (TIME-WAIT restarts 2 MSL) */
 			c->ack_now = 1;
-			if (c->state == TCP_TIME_WAIT)
+			if (c->state == TCP_S_TIME_WAIT)
 				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
 		} else if (seq_gt(seq + len, c->rcv_nxt) && !c->fin_rcvd) {
 			c->ooo_fin = 1; /* FIN beyond a hole: wait for the data */
@@ -975,7 +975,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	if (c->detached)
 		return 0;
 	/* keep-alive: traffic from the peer restarts the idle time */
-	if (c->keepalive && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)) {
+	if (c->keepalive && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_CLOSE_WAIT)) {
 		c->keepalive_sent = 0;
 		tcp_timer_set(c, TCP_T_KEEPALIVE, now + s->cfg.keepalive_idle);
 	}
@@ -1000,7 +1000,7 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 			return listen_input(s, l, from, seg, now, NULL);
 		return closed_input(s, from, seg);
 	}
-	if (c->state == TCP_TIME_WAIT && (seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
+	if (c->state == TCP_S_TIME_WAIT && (seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
 	    seq_gt(seg->seq, c->rcv_nxt) &&
 	    (!c->ts_ok || (seg->has_ts && seq_gt(seg->tsval, c->ts_recent)))) {
 		/* RFC 9293 3.6.1: "it MAY accept a new SYN from the remote TCP
@@ -1018,7 +1018,7 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		}
 	}
 	c->segs_in++;
-	if (c->state == TCP_SYN_SENT)
+	if (c->state == TCP_S_SYN_SENT)
 		return syn_sent_input(c, seg, now);
 	return sync_input(c, seg, now);
 }

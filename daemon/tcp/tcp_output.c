@@ -98,7 +98,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 		seg.wnd = (uint16_t)window_to_advertise(c, syn);
 	}
 	if (syn) {
-		int active = c->state == TCP_SYN_SENT;
+		int active = c->state == TCP_S_SYN_SENT;
 		seg.has_mss = 1;
 		seg.mss = c->adv_mss;
 		/* RFC 7323 1.3 / 2.2: offer WS and TS on the SYN; on a SYN-ACK
@@ -202,7 +202,7 @@ void tcp_send_ack(struct tcp_conn *c, tcp_time_t now)
  * SYN-RECEIVED (RFC 9293 3.10.1 and 3.10.7.2/3). */
 void tcp_send_syn(struct tcp_conn *c, tcp_time_t now)
 {
-	uint8_t flags = c->state == TCP_SYN_SENT ? TCP_SYN : (TCP_SYN | TCP_ACK);
+	uint8_t flags = c->state == TCP_S_SYN_SENT ? TCP_SYN : (TCP_SYN | TCP_ACK);
 	if (c->rtx_count == 0) {
 		/* RTT sample from the handshake (Karn: only if not retransmitted) */
 		c->rtt_timing = 1;
@@ -240,8 +240,8 @@ void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now)
 
 static int can_send_data(enum tcp_state st)
 {
-	return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT || st == TCP_FIN_WAIT_1 ||
-	       st == TCP_LAST_ACK || st == TCP_CLOSING;
+	return st == TCP_S_ESTABLISHED || st == TCP_S_CLOSE_WAIT || st == TCP_S_FIN_WAIT_1 ||
+	       st == TCP_S_LAST_ACK || st == TCP_S_CLOSING;
 }
 
 /* Send [seq, seq+len) plus the FIN if it follows; returns the sequence
@@ -297,8 +297,8 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 	if (c->detached)
 		return;
 	if (!can_send_data(c->state)) {
-		if (c->ack_now && c->state != TCP_SYN_SENT && c->state != TCP_CLOSED &&
-		    c->state != TCP_LISTEN)
+		if (c->ack_now && c->state != TCP_S_SYN_SENT && c->state != TCP_S_CLOSED &&
+		    c->state != TCP_S_LISTEN)
 			tcp_send_ack(c, now);
 		return;
 	}
@@ -450,7 +450,7 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
 	c->rtx_count++;
-	if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RECEIVED) {
 		if (c->rtx_count > s->cfg.syn_retries) {
 			/* RFC 9293 3.8.3: R2 for a SYN "at least 3 minutes" - here
 			 * counted in retransmissions (cfg.syn_retries) */
@@ -572,7 +572,7 @@ void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now)
 void tcp_keepalive_timeout(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
-	if (!c->keepalive || (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+	if (!c->keepalive || (c->state != TCP_S_ESTABLISHED && c->state != TCP_S_CLOSE_WAIT))
 		return;
 	if (c->snd_una != c->snd_nxt) {
 		tcp_timer_set(c, TCP_T_KEEPALIVE, now + s->cfg.keepalive_idle);

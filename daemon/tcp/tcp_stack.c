@@ -304,7 +304,7 @@ void tcp_conn_event(struct tcp_conn *c, unsigned evbit)
 
 static int is_estab_like(enum tcp_state st)
 {
-	return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT;
+	return st == TCP_S_ESTABLISHED || st == TCP_S_CLOSE_WAIT;
 }
 
 /* DESIGN 4: every state change goes through here and logs "old => new". */
@@ -323,15 +323,15 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 	if (!is_estab_like(old) && is_estab_like(st))
 		s->st.CurrEstab++;
 	/* tcpEstabResets: ESTABLISHED/CLOSE-WAIT -> CLOSED */
-	if (is_estab_like(old) && st == TCP_CLOSED)
+	if (is_estab_like(old) && st == TCP_S_CLOSED)
 		s->st.EstabResets++;
 	/* tcpAttemptFails: SYN-SENT/SYN-RECEIVED -> CLOSED, SYN-RECEIVED -> LISTEN */
-	if ((old == TCP_SYN_SENT || old == TCP_SYN_RECEIVED) &&
-	    (st == TCP_CLOSED || st == TCP_LISTEN))
+	if ((old == TCP_S_SYN_SENT || old == TCP_S_SYN_RECEIVED) &&
+	    (st == TCP_S_CLOSED || st == TCP_S_LISTEN))
 		s->st.AttemptFails++;
-	if (old == TCP_CLOSED && st == TCP_SYN_SENT)
+	if (old == TCP_S_CLOSED && st == TCP_S_SYN_SENT)
 		s->st.ActiveOpens++;
-	if (old == TCP_LISTEN && st == TCP_SYN_RECEIVED)
+	if (old == TCP_S_LISTEN && st == TCP_S_SYN_RECEIVED)
 		s->st.PassiveOpens++;
 	c->state = st;
 }
@@ -479,7 +479,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	}
 	c->s = s;
 	c->id = s->next_id++;
-	c->state = TCP_CLOSED;
+	c->state = TCP_S_CLOSED;
 	c->remote = *r;
 	c->lport = lport;
 	c->rport = rport;
@@ -639,7 +639,7 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 			tcp_persist_timeout(c, now);
 			break;
 		case TCP_T_DELACK:
-			if (c->state != TCP_CLOSED) {
+			if (c->state != TCP_S_CLOSED) {
 				c->s->st.DelayedAcks++;
 				tcp_send_ack(c, now);
 			}
@@ -649,7 +649,7 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 			 * connection, delete the TCB, enter the CLOSED state, and
 			 * return."  Also the orphaned FIN-WAIT-2 timeout: the
 			 * peer never sent its FIN, so that end is a timeout. */
-			tcp_conn_closed(c, c->state == TCP_FIN_WAIT_2 ? TCP_ETIMEDOUT : 0);
+			tcp_conn_closed(c, c->state == TCP_S_FIN_WAIT_2 ? TCP_ETIMEDOUT : 0);
 			break;
 		case TCP_T_KEEPALIVE:
 			tcp_keepalive_timeout(c, now);
@@ -658,7 +658,7 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 			/* RFC 9293 3.10.8 USER TIMEOUT: "flush all queues, signal
 			 * the user "error: connection aborted due to user timeout"
 			 * ... enter the CLOSED state" */
-			if (c->state != TCP_SYN_SENT && c->state != TCP_TIME_WAIT)
+			if (c->state != TCP_S_SYN_SENT && c->state != TCP_S_TIME_WAIT)
 				tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
 			tcp_conn_closed(c, TCP_ETIMEDOUT);
 			break;
@@ -688,9 +688,9 @@ void tcp_conn_closed(struct tcp_conn *c, int err)
 	if (c->detached)
 		return;
 	tcp_listener_detach(c);
-	if (c->state == TCP_LISTEN)
-		c->state = TCP_CLOSED; /* SYN-RECEIVED => LISTEN already logged */
-	tcp_set_state(c, TCP_CLOSED);
+	if (c->state == TCP_S_LISTEN)
+		c->state = TCP_S_CLOSED; /* SYN-RECEIVED => LISTEN already logged */
+	tcp_set_state(c, TCP_S_CLOSED);
 	for (int i = 0; i < TCP_T_N; i++)
 		c->timers[i] = TCP_TIME_NEVER;
 	c->detached = 1;
@@ -748,7 +748,7 @@ void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 		if (c->rtt.rto > c->rtt.rto_max)
 			c->rtt.rto = c->rtt.rto_max;
 	}
-	tcp_set_state(c, TCP_ESTABLISHED);
+	tcp_set_state(c, TCP_S_ESTABLISHED);
 	/* the SYN is acknowledged: data starts at ISS+1 */
 	c->snd_buf_seq = c->iss + 1;
 	c->recover = c->iss; /* RFC 6582 3.2 step 1: "recover ... initialized to the ISS" */
@@ -913,7 +913,7 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 	c->snd_nxt = c->iss + 1;
 	c->rtx_nxt = c->snd_nxt;
 	c->snd_buf_seq = c->iss + 1;
-	tcp_set_state(c, TCP_SYN_SENT);
+	tcp_set_state(c, TCP_S_SYN_SENT);
 	tcp_send_syn(c, now);
 	tcp_arm_rtx(c, now);
 	if (c->user_timeout)
@@ -929,16 +929,16 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 static int send_allowed(const struct tcp_conn *c)
 {
 	switch (c->state) {
-	case TCP_CLOSED:
-	case TCP_LISTEN:
+	case TCP_S_CLOSED:
+	case TCP_S_LISTEN:
 		/* "If the user does not have access to such a connection, then
 		 * return "error: connection illegal for this process"." */
 		return c->close_err ? c->close_err : TCP_ENOTCONN;
-	case TCP_FIN_WAIT_1:
-	case TCP_FIN_WAIT_2:
-	case TCP_CLOSING:
-	case TCP_LAST_ACK:
-	case TCP_TIME_WAIT:
+	case TCP_S_FIN_WAIT_1:
+	case TCP_S_FIN_WAIT_2:
+	case TCP_S_CLOSING:
+	case TCP_S_LAST_ACK:
+	case TCP_S_TIME_WAIT:
 		/* "Return "error: connection closing" and do not service request." */
 		return TCP_ECLOSING;
 	default:
@@ -959,7 +959,7 @@ static void send_queued(struct tcp_conn *c, uint32_t n, tcp_time_t now)
 	/* SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after
 	 * entering ESTABLISHED state." ESTABLISHED / CLOSE-WAIT: "Segmentize
 	 * the buffer and send it with a piggybacked acknowledgment" */
-	if (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+	if (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_CLOSE_WAIT)
 		tcp_output(c, now);
 	tcp_leave(s);
 }
@@ -1037,7 +1037,7 @@ ssize_t tcp_recv_peek(struct tcp_conn *c, struct tcp_iov iov[2])
 	if (r->len == 0) {
 		if (c->fin_rcvd)
 			return 0;
-		if (c->state == TCP_CLOSED)
+		if (c->state == TCP_S_CLOSED)
 			return c->close_err ? c->close_err : TCP_ENOTCONN;
 		return TCP_EAGAIN;
 	}
@@ -1055,7 +1055,7 @@ ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now)
 		return 0;
 	struct tcp_stack *s = c->s;
 	tcp_ring_consume(&c->rcvbuf, (uint32_t)n);
-	if (c->state != TCP_CLOSED) {
+	if (c->state != TCP_S_CLOSED) {
 		note_now(s, now);
 		tcp_enter(s);
 		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce the
@@ -1064,8 +1064,8 @@ ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now)
 		uint32_t grow = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
 		uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
 		uint32_t thresh = half < c->smss ? half : c->smss;
-		if (grow >= thresh && (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
-				       c->state == TCP_FIN_WAIT_2))
+		if (grow >= thresh && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
+				       c->state == TCP_S_FIN_WAIT_2))
 			tcp_send_ack(c, now);
 		tcp_leave(s);
 	}
@@ -1098,45 +1098,45 @@ int tcp_close(struct tcp_conn *c, tcp_time_t now)
 	note_now(s, now);
 	tcp_enter(s);
 	switch (c->state) {
-	case TCP_CLOSED:
-	case TCP_LISTEN:
+	case TCP_S_CLOSED:
+	case TCP_S_LISTEN:
 		r = TCP_ENOTCONN;
 		break;
-	case TCP_SYN_SENT:
+	case TCP_S_SYN_SENT:
 		/* "Delete the TCB and return "error: closing" responses to any
 		 * queued SENDs, or RECEIVEs." */
 		tcp_conn_closed(c, 0);
 		break;
-	case TCP_SYN_RECEIVED:
+	case TCP_S_SYN_RECEIVED:
 		/* "If no SENDs have been issued and there is no pending data to
 		 * send, then form a FIN segment and send it, and enter
 		 * FIN-WAIT-1 state; otherwise, queue for processing after
 		 * entering ESTABLISHED state." - we always queue. */
 		c->fin_queued = 1;
 		break;
-	case TCP_ESTABLISHED:
+	case TCP_S_ESTABLISHED:
 		/* "Queue this until all preceding SENDs have been segmentized,
 		 * then form a FIN segment and send it. In any case, enter
 		 * FIN-WAIT-1 state." */
 		c->fin_queued = 1;
-		tcp_set_state(c, TCP_FIN_WAIT_1);
+		tcp_set_state(c, TCP_S_FIN_WAIT_1);
 		tcp_output(c, now);
 		break;
-	case TCP_FIN_WAIT_1:
-	case TCP_FIN_WAIT_2:
+	case TCP_S_FIN_WAIT_1:
+	case TCP_S_FIN_WAIT_2:
 		/* "Strictly speaking, this is an error ... An "ok" response
 		 * would be acceptable, too" */
 		break;
-	case TCP_CLOSE_WAIT:
+	case TCP_S_CLOSE_WAIT:
 		/* "Queue this request until all preceding SENDs have been
 		 * segmentized; then send a FIN segment, enter LAST-ACK state." */
 		c->fin_queued = 1;
-		tcp_set_state(c, TCP_LAST_ACK);
+		tcp_set_state(c, TCP_S_LAST_ACK);
 		tcp_output(c, now);
 		break;
-	case TCP_CLOSING:
-	case TCP_LAST_ACK:
-	case TCP_TIME_WAIT:
+	case TCP_S_CLOSING:
+	case TCP_S_LAST_ACK:
+	case TCP_S_TIME_WAIT:
 		/* "Respond with "error: connection closing"." */
 		r = TCP_ECLOSING;
 		break;
@@ -1150,11 +1150,11 @@ int tcp_close(struct tcp_conn *c, tcp_time_t now)
 static void abort_conn(struct tcp_conn *c, int err, tcp_time_t now)
 {
 	switch (c->state) {
-	case TCP_SYN_RECEIVED:
-	case TCP_ESTABLISHED:
-	case TCP_FIN_WAIT_1:
-	case TCP_FIN_WAIT_2:
-	case TCP_CLOSE_WAIT:
+	case TCP_S_SYN_RECEIVED:
+	case TCP_S_ESTABLISHED:
+	case TCP_S_FIN_WAIT_1:
+	case TCP_S_FIN_WAIT_2:
+	case TCP_S_CLOSE_WAIT:
 		/* "Send a reset segment: <SEQ=SND.NXT><CTL=RST>" - as written,
 		 * without ACK (Linux adds one; the receiver checks only SEQ,
 		 * RFC 9293 3.10.7.4 / RFC 5961 3.2) */
@@ -1200,7 +1200,7 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
 	}
 	int r = tcp_close(c, now);
 	/* already half-closed: the orphaned FIN-WAIT-2 gets its timeout */
-	if (c->state == TCP_FIN_WAIT_2 && c->timers[TCP_T_2MSL] == TCP_TIME_NEVER)
+	if (c->state == TCP_S_FIN_WAIT_2 && c->timers[TCP_T_2MSL] == TCP_TIME_NEVER)
 		tcp_timer_set(c, TCP_T_2MSL, now + 2 * c->s->cfg.msl);
 	return r == TCP_ECLOSING ? 0 : r;
 }
@@ -1230,16 +1230,16 @@ void tcp_release(struct tcp_conn *c)
 	tcp_time_t now = s->last_now;
 	tcp_enter(s);
 	c->no_read = 1;
-	if (c->state == TCP_SYN_SENT) {
+	if (c->state == TCP_S_SYN_SENT) {
 		tcp_conn_closed(c, 0);
-	} else if (!c->fin_queued && c->state != TCP_TIME_WAIT) {
+	} else if (!c->fin_queued && c->state != TCP_S_TIME_WAIT) {
 		if (c->rcvbuf.len > 0)
 			abort_conn(c, TCP_EABORTED, now);
 		else
 			tcp_close(c, now);
 	}
 	/* an orphaned FIN-WAIT-2 does not wait forever */
-	if (!c->detached && c->state == TCP_FIN_WAIT_2 && c->timers[TCP_T_2MSL] == TCP_TIME_NEVER)
+	if (!c->detached && c->state == TCP_S_FIN_WAIT_2 && c->timers[TCP_T_2MSL] == TCP_TIME_NEVER)
 		tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
 	tcp_leave(s);
 }
@@ -1267,7 +1267,7 @@ int tcp_conn_set_opts(struct tcp_conn *c, const struct tcp_conn_opts *opts)
 	if (!opts->timeout)
 		c->user_timeout = old_timeout;
 	if (c->keepalive != old_keep && !c->detached) {
-		if (c->keepalive && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT))
+		if (c->keepalive && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_CLOSE_WAIT))
 			tcp_timer_set(c, TCP_T_KEEPALIVE, c->last_send + c->s->cfg.keepalive_idle);
 		else
 			tcp_timer_clear(c, TCP_T_KEEPALIVE);
@@ -1318,7 +1318,7 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 
 enum tcp_state tcp_conn_state(const struct tcp_conn *c)
 {
-	return c ? c->state : TCP_CLOSED;
+	return c ? c->state : TCP_S_CLOSED;
 }
 
 uint64_t tcp_conn_id(const struct tcp_conn *c)

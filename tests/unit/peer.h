@@ -368,8 +368,8 @@ static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a,
 	host_deliver(a, b, now);  /* SYN */
 	host_deliver(b, a, now);  /* SYN,ACK */
 	host_deliver(a, b, now);  /* ACK */
-	if (!b->accepted || tcp_conn_state(*ca) != TCP_ESTABLISHED ||
-	    tcp_conn_state(b->accepted) != TCP_ESTABLISHED)
+	if (!b->accepted || tcp_conn_state(*ca) != TCP_S_ESTABLISHED ||
+	    tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
 		return -3;
 	*cb = b->accepted;
 	a->nev = b->nev = 0;

@@ -9,9 +9,9 @@
 
 TT_TEST(api_strerror_and_state_names)
 {
-	TT_STREQ(tcp_state_name(TCP_SYN_RECEIVED), "SYN-RECEIVED");
-	TT_STREQ(tcp_state_name(TCP_TIME_WAIT), "TIME-WAIT");
-	TT_STREQ(tcp_state_name(TCP_FIN_WAIT_2), "FIN-WAIT-2");
+	TT_STREQ(tcp_state_name(TCP_S_SYN_RECEIVED), "SYN-RECEIVED");
+	TT_STREQ(tcp_state_name(TCP_S_TIME_WAIT), "TIME-WAIT");
+	TT_STREQ(tcp_state_name(TCP_S_FIN_WAIT_2), "FIN-WAIT-2");
 	TT_STREQ(tcp_state_name((enum tcp_state)99), "?");
 	for (int e = 0; e >= -14; e--) {
 		const char *s = tcp_strerror(e);

@@ -21,7 +21,7 @@ static int setup_established(struct host *b, struct tcp_conn **cb, const struct 
 	b->isn = 299;
 	host_recv_from(b, &PA, 1000, 80, 99, 0, F_SYN, 8192, NULL, T0);
 	host_recv_from(b, &PA, 1000, 80, 100, 300, F_ACK, 8192, NULL, T0);
-	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_ESTABLISHED)
+	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
 		return -3;
 	*cb = b->accepted;
 	host_drop_all(b);
@@ -111,7 +111,7 @@ static int setup_established_ts(struct host *b, struct tcp_conn **cb, uint32_t *
 		return err;
 	struct tcp_seg o = ts_opt(501, *b_tsval);
 	osend(b, 100, 300, F_ACK, 8192, NULL, &o, T0);
-	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_ESTABLISHED)
+	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
 		return -4;
 	*cb = b->accepted;
 	host_drop_all(b);
@@ -169,7 +169,7 @@ TT_TEST(rule_ts_recent_only_from_in_sequence_segments)
 	/* a RST is exempt from PAWS (RFC 7323 5.3 R1 "if the RST bit is not
 	 * set") */
 	osend(&b, 115, 0, F_RST, 0, NULL, &o, T0 + TCP_MS(4));
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	host_free(&b);
 }
 
@@ -184,22 +184,22 @@ TT_TEST(rule_last_ack_only_ack_of_fin)
 	TT_EQ(setup_established(&b, &c, NULL), 0);
 	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
-	EXPECT_STATE(c, TCP_CLOSE_WAIT);
+	EXPECT_STATE(c, TCP_S_CLOSE_WAIT);
 	TT_EQ(tcp_send(c, "ab", 2, T0), 2);
 	EXPECT_SEG(&b, F_ACK | F_PSH, 300, 101);
 	TT_EQ(tcp_close(c, T0), 0);
 	EXPECT_SEG(&b, F_ACK | F_FIN, 302, 101);
-	EXPECT_STATE(c, TCP_LAST_ACK);
+	EXPECT_STATE(c, TCP_S_LAST_ACK);
 	/* acks the data, not the FIN: remain */
 	host_recv_from(&b, &PA, 1000, 80, 101, 302, F_ACK, 8192, NULL, T0);
 	EXPECT_NONE(&b);
-	EXPECT_STATE(c, TCP_LAST_ACK);
+	EXPECT_STATE(c, TCP_S_LAST_ACK);
 	/* the peer's FIN again (our ACK was lost): acknowledged */
 	host_recv_from(&b, &PA, 1000, 80, 100, 302, F_ACK | F_FIN, 8192, NULL, T0);
 	EXPECT_SEG(&b, F_ACK, 303, 101);
-	EXPECT_STATE(c, TCP_LAST_ACK);
+	EXPECT_STATE(c, TCP_S_LAST_ACK);
 	host_recv_from(&b, &PA, 1000, 80, 101, 303, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	EXPECT_NONE(&b);
 	TT_EQ(host_closed_err(&b), 0);
 	host_free(&b);
@@ -230,10 +230,10 @@ TT_TEST(rule_simultaneous_open_synack_window_not_scaled)
 	/* the SYNs cross */
 	osend(&b, 99, 0, F_SYN, 2000, NULL, &o, T0);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
-	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	/* the peer's SYN,ACK: window 1000 octets, unscaled */
 	osend(&b, 99, 300, F_SYN | F_ACK, 1000, NULL, &o, T0);
-	EXPECT_STATE(c, TCP_ESTABLISHED);
+	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	struct tcp_conn_info info;
 	TT_EQ(tcp_conn_info(c, &info), 0);
 	TT_EQ(info.snd_wscale, 3);
@@ -262,7 +262,7 @@ TT_TEST(rule_syn_received_bad_ack_rst_with_tsopt)
 	EXPECT_SEG(&b, F_RST, 900, 0);
 	TT_EQ(b.seg.has_ts, 1);
 	TT_EQ(b.seg.tsecr, 0);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	host_free(&b);
 }
 
@@ -282,18 +282,18 @@ TT_TEST(rule_fin_beyond_window_edge_trimmed)
 	TT_EQ(setup_established(&b, &c, &cfg), 0);
 	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, "ABCDEFGHIJKLMNOPQRST", T0);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 0, 0);
-	EXPECT_STATE(c, TCP_ESTABLISHED);
+	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	/* a bare FIN into the zero window: not acceptable either */
 	host_recv_from(&b, &PA, 1000, 80, 120, 300, F_ACK | F_FIN, 8192, NULL, T0);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 0, 0);
-	EXPECT_STATE(c, TCP_ESTABLISHED);
+	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	char buf[32];
 	TT_EQ(tcp_recv(c, buf, sizeof buf, T0), 20);
 	TT_MEMEQ(buf, "ABCDEFGHIJKLMNOPQRST", 20);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 20, 0);
 	host_recv_from(&b, &PA, 1000, 80, 120, 300, F_ACK | F_FIN, 8192, NULL, T0);
 	EXPECT_SEG(&b, F_ACK, 300, 121);
-	EXPECT_STATE(c, TCP_CLOSE_WAIT);
+	EXPECT_STATE(c, TCP_S_CLOSE_WAIT);
 	TT_EQ(tcp_recv(c, buf, sizeof buf, T0), 0);
 	host_free(&b);
 }
@@ -318,7 +318,7 @@ TT_TEST(rule_dup_syn_in_syn_received_echoes_latest_tsval)
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	TT_EQ(b.seg.tsecr, 1500);
 	EXPECT_NONE(&b);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	host_free(&b);
 }
 
@@ -347,7 +347,7 @@ TT_TEST(rule_handshake_rtt_sample_after_syn_retransmission)
 		struct tcp_seg o = ts_opt(700, latest ? second : first);
 		osend(&b, 99, 300, F_SYN | F_ACK, 8192, NULL, &o, T0 + TCP_MS(1020));
 		EXPECT_SEG(&b, F_ACK, 300, 100);
-		EXPECT_STATE(c, TCP_ESTABLISHED);
+		EXPECT_STATE(c, TCP_S_ESTABLISHED);
 		struct tcp_conn_info info;
 		TT_EQ(tcp_conn_info(c, &info), 0);
 		if (latest) {

@@ -22,36 +22,36 @@ TT_TEST(test_fig_normal_close)
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	/* 2 */
 	TT_EQ(tcp_close(ca, T0), 0);
-	EXPECT_STATE(ca, TCP_FIN_WAIT_1);
+	EXPECT_STATE(ca, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	TT_EQ(host_count_ev(&b, TCP_EV_PEER_FIN), 1);
 	char buf[4];
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 0); /* EOF */
 	/* 3 */
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	EXPECT_STATE(ca, TCP_S_FIN_WAIT_2);
 	/* 4 */
 	TT_EQ(tcp_close(cb, T0), 0);
-	EXPECT_STATE(cb, TCP_LAST_ACK);
+	EXPECT_STATE(cb, TCP_S_LAST_ACK);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 101);
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	TT_EQ(host_count_ev(&a, TCP_EV_CLOSED), 1);
 	TT_EQ(host_closed_err(&a), 0);
 	/* 5 */
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), 0);
 	/* 6: TIME-WAIT lasts 2 MSL */
 	TT_EQ(tcp_next_deadline(a.s), T0 + 2 * a.cfg.msl);
 	tcp_timeout(a.s, T0 + 2 * a.cfg.msl - 1);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
-	EXPECT_STATE(ca, TCP_CLOSED);
+	EXPECT_STATE(ca, TCP_S_CLOSED);
 	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
 	TT_EQ(host_count_ev(&a, TCP_EV_CLOSED), 1); /* reported once */
 	tcp_release(ca);
@@ -84,21 +84,21 @@ TT_TEST(test_fig_simultaneous_close)
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_FIN | F_ACK, 8192, NULL, T0);
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
 	/* 3 */
-	EXPECT_STATE(ca, TCP_CLOSING);
-	EXPECT_STATE(cb, TCP_CLOSING);
+	EXPECT_STATE(ca, TCP_S_CLOSING);
+	EXPECT_STATE(cb, TCP_S_CLOSING);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	host_recv_from(&a, &b.ep, 80, 1000, 301, 101, F_ACK, 8192, NULL, T0);
 	host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
 	/* 4 */
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
-	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
+	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	EXPECT_NONE(&a);
 	EXPECT_NONE(&b);
 	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
 	tcp_timeout(b.s, T0 + 2 * b.cfg.msl);
-	EXPECT_STATE(ca, TCP_CLOSED);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(ca, TCP_S_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	tcp_release(ca);
 	tcp_release(cb);
 	host_free(&a);
@@ -118,17 +118,17 @@ TT_TEST(test_time_wait_fin_retransmission_restarts_2msl)
 	tcp_close(ca, T0);
 	host_pop(&a);
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	tcp_time_t t1 = T0 + TCP_SEC(20);
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, t1);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	TT_EQ(tcp_next_deadline(a.s), t1 + 2 * a.cfg.msl);
 	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	tcp_timeout(a.s, t1 + 2 * a.cfg.msl);
-	EXPECT_STATE(ca, TCP_CLOSED);
+	EXPECT_STATE(ca, TCP_S_CLOSED);
 	tcp_release(ca);
 	host_free(&a);
 	host_free(&b);
@@ -148,7 +148,7 @@ TT_TEST(test_time_wait_rst_and_syn)
 	host_pop(&a);
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
 	host_pop(&a);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	tcp_release(ca); /* engine owns it now */
 	TT_EQ(host_nconns(&a), 1);
 	host_recv_from(&a, &b.ep, 80, 1000, 5000, 0, F_SYN, 8192, NULL, T0 + 1);
@@ -178,8 +178,8 @@ TT_TEST(test_time_wait_reopened_by_new_syn)
 	tcp_close(ca, T0);
 	host_deliver(&a, &b, T0);
 	host_deliver(&b, &a, T0);
-	EXPECT_STATE(cb, TCP_TIME_WAIT);
-	EXPECT_STATE(ca, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_CLOSED);
 	tcp_release(cb);
 	/* an old SYN: challenge ACK, still TIME-WAIT */
 	host_recv_from(&b, &a.ep, 1000, 80, 50, 0, F_SYN, 8192, NULL, T0 + 10);
@@ -188,7 +188,7 @@ TT_TEST(test_time_wait_reopened_by_new_syn)
 	 * would give 299 again) */
 	host_recv_from(&b, &a.ep, 1000, 80, 5000, 0, F_SYN, 8192, NULL, T0 + 20);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 301 + 65536, 5001);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	TT_EQ(host_nconns(&b), 1);
 	host_free(&a);
 	host_free(&b);
@@ -265,7 +265,7 @@ TT_TEST(test_close_in_each_state)
 	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_drop_all(&a);
 	TT_EQ(tcp_close(c, T0), 0);
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	EXPECT_NONE(&a);
 	TT_EQ(host_closed_err(&a), 0);
 	TT_EQ(tcp_close(c, T0), TCP_ENOTCONN);
@@ -275,20 +275,20 @@ TT_TEST(test_close_in_each_state)
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	/* SEND in CLOSE-WAIT is allowed */
 	TT_EQ(tcp_send(cb, "abc", 3, T0), 3);
 	EXPECT_SEG(&b, F_ACK | F_PSH, 300, 101);
 	TT_EQ(tcp_close(cb, T0), 0);
-	EXPECT_STATE(cb, TCP_LAST_ACK);
+	EXPECT_STATE(cb, TCP_S_LAST_ACK);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 303, 101);
 	TT_EQ(tcp_close(cb, T0), TCP_ECLOSING);
 	/* an ACK of the data only: still LAST-ACK */
 	host_recv_from(&b, &a.ep, 1000, 80, 101, 303, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_LAST_ACK);
+	EXPECT_STATE(cb, TCP_S_LAST_ACK);
 	host_recv_from(&b, &a.ep, 1000, 80, 101, 304, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), 0);
 	host_free(&a);
 	host_free(&b);
@@ -304,11 +304,11 @@ TT_TEST(test_close_no_read_resets_on_data)
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	TT_EQ(tcp_close_no_read(cb, T0), 0);
-	EXPECT_STATE(cb, TCP_FIN_WAIT_1);
+	EXPECT_STATE(cb, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 301, F_ACK, 8192, "late", T0);
 	EXPECT_SEG(&b, F_RST | F_ACK, 301, 100);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), TCP_EABORTED);
 	tcp_release(cb);
 
@@ -328,7 +328,7 @@ TT_TEST(test_close_no_read_resets_on_data)
 	host_drop_all(&b);
 	TT_EQ(tcp_close_no_read(cb2, T0), 0);
 	EXPECT_SEG(&b, F_RST, 2001, 0); /* ABORT: <SEQ=SND.NXT><CTL=RST> */
-	EXPECT_STATE(cb2, TCP_CLOSED);
+	EXPECT_STATE(cb2, TCP_S_CLOSED);
 	host_free(&a);
 	host_free(&b);
 }
@@ -372,7 +372,7 @@ TT_TEST(test_closing_keeps_sending_queued_data)
 	host_drop_all(&a); /* the first flight is lost */
 	/* the peer closes: its FIN arrives while our data is queued */
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_FIN | F_ACK, 8192, NULL, T0 + 1);
-	EXPECT_STATE(ca, TCP_CLOSING);
+	EXPECT_STATE(ca, TCP_S_CLOSING);
 	host_drop_all(&a);
 	/* run everything through B: all data, then both FINs */
 	tcp_close(cb, T0 + 1); /* B's own FIN was the scripted one; its stack sends it too */
@@ -380,7 +380,7 @@ TT_TEST(test_closing_keeps_sending_queued_data)
 	char buf[4096];
 	size_t got = 0;
 	tcp_time_t now = T0 + 2;
-	for (int i = 0; i < 20000 && tcp_conn_state(ca) != TCP_TIME_WAIT; i++) {
+	for (int i = 0; i < 20000 && tcp_conn_state(ca) != TCP_S_TIME_WAIT; i++) {
 		now += TCP_MS(1);
 		tcp_timeout(a.s, now);
 		tcp_timeout(b.s, now);
@@ -391,7 +391,7 @@ TT_TEST(test_closing_keeps_sending_queued_data)
 			got += (size_t)r;
 	}
 	TT_EQ(got, sizeof d);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	host_free(&a);
 	host_free(&b);
 }
@@ -438,11 +438,11 @@ TT_TEST(test_orphan_fin_wait_2_times_out)
 	TT_EQ(tcp_close_no_read(ca, T0), 0);
 	host_deliver(&a, &b, T0);
 	host_deliver(&b, &a, T0);
-	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	EXPECT_STATE(ca, TCP_S_FIN_WAIT_2);
 	tcp_timeout(a.s, T0 + 2 * a.cfg.msl - 1);
-	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	EXPECT_STATE(ca, TCP_S_FIN_WAIT_2);
 	tcp_timeout(a.s, T0 + 2 * a.cfg.msl);
-	EXPECT_STATE(ca, TCP_CLOSED);
+	EXPECT_STATE(ca, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
 	host_free(&a);
 	host_free(&b);

@@ -131,11 +131,11 @@ TT_TEST(data_bulk_transfer_with_options)
 	TT_EQ(x.bad, 0);
 	TT_EQ(x.recvd, x.total);
 	TT_EQ(x.eof, 1);
-	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	tcp_close(cb, now);
 	pair_run(&a, &b, now, now + TCP_SEC(1), TCP_MS(5), NULL, NULL, NULL, NULL);
-	EXPECT_STATE(ca, TCP_TIME_WAIT);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(tcp_conn_info(ca, &info), 0);
 	TT_EQ(info.bytes_acked, x.total);
 	/* virtual RTT 5 ms, plus at most the 40 ms ACK delay */
@@ -282,10 +282,10 @@ TT_TEST(data_out_of_order_reassembly_and_sack)
 	/* a FIN beyond a hole waits for the data */
 	host_recv_from(&b, &pa, 1000, 80, 141, 301, F_ACK | F_FIN, 8192, "klmnopqrst", T0);
 	EXPECT_SEG(&b, F_ACK, 301, 131);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_recv_from(&b, &pa, 1000, 80, 131, 301, F_ACK, 8192, "KLMNOPQRST", T0);
 	EXPECT_SEG(&b, F_ACK, 301, 152);
-	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 20);
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 0);
 	host_free(&b);
@@ -441,7 +441,7 @@ TT_TEST(data_zero_window_probe_and_reopen)
 	struct tcp_conn_info ia2;
 	tcp_conn_info(ca, &ia2);
 	TT_EQ(ia2.cwnd, ia.cwnd);
-	EXPECT_STATE(ca, TCP_ESTABLISHED);
+	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 	host_drop_all(&a);
 	tcp_time_t t = t3;
 	/* reading a little does not open the window (SWS avoidance), reading

@@ -24,7 +24,7 @@ TT_TEST(test_fig_three_way_handshake)
 	a.isn = 100;
 	b.isn = 300;
 	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, NULL, NULL, T0, &ca), 0);
-	EXPECT_STATE(ca, TCP_SYN_SENT);
+	EXPECT_STATE(ca, TCP_S_SYN_SENT);
 	/* 2 */
 	EXPECT_SEG(&a, F_SYN, 100, 0);
 	TT_EQ(a.seg.has_mss, 1);
@@ -33,16 +33,16 @@ TT_TEST(test_fig_three_way_handshake)
 	TT_EQ(host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0), 0);
 	struct tcp_conn *cb = host_any_conn(&b);
 	TT_ASSERT(cb != NULL);
-	EXPECT_STATE(cb, TCP_SYN_RECEIVED);
+	EXPECT_STATE(cb, TCP_S_SYN_RECEIVED);
 	/* 3 */
 	EXPECT_SEG_WL(&b, F_SYN | F_ACK, 300, 101, 8192, 0);
 	TT_EQ(host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_SYN | F_ACK, 8192, NULL, T0), 0);
-	EXPECT_STATE(ca, TCP_ESTABLISHED);
+	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 	TT_EQ(host_count_ev(&a, TCP_EV_ESTABLISHED), 1);
 	/* 4 */
 	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 0);
 	TT_EQ(host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0), 0);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_count_ev(&b, TCP_EV_ACCEPTED), 1);
 	TT_ASSERT(b.accepted == cb);
 	TT_ASSERT(b.ev[0].user == &luser);
@@ -79,7 +79,7 @@ TT_TEST(test_fig_three_way_handshake_data_on_final_ack)
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	host_recv_from(&b, &pa, 1000, 80, 101, 301, F_ACK, 8192, "data!", T0);
 	TT_ASSERT(b.accepted != NULL);
-	EXPECT_STATE(b.accepted, TCP_ESTABLISHED);
+	EXPECT_STATE(b.accepted, TCP_S_ESTABLISHED);
 	EXPECT_SEG_WL(&b, F_ACK, 301, 106, 8192 - 5, 0);
 	/* ACCEPTED comes before READABLE */
 	TT_EQ(b.nev, 2);
@@ -108,32 +108,32 @@ TT_TEST(test_fig_simultaneous_open)
 	b.isn = 300;
 	TT_EQ(tcp_connect(a.s, &b.ep, 2000, 1000, NULL, NULL, T0, &ca), 0);
 	TT_EQ(tcp_connect(b.s, &a.ep, 1000, 2000, NULL, NULL, T0, &cb), 0);
-	EXPECT_STATE(ca, TCP_SYN_SENT);
-	EXPECT_STATE(cb, TCP_SYN_SENT);
+	EXPECT_STATE(ca, TCP_S_SYN_SENT);
+	EXPECT_STATE(cb, TCP_S_SYN_SENT);
 	/* 2: A's SYN is in flight (kept in a's queue) */
 	/* 3: B's SYN reaches A */
 	TT_EQ(host_deliver_one(&b, &a, T0), 1);
-	EXPECT_STATE(ca, TCP_SYN_RECEIVED);
+	EXPECT_STATE(ca, TCP_S_SYN_RECEIVED);
 	/* 4: A's SYN reaches B */
 	TT_EQ(host_deliver_one(&a, &b, T0), 1);
-	EXPECT_STATE(cb, TCP_SYN_RECEIVED);
+	EXPECT_STATE(cb, TCP_S_SYN_RECEIVED);
 	/* 5 */
 	EXPECT_SEG(&a, F_SYN | F_ACK, 100, 301);
 	/* 6 */
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	host_recv_from(&a, &b.ep, 2000, 1000, 300, 101, F_SYN | F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(ca, TCP_ESTABLISHED);
+	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 	/* 7 */
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	host_recv_from(&b, &a.ep, 1000, 2000, 101, 301, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_count_ev(&a, TCP_EV_ESTABLISHED), 1);
 	TT_EQ(host_count_ev(&b, TCP_EV_ESTABLISHED), 1);
 	/* and A's SYN,ACK (5) reaching B, now ESTABLISHED, is an old
 	 * duplicate: its SYN is answered with a challenge ACK */
 	host_recv_from(&b, &a.ep, 1000, 2000, 100, 301, F_SYN | F_ACK, 8192, NULL, T0);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_free(&a);
 	host_free(&b);
 }
@@ -162,10 +162,10 @@ TT_TEST(test_fig_old_duplicate_syn)
 	/* 3 */
 	b.isn = 300;
 	host_recv_from(&b, &a.ep, 1000, 80, 90, 0, F_SYN, 8192, NULL, T0);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* 4 */
 	TT_EQ(host_deliver_one(&b, &a, T0), 1);
-	EXPECT_STATE(ca, TCP_SYN_SENT);
+	EXPECT_STATE(ca, TCP_S_SYN_SENT);
 	/* 5 */
 	EXPECT_SEG(&a, F_RST, 91, 0);
 	host_recv_from(&b, &a.ep, 1000, 80, 91, 0, F_RST, 0, NULL, T0);
@@ -174,16 +174,16 @@ TT_TEST(test_fig_old_duplicate_syn)
 	/* 6 */
 	b.isn = 400;
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* 7 */
 	EXPECT_SEG(&b, F_SYN | F_ACK, 400, 101);
 	host_recv_from(&a, &b.ep, 80, 1000, 400, 101, F_SYN | F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(ca, TCP_ESTABLISHED);
+	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 	/* 8 */
 	EXPECT_SEG(&a, F_ACK, 101, 401);
 	host_recv_from(&b, &a.ep, 1000, 80, 101, 401, F_ACK, 8192, NULL, T0);
 	TT_ASSERT(b.accepted != NULL);
-	EXPECT_STATE(b.accepted, TCP_ESTABLISHED);
+	EXPECT_STATE(b.accepted, TCP_S_ESTABLISHED);
 	host_free(&a);
 	host_free(&b);
 }
@@ -213,16 +213,16 @@ TT_TEST(test_fig_half_open_discovery)
 	host_recv_from(&b, &a.ep, 1000, 80, 400, 0, F_SYN, 8192, NULL, T0);
 	/* 4: B's challenge ACK (RFC 5961 4.2) */
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_ACK, 8192, NULL, T0);
 	/* 5 */
 	EXPECT_SEG(&a, F_RST, 100, 0);
-	EXPECT_STATE(ca, TCP_SYN_SENT);
+	EXPECT_STATE(ca, TCP_S_SYN_SENT);
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
 	/* 6 */
 	TT_EQ(host_count_ev(&b, TCP_EV_CLOSED), 1);
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_stats(&b).EstabResets, 1);
 	/* 7: A's SYN timer: the SYN again after the initial RTO */
 	tcp_timeout(a.s, T0 + TCP_SEC(1));
@@ -280,7 +280,7 @@ TT_TEST(test_fig_old_syn_listen_rst)
 	b.isn = X;
 	/* 2 */
 	host_recv_from(&b, &a.ep, 1000, 80, Z, 0, F_SYN, 8192, NULL, T0);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* 3 */
 	TT_EQ(host_deliver_one(&b, &a, T0), 1);
 	/* 4 */
@@ -309,7 +309,7 @@ TT_TEST(test_syn_sent_synack_with_data_and_fin)
 	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &ca), 0);
 	EXPECT_SEG(&a, F_SYN, 100, 0);
 	host_recv_from(&a, &pb, 80, 1000, 300, 101, F_SYN | F_ACK | F_FIN, 8192, "abc", T0);
-	EXPECT_STATE(ca, TCP_CLOSE_WAIT);
+	EXPECT_STATE(ca, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&a, F_ACK, 101, 305);
 	EXPECT_NONE(&a);
 	char buf[8];
@@ -333,7 +333,7 @@ TT_TEST(test_syn_received_duplicate_syn_resends_synack)
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0 + 10);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	TT_EQ(host_nconns(&b), 1);
 	host_free(&b);
 }

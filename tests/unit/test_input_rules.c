@@ -21,7 +21,7 @@ static int setup_established(struct host *b, struct tcp_conn **cb, const struct 
 	b->isn = 299;
 	host_recv_from(b, &PA, 1000, 80, 99, 0, F_SYN, 8192, NULL, T0);
 	host_recv_from(b, &PA, 1000, 80, 100, 300, F_ACK, 8192, NULL, T0);
-	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_ESTABLISHED)
+	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
 		return -3;
 	*cb = b->accepted;
 	host_drop_all(b);
@@ -176,7 +176,7 @@ TT_TEST(rule_syn_sent_neither_syn_nor_rst_dropped)
 	host_recv_from(&a, &pb, 80, 1000, 300, 101, F_ACK, 8192, "data", T0);
 	host_recv_from(&a, &pb, 80, 1000, 300, 0, F_FIN, 8192, NULL, T0);
 	EXPECT_NONE(&a);
-	EXPECT_STATE(c, TCP_SYN_SENT);
+	EXPECT_STATE(c, TCP_S_SYN_SENT);
 	host_free(&a);
 }
 
@@ -227,7 +227,7 @@ TT_TEST(rule_seq_check_len0_wnd_positive)
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	host_recv_from(&b, &PA, 1000, 80, 99, 300, F_ACK, 8192, NULL, T0);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_free(&b);
 }
 
@@ -259,7 +259,7 @@ TT_TEST(rule_seq_check_len_positive_wnd0)
 	TT_EQ(info.recv_queue, 1000);
 	/* an RST at RCV.NXT is accepted too */
 	host_recv_from(&b, &PA, 1000, 80, 1100, 0, F_RST, 0, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	host_free(&b);
 }
 
@@ -281,7 +281,7 @@ TT_TEST(rule_seq_check_len_positive_wnd_positive_trim)
 	 * is the FIN after them */
 	host_recv_from(&b, &PA, 1000, 80, 105, 300, F_ACK | F_FIN, 8192, "FGHIJKLMNOPQRSTUVWXYZ", T0);
 	EXPECT_SEG(&b, F_ACK, 300, 120);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	char buf[64];
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 20);
 	TT_MEMEQ(buf, "ABCDEFGHIJKLMNOPQRST", 20);
@@ -298,7 +298,7 @@ TT_TEST(rule_ack_bit_off_dropped)
 	host_recv_from(&b, &PA, 1000, 80, 100, 0, 0, 8192, "noack", T0);
 	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_FIN, 8192, NULL, T0);
 	EXPECT_NONE(&b);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(tcp_recv(cb, (char[8]){ 0 }, 8, T0), TCP_EAGAIN);
 	host_free(&b);
 }
@@ -355,7 +355,7 @@ TT_TEST(rule_fin_wait_1_fin_with_ack_to_time_wait)
 	tcp_close(cb, T0);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
 	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_FIN | F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	host_free(&b);
 }
@@ -369,13 +369,13 @@ TT_TEST(rule_fin_wait_2_receives_data)
 	tcp_close(cb, T0);
 	host_pop(&b);
 	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_FIN_WAIT_2);
+	EXPECT_STATE(cb, TCP_S_FIN_WAIT_2);
 	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_ACK, 8192, "late data", T0);
 	EXPECT_SEG(&b, F_ACK, 301, 109);
 	char buf[16];
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 9);
 	host_recv_from(&b, &PA, 1000, 80, 109, 301, F_ACK | F_FIN, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	EXPECT_SEG(&b, F_ACK, 301, 110);
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 0);
 	host_free(&b);
@@ -388,7 +388,7 @@ TT_TEST(rule_close_wait_text_ignored)
 	struct tcp_conn *cb;
 	TT_EQ(setup_established(&b, &cb, NULL), 0);
 	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, "after fin", T0);
 	struct tcp_conn_info info;
@@ -398,7 +398,7 @@ TT_TEST(rule_close_wait_text_ignored)
 	host_drop_all(&b);
 	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
-	EXPECT_STATE(cb, TCP_CLOSE_WAIT);
+	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	host_free(&b);
 }
 
@@ -412,12 +412,12 @@ TT_TEST(rule_closing_needs_ack_of_fin)
 	tcp_close(cb, T0);
 	host_pop(&b);
 	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSING);
+	EXPECT_STATE(cb, TCP_S_CLOSING);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSING);
+	EXPECT_STATE(cb, TCP_S_CLOSING);
 	host_recv_from(&b, &PA, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(cb, TCP_TIME_WAIT);
+	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	host_free(&b);
 }
 
@@ -435,7 +435,7 @@ TT_TEST(rule_syn_received_fin_and_queued_close)
 	host_pop(&b);
 	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
 	TT_ASSERT(b.accepted != NULL);
-	EXPECT_STATE(b.accepted, TCP_CLOSE_WAIT);
+	EXPECT_STATE(b.accepted, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	TT_EQ(b.ev[0].ev, TCP_EV_ACCEPTED);
 	TT_EQ(host_count_ev(&b, TCP_EV_PEER_FIN), 1);
@@ -449,12 +449,12 @@ TT_TEST(rule_syn_received_fin_and_queued_close)
 	a.isn = 100;
 	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_recv_from(&a, &pb, 80, 1000, 300, 0, F_SYN, 8192, NULL, T0);
-	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	TT_EQ(tcp_close(c, T0), 0);
-	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	host_drop_all(&a);
 	host_recv_from(&a, &pb, 80, 1000, 301, 101, F_ACK, 8192, NULL, T0);
-	EXPECT_STATE(c, TCP_FIN_WAIT_1);
+	EXPECT_STATE(c, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&a, F_FIN | F_ACK, 101, 301);
 	host_free(&a);
 }

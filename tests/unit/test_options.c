@@ -51,7 +51,7 @@ static int setup_ts(struct host *a, struct tcp_conn **c, uint32_t *a_tsval)
 	o.has_mss = 1;
 	o.mss = 1000;
 	psend(a, 300, 101, F_SYN | F_ACK, 1000, NULL, &o, T0);
-	if (tcp_conn_state(*c) != TCP_ESTABLISHED)
+	if (tcp_conn_state(*c) != TCP_S_ESTABLISHED)
 		return -4;
 	if (!host_pop(a) || a->seg.flags != F_ACK || !a->seg.has_ts || a->seg.tsecr != 1000)
 		return -5;
@@ -154,7 +154,7 @@ TT_TEST(opt_timestamps_paws)
 	TT_EQ(host_stats(&a).DropPaws, 2);
 	/* but an RST without TSopt is processed (RFC 7323 3.2) */
 	psend(&a, 304, 0, F_RST, 0, NULL, NULL, T0 + 4);
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	host_free(&a);
 }
 
@@ -262,7 +262,7 @@ static int setup_sack(struct host *a, struct tcp_conn **c)
 	o.has_mss = 1;
 	o.mss = 1000;
 	psend(a, 300, 101, F_SYN | F_ACK, 60000, NULL, &o, T0);
-	if (!host_pop(a) || tcp_conn_state(*c) != TCP_ESTABLISHED)
+	if (!host_pop(a) || tcp_conn_state(*c) != TCP_S_ESTABLISHED)
 		return -3;
 	return 0;
 }

@@ -61,13 +61,13 @@ TT_TEST(retransmit_syn_backoff_and_give_up)
 		t += gap;
 		tcp_timeout(a.s, t);
 		EXPECT_SEG(&a, F_SYN, 100, 0);
-		EXPECT_STATE(c, TCP_SYN_SENT);
+		EXPECT_STATE(c, TCP_S_SYN_SENT);
 		gap *= 2;
 	}
 	TT_EQ(tcp_next_deadline(a.s), t + gap);
 	tcp_timeout(a.s, t + gap);
 	EXPECT_NONE(&a);
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
 	struct tcp_stats st = host_stats(&a);
 	TT_EQ(st.RetransSegs, 4);
@@ -137,7 +137,7 @@ TT_TEST(retransmit_data_backoff_and_give_up)
 	t += gap;
 	tcp_timeout(a.s, t);
 	EXPECT_NONE(&a);
-	EXPECT_STATE(ca, TCP_CLOSED);
+	EXPECT_STATE(ca, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
 	TT_EQ(host_stats(&a).Timeouts, 3);
 	host_free(&a);
@@ -224,7 +224,7 @@ TT_TEST(retransmit_zero_window_does_not_give_up)
 		t = tcp_next_deadline(a.s);
 		tcp_timeout(a.s, t);
 		EXPECT_SEG_WL(&a, F_ACK, 1100, 300, 8192, 1);
-		EXPECT_STATE(ca, TCP_ESTABLISHED);
+		EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 		/* the receiver keeps answering: window still zero */
 		host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, t);
 	}
@@ -329,7 +329,7 @@ TT_TEST(retransmit_fin)
 	host_forward_last(&a, &b, T0 + TCP_SEC(3));
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	host_forward_last(&b, &a, T0 + TCP_SEC(3));
-	EXPECT_STATE(ca, TCP_FIN_WAIT_2);
+	EXPECT_STATE(ca, TCP_S_FIN_WAIT_2);
 	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
 	host_free(&a);
 	host_free(&b);
@@ -407,7 +407,7 @@ TT_TEST(keepalive_probes_and_timeout)
 	EXPECT_SEG(&a, F_ACK, 99, 300);
 	tcp_timeout(a.s, T0 + TCP_SEC(24));
 	EXPECT_SEG(&a, F_RST | F_ACK, 100, 300);
-	EXPECT_STATE(ca, TCP_CLOSED);
+	EXPECT_STATE(ca, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
 	TT_EQ(host_stats(&a).KeepAlives, 3);
 	host_free(&a);
@@ -425,7 +425,7 @@ TT_TEST(connect_user_timeout)
 	struct tcp_conn *c;
 	TT_EQ(tcp_connect(a.s, &pb, 80, 0, &o, NULL, T0, &c), 0);
 	host_run_timers(&a, T0 + TCP_MS(2500));
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
 	host_free(&a);
 }
@@ -445,9 +445,9 @@ TT_TEST(user_timeout_established)
 	tcp_time_t t = T0 + TCP_SEC(10);
 	TT_EQ(tcp_send(ca, "u", 1, t), 1);
 	host_run_timers(&a, t + TCP_SEC(4));
-	EXPECT_STATE(ca, TCP_ESTABLISHED); /* RTOs at +1 s and +3 s */
+	EXPECT_STATE(ca, TCP_S_ESTABLISHED); /* RTOs at +1 s and +3 s */
 	host_run_timers(&a, t + TCP_SEC(8));
-	EXPECT_STATE(ca, TCP_CLOSED);      /* the RTO at +7 s is past 5 s */
+	EXPECT_STATE(ca, TCP_S_CLOSED);      /* the RTO at +7 s is past 5 s */
 	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
 	host_free(&a);
 	host_free(&b);

@@ -56,7 +56,7 @@ TT_TEST(test_rst_rule_2_unsynchronized)
 	EXPECT_SEG(&b, F_RST, 900, 0);
 	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, NULL, T0);
 	EXPECT_SEG(&b, F_RST, 300, 0);
-	EXPECT_STATE(host_any_conn(&b), TCP_SYN_RECEIVED);
+	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* SYN-SENT: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset" */
 	struct tcp_conn *c;
 	b.isn = 1000;
@@ -69,7 +69,7 @@ TT_TEST(test_rst_rule_2_unsynchronized)
 	/* "(unless the RST bit is set, if so drop the segment and return)" */
 	host_recv_from(&b, &PA, 2000, 81, 50, 1002, F_RST | F_ACK, 8192, NULL, T0);
 	EXPECT_NONE(&b);
-	EXPECT_STATE(c, TCP_SYN_SENT);
+	EXPECT_STATE(c, TCP_S_SYN_SENT);
 	host_free(&b);
 }
 
@@ -95,7 +95,7 @@ TT_TEST(test_rst_rule_3_synchronized_unacceptable)
 	/* acknowledging something not yet sent */
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 500, F_ACK, 8192, "data", T0);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(tcp_recv(cb, (char[8]){ 0 }, 8, T0), TCP_EAGAIN); /* data dropped */
 	struct tcp_stats st = host_stats(&b);
 	TT_EQ(st.DropOutOfWindow, 2);
@@ -114,7 +114,7 @@ TT_TEST(test_rfc5961_rst_exact_resets)
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
 	EXPECT_NONE(&b);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
 	char buf[4];
 	TT_EQ(tcp_recv(cb, buf, 4, T0), TCP_ECONNRESET);
@@ -133,11 +133,11 @@ TT_TEST(test_rfc5961_rst_in_window_challenge_ack)
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	host_recv_from(&b, &a.ep, 1000, 80, 101, 0, F_RST, 0, NULL, T0);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_stats(&b).ChallengeAcks, 1);
 	/* the real peer answers the challenge ACK with an exact RST */
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
-	EXPECT_STATE(cb, TCP_CLOSED);
+	EXPECT_STATE(cb, TCP_S_CLOSED);
 	host_free(&a);
 	host_free(&b);
 }
@@ -153,7 +153,7 @@ TT_TEST(test_rfc5961_rst_out_of_window_dropped)
 	host_recv_from(&b, &a.ep, 1000, 80, 100 + 9000, 0, F_RST, 0, NULL, T0);
 	host_recv_from(&b, &a.ep, 1000, 80, 99, 0, F_RST, 0, NULL, T0);
 	EXPECT_NONE(&b);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_stats(&b).DropOutOfWindow, 2);
 	host_free(&a);
 	host_free(&b);
@@ -174,7 +174,7 @@ TT_TEST(test_rfc5961_syn_challenge_ack)
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_SYN | F_ACK, 8192, "x", T0);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_stats(&b).ChallengeAcks, 3);
 	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), TCP_EAGAIN);
 	host_free(&a);
@@ -222,7 +222,7 @@ TT_TEST(test_rfc5961_challenge_ack_rate_limit)
 	/* a new second: a new budget */
 	host_recv_from(&b, &a.ep, 1000, 80, 200, 0, F_RST, 0, NULL, T0 + TCP_SEC(2));
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	EXPECT_STATE(cb, TCP_ESTABLISHED);
+	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_free(&a);
 	host_free(&b);
 }
@@ -240,11 +240,11 @@ TT_TEST(test_syn_sent_rst_rules)
 	host_pop(&a);
 	/* no ACK: "drop the segment and return" */
 	host_recv_from(&a, &pb, 80, 1000, 0, 0, F_RST, 0, NULL, T0);
-	EXPECT_STATE(c, TCP_SYN_SENT);
+	EXPECT_STATE(c, TCP_S_SYN_SENT);
 	EXPECT_NONE(&a);
 	/* ACK acknowledges the SYN: refused */
 	host_recv_from(&a, &pb, 80, 1000, 0, 101, F_RST | F_ACK, 0, NULL, T0);
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ECONNREFUSED);
 	EXPECT_NONE(&a);
 	TT_EQ(host_stats(&a).AttemptFails, 1);
@@ -274,9 +274,9 @@ TT_TEST(test_syn_received_rst_passive_and_active)
 	a.isn = 100;
 	TT_EQ(tcp_connect(a.s, &b.ep, 2000, 1000, NULL, NULL, T0, &c), 0);
 	host_recv_from(&a, &b.ep, 2000, 1000, 500, 0, F_SYN, 8192, NULL, T0);
-	EXPECT_STATE(c, TCP_SYN_RECEIVED);
+	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	host_recv_from(&a, &b.ep, 2000, 1000, 501, 0, F_RST, 0, NULL, T0);
-	EXPECT_STATE(c, TCP_CLOSED);
+	EXPECT_STATE(c, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ECONNREFUSED);
 	host_free(&a);
 	host_free(&b);

@@ -59,7 +59,7 @@ static int run_script(int emit_buf_on, struct capture *cap, unsigned *calls, uns
 	cap->n = 0;
 	for (int round = 0; round < 200; round++) {
 		now += TCP_MS(1);
-		if (tcp_conn_state(ca) == TCP_ESTABLISHED && sent < sizeof data) {
+		if (tcp_conn_state(ca) == TCP_S_ESTABLISHED && sent < sizeof data) {
 			ssize_t r = tcp_send(ca, data + sent, sizeof data - sent, now);
 			if (r > 0)
 				sent += (size_t)r;
