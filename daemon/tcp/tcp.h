@@ -127,8 +127,13 @@ enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1 };
 /* Engine-wide configuration; tcp_config_default() fills the defaults. */
 struct tcp_config {
 	uint16_t mss;              /* advertised MSS: 1452 (IPv4 on a 1500 path) */
-	uint32_t send_buffer;      /* bytes, default 4 MiB */
-	uint32_t recv_buffer;      /* bytes, default 4 MiB */
+	uint32_t send_buffer;      /* bytes, default 4 MiB: the most a send ring grows to */
+	uint32_t recv_buffer;      /* bytes, default 4 MiB: the most receive-window
+	                              auto-tuning grows a receive ring to */
+	int recv_buffer_auto;      /* 1 (default): receive windows start at 64 KiB
+	                              and grow with what the application drains
+	                              per RTT (Linux's tcp_moderate_rcvbuf);
+	                              0: every window is recv_buffer at once */
 	tcp_time_t rto_initial;    /* RFC 6298 (2.1): 1 s */
 	tcp_time_t rto_min;        /* RFC 6298 (2.4) says 1 s; Linux 200 ms; default 200 ms */
 	tcp_time_t rto_max;        /* RFC 6298 (2.5): at least 60 s; default 120 s */
@@ -145,7 +150,10 @@ struct tcp_config {
 	int timestamps;            /* RFC 7323, default on */
 	int sack;                  /* RFC 2018, default on */
 	int window_scaling;        /* RFC 7323, default on */
-	unsigned max_connections;  /* total TCBs incl. TIME-WAIT, default 4096 */
+	unsigned max_connections;  /* TCBs, TIME-WAIT excluded, default 4096 */
+	unsigned max_time_wait;    /* TIME-WAIT records kept; at the bound the
+	                              oldest is recycled (tcp_stats
+	                              TimeWaitRecycled); default 4096, 0 = none */
 	unsigned challenge_ack_limit; /* RFC 5961 section 7: per second, default 1000 */
 };
 void tcp_config_default(struct tcp_config *cfg);
@@ -232,6 +240,8 @@ struct tcp_conn_info {
 	uint8_t sack_ok, ts_ok;
 	uint8_t nodelay, keepalive;  /* Nagle off / keep-alives on (tcp_conn_opts) */
 	const char *cc_name;
+	/* buffers: allocated bytes now and the limit each may grow to */
+	uint32_t snd_buf_alloc, snd_buf_limit, rcv_buf_alloc, rcv_buf_limit;
 };
 int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);
 uint64_t tcp_conn_id(const struct tcp_conn *c);
@@ -254,8 +264,25 @@ struct tcp_stats {
 	uint64_t ChallengeAcks, ChallengeAcksSuppressed;
 	uint64_t FastRetransmits, Timeouts, DelayedAcks, SackRecoveries;
 	uint64_t ZeroWindowProbes, KeepAlives;
+	/* memory (issue "memory that follows use") */
+	uint64_t TimeWaitRecycled;  /* oldest TIME-WAIT dropped at max_time_wait */
+	uint64_t TimeWaitReused;    /* tcp_connect took a TIME-WAIT 4-tuple (RFC 6191) */
+	uint64_t NoMemory;          /* an allocation failed: a ring kept its size, a TIME-WAIT
+	                               ended early, or its segment was dropped */
 };
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);
+
+/* Memory held by the stack's connections (introspection for tests and
+ * STATUS; walks every TCB). */
+struct tcp_mem_info {
+	unsigned conns;            /* TCBs (TIME-WAIT ones still held by an owner included) */
+	unsigned time_wait;        /* compact TIME-WAIT records */
+	size_t tcb_bytes;          /* one TCB (without rings) */
+	size_t time_wait_bytes;    /* one TIME-WAIT record with its share of the table */
+	unsigned snd_rings, rcv_rings;     /* TCBs holding an allocated ring */
+	uint64_t snd_ring_bytes, rcv_ring_bytes; /* ring memory allocated */
+};
+void tcp_get_mem_info(const struct tcp_stack *s, struct tcp_mem_info *out);
 
 /* ---- additions by the engine (core) ---- */
 

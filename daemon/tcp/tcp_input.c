@@ -114,7 +114,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		s->st.DropNoConn++;
 		return 0;
 	}
-	if (l->pending >= l->backlog || s->nconns >= s->cfg.max_connections) {
+	if (l->pending >= l->backlog || tcp_live_conns(s) >= s->cfg.max_connections) {
 		/* RFC 4987 3.4/3.5: a full backlog of half-open connections must
 		 * not make the listener unreachable: the oldest SYN-RECEIVED TCB
 		 * of this listener is recycled for the new SYN. */
@@ -150,6 +150,8 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
 		if (n > room)
 			n = room;
+		if (n && tcp_rcv_reserve(c, n) < 0)
+			n = c->rcvbuf.cap; /* what fits without memory */
 		if (n && tcp_seqset_add(&c->ooo, c->rcv_nxt, c->rcv_nxt + n) == 0)
 			tcp_ring_write(&c->rcvbuf, 0, seg->data, n);
 	}
@@ -191,6 +193,8 @@ static void enter_time_wait(struct tcp_conn *c, tcp_time_t now)
 	tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
 	/* the user's connection is over: both FINs are acknowledged */
 	tcp_report_closed(c, 0);
+	/* rings given back; a compact record once nobody holds the TCB */
+	tcp_conn_time_wait(c);
 }
 
 /* Our FIN was sent and SND.UNA is past it. */
@@ -274,12 +278,19 @@ static int process_text(struct tcp_conn *c, uint32_t seq, const uint8_t *data, u
 		return -1;
 	}
 	/* the whole ring, slack included: the window never promised more */
-	uint32_t room = c->rcvbuf.cap - c->rcvbuf.len;
+	uint32_t room = c->rcvbuf.lim - c->rcvbuf.len;
 	uint32_t off = seq - c->rcv_nxt;
 	if (off >= room)
 		return 0;
 	if (len > room - off)
 		len = room - off;
+	/* the ring's allocation grows to hold the segment; without memory
+	 * it takes what fits (the rest comes again: it is not acknowledged) */
+	if (tcp_rcv_reserve(c, c->rcvbuf.len + off + len) < 0) {
+		if (c->rcvbuf.cap <= c->rcvbuf.len + off)
+			return 0;
+		len = c->rcvbuf.cap - c->rcvbuf.len - off;
+	}
 	if (seq == c->rcv_nxt) {
 		int had_ooo = c->ooo.n != 0;
 		tcp_ring_write(&c->rcvbuf, c->rcvbuf.len, data, len);
@@ -287,6 +298,7 @@ static int process_text(struct tcp_conn *c, uint32_t seq, const uint8_t *data, u
 		c->rcv_nxt += len;
 		c->bytes_received += len;
 		pull_ooo(c);
+		tcp_ring_used(c, now);
 		tcp_conn_event(c, TCP_EVB_READABLE);
 		/* RFC 5681 4.2: "an ACK SHOULD be generated for at least every
 		 * second full-sized segment" and "Out-of-order data segments
@@ -308,6 +320,7 @@ static int process_text(struct tcp_conn *c, uint32_t seq, const uint8_t *data, u
 			s->st.DropRcvBufFull++;
 		} else {
 			tcp_ring_write(&c->rcvbuf, c->rcvbuf.len + off, data, len);
+			tcp_ring_used(c, now);
 		}
 		c->ack_now = 1;
 	}
@@ -476,6 +489,7 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 		tcp_ring_consume(&c->sndbuf, data_acked);
 		c->snd_buf_seq += data_acked;
 		c->bytes_acked += data_acked;
+		tcp_ring_used(c, now);
 	}
 	c->snd_una = seg->ack;
 	if (seq_lt(c->rtx_nxt, c->snd_una))
@@ -516,6 +530,7 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 		}
 	}
 	c->dupacks = 0;
+	tcp_snd_lim_update(c);
 	/* RFC 6298 (5.2) "When all outstanding data has been acknowledged,
 	 * turn off the retransmission timer." (5.3) "When an ACK is received
 	 * that acknowledges new data, restart the retransmission timer" */
@@ -523,7 +538,7 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 		tcp_timer_clear(c, TCP_T_RTX);
 	else
 		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
-	if (data_acked && c->writable_wanted && c->sndbuf.len < c->sndbuf.cap) {
+	if (data_acked && c->writable_wanted && c->sndbuf.len < c->sndbuf.lim) {
 		c->writable_wanted = 0;
 		tcp_conn_event(c, TCP_EVB_WRITABLE);
 	}
@@ -786,6 +801,10 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		c->ts_recent = seg->tsval;
 		c->ts_recent_age = now;
 	}
+	/* receive-window auto-tuning measures the round trip from the echo
+	 * in data segments (as Linux's tcp_rcv_rtt_measure_ts) */
+	if (c->ts_ok && seg->has_ts && seg->tsecr && len && (seg->flags & TCP_ACK))
+		tcp_rcv_rtt_sample(c, seg->tsecr, now);
 
 	/* "Fifth, check the ACK field" */
 	if (!(seg->flags & TCP_ACK)) {
@@ -993,7 +1012,10 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		s->st.DropMalformed++;
 		return TCP_EMALFORMED;
 	}
-	struct tcp_conn *c = tcp_conn_lookup(s, from, seg->dport, seg->sport);
+	int nomem;
+	struct tcp_conn *c = tcp_conn_or_time_wait(s, from, seg->dport, seg->sport, &nomem);
+	if (nomem)
+		return TCP_ENOMEM; /* a TIME-WAIT record stays; the peer sends again */
 	if (!c) {
 		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
 		if (l)

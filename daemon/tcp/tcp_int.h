@@ -24,15 +24,36 @@ enum tcp_timer {
 	TCP_T_2MSL,      /* TIME-WAIT (RFC 9293 3.4.2), orphan FIN-WAIT-2 */
 	TCP_T_KEEPALIVE, /* RFC 9293 3.8.4 */
 	TCP_T_USER,      /* connect timeout / user timeout */
+	TCP_T_IDLE,      /* release or shrink the rings of an idle connection */
 	TCP_T_N
 };
 
-/* A ring buffer allocated once per connection: bytes at logical offsets
- * [0, cap) from `head`. */
+/* A ring buffer (tcp_ring.c): bytes at logical offsets [0, cap) from
+ * `head`.  `lim` is the logical size the connection may use (the receive
+ * buffer behind the window, the send buffer the user may fill); `cap` is
+ * what is allocated now (0 and buf NULL until first need), grown towards
+ * lim by tcp_ring_reserve() and given back by tcp_ring_trim(). */
 struct tcp_ring {
 	uint8_t *buf;
 	uint32_t cap, head, len;
+	uint32_t lim;
+	uint32_t hint;   /* the allocation given back last: where growth restarts */
 };
+/* The smallest allocation of a ring (one page). */
+#define TCP_RING_MIN 4096u
+/* Rings up to this size are given back as soon as they are empty (a heap
+ * chunk, cheap to get again); larger ones once the connection idles
+ * (TCP_T_IDLE), so that a bulk transfer does not map and fault its buffer
+ * anew each time the application drains it. */
+#define TCP_RING_KEEP (64u * 1024u)
+/* The send buffer's first limit (grown with cwnd, tcp_snd_lim_update): as
+ * Linux's tcp_wmem[1] default it holds the initial window (RFC 6928: 10
+ * segments) twice over. */
+#define TCP_SNDBUF_INIT (64u * 1024u)
+/* The receive buffer's first limit (grown by tcp_rcv_space_adjust): the
+ * largest window a SYN can carry (RFC 7323 2.2: not scaled), as Linux's
+ * initial receive window of 64 KiB. */
+#define TCP_RCVBUF_INIT 65535u
 
 /* Pending owner events (delivered when the engine call returns). */
 #define TCP_EVB_ESTABLISHED 0x01
@@ -108,6 +129,15 @@ struct tcp_conn {
 	int fin_rcvd;                      /* peer FIN consumed (RCV.NXT past it) */
 	int ooo_fin;                       /* peer FIN seen beyond a hole */
 	uint32_t ooo_fin_seq;
+	/* receive-buffer auto-tuning (tcp_rcv_space_adjust; Linux's DRS) */
+	uint32_t rcvq_space;               /* bytes the app drained in the last measured RTT */
+	uint32_t rcvq_copied;              /* bytes drained since rcvq_time */
+	tcp_time_t rcvq_time;              /* start of the current measurement */
+	tcp_time_t rcv_rtt;                /* receiver's RTT estimate (tcp_rcv_rtt_sample) */
+	tcp_time_t ring_used_at;           /* last use of a ring (idle release) */
+	uint32_t ts_sent;                  /* TSval of the latest segment sent */
+	struct tcp_conn *tw_next;          /* s->tw_todo: to compact (TIME-WAIT) */
+	int on_tw_todo;
 	int no_read;                       /* tcp_close_no_read */
 	int closed_reported;               /* TCP_EV_CLOSED queued */
 	int writable_wanted;
@@ -144,6 +174,26 @@ struct tcp_conn {
 	uint64_t segs_out, segs_in, retransmits;
 };
 
+/* A TIME-WAIT connection nobody holds, kept compact (like Linux's
+ * inet_timewait_sock): what RFC 9293 3.10.7.4 needs to acknowledge a
+ * retransmitted FIN and judge any other segment (tcp_stack.c revives a full
+ * TCB from it for the length of one segment), and what RFC 6191 needs to
+ * let a new incarnation reuse the 4-tuple. */
+struct tcp_tw {
+	struct tcp_tw *hnext;              /* hash chain in s->tw_table */
+	struct tcp_tw *prev, *next;        /* s->tw_head..tw_tail, by deadline */
+	uint64_t id;
+	tcp_time_t deadline;               /* end of 2 MSL */
+	tcp_time_t ts_recent_age;
+	struct tcp_endpoint remote;
+	uint16_t lport, rport;
+	uint32_t iss, irs, snd_nxt, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
+	uint32_t rcv_nxt, rcv_adv, last_ack_sent;
+	uint32_t ts_offset, ts_recent, ts_sent;
+	uint16_t smss, adv_mss, peer_mss;
+	uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok, passive;
+};
+
 struct tcp_stack {
 	struct tcp_config cfg;
 	struct tcp_callbacks cb;
@@ -158,13 +208,20 @@ struct tcp_stack {
 	struct tcp_conn *last_hit;          /* the latest lookup hit (in the table), or NULL:
 	                                       a bulk transfer's segments skip the SipHash */
 	unsigned nbuckets;
-	unsigned nconns;
+	unsigned nconns;                    /* TCBs in the table (full TIME-WAIT ones too) */
+	unsigned ntw_full;                  /* of those, in TIME-WAIT (held by their owner) */
 	struct tcp_conn *all;               /* doubly linked list of live TCBs */
 	struct tcp_listener *listeners;
 	struct tcp_conn **heap;             /* min-heap on deadline */
 	unsigned heap_len, heap_cap;
 	struct tcp_conn *ev_head, *ev_tail;
 	struct tcp_conn *dead;
+	struct tcp_conn *tw_todo;           /* TIME-WAIT TCBs to compact at tcp_leave */
+
+	/* compact TIME-WAIT records: hash by 4-tuple, list by deadline */
+	struct tcp_tw **tw_table;
+	unsigned tw_nbuckets, ntw;
+	struct tcp_tw *tw_head, *tw_tail;
 
 	/* RFC 5961 7: challenge ACK budget per second */
 	tcp_time_t chack_window_start;
@@ -191,6 +248,10 @@ void tcp_conn_closed(struct tcp_conn *c, int err);
 void tcp_report_closed(struct tcp_conn *c, int err);
 struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
 				 uint16_t lport, uint16_t rport);
+/* The TCB of the 4-tuple, revived from its compact TIME-WAIT record if it
+ * has one (*nomem set, NULL returned, when that needs memory not there). */
+struct tcp_conn *tcp_conn_or_time_wait(struct tcp_stack *s, const struct tcp_endpoint *r,
+				       uint16_t lport, uint16_t rport, int *nomem);
 struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint16_t port);
 /* A passive-open TCB joins / leaves its listener's SYN-RECEIVED list. */
 void tcp_listener_add_embryo(struct tcp_listener *l, struct tcp_conn *c);
@@ -205,6 +266,22 @@ void tcp_leave(struct tcp_stack *s);
 int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
 /* Receive space we may advertise (excludes the rounding slack). */
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* The usable receive buffer (the ring's limit without the slack). */
+uint32_t tcp_rcv_buf(const struct tcp_conn *c);
+/* Make the receive ring hold logical offsets [0, need); TCP_ENOMEM (counted)
+ * when it cannot grow: the caller stores what fits. */
+int tcp_rcv_reserve(struct tcp_conn *c, uint32_t need);
+/* A data segment echoed TSecr: a receiver-side RTT sample (auto-tuning). */
+void tcp_rcv_rtt_sample(struct tcp_conn *c, uint32_t tsecr, tcp_time_t now);
+/* Send buffer growth with cwnd (like Linux's tcp_sndbuf_expand). */
+void tcp_snd_lim_update(struct tcp_conn *c);
+/* A ring was used now: the idle release waits (TCP_T_IDLE). */
+void tcp_ring_used(struct tcp_conn *c, tcp_time_t now);
+/* The connection entered TIME-WAIT: give back its rings, compact it once
+ * its owner lets go. */
+void tcp_conn_time_wait(struct tcp_conn *c);
+/* Connections counted against max_connections (TIME-WAIT excluded). */
+unsigned tcp_live_conns(const struct tcp_stack *s);
 void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_output.c */
@@ -233,8 +310,15 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		  struct tcp_seg *seg, tcp_time_t now);
 
 /* tcp_ring.c */
-int tcp_ring_init(struct tcp_ring *r, uint32_t cap);
+/* An empty ring of limit lim; nothing allocated. */
+void tcp_ring_init(struct tcp_ring *r, uint32_t lim);
 void tcp_ring_free(struct tcp_ring *r);
+/* Grow the allocation to at least min(need, lim) bytes (doubling, from
+ * TCP_RING_MIN), keeping the contents.  0 or TCP_ENOMEM (ring unchanged). */
+int tcp_ring_reserve(struct tcp_ring *r, uint32_t need);
+/* Shrink the allocation to what holds logical offsets [0, keep) (keep 0:
+ * free it) when that at least halves it; unchanged on allocation failure. */
+void tcp_ring_trim(struct tcp_ring *r, uint32_t keep);
 void tcp_ring_write(struct tcp_ring *r, uint32_t off, const void *data, uint32_t n);
 void tcp_ring_read(const struct tcp_ring *r, uint32_t off, void *out, uint32_t n);
 void tcp_ring_consume(struct tcp_ring *r, uint32_t n);

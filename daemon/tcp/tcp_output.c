@@ -33,7 +33,7 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 {
 	uint32_t space = tcp_rcv_space(c);
 	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
+	uint32_t half = tcp_rcv_buf(c) / 2;
 	uint32_t thresh = half < c->smss ? half : c->smss;
 	uint32_t wnd;
 	if (syn) {
@@ -48,7 +48,7 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 	 * reduction satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr *
 	 * RCV.BUFF, Eff.snd.MSS )" - scaled or not; only a completely free
 	 * buffer is always announced. */
-	if (v < cur || (v > cur && v - cur < thresh && space < c->rcvbuf.cap - c->rcv_slack))
+	if (v < cur || (v > cur && v - cur < thresh && space < tcp_rcv_buf(c)))
 		v = cur;
 	if (v < cur)
 		v = cur;
@@ -57,9 +57,10 @@ static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
 	wnd = v >> c->rcv_wscale;
 	if (v & ((1u << c->rcv_wscale) - 1))
 		wnd++;
-	/* never promise more than the ring holds (then, exceptionally, the
-	 * edge recedes by less than 2^shift: RFC 7323 2.4) */
-	uint32_t phys = c->rcvbuf.cap - c->rcvbuf.len;
+	/* never promise more than the ring may hold (then, exceptionally,
+	 * the edge recedes by less than 2^shift: RFC 7323 2.4); the ring's
+	 * allocation grows to it as data comes (tcp_rcv_reserve) */
+	uint32_t phys = c->rcvbuf.lim - c->rcvbuf.len;
 	if (((uint64_t)wnd << c->rcv_wscale) > phys)
 		wnd = phys >> c->rcv_wscale;
 	if (wnd > 65535)
@@ -182,6 +183,8 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 	}
 	if (flags & TCP_RST)
 		s->st.OutRsts++;
+	if (seg.has_ts)
+		c->ts_sent = seg.tsval;
 	c->segs_out++;
 	c->last_send = now;
 	emit(s, &c->remote, out, n);

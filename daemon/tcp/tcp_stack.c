@@ -51,6 +51,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->mss = 1452;                       /* DESIGN 3: 1500 - 20 - 8 - 20 */
 	cfg->send_buffer = 4u << 20;
 	cfg->recv_buffer = 4u << 20;
+	cfg->recv_buffer_auto = 1;
 	cfg->rto_initial = TCP_SEC(1);         /* RFC 6298 (2.1) */
 	cfg->rto_min = TCP_MS(200);            /* RFC 6298 (2.4) says 1 s; Linux uses 200 ms */
 	cfg->rto_max = TCP_SEC(120);           /* RFC 6298 (2.5): at least 60 s */
@@ -72,6 +73,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->sack = 1;
 	cfg->window_scaling = 1;
 	cfg->max_connections = 4096;
+	cfg->max_time_wait = 4096;
 	/* RFC 5961 7 "a configurable limit": Linux's historical 1000/s.  The
 	 * budget is per stack, so a low one lets one noisy peer silence the
 	 * challenge ACKs every other connection relies on. */
@@ -109,6 +111,8 @@ static int config_valid(const struct tcp_config *cfg)
 		return 0;
 	if (!cfg->max_connections || cfg->max_connections > (1u << 24))
 		return 0;
+	if (cfg->max_time_wait > (1u << 24))
+		return 0;
 	if (cfg->cc != TCP_CC_CUBIC && cfg->cc != TCP_CC_NEWRENO)
 		return 0;
 	return 1;
@@ -139,10 +143,15 @@ int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
 	while (s->nbuckets < cfg->max_connections * 2u)
 		s->nbuckets *= 2;
 	s->table = calloc(s->nbuckets, sizeof *s->table);
-	s->heap_cap = cfg->max_connections;
+	s->tw_nbuckets = 64;
+	while (s->tw_nbuckets < cfg->max_time_wait)
+		s->tw_nbuckets *= 2;
+	s->tw_table = calloc(s->tw_nbuckets, sizeof *s->tw_table);
+	s->heap_cap = 64; /* grows with the TCBs (heap_reserve) */
 	s->heap = calloc(s->heap_cap, sizeof *s->heap);
-	if (!s->table || !s->heap) {
+	if (!s->table || !s->heap || !s->tw_table) {
 		free(s->table);
+		free(s->tw_table);
 		free(s->heap);
 		free(s);
 		return TCP_ENOMEM;
@@ -177,6 +186,12 @@ void tcp_stack_free(struct tcp_stack *s)
 		ln = l->next;
 		free(l);
 	}
+	struct tcp_tw *tw = s->tw_head, *twn;
+	for (; tw; tw = twn) {
+		twn = tw->next;
+		free(tw);
+	}
+	free(s->tw_table);
 	free(s->table);
 	free(s->heap);
 	free(s);
@@ -186,7 +201,8 @@ int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg)
 {
 	if (!s || !cfg || !config_valid(cfg))
 		return TCP_EINVAL;
-	/* the table and heap are sized by max_connections at creation */
+	/* the table is sized by max_connections at creation (max_time_wait
+	 * may change: the TIME-WAIT hash chains just get longer) */
 	unsigned maxc = s->cfg.max_connections;
 	s->cfg = *cfg;
 	if (s->cfg.max_connections > maxc)
@@ -200,6 +216,11 @@ void tcp_stack_set_isn_hook(struct tcp_stack *s, uint32_t (*hook)(void *arg, con
 	s->isn_hook = hook;
 	s->isn_arg = arg;
 }
+
+static void tw_compact(struct tcp_conn *c);
+static void tw_todo_push(struct tcp_conn *c);
+static void tw_expire(struct tcp_stack *s, tcp_time_t now);
+static void idle_timeout(struct tcp_conn *c, tcp_time_t now);
 
 /* ---- entry / exit: deferred events and frees ---- */
 
@@ -271,6 +292,14 @@ void tcp_leave(struct tcp_stack *s)
 		if (c->detached)
 			dead_push(c);
 	}
+	/* TIME-WAIT TCBs nobody holds become compact records */
+	while (s->tw_todo) {
+		struct tcp_conn *c = s->tw_todo;
+		s->tw_todo = c->tw_next;
+		c->tw_next = NULL;
+		c->on_tw_todo = 0;
+		tw_compact(c);
+	}
 	/* free what nobody holds any more */
 	struct tcp_conn **pp = &s->dead;
 	while (*pp) {
@@ -331,6 +360,10 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 		s->st.AttemptFails++;
 	if (old == TCP_S_CLOSED && st == TCP_S_SYN_SENT)
 		s->st.ActiveOpens++;
+	if (st == TCP_S_TIME_WAIT)
+		s->ntw_full++;
+	else if (old == TCP_S_TIME_WAIT && s->ntw_full)
+		s->ntw_full--;
 	if (old == TCP_S_LISTEN && st == TCP_S_SYN_RECEIVED)
 		s->st.PassiveOpens++;
 	c->state = st;
@@ -448,32 +481,38 @@ static uint8_t pick_wscale(uint32_t buf)
 	return ws;
 }
 
-struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
-			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err)
+/* Every TCB needs at most one heap slot: the heap grows with the table. */
+static int heap_reserve(struct tcp_stack *s, unsigned n)
 {
-	if (s->nconns >= s->cfg.max_connections || s->heap_len >= s->heap_cap) {
-		*err = TCP_ELIMIT;
+	if (n <= s->heap_cap)
+		return 0;
+	unsigned cap = s->heap_cap ? s->heap_cap : 64;
+	while (cap < n)
+		cap *= 2;
+	struct tcp_conn **h = realloc(s->heap, (size_t)cap * sizeof *h);
+	if (!h)
+		return TCP_ENOMEM;
+	s->heap = h;
+	s->heap_cap = cap;
+	return 0;
+}
+
+unsigned tcp_live_conns(const struct tcp_stack *s)
+{
+	return s->nconns - s->ntw_full;
+}
+
+/* Allocate and initialize a TCB for the 4-tuple and put it in the table:
+ * no ring is allocated (tcp_ring.c grows them on first need). */
+static struct tcp_conn *conn_alloc(struct tcp_stack *s, const struct tcp_endpoint *r,
+				   uint16_t lport, uint16_t rport, int *err)
+{
+	if (heap_reserve(s, s->nconns + 1) < 0) {
+		*err = TCP_ENOMEM;
 		return NULL;
 	}
 	struct tcp_conn *c = calloc(1, sizeof *c);
 	if (!c) {
-		*err = TCP_ENOMEM;
-		return NULL;
-	}
-	uint8_t ws = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
-	/* RFC 9293 3.8.6.2.2 SHLD-14 with RFC 7323 scaling: keeping the right
-	 * edge from moving left means rounding the scaled window up, by less
-	 * than 2^shift per ACK while the window closes; this slack (1/16 of
-	 * the buffer, at least 2^shift) holds what the rounding promises. */
-	uint32_t slack = 0;
-	if (ws) {
-		slack = s->cfg.recv_buffer / 16;
-		if (slack < (1u << ws))
-			slack = 1u << ws;
-	}
-	if (tcp_ring_init(&c->sndbuf, s->cfg.send_buffer) < 0 ||
-	    tcp_ring_init(&c->rcvbuf, s->cfg.recv_buffer + slack) < 0) {
-		conn_free(c);
 		*err = TCP_ENOMEM;
 		return NULL;
 	}
@@ -490,6 +529,52 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	c->nodelay = s->cfg.nodelay;
 	c->keepalive = s->cfg.keepalive;
 	c->cc_algo = s->cfg.cc;
+	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
+	tcp_seqset_init(&c->ooo);
+	tcp_sb_init(&c->sb);
+	/* insert */
+	unsigned b = bucket(s, r, lport, rport);
+	c->hnext = s->table[b];
+	s->table[b] = c;
+	c->next = s->all;
+	if (s->all)
+		s->all->prev = c;
+	s->all = c;
+	s->nconns++;
+	*err = 0;
+	return c;
+}
+
+struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
+			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err)
+{
+	if (tcp_live_conns(s) >= s->cfg.max_connections) {
+		*err = TCP_ELIMIT;
+		return NULL;
+	}
+	/* RFC 7323 2.3: the shift is fixed by the SYN, so it is chosen for the
+	 * largest buffer auto-tuning may reach (cfg.recv_buffer); the window
+	 * advertises only what the buffer's current limit holds. */
+	uint8_t ws = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+	/* RFC 9293 3.8.6.2.2 SHLD-14 with RFC 7323 scaling: keeping the right
+	 * edge from moving left means rounding the scaled window up, by less
+	 * than 2^shift per ACK while the window closes; this slack (1/16 of
+	 * the buffer, at least 2^shift) holds what the rounding promises. */
+	uint32_t slack = 0;
+	if (ws) {
+		slack = s->cfg.recv_buffer / 16;
+		if (slack < (1u << ws))
+			slack = 1u << ws;
+	}
+	struct tcp_conn *c = conn_alloc(s, r, lport, rport, err);
+	if (!c)
+		return NULL;
+	tcp_ring_init(&c->sndbuf, s->cfg.send_buffer < TCP_SNDBUF_INIT ? s->cfg.send_buffer
+									: TCP_SNDBUF_INIT);
+	uint32_t rcv = s->cfg.recv_buffer;
+	if (s->cfg.recv_buffer_auto && rcv > TCP_RCVBUF_INIT)
+		rcv = TCP_RCVBUF_INIT; /* rcv_space_adjust() grows it */
+	tcp_ring_init(&c->rcvbuf, rcv + slack);
 	c->rcv_wscale = ws;
 	c->rcv_slack = slack;
 	/* DESIGN 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
@@ -502,22 +587,344 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	 * (576 - 40) for IPv4 or 1220 (1280 - 60) for IPv6 (MUST-15)." */
 	c->peer_mss = r->family == 6 ? 1220 : 536;
 	c->smss = c->peer_mss;
-	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
 	c->ts_offset = (uint32_t)rng_next(s);
-	tcp_seqset_init(&c->ooo);
-	tcp_sb_init(&c->sb);
-	/* insert */
-	unsigned b = bucket(s, r, lport, rport);
-	c->hnext = s->table[b];
-	s->table[b] = c;
-	c->next = s->all;
-	if (s->all)
-		s->all->prev = c;
-	s->all = c;
-	s->nconns++;
 	(void)now;
-	*err = 0;
 	return c;
+}
+
+/* ---- buffers that follow use ---- */
+
+uint32_t tcp_rcv_buf(const struct tcp_conn *c)
+{
+	return c->rcvbuf.lim - c->rcv_slack;
+}
+
+int tcp_rcv_reserve(struct tcp_conn *c, uint32_t need)
+{
+	if (need <= c->rcvbuf.cap)
+		return 0;
+	if (tcp_ring_reserve(&c->rcvbuf, need) == 0)
+		return 0;
+	c->s->st.NoMemory++;
+	return TCP_ENOMEM;
+}
+
+void tcp_snd_lim_update(struct tcp_conn *c)
+{
+	/* like Linux's tcp_sndbuf_expand(): room for about two congestion
+	 * windows (one in flight, one queued behind it), up to send_buffer */
+	uint64_t want = 2ull * c->cc.cwnd;
+	uint32_t max = c->s->cfg.send_buffer;
+	if (want > max)
+		want = max;
+	if (want > c->sndbuf.lim)
+		c->sndbuf.lim = (uint32_t)want;
+}
+
+/* The idle delay: one RTO without use, the measure RFC 5681 4.1 takes for
+ * a connection gone idle (its cwnd restarts, so its buffers may too). */
+static tcp_time_t idle_delay(const struct tcp_conn *c)
+{
+	return tcp_rtt_current_rto(&c->rtt);
+}
+
+static int ring_cheap(const struct tcp_ring *r)
+{
+	return r->cap <= TCP_RING_KEEP && r->cap < r->lim;
+}
+
+void tcp_ring_used(struct tcp_conn *c, tcp_time_t now)
+{
+	c->ring_used_at = now;
+	/* an empty small ring not grown to its limit goes at once
+	 * (TCP_RING_KEEP); the others when the connection idles */
+	if (c->sndbuf.cap && !c->sndbuf.len && ring_cheap(&c->sndbuf))
+		tcp_ring_trim(&c->sndbuf, 0);
+	if (c->rcvbuf.cap && !c->rcvbuf.len && !c->ooo.n && ring_cheap(&c->rcvbuf))
+		tcp_ring_trim(&c->rcvbuf, 0);
+	if (c->timers[TCP_T_IDLE] == TCP_TIME_NEVER && !c->detached &&
+	    ((c->sndbuf.cap && !ring_cheap(&c->sndbuf)) || (c->rcvbuf.cap && !ring_cheap(&c->rcvbuf))))
+		tcp_timer_set(c, TCP_T_IDLE, now + idle_delay(c));
+}
+
+/* The receive ring's live extent: in-order bytes and out-of-order data. */
+static uint32_t rcv_extent(const struct tcp_conn *c)
+{
+	struct tcp_seqrange r;
+	uint32_t n = c->rcvbuf.len;
+	if (tcp_seqset_last(&c->ooo, &r) && seq_gt(r.end, c->rcv_nxt))
+		n += r.end - c->rcv_nxt;
+	return n;
+}
+
+/* TCP_T_IDLE: no ring was used for idle_delay(): free the empty rings and
+ * shrink the others to what they hold. */
+static void idle_timeout(struct tcp_conn *c, tcp_time_t now)
+{
+	tcp_time_t due = c->ring_used_at + idle_delay(c);
+	if (due > now) {
+		tcp_timer_set(c, TCP_T_IDLE, due);
+		return;
+	}
+	tcp_ring_trim(&c->sndbuf, c->sndbuf.len);
+	tcp_ring_trim(&c->rcvbuf, rcv_extent(c));
+}
+
+void tcp_conn_time_wait(struct tcp_conn *c)
+{
+	/* both FINs are acknowledged: nothing is left to send; the receive
+	 * ring keeps only what the owner has not read yet */
+	tcp_ring_free(&c->sndbuf);
+	tcp_ring_trim(&c->rcvbuf, c->rcvbuf.len);
+	tcp_seqset_init(&c->ooo);
+	if (!c->owned || c->released)
+		tw_todo_push(c);
+}
+
+/* ---- compact TIME-WAIT records ---- */
+
+static unsigned tw_bucket(const struct tcp_stack *s, const struct tcp_endpoint *r,
+			  uint16_t lport, uint16_t rport)
+{
+	struct tuple_key k;
+	make_key(&k, r, lport, rport);
+	return (unsigned)(tcp_siphash24(s->secret, &k, sizeof k) & (s->tw_nbuckets - 1));
+}
+
+static struct tcp_tw *tw_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
+				uint16_t lport, uint16_t rport)
+{
+	if (!s->ntw)
+		return NULL;
+	for (struct tcp_tw *tw = s->tw_table[tw_bucket(s, r, lport, rport)]; tw; tw = tw->hnext)
+		if (tw->lport == lport && tw->rport == rport && ep_equal(&tw->remote, r))
+			return tw;
+	return NULL;
+}
+
+/* Unlink and free a record. */
+static void tw_free(struct tcp_stack *s, struct tcp_tw *tw)
+{
+	struct tcp_tw **pp = &s->tw_table[tw_bucket(s, &tw->remote, tw->lport, tw->rport)];
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == tw) {
+			*pp = tw->hnext;
+			break;
+		}
+	if (tw->prev)
+		tw->prev->next = tw->next;
+	else
+		s->tw_head = tw->next;
+	if (tw->next)
+		tw->next->prev = tw->prev;
+	else
+		s->tw_tail = tw->prev;
+	s->ntw--;
+	free(tw);
+}
+
+static void tw_todo_push(struct tcp_conn *c)
+{
+	struct tcp_stack *s = c->s;
+	if (c->on_tw_todo)
+		return;
+	c->on_tw_todo = 1;
+	c->tw_next = s->tw_todo;
+	s->tw_todo = c;
+}
+
+/* A TIME-WAIT TCB nobody holds becomes a record (tcp_leave).  If no
+ * record can be had (max_time_wait 0, or no memory) the TCB simply ends:
+ * the 4-tuple is free earlier, as when the bound recycles a record. */
+static void tw_compact(struct tcp_conn *c)
+{
+	struct tcp_stack *s = c->s;
+	if (c->detached || c->state != TCP_S_TIME_WAIT || (c->owned && !c->released) ||
+	    c->on_ev_list)
+		return; /* gone meanwhile, or held: compacted at tcp_release */
+	if (c->timers[TCP_T_DELACK] != TCP_TIME_NEVER)
+		tcp_send_ack(c, s->last_now); /* what was owed goes now */
+	/* issue 9 item 6: TIME-WAIT has its own bound; at it, the oldest
+	 * record goes (Linux's tcp_max_tw_buckets drops the new one instead;
+	 * the oldest is the nearest to its end anyway) */
+	while (s->ntw && s->ntw >= s->cfg.max_time_wait) {
+		s->st.TimeWaitRecycled++;
+		tcp_log(s, TCP_LOG_DEBUG, "conn %llu: TIME-WAIT recycled (max_time_wait %u)",
+			(unsigned long long)s->tw_head->id, s->cfg.max_time_wait);
+		tw_free(s, s->tw_head);
+	}
+	struct tcp_tw *tw = NULL;
+	if (s->cfg.max_time_wait)
+		tw = calloc(1, sizeof *tw);
+	if (!tw) {
+		if (s->cfg.max_time_wait)
+			s->st.NoMemory++;
+		else
+			s->st.TimeWaitRecycled++;
+		tcp_conn_closed(c, 0);
+		return;
+	}
+	tw->id = c->id;
+	tw->deadline = c->timers[TCP_T_2MSL];
+	tw->ts_recent_age = c->ts_recent_age;
+	tw->remote = c->remote;
+	tw->lport = c->lport;
+	tw->rport = c->rport;
+	tw->iss = c->iss;
+	tw->irs = c->irs;
+	tw->snd_nxt = c->snd_nxt;
+	tw->snd_wnd = c->snd_wnd;
+	tw->max_snd_wnd = c->max_snd_wnd;
+	tw->snd_wl1 = c->snd_wl1;
+	tw->snd_wl2 = c->snd_wl2;
+	tw->rcv_nxt = c->rcv_nxt;
+	tw->rcv_adv = c->rcv_adv;
+	tw->last_ack_sent = c->last_ack_sent;
+	tw->ts_offset = c->ts_offset;
+	tw->ts_recent = c->ts_recent;
+	tw->ts_sent = c->ts_sent;
+	tw->smss = (uint16_t)c->smss;
+	tw->adv_mss = c->adv_mss;
+	tw->peer_mss = c->peer_mss;
+	tw->snd_wscale = c->snd_wscale;
+	tw->rcv_wscale = c->rcv_wscale;
+	tw->ws_ok = c->ws_ok;
+	tw->sack_ok = c->sack_ok;
+	tw->ts_ok = c->ts_ok;
+	tw->passive = (uint8_t)c->passive;
+	/* into the hash, and into the list in deadline order (nearly always
+	 * at the tail: deadlines are set 2 MSL after a monotonic now) */
+	unsigned b = tw_bucket(s, &tw->remote, tw->lport, tw->rport);
+	tw->hnext = s->tw_table[b];
+	s->tw_table[b] = tw;
+	struct tcp_tw *after = s->tw_tail;
+	while (after && after->deadline > tw->deadline)
+		after = after->prev;
+	tw->prev = after;
+	tw->next = after ? after->next : s->tw_head;
+	if (tw->next)
+		tw->next->prev = tw;
+	else
+		s->tw_tail = tw;
+	if (after)
+		after->next = tw;
+	else
+		s->tw_head = tw;
+	s->ntw++;
+	/* the TCB leaves without a state change: the connection lives on
+	 * in the record */
+	c->closed_reported = 1;
+	c->state = TCP_S_CLOSED;
+	if (s->ntw_full)
+		s->ntw_full--;
+	tcp_conn_closed(c, 0);
+}
+
+/* A segment for a TIME-WAIT record: a full TCB again (the 3.10.7.4 rules
+ * live in one place, tcp_input.c), compacted again at tcp_leave if it
+ * stays in TIME-WAIT.  NULL (and the record kept) if memory is short. */
+static struct tcp_conn *tw_revive(struct tcp_stack *s, struct tcp_tw *tw)
+{
+	int err;
+	struct tcp_conn *c = conn_alloc(s, &tw->remote, tw->lport, tw->rport, &err);
+	if (!c) {
+		s->st.NoMemory++;
+		return NULL;
+	}
+	s->next_id--; /* the same connection: it keeps its id */
+	c->id = tw->id;
+	tcp_ring_init(&c->sndbuf, 0);
+	tcp_ring_init(&c->rcvbuf, 0);
+	c->passive = tw->passive;
+	c->owned = 0;
+	c->released = 1;
+	c->no_read = 1;
+	c->closed_reported = 1;
+	c->iss = tw->iss;
+	c->irs = tw->irs;
+	c->snd_una = c->snd_nxt = c->rtx_nxt = c->snd_buf_seq = tw->snd_nxt;
+	c->snd_wnd = tw->snd_wnd;
+	c->max_snd_wnd = tw->max_snd_wnd;
+	c->snd_wl1 = tw->snd_wl1;
+	c->snd_wl2 = tw->snd_wl2;
+	c->rcv_nxt = tw->rcv_nxt;
+	c->rcv_adv = tw->rcv_adv;
+	c->last_ack_sent = tw->last_ack_sent;
+	c->ts_offset = tw->ts_offset;
+	c->ts_recent = tw->ts_recent;
+	c->ts_recent_age = tw->ts_recent_age;
+	c->ts_sent = tw->ts_sent;
+	c->smss = tw->smss;
+	c->adv_mss = tw->adv_mss;
+	c->peer_mss = tw->peer_mss;
+	c->snd_wscale = tw->snd_wscale;
+	c->rcv_wscale = tw->rcv_wscale;
+	c->ws_ok = tw->ws_ok;
+	c->sack_ok = tw->sack_ok;
+	c->ts_ok = tw->ts_ok;
+	/* both FINs were exchanged and acknowledged */
+	c->fin_queued = c->fin_sent = c->fin_rcvd = 1;
+	c->fin_seq = tw->snd_nxt - 1;
+	c->state = TCP_S_TIME_WAIT;
+	s->ntw_full++;
+	tcp_timer_set(c, TCP_T_2MSL, tw->deadline);
+	tw_free(s, tw);
+	tw_todo_push(c);
+	return c;
+}
+
+struct tcp_conn *tcp_conn_or_time_wait(struct tcp_stack *s, const struct tcp_endpoint *r,
+				       uint16_t lport, uint16_t rport, int *nomem)
+{
+	*nomem = 0;
+	struct tcp_conn *c = tcp_conn_lookup(s, r, lport, rport);
+	if (c)
+		return c;
+	struct tcp_tw *tw = tw_lookup(s, r, lport, rport);
+	if (!tw)
+		return NULL;
+	c = tw_revive(s, tw);
+	if (!c)
+		*nomem = 1;
+	return c;
+}
+
+/* Expire the records whose 2 MSL is over (RFC 9293 3.10.8: "If the
+ * time-wait timeout expires on a connection, delete the TCB, enter the
+ * CLOSED state, and return."). */
+static void tw_expire(struct tcp_stack *s, tcp_time_t now)
+{
+	while (s->tw_head && s->tw_head->deadline <= now) {
+		tcp_log(s, TCP_LOG_DEBUG, "conn %llu %u->%u: TIME-WAIT => CLOSED",
+			(unsigned long long)s->tw_head->id, (unsigned)s->tw_head->lport,
+			(unsigned)s->tw_head->rport);
+		tw_free(s, s->tw_head);
+	}
+}
+
+void tcp_get_mem_info(const struct tcp_stack *s, struct tcp_mem_info *o)
+{
+	if (!s || !o)
+		return;
+	memset(o, 0, sizeof *o);
+	for (const struct tcp_conn *c = s->all; c; c = c->next) {
+		o->conns++;
+		if (c->sndbuf.cap) {
+			o->snd_rings++;
+			o->snd_ring_bytes += c->sndbuf.cap;
+		}
+		if (c->rcvbuf.cap) {
+			o->rcv_rings++;
+			o->rcv_ring_bytes += c->rcvbuf.cap;
+		}
+	}
+	o->time_wait = s->ntw;
+	o->tcb_bytes = sizeof(struct tcp_conn);
+	/* the record as malloc holds it (a size_t header, 16-byte chunks),
+	 * and its share of the hash table's buckets at the bound */
+	size_t rec = (sizeof(struct tcp_tw) + sizeof(size_t) + 15) & ~(size_t)15;
+	unsigned per = s->cfg.max_time_wait ? s->cfg.max_time_wait : 1;
+	o->time_wait_bytes = rec + (s->tw_nbuckets * sizeof(struct tcp_tw *) + per - 1) / per;
 }
 
 /* ---- timers: a binary min-heap of TCBs on their earliest deadline ---- */
@@ -588,7 +995,7 @@ static void conn_reschedule(struct tcp_conn *c)
 	}
 	if (c->heap_idx == UINT32_MAX) {
 		if (s->heap_len >= s->heap_cap)
-			return; /* cannot happen: heap_cap == max_connections */
+			return; /* cannot happen: heap_reserve() keeps a slot per TCB */
 		c->deadline = d;
 		c->heap_idx = s->heap_len;
 		s->heap[s->heap_len++] = c;
@@ -619,9 +1026,12 @@ void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t)
 
 tcp_time_t tcp_next_deadline(const struct tcp_stack *s)
 {
-	if (!s || !s->heap_len)
+	if (!s)
 		return TCP_TIME_NEVER;
-	return s->heap[0]->deadline;
+	tcp_time_t d = s->heap_len ? s->heap[0]->deadline : TCP_TIME_NEVER;
+	if (s->tw_head && s->tw_head->deadline < d)
+		d = s->tw_head->deadline;
+	return d;
 }
 
 static void fire_timers(struct tcp_conn *c, tcp_time_t now)
@@ -662,6 +1072,9 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 				tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
 			tcp_conn_closed(c, TCP_ETIMEDOUT);
 			break;
+		case TCP_T_IDLE:
+			idle_timeout(c, now);
+			break;
 		}
 	}
 }
@@ -672,10 +1085,11 @@ void tcp_timeout(struct tcp_stack *s, tcp_time_t now)
 		return;
 	note_now(s, now);
 	tcp_enter(s);
+	tw_expire(s, now);
 	/* each firing either re-arms later than now or clears the timer; the
 	 * bound keeps a bug from becoming an endless loop */
-	for (unsigned n = 0; s->heap_len && s->heap[0]->deadline <= now &&
-			     n < 4u * TCP_T_N * s->cfg.max_connections; n++)
+	unsigned bound = 4u * TCP_T_N * (s->heap_len + 1);
+	for (unsigned n = 0; s->heap_len && s->heap[0]->deadline <= now && n < bound; n++)
 		fire_timers(s->heap[0], now);
 	tcp_leave(s);
 }
@@ -789,7 +1203,7 @@ int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now)
 
 uint32_t tcp_rcv_space(const struct tcp_conn *c)
 {
-	uint32_t usable = c->rcvbuf.cap - c->rcv_slack;
+	uint32_t usable = tcp_rcv_buf(c);
 	return c->rcvbuf.len < usable ? usable - c->rcvbuf.len : 0;
 }
 
@@ -843,6 +1257,25 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
 
 /* ---- OPEN (RFC 9293 3.10.1) ---- */
 
+/* TIME-WAIT reuse for an active open (tcp_connect) where RFC 6191 says
+ * the new incarnation cannot be mistaken for the old one.  The peer, if it
+ * still holds the old connection in TIME-WAIT, takes a new SYN when "the
+ * timestamp [is] greater than the last timestamp seen on the previous
+ * incarnation" (RFC 6191 2, its TS.Recent: the TSval we sent last), or
+ * without timestamps when the SYN's "sequence number is greater than the
+ * last sequence number seen on the previous incarnation" (RFC 1122
+ * 4.2.2.13: our old SND.NXT).  The new TCB keeps the old timestamp offset
+ * so that its TSvals continue the old clock (RFC 7323 7.1).  1 if the
+ * 4-tuple may be reused by c (its ISS chosen). */
+static int tw_reusable(const struct tcp_tw *tw, struct tcp_conn *c, tcp_time_t now)
+{
+	if (tw->ts_ok && c->s->cfg.timestamps) {
+		c->ts_offset = tw->ts_offset;
+		return seq_gt(tcp_ts_now(c, now), tw->ts_sent);
+	}
+	return seq_gt(c->iss, tw->snd_nxt);
+}
+
 static int port_in_use(struct tcp_stack *s, const struct tcp_endpoint *r, uint16_t lport,
 		       uint16_t rport)
 {
@@ -876,23 +1309,38 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 	if (opts && opts->cc != -1 && opts->cc != TCP_CC_CUBIC && opts->cc != TCP_CC_NEWRENO)
 		return TCP_EINVAL;
 	*out = NULL;
+	struct tcp_tw *tw = NULL;  /* a TIME-WAIT of the 4-tuple to reuse */
+	int fail = TCP_EEXIST;
 	if (lport) {
 		if (tcp_conn_lookup(s, remote, lport, rport))
 			return TCP_EEXIST;
+		tw = tw_lookup(s, remote, lport, rport);
 	} else {
 		/* RFC 6335 6: dynamic ports 49152-65535; random start from the
-		 * injected seed, then the next free one */
+		 * injected seed, then the next free one - or, when every port
+		 * to this peer is taken, one whose 4-tuple is in TIME-WAIT */
 		const unsigned lo = 49152, n = 65536 - 49152;
 		unsigned start = (unsigned)(rng_next(s) % n), i;
+		uint16_t tw_port = 0;
 		for (i = 0; i < n; i++) {
 			uint16_t p = (uint16_t)(lo + (start + i) % n);
-			if (!port_in_use(s, remote, p, rport)) {
-				lport = p;
-				break;
+			if (port_in_use(s, remote, p, rport))
+				continue;
+			if (s->ntw && tw_lookup(s, remote, p, rport)) {
+				if (!tw_port)
+					tw_port = p;
+				continue;
 			}
+			lport = p;
+			break;
 		}
-		if (i == n)
-			return TCP_ENOPORTS;
+		if (!lport) {
+			if (!tw_port)
+				return TCP_ENOPORTS;
+			lport = tw_port;
+			tw = tw_lookup(s, remote, lport, rport);
+			fail = TCP_ENOPORTS;
+		}
 	}
 	int err;
 	note_now(s, now);
@@ -902,13 +1350,24 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 		tcp_leave(s);
 		return err;
 	}
-	apply_opts(c, opts);
-	c->owned = 1;
-	c->user = user;
 	/* RFC 9293 3.10.1 OPEN, CLOSED STATE: "A SYN segment of the form
 	 * <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to ISS+1,
 	 * enter SYN-SENT state, and return." */
 	c->iss = tcp_isn(s, c, now);
+	if (tw) {
+		if (!tw_reusable(tw, c, now)) {
+			tcp_conn_closed(c, 0); /* not owned yet: no event */
+			tcp_leave(s);
+			return fail;
+		}
+		s->st.TimeWaitReused++;
+		tcp_log(s, TCP_LOG_DEBUG, "conn %llu: reuses the 4-tuple of TIME-WAIT conn %llu",
+			(unsigned long long)c->id, (unsigned long long)tw->id);
+		tw_free(s, tw);
+	}
+	apply_opts(c, opts);
+	c->owned = 1;
+	c->user = user;
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss + 1;
 	c->rtx_nxt = c->snd_nxt;
@@ -956,6 +1415,7 @@ static void send_queued(struct tcp_conn *c, uint32_t n, tcp_time_t now)
 	note_now(s, now);
 	tcp_enter(s);
 	c->sndbuf.len += n;
+	tcp_ring_used(c, now);
 	/* SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after
 	 * entering ESTABLISHED state." ESTABLISHED / CLOSE-WAIT: "Segmentize
 	 * the buffer and send it with a piggybacked acknowledgment" */
@@ -971,8 +1431,14 @@ ssize_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, tcp_time_t now
 	int r = send_allowed(c);
 	if (r != 0)
 		return r;
-	uint32_t room = c->sndbuf.cap - c->sndbuf.len;
+	uint32_t room = c->sndbuf.lim - c->sndbuf.len;
 	uint32_t n = len > room ? room : (uint32_t)len;
+	/* grow the ring for what is taken (on allocation failure: what the
+	 * ring holds now, the connection keeps its size) */
+	if (n && tcp_ring_reserve(&c->sndbuf, c->sndbuf.len + n) < 0) {
+		c->s->st.NoMemory++;
+		n = c->sndbuf.cap - c->sndbuf.len;
+	}
 	if (n == 0) {
 		c->writable_wanted = 1;
 		return 0;
@@ -1002,6 +1468,10 @@ ssize_t tcp_send_space(struct tcp_conn *c, struct tcp_iov iov[2])
 	int r = send_allowed(c);
 	if (r != 0)
 		return r;
+	/* the free space up to the limit, allocated now (the region must
+	 * be real memory); on allocation failure what the ring holds */
+	if (c->sndbuf.len < c->sndbuf.lim && tcp_ring_reserve(&c->sndbuf, c->sndbuf.lim) < 0)
+		c->s->st.NoMemory++;
 	uint32_t room = c->sndbuf.cap - c->sndbuf.len;
 	if (room == 0) {
 		c->writable_wanted = 1;
@@ -1027,6 +1497,60 @@ ssize_t tcp_send_commit(struct tcp_conn *c, size_t len, tcp_time_t now)
 }
 
 /* ---- RECEIVE (RFC 9293 3.10.3) ---- */
+
+void tcp_rcv_rtt_sample(struct tcp_conn *c, uint32_t tsecr, tcp_time_t now)
+{
+	/* the echo is in 1 ms ticks (RFC 7323 5.4): the RTT lies below
+	 * delta + 1 ms; the upper bound errs towards a larger window */
+	uint32_t ms = tcp_ts_now(c, now) - tsecr;
+	if (ms > 60000u)
+		return; /* not an echo of ours (or older than a minute) */
+	tcp_time_t rtt = TCP_MS(ms + 1u);
+	/* like Linux's tcp_rcv_rtt_update(): a smaller sample is taken at
+	 * once, a larger one with a gain of 1/8 */
+	if (!c->rcv_rtt || rtt < c->rcv_rtt)
+		c->rcv_rtt = rtt;
+	else
+		c->rcv_rtt += (rtt - c->rcv_rtt) / 8u;
+}
+
+/* Receive-buffer auto-tuning, like Linux's tcp_rcv_space_adjust()
+ * ("dynamic right-sizing"): once per round trip, what the application
+ * drained in it is measured; when that grew, the buffer becomes twice it
+ * (the sender's slow start may double per RTT) plus 16 segments, up to
+ * cfg.recv_buffer.  An application that does not read drains nothing and
+ * its window never grows past what it has buffered.  The round trip is the
+ * larger of the receiver's estimate from timestamp echoes
+ * (tcp_rcv_rtt_sample) and the sender-side SRTT: an underestimate would
+ * measure less than a window per RTT and starve the flow. */
+static void rcv_space_adjust(struct tcp_conn *c, tcp_time_t now)
+{
+	if (!c->s->cfg.recv_buffer_auto)
+		return;
+	tcp_time_t rtt = c->rcv_rtt;
+	if (c->rtt.has_sample && c->rtt.srtt > rtt)
+		rtt = c->rtt.srtt;
+	if (!rtt)
+		rtt = TCP_MS(1); /* the timestamp clock's tick (RFC 7323 5.4) */
+	if (!c->rcvq_time) {
+		c->rcvq_time = now;
+		c->rcvq_copied = 0;
+		return;
+	}
+	if (now - c->rcvq_time < rtt)
+		return;
+	uint32_t copied = c->rcvq_copied;
+	c->rcvq_copied = 0;
+	c->rcvq_time = now;
+	if (copied <= c->rcvq_space)
+		return;
+	c->rcvq_space = copied;
+	uint64_t want = 2ull * copied + 16ull * c->adv_mss;
+	if (want > c->s->cfg.recv_buffer)
+		want = c->s->cfg.recv_buffer;
+	if (want > tcp_rcv_buf(c))
+		c->rcvbuf.lim = (uint32_t)want + c->rcv_slack;
+}
 
 ssize_t tcp_recv_peek(struct tcp_conn *c, struct tcp_iov iov[2])
 {
@@ -1058,11 +1582,14 @@ ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now)
 	if (c->state != TCP_S_CLOSED) {
 		note_now(s, now);
 		tcp_enter(s);
+		c->rcvq_copied += (uint32_t)n;
+		rcv_space_adjust(c, now);
+		tcp_ring_used(c, now);
 		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce the
 		 * opened window once it grew by min(RCV.BUFF/2, Eff.snd.MSS) */
 		uint32_t edge = c->rcv_nxt + ((tcp_rcv_space(c) >> c->rcv_wscale) << c->rcv_wscale);
 		uint32_t grow = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
-		uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
+		uint32_t half = tcp_rcv_buf(c) / 2;
 		uint32_t thresh = half < c->smss ? half : c->smss;
 		if (grow >= thresh && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
 				       c->state == TCP_S_FIN_WAIT_2))
@@ -1230,6 +1757,8 @@ void tcp_release(struct tcp_conn *c)
 	tcp_time_t now = s->last_now;
 	tcp_enter(s);
 	c->no_read = 1;
+	if (c->state == TCP_S_TIME_WAIT)
+		tw_todo_push(c); /* a compact record from tcp_leave on */
 	if (c->state == TCP_S_SYN_SENT) {
 		tcp_conn_closed(c, 0);
 	} else if (!c->fin_queued && c->state != TCP_S_TIME_WAIT) {
@@ -1313,6 +1842,10 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->nodelay = c->nodelay != 0;
 	o->keepalive = c->keepalive != 0;
 	o->cc_name = c->cc.ops ? c->cc.ops->name : (c->cc_algo == TCP_CC_NEWRENO ? "newreno" : "cubic");
+	o->snd_buf_alloc = c->sndbuf.cap;
+	o->snd_buf_limit = c->sndbuf.lim;
+	o->rcv_buf_alloc = c->rcvbuf.cap;
+	o->rcv_buf_limit = tcp_rcv_buf(c);
 	return 0;
 }
 

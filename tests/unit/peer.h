@@ -347,7 +347,10 @@ static inline int host_nconns(struct host *h)
 {
 	int n = 0;
 	tcp_foreach(h->s, peer_count_cb, &n);
-	return n;
+	/* TIME-WAIT connections nobody holds are compact records */
+	struct tcp_mem_info mi;
+	tcp_get_mem_info(h->s, &mi);
+	return n + (int)mi.time_wait;
 }
 
 /* Establish a connection from a (ISN isn_a, local port pa) to b's

@@ -37,6 +37,7 @@ static int setup_ts(struct host *a, struct tcp_conn **c, uint32_t *a_tsval)
 	cfg.timestamps = 1;
 	cfg.window_scaling = 1;
 	cfg.recv_buffer = 1 << 20;
+	cfg.recv_buffer_auto = 0; /* the whole buffer is the window from the start */
 	if (host_init(a, 1, &cfg) != 0)
 		return -1;
 	a->isn = 100;
