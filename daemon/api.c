@@ -1471,6 +1471,16 @@ static int list_one(void *arg, struct tcp_conn *tc)
 	return 0;
 }
 
+static int list_time_wait(void *arg, const struct tcp_conn_info *i)
+{
+	struct list_ctx *lc = arg;
+	char local[96], rem[96];
+	conn_names(&i->remote, i->local_port, i->remote_port, local, sizeof local, rem, sizeof rem);
+	sb_printf(lc->b, "%s", lc->n++ ? "," : "");
+	json_conn(lc->b, i, -1, local, rem, NULL);
+	return 0;
+}
+
 static void do_list(struct stream *st)
 {
 	struct sbuf b;
@@ -1478,6 +1488,7 @@ static void do_list(struct stream *st)
 	sb_printf(&b, "[");
 	struct list_ctx lc = { &b, 0 };
 	tcp_foreach(toud.stack, list_one, &lc);
+	tcp_foreach_time_wait(toud.stack, list_time_wait, &lc);
 	for (struct listener *l = A.listeners; l; l = l->next) {
 		char a[72];
 		/* a listener: LISTEN state, no peer */

@@ -93,6 +93,9 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		  i->sack_ok ? "true" : "false", i->ts_ok ? "true" : "false",
 		  i->nodelay ? "true" : "false", i->keepalive ? "true" : "false");
 	sb_json_str(b, i->cc_name ? i->cc_name : "");
+	sb_printf(b, ",\"snd_buf\":%" PRIu32 ",\"snd_buf_limit\":%" PRIu32 ",\"rcv_buf\":%" PRIu32
+		  ",\"rcv_buf_limit\":%" PRIu32, i->snd_buf_alloc, i->snd_buf_limit, i->rcv_buf_alloc,
+		  i->rcv_buf_limit);
 	if (end) {
 		sb_printf(b, ",\"end\":");
 		sb_json_str(b, end);
@@ -110,7 +113,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(DropMalformed); S(DropNoConn); S(DropOutOfWindow); S(DropBadAck); S(DropPaws);
 	S(DropListenOverflow); S(DropRcvBufFull); S(ChallengeAcks); S(ChallengeAcksSuppressed);
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
-	S(KeepAlives);
+	S(KeepAlives); S(TimeWaitRecycled); S(TimeWaitReused); S(NoMemory);
 	sb_printf(b, "}");
 #undef S
 }

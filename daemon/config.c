@@ -45,6 +45,7 @@ static const struct key keys[] = {
 	{ "tcp", "mss", K_UINT, F(tcp.mss), 536, 65495 },
 	{ "tcp", "send_buffer", K_SIZE, F(tcp.send_buffer), 4096, 1u << 30 },
 	{ "tcp", "recv_buffer", K_SIZE, F(tcp.recv_buffer), 4096, 1u << 30 },
+	{ "tcp", "recv_buffer_auto", K_BOOL, F(tcp.recv_buffer_auto), 0, 1 },
 	{ "tcp", "rto_initial", K_DUR, F(tcp.rto_initial), 1000, 600000000 },
 	{ "tcp", "rto_min", K_DUR, F(tcp.rto_min), 1000, 600000000 },
 	{ "tcp", "rto_max", K_DUR, F(tcp.rto_max), 1000, 3600000000ull },
@@ -64,6 +65,7 @@ static const struct key keys[] = {
 	{ "tcp", "challenge_ack_limit", K_UINT, F(tcp.challenge_ack_limit), 0, 1000000 },
 
 	{ "limits", "max_connections", K_UINT, F(max_connections), 1, 1000000 },
+	{ "limits", "max_time_wait", K_UINT, F(tcp.max_time_wait), 0, 1u << 24 },
 	{ "limits", "max_per_peer", K_UINT, F(max_per_peer), 1, 1000000 },
 	{ "limits", "max_per_uid", K_UINT, F(max_per_uid), 1, 1000000 },
 	{ "limits", "max_api_clients", K_UINT, F(max_api_clients), 1, 1000000 },

@@ -56,11 +56,12 @@ static const char usage_text[] =
 "commented " TOUD_DEFAULT_CONFIG "):\n"
 "  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
 "            privileged_ports, pcap\n"
-"  [tcp]     mss, send_buffer, recv_buffer, rto_initial, rto_min, rto_max, msl,\n"
+"  [tcp]     mss, send_buffer, recv_buffer, recv_buffer_auto, rto_initial, rto_min,\n"
+"            rto_max, msl,\n"
 "            syn_retries, retries, delayed_ack, nodelay, congestion, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
 "            sack, window_scaling, challenge_ack_limit\n"
-"  [limits]  max_connections, max_per_peer, max_per_uid, max_api_clients,\n"
+"  [limits]  max_connections, max_time_wait, max_per_peer, max_per_uid, max_api_clients,\n"
 "            max_backlog, request_timeout, shutdown_timeout\n"
 "  Sizes take K, M, G suffixes (1024-based); durations take us, ms, s, m, h\n"
 "  (a bare number is seconds); booleans are yes/no, true/false, on/off, 1/0.\n"
@@ -109,7 +110,9 @@ static int load_config(struct toud_config *c, char *err, size_t errlen)
 	for (int i = 0; i < toud.n_overrides; i++)
 		if (config_override(c, toud.overrides[i], err, errlen) != 0)
 			return -1;
-	/* the engine counts TIME-WAIT TCBs too: room for them */
+	/* room in the engine for the TCBs the API no longer counts: half-open
+	 * ones and orphans finishing their close (TIME-WAIT has its own
+	 * bound, max_time_wait) */
 	c->tcp.max_connections = c->max_connections * 2;
 	return 0;
 }

@@ -248,6 +248,11 @@ uint64_t tcp_conn_id(const struct tcp_conn *c);
 /* Iterate every TCB (for LIST); stops when fn returns non-zero. */
 void tcp_foreach(struct tcp_stack *s, int (*fn)(void *arg, struct tcp_conn *c), void *arg);
 struct tcp_conn *tcp_find_by_id(struct tcp_stack *s, uint64_t id);
+/* TIME-WAIT connections nobody holds are compact records, not TCBs (not
+ * seen by tcp_foreach): this visits them, oldest first, with what STATUS
+ * shows of them; stops when fn returns non-zero. */
+void tcp_foreach_time_wait(struct tcp_stack *s,
+			   int (*fn)(void *arg, const struct tcp_conn_info *info), void *arg);
 
 /* TCP-MIB (RFC 4022) counters plus drops by reason. */
 struct tcp_stats {
