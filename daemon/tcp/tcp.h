@@ -208,7 +208,7 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now);
 int tcp_abort(struct tcp_conn *c, tcp_time_t now);
 /* The owner lets go: no more events; the engine frees the TCB once CLOSED
  * (it may linger in FIN-WAIT/TIME-WAIT owned by the engine). */
-void tcp_release(struct tcp_conn *c);
+void tcp_release(struct tcp_conn *c, tcp_time_t now);
 
 void tcp_conn_set_user(struct tcp_conn *c, void *user);
 void *tcp_conn_user(const struct tcp_conn *c);

@@ -124,7 +124,7 @@ static inline void peer_event(void *ctx, struct tcp_conn *c, void *user, enum tc
 	if (ev == TCP_EV_ACCEPTED)
 		h->accepted = c;
 	if (ev == TCP_EV_CLOSED && h->release_on_close)
-		tcp_release(c);
+		tcp_release(c, h->now);
 }
 
 static inline void peer_log(void *ctx, int level, const char *fmt, ...)
