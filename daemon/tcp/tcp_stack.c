@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tcp_int.h"
+#include "tcp_testing.h" /* defines tcp_stack_set_isn_hook */
 #include "tcp_siphash.h"
 
 const char *tcp_strerror(int err)

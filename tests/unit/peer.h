@@ -28,6 +28,7 @@
 
 #include "tcp.h"
 #include "tcp_seg.h"
+#include "tcp_testing.h"
 #include "tt.h"
 
 /* peer_send(p, .field = ...) lists the template's fields first and the
