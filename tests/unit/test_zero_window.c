@@ -18,15 +18,9 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 #define DELAY TCP_MS(10) /* one way: RTT 20 ms */
 #define RTT (2 * DELAY)
 #define PAUSE TCP_SEC(60)
-
-static uint8_t pattern(size_t i)
-{
-	return (uint8_t)((i * 2654435761u) >> 13);
-}
 
 struct wire_pkt {
 	int to_b;
@@ -126,7 +120,7 @@ static void zsim_apps(struct zsim *z)
 		if (n > sizeof buf)
 			n = sizeof buf;
 		for (size_t i = 0; i < n; i++)
-			buf[i] = pattern(z->sent + i);
+			buf[i] = peer_pattern(z->sent + i);
 		ssize_t r = tcp_send(z->ca, buf, n, z->now);
 		if (r <= 0)
 			break;
@@ -144,7 +138,7 @@ static void zsim_apps(struct zsim *z)
 		if (r <= 0)
 			break;
 		for (ssize_t i = 0; i < r; i++)
-			if (buf[i] != pattern(z->recvd + (size_t)i))
+			if (buf[i] != peer_pattern(z->recvd + (size_t)i))
 				z->bad = 1;
 		z->recvd += (size_t)r;
 	}
