@@ -11,8 +11,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
-
 /* peer_plain_config with timestamps and the default per-connection
  * limit on ACKs answering unacceptable segments */
 static void hard_config(struct tcp_config *cfg, int timestamps)
@@ -27,14 +25,11 @@ static int spoof(struct host *to, const struct tcp_endpoint *from, uint16_t spor
 		 uint32_t seq, uint32_t ack, uint8_t flags, const void *data, size_t len, int ts,
 		 uint32_t tsval, uint32_t tsecr, tcp_time_t now)
 {
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_ts = ts != 0;
-	o.tsval = tsval;
-	o.tsecr = tsecr;
-	static uint8_t buf[65536];
-	size_t n = peer_build(buf, sizeof buf, sport, dport, seq, ack, flags, 8192, data, len, &o);
-	return tcp_input(to->s, from, buf, n, now);
+	return peer_spec_send(to, &(struct seg_spec){ .from = from, .sport = sport, .dport = dport,
+						      .seq = seq, .ack = ack, .flags = flags,
+						      .wnd = 8192, .has_ts = ts != 0,
+						      .tsval = tsval, .tsecr = tsecr,
+						      .data = data, .len = len, .now = now });
 }
 
 /* a sends one byte to b and b's ACK comes back: *tsa is a's TSval. */
@@ -205,7 +200,7 @@ TT_TEST(ts_offset_same_for_one_4tuple_different_for_another)
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
 	a.release_on_close = 1;
-	static const struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	const struct tcp_endpoint pb = PB;
 	struct tcp_conn *c;
 	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
 	TT_ASSERT(host_pop(&a) && a.seg.has_ts);
@@ -551,7 +546,7 @@ TT_TEST(syn_sent_text_on_syn_queued_until_established)
 	hard_config(&cfg, 0);
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
-	static const struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	const struct tcp_endpoint pb = PB;
 	struct tcp_conn *c;
 	a.isn = 100;
 	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
@@ -579,7 +574,7 @@ TT_TEST(close_in_syn_received_sends_fin_at_once)
 	hard_config(&cfg, 0);
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
-	static const struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	const struct tcp_endpoint pb = PB;
 	struct tcp_conn *c;
 	a.isn = 100;
 	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
