@@ -28,6 +28,7 @@
 
 #include "tcp.h"
 #include "tcp_seg.h"
+#include "tcp_testing.h"
 #include "tt.h"
 
 /* peer_send(p, .field = ...) lists the template's fields first and the
@@ -124,7 +125,7 @@ static inline void peer_event(void *ctx, struct tcp_conn *c, void *user, enum tc
 	if (ev == TCP_EV_ACCEPTED)
 		h->accepted = c;
 	if (ev == TCP_EV_CLOSED && h->release_on_close)
-		tcp_release(c);
+		tcp_release(c, h->now);
 }
 
 static inline void peer_log(void *ctx, int level, const char *fmt, ...)

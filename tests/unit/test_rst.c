@@ -120,7 +120,7 @@ TT_TEST(test_rfc5961_rst_exact_resets)
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
 	char buf[4];
 	TT_EQ(tcp_recv(cb, buf, 4, T0), TCP_ECONNRESET);
-	tcp_release(cb);
+	tcp_release(cb, T0);
 	host_free(&a);
 	host_free(&b);
 }
