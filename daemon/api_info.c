@@ -1,6 +1,7 @@
 /*
- * api_info.c - STATUS, LIST and STATS (docs/API.md) and the end records
- * that let STATUS <id> tell how a connection ended.
+ * api_info.c - STATUS, LIST and STATS (docs/API.md), the end records
+ * that let STATUS <id> tell how a connection ended, and the counts of live
+ * connections the limits need.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,18 +14,6 @@
 #include "log.h"
 #include "udp.h"
 #include "udp_route.h"
-
-void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t lport, uint16_t rport,
-		char *local, size_t llen, char *rem, size_t rlen)
-{
-	char s[72];
-	/* the address the peer talks to (udp_route.c), else the bound one */
-	if (udp_route_local_name(remote, s, sizeof s) != 0)
-		udp_local_name(a->d->udp, remote->family, s, sizeof s);
-	snprintf(local, llen, "%s/%u", s, lport);
-	endpoint_format(remote, s, sizeof s);
-	snprintf(rem, rlen, "%s/%u", s, rport);
-}
 
 void conn_ended(struct api *a, struct bridge *b, int err)
 {
@@ -56,6 +45,25 @@ void conn_ended(struct api *a, struct bridge *b, int err)
 	e->info.state = TCP_S_CLOSED;
 	snprintf(e->local, sizeof e->local, "%s", local);
 	snprintf(e->remote, sizeof e->remote, "%s", rem);
+}
+
+/* Live connections of a user, to a peer (the limits). */
+
+unsigned api_count_uid(const struct api *a, uid_t uid)
+{
+	unsigned n = 0;
+	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
+		n += b->tc && b->uid == (long long)uid;
+	return n;
+}
+
+unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep)
+{
+	unsigned n = 0;
+	size_t al = ep->family == 6 ? 16 : 4;
+	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
+		n += b->tc && b->remote.family == ep->family && memcmp(b->remote.addr, ep->addr, al) == 0;
+	return n;
 }
 
 const struct end_record *find_end(const struct api *a, uint64_t id)

@@ -1,7 +1,9 @@
 /*
- * api_int.h - what the API server's files share (api_server.c: clients
- * and verbs; api_listen.c: listeners; api_info.c: STATUS/LIST/STATS and
- * end records).  Not for other parts of the daemon.
+ * api_int.h - what the API server's files share: api_server.c (the
+ * socket, dispatch, CONNECT/ABORT, shutdown) uses api_listen.c
+ * (LISTEN/ACCEPT), api_info.c (STATUS/LIST/STATS, end records) and
+ * api_client.c (one client's stream, replies, handover); those use
+ * api_client.c only.  Not for other parts of the daemon.
  */
 #ifndef TOUD_API_INT_H
 #define TOUD_API_INT_H
@@ -78,8 +80,16 @@ struct end_record {
 	const char *end;
 };
 
+/* What a client asks of the server (api_server.c). */
+struct client_hooks {
+	void (*request)(struct client *cl);  /* the request line is in cl->line */
+	void (*release)(struct client *cl);  /* let go of what the verb holds */
+	void (*timeout)(struct client *cl);  /* the verb's timer (ACCEPT timeout=) */
+};
+
 struct api {
 	struct toud *d;
+	const struct client_hooks *hooks;
 	uv_pipe_t server;
 	int server_open;
 	int bound_path;                 /* we created the socket file */
@@ -93,7 +103,11 @@ struct api {
 	uint8_t rbuf[API_RBUF];
 };
 
-/* api_server.c */
+/* api_client.c */
+struct client *client_new(struct api *a);       /* CL_REQUEST, its stream ready for uv_accept */
+/* max_api_clients: answer ERR, drain the request, close within a second */
+void client_refuse(struct client *cl, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void client_reply_err(struct client *cl, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void client_finish(struct client *cl);           /* answered: close when written */
@@ -106,28 +120,27 @@ void client_timer_start(struct client *cl, uint64_t ms, uint64_t repeat);
 /* The connection b is the client's: "OK id local remote", then the stream
  * and the bytes read so far go to b. */
 void client_handover(struct client *cl, struct bridge *b);
-/* limits */
-unsigned api_count_uid(const struct api *a, uid_t uid);
-unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep);
+/* "<ip>:<udp-port>/<tcp-port>" of both sides */
+void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t lport, uint16_t rport,
+		char *local, size_t llen, char *rem, size_t rlen);
 
 /* api_listen.c */
 void do_listen(struct client *cl);
 void do_accept(struct client *cl);
 void waiter_remove(struct client *cl);
 void listener_close(struct listener *l);         /* resets its accept queue, fails its waiters */
-struct bridge;
 void accept_queue_remove(struct bridge *b);
 
 /* api_info.c */
 void do_status(struct client *cl);
 void do_list(struct client *cl);
 void do_stats(struct client *cl);
-/* "<ip>:<udp-port>/<tcp-port>" of both sides */
-void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t lport, uint16_t rport,
-		char *local, size_t llen, char *rem, size_t rlen);
 /* a connection ended: log it, keep its end record for STATUS <id> */
 void conn_ended(struct api *a, struct bridge *b, int err);
 const struct end_record *find_end(const struct api *a, uint64_t id);
+/* live connections (the limits) */
+unsigned api_count_uid(const struct api *a, uid_t uid);
+unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep);
 struct bridge *find_bridge(const struct api *a, uint64_t id);
 
 #endif

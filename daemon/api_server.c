@@ -1,13 +1,14 @@
 /*
  * api_server.c - the Unix-socket API server (client/tou_proto.h,
- * docs/API.md): the listening socket, the clients, and the request verbs
- * CONNECT, ABORT and VERSION (LISTEN/ACCEPT: api_listen.c; STATUS, LIST,
- * STATS: api_info.c).
+ * docs/API.md): the listening socket, the dispatch of each request line,
+ * the verbs CONNECT, ABORT and VERSION (LISTEN/ACCEPT: api_listen.c;
+ * STATUS, LIST, STATS: api_info.c), and the daemon's shutdown.
  *
- * Every API client sends one request line; the daemon answers one line.
- * After "OK" to CONNECT or ACCEPT, client_handover() gives the client's
- * stream, and the bytes the app sent before the OK, to the connection's
- * bridge (bridge.c), which carries the TCP stream from then on.
+ * Every API client (api_client.c) sends one request line; the daemon
+ * answers one line.  After "OK" to CONNECT or ACCEPT, client_handover()
+ * gives the client's stream, and the bytes the app sent before the OK, to
+ * the connection's bridge (bridge.c), which carries the TCP stream from
+ * then on.
  */
 #include <errno.h>
 #include <grp.h>
@@ -27,203 +28,6 @@
 #include "log.h"
 #include "resolve.h"
 #include "udp.h"
-
-#define LISTEN_WATCH_MS 250 /* a LISTEN client that sent EOF: how often to look for its close */
-
-static const struct lstream_ops client_ops;
-
-/* ---- limits ---- */
-
-unsigned api_count_uid(const struct api *a, uid_t uid)
-{
-	unsigned n = 0;
-	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
-		n += b->tc && b->uid == (long long)uid;
-	return n;
-}
-
-unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep)
-{
-	unsigned n = 0;
-	size_t al = ep->family == 6 ? 16 : 4;
-	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
-		n += b->tc && b->remote.family == ep->family && memcmp(b->remote.addr, ep->addr, al) == 0;
-	return n;
-}
-
-/* ---- client lifetime ---- */
-
-/* A client holds two handles: its timer and, until it closes or hands it
- * over, its stream.  It is freed when both are gone. */
-static void client_maybe_free(struct client *cl)
-{
-	if (cl->phase != CL_GONE || cl->ls || !uv_is_closing((uv_handle_t *)&cl->timer) || cl->timer.data)
-		return;
-	free(cl->pend);
-	free(cl);
-}
-
-static void on_timer_closed(uv_handle_t *h)
-{
-	struct client *cl = h->data;
-	h->data = NULL; /* closed */
-	client_maybe_free(cl);
-}
-
-static void leave_request_phase(struct client *cl)
-{
-	if (cl->phase == CL_REQUEST)
-		cl->api->n_req--;
-}
-
-/* Lets go of whatever the phase holds. */
-static void release_phase(struct client *cl)
-{
-	leave_request_phase(cl);
-	if (cl->rr) {
-		resolve_cancel(cl->rr);
-		cl->rr = NULL;
-	}
-	waiter_remove(cl);
-	if (cl->lst) {
-		struct listener *l = cl->lst;
-		cl->lst = NULL;
-		listener_close(l);
-	}
-	if (cl->br) { /* CONNECTING: the app went away */
-		struct bridge *b = cl->br;
-		cl->br = NULL;
-		b->owner_data = NULL;
-		bridge_reset(b);
-	}
-}
-
-void client_close(struct client *cl)
-{
-	if (cl->phase == CL_GONE)
-		return;
-	release_phase(cl);
-	cl->phase = CL_GONE;
-	struct api *a = cl->api;
-	if (cl->next)
-		cl->next->prev = cl->prev;
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else if (a->clients == cl)
-		a->clients = cl->next;
-	cl->next = cl->prev = NULL;
-	if (cl->ls)
-		lstream_close(cl->ls, 0); /* cl->ls = NULL in its close callback */
-	uv_close((uv_handle_t *)&cl->timer, on_timer_closed);
-}
-
-void client_timer_start(struct client *cl, uint64_t ms, uint64_t repeat);
-
-/* Final answer written: close once it is out (bounded by request_timeout). */
-void client_finish(struct client *cl)
-{
-	if (cl->phase == CL_GONE)
-		return;
-	release_phase(cl);
-	cl->phase = CL_REPLIED;
-	if (!cl->ls) {
-		client_close(cl);
-		return;
-	}
-	lstream_close_drained(cl->ls, 0); /* its close callback closes the client */
-	if (cl->ls)
-		client_timer_start(cl, cl->api->d->cfg.request_timeout / 1000 + 1, 0);
-}
-
-void client_reply_err(struct client *cl, const char *reason, const char *fmt, ...)
-{
-	char text[700];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	cl->api->errors++;
-	log_debug("api: uid %u pid %d: ERR %s %s", (unsigned)cl->uid, (int)cl->pid, reason, text);
-	if (cl->ls)
-		lstream_printf(cl->ls, "ERR %s %s", reason, text);
-	client_finish(cl);
-}
-
-static void on_client_timer(uv_timer_t *t)
-{
-	struct client *cl = t->data;
-	switch (cl->phase) {
-	case CL_REQUEST:
-		client_reply_err(cl, TOU_ERR_BADREQUEST, "no complete request line within %" PRIu64 " ms",
-				 cl->api->d->cfg.request_timeout / 1000);
-		return;
-	case CL_ACCEPT_WAIT:
-		waiter_remove(cl);
-		client_reply_err(cl, TOU_ERR_TIMEOUT, "no connection on port %u within %u s", cl->req.port,
-				 cl->req.timeout_s);
-		return;
-	case CL_LISTENING:
-		/* after the client's EOF: has it closed its socket? */
-		if (!cl->ls || lstream_hung_up(cl->ls))
-			client_close(cl);
-		return;
-	case CL_REPLIED:
-		client_close(cl); /* the answer did not drain in time */
-		return;
-	default:
-		return;
-	}
-}
-
-void client_timer_start(struct client *cl, uint64_t ms, uint64_t repeat)
-{
-	uv_timer_start(&cl->timer, on_client_timer, ms, repeat);
-}
-
-void client_read_start(struct client *cl)
-{
-	if (!cl->ls)
-		return;
-	if (cl->app_eof) {
-		/* libuv reads no more after EOF: a LISTEN client that only
-		 * shut its side (e.g. `echo LISTEN 7 | socat ...`) keeps its
-		 * listener until it closes, which a timer watches for */
-		if (cl->phase == CL_LISTENING)
-			client_timer_start(cl, LISTEN_WATCH_MS, LISTEN_WATCH_MS);
-		return;
-	}
-	if (lstream_read_start(cl->ls) != 0)
-		client_close(cl);
-}
-
-void client_handover(struct client *cl, struct bridge *b)
-{
-	struct api *a = cl->api;
-	char local[96], rem[96];
-	uv_timer_stop(&cl->timer);
-	if (cl->req.verb == API_ACCEPT && (cl->req.nodelay > 0 || cl->req.keepalive > 0) && b->tc) {
-		/* ACCEPT nodelay / keepalive: as CONNECT's, for this stream */
-		struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
-		o.nodelay = cl->req.nodelay > 0 ? 1 : -1;
-		o.keepalive = cl->req.keepalive > 0 ? 1 : -1;
-		int r = tcp_conn_set_opts(b->tc, &o);
-		if (r < 0)
-			log_warn("conn %" PRIu64 ": ACCEPT options: %s", b->id, tcp_strerror(r));
-	}
-	conn_names(a, &b->remote, b->lport, b->rport, local, sizeof local, rem, sizeof rem);
-	cl->br = NULL;
-	b->owner_data = NULL;
-	if (!cl->ls || lstream_printf(cl->ls, "OK %" PRIu64 " %s %s", b->id, local, rem) != 0 ||
-	    bridge_attach(b, cl->ls, cl->pend, cl->pend_len, cl->app_eof) != 0) {
-		bridge_reset(b); /* the app is gone (or no memory): nobody reads this connection */
-		client_close(cl);
-		return;
-	}
-	log_info("conn %" PRIu64 ": %s %s <-> %s (uid %u)", b->id, cl->req.verb == API_CONNECT ? "connected" : "accepted",
-		 local, rem, (unsigned)cl->uid);
-	cl->ls = NULL; /* the bridge's now */
-	client_close(cl);
-}
 
 /* ---- CONNECT ---- */
 
@@ -354,12 +158,15 @@ static void do_abort(struct client *cl)
 	client_finish(cl);
 }
 
+/* The client's hooks (struct client_hooks). */
+
 static void dispatch(struct client *cl)
 {
 	struct api *a = cl->api;
 	char err[400];
 	a->requests++;
-	leave_request_phase(cl);
+	if (cl->phase == CL_REQUEST)
+		a->n_req--;
 	cl->phase = CL_REPLIED; /* until a verb moves it on */
 	uv_timer_stop(&cl->timer);
 	if (api_parse_line(cl->line, cl->line_len, &cl->req, err, sizeof err) != 0) {
@@ -387,107 +194,35 @@ static void dispatch(struct client *cl)
 	client_reply_err(cl, TOU_ERR_INTERNAL, "unhandled request");
 }
 
-/* ---- the client's stream ---- */
-
-static void c_alloc(void *holder, uv_buf_t *buf)
+/* The client goes (or has answered): let go of what its verb holds. */
+static void release(struct client *cl)
 {
-	struct client *cl = holder;
-	*buf = uv_buf_init((char *)cl->api->rbuf, API_RBUF);
-}
-
-static int pend_append(struct client *cl, const uint8_t *p, size_t n)
-{
-	uint8_t *np = realloc(cl->pend, cl->pend_len + n);
-	if (!np)
-		return -1;
-	memcpy(np + cl->pend_len, p, n);
-	cl->pend = np;
-	cl->pend_len += n;
-	return 0;
-}
-
-/* The client's EOF (or a read error). */
-static void client_eof(struct client *cl, ssize_t nread)
-{
-	if (nread != UV_EOF || lstream_hung_up(cl->ls) || cl->phase == CL_REPLIED) {
-		client_close(cl); /* gone: CONNECTING resets its bridge */
-		return;
+	if (cl->rr) {
+		resolve_cancel(cl->rr);
+		cl->rr = NULL;
 	}
-	cl->app_eof = 1;
-	switch (cl->phase) {
-	case CL_REQUEST:
-		if (cl->line_len == 0)
-			client_close(cl);
-		else /* a last line without "\n" still counts */
-			dispatch(cl);
-		return;
-	case CL_LISTENING:
-		client_read_start(cl); /* watches for the close */
-		return;
-	default:
-		return; /* handed over with the stream: the bridge sends FIN */
+	waiter_remove(cl);
+	if (cl->lst) {
+		struct listener *l = cl->lst;
+		cl->lst = NULL;
+		listener_close(l);
+	}
+	if (cl->br) { /* CONNECTING: the app went away */
+		struct bridge *b = cl->br;
+		cl->br = NULL;
+		b->owner_data = NULL;
+		bridge_reset(b);
 	}
 }
 
-static void c_read(void *holder, ssize_t nread, const uv_buf_t *buf)
+/* ACCEPT timeout=: nothing came in time. */
+static void timeout(struct client *cl)
 {
-	struct client *cl = holder;
-	if (cl->phase == CL_GONE)
-		return;
-	if (nread < 0) {
-		client_eof(cl, nread);
-		return;
-	}
-	const uint8_t *p = (const uint8_t *)buf->base;
-	size_t n = (size_t)nread;
-	switch (cl->phase) {
-	case CL_REQUEST: {
-		const uint8_t *nl = memchr(p, '\n', n);
-		size_t take = nl ? (size_t)(nl - p) : n;
-		if (cl->line_len + take + (nl ? 1 : 0) > TOU_PROTO_MAX_LINE) {
-			client_reply_err(cl, TOU_ERR_BADREQUEST, "request line longer than %d bytes",
-					 TOU_PROTO_MAX_LINE);
-			return;
-		}
-		memcpy(cl->line + cl->line_len, p, take);
-		cl->line_len += take;
-		if (!nl)
-			return;
-		size_t rest = n - take - 1;
-		if (rest && pend_append(cl, nl + 1, rest) != 0) {
-			client_reply_err(cl, TOU_ERR_INTERNAL, "out of memory");
-			return;
-		}
-		dispatch(cl);
-		return;
-	}
-	case CL_RESOLVING:
-	case CL_CONNECTING:
-	case CL_ACCEPT_WAIT:
-		/* bytes sent before the OK: held, sent once the stream starts */
-		if (pend_append(cl, p, n) != 0) {
-			client_close(cl);
-			return;
-		}
-		if (cl->pend_len >= API_PEND_MAX)
-			lstream_read_stop(cl->ls);
-		return;
-	default:
-		return; /* LISTEN clients carry nothing; after a reply: ignored */
-	}
+	waiter_remove(cl);
+	client_reply_err(cl, TOU_ERR_TIMEOUT, "no connection on port %u within %u s", cl->req.port, cl->req.timeout_s);
 }
 
-static void c_closed(void *holder)
-{
-	struct client *cl = holder;
-	cl->ls = NULL;
-	if (cl->phase == CL_GONE)
-		client_maybe_free(cl);
-	else
-		client_close(cl); /* drained after the answer, or failed */
-}
-
-static const struct lstream_ops client_ops = { c_alloc, c_read, NULL, c_closed };
+static const struct client_hooks hooks = { dispatch, release, timeout };
 
 /* ---- the server ---- */
 
@@ -499,24 +234,12 @@ static void on_connection(uv_stream_t *server, int status)
 		log_warn("api: accept: %s", uv_strerror(status));
 		return;
 	}
-	struct client *cl = calloc(1, sizeof *cl);
-	struct lstream *ls = cl ? lstream_new(d->loop, 0, &d->bridges->pool) : NULL;
-	if (!ls) {
-		free(cl);
+	struct client *cl = client_new(a);
+	if (!cl) {
 		log_err("api: out of memory");
 		return;
 	}
-	cl->api = a;
-	cl->ls = ls;
-	lstream_hold(ls, &client_ops, cl);
-	uv_timer_init(d->loop, &cl->timer);
-	cl->timer.data = cl;
-	cl->phase = CL_REQUEST;
-	cl->next = a->clients;
-	if (a->clients)
-		a->clients->prev = cl;
-	a->clients = cl;
-	a->n_req++;
+	struct lstream *ls = cl->ls;
 	if (uv_accept(server, &ls->u.s) != 0) {
 		client_close(cl);
 		return;
@@ -537,17 +260,7 @@ static void on_connection(uv_stream_t *server, int status)
 		log_peer(LOG_LVL_WARNING, (const uint8_t *)&cl->uid, sizeof cl->uid, toud_now(),
 			 "api: client uid %u pid %d refused: max_api_clients (%u) reached", (unsigned)cl->uid,
 			 (int)cl->pid, d->cfg.max_api_clients);
-		/* answer, then drain what the client sends (so that its write
-		 * of the request does not fail with EPIPE before it reads the
-		 * answer) until its EOF or for a second at most */
-		leave_request_phase(cl);
-		cl->phase = CL_REPLIED;
-		a->errors++;
-		lstream_printf(ls, "ERR %s too many API clients (max_api_clients %u)", TOU_ERR_LIMIT,
-			       d->cfg.max_api_clients);
-		lstream_shutdown(ls);
-		client_timer_start(cl, 1000, 0);
-		client_read_start(cl);
+		client_refuse(cl, TOU_ERR_LIMIT, "too many API clients (max_api_clients %u)", d->cfg.max_api_clients);
 		return;
 	}
 	client_timer_start(cl, d->cfg.request_timeout / 1000 + 1, 0);
@@ -633,6 +346,7 @@ int api_start(struct toud *d)
 		return UV_ENOMEM;
 	d->api = a;
 	a->d = d;
+	a->hooks = &hooks;
 	snprintf(a->path, sizeof a->path, "%s", d->cfg.socket);
 	int r = uv_pipe_init(d->loop, &a->server, 0);
 	if (r != 0)
