@@ -141,7 +141,7 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 			 "port %u: connection from %s/%u refused: %s reached", l->port, rem, info.remote_port,
 			 why ? why : "out of memory");
 		tcp_abort(tc, toud_now());
-		tcp_release(tc);
+		tcp_release(tc, toud_now());
 		return;
 	}
 	if (l->qtail)

@@ -355,7 +355,7 @@ static void end(struct bridge *b)
 	}
 	if (b->ops && b->ops->ended)
 		b->ops->ended(b, err); /* b->tc still answers tcp_conn_info() */
-	tcp_release(b->tc);
+	tcp_release(b->tc, toud_now());
 	b->tc = NULL;
 	b->set->live--;
 	udp_route_unpin(&b->remote);
@@ -416,7 +416,7 @@ void bridge_close_all(struct bridge_set *set)
 	for (struct bridge *b = set->all; b; b = next) {
 		next = b->next;
 		if (b->tc) {
-			tcp_release(b->tc);
+			tcp_release(b->tc, toud_now());
 			b->tc = NULL;
 			set->live--;
 			udp_route_unpin(&b->remote);

@@ -266,7 +266,7 @@ static int app_sees_eof(struct rig *r)
 
 /* b sends n bytes of pattern `seed` (turning while its buffer is full);
  * returns the bytes sent (fewer if it stayed full for long). */
-static size_t peer_send(struct rig *r, size_t n, unsigned seed)
+static size_t remote_send(struct rig *r, size_t n, unsigned seed)
 {
 	uint8_t buf[4096];
 	size_t done = 0;
@@ -289,7 +289,7 @@ static size_t peer_send(struct rig *r, size_t n, unsigned seed)
 
 /* b reads until n bytes or EOF; checks the pattern.  (size_t)-1 on a
  * mismatch. */
-static size_t peer_read(struct rig *r, size_t n, unsigned seed, int *eof)
+static size_t remote_read(struct rig *r, size_t n, unsigned seed, int *eof)
 {
 	uint8_t buf[4096];
 	size_t got = 0;
@@ -315,10 +315,10 @@ static size_t peer_read(struct rig *r, size_t n, unsigned seed, int *eof)
 	return got;
 }
 
-static int peer_sees_eof(struct rig *r)
+static int remote_sees_eof(struct rig *r)
 {
 	int eof = 0;
-	size_t got = peer_read(r, 1, 0, &eof);
+	size_t got = remote_read(r, 1, 0, &eof);
 	return got == 0 && eof;
 }
 
@@ -331,16 +331,16 @@ TT_TEST(bridge_data_both_ways)
 	TT_STREQ(bridge_state_name(R.br->state), "open");
 	int eof;
 	TT_EQ(app_write(&R, 100000, 1, 0), 100000);
-	TT_EQ(peer_read(&R, 100000, 1, &eof), 100000);
+	TT_EQ(remote_read(&R, 100000, 1, &eof), 100000);
 	TT_EQ(eof, 0);
-	TT_EQ(peer_send(&R, 120000, 2), 120000);
+	TT_EQ(remote_send(&R, 120000, 2), 120000);
 	TT_EQ(app_read(&R, 120000, 2, &eof), 120000);
 	TT_EQ(eof, 0);
 	/* both at once */
 	TT_EQ(app_write(&R, 30000, 3, 0), 30000);
-	TT_EQ(peer_send(&R, 30000, 4), 30000);
+	TT_EQ(remote_send(&R, 30000, 4), 30000);
 	TT_EQ(app_read(&R, 30000, 4, &eof), 30000);
-	TT_EQ(peer_read(&R, 30000, 3, &eof), 30000);
+	TT_EQ(remote_read(&R, 30000, 3, &eof), 30000);
 	TT_EQ(R.ended, 0);
 	TT_EQ(R.set.live, 1);
 	rig_down(&R);
@@ -360,11 +360,11 @@ TT_TEST(bridge_backpressure_app_to_peer)
 	TT_EQ(ia.send_queue, c.send_buffer);             /* the engine's buffer is full */
 	TT_ASSERT(R.br->held_len - R.br->held_off > 0); /* the rest is held, reading stopped */
 	int eof;
-	TT_EQ(peer_read(&R, w, 5, &eof), w);
+	TT_EQ(remote_read(&R, w, 5, &eof), w);
 	TT_EQ(R.br->held_len, 0);
 	/* reading resumed: more goes through */
 	TT_EQ(app_write(&R, 10000, 6, 0), 10000);
-	TT_EQ(peer_read(&R, 10000, 6, &eof), 10000);
+	TT_EQ(remote_read(&R, 10000, 6, &eof), 10000);
 	rig_down(&R);
 }
 
@@ -413,11 +413,11 @@ TT_TEST(bridge_half_close_from_app)
 	int eof;
 	TT_EQ(app_write(&R, 20000, 8, 0), 20000);
 	TT_EQ(shutdown(R.app, SHUT_WR), 0);
-	TT_EQ(peer_read(&R, 20000, 8, &eof), 20000);
-	TT_ASSERT(peer_sees_eof(&R));
+	TT_EQ(remote_read(&R, 20000, 8, &eof), 20000);
+	TT_ASSERT(remote_sees_eof(&R));
 	TT_STREQ(bridge_state_name(R.br->state), "app-shut");
 	TT_EQ(tcp_conn_state(R.cb), TCP_S_CLOSE_WAIT);
-	TT_EQ(peer_send(&R, 50000, 9), 50000);
+	TT_EQ(remote_send(&R, 50000, 9), 50000);
 	TT_EQ(app_read(&R, 50000, 9, &eof), 50000);
 	TT_EQ(R.ended, 0);
 	TT_EQ(tcp_close(R.cb, toud_now()), 0);
@@ -437,16 +437,16 @@ TT_TEST(bridge_half_close_from_peer)
 	struct tcp_config c = plain();
 	TT_EQ(rig_up(&R, &c, &c, 0), 0);
 	int eof;
-	TT_EQ(peer_send(&R, 30000, 10), 30000);
+	TT_EQ(remote_send(&R, 30000, 10), 30000);
 	TT_EQ(tcp_close(R.cb, toud_now()), 0);
 	TT_EQ(app_read(&R, 30001, 10, &eof), 30000);
 	TT_EQ(eof, 1);
 	TT_STREQ(bridge_state_name(R.br->state), "peer-shut");
 	TT_EQ(app_write(&R, 40000, 11, 0), 40000);
-	TT_EQ(peer_read(&R, 40000, 11, &eof), 40000);
+	TT_EQ(remote_read(&R, 40000, 11, &eof), 40000);
 	TT_EQ(R.ended, 0);
 	TT_EQ(shutdown(R.app, SHUT_WR), 0);
-	TT_ASSERT(peer_sees_eof(&R));
+	TT_ASSERT(remote_sees_eof(&R));
 	settle(&R);
 	TT_EQ(R.ended, 1);
 	TT_EQ(R.end_err, 0);
@@ -461,7 +461,7 @@ TT_TEST(bridge_reset_from_peer)
 	struct tcp_config c = plain();
 	TT_EQ(rig_up(&R, &c, &c, 0), 0);
 	int eof;
-	TT_EQ(peer_send(&R, 5000, 12), 5000);
+	TT_EQ(remote_send(&R, 5000, 12), 5000);
 	settle(&R);
 	TT_EQ(tcp_abort(R.cb, toud_now()), 0);
 	R.cb = NULL;
@@ -531,7 +531,7 @@ TT_TEST(bridge_reset_from_tcp_app)
 	TT_EQ(rig_up(&R, &c, &c, 1), 0);
 	int eof;
 	TT_EQ(app_write(&R, 1000, 13, 0), 1000);
-	TT_EQ(peer_read(&R, 1000, 13, &eof), 1000);
+	TT_EQ(remote_read(&R, 1000, 13, &eof), 1000);
 	struct linger lg = { 1, 0 };
 	TT_EQ(setsockopt(R.app, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
 	close(R.app);
