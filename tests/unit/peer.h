@@ -356,16 +356,14 @@ static inline int host_nconns(struct host *h)
 	return n;
 }
 
-/* Establish a connection from a (ISN isn_a, local port pa) to b's
- * listener on port pb (ISN isn_b) through the real handshake; *ca / *cb
- * get the TCBs.  Returns 0 or a negative step number. */
-static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a, uint32_t isn_b,
-				 uint16_t pa, uint16_t pb, tcp_time_t now,
-				 struct tcp_conn **ca, struct tcp_conn **cb)
+/* a (ISN isn_a, local port pa) connects to b's port pb, which listens
+ * already (ISN isn_b), through the real handshake; *ca / *cb get the
+ * ESTABLISHED TCBs and both queues are emptied (events are kept).
+ * Returns 0 or a negative step number. */
+static inline int pair_connect(struct host *a, struct host *b, uint32_t isn_a, uint32_t isn_b,
+			       uint16_t pa, uint16_t pb, tcp_time_t now,
+			       struct tcp_conn **ca, struct tcp_conn **cb)
 {
-	struct tcp_listener *l;
-	if (tcp_listen(b->s, pb, 8, NULL, &l) != 0)
-		return -1;
 	a->isn = isn_a;
 	b->isn = isn_b;
 	b->accepted = NULL;
@@ -378,9 +376,24 @@ static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a,
 	    tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
 		return -3;
 	*cb = b->accepted;
-	a->nev = b->nev = 0;
 	host_drop_all(a);
 	host_drop_all(b);
+	return 0;
+}
+
+/* b listens on port pb, then pair_connect(); the events so far are
+ * forgotten. */
+static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a, uint32_t isn_b,
+				 uint16_t pa, uint16_t pb, tcp_time_t now,
+				 struct tcp_conn **ca, struct tcp_conn **cb)
+{
+	struct tcp_listener *l;
+	if (tcp_listen(b->s, pb, 8, NULL, &l) != 0)
+		return -1;
+	int err = pair_connect(a, b, isn_a, isn_b, pa, pb, now, ca, cb);
+	if (err)
+		return err;
+	a->nev = b->nev = 0;
 	return 0;
 }
 
