@@ -690,6 +690,26 @@ static inline int fx_active_(struct host *h, struct peer *p, struct tcp_conn **c
 	fx_active_((h), (p), (c), &(struct fx_spec){ .isn = 100, .peer_isn = 300, \
 						     .wnd = 8192, __VA_ARGS__ })
 
+/* fx_pair(&a, &b, &ca, &cb, .field = ...): two hosts with the same
+ * configuration (.cfg, or peer_plain_config; .ts, .sack, .ws turn those
+ * options on): a (10.0.0.1, ISN .peer_isn = 99) connects from port 1000
+ * to b (10.0.0.2, listening on port 80, ISN .isn = 299) through the real
+ * handshake (pair_establish): *ca and *cb are ESTABLISHED, a's SND.NXT =
+ * b's RCV.NXT = 100, b's SND.NXT = a's RCV.NXT = 300.  Returns 0 or a
+ * negative step. */
+static inline int fx_pair_(struct host *a, struct host *b, struct tcp_conn **ca,
+			   struct tcp_conn **cb, const struct fx_spec *f)
+{
+	if (fx_host(a, 1, f) != 0)
+		return -10;
+	if (fx_host(b, 2, f) != 0)
+		return -11;
+	return pair_establish(a, b, f->peer_isn, f->isn, 1000, 80, a->now, ca, cb);
+}
+#define fx_pair(a, b, ca, cb, ...)                                             \
+	fx_pair_((a), (b), (ca), (cb), &(struct fx_spec){ .isn = 299, .peer_isn = 99, \
+							  __VA_ARGS__ })
+
 /* Every option on (timestamps, SACK, window scaling), Nagle on. */
 static inline void peer_options_config(struct tcp_config *cfg)
 {
