@@ -24,7 +24,10 @@
  *   -EINVAL         bad argument, or the daemon answered "badrequest"
  *   -ECONNREFUSED   the peer answered our SYN with RST ("refused")
  *   -ETIMEDOUT      no answer within the timeout ("timeout")
- *   -EHOSTUNREACH   name did not resolve / no route ("unreachable")
+ *   -EHOSTUNREACH   name did not resolve / no route ("unreachable"), or
+ *                   the destination can never be one peer (broadcast,
+ *                   multicast, unspecified: tou_connect() refuses such a
+ *                   literal address itself, RFC 1122 4.2.3.10)
  *   -EACCES         the daemon's access rules deny it ("denied")
  *   -ENOBUFS        a configured limit was reached ("limit")
  *   -EADDRINUSE     the port is already listened on ("inuse")
@@ -83,6 +86,10 @@ struct tou_status {
 	uint64_t send_queue, recv_queue, snd_wnd, rcv_wnd, mss;
 	uint64_t cwnd, ssthresh, srtt_us, rttvar_us, rto_us, retransmits;
 	uint64_t bytes_sent, bytes_acked, bytes_received, segs_in, segs_out;
+	/* negotiated options and settings (RFC 7323, RFC 2018; nodelay and
+	 * keepalive as CONNECT/ACCEPT set them): 1 on, 0 off or not reported */
+	unsigned snd_wscale, rcv_wscale;
+	int timestamps, sack, nodelay, keepalive;
 };
 
 /*
