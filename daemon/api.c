@@ -53,6 +53,7 @@
 #include "api_json.h"
 #include "api_parse.h"
 #include "log.h"
+#include "tou_addr.h"
 #include "tou_proto.h"
 #include "toud.h"
 #include "udp_route.h"
@@ -1231,6 +1232,11 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		return; /* answered meanwhile (daemon stopping) */
 	if (status != 0) {
 		reply_err(st, TOU_ERR_UNREACHABLE, "cannot resolve \"%s\": %s", st->req.host, uv_strerror(status));
+		return;
+	}
+	const char *why = tou_addr_not_unicast(ep->family == 4 ? AF_INET : AF_INET6, ep->addr);
+	if (why) { /* RFC 1122 4.2.3.10: OPEN to a broadcast or multicast address is an error */
+		reply_err(st, TOU_ERR_UNREACHABLE, "%s is %s, not one host", st->req.host, why);
 		return;
 	}
 	if (!udp_have_family(ep->family)) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "tou_addr.h"
 #include "toud.h"
 
 struct resolve_req {
@@ -26,8 +27,10 @@ static int pick(const struct addrinfo *res, uint16_t port, struct tcp_endpoint *
 			struct tcp_endpoint e;
 			if (endpoint_from_sockaddr(&e, a->ai_addr) != 0)
 				continue;
-			/* pass 0: only families we can send on */
-			if (pass == 0 && !udp_have_family(e.family))
+			/* pass 0: only unicast addresses of families we can send on
+			 * (the caller refuses what pass 1 may pick, saying why) */
+			if (pass == 0 && (!udp_have_family(e.family) ||
+					  tou_addr_not_unicast(e.family == 4 ? AF_INET : AF_INET6, e.addr)))
 				continue;
 			e.udp_port = port;
 			*ep = e;

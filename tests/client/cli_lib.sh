@@ -9,6 +9,7 @@
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tou-cli-test.XXXXXX")
 BG_PIDS=()
+AT_EXIT=() # commands (one string each) run at exit, after the processes end
 
 cleanup() {
 	local rc=$?
@@ -17,6 +18,9 @@ cleanup() {
 	done
 	for p in "${BG_PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
+	done
+	for c in "${AT_EXIT[@]}"; do
+		eval "$c" || true
 	done
 	if [ "$rc" -ne 0 ] && [ -d "$T" ]; then
 		for f in "$T"/*.log "$T"/*.err; do
