@@ -461,6 +461,13 @@ static int stream_status(const struct stream *s, struct tou_status *st)
 		    tou_socket_path(opt_socket), strerror(errno));
 		return EX_NODAEMON;
 	}
+	if (r == -ECONNRESET || r == -EPIPE || r == -EPROTO) {
+		/* the daemon died while answering (killed: the kernel had
+		 * accepted our connection to its socket) */
+		msg("%s: connection %" PRIu64 ": the daemon went away (its answer was cut: %s)", s->what,
+		    s->id, strerror(-r));
+		return EX_NODAEMON;
+	}
 	if (r == -ENOENT) {
 		msg("%s: connection %" PRIu64 ": the daemon no longer knows it (restarted?)",
 		    s->what, s->id);
