@@ -1052,6 +1052,22 @@ static int print_doc(char *json)
 	return fflush(stdout) == 0 ? EX_CLEAN : EX_ERROR;
 }
 
+/* With --json print the daemon's document (and free it), else parse it:
+ * the tokens, or NULL with *status set (the document freed) when done. */
+static struct tj_tok *print_or_parse(char *json, enum tj_type root, const char *what, int *status)
+{
+	if (opt_json) {
+		*status = print_doc(json);
+		return NULL;
+	}
+	struct tj_tok *toks = parse_doc(json, root);
+	if (!toks) {
+		free(json);
+		*status = fail(what, -EPROTO);
+	}
+	return toks;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	unsigned long long id;
@@ -1078,13 +1094,9 @@ static int cmd_status(int argc, char **argv)
 	int r = tou_list(opt_socket, &json);
 	if (r < 0)
 		return fail("status", r);
-	if (opt_json)
-		return print_doc(json);
-	struct tj_tok *toks = parse_doc(json, TJ_ARRAY);
-	if (!toks) {
-		free(json);
-		return fail("status", -EPROTO);
-	}
+	struct tj_tok *toks = print_or_parse(json, TJ_ARRAY, "status", &r);
+	if (!toks)
+		return r;
 	print_status_header();
 	for (int e = tj_first(toks, 0); e >= 0; e = tj_next(toks, 0, e)) {
 		struct tou_status st;
@@ -1287,15 +1299,15 @@ static int cmd_stats(int argc, char **argv)
 		r = tou_stats(opt_socket, &json);
 	if (r < 0)
 		return fail("stats", r);
-	if (opt_json)
-		return print_doc(json);
-	struct tj_tok *toks = parse_doc(json, TJ_OBJECT);
+	struct tj_tok *toks = print_or_parse(json, TJ_OBJECT, "stats", &r);
+	if (!toks)
+		return r;
 	struct counters now = { 0 }, old = { 0 };
-	if (!toks || collect_counters(json, toks, 0, "", 0, &now) < 0) {
+	if (collect_counters(json, toks, 0, "", 0, &now) < 0) {
 		free(toks);
 		free(json);
 		free(now.v);
-		return fail("stats", toks ? -ENOMEM : -EPROTO);
+		return fail("stats", -ENOMEM);
 	}
 	free(toks);
 	free(json);
@@ -1343,13 +1355,9 @@ static int cmd_info(int argc, char **argv)
 	int r = tou_request(opt_socket, "STATUS", &doc);
 	if (r < 0)
 		return fail("info", r);
-	if (opt_json)
-		return print_doc(doc);
-	struct tj_tok *toks = parse_doc(doc, TJ_OBJECT);
-	if (!toks) {
-		free(doc);
-		return fail("info", -EPROTO);
-	}
+	struct tj_tok *toks = print_or_parse(doc, TJ_OBJECT, "info", &r);
+	if (!toks)
+		return r;
 	char version[64] = "?";
 	uint64_t pid = 0, up = 0;
 	tj_str(doc, toks, tj_get(doc, toks, 0, "version"), version, sizeof(version));
@@ -1474,6 +1482,17 @@ static char **rewrite_quit(int *argc, char **argv)
 	return nv;
 }
 
+/* A numeric option's value in [min, max]; else `keep`, and *bad = why. */
+static unsigned long long opt_number(const char *arg, unsigned long long min, unsigned long long max,
+				     unsigned long long keep, const char *why, const char **bad)
+{
+	unsigned long long v;
+	if (parse_uint(arg, min, max, &v) == 0)
+		return v;
+	*bad = why;
+	return keep;
+}
+
 int main(int argc, char **argv)
 {
 	enum { L_NODELAY = 256, L_KEEPALIVE, L_QUIT, L_QUIET };
@@ -1509,7 +1528,6 @@ int main(int argc, char **argv)
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, ":s:qvpjkb:t:w:Nlzd46hV", longopts, NULL)) != -1) {
-		unsigned long long v;
 		switch (c) {
 		case 's':
 			used |= B(O_SOCKET);
@@ -1534,31 +1552,23 @@ int main(int argc, char **argv)
 		case L_KEEPALIVE: opt_keepalive = 1; used |= B(O_KEEPALIVE); break;
 		case 'b':
 			used |= B(O_BACKLOG);
-			if (parse_uint(optarg, 1, 65535, &v) < 0)
-				bad_value = "--backlog needs a number 1-65535";
-			else
-				opt_backlog = (unsigned)v;
+			opt_backlog = (unsigned)opt_number(optarg, 1, 65535, opt_backlog,
+							   "--backlog needs a number 1-65535", &bad_value);
 			break;
 		case 't':
 			used |= B(O_TIMEOUT);
-			if (parse_uint(optarg, 1, 86400, &v) < 0)
-				bad_value = "--timeout needs whole seconds 1-86400";
-			else
-				opt_timeout = (unsigned)v;
+			opt_timeout = (unsigned)opt_number(optarg, 1, 86400, opt_timeout,
+							   "--timeout needs whole seconds 1-86400", &bad_value);
 			break;
 		case 'w':
 			used |= B(O_IDLE);
-			if (parse_uint(optarg, 1, 86400, &v) < 0)
-				bad_value = "-w/--idle-timeout needs whole seconds 1-86400";
-			else
-				opt_idle = (unsigned)v;
+			opt_idle = (unsigned)opt_number(optarg, 1, 86400, opt_idle,
+							"-w/--idle-timeout needs whole seconds 1-86400", &bad_value);
 			break;
 		case L_QUIT:
 			used |= B(O_QUIT);
-			if (parse_uint(optarg, 0, 86400, &v) < 0)
-				bad_value = "-q needs whole seconds 0-86400";
-			else
-				opt_quit = (long)v;
+			opt_quit = (long)opt_number(optarg, 0, 86400, (unsigned long long)opt_quit,
+						    "-q needs whole seconds 0-86400", &bad_value);
 			break;
 		case 'h': want_help = 1; break;
 		case 'V': want_version = 1; break;

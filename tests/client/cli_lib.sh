@@ -131,6 +131,19 @@ start_toud() {
 	wait_until 100 0.1 socket_ready "$sock" || fail "toud $name did not start"
 }
 
+# start_pair [toud options for b...]: real daemons a and b on free UDP
+# ports of 127.0.0.1; sets PA, PB (their UDP ports), A, B (their API
+# sockets) and APID (a's pid).
+start_pair() {
+	PA=$(free_udp_port)
+	start_toud a "$PA"
+	APID=${BG_PIDS[-1]}
+	PB=$(free_udp_port)
+	start_toud b "$PB" "$@"
+	A=$T/a.sock
+	B=$T/b.sock
+}
+
 # conn_id SOCK PORTPATTERN STATE: id of the first connection whose line in
 # `tou status` has STATE and a local address matching PORTPATTERN.
 conn_id() {

@@ -10,13 +10,7 @@
 set -euo pipefail
 source "${TOU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/client/cli_lib.sh"
 
-PA=$(free_udp_port)
-start_toud a "$PA"
-APID=${BG_PIDS[-1]}
-PB=$(free_udp_port)
-start_toud b "$PB" -o tcp.window_scaling=yes
-A=$T/a.sock
-B=$T/b.sock
+start_pair -o tcp.window_scaling=yes
 
 step "a listener on 7000 and one on 7001, a connection to 7000 (nodelay, keepalive)"
 mkfifo "$T/lin" "$T/cin"

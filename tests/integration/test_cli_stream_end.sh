@@ -12,12 +12,7 @@
 set -euo pipefail
 source "${TOU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/client/cli_lib.sh"
 
-PA=$(free_udp_port)
-start_toud a "$PA"
-PB=$(free_udp_port)
-start_toud b "$PB"
-A=$T/a.sock
-B=$T/b.sock
+start_pair
 
 # listening SOCK PORT: the daemon lists a listener on TCP port PORT
 listening() {
