@@ -1517,7 +1517,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	argv = rewrite_quit(&argc, argv);
+	static char **args; /* the rewritten argv, for the program's life */
+	argv = args = rewrite_quit(&argc, argv);
 	if (!argv) {
 		msg("out of memory");
 		return EX_ERROR;
