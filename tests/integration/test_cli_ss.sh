@@ -59,7 +59,9 @@ exec 8>&- 7>&-
 
 step "stats PATTERN, -z"
 "$TOU" -s "$A" stats 'Tcp*' >"$T/p.txt"
-grep -Eq '^TcpActiveOpens +1$' "$T/p.txt" || fail "stats Tcp*: $(cat "$T/p.txt")"
+# (connect_held may have tried more than once: refused while b was not listening yet)
+opens=$(awk '$1 == "TcpActiveOpens" { print $2 }' "$T/p.txt")
+[ -n "$opens" ] && [ "$opens" -ge 1 ] || fail "stats Tcp*: $(cat "$T/p.txt")"
 [ "$(grep -vc '^Tcp' "$T/p.txt")" -eq 0 ] || fail "stats Tcp* shows others: $(cat "$T/p.txt")"
 "$TOU" -s "$A" stats 'udp.tx_*' TcpActiveOpens >"$T/p2.txt"
 grep -q '^udp\.tx_datagrams ' "$T/p2.txt" && grep -q '^TcpActiveOpens ' "$T/p2.txt" &&
@@ -72,7 +74,7 @@ grep -Eq '^TcpPassiveOpens +0$' "$T/z.txt" || fail "-z: $(cat "$T/z.txt")"
 step "stats --delta, like nstat"
 export TOU_STATS_HISTORY=$T/history
 "$TOU" -s "$A" stats --delta TcpActiveOpens >"$T/d1.txt"
-grep -Eq '^TcpActiveOpens +1$' "$T/d1.txt" || fail "first --delta (all new): $(cat "$T/d1.txt")"
+grep -Eq "^TcpActiveOpens +$opens\$" "$T/d1.txt" || fail "first --delta (all new, $opens): $(cat "$T/d1.txt")"
 grep -q "^#tou-stats $APID\$" "$T/history" || fail "history header: $(head -n 1 "$T/history")"
 "$TOU" -s "$A" stats -d TcpActiveOpens >"$T/d2.txt"
 [ ! -s "$T/d2.txt" ] || fail "second --delta right away: $(cat "$T/d2.txt")"
@@ -87,7 +89,7 @@ delta=$(awk '$1 == "udp.tx_datagrams" { print $2 }' "$T/d4.txt")
 # another daemon process's history is not ours: all counted as new
 sed -i '1s/.*/#tou-stats 1/' "$T/history"
 "$TOU" -s "$A" stats -d TcpActiveOpens >"$T/d5.txt"
-grep -Eq '^TcpActiveOpens +2$' "$T/d5.txt" || fail "--delta of a restarted daemon: $(cat "$T/d5.txt")"
+grep -Eq "^TcpActiveOpens +$((opens + 1))\$" "$T/d5.txt" || fail "--delta of a restarted daemon: $(cat "$T/d5.txt")"
 
 step "tou info"
 "$TOU" -s "$A" info >"$T/info.txt"
