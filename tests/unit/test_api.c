@@ -5,7 +5,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 TT_TEST(api_strerror_and_state_names)
 {
@@ -59,7 +58,7 @@ TT_TEST(api_bad_arguments)
 	TT_EQ(tcp_close(NULL, 0), TCP_EINVAL);
 	TT_EQ(tcp_abort(NULL, 0), TCP_EINVAL);
 	TT_EQ(tcp_next_deadline(s), TCP_TIME_NEVER);
-	tcp_release(NULL);
+	tcp_release(NULL, T0);
 	tcp_stack_free(s);
 	tcp_stack_free(NULL);
 }
@@ -73,10 +72,8 @@ static int count_cb(void *arg, struct tcp_conn *c)
 TT_TEST(api_status_foreach_find)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	int u;
 	tcp_conn_set_user(ca, &u);
 	TT_ASSERT(tcp_conn_user(ca) == &u);
@@ -102,10 +99,9 @@ TT_TEST(api_ids_and_iteration)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c[3];
 	for (int k = 0; k < 3; k++)
-		TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &c[k]), 0);
+		TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &c[k]), 0);
 	TT_ASSERT(tcp_conn_id(c[0]) != tcp_conn_id(c[1]));
 	TT_ASSERT(tcp_find_by_id(a.s, tcp_conn_id(c[2])) == c[2]);
 	TT_ASSERT(tcp_find_by_id(a.s, 999999) == NULL);
@@ -114,12 +110,12 @@ TT_TEST(api_ids_and_iteration)
 	TT_EQ(n, 2);
 	uint64_t id = tcp_conn_id(c[1]);
 	tcp_abort(c[1], T0);
-	tcp_release(c[1]);
+	tcp_release(c[1], T0);
 	TT_ASSERT(tcp_find_by_id(a.s, id) == NULL);
 	TT_EQ(host_nconns(&a), 2);
 	/* ids are never reused */
 	struct tcp_conn *d;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &d), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &d), 0);
 	TT_ASSERT(tcp_conn_id(d) > tcp_conn_id(c[2]));
 	host_free(&a);
 }
@@ -128,9 +124,8 @@ TT_TEST(api_reconfigure_affects_new_connections)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c1, *c2;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &c1), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &c1), 0);
 	EXPECT_SEG(&a, F_SYN, a.seg.seq, 0);
 	TT_EQ(a.seg.mss, 1000);
 	struct tcp_config cfg = a.cfg;
@@ -138,7 +133,7 @@ TT_TEST(api_reconfigure_affects_new_connections)
 	TT_EQ(tcp_stack_reconfigure(a.s, &cfg), 0);
 	cfg.mss = 1;
 	TT_EQ(tcp_stack_reconfigure(a.s, &cfg), TCP_EINVAL);
-	TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &c2), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &c2), 0);
 	EXPECT_SEG(&a, F_SYN, a.seg.seq, 0);
 	TT_EQ(a.seg.mss, 700);
 	host_free(&a);
@@ -154,7 +149,7 @@ static void reentrant_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_
 		tcp_close(c, T0);
 	}
 	if (ev == TCP_EV_CLOSED)
-		tcp_release(c);
+		tcp_release(c, T0);
 }
 
 TT_TEST(api_reentrant_callbacks)
@@ -162,6 +157,7 @@ TT_TEST(api_reentrant_callbacks)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	tcp_stack_free(a.s);
 	struct tcp_callbacks cb = { &a, peer_emit, reentrant_event, NULL, NULL };
 	uint8_t secret[16] = { 9 };
@@ -179,9 +175,9 @@ TT_TEST(api_reentrant_callbacks)
 	EXPECT_SEG(&a, F_ACK, 100, 300);
 	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 100, 300, 8192, 2);
 	EXPECT_SEG(&a, F_ACK | F_FIN, 102, 300);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_ACK, 8192, NULL, T0);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_ACK | F_PSH, 8192, "hi", T0);
-	host_recv_from(&b, &a.ep, 1000, 80, 102, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&pa, .seq = 100, .ack = 300);
+	peer_send(&pa, .flags = F_ACK | F_PSH, .seq = 100, .ack = 300, .data = "hi");
+	peer_send(&pa, .flags = F_ACK | F_FIN, .seq = 102, .ack = 300);
 	struct tcp_conn *cb2 = b.accepted;
 	TT_ASSERT(cb2 != NULL);
 	tcp_close(cb2, T0);
@@ -199,10 +195,8 @@ TT_TEST(api_reentrant_callbacks)
 TT_TEST(api_stats_counters)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	struct tcp_stats sa = host_stats(&a), sb = host_stats(&b);
 	TT_EQ(sa.ActiveOpens, 1);
 	TT_EQ(sb.PassiveOpens, 1);

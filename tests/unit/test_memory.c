@@ -359,7 +359,7 @@ TT_TEST(mem_time_wait_holds_no_ring_and_is_compact)
 	char r[2000];
 	TT_EQ(tcp_recv(ca, r, sizeof r, T0 + 3), 2000);
 	TT_EQ(cinfo(ca).rcv_buf_alloc, 0);
-	tcp_release(ca);
+	tcp_release(ca, T0 + 3);
 	struct tcp_mem_info mi = mem(&a);
 	TT_EQ(mi.time_wait, 1);
 	TT_EQ(mi.conns, 0);

@@ -43,8 +43,8 @@ static uint32_t a_closes_first(struct host *a, struct host *b, uint16_t pa, uint
 		return 0;
 	struct tcp_conn_info i;
 	tcp_conn_info(ca, &i);
-	tcp_release(ca);
-	tcp_release(cb);
+	tcp_release(ca, now);
+	tcp_release(cb, now);
 	return i.snd_nxt;
 }
 
