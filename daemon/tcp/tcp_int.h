@@ -190,13 +190,14 @@ struct tcp_tw {
 	uint64_t id;
 	tcp_time_t deadline;               /* end of 2 MSL */
 	tcp_time_t ts_recent_age;
+	tcp_time_t oow_ack_at;             /* tcp_oow_ack_allowed's clock (if oow_ack_sent) */
 	struct tcp_endpoint remote;
 	uint16_t lport, rport;
 	uint32_t iss, irs, snd_nxt, snd_wnd, max_snd_wnd, snd_wl1, snd_wl2;
 	uint32_t rcv_nxt, rcv_adv, last_ack_sent;
 	uint32_t ts_offset, ts_recent, ts_last; /* ts_last: newest TSval sent */
 	uint16_t smss, adv_mss, peer_mss;
-	uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok, passive, ts_sent;
+	uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok, passive, ts_sent, oow_ack_sent;
 };
 
 struct tcp_stack {

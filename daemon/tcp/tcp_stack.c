@@ -801,6 +801,10 @@ static void tw_compact(struct tcp_conn *c)
 	tw->ts_offset = c->ts_offset;
 	tw->ts_recent = c->ts_recent;
 	tw->ts_last = c->ts_last;
+	/* the rate limit of ACKs to unacceptable segments carries over (a
+	 * spoofer must not get one ACK per segment by waking the record) */
+	tw->oow_ack_at = c->oow_ack_at;
+	tw->oow_ack_sent = (uint8_t)c->oow_ack_sent;
 	tw->ts_sent = (uint8_t)c->ts_sent;
 	tw->smss = (uint16_t)c->smss;
 	tw->adv_mss = c->adv_mss;
@@ -873,6 +877,8 @@ static struct tcp_conn *tw_revive(struct tcp_stack *s, struct tcp_tw *tw)
 	c->ts_recent = tw->ts_recent;
 	c->ts_recent_age = tw->ts_recent_age;
 	c->ts_last = tw->ts_last;
+	c->oow_ack_at = tw->oow_ack_at;
+	c->oow_ack_sent = tw->oow_ack_sent;
 	c->ts_sent = tw->ts_sent;
 	c->smss = tw->smss;
 	c->adv_mss = tw->adv_mss;

@@ -38,6 +38,8 @@ def api(path, line, timeout=60.0):
             # takes them one loop turn at a time
             s.close()
             time.sleep(0.005)
+    else:
+        raise OSError("cannot connect to %s: its accept queue stays full" % path)
     s.sendall(line.encode() + b"\n")
     return s
 

@@ -230,6 +230,35 @@ TT_TEST(tw_ephemeral_ports_reuse_when_all_taken)
 	host_free(&b);
 }
 
+/* The record keeps the rate limit of ACKs to unacceptable segments
+ * (cfg.invalid_ratelimit): waking it for each segment must not give a
+ * spoofer one ACK per segment. */
+TT_TEST(tw_record_keeps_the_ack_rate_limit)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.invalid_ratelimit = TCP_MS(500);
+	struct host a, b;
+	TT_EQ(host_init(&a, 1, &cfg), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	TT_EQ(listen80(&b), 0);
+	TT_ASSERT(a_closes_first(&a, &b, 1001, 100, T0) != 0);
+	host_drop_all(&a);
+	unsigned acks = 0;
+	for (int i = 0; i < 10; i++) {
+		/* out of window: far beyond RCV.NXT (7002) */
+		host_recv_from(&a, &b.ep, 80, 1001, 900000u + 10u * (uint32_t)i, 102, F_ACK, 8192, NULL,
+			       T0 + TCP_MS(10) * (tcp_time_t)(i + 1));
+		while (host_pop(&a))
+			acks++;
+		TT_EQ(mem(&a).time_wait, 1);
+	}
+	TT_EQ(acks, 1);
+	TT_EQ(host_stats(&a).AckSkippedTimeWait, 9);
+	host_free(&a);
+	host_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
