@@ -5,7 +5,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 TT_TEST(api_strerror_and_state_names)
 {

@@ -4,7 +4,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 /* Figure: normal close sequence.
  *   1. ESTABLISHED                                          ESTABLISHED

@@ -6,7 +6,6 @@
 #include "peer.h"
 #include "tcp_cc.h"
 
-#define T0 TCP_SEC(100)
 
 static uint8_t pattern(size_t i)
 {

@@ -4,7 +4,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 /* Figure: basic three-way handshake.
  *   1. CLOSED                                  LISTEN

@@ -5,7 +5,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 /* The last-hit cache of the connection table: segments alternating
  * between two connections of one peer reach the right TCB, and a TCB

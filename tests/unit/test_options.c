@@ -4,9 +4,7 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
-static const struct tcp_endpoint PB = { 4, { 10, 0, 0, 2 }, 9811 };
 
 /* Scripted peer segment with options. */
 static int psend(struct host *a, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,

@@ -6,7 +6,6 @@
 #include "peer.h"
 #include "tcp_rtt.h"
 
-#define T0 TCP_SEC(100)
 
 TT_TEST(rtt_estimator_rfc6298)
 {

@@ -4,9 +4,7 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
-static const struct tcp_endpoint PA = { 4, { 10, 0, 0, 1 }, 9811 };
 
 /* Rule 1: "If the connection does not exist (CLOSED), then a reset is sent
  * in response to any incoming segment except another reset." */

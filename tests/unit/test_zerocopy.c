@@ -7,7 +7,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 static uint8_t pattern(size_t i)
 {
