@@ -1253,6 +1253,19 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		o.keepalive = 1;
 	if (st->req.has_timeout)
 		o.timeout = TCP_SEC(st->req.timeout_s);
+	/* TCP-AO (docs/API.md): ao=required, or the [key] to send with */
+	if (st->req.ao == API_AO_REQUIRED) {
+		o.ao = TCP_AO_REQUIRED;
+	} else if (st->req.ao == API_AO_KEY) {
+		int ki = keys_find(&toud.cfg.keys, st->req.ao_key);
+		if (ki < 0) {
+			free(c);
+			reply_err(st, TOU_ERR_BADREQUEST, "no [key %s] in the configuration", st->req.ao_key);
+			return;
+		}
+		o.ao = TCP_AO_REQUIRED;
+		o.ao_key = (unsigned)ki + 1;
+	}
 	c->uid = st->uid;
 	c->remote = *ep;
 	c->rport = st->req.port;
@@ -1268,6 +1281,9 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		free(c);
 		if (r == TCP_ENOMEM || r == TCP_ELIMIT || r == TCP_ENOPORTS)
 			reply_err(st, TOU_ERR_LIMIT, "cannot open a connection: %s", tcp_strerror(r));
+		else if (r == TCP_ENOKEY)
+			reply_err(st, TOU_ERR_DENIED, "TCP-AO: no [key] %s matches this peer",
+				  st->req.ao == API_AO_KEY ? st->req.ao_key : "in the configuration");
 		else
 			reply_err(st, TOU_ERR_INTERNAL, "cannot open a connection: %s", tcp_strerror(r));
 		return;
@@ -1342,6 +1358,8 @@ static void do_listen(struct stream *st)
 			reply_err(st, TOU_ERR_INTERNAL, "cannot listen: %s", tcp_strerror(r));
 		return;
 	}
+	if (st->req.ao == API_AO_REQUIRED)
+		tcp_listener_set_ao(l->tl, TCP_AO_REQUIRED); /* a valid policy: cannot fail */
 	l->port = port;
 	l->uid = st->uid;
 	l->backlog = backlog;
@@ -1354,7 +1372,8 @@ static void do_listen(struct stream *st)
 	st->pend = NULL;
 	st->pend_len = st->pend_off = 0;
 	stream_printf(st, "OK %u", port);
-	log_info("listening on port %u for uid %u (backlog %u)", port, (unsigned)st->uid, backlog);
+	log_info("listening on port %u for uid %u (backlog %u%s)", port, (unsigned)st->uid, backlog,
+		 st->req.ao == API_AO_REQUIRED ? ", TCP-AO required" : "");
 	if (st->app_eof)
 		uv_timer_start(&st->timer, on_listen_watch, 250, 250);
 	else

@@ -109,6 +109,9 @@ static int load_config(struct toud_config *c, char *err, size_t errlen)
 	for (int i = 0; i < toud.n_overrides; i++)
 		if (config_override(c, toud.overrides[i], err, errlen) != 0)
 			return -1;
+	/* [key] sections are complete only now: read their secret files */
+	if (keys_finish(&c->keys, err, errlen) != 0)
+		return -1;
 	/* the engine counts TIME-WAIT TCBs too: room for them */
 	c->tcp.max_connections = c->max_connections * 2;
 	return 0;
@@ -262,6 +265,8 @@ static void reload(void)
 	for (int i = 0; i < before.n && i < after.n; i++) {
 		if (before.lines[i][0] == '[') {
 			section = before.lines[i];
+			if (strncmp(section, "[key ", 5) == 0)
+				break; /* the keys are reported on their own below */
 			continue;
 		}
 		if (strcmp(before.lines[i], after.lines[i]) == 0)
@@ -298,7 +303,19 @@ static void reload(void)
 		notify_ready("running (reload refused)");
 		return;
 	}
+	r = keys_apply(toud.stack, &nc->keys);
+	if (r != 0) {
+		log_err("reload: the engine refused the TCP-AO keys (%s); configuration unchanged", tcp_strerror(r));
+		keys_clear(&nc->keys);
+		free(nc);
+		notify_ready("running (reload refused)");
+		return;
+	}
+	if (nc->keys.n || toud.cfg.keys.n)
+		log_notice("reload: TCP-AO: %u key(s) (was %u); open connections keep the keys they use",
+			   nc->keys.n, toud.cfg.keys.n);
 	toud.cfg = *nc;
+	keys_clear(&nc->keys);
 	free(nc);
 	log_set_level(toud.cfg.log_level);
 	api_config_changed();
@@ -410,6 +427,11 @@ int main(int argc, char **argv)
 	int r = tcp_stack_new(&toud.stack, &toud.cfg.tcp, &cb, secret, seed);
 	if (r != 0)
 		fatal("cannot create the TCP stack: %s", tcp_strerror(r));
+	r = keys_apply(toud.stack, &toud.cfg.keys);
+	if (r != 0)
+		fatal("cannot use the TCP-AO keys: %s", tcp_strerror(r));
+	if (toud.cfg.keys.n)
+		log_info("TCP-AO: %u key(s) loaded", toud.cfg.keys.n);
 
 	notify_listen_fds(&toud);
 	const char *pcap = toud.pcap_path ? toud.pcap_path : (toud.cfg.pcap[0] ? toud.cfg.pcap : NULL);

@@ -357,6 +357,10 @@ struct tcp_ao_key {
  * 5925 3.1: "The IDs of MKTs MUST NOT overlap where their TCP connection
  * identifiers overlap"); TCP_ENOMEM. */
 int tcp_ao_set_keys(struct tcp_stack *s, const struct tcp_ao_key *keys, unsigned n);
+/* tcp_ao_set_keys()'s checks alone: 0, or TCP_EINVAL with *bad the first
+ * MKT refused and *clash the earlier one it overlaps (== *bad when the MKT
+ * is bad on its own).  bad and clash may be NULL. */
+int tcp_ao_keys_check(const struct tcp_ao_key *keys, unsigned n, unsigned *bad, unsigned *clash);
 
 /* Policies (tcp_conn_opts.ao, tcp_listener_set_ao).  OPTIONAL: TCP-AO
  * when an MKT matches (an active open), or when the SYN carries TCP-AO (a

@@ -258,18 +258,34 @@ void tcp_ao_table_free(struct tcp_ao_table *t)
 	t->n = 0;
 }
 
-int tcp_ao_set_keys(struct tcp_stack *s, const struct tcp_ao_key *keys, unsigned n)
+int tcp_ao_keys_check(const struct tcp_ao_key *keys, unsigned n, unsigned *bad, unsigned *clash)
 {
-	if (!s || (n && !keys) || n > TCP_AO_MAX_KEYS)
+	unsigned dummy;
+	if (!bad)
+		bad = &dummy;
+	if (!clash)
+		clash = &dummy;
+	*bad = *clash = 0;
+	if ((n && !keys) || n > TCP_AO_MAX_KEYS)
 		return TCP_EINVAL;
 	for (unsigned i = 0; i < n; i++) {
+		*bad = *clash = i;
 		if (!key_valid(&keys[i]))
 			return TCP_EINVAL;
 		for (unsigned j = 0; j < i; j++)
 			if (keys_overlap(&keys[i], &keys[j]) &&
-			    (keys[i].send_id == keys[j].send_id || keys[i].recv_id == keys[j].recv_id))
+			    (keys[i].send_id == keys[j].send_id || keys[i].recv_id == keys[j].recv_id)) {
+				*clash = j;
 				return TCP_EINVAL;
+			}
 	}
+	return 0;
+}
+
+int tcp_ao_set_keys(struct tcp_stack *s, const struct tcp_ao_key *keys, unsigned n)
+{
+	if (!s || tcp_ao_keys_check(keys, n, NULL, NULL) != 0)
+		return TCP_EINVAL;
 	struct tcp_ao_table t = { NULL, n };
 	if (n) {
 		t.keys = malloc(n * sizeof *t.keys);

@@ -9,8 +9,6 @@
 #include "peer.h"
 #include "tcp_ao.h"
 
-#define T0 TCP_SEC(100)
-
 /* ---- RFC 9235 ---- */
 
 /* RFC 9235 3: "Master_Key = "testvector"", KeyIDs 61 (client) and 84
@@ -748,8 +746,9 @@ TT_TEST(ao_unsigned_rst_ignored)
 	TT_EQ(ao_pair(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "k1", "k1"), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 1000, 5000, 40000, 80, T0, &ca, &cb), 0);
-	TT_EQ(host_recv_from(&b, &a.ep, 40000, 80, 1001, 0, F_RST, 0, NULL, T0), 0);
-	TT_EQ(host_recv_from(&b, &a.ep, 40000, 80, 1001, 5001, F_ACK, 1000, "inject", T0), 0);
+	struct peer p = PEER(&b, .port = 40000, .seq = 1001, .ack = 5001);
+	TT_EQ(peer_send(&p, .flags = F_RST, .now = T0), 0);
+	TT_EQ(peer_send(&p, .data = "inject", .now = T0), 0);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	EXPECT_NONE(&b);
 	TT_EQ(host_stats(&b).DropAoMissing, 2);
