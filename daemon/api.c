@@ -1067,7 +1067,7 @@ static void on_accepted(struct listener *l, struct tcp_conn *tc)
 	if (!c || tcp_conn_info(tc, &info) != 0) {
 		free(c);
 		tcp_abort(tc, toud_now());
-		tcp_release(tc);
+		tcp_release(tc, toud_now());
 		return;
 	}
 	c->tc = tc;
@@ -1093,7 +1093,7 @@ static void on_accepted(struct listener *l, struct tcp_conn *tc)
 		tcp_conn_set_user(tc, NULL);
 		free(c);
 		tcp_abort(tc, toud_now());
-		tcp_release(tc);
+		tcp_release(tc, toud_now());
 		return;
 	}
 	tcp_conn_set_user(tc, c);
@@ -1131,7 +1131,7 @@ static void conn_closed(struct conn *c, int err)
 	record_end(c, err);
 	accept_queue_remove(c);
 	if (c->tc) {
-		tcp_release(c->tc);
+		tcp_release(c->tc, toud_now());
 		c->tc = NULL;
 	}
 	conn_unlink(c);

@@ -155,7 +155,6 @@ struct tcp_stack {
 	uint64_t rng;
 	uint64_t next_id;
 	int depth;                          /* nesting of API entry points */
-	tcp_time_t last_now;                /* latest `now` seen (for tcp_release) */
 	int delivering;
 
 	struct tcp_conn **table;            /* hash by 4-tuple */

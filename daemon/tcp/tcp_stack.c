@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tcp_int.h"
+#include "tcp_testing.h" /* defines tcp_stack_set_isn_hook */
 #include "tcp_siphash.h"
 
 const char *tcp_strerror(int err)
@@ -29,6 +30,7 @@ const char *tcp_strerror(int err)
 	case TCP_ENOPORTS: return "no ephemeral port available";
 	case TCP_EEXIST: return "connection already exists";
 	case TCP_ELIMIT: return "limit reached";
+	case TCP_ENOKEY: return "no TCP-AO key for the peer";
 	default: return "unknown error";
 	}
 }
@@ -238,12 +240,6 @@ static void deliver(struct tcp_conn *c)
 void tcp_enter(struct tcp_stack *s)
 {
 	s->depth++;
-}
-
-static void note_now(struct tcp_stack *s, tcp_time_t now)
-{
-	if (now > s->last_now)
-		s->last_now = now;
 }
 
 static void dead_push(struct tcp_conn *c)
@@ -672,7 +668,6 @@ void tcp_timeout(struct tcp_stack *s, tcp_time_t now)
 {
 	if (!s)
 		return;
-	note_now(s, now);
 	tcp_enter(s);
 	/* each firing either re-arms later than now or clears the timer; the
 	 * bound keeps a bug from becoming an endless loop */
@@ -824,7 +819,6 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
 	if (!l)
 		return;
 	struct tcp_stack *s = l->s;
-	note_now(s, now);
 	tcp_enter(s);
 	/* connections not yet accepted are reset */
 	for (unsigned guard = 0; l->embryo_head && guard < (1u << 25); guard++) {
@@ -897,7 +891,6 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 			return TCP_ENOPORTS;
 	}
 	int err;
-	note_now(s, now);
 	tcp_enter(s);
 	struct tcp_conn *c = tcp_conn_new(s, remote, lport, rport, now, &err);
 	if (!c) {
@@ -962,7 +955,6 @@ static int send_allowed(const struct tcp_conn *c)
 static void send_queued(struct tcp_conn *c, uint32_t n, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
-	note_now(s, now);
 	tcp_enter(s);
 	c->sndbuf.len += n;
 	/* SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after
@@ -1065,7 +1057,6 @@ ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now)
 	struct tcp_stack *s = c->s;
 	tcp_ring_consume(&c->rcvbuf, (uint32_t)n);
 	if (c->state != TCP_S_CLOSED) {
-		note_now(s, now);
 		tcp_enter(s);
 		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce the
 		 * opened window once it grew by min(RCV.BUFF/2, Eff.snd.MSS) */
@@ -1104,7 +1095,6 @@ int tcp_close(struct tcp_conn *c, tcp_time_t now)
 		return TCP_EINVAL;
 	struct tcp_stack *s = c->s;
 	int r = 0;
-	note_now(s, now);
 	tcp_enter(s);
 	switch (c->state) {
 	case TCP_S_CLOSED:
@@ -1184,7 +1174,6 @@ int tcp_abort(struct tcp_conn *c, tcp_time_t now)
 		return TCP_EINVAL;
 	if (c->detached)
 		return TCP_ENOTCONN;
-	note_now(c->s, now);
 	tcp_enter(c->s);
 	abort_conn(c, TCP_EABORTED, now);
 	tcp_leave(c->s);
@@ -1198,7 +1187,6 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
 	if (c->detached)
 		return TCP_ENOTCONN;
 	c->no_read = 1;
-	note_now(c->s, now);
 	if (c->rcvbuf.len > 0 || c->ooo.n > 0) {
 		/* unread data: reset, as a kernel socket closed with unread
 		 * data does (RFC 2525 2.17) */
@@ -1214,7 +1202,7 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
 	return r == TCP_ECLOSING ? 0 : r;
 }
 
-void tcp_release(struct tcp_conn *c)
+void tcp_release(struct tcp_conn *c, tcp_time_t now)
 {
 	if (!c || c->released)
 		return;
@@ -1234,9 +1222,7 @@ void tcp_release(struct tcp_conn *c)
 		dead_push(c);
 		return;
 	}
-	/* still live: the engine finishes the close on its own; the time is
-	 * the latest the engine was told */
-	tcp_time_t now = s->last_now;
+	/* still live: the engine finishes the close on its own */
 	tcp_enter(s);
 	c->no_read = 1;
 	if (c->state == TCP_S_SYN_SENT) {
@@ -1388,7 +1374,6 @@ int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 		s->st.DropMalformed++;
 		return r;
 	}
-	note_now(s, now);
 	tcp_enter(s);
 	r = tcp_input_seg(s, from, &seg, now);
 	tcp_leave(s);

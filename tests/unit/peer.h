@@ -28,6 +28,7 @@
 
 #include "tcp.h"
 #include "tcp_seg.h"
+#include "tcp_testing.h"
 #include "tt.h"
 
 /* peer_send(p, .field = ...) lists the template's fields first and the
@@ -124,7 +125,7 @@ static inline void peer_event(void *ctx, struct tcp_conn *c, void *user, enum tc
 	if (ev == TCP_EV_ACCEPTED)
 		h->accepted = c;
 	if (ev == TCP_EV_CLOSED && h->release_on_close)
-		tcp_release(c);
+		tcp_release(c, h->now);
 }
 
 static inline void peer_log(void *ctx, int level, const char *fmt, ...)
@@ -223,38 +224,6 @@ static inline int host_forward_last(struct host *from, struct host *to, tcp_time
 static inline void host_drop_all(struct host *h)
 {
 	h->qhead = h->qlen = 0;
-}
-
-/* Build a segment (no options unless o is given) into buf. */
-static inline size_t peer_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport,
-				uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
-				const void *data, size_t len, const struct tcp_seg *o)
-{
-	struct tcp_seg s;
-	if (o)
-		s = *o;
-	else
-		memset(&s, 0, sizeof s);
-	s.sport = sport;
-	s.dport = dport;
-	s.seq = seq;
-	s.ack = ack;
-	s.flags = flags;
-	s.wnd = wnd;
-	s.data = data;
-	s.len = len;
-	return tcp_seg_build(buf, cap, &s);
-}
-
-/* The scripted peer sends a segment from `from` to host h. */
-static inline int host_recv_from(struct host *h, const struct tcp_endpoint *from, uint16_t sport,
-				 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-				 uint16_t wnd, const char *data, tcp_time_t now)
-{
-	uint8_t buf[2048];
-	size_t len = peer_build(buf, sizeof buf, sport, dport, seq, ack, flags, wnd, data,
-				data ? strlen(data) : 0, NULL);
-	return tcp_input(h->s, from, buf, len, now);
 }
 
 /* Move every queued segment of `from` into `to` (with from's address). */
@@ -718,6 +687,39 @@ static inline void peer_options_config(struct tcp_config *cfg)
 static inline uint8_t peer_pattern(size_t i)
 {
 	return (uint8_t)((i * 2654435761u) >> 13);
+}
+
+/* OLD positional builders, kept only until the tests other engineers are
+ * writing now move to peer_send(); deprecated: do not use in new tests. */
+__attribute__((deprecated("use peer_make(&p, buf, cap, .field = ...)")))
+static inline size_t peer_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport,
+				uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
+				const void *data, size_t len, const struct tcp_seg *o)
+{
+	struct tcp_seg s;
+	if (o)
+		s = *o;
+	else
+		memset(&s, 0, sizeof s);
+	s.sport = sport;
+	s.dport = dport;
+	s.seq = seq;
+	s.ack = ack;
+	s.flags = flags;
+	s.wnd = wnd;
+	s.data = data;
+	s.len = len;
+	return tcp_seg_build(buf, cap, &s);
+}
+
+__attribute__((deprecated("use peer_send(&p, .field = ...)")))
+static inline int host_recv_from(struct host *h, const struct tcp_endpoint *from, uint16_t sport,
+				 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
+				 uint16_t wnd, const char *data, tcp_time_t now)
+{
+	struct seg_spec sp = { .from = from, .sport = sport, .dport = dport, .seq = seq,
+			       .ack = ack, .flags = flags, .wnd = wnd, .data = data, .now = now };
+	return peer_spec_send(h, &sp);
 }
 
 #endif

@@ -776,8 +776,8 @@ TT_TEST(ao_replay_from_earlier_connection_dropped)
 	/* both sides abort; a new connection on the same ports */
 	tcp_abort(ca, T0);
 	tcp_abort(cb, T0);
-	tcp_release(ca);
-	tcp_release(cb);
+	tcp_release(ca, T0);
+	tcp_release(cb, T0);
 	host_drop_all(&a);
 	host_drop_all(&b);
 	struct tcp_conn *c2, *d2;
