@@ -185,7 +185,13 @@ struct tcp_config {
 	int sack;                  /* RFC 2018, default on */
 	int window_scaling;        /* RFC 7323, default on */
 	unsigned max_connections;  /* total TCBs incl. TIME-WAIT, default 4096 */
-	unsigned challenge_ack_limit; /* RFC 5961 section 7: per second, default 1000 */
+	unsigned challenge_ack_limit; /* RFC 5961 section 7: the stack's budget per second,
+	                              default 1000; each second's budget is drawn at random
+	                              in [limit/2, limit*3/2) (CVE-2016-5696, as Linux) */
+	tcp_time_t invalid_ratelimit; /* per connection: at most one ACK in answer to an
+	                              unacceptable segment (PAWS, out of window, bad ACK,
+	                              challenge) per this interval; default 500 ms (Linux's
+	                              tcp_invalid_ratelimit), 0 = no limit */
 };
 void tcp_config_default(struct tcp_config *cfg);
 
@@ -441,6 +447,12 @@ struct tcp_stats {
 	uint64_t ChallengeAcks, ChallengeAcksSuppressed;
 	uint64_t FastRetransmits, Timeouts, DelayedAcks, SackRecoveries;
 	uint64_t ZeroWindowProbes, KeepAlives;
+	/* ACKs not sent in answer to unacceptable segments because the
+	 * connection answered one less than cfg.invalid_ratelimit ago (the
+	 * names of Linux's TCPACKSkipped* counters): PAWS failures,
+	 * out-of-window sequence numbers or ACKs, challenge ACKs (RFC 5961),
+	 * segments that reach a TIME-WAIT connection. */
+	uint64_t AckSkippedPaws, AckSkippedSeq, AckSkippedChallenge, AckSkippedTimeWait;
 	/* TCP-AO (RFC 5925 7.5.2: each "silently discard" counted) */
 	uint64_t DropAoMissing;     /* no TCP-AO where it is required */
 	uint64_t DropAoNoKey;       /* KeyID/length matches no MKT, or no MKT for the peer */

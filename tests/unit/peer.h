@@ -148,7 +148,8 @@ static inline uint32_t peer_isn(void *arg, const struct tcp_conn *c)
 }
 
 /* A plain configuration: no options, 1 s minimum RTO, immediate ACKs, an
- * 8 KiB receive window, so figures show simple numbers. */
+ * 8 KiB receive window, no per-connection limit on ACKs answering
+ * unacceptable segments, so figures show simple numbers. */
 static inline void peer_plain_config(struct tcp_config *cfg)
 {
 	tcp_config_default(cfg);
@@ -166,6 +167,9 @@ static inline void peer_plain_config(struct tcp_config *cfg)
 	cfg->cc = TCP_CC_NEWRENO;
 	cfg->max_connections = 64;
 	cfg->challenge_ack_limit = 10;
+	/* every unacceptable segment answered: tests of the per-connection
+	 * ACK rate limit set it (test_hardening.c) */
+	cfg->invalid_ratelimit = 0;
 	cfg->msl = TCP_SEC(30);
 }
 
