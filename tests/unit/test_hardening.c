@@ -45,6 +45,29 @@ static int ts_probe(struct host *a, struct host *b, struct tcp_conn *ca, tcp_tim
 	return 0;
 }
 
+/* Hosts a (10.0.0.1:1000) and b (10.0.0.2:80), ISNs 99 and 299,
+ * connected; 0 or a negative step. */
+static int hard_pair(struct host *a, struct host *b, const struct tcp_config *cfg,
+		     struct tcp_conn **ca, struct tcp_conn **cb)
+{
+	if (host_init(a, 1, cfg) != 0 || host_init(b, 2, cfg) != 0)
+		return -10;
+	return pair_establish(a, b, 99, 299, 1000, 80, T0, ca, cb);
+}
+
+/* hard_pair, then one byte a -> b (read by b's owner): *tsa is a's TSval,
+ * b's RCV.NXT 101, SND.UNA = SND.NXT 300. */
+static int ts_pair(struct host *a, struct host *b, const struct tcp_config *cfg,
+		   struct tcp_conn **ca, struct tcp_conn **cb, uint32_t *tsa)
+{
+	int r = hard_pair(a, b, cfg, ca, cb);
+	if (r != 0)
+		return r;
+	if (ts_probe(a, b, *ca, T0, tsa) != 0)
+		return -11;
+	return tcp_recv(*cb, (char[4]){ 0 }, 4, T0) == 1 ? 0 : -12;
+}
+
 /* A bulk transfer a -> b through pair_run, reading at b. */
 struct xfer {
 	struct tcp_conn *ca, *cb;
@@ -98,13 +121,9 @@ TT_TEST(ts_recent_not_poisoned_by_known_seq_segments)
 	struct tcp_config cfg;
 	hard_config(&cfg, 1);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	uint32_t tsa;
-	TT_EQ(ts_probe(&a, &b, ca, T0, &tsa), 0);
-	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), 1);
+	TT_EQ(ts_pair(&a, &b, &cfg, &ca, &cb, &tsa), 0);
 	/* b: RCV.NXT 101, SND.UNA = SND.NXT 300 */
 	uint32_t evil = tsa + 0x7fffffffu;
 	spoof(&b, &a.ep, 1000, 80, 101, 0, 0, "A", 1, 1, evil, 0, T0);
@@ -129,13 +148,9 @@ TT_TEST(ts_recent_not_poisoned_by_blind_sweep)
 	struct tcp_config cfg;
 	hard_config(&cfg, 1);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	uint32_t tsa;
-	TT_EQ(ts_probe(&a, &b, ca, T0, &tsa), 0);
-	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), 1);
+	TT_EQ(ts_pair(&a, &b, &cfg, &ca, &cb, &tsa), 0);
 	static uint8_t junk[32768];
 	memset(junk, 'J', sizeof junk);
 	uint64_t n = 0;
@@ -166,10 +181,8 @@ TT_TEST(tsval_never_goes_backwards_with_a_stale_now)
 	struct tcp_config cfg;
 	hard_config(&cfg, 1);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(hard_pair(&a, &b, &cfg, &ca, &cb), 0);
 	TT_EQ(tcp_send(ca, "new", 3, T0 + TCP_MS(100)), 3);
 	TT_ASSERT(host_pop(&a));
 	uint32_t ts1 = a.seg.tsval;
@@ -404,13 +417,9 @@ TT_TEST(reflected_acks_bounded_per_connection)
 	hard_config(&cfg, 1);
 	cfg.challenge_ack_limit = 1000;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	uint32_t tsa;
-	TT_EQ(ts_probe(&a, &b, ca, T0, &tsa), 0);
-	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), 1);
+	TT_EQ(ts_pair(&a, &b, &cfg, &ca, &cb, &tsa), 0);
 	/* b: RCV.NXT 101, SND.NXT 300 */
 	tcp_time_t t = T0 + TCP_SEC(1);
 	unsigned acks = 0;
@@ -448,10 +457,8 @@ TT_TEST(time_wait_acknowledges_acceptable_segments_and_restarts_2msl)
 	struct tcp_config cfg;
 	hard_config(&cfg, 0);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(hard_pair(&a, &b, &cfg, &ca, &cb), 0);
 	TT_EQ(tcp_close(ca, T0), 0);
 	host_deliver(&a, &b, T0);
 	host_deliver(&b, &a, T0);
@@ -495,10 +502,8 @@ TT_TEST(out_of_order_bare_fin_acknowledged_at_once)
 	struct tcp_config cfg;
 	hard_config(&cfg, 0);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(hard_pair(&a, &b, &cfg, &ca, &cb), 0);
 	spoof(&b, &a.ep, 1000, 80, 110, 300, F_FIN | F_ACK, NULL, 0, 0, 0, 0, T0);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
@@ -520,10 +525,8 @@ TT_TEST(no_duplicate_window_ack_on_read_without_scaling)
 	cfg.recv_buffer = 256 * 1024;
 	cfg.send_buffer = 256 * 1024;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(hard_pair(&a, &b, &cfg, &ca, &cb), 0);
 	static uint8_t data[3000];
 	memset(data, 'd', sizeof data);
 	TT_EQ(tcp_send(ca, data, sizeof data, T0), (ssize_t)sizeof data);
@@ -537,22 +540,33 @@ TT_TEST(no_duplicate_window_ack_on_read_without_scaling)
 	host_free(&b);
 }
 
+/* A simultaneous open at a (ISN 100, port 1000 -> 10.0.0.2:80): its SYN
+ * is answered by the peer's SYN (SEQ 300) carrying `text`; a is then in
+ * SYN-RECEIVED and its SYN,ACK is the next segment queued. */
+static int simultaneous_open(struct host *a, const char *text, struct tcp_conn **c)
+{
+	struct tcp_config cfg;
+	hard_config(&cfg, 0);
+	if (host_init(a, 1, &cfg) != 0)
+		return -1;
+	const struct tcp_endpoint pb = PB;
+	a->isn = 100;
+	if (tcp_connect(a->s, &pb, 80, 1000, NULL, NULL, T0, c) != 0)
+		return -2;
+	host_drop_all(a);
+	spoof(a, &pb, 80, 1000, 300, 0, F_SYN, text, text ? strlen(text) : 0, 0, 0, 0, T0);
+	return tcp_conn_state(*c) == TCP_S_SYN_RECEIVED ? 0 : -3;
+}
+
 /* RFC 9293 3.10.7.3: a SYN without ACK in SYN-SENT (simultaneous open):
  * "If there are other controls or text in the segment, queue them for
  * processing after the ESTABLISHED state has been reached". */
 TT_TEST(syn_sent_text_on_syn_queued_until_established)
 {
-	struct tcp_config cfg;
-	hard_config(&cfg, 0);
 	struct host a;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	const struct tcp_endpoint pb = PB;
 	struct tcp_conn *c;
-	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
-	host_drop_all(&a);
-	spoof(&a, &pb, 80, 1000, 300, 0, F_SYN, "hello", 5, 0, 0, 0, T0);
-	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
+	TT_EQ(simultaneous_open(&a, "hello", &c), 0);
+	const struct tcp_endpoint pb = PB;
 	EXPECT_SEG(&a, F_SYN | F_ACK, 100, 301); /* the text is not acknowledged yet */
 	spoof(&a, &pb, 80, 1000, 306, 101, F_ACK, NULL, 0, 0, 0, 0, T0);
 	EXPECT_STATE(c, TCP_S_ESTABLISHED);
@@ -570,16 +584,10 @@ TT_TEST(syn_sent_text_on_syn_queued_until_established)
  * FIN-WAIT-1 and the close goes on as usual. */
 TT_TEST(close_in_syn_received_sends_fin_at_once)
 {
-	struct tcp_config cfg;
-	hard_config(&cfg, 0);
 	struct host a;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	const struct tcp_endpoint pb = PB;
 	struct tcp_conn *c;
-	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
-	host_drop_all(&a);
-	spoof(&a, &pb, 80, 1000, 300, 0, F_SYN, NULL, 0, 0, 0, 0, T0);
+	TT_EQ(simultaneous_open(&a, NULL, &c), 0);
+	const struct tcp_endpoint pb = PB;
 	EXPECT_SEG(&a, F_SYN | F_ACK, 100, 301);
 	TT_EQ(tcp_close(c, T0), 0);
 	EXPECT_STATE(c, TCP_S_FIN_WAIT_1);
