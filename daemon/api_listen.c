@@ -169,6 +169,8 @@ void do_listen(struct client *cl)
 			client_reply_err(cl, TOU_ERR_INTERNAL, "cannot listen: %s", tcp_strerror(r));
 		return;
 	}
+	if (cl->req.ao == API_AO_REQUIRED)
+		tcp_listener_set_ao(l->tl, TCP_AO_REQUIRED); /* a valid policy: cannot fail */
 	l->port = port;
 	l->uid = cl->uid;
 	l->backlog = backlog;
@@ -181,7 +183,8 @@ void do_listen(struct client *cl)
 	cl->pend = NULL;
 	cl->pend_len = 0;
 	lstream_printf(cl->ls, "OK %u", port);
-	log_info("listening on port %u for uid %u (backlog %u)", port, (unsigned)cl->uid, backlog);
+	log_info("listening on port %u for uid %u (backlog %u%s)", port, (unsigned)cl->uid, backlog,
+		 cl->req.ao == API_AO_REQUIRED ? ", TCP-AO required" : "");
 	client_read_start(cl); /* notices the client's close (or watches for it after its EOF) */
 }
 
