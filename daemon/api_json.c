@@ -96,6 +96,9 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 	sb_printf(b, ",\"snd_buf\":%" PRIu32 ",\"snd_buf_limit\":%" PRIu32 ",\"rcv_buf\":%" PRIu32
 		  ",\"rcv_buf_limit\":%" PRIu32, i->snd_buf_alloc, i->snd_buf_limit, i->rcv_buf_alloc,
 		  i->rcv_buf_limit);
+	/* TCP-AO (RFC 5925): the KeyID we send with, the RNextKeyID we ask for */
+	if (i->ao)
+		sb_printf(b, ",\"ao\":{\"keyid\":%u,\"rnextkeyid\":%u}", i->ao_send_id, i->ao_recv_id);
 	if (end) {
 		sb_printf(b, ",\"end\":");
 		sb_json_str(b, end);
@@ -114,7 +117,9 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(DropListenOverflow); S(DropRcvBufFull); S(ChallengeAcks); S(ChallengeAcksSuppressed);
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
-	S(AckSkippedTimeWait); S(TimeWaitRecycled); S(TimeWaitReused); S(NoMemory);
+	S(AckSkippedTimeWait);
+	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges); S(TimeWaitRecycled);
+	S(TimeWaitReused); S(NoMemory);
 	sb_printf(b, "}");
 #undef S
 }

@@ -30,6 +30,7 @@ const char *tcp_strerror(int err)
 	case TCP_ENOPORTS: return "no ephemeral port available";
 	case TCP_EEXIST: return "connection already exists";
 	case TCP_ELIMIT: return "limit reached";
+	case TCP_ENOKEY: return "no TCP-AO key for the peer";
 	default: return "unknown error";
 	}
 }
@@ -166,6 +167,7 @@ int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
 
 static void conn_free(struct tcp_conn *c)
 {
+	tcp_ao_conn_free(c);
 	tcp_ring_free(&c->sndbuf);
 	tcp_ring_free(&c->rcvbuf);
 	free(c);
@@ -196,6 +198,7 @@ void tcp_stack_free(struct tcp_stack *s)
 		free(tw);
 	}
 	free(s->tw_table);
+	tcp_ao_table_free(&s->ao);
 	free(s->table);
 	free(s->heap);
 	free(s);
@@ -759,6 +762,10 @@ static void tw_compact(struct tcp_conn *c)
 	if (c->detached || c->state != TCP_S_TIME_WAIT || (c->owned && !c->released) ||
 	    c->on_ev_list)
 		return; /* gone meanwhile, or held: compacted at tcp_release */
+	if (c->ao)
+		return; /* TCP-AO keys and sequence-number extensions are not in
+			 * the record: such a TIME-WAIT keeps its TCB (no rings)
+			 * until 2 MSL */
 	if (c->timers[TCP_T_DELACK] != TCP_TIME_NEVER)
 		tcp_send_ack(c, c->last_send); /* what was owed goes now (the
 						 * engine's latest time for c) */
@@ -1435,6 +1442,14 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 	 * <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to ISS+1,
 	 * enter SYN-SENT state, and return." */
 	c->iss = tcp_isn(s, c, now);
+	apply_opts(c, opts);
+	/* TCP-AO (RFC 5925 7.5.1): the MKT for the SYN, or none */
+	err = tcp_ao_conn_active(c, opts ? opts->ao : TCP_AO_OPTIONAL, opts ? opts->ao_key : 0);
+	if (err < 0) {
+		tcp_conn_closed(c, err); /* not owned yet: no event, freed on leave */
+		tcp_leave(s);
+		return err;
+	}
 	if (tw) {
 		if (!tw_reusable(tw, c, now)) {
 			tcp_conn_closed(c, 0); /* not owned yet: no event */
@@ -1446,7 +1461,6 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 			(unsigned long long)c->id, (unsigned long long)tw->id);
 		tw_free(s, tw);
 	}
-	apply_opts(c, opts);
 	c->owned = 1;
 	c->user = user;
 	c->snd_una = c->iss;
@@ -1925,6 +1939,11 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->snd_buf_limit = c->sndbuf.lim;
 	o->rcv_buf_alloc = c->rcvbuf.cap;
 	o->rcv_buf_limit = tcp_rcv_buf(c);
+	if (c->ao) {
+		o->ao = 1;
+		o->ao_send_id = c->ao->mkt[c->ao->current].key.send_id;
+		o->ao_recv_id = c->ao->mkt[c->ao->rnext].key.recv_id;
+	}
 	return 0;
 }
 
