@@ -299,31 +299,27 @@ TT_TEST(mem_out_of_order_data_survives_growth)
 	cfg.timestamps = 0;
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
-	struct tcp_endpoint pe = a.ep;
-	pe.addr[3] = 9;
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(a.s, 80, 8, NULL, &l), 0);
 	a.isn = 5000;
-	host_recv_from(&a, &pe, 1000, 80, 100, 0, F_SYN, 65535, NULL, T0);
+	struct peer p = PEER(&a, .wnd = 65535);
+	p.ep.addr[3] = 9;
+	peer_send(&p, .flags = F_SYN, .seq = 100, .now = T0);
 	EXPECT_SEG(&a, F_SYN | F_ACK, 5000, 101);
-	host_recv_from(&a, &pe, 1000, 80, 101, 5001, F_ACK, 65535, NULL, T0);
+	peer_send(&p, .seq = 101, .ack = 5001, .now = T0);
 	struct tcp_conn *c = a.accepted;
 	TT_ASSERT(c != NULL);
 	static char seg[1000];
 	/* segments 2..40 first (39000 bytes beyond a 1000-byte hole) */
 	for (int k = 39; k >= 1; k--) {
 		memset(seg, 'A' + k % 26, sizeof seg);
-		uint8_t buf[2048];
-		size_t n = peer_build(buf, sizeof buf, 1000, 80, 101 + 1000u * (uint32_t)k, 5001, F_ACK,
-				      65535, seg, sizeof seg, NULL);
-		tcp_input(a.s, &pe, buf, n, T0 + 1);
+		peer_send(&p, .seq = 101 + 1000u * (uint32_t)k, .ack = 5001, .data = seg,
+			  .len = sizeof seg, .now = T0 + 1);
 	}
 	TT_ASSERT(cinfo(c).rcv_buf_alloc >= 40000);
 	TT_EQ(cinfo(c).recv_queue, 0);
 	memset(seg, 'A', sizeof seg);
-	uint8_t buf[2048];
-	size_t n = peer_build(buf, sizeof buf, 1000, 80, 101, 5001, F_ACK, 65535, seg, sizeof seg, NULL);
-	tcp_input(a.s, &pe, buf, n, T0 + 2);
+	peer_send(&p, .seq = 101, .ack = 5001, .data = seg, .len = sizeof seg, .now = T0 + 2);
 	TT_EQ(cinfo(c).recv_queue, 40000);
 	static char r[40000];
 	TT_EQ(tcp_recv(c, r, sizeof r, T0 + 3), 40000);

@@ -48,6 +48,13 @@ static uint32_t a_closes_first(struct host *a, struct host *b, uint16_t pa, uint
 	return i.snd_nxt;
 }
 
+/* b's side of the 4-tuple (b.ep, port 80) -> (a, port aport) as a
+ * scripted peer: segments to a's TIME-WAIT after b has forgotten it. */
+static struct peer from_b(struct host *a, const struct host *b, uint16_t aport)
+{
+	return PEER(a, .ep = b->ep, .port = 80, .hport = aport);
+}
+
 static int listen80(struct host *b)
 {
 	struct tcp_listener *l;
@@ -98,10 +105,11 @@ TT_TEST(tw_bound_recycles_the_oldest)
 	TT_EQ(host_stats(&a).TimeWaitRecycled, 1);
 	host_drop_all(&a);
 	/* b's FIN of the second connection again: ACKed from TIME-WAIT */
-	host_recv_from(&a, &b.ep, 80, 1002, 7001, 202, F_FIN | F_ACK, 8192, NULL, T0 + 3);
+	struct peer p2 = from_b(&a, &b, 1002), p1 = from_b(&a, &b, 1001);
+	peer_send(&p2, .flags = F_FIN | F_ACK, .seq = 7001, .ack = 202, .now = T0 + 3);
 	EXPECT_SEG(&a, F_ACK, 202, 7002);
 	/* the first (oldest) is gone: its FIN meets CLOSED */
-	host_recv_from(&a, &b.ep, 80, 1001, 7001, 102, F_FIN | F_ACK, 8192, NULL, T0 + 3);
+	peer_send(&p1, .flags = F_FIN | F_ACK, .seq = 7001, .ack = 102, .now = T0 + 3);
 	EXPECT_SEG(&a, F_RST, 102, 0);
 	host_free(&a);
 	host_free(&b);
@@ -120,7 +128,8 @@ TT_TEST(tw_record_acks_fin_and_restarts_2msl)
 	TT_EQ(mem(&a).time_wait, 1);
 	TT_EQ(tcp_next_deadline(a.s), T0 + 2 * a.cfg.msl);
 	tcp_time_t t1 = T0 + a.cfg.msl;
-	host_recv_from(&a, &b.ep, 80, 1001, 7001, 102, F_FIN | F_ACK, 8192, NULL, t1);
+	struct peer p = from_b(&a, &b, 1001);
+	peer_send(&p, .flags = F_FIN | F_ACK, .seq = 7001, .ack = 102, .now = t1);
 	EXPECT_SEG(&a, F_ACK, 102, 7002);
 	TT_EQ(mem(&a).time_wait, 1); /* compact again */
 	TT_EQ(mem(&a).conns, 0);
@@ -244,11 +253,12 @@ TT_TEST(tw_record_keeps_the_ack_rate_limit)
 	TT_EQ(listen80(&b), 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1001, 100, T0) != 0);
 	host_drop_all(&a);
+	struct peer p = from_b(&a, &b, 1001);
 	unsigned acks = 0;
 	for (int i = 0; i < 10; i++) {
 		/* out of window: far beyond RCV.NXT (7002) */
-		host_recv_from(&a, &b.ep, 80, 1001, 900000u + 10u * (uint32_t)i, 102, F_ACK, 8192, NULL,
-			       T0 + TCP_MS(10) * (tcp_time_t)(i + 1));
+		peer_send(&p, .seq = 900000u + 10u * (uint32_t)i, .ack = 102,
+			  .now = T0 + TCP_MS(10) * (tcp_time_t)(i + 1));
 		while (host_pop(&a))
 			acks++;
 		TT_EQ(mem(&a).time_wait, 1);
