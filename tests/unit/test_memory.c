@@ -188,6 +188,18 @@ static int bulk_run(struct host *a, struct host *b, struct bulk *x, tcp_time_t d
 	return 0;
 }
 
+/* Two hosts of mem_config() and a bulk run of `dur` between them. */
+static int bulk_pair(struct host *a, struct host *b, struct bulk *x, size_t drain, tcp_time_t dur)
+{
+	struct tcp_config cfg;
+	mem_config(&cfg);
+	if (host_init(a, 1, &cfg) != 0 || host_init(b, 2, &cfg) != 0)
+		return -1;
+	memset(x, 0, sizeof *x);
+	x->drain = drain;
+	return bulk_run(a, b, x, TCP_MS(5), dur);
+}
+
 /* Auto-tuning: with an application that drains everything, the receive
  * limit and the announced window grow far beyond the initial 64 KiB over
  * simulated round trips, never beyond recv_buffer, and the window's right
@@ -197,12 +209,8 @@ TT_TEST(mem_autotune_grows_with_draining_app)
 	struct tcp_config cfg;
 	mem_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct bulk x;
-	memset(&x, 0, sizeof x);
-	x.drain = 1u << 20;
-	TT_EQ(bulk_run(&a, &b, &x, TCP_MS(5), TCP_SEC(3)), 0);
+	TT_EQ(bulk_pair(&a, &b, &x, 1u << 20, TCP_SEC(3)), 0);
 	struct tcp_conn_info i = cinfo(x.rcv);
 	TT_ASSERT(x.recvd > (8u << 20));
 	TT_EQ(x.receded, 0);
@@ -222,15 +230,9 @@ TT_TEST(mem_autotune_grows_with_draining_app)
  * has buffered (the initial 64 KiB), and the ring holds just that. */
 TT_TEST(mem_autotune_non_reading_app_does_not_grow)
 {
-	struct tcp_config cfg;
-	mem_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct bulk x;
-	memset(&x, 0, sizeof x);
-	x.drain = 0;
-	TT_EQ(bulk_run(&a, &b, &x, TCP_MS(5), TCP_SEC(3)), 0);
+	TT_EQ(bulk_pair(&a, &b, &x, 0, TCP_SEC(3)), 0);
 	struct tcp_conn_info i = cinfo(x.rcv);
 	TT_EQ(i.rcv_buf_limit, TCP_RCVBUF_INIT_TEST);
 	TT_ASSERT(i.recv_queue >= TCP_RCVBUF_INIT_TEST - 2 * i.mss);
@@ -245,16 +247,10 @@ TT_TEST(mem_autotune_non_reading_app_does_not_grow)
  * holds) once the connection has been idle for an RTO. */
 TT_TEST(mem_idle_releases_and_shrinks_large_rings)
 {
-	struct tcp_config cfg;
-	mem_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct bulk x;
-	memset(&x, 0, sizeof x);
-	x.drain = 1u << 20;
 	/* a short burst: large rings on both sides */
-	TT_EQ(bulk_run(&a, &b, &x, TCP_MS(5), TCP_SEC(1)), 0);
+	TT_EQ(bulk_pair(&a, &b, &x, 1u << 20, TCP_SEC(1)), 0);
 	struct tcp_conn_info i = cinfo(x.rcv);
 	TT_ASSERT(cinfo(x.snd).snd_buf_alloc > TCP_RING_KEEP_TEST);
 	/* the sender's application stops writing; what is queued drains */

@@ -61,6 +61,16 @@ static int listen80(struct host *b)
 	return tcp_listen(b->s, 80, 64, NULL, &l);
 }
 
+/* a (10.0.0.1) with config ca, b (10.0.0.2) with cb listening on port 80
+ * (NULL: peer_plain_config).  0 or -1. */
+static int two_hosts(struct host *a, const struct tcp_config *ca, struct host *b,
+		     const struct tcp_config *cb)
+{
+	if (host_init(a, 1, ca) != 0 || host_init(b, 2, cb) != 0)
+		return -1;
+	return listen80(b);
+}
+
 /* max_connections counts live connections only: with 2 allowed, two
  * connections in TIME-WAIT leave room for two more. */
 TT_TEST(tw_not_counted_against_max_connections)
@@ -69,9 +79,7 @@ TT_TEST(tw_not_counted_against_max_connections)
 	peer_plain_config(&cfg);
 	cfg.max_connections = 2;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(listen80(&b), 0);
+	TT_EQ(two_hosts(&a, &cfg, &b, NULL), 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1001, 100, T0) != 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1002, 200, T0 + 1) != 0);
 	TT_EQ(mem(&a).time_wait, 2);
@@ -94,9 +102,7 @@ TT_TEST(tw_bound_recycles_the_oldest)
 	peer_plain_config(&cfg);
 	cfg.max_time_wait = 2;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(listen80(&b), 0);
+	TT_EQ(two_hosts(&a, &cfg, &b, NULL), 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1001, 100, T0) != 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1002, 200, T0 + 1) != 0);
 	TT_EQ(host_stats(&a).TimeWaitRecycled, 0);
@@ -121,9 +127,7 @@ TT_TEST(tw_bound_recycles_the_oldest)
 TT_TEST(tw_record_acks_fin_and_restarts_2msl)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(listen80(&b), 0);
+	TT_EQ(two_hosts(&a, NULL, &b, NULL), 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1001, 100, T0) != 0);
 	TT_EQ(mem(&a).time_wait, 1);
 	TT_EQ(tcp_next_deadline(a.s), T0 + 2 * a.cfg.msl);
@@ -153,9 +157,7 @@ TT_TEST(tw_reuse_with_timestamps)
 	peer_plain_config(&cfg);
 	cfg.timestamps = 1;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	TT_EQ(listen80(&b), 0);
+	TT_EQ(two_hosts(&a, &cfg, &b, &cfg), 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1001, 100, T0) != 0);
 	TT_EQ(mem(&a).time_wait, 1);
 	struct tcp_conn *c;
@@ -184,9 +186,7 @@ TT_TEST(tw_reuse_with_timestamps)
 TT_TEST(tw_reuse_without_timestamps_needs_a_higher_isn)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(listen80(&b), 0);
+	TT_EQ(two_hosts(&a, NULL, &b, NULL), 0);
 	uint32_t nxt = a_closes_first(&a, &b, 1001, 100, T0);
 	TT_EQ(nxt, 102); /* ISN 100, SYN and FIN */
 	struct tcp_conn *c;
@@ -248,9 +248,7 @@ TT_TEST(tw_record_keeps_the_ack_rate_limit)
 	peer_plain_config(&cfg);
 	cfg.invalid_ratelimit = TCP_MS(500);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(listen80(&b), 0);
+	TT_EQ(two_hosts(&a, &cfg, &b, NULL), 0);
 	TT_ASSERT(a_closes_first(&a, &b, 1001, 100, T0) != 0);
 	host_drop_all(&a);
 	struct peer p = from_b(&a, &b, 1001);
