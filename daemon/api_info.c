@@ -107,7 +107,7 @@ void listener_json(const struct api *a, struct sbuf *b, const struct listener *l
 	sb_printf(b, "{\"id\":%" PRIu64 ",\"state\":\"LISTEN\",\"local\":", l->id);
 	sb_json_str(b, local);
 	sb_printf(b, ",\"remote\":\"*\",\"uid\":%u,\"backlog\":%u,\"accept_queue\":%u}", (unsigned)l->uid,
-		  l->backlog, l->qlen);
+		  l->backlog, l->queue.len);
 }
 
 static void reply_doc(struct client *cl, struct sbuf *b)
@@ -226,7 +226,7 @@ void do_stats(struct client *cl)
 	char u[1024];
 	udp_json(a->d->udp, u, sizeof u);
 	char rt[512];
-	udp_route_json(rt, sizeof rt);
+	udp_route_json(a->d->route, rt, sizeof rt);
 	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
 		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
 		  "\"ended_kept\":%u}}",

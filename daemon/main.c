@@ -29,6 +29,8 @@ struct daemon {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t shutdown_deadline, shutdown_poll;
 	int shutdown_timers_on;
+	uv_timer_t watchdog;
+	int watchdog_on;
 	int finished;
 };
 
@@ -70,7 +72,7 @@ static const char usage_text[] =
 "  [tcp]     mss, send_buffer, recv_buffer, rto_initial, rto_min, rto_max, msl,\n"
 "            syn_retries, retries, delayed_ack, nodelay, congestion, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
-"            sack, window_scaling, challenge_ack_limit\n"
+"            sack, window_scaling, challenge_ack_limit, invalid_ratelimit\n"
 "  [limits]  max_connections, max_per_peer, max_per_uid, max_api_clients,\n"
 "            max_backlog, request_timeout, shutdown_timeout\n"
 "  Sizes take K, M, G suffixes (1024-based); durations take us, ms, s, m, h\n"
@@ -120,6 +122,9 @@ static int load_config(const struct toud *d, struct toud_config *c, char *err, s
 	for (int i = 0; i < d->n_overrides; i++)
 		if (config_override(c, d->overrides[i], err, errlen) != 0)
 			return -1;
+	/* [key] sections are complete only now: read their secret files */
+	if (keys_finish(&c->keys, err, errlen) != 0)
+		return -1;
 	/* the engine counts TIME-WAIT TCBs too: room for them */
 	c->tcp.max_connections = c->max_connections * 2;
 	return 0;
@@ -150,7 +155,8 @@ static void finish(struct daemon *m)
 	uv_close((uv_handle_t *)&m->sig_term, on_handle_closed_noop);
 	uv_close((uv_handle_t *)&m->sig_int, on_handle_closed_noop);
 	uv_close((uv_handle_t *)&m->sig_hup, on_handle_closed_noop);
-	notify_watchdog_stop();
+	if (m->watchdog_on)
+		notify_watchdog_stop(&m->watchdog);
 	api_close(m->d.api);
 	loop_stop(&m->d);
 }
@@ -253,6 +259,8 @@ static void reload(struct toud *d)
 	for (int i = 0; i < before->n && i < after->n; i++) {
 		if (before->lines[i][0] == '[') {
 			section = before->lines[i];
+			if (strncmp(section, "[key ", 5) == 0)
+				break; /* the keys are reported on their own below */
 			continue;
 		}
 		if (strcmp(before->lines[i], after->lines[i]) == 0)
@@ -290,7 +298,19 @@ static void reload(struct toud *d)
 		notify_ready("running (reload refused)");
 		return;
 	}
+	r = keys_apply(d->stack, &nc->keys);
+	if (r != 0) {
+		log_err("reload: the engine refused the TCP-AO keys (%s); configuration unchanged", tcp_strerror(r));
+		keys_clear(&nc->keys);
+		free(nc);
+		notify_ready("running (reload refused)");
+		return;
+	}
+	if (nc->keys.n || d->cfg.keys.n)
+		log_notice("reload: TCP-AO: %u key(s) (was %u); open connections keep the keys they use",
+			   nc->keys.n, d->cfg.keys.n);
 	d->cfg = *nc; /* every part reads its limits from d->cfg when it needs them */
+	keys_clear(&nc->keys);
 	free(nc);
 	log_set_level(d->cfg.log_level);
 	log_notice("configuration reloaded from %s: %d change(s)%s", d->config_path, changed,
@@ -430,7 +450,7 @@ int main(int argc, char **argv)
 	char status[700];
 	snprintf(status, sizeof status, "udp %s, api %s", udp, d->cfg.socket);
 	notify_ready(status);
-	notify_watchdog_start(d->loop);
+	m.watchdog_on = notify_watchdog_start(d->loop, &m.watchdog) == 1;
 
 	uv_run(d->loop, UV_RUN_DEFAULT);
 
