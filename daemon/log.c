@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Process-wide, as syslog(3)'s state is: every part of toud logs without
+ * a context (docs/DESIGN.md section 5.1). */
 static int log_level = LOG_LVL_INFO;
 static enum log_dest { DEST_PLAIN, DEST_JOURNAL, DEST_SYSLOG } log_dest = DEST_PLAIN;
 
