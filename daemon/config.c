@@ -302,6 +302,8 @@ static const char *unit_name(enum ktype t)
 int config_set(struct toud_config *c, const char *section, const char *name,
 	       const char *value, char *err, size_t errlen)
 {
+	if (strncmp(section, "key ", 4) == 0)
+		return keys_set(&c->keys, section + 4, name, value, err, errlen);
 	const struct key *k = NULL;
 	int section_known = 0;
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -314,7 +316,7 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 		}
 	}
 	if (!section_known) {
-		snprintf(err, errlen, "unknown section [%s] (known: daemon, tcp, limits)", section);
+		snprintf(err, errlen, "unknown section [%s] (known: daemon, tcp, limits, key NAME)", section);
 		return -1;
 	}
 	if (!k) {
@@ -563,4 +565,5 @@ void config_dump(const struct toud_config *c, void (*out)(void *arg, const char 
 		}
 		out(arg, line);
 	}
+	keys_dump(&c->keys, out, arg);
 }
