@@ -19,7 +19,9 @@ Used by tests/integration/test_hostile_*.sh (one scenario each):
 A forger is a raw IPv4 socket (IPPROTO_RAW: the test builds the IP and UDP
 headers, so the source is any address and port); a tou segment is a UDP
 payload (docs/PROTOCOL.md).  "Known" sequence numbers come from a sniffer on
-lo (AF_PACKET), as an on-path observer would see them.  Needs root.
+lo (AF_PACKET), as an on-path observer would see them.  Needs root; the
+test_hostile_*.sh wrappers run it in a network namespace of its own (unshare
+-n), so that lo carries nothing but the scenario's traffic.
 
 Prints "ok NAME" / "FAIL NAME: why" lines, figures as "# ..." lines, and
 exits non-zero on any failure.
