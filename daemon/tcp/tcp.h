@@ -449,6 +449,10 @@ struct tcp_conn *tcp_find_by_id(struct tcp_stack *s, uint64_t id);
  * shows of them; stops when fn returns non-zero. */
 void tcp_foreach_time_wait(struct tcp_stack *s,
 			   int (*fn)(void *arg, const struct tcp_conn_info *info), void *arg);
+/* An id taken from the connections' sequence and never given to one: the
+ * user's names for other objects (toud's listeners) share the space of
+ * connection ids without clashing. */
+uint64_t tcp_reserve_id(struct tcp_stack *s);
 
 /* TCP-MIB (RFC 4022) counters plus drops by reason. */
 struct tcp_stats {
