@@ -87,15 +87,20 @@ struct bridge *find_bridge(const struct api *a, uint64_t id)
  * already (e.g. in TIME-WAIT, or FIN-WAIT-2 after the app went): its end
  * record's "end" goes with the live state, so that LIST and STATUS <id>
  * show one view (ours: a bridge still holds it, and has no end yet). */
+static void info_json(const struct api *a, struct sbuf *b, const struct tcp_conn_info *i,
+		      const struct bridge *br)
+{
+	const struct end_record *e = br ? NULL : find_end(a, i->id);
+	char local[96], rem[96];
+	conn_names(a, &i->remote, i->local_port, i->remote_port, local, sizeof local, rem, sizeof rem);
+	json_conn(b, i, br ? br->uid : e ? e->uid : -1, local, rem, e ? e->end : NULL);
+}
+
 static void conn_json(const struct api *a, struct sbuf *b, struct tcp_conn *tc, const struct bridge *br)
 {
 	struct tcp_conn_info i;
-	if (tcp_conn_info(tc, &i) != 0)
-		return;
-	const struct end_record *e = br ? NULL : find_end(a, i.id);
-	char local[96], rem[96];
-	conn_names(a, &i.remote, i.local_port, i.remote_port, local, sizeof local, rem, sizeof rem);
-	json_conn(b, &i, br ? br->uid : e ? e->uid : -1, local, rem, e ? e->end : NULL);
+	if (tcp_conn_info(tc, &i) == 0)
+		info_json(a, b, &i, br);
 }
 
 void listener_json(const struct api *a, struct sbuf *b, const struct listener *l)
@@ -165,6 +170,13 @@ void do_status(struct client *cl)
 			return;
 		}
 	}
+	/* a TIME-WAIT the engine keeps as a compact record */
+	struct tcp_conn_info twi;
+	if (!br && tcp_time_wait_info(d->stack, cl->req.id, &twi) == 0) {
+		info_json(a, &b, &twi, NULL);
+		reply_doc(cl, &b);
+		return;
+	}
 	const struct end_record *e = find_end(a, cl->req.id);
 	if (e) {
 		struct tcp_conn_info i = e->info;
@@ -202,10 +214,8 @@ static int list_one(void *arg, struct tcp_conn *tc)
 static int list_time_wait(void *arg, const struct tcp_conn_info *i)
 {
 	struct list_ctx *lc = arg;
-	char local[96], rem[96];
-	conn_names(lc->a, &i->remote, i->local_port, i->remote_port, local, sizeof local, rem, sizeof rem);
 	sb_printf(lc->b, "%s", lc->n++ ? "," : "");
-	json_conn(lc->b, i, -1, local, rem, NULL);
+	info_json(lc->a, lc->b, i, NULL);
 	return 0;
 }
 

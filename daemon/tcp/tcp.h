@@ -449,6 +449,9 @@ struct tcp_conn *tcp_find_by_id(struct tcp_stack *s, uint64_t id);
  * shows of them; stops when fn returns non-zero. */
 void tcp_foreach_time_wait(struct tcp_stack *s,
 			   int (*fn)(void *arg, const struct tcp_conn_info *info), void *arg);
+/* What STATUS shows of the TIME-WAIT record of connection id.  Returns 0,
+ * or TCP_ENOTCONN when no record has that id (TCP_EINVAL: s or out NULL). */
+int tcp_time_wait_info(struct tcp_stack *s, uint64_t id, struct tcp_conn_info *out);
 /* An id taken from the connections' sequence and never given to one: the
  * user's names for other objects (toud's listeners) share the space of
  * connection ids without clashing. */

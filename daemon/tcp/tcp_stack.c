@@ -935,6 +935,8 @@ static void tw_expire(struct tcp_stack *s, tcp_time_t now)
 	}
 }
 
+static void tw_info(const struct tcp_tw *tw, struct tcp_conn_info *o);
+
 void tcp_foreach_time_wait(struct tcp_stack *s,
 			   int (*fn)(void *arg, const struct tcp_conn_info *info), void *arg)
 {
@@ -942,24 +944,41 @@ void tcp_foreach_time_wait(struct tcp_stack *s,
 		return;
 	for (const struct tcp_tw *tw = s->tw_head; tw; tw = tw->next) {
 		struct tcp_conn_info o;
-		memset(&o, 0, sizeof o);
-		o.id = tw->id;
-		o.state = TCP_S_TIME_WAIT;
-		o.remote = tw->remote;
-		o.local_port = tw->lport;
-		o.remote_port = tw->rport;
-		o.snd_una = o.snd_nxt = tw->snd_nxt;
-		o.snd_wnd = tw->snd_wnd;
-		o.rcv_nxt = tw->rcv_nxt;
-		o.rcv_wnd = seq_gt(tw->rcv_adv, tw->rcv_nxt) ? tw->rcv_adv - tw->rcv_nxt : 0;
-		o.mss = tw->smss;
-		o.snd_wscale = tw->snd_wscale;
-		o.rcv_wscale = tw->rcv_wscale;
-		o.sack_ok = tw->sack_ok;
-		o.ts_ok = tw->ts_ok;
+		tw_info(tw, &o);
 		if (fn(arg, &o))
 			break;
 	}
+}
+
+int tcp_time_wait_info(struct tcp_stack *s, uint64_t id, struct tcp_conn_info *out)
+{
+	if (!s || !out)
+		return TCP_EINVAL;
+	for (const struct tcp_tw *tw = s->tw_head; tw; tw = tw->next)
+		if (tw->id == id) {
+			tw_info(tw, out);
+			return 0;
+		}
+	return TCP_ENOTCONN;
+}
+
+static void tw_info(const struct tcp_tw *tw, struct tcp_conn_info *o)
+{
+	memset(o, 0, sizeof *o);
+	o->id = tw->id;
+	o->state = TCP_S_TIME_WAIT;
+	o->remote = tw->remote;
+	o->local_port = tw->lport;
+	o->remote_port = tw->rport;
+	o->snd_una = o->snd_nxt = tw->snd_nxt;
+	o->snd_wnd = tw->snd_wnd;
+	o->rcv_nxt = tw->rcv_nxt;
+	o->rcv_wnd = seq_gt(tw->rcv_adv, tw->rcv_nxt) ? tw->rcv_adv - tw->rcv_nxt : 0;
+	o->mss = tw->smss;
+	o->snd_wscale = tw->snd_wscale;
+	o->rcv_wscale = tw->rcv_wscale;
+	o->sack_ok = tw->sack_ok;
+	o->ts_ok = tw->ts_ok;
 }
 
 void tcp_get_mem_info(const struct tcp_stack *s, struct tcp_mem_info *o)
