@@ -16,7 +16,10 @@
  * The fixtures every test file shares are here too: fx_passive() and
  * fx_active() (an ESTABLISHED connection with a scripted peer, with or
  * without timestamps, SACK, window scaling), fx_listen() (a listener),
- * pair_establish() (two hosts through the real handshake).
+ * fx_pair() (two hosts through the real handshake; pair_establish() and
+ * pair_connect() for other ports), host_init_ev() (a host whose events go
+ * elsewhere, e.g. to a daemon's owners).  Fixtures take named fields too:
+ * fx_passive(&b, &p, &c, .ts = 1, .tsval = 500).
  */
 #ifndef TOU_TEST_PEER_H
 #define TOU_TEST_PEER_H
@@ -32,7 +35,7 @@
 #include "tt.h"
 
 /* peer_send(p, .field = ...) lists the template's fields first and the
- * caller's after them: C99 6.7.8p19 says the last initializer of a member
+ * caller's after them: C11 6.7.9p19 says the last initializer of a member
  * wins, which is the point, so the warning about it is off in the tests. */
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Winitializer-overrides"
