@@ -741,37 +741,4 @@ static inline uint8_t peer_pattern(size_t i)
 	return (uint8_t)((i * 2654435761u) >> 13);
 }
 
-/* OLD positional builders, kept only until the tests other engineers are
- * writing now move to peer_send(); deprecated: do not use in new tests. */
-__attribute__((deprecated("use peer_make(&p, buf, cap, .field = ...)")))
-static inline size_t peer_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport,
-				uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
-				const void *data, size_t len, const struct tcp_seg *o)
-{
-	struct tcp_seg s;
-	if (o)
-		s = *o;
-	else
-		memset(&s, 0, sizeof s);
-	s.sport = sport;
-	s.dport = dport;
-	s.seq = seq;
-	s.ack = ack;
-	s.flags = flags;
-	s.wnd = wnd;
-	s.data = data;
-	s.len = len;
-	return tcp_seg_build(buf, cap, &s);
-}
-
-__attribute__((deprecated("use peer_send(&p, .field = ...)")))
-static inline int host_recv_from(struct host *h, const struct tcp_endpoint *from, uint16_t sport,
-				 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-				 uint16_t wnd, const char *data, tcp_time_t now)
-{
-	struct seg_spec sp = { .from = from, .sport = sport, .dport = dport, .seq = seq,
-			       .ack = ack, .flags = flags, .wnd = wnd, .data = data, .now = now };
-	return peer_spec_send(h, &sp);
-}
-
 #endif
