@@ -29,6 +29,7 @@ const char *tcp_strerror(int err)
 	case TCP_ENOPORTS: return "no ephemeral port available";
 	case TCP_EEXIST: return "connection already exists";
 	case TCP_ELIMIT: return "limit reached";
+	case TCP_EUNREACH: return "destination unreachable";
 	default: return "unknown error";
 	}
 }
@@ -242,6 +243,11 @@ static void note_now(struct tcp_stack *s, tcp_time_t now)
 {
 	if (now > s->last_now)
 		s->last_now = now;
+}
+
+void tcp_note_now(struct tcp_stack *s, tcp_time_t now)
+{
+	note_now(s, now);
 }
 
 static void dead_push(struct tcp_conn *c)
@@ -1313,6 +1319,10 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->nodelay = c->nodelay != 0;
 	o->keepalive = c->keepalive != 0;
 	o->cc_name = c->cc.ops ? c->cc.ops->name : (c->cc_algo == TCP_CC_NEWRENO ? "newreno" : "cubic");
+	o->error_kind = c->err_kind;
+	o->error_local = c->err_local;
+	o->error_errno = c->err_errno;
+	o->pmtu = c->pmtu;
 	return 0;
 }
 
