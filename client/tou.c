@@ -369,6 +369,10 @@ static int end_status(const struct tou_status *st)
 		msg("connection %" PRIu64 ": connection refused", st->id);
 		return EX_REFUSED;
 	}
+	if (strcmp(st->end, TOU_END_UNREACHABLE) == 0) {
+		msg("connection %" PRIu64 ": destination unreachable", st->id);
+		return EX_UNREACH;
+	}
 	msg("connection %" PRIu64 ": ended (%s)", st->id, st->end);
 	return EX_ERROR;
 }

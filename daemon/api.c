@@ -230,6 +230,7 @@ static const char *end_reason(int err)
 	case TCP_ECONNREFUSED: return TOU_END_REFUSED;
 	case TCP_ECONNRESET: return TOU_END_RESET;
 	case TCP_ETIMEDOUT: return TOU_END_TIMEOUT;
+	case TCP_EUNREACH: return TOU_END_UNREACHABLE;
 	default: return TOU_END_ABORTED;
 	}
 }
@@ -1118,14 +1119,17 @@ static void on_accepted(struct listener *l, struct tcp_conn *tc)
 static void conn_closed(struct conn *c, int err)
 {
 	struct stream *st = c->st;
-	char local[96], rem[96];
+	char local[96], rem[96], why[160] = "";
 	conn_names(&c->remote, c->lport, c->rport, local, sizeof local, rem, sizeof rem);
+	struct tcp_conn_info ci;
+	if (c->tc && tcp_conn_info(c->tc, &ci) == 0)
+		conn_error_text(&ci, why, sizeof why); /* the ICMP error or failed send, if any */
 	if (err == 0)
 		log_info("conn %" PRIu64 ": closed (%s) %s <-> %s", c->id, end_reason(err), local, rem);
 	else
 		log_peer(LOG_LVL_INFO, c->remote.addr, c->remote.family == 6 ? 16 : 4, toud_now(),
-			 "conn %" PRIu64 ": closed (%s: %s) %s <-> %s", c->id, end_reason(err), tcp_strerror(err),
-			 local, rem);
+			 "conn %" PRIu64 ": closed (%s: %s%s%s) %s <-> %s", c->id, end_reason(err), tcp_strerror(err),
+			 *why ? ", " : "", why, local, rem);
 	if (st && st->phase == PH_STREAM && c->tc)
 		pump_recv(st, 1); /* everything received goes to the app */
 	record_end(c, err);
@@ -1148,6 +1152,9 @@ static void conn_closed(struct conn *c, int err)
 			reply_err(st, TOU_ERR_REFUSED, "connection %" PRIu64 " refused by %s/%u", c->id, dst, c->rport);
 		else if (err == TCP_ETIMEDOUT)
 			reply_err(st, TOU_ERR_TIMEOUT, "connection %" PRIu64 " to %s/%u timed out", c->id, dst, c->rport);
+		else if (err == TCP_EUNREACH)
+			reply_err(st, TOU_ERR_UNREACHABLE, "connection %" PRIu64 " to %s/%u: %s", c->id, dst, c->rport,
+				  *why ? why : tcp_strerror(err));
 		else if (toud.stopping)
 			reply_err(st, TOU_ERR_SHUTDOWN, "daemon is stopping");
 		else

@@ -93,11 +93,32 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		  i->sack_ok ? "true" : "false", i->ts_ok ? "true" : "false",
 		  i->nodelay ? "true" : "false", i->keepalive ? "true" : "false");
 	sb_json_str(b, i->cc_name ? i->cc_name : "");
+	if (i->pmtu)
+		sb_printf(b, ",\"pmtu\":%" PRIu32, i->pmtu);
+	if (i->error_kind) {
+		char t[160];
+		conn_error_text(i, t, sizeof t);
+		sb_printf(b, ",\"error\":");
+		sb_json_str(b, t);
+	}
 	if (end) {
 		sb_printf(b, ",\"end\":");
 		sb_json_str(b, end);
 	}
 	sb_printf(b, "}");
+}
+
+void conn_error_text(const struct tcp_conn_info *i, char *buf, size_t len)
+{
+	if (!i->error_kind) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	const char *what = tcp_icmp_name((enum tcp_icmp_kind)i->error_kind);
+	if (i->error_local)
+		snprintf(buf, len, "%s (send: %s)", what, i->error_errno ? strerror(i->error_errno) : "failed");
+	else
+		snprintf(buf, len, "%s (ICMP)", what);
 }
 
 void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
@@ -110,7 +131,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(DropMalformed); S(DropNoConn); S(DropOutOfWindow); S(DropBadAck); S(DropPaws);
 	S(DropListenOverflow); S(DropRcvBufFull); S(ChallengeAcks); S(ChallengeAcksSuppressed);
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
-	S(KeepAlives);
+	S(KeepAlives); S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
 	sb_printf(b, "}");
 #undef S
 }

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "toud.h"
 #include "udp_route.h" /* pktinfo: replies from the address the peer talked to */
+#include "udp_err.h"   /* ICMP errors and failed sends for the engine */
 
 #define SENDQ_MSGS 64               /* datagrams per sendmmsg() */
 #define SENDQ_BYTES (512 * 1024)    /* bytes queued per socket before a flush */
@@ -147,13 +148,17 @@ int udp_describe(char *buf, size_t len)
 int udp_json(char *buf, size_t len)
 {
 	const struct udp_counters *u = &toud.udp;
+	const struct udp_err_counters *x = udp_err_counters();
 	return snprintf(buf, len,
 		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
 		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64
 		",\"tx_bytes\":%" PRIu64 ",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
-		",\"tx_batches\":%" PRIu64 ",\"tx_gso\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64 "}",
+		",\"tx_batches\":%" PRIu64 ",\"tx_gso\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64
+		",\"rx_icmp\":%" PRIu64 ",\"rx_icmp_short\":%" PRIu64 ",\"rx_local_errors\":%" PRIu64
+		",\"tx_failed\":%" PRIu64 ",\"errors_overflow\":%" PRIu64 "}",
 		u->rx_datagrams, u->rx_bytes, u->rx_truncated, u->rx_errors, u->rx_batches,
-		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_gso, u->tx_nosocket);
+		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_gso, u->tx_nosocket,
+		x->icmp, x->icmp_short, x->local, x->send_failed, x->overflow);
 }
 
 /* ---- send path ---- */
@@ -246,7 +251,7 @@ static void flush_sock(struct udp_sock *s)
 		return;
 	toud.udp.tx_batches++;
 	unsigned nout = build_out(s);
-	unsigned off = 0;
+	unsigned off = 0, retried = UINT32_MAX;
 	while (off < nout) {
 		int r = sendmmsg(s->fd, s->out + off, nout - off, 0);
 		if (r < 0) {
@@ -276,11 +281,23 @@ static void flush_sock(struct udp_sock *s)
 				}
 				return;
 			}
-			/* ENOBUFS (the device queue dropped it) or a
-			 * per-destination error (ECONNREFUSED from an ICMP,
-			 * EHOSTUNREACH...): this message is lost, as on a
-			 * congested link; TCP retransmits it.  Skip it and go
-			 * on with the rest. */
+			if (e != ENOBUFS && retried != off) {
+				/* With IP_RECVERR an ICMP error about an EARLIER
+				 * datagram (and sendmmsg's own partial failure)
+				 * leaves its errno in the socket, and the next
+				 * send fails with it instead of sending: read the
+				 * error queue (that clears it) and try this
+				 * message once more. */
+				udp_err_read(s->fd);
+				retried = off;
+				continue;
+			}
+			/* ENOBUFS (the device queue dropped it) or this
+			 * datagram's own error (EACCES to a broadcast address,
+			 * no route, EMSGSIZE): this message is lost, as on a
+			 * congested link; TCP retransmits it.  The engine hears
+			 * of it (udp_err_send_failed: a SYN that cannot leave
+			 * ends its attempt).  Skip it and go on with the rest. */
 			if (e == ENOBUFS) {
 				toud.udp.tx_dropped += s->out_segs[off];
 			} else {
@@ -291,6 +308,10 @@ static void flush_sock(struct udp_sock *s)
 				fmt_sockaddr((const struct sockaddr *)to, a, sizeof a);
 				log_peer(LOG_LVL_INFO, (const uint8_t *)to, (int)sizeof(struct sockaddr_in6), now,
 					 "udp send to %s: %s", a, strerror(e));
+				if (e == EMSGSIZE)
+					udp_err_read(s->fd); /* the interface MTU (a local error) */
+				const struct iovec *v = s->out[off].msg_hdr.msg_iov;
+				udp_err_send_failed((const struct sockaddr *)to, v->iov_base, v->iov_len, e);
 			}
 			off++;
 			continue;
@@ -430,6 +451,12 @@ void engine_kick(void)
 	api_pump(); /* may send window updates: before the flush */
 	api_reap();
 	flush_all();
+	/* ICMP errors and failed sends read during the flush (inside engine
+	 * callbacks) reach the engine now; what they send goes out too */
+	for (int round = 0; round < 2 && udp_err_pending() && toud.stack; round++) {
+		udp_err_deliver(toud.stack, toud_now());
+		flush_all();
+	}
 	if (toud.pcap)
 		pcap_flush(toud.pcap);
 	if (!toud.stack)
@@ -477,9 +504,22 @@ static void on_io(uv_poll_t *h, int status, int events)
 {
 	struct udp_sock *s = h->data;
 	if (status < 0) {
-		toud.udp.rx_errors++;
-		log_warn("udp receive: %s", uv_strerror(status));
-		return;
+		/* libuv reports EPOLLERR as UV_EBADF and STOPS the handle: with
+		 * IP_RECVERR that is an ICMP error waiting in the error queue
+		 * (or a failed send's errno in the socket).  Read the queue
+		 * (which clears it), hand it to the engine and watch again. */
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		unsigned n = udp_err_read(s->fd);
+		if (n == 0 && getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+			log_debug("udp: socket error %s (of an earlier send)", strerror(soerr));
+		if (n == 0 && !soerr) {
+			toud.udp.rx_errors++;
+			log_warn("udp receive: %s", uv_strerror(status));
+		}
+		udp_err_deliver(toud.stack, toud_now());
+		sock_poll(s);
+		return; /* readable data, if any, is reported on the next turn */
 	}
 	if ((events & UV_WRITABLE) && s->blocked)
 		flush_sock(s); /* unblocks (poll: readable only) once the queue is out */
@@ -498,9 +538,15 @@ static void on_io(uv_poll_t *h, int status, int events)
 		int n = recvmmsg(s->fd, rmsgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				toud.udp.rx_errors++;
-				/* ICMP errors of earlier sends surface here (ECONNREFUSED) */
-				log_debug("udp receive: %s", strerror(errno));
+				/* ICMP errors of earlier sends surface here too
+				 * (ECONNREFUSED): their entries are in the error
+				 * queue, for the engine */
+				int e = errno;
+				if (udp_err_read(s->fd) == 0) {
+					toud.udp.rx_errors++;
+					log_debug("udp receive: %s", strerror(e));
+				}
+				udp_err_deliver(toud.stack, toud_now());
 				continue;
 			}
 			return;
@@ -578,6 +624,9 @@ static int add_sock(uv_loop_t *loop, int fd)
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
 	/* pktinfo hook (udp_route.c): optional, logs once if unavailable */
 	udp_route_sock_init(fd, (struct sockaddr *)&s->local);
+	/* ICMP errors (IP_RECVERR) and the don't-fragment bit: optional,
+	 * logs once if unavailable */
+	udp_err_sock_init(fd, s->family);
 	s->gso = 1; /* until the kernel says otherwise */
 	s->arena = malloc(SENDQ_BYTES);
 	if (!s->arena) {
@@ -678,6 +727,7 @@ int udp_start(struct toud *d)
 void udp_stop(struct toud *d)
 {
 	(void)d;
+	udp_err_reset();
 	for (int i = 0; i < n_socks; i++)
 		flush_sock(socks[i]); /* a last try, also for a blocked socket */
 	for (int i = 0; i < n_socks; i++) {
