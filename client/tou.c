@@ -100,7 +100,7 @@ static const char help_main[] =
 "  4  connection refused by the peer\n"
 "  5  connection reset by the peer, or aborted\n"
 "  6  timed out (no answer, retransmissions gave up, no connection to accept)\n"
-"  7  host unreachable (name did not resolve, no route)\n"
+"  7  unreachable (name did not resolve, no route, ICMP unreachable)\n"
 "  130 interrupted by a signal\n"
 "\n"
 "See tou(1) for more.\n";

@@ -209,9 +209,10 @@ static void handle(const struct msghdr *m, const uint8_t *data, size_t len)
 	fmt_addr((const struct sockaddr *)m->msg_name, dst, sizeof dst);
 	fmt_addr((const struct sockaddr *)&offender, from, sizeof from);
 	log_peer(LOG_LVL_DEBUG, peer.addr, family == 6 ? 16 : 4, toud_now(),
-		 "udp: ICMP%s type %u code %u (%s) from %s about a datagram to %s:%u%s", family == 6 ? "v6" : "",
-		 (unsigned)ee->ee_type, (unsigned)ee->ee_code, tcp_icmp_name((enum tcp_icmp_kind)kind), from,
-		 dst, (unsigned)peer.udp_port, len < 8 ? ": quote too short" : "");
+		 "udp: ICMP%s type %u code %u (%s) from %s about a datagram to %s%s%s:%u%s",
+		 family == 6 ? "v6" : "", (unsigned)ee->ee_type, (unsigned)ee->ee_code,
+		 tcp_icmp_name((enum tcp_icmp_kind)kind), from, family == 6 ? "[" : "", dst,
+		 family == 6 ? "]" : "", (unsigned)peer.udp_port, len < 8 ? ": quote too short" : "");
 	if (len < 8) {
 		/* the quote ends before the TCP ports and sequence number */
 		E.cnt.icmp_short++;
