@@ -884,10 +884,18 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	    (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))) {
 		uint32_t old_wnd = c->snd_wnd;
 		c->snd_wnd = seg_wnd;
-		/* a zero window reopens: what went out meanwhile were probes the
-		 * receiver could not keep; resume from SND.UNA */
-		if (old_wnd == 0 && c->snd_wnd && seq_lt(c->rtx_nxt, c->snd_nxt))
+		if (old_wnd == 0 && c->snd_wnd && seq_lt(c->snd_una, c->snd_nxt)) {
+			/* A zero window reopens: what went out meanwhile were
+			 * probes the receiver could not keep (RFC 9293 3.8.6.1);
+			 * resume from SND.UNA now (tcp_output below), not when
+			 * the probes' backed-off timer expires.  The probe
+			 * backoff ends with the zero window (as in Linux's
+			 * tcp_ack_probe): the timer restarts at one RTO. */
 			c->rtx_nxt = c->snd_una;
+			tcp_rtt_on_new_ack(&c->rtt);
+			c->rtx_count = 0;
+			tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+		}
 		c->snd_wl1 = seg->seq;
 		c->snd_wl2 = seg->ack;
 		if (c->snd_wnd > c->max_snd_wnd)

@@ -499,14 +499,24 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 	 * acknowledged, (5.6) restart the timer */
 	tcp_rtt_on_timeout(&c->rtt);
 	if (c->snd_wnd == 0) {
-		/* a zero-window probe (RFC 9293 3.8.6.1), not a sign of
-		 * congestion: cwnd and ssthresh stay */
+		/* Into a zero window this is a probe (RFC 9293 3.8.6.1: "SHOULD
+		 * increase exponentially the interval between successive
+		 * probes"), not a loss: the receiver refused the octet for want
+		 * of room, as its ACK of a zero window said.  So none of the
+		 * retransmission timeout's loss recovery below: cwnd and
+		 * ssthresh stay, RFC 6582 "recover" stays (or duplicate ACKs
+		 * after the window opens could not start fast retransmit),
+		 * the RFC 6675 scoreboard stays.  One octet at SND.UNA; the
+		 * window update resumes sending from there (tcp_input.c). */
 		s->st.ZeroWindowProbes++;
-	} else {
-		s->st.Timeouts++;
-		if (c->cc.ops && c->cc.ops->on_rto)
-			c->cc.ops->on_rto(&c->cc, tcp_flight(c), now);
+		uint32_t seq = seq_lt(c->snd_una, c->snd_buf_seq) ? c->snd_buf_seq : c->snd_una;
+		tcp_retransmit_one(c, seq, now);
+		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+		return;
 	}
+	s->st.Timeouts++;
+	if (c->cc.ops && c->cc.ops->on_rto)
+		c->cc.ops->on_rto(&c->cc, tcp_flight(c), now);
 	c->in_fast_recovery = 0;
 	c->dupacks = 0;
 	c->recover = c->snd_nxt; /* RFC 6582 4.1 after a timeout */

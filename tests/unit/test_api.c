@@ -5,7 +5,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 TT_TEST(api_strerror_and_state_names)
 {
@@ -102,10 +101,9 @@ TT_TEST(api_ids_and_iteration)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c[3];
 	for (int k = 0; k < 3; k++)
-		TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &c[k]), 0);
+		TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &c[k]), 0);
 	TT_ASSERT(tcp_conn_id(c[0]) != tcp_conn_id(c[1]));
 	TT_ASSERT(tcp_find_by_id(a.s, tcp_conn_id(c[2])) == c[2]);
 	TT_ASSERT(tcp_find_by_id(a.s, 999999) == NULL);
@@ -119,7 +117,7 @@ TT_TEST(api_ids_and_iteration)
 	TT_EQ(host_nconns(&a), 2);
 	/* ids are never reused */
 	struct tcp_conn *d;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &d), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &d), 0);
 	TT_ASSERT(tcp_conn_id(d) > tcp_conn_id(c[2]));
 	host_free(&a);
 }
@@ -128,9 +126,8 @@ TT_TEST(api_reconfigure_affects_new_connections)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c1, *c2;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &c1), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &c1), 0);
 	EXPECT_SEG(&a, F_SYN, a.seg.seq, 0);
 	TT_EQ(a.seg.mss, 1000);
 	struct tcp_config cfg = a.cfg;
@@ -138,7 +135,7 @@ TT_TEST(api_reconfigure_affects_new_connections)
 	TT_EQ(tcp_stack_reconfigure(a.s, &cfg), 0);
 	cfg.mss = 1;
 	TT_EQ(tcp_stack_reconfigure(a.s, &cfg), TCP_EINVAL);
-	TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &c2), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &c2), 0);
 	EXPECT_SEG(&a, F_SYN, a.seg.seq, 0);
 	TT_EQ(a.seg.mss, 700);
 	host_free(&a);
@@ -162,6 +159,7 @@ TT_TEST(api_reentrant_callbacks)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	tcp_stack_free(a.s);
 	struct tcp_callbacks cb = { &a, peer_emit, reentrant_event, NULL, NULL };
 	uint8_t secret[16] = { 9 };
@@ -179,9 +177,9 @@ TT_TEST(api_reentrant_callbacks)
 	EXPECT_SEG(&a, F_ACK, 100, 300);
 	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 100, 300, 8192, 2);
 	EXPECT_SEG(&a, F_ACK | F_FIN, 102, 300);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_ACK, 8192, NULL, T0);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_ACK | F_PSH, 8192, "hi", T0);
-	host_recv_from(&b, &a.ep, 1000, 80, 102, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&pa, .seq = 100, .ack = 300);
+	peer_send(&pa, .flags = F_ACK | F_PSH, .seq = 100, .ack = 300, .data = "hi");
+	peer_send(&pa, .flags = F_ACK | F_FIN, .seq = 102, .ack = 300);
 	struct tcp_conn *cb2 = b.accepted;
 	TT_ASSERT(cb2 != NULL);
 	tcp_close(cb2, T0);

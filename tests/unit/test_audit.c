@@ -5,30 +5,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
-
-static const struct tcp_endpoint PA = { 4, { 10, 0, 0, 1 }, 9811 };
-
-/* B listens on 80 and is ESTABLISHED with the scripted peer PA:1000:
- * B's SND.NXT = 300, RCV.NXT = 100, window 8192 both ways. */
-static int setup_established(struct host *b, struct tcp_conn **cb, const struct tcp_config *cfg)
-{
-	if (host_init(b, 2, cfg) != 0)
-		return -1;
-	struct tcp_listener *l;
-	if (tcp_listen(b->s, 80, 4, NULL, &l) != 0)
-		return -2;
-	b->isn = 299;
-	host_recv_from(b, &PA, 1000, 80, 99, 0, F_SYN, 8192, NULL, T0);
-	host_recv_from(b, &PA, 1000, 80, 100, 300, F_ACK, 8192, NULL, T0);
-	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
-		return -3;
-	*cb = b->accepted;
-	host_drop_all(b);
-	b->nev = 0;
-	return 0;
-}
-
 /* RFC 9293 3.8.6.2.2 (MUST-39): "The suggested SWS avoidance algorithm for
  * the receiver is to keep RCV.NXT+RCV.WND fixed until the reduction
  * satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr * RCV.BUFF,
@@ -37,86 +13,27 @@ static int setup_established(struct host *b, struct tcp_conn **cb, const struct 
 TT_TEST(rule_receiver_sws_avoidance_unscaled)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup_established(&b, &c, NULL), 0);
+	TT_EQ(fx_passive(&b, &p, &c), 0);
 	/* no MSS option from the peer: Eff.snd.MSS = 536, RCV.BUFF = 8192 */
 	char blk[1025];
 	memset(blk, 'x', 1024);
 	blk[1024] = 0;
 	for (uint32_t i = 0; i < 8; i++) {
-		host_recv_from(&b, &PA, 1000, 80, 100 + i * 1024, 300, F_ACK, 8192, blk, T0);
+		peer_send(&p, .seq = 100 + i * 1024, .ack = 300, .data = blk);
 		EXPECT_SEG_WL(&b, F_ACK, 300, 100 + (i + 1) * 1024, 8192 - (i + 1) * 1024, 0);
 	}
 	uint8_t rb[600];
 	TT_EQ(tcp_recv(c, rb, 100, T0), 100);
 	EXPECT_NONE(&b);
 	/* a zero-window probe: the answer keeps the right edge where it was */
-	host_recv_from(&b, &PA, 1000, 80, 100 + 8192, 300, F_ACK, 8192, "y", T0);
+	peer_send(&p, .seq = 100 + 8192, .ack = 300, .data = "y");
 	EXPECT_SEG_WL(&b, F_ACK, 300, 100 + 8192, 0, 0);
 	/* 600 free octets >= min(4096, 536): the window opens */
 	TT_EQ(tcp_recv(c, rb, 500, T0), 500);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 100 + 8192, 600, 0);
 	host_free(&b);
-}
-
-/* The scripted peer PA:1000 sends a segment with options o (may be NULL). */
-static int osend(struct host *b, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
-		 const char *data, const struct tcp_seg *o, tcp_time_t now)
-{
-	uint8_t buf[2048];
-	size_t n = peer_build(buf, sizeof buf, 1000, 80, seq, ack, flags, wnd, data,
-			      data ? strlen(data) : 0, o);
-	return tcp_input(b->s, &PA, buf, n, now);
-}
-
-static struct tcp_seg ts_opt(uint32_t tsval, uint32_t tsecr)
-{
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_ts = 1;
-	o.tsval = tsval;
-	o.tsecr = tsecr;
-	return o;
-}
-
-/* B listens on 80 with timestamps on; the scripted peer's SYN (ISN 99,
- * TSval 500) makes it SYN-RECEIVED: the SYN,ACK <SEQ=299><ACK=100> with
- * TSecr 500 is checked and consumed, its TSval stored in *b_tsval. */
-static int setup_syn_received_ts(struct host *b, uint32_t *b_tsval)
-{
-	struct tcp_config cfg;
-	peer_plain_config(&cfg);
-	cfg.timestamps = 1;
-	if (host_init(b, 2, &cfg) != 0)
-		return -1;
-	struct tcp_listener *l;
-	if (tcp_listen(b->s, 80, 4, NULL, &l) != 0)
-		return -2;
-	b->isn = 299;
-	struct tcp_seg o = ts_opt(500, 0);
-	osend(b, 99, 0, F_SYN, 8192, NULL, &o, T0);
-	if (!host_pop(b) || b->seg.flags != (F_SYN | F_ACK) || b->seg.seq != 299 ||
-	    b->seg.ack != 100 || !b->seg.has_ts || b->seg.tsecr != 500)
-		return -3;
-	*b_tsval = b->seg.tsval;
-	return 0;
-}
-
-/* Like setup_established, with timestamps negotiated (the peer's TSval is
- * 500 on the SYN, 501 on the ACK). */
-static int setup_established_ts(struct host *b, struct tcp_conn **cb, uint32_t *b_tsval)
-{
-	int err = setup_syn_received_ts(b, b_tsval);
-	if (err)
-		return err;
-	struct tcp_seg o = ts_opt(501, *b_tsval);
-	osend(b, 100, 300, F_ACK, 8192, NULL, &o, T0);
-	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
-		return -4;
-	*cb = b->accepted;
-	host_drop_all(b);
-	b->nev = 0;
-	return 0;
 }
 
 /* RFC 7323 3.2: "Once TSopt has been successfully negotiated, that is both
@@ -126,9 +43,10 @@ static int setup_established_ts(struct host *b, struct tcp_conn **cb, uint32_t *
 TT_TEST(rule_rst_carries_tsopt_when_negotiated)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *c;
-	uint32_t tsv;
-	TT_EQ(setup_established_ts(&b, &c, &tsv), 0);
+	TT_EQ(fx_passive(&b, &p, &c, .ts = 1, .tsval = 500), 0);
+	uint32_t tsv = p.tsecr; /* b's TSval on its SYN,ACK */
 	TT_EQ(tcp_abort(c, T0 + TCP_MS(5)), 0);
 	/* ABORT: <SEQ=SND.NXT><CTL=RST>; no ACK bit, so TSecr 0 ("if the ACK
 	 * bit is not set in an outgoing TCP header, the sender of that segment
@@ -148,27 +66,29 @@ TT_TEST(rule_rst_carries_tsopt_when_negotiated)
 TT_TEST(rule_ts_recent_only_from_in_sequence_segments)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *c;
-	uint32_t tsv;
-	TT_EQ(setup_established_ts(&b, &c, &tsv), 0);
-	struct tcp_seg o = ts_opt(600, tsv);
-	osend(&b, 110, 300, F_ACK, 8192, "later", &o, T0 + TCP_MS(1));
+	TT_EQ(fx_passive(&b, &p, &c, .ts = 1, .tsval = 500), 0);
+	uint32_t tsv = p.tsecr; /* b's TSval on its SYN,ACK */
+	peer_send(&p, .seq = 110, .ack = 300, .data = "later", .tsval = 600, .tsecr = tsv,
+		  .now = T0 + TCP_MS(1));
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	TT_EQ(b.seg.has_ts, 1);
 	TT_EQ(b.seg.tsecr, 501);
-	o = ts_opt(601, tsv);
-	osend(&b, 100, 300, F_ACK, 8192, "0123456789", &o, T0 + TCP_MS(2));
+	peer_send(&p, .seq = 100, .ack = 300, .data = "0123456789", .tsval = 601, .tsecr = tsv,
+		  .now = T0 + TCP_MS(2));
 	EXPECT_SEG(&b, F_ACK, 300, 115);
 	TT_EQ(b.seg.tsecr, 601);
 	/* an old TSval (PAWS R1): "Send an acknowledgment in reply ... and
 	 * drop the segment" */
-	o = ts_opt(590, tsv);
-	osend(&b, 115, 300, F_ACK, 8192, "old", &o, T0 + TCP_MS(3));
+	peer_send(&p, .seq = 115, .ack = 300, .data = "old", .tsval = 590, .tsecr = tsv,
+		  .now = T0 + TCP_MS(3));
 	EXPECT_SEG(&b, F_ACK, 300, 115);
 	TT_EQ(b.seg.tsecr, 601);
 	/* a RST is exempt from PAWS (RFC 7323 5.3 R1 "if the RST bit is not
 	 * set") */
-	osend(&b, 115, 0, F_RST, 0, NULL, &o, T0 + TCP_MS(4));
+	peer_send(&p, .flags = F_RST, .seq = 115, .wnd = 0, .tsval = 590, .tsecr = tsv,
+		  .now = T0 + TCP_MS(4));
 	EXPECT_STATE(c, TCP_S_CLOSED);
 	host_free(&b);
 }
@@ -180,9 +100,10 @@ TT_TEST(rule_ts_recent_only_from_in_sequence_segments)
 TT_TEST(rule_last_ack_only_ack_of_fin)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup_established(&b, &c, NULL), 0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	TT_EQ(fx_passive(&b, &p, &c), 0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 100, .ack = 300);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	EXPECT_STATE(c, TCP_S_CLOSE_WAIT);
 	TT_EQ(tcp_send(c, "ab", 2, T0), 2);
@@ -191,14 +112,14 @@ TT_TEST(rule_last_ack_only_ack_of_fin)
 	EXPECT_SEG(&b, F_ACK | F_FIN, 302, 101);
 	EXPECT_STATE(c, TCP_S_LAST_ACK);
 	/* acks the data, not the FIN: remain */
-	host_recv_from(&b, &PA, 1000, 80, 101, 302, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 101, .ack = 302);
 	EXPECT_NONE(&b);
 	EXPECT_STATE(c, TCP_S_LAST_ACK);
 	/* the peer's FIN again (our ACK was lost): acknowledged */
-	host_recv_from(&b, &PA, 1000, 80, 100, 302, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 100, .ack = 302);
 	EXPECT_SEG(&b, F_ACK, 303, 101);
 	EXPECT_STATE(c, TCP_S_LAST_ACK);
-	host_recv_from(&b, &PA, 1000, 80, 101, 303, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 101, .ack = 303);
 	EXPECT_STATE(c, TCP_S_CLOSED);
 	EXPECT_NONE(&b);
 	TT_EQ(host_closed_err(&b), 0);
@@ -216,23 +137,20 @@ TT_TEST(rule_simultaneous_open_synack_window_not_scaled)
 	cfg.window_scaling = 1;
 	struct host b;
 	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct peer p = PEER(&b);
 	struct tcp_conn *c;
 	b.isn = 299;
 	TT_EQ(tcp_connect(b.s, &PA, 1000, 80, NULL, NULL, T0, &c), 0);
 	EXPECT_SEG(&b, F_SYN, 299, 0);
 	TT_EQ(b.seg.has_ws, 1);
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_ws = 1;
-	o.ws = 3;
-	o.has_mss = 1;
-	o.mss = 1000;
 	/* the SYNs cross */
-	osend(&b, 99, 0, F_SYN, 2000, NULL, &o, T0);
+	peer_send(&p, .flags = F_SYN, .seq = 99, .wnd = 2000, .has_ws = 1, .ws = 3, .has_mss = 1,
+		  .mss = 1000);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
 	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	/* the peer's SYN,ACK: window 1000 octets, unscaled */
-	osend(&b, 99, 300, F_SYN | F_ACK, 1000, NULL, &o, T0);
+	peer_send(&p, .flags = F_SYN | F_ACK, .seq = 99, .ack = 300, .wnd = 1000, .has_ws = 1,
+		  .ws = 3, .has_mss = 1, .mss = 1000);
 	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	struct tcp_conn_info info;
 	TT_EQ(tcp_conn_info(c, &info), 0);
@@ -240,7 +158,7 @@ TT_TEST(rule_simultaneous_open_synack_window_not_scaled)
 	TT_EQ(info.snd_wnd, 1000);
 	/* a later non-SYN segment's window is scaled */
 	host_drop_all(&b);
-	osend(&b, 100, 300, F_ACK, 250, NULL, NULL, T0);
+	peer_send(&p, .seq = 100, .ack = 300, .wnd = 250);
 	TT_EQ(tcp_conn_info(c, &info), 0);
 	TT_EQ(info.snd_wnd, 2000);
 	host_free(&b);
@@ -255,10 +173,11 @@ TT_TEST(rule_simultaneous_open_synack_window_not_scaled)
 TT_TEST(rule_syn_received_bad_ack_rst_with_tsopt)
 {
 	struct host b;
-	uint32_t tsv;
-	TT_EQ(setup_syn_received_ts(&b, &tsv), 0);
-	struct tcp_seg o = ts_opt(501, tsv);
-	osend(&b, 100, 900, F_ACK, 8192, NULL, &o, T0);
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(fx_passive(&b, &p, &c, .ts = 1, .tsval = 500, .syn_received = 1), 0);
+	uint32_t tsv = p.tsecr; /* b's TSval on its SYN,ACK */
+	peer_send(&p, .seq = 100, .ack = 900, .tsval = 501, .tsecr = tsv);
 	EXPECT_SEG(&b, F_RST, 900, 0);
 	TT_EQ(b.seg.has_ts, 1);
 	TT_EQ(b.seg.tsecr, 0);
@@ -278,20 +197,21 @@ TT_TEST(rule_fin_beyond_window_edge_trimmed)
 	peer_plain_config(&cfg);
 	cfg.recv_buffer = 20;
 	struct host b;
+	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup_established(&b, &c, &cfg), 0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, "ABCDEFGHIJKLMNOPQRST", T0);
+	TT_EQ(fx_passive(&b, &p, &c, .cfg = &cfg), 0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 100, .ack = 300, .data = "ABCDEFGHIJKLMNOPQRST");
 	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 0, 0);
 	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	/* a bare FIN into the zero window: not acceptable either */
-	host_recv_from(&b, &PA, 1000, 80, 120, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 120, .ack = 300);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 0, 0);
 	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	char buf[32];
 	TT_EQ(tcp_recv(c, buf, sizeof buf, T0), 20);
 	TT_MEMEQ(buf, "ABCDEFGHIJKLMNOPQRST", 20);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 120, 20, 0);
-	host_recv_from(&b, &PA, 1000, 80, 120, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 120, .ack = 300);
 	EXPECT_SEG(&b, F_ACK, 300, 121);
 	EXPECT_STATE(c, TCP_S_CLOSE_WAIT);
 	TT_EQ(tcp_recv(c, buf, sizeof buf, T0), 0);
@@ -306,15 +226,14 @@ TT_TEST(rule_fin_beyond_window_edge_trimmed)
 TT_TEST(rule_dup_syn_in_syn_received_echoes_latest_tsval)
 {
 	struct host b;
-	uint32_t tsv;
-	TT_EQ(setup_syn_received_ts(&b, &tsv), 0);
-	struct tcp_seg o = ts_opt(1500, 0);
-	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0 + TCP_SEC(1));
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(fx_passive(&b, &p, &c, .ts = 1, .tsval = 500, .syn_received = 1), 0);
+	peer_send(&p, .flags = F_SYN, .seq = 99, .tsval = 1500, .tsecr = 0, .now = T0 + TCP_SEC(1));
 	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 100);
 	TT_EQ(b.seg.tsecr, 1500);
 	/* an older duplicate of the first SYN fails PAWS: ACKed, no change */
-	o = ts_opt(500, 0);
-	osend(&b, 99, 0, F_SYN, 8192, NULL, &o, T0 + TCP_SEC(1));
+	peer_send(&p, .flags = F_SYN, .seq = 99, .tsval = 500, .tsecr = 0, .now = T0 + TCP_SEC(1));
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	TT_EQ(b.seg.tsecr, 1500);
 	EXPECT_NONE(&b);
@@ -335,6 +254,7 @@ TT_TEST(rule_handshake_rtt_sample_after_syn_retransmission)
 		cfg.timestamps = 1;
 		struct host b;
 		TT_EQ(host_init(&b, 2, &cfg), 0);
+		struct peer p = PEER(&b);
 		struct tcp_conn *c;
 		b.isn = 299;
 		TT_EQ(tcp_connect(b.s, &PA, 1000, 80, NULL, NULL, T0, &c), 0);
@@ -344,8 +264,8 @@ TT_TEST(rule_handshake_rtt_sample_after_syn_retransmission)
 		EXPECT_SEG(&b, F_SYN, 299, 0);
 		uint32_t second = b.seg.tsval;
 		TT_EQ(second - first, 1000);
-		struct tcp_seg o = ts_opt(700, latest ? second : first);
-		osend(&b, 99, 300, F_SYN | F_ACK, 8192, NULL, &o, T0 + TCP_MS(1020));
+		peer_send(&p, .flags = F_SYN | F_ACK, .seq = 99, .ack = 300, .has_ts = 1, .tsval = 700,
+			  .tsecr = latest ? second : first, .now = T0 + TCP_MS(1020));
 		EXPECT_SEG(&b, F_ACK, 300, 100);
 		EXPECT_STATE(c, TCP_S_ESTABLISHED);
 		struct tcp_conn_info info;

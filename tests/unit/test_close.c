@@ -4,7 +4,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 /* Figure: normal close sequence.
  *   1. ESTABLISHED                                          ESTABLISHED
@@ -17,33 +16,35 @@ TT_TEST(test_fig_normal_close)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	/* 2 */
 	TT_EQ(tcp_close(ca, T0), 0);
 	EXPECT_STATE(ca, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_FIN | F_ACK, .seq = 100, .ack = 300);
 	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	TT_EQ(host_count_ev(&b, TCP_EV_PEER_FIN), 1);
 	char buf[4];
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 0); /* EOF */
 	/* 3 */
 	EXPECT_SEG(&b, F_ACK, 300, 101);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .seq = 300, .ack = 101);
 	EXPECT_STATE(ca, TCP_S_FIN_WAIT_2);
 	/* 4 */
 	TT_EQ(tcp_close(cb, T0), 0);
 	EXPECT_STATE(cb, TCP_S_LAST_ACK);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 101);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101);
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	TT_EQ(host_count_ev(&a, TCP_EV_CLOSED), 1);
 	TT_EQ(host_closed_err(&a), 0);
 	/* 5 */
 	EXPECT_SEG(&a, F_ACK, 101, 301);
-	host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 301);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), 0);
 	/* 6: TIME-WAIT lasts 2 MSL */
@@ -73,7 +74,9 @@ TT_TEST(test_fig_simultaneous_close)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	/* 2 */
@@ -81,15 +84,15 @@ TT_TEST(test_fig_simultaneous_close)
 	TT_EQ(tcp_close(cb, T0), 0);
 	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_FIN | F_ACK, 8192, NULL, T0);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 100);
+	peer_send(&pa, .flags = F_FIN | F_ACK, .seq = 100, .ack = 300);
 	/* 3 */
 	EXPECT_STATE(ca, TCP_S_CLOSING);
 	EXPECT_STATE(cb, TCP_S_CLOSING);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
-	host_recv_from(&a, &b.ep, 80, 1000, 301, 101, F_ACK, 8192, NULL, T0);
-	host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .seq = 301, .ack = 101);
+	peer_send(&pa, .seq = 101, .ack = 301);
 	/* 4 */
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
@@ -112,16 +115,17 @@ TT_TEST(test_time_wait_fin_retransmission_restarts_2msl)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	tcp_close(ca, T0);
 	host_pop(&a);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101);
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	tcp_time_t t1 = T0 + TCP_SEC(20);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, t1);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101, .now = t1);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	TT_EQ(tcp_next_deadline(a.s), t1 + 2 * a.cfg.msl);
@@ -141,20 +145,21 @@ TT_TEST(test_time_wait_rst_and_syn)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	tcp_close(ca, T0);
 	host_pop(&a);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101);
 	host_pop(&a);
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	tcp_release(ca); /* engine owns it now */
 	TT_EQ(host_nconns(&a), 1);
-	host_recv_from(&a, &b.ep, 80, 1000, 5000, 0, F_SYN, 8192, NULL, T0 + 1);
+	peer_send(&pb, .flags = F_SYN, .seq = 5000, .now = T0 + 1);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	TT_EQ(host_nconns(&a), 1);
-	host_recv_from(&a, &b.ep, 80, 1000, 301, 0, F_RST, 0, NULL, T0 + 2);
+	peer_send(&pb, .flags = F_RST, .seq = 301, .wnd = 0, .now = T0 + 2);
 	TT_EQ(host_nconns(&a), 0);
 	EXPECT_NONE(&a);
 	host_free(&a);
@@ -169,6 +174,7 @@ TT_TEST(test_time_wait_reopened_by_new_syn)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	/* B (the listener) closes first and ends in TIME-WAIT */
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
@@ -182,11 +188,11 @@ TT_TEST(test_time_wait_reopened_by_new_syn)
 	EXPECT_STATE(ca, TCP_S_CLOSED);
 	tcp_release(cb);
 	/* an old SYN: challenge ACK, still TIME-WAIT */
-	host_recv_from(&b, &a.ep, 1000, 80, 50, 0, F_SYN, 8192, NULL, T0 + 10);
+	peer_send(&pa, .flags = F_SYN, .seq = 50, .now = T0 + 10);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	/* a new one: a new connection, ISN above the old SND.NXT (the hook
 	 * would give 299 again) */
-	host_recv_from(&b, &a.ep, 1000, 80, 5000, 0, F_SYN, 8192, NULL, T0 + 20);
+	peer_send(&pa, .flags = F_SYN, .seq = 5000, .now = T0 + 20);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 301 + 65536, 5001);
 	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	TT_EQ(host_nconns(&b), 1);
@@ -199,13 +205,13 @@ TT_TEST(test_rto_3s_after_syn_timeout)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	tcp_timeout(a.s, T0 + TCP_SEC(1));
 	host_drop_all(&a);
-	host_recv_from(&a, &pb, 80, 1000, 300, 101, F_SYN | F_ACK, 8192, NULL, T0 + TCP_SEC(2));
+	peer_send(&pb, .flags = F_SYN | F_ACK, .seq = 300, .ack = 101, .now = T0 + TCP_SEC(2));
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
@@ -261,6 +267,7 @@ TT_TEST(test_close_in_each_state)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *c;
 	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_drop_all(&a);
@@ -274,7 +281,7 @@ TT_TEST(test_close_in_each_state)
 
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_FIN | F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_FIN | F_ACK, .seq = 100, .ack = 300);
 	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	/* SEND in CLOSE-WAIT is allowed */
@@ -285,9 +292,9 @@ TT_TEST(test_close_in_each_state)
 	EXPECT_SEG(&b, F_FIN | F_ACK, 303, 101);
 	TT_EQ(tcp_close(cb, T0), TCP_ECLOSING);
 	/* an ACK of the data only: still LAST-ACK */
-	host_recv_from(&b, &a.ep, 1000, 80, 101, 303, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 303);
 	EXPECT_STATE(cb, TCP_S_LAST_ACK);
-	host_recv_from(&b, &a.ep, 1000, 80, 101, 304, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 304);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), 0);
 	host_free(&a);
@@ -301,12 +308,13 @@ TT_TEST(test_close_no_read_resets_on_data)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	TT_EQ(tcp_close_no_read(cb, T0), 0);
 	EXPECT_STATE(cb, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 301, F_ACK, 8192, "late", T0);
+	peer_send(&pa, .seq = 100, .ack = 301, .data = "late");
 	EXPECT_SEG(&b, F_RST | F_ACK, 301, 100);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), TCP_EABORTED);
@@ -339,13 +347,14 @@ TT_TEST(test_abort_sends_rst)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	TT_EQ(tcp_abort(ca, T0), 0);
 	EXPECT_SEG(&a, F_RST, 100, 0);
 	TT_EQ(host_closed_err(&a), TCP_EABORTED);
 	TT_EQ(tcp_abort(ca, T0), TCP_ENOTCONN);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_RST | F_ACK, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST | F_ACK, .seq = 100, .ack = 300, .wnd = 0);
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
 	TT_EQ(host_stats(&a).CurrEstab, 0);
 	TT_EQ(host_stats(&b).CurrEstab, 0);
@@ -362,6 +371,7 @@ TT_TEST(test_closing_keeps_sending_queued_data)
 	cfg.send_buffer = 65536;
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
@@ -371,7 +381,7 @@ TT_TEST(test_closing_keeps_sending_queued_data)
 	TT_EQ(tcp_close(ca, T0), 0);
 	host_drop_all(&a); /* the first flight is lost */
 	/* the peer closes: its FIN arrives while our data is queued */
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_FIN | F_ACK, 8192, NULL, T0 + 1);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 100, .now = T0 + 1);
 	EXPECT_STATE(ca, TCP_S_CLOSING);
 	host_drop_all(&a);
 	/* run everything through B: all data, then both FINs */
@@ -401,11 +411,12 @@ TT_TEST(test_release_inside_closed_event)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	a.release_on_close = 1;
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 0, F_RST, 0, NULL, T0);
+	peer_send(&pb, .flags = F_RST, .seq = 300, .wnd = 0);
 	TT_EQ(host_closed_err(&a), TCP_ECONNRESET);
 	TT_EQ(host_nconns(&a), 0);
 	host_free(&a);

@@ -6,12 +6,6 @@
 #include "peer.h"
 #include "tcp_cc.h"
 
-#define T0 TCP_SEC(100)
-
-static uint8_t pattern(size_t i)
-{
-	return (uint8_t)((i * 2654435761u) >> 13);
-}
 
 struct xfer {
 	struct tcp_conn *snd, *rcv;
@@ -29,7 +23,7 @@ static int xfer_step(void *arg, tcp_time_t now)
 		if (n > sizeof buf)
 			n = sizeof buf;
 		for (size_t i = 0; i < n; i++)
-			buf[i] = pattern(x->sent + i);
+			buf[i] = peer_pattern(x->sent + i);
 		ssize_t r = tcp_send(x->snd, buf, n, now);
 		if (r <= 0)
 			break;
@@ -48,25 +42,22 @@ static int xfer_step(void *arg, tcp_time_t now)
 		if (r < 0)
 			break;
 		for (ssize_t i = 0; i < r; i++)
-			if (buf[i] != pattern(x->recvd + (size_t)i))
+			if (buf[i] != peer_pattern(x->recvd + (size_t)i))
 				x->bad = 1;
 		x->recvd += (size_t)r;
 	}
 	return x->eof;
 }
 
+/* Every option on, 256 KiB buffers, a realistic MSS, RTO and delayed ACK. */
 static void options_config(struct tcp_config *cfg)
 {
-	peer_plain_config(cfg);
-	cfg->timestamps = 1;
-	cfg->sack = 1;
-	cfg->window_scaling = 1;
+	peer_options_config(cfg);
 	cfg->send_buffer = 256 * 1024;
 	cfg->recv_buffer = 256 * 1024;
 	cfg->mss = 1452;
 	cfg->rto_min = TCP_MS(200);
 	cfg->delayed_ack = TCP_MS(40);
-	cfg->nodelay = 0;
 }
 
 /* RFC 9438 5.8: "CUBIC does not increase its congestion window size if a
@@ -238,25 +229,19 @@ TT_TEST(data_out_of_order_reassembly_and_sack)
 	cfg.delayed_ack = TCP_MS(40);
 	struct host b;
 	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	const struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.sack_perm = 1;
-	o.has_mss = 1;
-	o.mss = 1000;
 	uint8_t buf[256];
-	size_t len = peer_build(buf, sizeof buf, 1000, 80, 100, 0, F_SYN, 8192, NULL, 0, &o);
 	b.isn = 300;
-	tcp_input(b.s, &pa, buf, len, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100, .sack_perm = 1, .has_mss = 1, .mss = 1000);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	TT_EQ(b.seg.sack_perm, 1);
-	host_recv_from(&b, &pa, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 301);
 	struct tcp_conn *cb = b.accepted;
 	TT_ASSERT(cb != NULL);
 	/* bytes 101..110 "0123456789", 111..120 "abcdefghij", 121..130 "ABCDEFGHIJ" */
-	host_recv_from(&b, &pa, 1000, 80, 121, 301, F_ACK, 8192, "ABCDEFGHIJ", T0);
+	peer_send(&pa, .seq = 121, .ack = 301, .data = "ABCDEFGHIJ");
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	TT_EQ(b.seg.nsack, 1);
 	TT_EQ(b.seg.sack[0].start, 121);
@@ -264,26 +249,26 @@ TT_TEST(data_out_of_order_reassembly_and_sack)
 	TT_EQ(b.seg.wnd, 8192); /* window from RCV.NXT is unchanged */
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), TCP_EAGAIN);
 	/* overlapping duplicate of part of the held block plus new bytes */
-	host_recv_from(&b, &pa, 1000, 80, 116, 301, F_ACK, 8192, "fghijABCDE", T0);
+	peer_send(&pa, .seq = 116, .ack = 301, .data = "fghijABCDE");
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	TT_EQ(b.seg.nsack, 1);
 	TT_EQ(b.seg.sack[0].start, 116);
 	TT_EQ(b.seg.sack[0].end, 131);
 	/* the hole fills: the ACK covers everything, at once */
-	host_recv_from(&b, &pa, 1000, 80, 101, 301, F_ACK, 8192, "0123456789abcde", T0);
+	peer_send(&pa, .seq = 101, .ack = 301, .data = "0123456789abcde");
 	EXPECT_SEG(&b, F_ACK, 301, 131);
 	TT_EQ(b.seg.nsack, 0);
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 30);
 	TT_MEMEQ(buf, "0123456789abcdefghijABCDEFGHIJ", 30);
 	/* a duplicate of old data: immediate ACK, nothing delivered */
-	host_recv_from(&b, &pa, 1000, 80, 101, 301, F_ACK, 8192, "0123456789", T0);
+	peer_send(&pa, .seq = 101, .ack = 301, .data = "0123456789");
 	EXPECT_SEG(&b, F_ACK, 301, 131);
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), TCP_EAGAIN);
 	/* a FIN beyond a hole waits for the data */
-	host_recv_from(&b, &pa, 1000, 80, 141, 301, F_ACK | F_FIN, 8192, "klmnopqrst", T0);
+	peer_send(&pa, .flags = F_ACK | F_FIN, .seq = 141, .ack = 301, .data = "klmnopqrst");
 	EXPECT_SEG(&b, F_ACK, 301, 131);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
-	host_recv_from(&b, &pa, 1000, 80, 131, 301, F_ACK, 8192, "KLMNOPQRST", T0);
+	peer_send(&pa, .seq = 131, .ack = 301, .data = "KLMNOPQRST");
 	EXPECT_SEG(&b, F_ACK, 301, 152);
 	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 20);
@@ -297,21 +282,21 @@ TT_TEST(data_out_of_order_memory_bound)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	const struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
 	b.isn = 300;
-	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
-	host_recv_from(&b, &pa, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
+	peer_send(&pa, .seq = 101, .ack = 301);
 	struct tcp_conn *cb = b.accepted;
 	TT_ASSERT(cb != NULL);
 	/* 40 islands: bytes 101+20k+10 .. +20, holes between */
 	for (uint32_t k = 0; k < 40; k++)
-		host_recv_from(&b, &pa, 1000, 80, 111 + 20 * k, 301, F_ACK, 8192, "ABCDEFGHIJ", T0);
+		peer_send(&pa, .seq = 111 + 20 * k, .ack = 301, .data = "ABCDEFGHIJ");
 	TT_EQ(host_stats(&b).DropRcvBufFull, 8);
 	/* fill every hole in order: the first 32 islands join the stream */
 	for (uint32_t k = 0; k < 40; k++)
-		host_recv_from(&b, &pa, 1000, 80, 101 + 20 * k, 301, F_ACK, 8192, "0123456789", T0);
+		peer_send(&pa, .seq = 101 + 20 * k, .ack = 301, .data = "0123456789");
 	struct tcp_conn_info info;
 	tcp_conn_info(cb, &info);
 	TT_EQ(info.rcv_nxt, 101 + 20 * 32 + 10);
@@ -331,12 +316,13 @@ TT_TEST(data_delayed_ack)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
 	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	char d[1000];
 	memset(d, 'd', sizeof d);
 	d[sizeof d - 1] = 0;
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_ACK, 8192, "small", T0);
+	peer_send(&pa, .seq = 100, .ack = 300, .data = "small");
 	EXPECT_NONE(&b);
 	TT_EQ(tcp_next_deadline(b.s), T0 + TCP_MS(40));
 	tcp_timeout(b.s, T0 + TCP_MS(40));
@@ -344,12 +330,9 @@ TT_TEST(data_delayed_ack)
 	TT_EQ(host_stats(&b).DelayedAcks, 1);
 	/* two full-sized segments (MSS 1000): ACK on the second */
 	memset(d, 'x', 1000);
-	uint8_t buf[1100];
-	size_t n = peer_build(buf, sizeof buf, 1000, 80, 105, 300, F_ACK, 8192, d, 1000, NULL);
-	tcp_input(b.s, &a.ep, buf, n, T0 + TCP_MS(50));
+	peer_send(&pa, .seq = 105, .ack = 300, .data = d, .len = 1000, .now = T0 + TCP_MS(50));
 	EXPECT_NONE(&b);
-	n = peer_build(buf, sizeof buf, 1000, 80, 1105, 300, F_ACK, 8192, d, 1000, NULL);
-	tcp_input(b.s, &a.ep, buf, n, T0 + TCP_MS(51));
+	peer_send(&pa, .seq = 1105, .ack = 300, .data = d, .len = 1000, .now = T0 + TCP_MS(51));
 	EXPECT_SEG(&b, F_ACK, 300, 2105);
 	EXPECT_NONE(&b);
 	TT_EQ(tcp_next_deadline(b.s), TCP_TIME_NEVER);
@@ -366,6 +349,7 @@ TT_TEST(data_nagle)
 	cfg.nodelay = 0;
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
@@ -374,7 +358,7 @@ TT_TEST(data_nagle)
 	TT_EQ(tcp_send(ca, "b", 1, T0), 1);
 	TT_EQ(tcp_send(ca, "c", 1, T0), 1);
 	EXPECT_NONE(&a);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_ACK, 8192, NULL, T0 + 10);
+	peer_send(&pb, .seq = 300, .ack = 101, .now = T0 + 10);
 	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 101, 300, 8192, 2);
 	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
 	o.nodelay = 1;

@@ -4,7 +4,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 /* Figure: basic three-way handshake.
  *   1. CLOSED                                  LISTEN
@@ -16,7 +15,9 @@ TT_TEST(test_fig_three_way_handshake)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	int luser;
 	TT_EQ(tcp_listen(b.s, 80, 4, &luser, &l), 0);
@@ -30,18 +31,18 @@ TT_TEST(test_fig_three_way_handshake)
 	TT_EQ(a.seg.has_mss, 1);
 	TT_EQ(a.seg.mss, 1000);
 	TT_EQ(a.seg.wnd, 8192);
-	TT_EQ(host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0), 0);
+	TT_EQ(peer_send(&pa, .flags = F_SYN, .seq = 100), 0);
 	struct tcp_conn *cb = host_any_conn(&b);
 	TT_ASSERT(cb != NULL);
 	EXPECT_STATE(cb, TCP_S_SYN_RECEIVED);
 	/* 3 */
 	EXPECT_SEG_WL(&b, F_SYN | F_ACK, 300, 101, 8192, 0);
-	TT_EQ(host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_SYN | F_ACK, 8192, NULL, T0), 0);
+	TT_EQ(peer_send(&pb, .flags = F_SYN | F_ACK, .seq = 300, .ack = 101), 0);
 	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 	TT_EQ(host_count_ev(&a, TCP_EV_ESTABLISHED), 1);
 	/* 4 */
 	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 0);
-	TT_EQ(host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0), 0);
+	TT_EQ(peer_send(&pa, .seq = 101, .ack = 301), 0);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_count_ev(&b, TCP_EV_ACCEPTED), 1);
 	TT_ASSERT(b.accepted == cb);
@@ -51,7 +52,7 @@ TT_TEST(test_fig_three_way_handshake)
 	TT_EQ(tcp_send(ca, "hello", 5, T0), 5);
 	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 101, 301, 8192, 5);
 	TT_MEMEQ(a.seg.data, "hello", 5);
-	TT_EQ(host_recv_from(&b, &a.ep, 1000, 80, 101, 301, F_ACK | F_PSH, 8192, "hello", T0), 0);
+	TT_EQ(peer_send(&pa, .flags = F_ACK | F_PSH, .seq = 101, .ack = 301, .data = "hello"), 0);
 	EXPECT_SEG_WL(&b, F_ACK, 301, 106, 8192 - 5, 0);
 	char buf[16];
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 5);
@@ -71,13 +72,13 @@ TT_TEST(test_fig_three_way_handshake_data_on_final_ack)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
 	b.isn = 300;
-	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
-	host_recv_from(&b, &pa, 1000, 80, 101, 301, F_ACK, 8192, "data!", T0);
+	peer_send(&pa, .seq = 101, .ack = 301, .data = "data!");
 	TT_ASSERT(b.accepted != NULL);
 	EXPECT_STATE(b.accepted, TCP_S_ESTABLISHED);
 	EXPECT_SEG_WL(&b, F_ACK, 301, 106, 8192 - 5, 0);
@@ -102,7 +103,9 @@ TT_TEST(test_fig_simultaneous_open)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 2000, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b, .port = 1000, .hport = 2000);
 	struct tcp_conn *ca, *cb;
 	a.isn = 100;
 	b.isn = 300;
@@ -121,17 +124,17 @@ TT_TEST(test_fig_simultaneous_open)
 	EXPECT_SEG(&a, F_SYN | F_ACK, 100, 301);
 	/* 6 */
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
-	host_recv_from(&a, &b.ep, 2000, 1000, 300, 101, F_SYN | F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .flags = F_SYN | F_ACK, .seq = 300, .ack = 101);
 	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 	/* 7 */
 	EXPECT_SEG(&a, F_ACK, 101, 301);
-	host_recv_from(&b, &a.ep, 1000, 2000, 101, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 301);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_count_ev(&a, TCP_EV_ESTABLISHED), 1);
 	TT_EQ(host_count_ev(&b, TCP_EV_ESTABLISHED), 1);
 	/* and A's SYN,ACK (5) reaching B, now ESTABLISHED, is an old
 	 * duplicate: its SYN is answered with a challenge ACK */
-	host_recv_from(&b, &a.ep, 1000, 2000, 100, 301, F_SYN | F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN | F_ACK, .seq = 100, .ack = 301);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_free(&a);
@@ -150,7 +153,9 @@ TT_TEST(test_fig_old_duplicate_syn)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
 	struct tcp_conn *ca;
@@ -161,27 +166,27 @@ TT_TEST(test_fig_old_duplicate_syn)
 	TT_EQ(a.seg.seq, 100);
 	/* 3 */
 	b.isn = 300;
-	host_recv_from(&b, &a.ep, 1000, 80, 90, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 90);
 	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* 4 */
 	TT_EQ(host_deliver_one(&b, &a, T0), 1);
 	EXPECT_STATE(ca, TCP_S_SYN_SENT);
 	/* 5 */
 	EXPECT_SEG(&a, F_RST, 91, 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 91, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 91, .wnd = 0);
 	TT_EQ(host_nconns(&b), 0); /* back to LISTEN: only the listener */
 	TT_EQ(host_stats(&b).AttemptFails, 1);
 	/* 6 */
 	b.isn = 400;
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* 7 */
 	EXPECT_SEG(&b, F_SYN | F_ACK, 400, 101);
-	host_recv_from(&a, &b.ep, 80, 1000, 400, 101, F_SYN | F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .flags = F_SYN | F_ACK, .seq = 400, .ack = 101);
 	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 	/* 8 */
 	EXPECT_SEG(&a, F_ACK, 101, 401);
-	host_recv_from(&b, &a.ep, 1000, 80, 101, 401, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 401);
 	TT_ASSERT(b.accepted != NULL);
 	EXPECT_STATE(b.accepted, TCP_S_ESTABLISHED);
 	host_free(&a);
@@ -200,7 +205,9 @@ TT_TEST(test_fig_half_open_discovery)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	/* B: send 300, receive 100 */
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
@@ -210,15 +217,15 @@ TT_TEST(test_fig_half_open_discovery)
 	a.isn = 400;
 	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, NULL, NULL, T0, &ca), 0);
 	EXPECT_SEG(&a, F_SYN, 400, 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 400, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 400);
 	/* 4: B's challenge ACK (RFC 5961 4.2) */
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_ACK, 8192, NULL, T0);
+	peer_send(&pb, .seq = 300, .ack = 100);
 	/* 5 */
 	EXPECT_SEG(&a, F_RST, 100, 0);
 	EXPECT_STATE(ca, TCP_S_SYN_SENT);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 100, .wnd = 0);
 	/* 6 */
 	TT_EQ(host_count_ev(&b, TCP_EV_CLOSED), 1);
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
@@ -227,7 +234,7 @@ TT_TEST(test_fig_half_open_discovery)
 	/* 7: A's SYN timer: the SYN again after the initial RTO */
 	tcp_timeout(a.s, T0 + TCP_SEC(1));
 	EXPECT_SEG(&a, F_SYN, 400, 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 400, 0, F_SYN, 8192, NULL, T0 + TCP_SEC(1));
+	peer_send(&pa, .flags = F_SYN, .seq = 400, .now = T0 + TCP_SEC(1));
 	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 401); /* the listener answers (ISN hook still 299) */
 	tcp_release(cb);
 	host_free(&a);
@@ -242,7 +249,9 @@ TT_TEST(test_fig_half_open_data_rst_abort)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	host_free(&a);
@@ -250,11 +259,11 @@ TT_TEST(test_fig_half_open_data_rst_abort)
 	/* 2 */
 	TT_EQ(tcp_send(cb, "0123456789", 10, T0), 10);
 	EXPECT_SEG_WL(&b, F_ACK | F_PSH, 300, 100, 8192, 10);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_ACK, 8192, "0123456789", T0);
+	peer_send(&pb, .seq = 300, .ack = 100, .data = "0123456789");
 	/* 3 */
 	EXPECT_SEG(&a, F_RST, 100, 0);
 	TT_EQ(host_stats(&a).OutRsts, 1);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 100, .wnd = 0);
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
 	TT_EQ(tcp_send(cb, "x", 1, T0), TCP_ECONNRESET);
 	tcp_release(cb);
@@ -273,25 +282,26 @@ TT_TEST(test_fig_old_syn_listen_rst)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *la, *lb;
 	TT_EQ(tcp_listen(a.s, 1000, 4, NULL, &la), 0);
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &lb), 0);
 	const uint32_t Z = 5000, X = 7000;
 	b.isn = X;
 	/* 2 */
-	host_recv_from(&b, &a.ep, 1000, 80, Z, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = Z);
 	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* 3 */
 	TT_EQ(host_deliver_one(&b, &a, T0), 1);
 	/* 4 */
 	EXPECT_SEG(&a, F_RST, Z + 1, 0);
 	TT_EQ(host_nconns(&a), 0);
-	host_recv_from(&b, &a.ep, 1000, 80, Z + 1, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = Z + 1, .wnd = 0);
 	/* 5 */
 	TT_EQ(host_nconns(&b), 0);
 	EXPECT_NONE(&b);
 	/* both still listen */
-	host_recv_from(&b, &a.ep, 1000, 80, Z + 10, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = Z + 10);
 	EXPECT_SEG(&b, F_SYN | F_ACK, X, Z + 11);
 	host_free(&a);
 	host_free(&b);
@@ -303,12 +313,12 @@ TT_TEST(test_syn_sent_synack_with_data_and_fin)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	struct tcp_conn *ca;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &ca), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &ca), 0);
 	EXPECT_SEG(&a, F_SYN, 100, 0);
-	host_recv_from(&a, &pb, 80, 1000, 300, 101, F_SYN | F_ACK | F_FIN, 8192, "abc", T0);
+	peer_send(&pb, .flags = F_SYN | F_ACK | F_FIN, .seq = 300, .ack = 101, .data = "abc");
 	EXPECT_STATE(ca, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&a, F_ACK, 101, 305);
 	EXPECT_NONE(&a);
@@ -325,13 +335,13 @@ TT_TEST(test_syn_received_duplicate_syn_resends_synack)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
 	b.isn = 300;
-	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
-	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0 + 10);
+	peer_send(&pa, .flags = F_SYN, .seq = 100, .now = T0 + 10);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	TT_EQ(host_nconns(&b), 1);
@@ -345,27 +355,27 @@ TT_TEST(test_listen_backlog_overflow_recycles_oldest)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
+	struct peer pa = PEER(&b, .port = 1001, .hport = 80);
 	struct tcp_listener *l, *l2;
 	TT_EQ(tcp_listen(b.s, 80, 2, NULL, &l), 0);
 	TT_EQ(tcp_listen(b.s, 80, 2, NULL, &l2), TCP_EADDRINUSE);
 	b.isn = 0;
-	host_recv_from(&b, &pa, 1001, 80, 100, 0, F_SYN, 8192, NULL, T0);
-	host_recv_from(&b, &pa, 1002, 80, 100, 0, F_SYN, 8192, NULL, T0);
-	TT_EQ(host_recv_from(&b, &pa, 1003, 80, 100, 0, F_SYN, 8192, NULL, T0), 0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
+	peer_send(&pa, .sport = 1002, .flags = F_SYN, .seq = 100);
+	TT_EQ(peer_send(&pa, .sport = 1003, .flags = F_SYN, .seq = 100), 0);
 	TT_EQ(host_nconns(&b), 2);
 	TT_EQ(host_stats(&b).DropListenOverflow, 1);
 	host_drop_all(&b);
 	/* 1001 was recycled: its ACK now finds no TCB, LISTEN answers RST */
-	host_recv_from(&b, &pa, 1001, 80, 101, 1, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 1);
 	EXPECT_SEG(&b, F_RST, 1, 0);
 	TT_ASSERT(b.accepted == NULL);
 	/* 1002 and 1003 complete */
-	host_recv_from(&b, &pa, 1003, 80, 101, 1, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .sport = 1003, .seq = 101, .ack = 1);
 	TT_ASSERT(b.accepted != NULL);
 	/* a flood of 100 more: the listener still answers each */
 	for (uint16_t p = 2000; p < 2100; p++) {
-		host_recv_from(&b, &pa, p, 80, 100, 0, F_SYN, 8192, NULL, T0);
+		peer_send(&pa, .sport = p, .flags = F_SYN, .seq = 100);
 		EXPECT_SEG(&b, F_SYN | F_ACK, 0, 101);
 	}
 	TT_EQ(host_nconns(&b), 3); /* two half-open + the accepted one */
@@ -383,10 +393,9 @@ TT_TEST(test_ephemeral_ports)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c[20];
 	for (int i = 0; i < 20; i++) {
-		TT_EQ(tcp_connect(a.s, &pb, 80, 0, NULL, NULL, T0, &c[i]), 0);
+		TT_EQ(tcp_connect(a.s, &PB, 80, 0, NULL, NULL, T0, &c[i]), 0);
 		struct tcp_conn_info info;
 		TT_EQ(tcp_conn_info(c[i], &info), 0);
 		TT_ASSERT(info.local_port >= 49152);
@@ -400,7 +409,7 @@ TT_TEST(test_ephemeral_ports)
 	struct tcp_conn *dup;
 	struct tcp_conn_info info;
 	tcp_conn_info(c[0], &info);
-	TT_EQ(tcp_connect(a.s, &pb, 80, info.local_port, NULL, NULL, T0, &dup), TCP_EEXIST);
+	TT_EQ(tcp_connect(a.s, &PB, 80, info.local_port, NULL, NULL, T0, &dup), TCP_EEXIST);
 	host_free(&a);
 }
 
@@ -410,17 +419,16 @@ TT_TEST(test_isn_clock_and_hash)
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	tcp_stack_set_isn_hook(a.s, NULL, NULL);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c1, *c2, *c3;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c1), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c1), 0);
 	EXPECT_SEG(&a, F_SYN, a.seg.seq, 0);
 	uint32_t i1 = a.seg.seq;
 	tcp_abort(c1, T0);
 	/* same tuple 4 ms later: ISN advanced by 1000 (4 us ticks) */
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0 + 4000, &c2), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0 + 4000, &c2), 0);
 	EXPECT_SEG(&a, F_SYN, i1 + 1000, 0);
 	/* another tuple: a different F() */
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1001, NULL, NULL, T0 + 4000, &c3), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1001, NULL, NULL, T0 + 4000, &c3), 0);
 	TT_ASSERT(host_pop(&a));
 	TT_ASSERT(a.seg.seq != i1 + 1000);
 	host_free(&a);

@@ -5,41 +5,16 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
-
-static const struct tcp_endpoint PA = { 4, { 10, 0, 0, 1 }, 9811 };
-
-/* B listens on 80 and is ESTABLISHED with the scripted peer PA:1000:
- * B's SND.NXT = 300, RCV.NXT = 100, window 8192 both ways. */
-static int setup_established(struct host *b, struct tcp_conn **cb, const struct tcp_config *cfg)
-{
-	if (host_init(b, 2, cfg) != 0)
-		return -1;
-	struct tcp_listener *l;
-	if (tcp_listen(b->s, 80, 4, NULL, &l) != 0)
-		return -2;
-	b->isn = 299;
-	host_recv_from(b, &PA, 1000, 80, 99, 0, F_SYN, 8192, NULL, T0);
-	host_recv_from(b, &PA, 1000, 80, 100, 300, F_ACK, 8192, NULL, T0);
-	if (!b->accepted || tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
-		return -3;
-	*cb = b->accepted;
-	host_drop_all(b);
-	b->nev = 0;
-	return 0;
-}
-
 /* 3.10.7.2 LISTEN "First, check for a RST ... An incoming RST should be
  * ignored." */
 TT_TEST(rule_listen_rst_ignored)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	host_recv_from(&b, &PA, 1000, 80, 5, 0, F_RST, 0, NULL, T0);
-	host_recv_from(&b, &PA, 1000, 80, 5, 9, F_RST | F_ACK, 0, NULL, T0);
-	host_recv_from(&b, &PA, 1000, 80, 5, 0, F_RST | F_SYN, 0, NULL, T0);
+	struct peer p;
+	TT_EQ(fx_listen(&b, &p), 0);
+	peer_send(&p, .flags = F_RST, .seq = 5, .wnd = 0);
+	peer_send(&p, .flags = F_RST | F_ACK, .seq = 5, .ack = 9, .wnd = 0);
+	peer_send(&p, .flags = F_RST | F_SYN, .seq = 5, .wnd = 0);
 	EXPECT_NONE(&b);
 	TT_EQ(host_nconns(&b), 0);
 	host_free(&b);
@@ -49,11 +24,10 @@ TT_TEST(rule_listen_rst_ignored)
 TT_TEST(rule_listen_other_dropped)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	host_recv_from(&b, &PA, 1000, 80, 5, 0, F_FIN, 0, "text", T0);
-	host_recv_from(&b, &PA, 1000, 80, 5, 0, 0, 0, "text", T0);
+	struct peer p;
+	TT_EQ(fx_listen(&b, &p), 0);
+	peer_send(&p, .flags = F_FIN, .seq = 5, .wnd = 0, .data = "text");
+	peer_send(&p, .flags = 0, .seq = 5, .wnd = 0, .data = "text");
 	EXPECT_NONE(&b);
 	TT_EQ(host_nconns(&b), 0);
 	host_free(&b);
@@ -68,12 +42,11 @@ TT_TEST(rule_listen_syn_options)
 	cfg.timestamps = cfg.sack = cfg.window_scaling = 1;
 	cfg.recv_buffer = 1 << 20;
 	struct host b;
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer p;
+	TT_EQ(fx_listen(&b, &p, .cfg = &cfg), 0);
 	/* no options: the SYN,ACK has only MSS, window unscaled */
 	b.isn = 300;
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	TT_EQ(b.seg.has_mss, 1);
 	TT_EQ(b.seg.mss, 1000);
@@ -85,13 +58,9 @@ TT_TEST(rule_listen_syn_options)
 	TT_EQ(info.mss, 536);
 	TT_EQ(info.ts_ok + info.sack_ok, 0);
 	/* all options: echoed */
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_mss = 1; o.mss = 900; o.has_ws = 1; o.ws = 20; o.sack_perm = 1;
-	o.has_ts = 1; o.tsval = 4242;
-	uint8_t buf[128];
-	size_t n = peer_build(buf, sizeof buf, 1001, 80, 7, 0, F_SYN, 1000, NULL, 0, &o);
-	tcp_input(b.s, &PA, buf, n, T0);
+	struct peer p2 = PEER(&b, .port = 1001);
+	peer_send(&p2, .flags = F_SYN, .seq = 7, .wnd = 1000, .has_mss = 1, .mss = 900,
+		  .has_ws = 1, .ws = 20, .sack_perm = 1, .has_ts = 1, .tsval = 4242);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 8);
 	TT_EQ(b.seg.has_ws, 1);
 	TT_EQ(b.seg.ws, 5); /* 1 MiB >> 5 = 32768 */
@@ -100,10 +69,8 @@ TT_TEST(rule_listen_syn_options)
 	TT_EQ(b.seg.tsecr, 4242);
 	/* ACK with timestamps: ESTABLISHED with shift 14 (RFC 7323 2.3
 	 * "MUST use 14 instead") and MSS 900 - 12 */
-	memset(&o, 0, sizeof o);
-	o.has_ts = 1; o.tsval = 4243; o.tsecr = b.seg.tsval;
-	n = peer_build(buf, sizeof buf, 1001, 80, 8, 301, F_ACK, 1, NULL, 0, &o);
-	tcp_input(b.s, &PA, buf, n, T0 + 1);
+	peer_send(&p2, .seq = 8, .ack = 301, .wnd = 1, .has_ts = 1, .tsval = 4243,
+		  .tsecr = b.seg.tsval, .now = T0 + 1);
 	TT_ASSERT(b.accepted != NULL);
 	tcp_conn_info(b.accepted, &info);
 	TT_EQ(info.snd_wscale, 14);
@@ -122,12 +89,11 @@ TT_TEST(rule_listen_syn_ipv6_mss)
 	peer_plain_config(&cfg);
 	cfg.mss = 1452;
 	struct host b;
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	const struct tcp_endpoint p6 = { 6, { 0xfd, 0, [15] = 1 }, 9811 };
+	struct peer p;
+	TT_EQ(fx_listen(&b, &p, .cfg = &cfg), 0);
+	struct peer p6 = PEER(&b, .ep = { 6, { 0xfd, 0, [15] = 1 }, 9811 });
 	b.isn = 300;
-	host_recv_from(&b, &p6, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&p6, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	TT_EQ(b.seg.mss, 1432);
 	struct tcp_conn_info info;
@@ -142,13 +108,12 @@ TT_TEST(rule_listen_syn_ipv6_mss)
 TT_TEST(rule_listen_syn_text_queued)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer p;
+	TT_EQ(fx_listen(&b, &p), 0);
 	b.isn = 300;
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, "early", T0);
+	peer_send(&p, .flags = F_SYN, .seq = 100, .data = "early");
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
-	host_recv_from(&b, &PA, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 101, .ack = 301);
 	TT_ASSERT(b.accepted != NULL);
 	EXPECT_SEG(&b, F_ACK, 301, 106);
 	TT_EQ(host_count_ev(&b, TCP_EV_READABLE), 1);
@@ -156,7 +121,7 @@ TT_TEST(rule_listen_syn_text_queued)
 	TT_EQ(tcp_recv(b.accepted, r, sizeof r, T0), 5);
 	TT_MEMEQ(r, "early", 5);
 	/* the peer's retransmission of that text is a duplicate */
-	host_recv_from(&b, &PA, 1000, 80, 101, 301, F_ACK, 8192, "early", T0);
+	peer_send(&p, .seq = 101, .ack = 301, .data = "early");
 	EXPECT_SEG(&b, F_ACK, 301, 106);
 	TT_EQ(tcp_recv(b.accepted, r, sizeof r, T0), TCP_EAGAIN);
 	host_free(&b);
@@ -168,13 +133,13 @@ TT_TEST(rule_syn_sent_neither_syn_nor_rst_dropped)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct peer p = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_pop(&a);
-	host_recv_from(&a, &pb, 80, 1000, 300, 101, F_ACK, 8192, "data", T0);
-	host_recv_from(&a, &pb, 80, 1000, 300, 0, F_FIN, 8192, NULL, T0);
+	peer_send(&p, .seq = 300, .ack = 101, .data = "data");
+	peer_send(&p, .flags = F_FIN, .seq = 300);
 	EXPECT_NONE(&a);
 	EXPECT_STATE(c, TCP_S_SYN_SENT);
 	host_free(&a);
@@ -187,15 +152,13 @@ TT_TEST(rule_seq_check_len0_wnd0)
 	peer_plain_config(&cfg);
 	cfg.recv_buffer = 2048;
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, &cfg), 0);
+	TT_EQ(fx_passive(&b, &p, &cb, .cfg = &cfg), 0);
 	char d[2048];
 	memset(d, 'w', sizeof d);
-	uint8_t buf[2200];
-	size_t n = peer_build(buf, sizeof buf, 1000, 80, 100, 300, F_ACK, 8192, d, 1000, NULL);
-	tcp_input(b.s, &PA, buf, n, T0);
-	n = peer_build(buf, sizeof buf, 1000, 80, 1100, 300, F_ACK, 8192, d, 1048, NULL);
-	tcp_input(b.s, &PA, buf, n, T0);
+	peer_send(&p, .seq = 100, .ack = 300, .data = d, .len = 1000);
+	peer_send(&p, .seq = 1100, .ack = 300, .data = d, .len = 1048);
 	host_drop_all(&b);
 	struct tcp_conn_info info;
 	tcp_conn_info(cb, &info);
@@ -205,12 +168,12 @@ TT_TEST(rule_seq_check_len0_wnd0)
 	TT_EQ(tcp_send(cb, "abc", 3, T0), 3);
 	EXPECT_SEG_WL(&b, F_ACK | F_PSH, 300, 2148, 0, 3);
 	/* acceptable: SEQ = RCV.NXT, the ACK is processed */
-	host_recv_from(&b, &PA, 1000, 80, 2148, 303, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 2148, .ack = 303);
 	EXPECT_NONE(&b);
 	tcp_conn_info(cb, &info);
 	TT_EQ(info.snd_una, 303);
 	/* unacceptable: SEQ != RCV.NXT -> ACK */
-	host_recv_from(&b, &PA, 1000, 80, 2149, 303, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 2149, .ack = 303);
 	EXPECT_SEG_WL(&b, F_ACK, 303, 2148, 0, 0);
 	host_free(&b);
 }
@@ -219,13 +182,14 @@ TT_TEST(rule_seq_check_len0_wnd0)
 TT_TEST(rule_seq_check_len0_wnd_positive)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
-	host_recv_from(&b, &PA, 1000, 80, 100 + 8191, 300, F_ACK, 8192, NULL, T0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
+	peer_send(&p, .seq = 100 + 8191, .ack = 300);
 	EXPECT_NONE(&b);
-	host_recv_from(&b, &PA, 1000, 80, 100 + 8192, 300, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 100 + 8192, .ack = 300);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	host_recv_from(&b, &PA, 1000, 80, 99, 300, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 99, .ack = 300);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_free(&b);
@@ -239,26 +203,25 @@ TT_TEST(rule_seq_check_len_positive_wnd0)
 	peer_plain_config(&cfg);
 	cfg.recv_buffer = 1000;
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, &cfg), 0);
+	TT_EQ(fx_passive(&b, &p, &cb, .cfg = &cfg), 0);
 	char d[1000];
 	memset(d, 'w', sizeof d);
-	uint8_t buf[1100];
-	size_t n = peer_build(buf, sizeof buf, 1000, 80, 100, 300, F_ACK, 8192, d, 1000, NULL);
-	tcp_input(b.s, &PA, buf, n, T0);
+	peer_send(&p, .seq = 100, .ack = 300, .data = d, .len = 1000);
 	EXPECT_SEG_WL(&b, F_ACK, 300, 1100, 0, 0);
 	TT_EQ(tcp_send(cb, "abc", 3, T0), 3);
 	EXPECT_SEG(&b, F_ACK | F_PSH, 300, 1100);
 	/* data at RCV.NXT with a zero window: the data is refused, the ACK of
 	 * our 3 bytes is taken, and an ACK goes back */
-	host_recv_from(&b, &PA, 1000, 80, 1100, 303, F_ACK, 8192, "more", T0);
+	peer_send(&p, .seq = 1100, .ack = 303, .data = "more");
 	EXPECT_SEG_WL(&b, F_ACK, 303, 1100, 0, 0);
 	struct tcp_conn_info info;
 	tcp_conn_info(cb, &info);
 	TT_EQ(info.snd_una, 303);
 	TT_EQ(info.recv_queue, 1000);
 	/* an RST at RCV.NXT is accepted too */
-	host_recv_from(&b, &PA, 1000, 80, 1100, 0, F_RST, 0, NULL, T0);
+	peer_send(&p, .flags = F_RST, .seq = 1100, .wnd = 0);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
 	host_free(&b);
 }
@@ -271,15 +234,16 @@ TT_TEST(rule_seq_check_len_positive_wnd_positive_trim)
 	peer_plain_config(&cfg);
 	cfg.recv_buffer = 20;
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, &cfg), 0);
+	TT_EQ(fx_passive(&b, &p, &cb, .cfg = &cfg), 0);
 	/* starts before RCV.NXT, ends inside: the old part is trimmed */
-	host_recv_from(&b, &PA, 1000, 80, 95, 300, F_ACK, 8192, "xxxxxABCDE", T0);
+	peer_send(&p, .seq = 95, .ack = 300, .data = "xxxxxABCDE");
 	EXPECT_SEG(&b, F_ACK, 300, 105);
 	/* starts inside, ends beyond the window (RCV.NXT 105, wnd 20 from
 	 * 100 never shrinks: right edge 120): bytes past 120 are cut, and so
 	 * is the FIN after them */
-	host_recv_from(&b, &PA, 1000, 80, 105, 300, F_ACK | F_FIN, 8192, "FGHIJKLMNOPQRSTUVWXYZ", T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 105, .ack = 300, .data = "FGHIJKLMNOPQRSTUVWXYZ");
 	EXPECT_SEG(&b, F_ACK, 300, 120);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	char buf[64];
@@ -293,10 +257,11 @@ TT_TEST(rule_seq_check_len_positive_wnd_positive_trim)
 TT_TEST(rule_ack_bit_off_dropped)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, 0, 8192, "noack", T0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_FIN, 8192, NULL, T0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
+	peer_send(&p, .flags = 0, .seq = 100, .data = "noack");
+	peer_send(&p, .flags = F_FIN, .seq = 100);
 	EXPECT_NONE(&b);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(tcp_recv(cb, (char[8]){ 0 }, 8, T0), TCP_EAGAIN);
@@ -308,14 +273,10 @@ TT_TEST(rule_ack_bit_off_dropped)
 TT_TEST(rule_urg_data_inline)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
-	uint8_t buf[64];
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.urp = 3;
-	size_t n = peer_build(buf, sizeof buf, 1000, 80, 100, 300, F_ACK | TCP_URG, 8192, "urgent", 6, &o);
-	tcp_input(b.s, &PA, buf, n, T0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
+	peer_send(&p, .flags = F_ACK | F_URG, .seq = 100, .ack = 300, .urp = 3, .data = "urgent");
 	EXPECT_SEG(&b, F_ACK, 300, 106);
 	char r[8];
 	TT_EQ(tcp_recv(cb, r, sizeof r, T0), 6);
@@ -328,18 +289,19 @@ TT_TEST(rule_urg_data_inline)
 TT_TEST(rule_window_update_wl1_wl2)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
 	struct tcp_conn_info info;
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK, 4000, "abcd", T0);
+	peer_send(&p, .seq = 100, .ack = 300, .wnd = 4000, .data = "abcd");
 	tcp_conn_info(cb, &info);
 	TT_EQ(info.snd_wnd, 4000);
 	/* an older segment (SEG.SEQ < WL1) with another window: ignored */
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK, 100, NULL, T0);
+	peer_send(&p, .seq = 100, .ack = 300, .wnd = 100);
 	tcp_conn_info(cb, &info);
 	TT_EQ(info.snd_wnd, 4000);
 	/* SEG.SEQ = WL1 and SEG.ACK = WL2: taken (a pure window update) */
-	host_recv_from(&b, &PA, 1000, 80, 104, 300, F_ACK, 6000, NULL, T0);
+	peer_send(&p, .seq = 104, .ack = 300, .wnd = 6000);
 	tcp_conn_info(cb, &info);
 	TT_EQ(info.snd_wnd, 6000);
 	host_free(&b);
@@ -350,11 +312,12 @@ TT_TEST(rule_window_update_wl1_wl2)
 TT_TEST(rule_fin_wait_1_fin_with_ack_to_time_wait)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
 	tcp_close(cb, T0);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
-	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_FIN | F_ACK, 8192, NULL, T0);
+	peer_send(&p, .flags = F_FIN | F_ACK, .seq = 100, .ack = 301);
 	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
 	host_free(&b);
@@ -364,17 +327,18 @@ TT_TEST(rule_fin_wait_1_fin_with_ack_to_time_wait)
 TT_TEST(rule_fin_wait_2_receives_data)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
 	tcp_close(cb, T0);
 	host_pop(&b);
-	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 100, .ack = 301);
 	EXPECT_STATE(cb, TCP_S_FIN_WAIT_2);
-	host_recv_from(&b, &PA, 1000, 80, 100, 301, F_ACK, 8192, "late data", T0);
+	peer_send(&p, .seq = 100, .ack = 301, .data = "late data");
 	EXPECT_SEG(&b, F_ACK, 301, 109);
 	char buf[16];
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 9);
-	host_recv_from(&b, &PA, 1000, 80, 109, 301, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 109, .ack = 301);
 	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	EXPECT_SEG(&b, F_ACK, 301, 110);
 	TT_EQ(tcp_recv(cb, buf, sizeof buf, T0), 0);
@@ -385,18 +349,19 @@ TT_TEST(rule_fin_wait_2_receives_data)
 TT_TEST(rule_close_wait_text_ignored)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 100, .ack = 300);
 	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
-	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, "after fin", T0);
+	peer_send(&p, .seq = 101, .ack = 300, .data = "after fin");
 	struct tcp_conn_info info;
 	tcp_conn_info(cb, &info);
 	TT_EQ(info.recv_queue, 0);
 	TT_EQ(info.rcv_nxt, 101);
 	host_drop_all(&b);
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 100, .ack = 300);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	host_free(&b);
@@ -407,16 +372,17 @@ TT_TEST(rule_close_wait_text_ignored)
 TT_TEST(rule_closing_needs_ack_of_fin)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_conn *cb;
-	TT_EQ(setup_established(&b, &cb, NULL), 0);
+	TT_EQ(fx_passive(&b, &p, &cb), 0);
 	tcp_close(cb, T0);
 	host_pop(&b);
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 100, .ack = 300);
 	EXPECT_STATE(cb, TCP_S_CLOSING);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
-	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 101, .ack = 300);
 	EXPECT_STATE(cb, TCP_S_CLOSING);
-	host_recv_from(&b, &PA, 1000, 80, 101, 301, F_ACK, 8192, NULL, T0);
+	peer_send(&p, .seq = 101, .ack = 301);
 	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	host_free(&b);
 }
@@ -427,13 +393,12 @@ TT_TEST(rule_closing_needs_ack_of_fin)
 TT_TEST(rule_syn_received_fin_and_queued_close)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer p;
+	TT_EQ(fx_listen(&b, &p), 0);
 	b.isn = 299;
-	host_recv_from(&b, &PA, 1000, 80, 99, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_SYN, .seq = 99);
 	host_pop(&b);
-	host_recv_from(&b, &PA, 1000, 80, 100, 300, F_ACK | F_FIN, 8192, NULL, T0);
+	peer_send(&p, .flags = F_ACK | F_FIN, .seq = 100, .ack = 300);
 	TT_ASSERT(b.accepted != NULL);
 	EXPECT_STATE(b.accepted, TCP_S_CLOSE_WAIT);
 	EXPECT_SEG(&b, F_ACK, 300, 101);
@@ -444,16 +409,16 @@ TT_TEST(rule_syn_received_fin_and_queued_close)
 	/* active side: simultaneous open, CLOSE while SYN-RECEIVED */
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct peer pa = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
-	host_recv_from(&a, &pb, 80, 1000, 300, 0, F_SYN, 8192, NULL, T0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
+	peer_send(&pa, .flags = F_SYN, .seq = 300);
 	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	TT_EQ(tcp_close(c, T0), 0);
 	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	host_drop_all(&a);
-	host_recv_from(&a, &pb, 80, 1000, 301, 101, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 301, .ack = 101);
 	EXPECT_STATE(c, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&a, F_FIN | F_ACK, 101, 301);
 	host_free(&a);

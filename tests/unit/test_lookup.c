@@ -5,7 +5,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
 /* The last-hit cache of the connection table: segments alternating
  * between two connections of one peer reach the right TCB, and a TCB
@@ -15,6 +14,7 @@ TT_TEST(lookup_cache_alternating_and_closed)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b, .port = 1002, .hport = 81);
 	struct tcp_conn *c1, *s1, *c2, *s2;
 	TT_EQ(pair_establish(&a, &b, 100, 300, 1001, 80, T0, &c1, &s1), 0);
 	struct tcp_listener *l;
@@ -46,7 +46,7 @@ TT_TEST(lookup_cache_alternating_and_closed)
 	tcp_release(s2);
 	host_drop_all(&b);
 	struct tcp_stats before = host_stats(&b);
-	TT_EQ(host_recv_from(&b, &a.ep, 1002, 81, 502, 701, F_ACK, 8192, "z", T0), 0);
+	TT_EQ(peer_send(&pa, .seq = 502, .ack = 701, .data = "z"), 0);
 	struct tcp_stats after = host_stats(&b);
 	TT_EQ(after.DropNoConn, before.DropNoConn + 1);
 	EXPECT_SEG(&b, F_RST, 701, 0);

@@ -4,83 +4,46 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
-static const struct tcp_endpoint PB = { 4, { 10, 0, 0, 2 }, 9811 };
 
-/* Scripted peer segment with options. */
-static int psend(struct host *a, uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
-		 const char *data, const struct tcp_seg *o, tcp_time_t now)
-{
-	uint8_t buf[2048];
-	size_t n = peer_build(buf, sizeof buf, 80, 1000, seq, ack, flags, wnd, data,
-			      data ? strlen(data) : 0, o);
-	return tcp_input(a->s, &PB, buf, n, now);
-}
-
-static struct tcp_seg ts_opt(uint32_t tsval, uint32_t tsecr)
-{
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_ts = 1;
-	o.tsval = tsval;
-	o.tsecr = tsecr;
-	return o;
-}
-
-/* A connects with timestamps and window scaling; the peer's SYN,ACK
- * offers TS (TSval 1000) and WS 3. */
-static int setup_ts(struct host *a, struct tcp_conn **c, uint32_t *a_tsval)
+/* A connects with timestamps and window scaling (a 1 MiB buffer: shift
+ * 5); the scripted peer's SYN,ACK offers TS (TSval 1000), WS 3, MSS 1000
+ * and a 1000-octet window.  p's template: <SEQ=301><ACK=101>, TSecr A's
+ * TSval. */
+static int setup_ts(struct host *a, struct peer *p, struct tcp_conn **c)
 {
 	struct tcp_config cfg;
 	peer_plain_config(&cfg);
-	cfg.timestamps = 1;
-	cfg.window_scaling = 1;
 	cfg.recv_buffer = 1 << 20;
-	if (host_init(a, 1, &cfg) != 0)
-		return -1;
-	a->isn = 100;
-	if (tcp_connect(a->s, &PB, 80, 1000, NULL, NULL, T0, c) != 0)
-		return -2;
-	if (!host_pop(a) || !a->seg.has_ts || !a->seg.has_ws || a->seg.ws != 5 || a->seg.tsecr != 0)
-		return -3;
-	*a_tsval = a->seg.tsval;
-	struct tcp_seg o = ts_opt(1000, a->seg.tsval);
-	o.has_ws = 1;
-	o.ws = 3;
-	o.has_mss = 1;
-	o.mss = 1000;
-	psend(a, 300, 101, F_SYN | F_ACK, 1000, NULL, &o, T0);
-	if (tcp_conn_state(*c) != TCP_S_ESTABLISHED)
-		return -4;
-	if (!host_pop(a) || a->seg.flags != F_ACK || !a->seg.has_ts || a->seg.tsecr != 1000)
-		return -5;
-	return 0;
+	int err = fx_active(a, p, c, .cfg = &cfg, .ts = 1, .tsval = 1000, .ws = 1, .wscale = 3,
+			    .mss = 1000, .wnd = 1000);
+	if (err)
+		return err;
+	return p->hsyn.ws == 5 ? 0 : -6;
 }
 
 /* RFC 7323 2: the shift applies to every window field after the SYN. */
 TT_TEST(opt_window_scaling)
 {
 	struct host a;
+	struct peer p;
 	struct tcp_conn *c;
-	uint32_t tsv;
-	TT_EQ(setup_ts(&a, &c, &tsv), 0);
+	TT_EQ(setup_ts(&a, &p, &c), 0);
+	uint32_t tsv = p.tsecr;
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
 	TT_EQ(info.snd_wnd, 1000); /* the SYN,ACK's window is not scaled */
 	TT_EQ(info.snd_wscale, 3);
 	TT_EQ(info.rcv_wscale, 5);
 	TT_EQ(a.seg.wnd, (1 << 20) >> 5);
-	struct tcp_seg o = ts_opt(1001, tsv);
-	psend(&a, 301, 101, F_ACK, 5000, NULL, &o, T0 + 1);
+	peer_send(&p, .wnd = 5000, .tsval = 1001, .tsecr = tsv, .now = T0 + 1);
 	tcp_conn_info(c, &info);
 	TT_EQ(info.snd_wnd, 5000u << 3);
 	/* received data shrinks the advertised (scaled) window */
 	char d[1001];
 	memset(d, 'a', 1000);
 	d[1000] = 0;
-	o = ts_opt(1002, tsv);
-	psend(&a, 301, 101, F_ACK, 5000, d, &o, T0 + 2);
+	peer_send(&p, .wnd = 5000, .data = d, .tsval = 1002, .tsecr = tsv, .now = T0 + 2);
 	TT_ASSERT(host_pop(&a));
 	TT_EQ(a.seg.ack, 1301);
 	/* rounded up: the right edge 301 + 2^20 must not move left */
@@ -94,9 +57,10 @@ TT_TEST(opt_window_scaling)
 TT_TEST(opt_scaled_window_edge_never_moves_left)
 {
 	struct host a;
+	struct peer p;
 	struct tcp_conn *c;
-	uint32_t tsv;
-	TT_EQ(setup_ts(&a, &c, &tsv), 0);
+	TT_EQ(setup_ts(&a, &p, &c), 0);
+	uint32_t tsv = p.tsecr;
 	uint32_t right = a.seg.ack + ((uint32_t)a.seg.wnd << 5);
 	uint32_t seq = 301, tv = 1001;
 	static char d[1001];
@@ -109,8 +73,7 @@ TT_TEST(opt_scaled_window_edge_never_moves_left)
 		if (!len)
 			break;
 		d[len] = 0;
-		struct tcp_seg o = ts_opt(tv++, tsv);
-		psend(&a, seq, 101, F_ACK, 1000, d, &o, T0 + 1);
+		peer_send(&p, .seq = seq, .data = d, .tsval = tv++, .tsecr = tsv, .now = T0 + 1);
 		d[len] = 'e';
 		TT_ASSERT(host_pop(&a));
 		TT_EQ(a.seg.ack, seq + len); /* all of it accepted */
@@ -132,28 +95,27 @@ TT_TEST(opt_scaled_window_edge_never_moves_left)
 TT_TEST(opt_timestamps_paws)
 {
 	struct host a;
+	struct peer p;
 	struct tcp_conn *c;
-	uint32_t tsv;
-	TT_EQ(setup_ts(&a, &c, &tsv), 0);
-	struct tcp_seg o = ts_opt(999, tsv);
-	psend(&a, 301, 101, F_ACK, 1000, "old", &o, T0 + 1);
+	TT_EQ(setup_ts(&a, &p, &c), 0);
+	uint32_t tsv = p.tsecr;
+	peer_send(&p, .data = "old", .tsval = 999, .tsecr = tsv, .now = T0 + 1);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	TT_EQ(a.seg.tsecr, 1000);
 	TT_EQ(host_stats(&a).DropPaws, 1);
 	char buf[8];
 	TT_EQ(tcp_recv(c, buf, sizeof buf, T0 + 1), TCP_EAGAIN);
 	/* newer: accepted, echoed */
-	o = ts_opt(1005, tsv);
-	psend(&a, 301, 101, F_ACK, 1000, "new", &o, T0 + 2);
+	peer_send(&p, .data = "new", .tsval = 1005, .tsecr = tsv, .now = T0 + 2);
 	EXPECT_SEG(&a, F_ACK, 101, 304);
 	TT_EQ(a.seg.tsecr, 1005);
 	TT_EQ(tcp_recv(c, buf, sizeof buf, T0 + 2), 3);
 	/* no TSopt: silently dropped */
-	psend(&a, 304, 101, F_ACK, 1000, "nots", NULL, T0 + 3);
+	peer_send(&p, .seq = 304, .data = "nots", .has_ts = 0, .now = T0 + 3);
 	EXPECT_NONE(&a);
 	TT_EQ(host_stats(&a).DropPaws, 2);
 	/* but an RST without TSopt is processed (RFC 7323 3.2) */
-	psend(&a, 304, 0, F_RST, 0, NULL, NULL, T0 + 4);
+	peer_send(&p, .flags = F_RST, .seq = 304, .wnd = 0, .has_ts = 0, .now = T0 + 4);
 	EXPECT_STATE(c, TCP_S_CLOSED);
 	host_free(&a);
 }
@@ -163,9 +125,10 @@ TT_TEST(opt_timestamps_paws)
 TT_TEST(opt_rtt_from_tsecr)
 {
 	struct host a;
+	struct peer p;
 	struct tcp_conn *c;
-	uint32_t tsv;
-	TT_EQ(setup_ts(&a, &c, &tsv), 0);
+	TT_EQ(setup_ts(&a, &p, &c), 0);
+	uint32_t tsv = p.tsecr;
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
 	TT_EQ(info.srtt, 0); /* SYN,ACK came back at once */
@@ -174,8 +137,7 @@ TT_TEST(opt_rtt_from_tsecr)
 	TT_ASSERT(host_pop(&a));
 	uint32_t sent_ts = a.seg.tsval;
 	TT_EQ(sent_ts, tsv + 1000); /* 1 ms clock */
-	struct tcp_seg o = ts_opt(1010, sent_ts);
-	psend(&a, 301, 102, F_ACK, 1000, NULL, &o, t + TCP_MS(80));
+	peer_send(&p, .ack = 102, .tsval = 1010, .tsecr = sent_ts, .now = t + TCP_MS(80));
 	tcp_conn_info(c, &info);
 	TT_EQ(info.srtt, TCP_MS(80) / 8);
 	TT_EQ(info.rttvar, TCP_MS(80) / 4);
@@ -198,12 +160,9 @@ TT_TEST(opt_sack_recovery_rfc6675)
 	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	TT_ASSERT(host_pop(&a));
 	TT_EQ(a.seg.sack_perm, 1);
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.sack_perm = 1;
-	o.has_mss = 1;
-	o.mss = 1000;
-	psend(&a, 300, 101, F_SYN | F_ACK, 60000, NULL, &o, T0);
+	struct peer p = PEER(&a, .ep = PB, .port = 80, .hport = 1000, .seq = 301, .ack = 101,
+			     .wnd = 60000);
+	peer_send(&p, .flags = F_SYN | F_ACK, .seq = 300, .sack_perm = 1, .has_mss = 1, .mss = 1000);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	char d[6000];
 	memset(d, 's', sizeof d);
@@ -213,18 +172,10 @@ TT_TEST(opt_sack_recovery_rfc6675)
 	}
 	/* segment 101 is lost; 1101.. arrive and are SACKed */
 	for (uint32_t k = 1; k <= 2; k++) {
-		memset(&o, 0, sizeof o);
-		o.nsack = 1;
-		o.sack[0].start = 1101;
-		o.sack[0].end = 1101 + 1000 * k;
-		psend(&a, 301, 101, F_ACK, 60000, NULL, &o, T0 + TCP_MS(10));
+		peer_send(&p, .nsack = 1, .sack = { { 1101, 1101 + 1000 * k } }, .now = T0 + TCP_MS(10));
 		EXPECT_NONE(&a);
 	}
-	memset(&o, 0, sizeof o);
-	o.nsack = 1;
-	o.sack[0].start = 1101;
-	o.sack[0].end = 4101;
-	psend(&a, 301, 101, F_ACK, 60000, NULL, &o, T0 + TCP_MS(10));
+	peer_send(&p, .nsack = 1, .sack = { { 1101, 4101 } }, .now = T0 + TCP_MS(10));
 	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000);
 	EXPECT_NONE(&a);
 	struct tcp_stats st = host_stats(&a);
@@ -234,7 +185,7 @@ TT_TEST(opt_sack_recovery_rfc6675)
 	tcp_conn_info(c, &info);
 	TT_EQ(info.ssthresh, 3000); /* FlightSize 6000 / 2 */
 	/* the full ACK */
-	psend(&a, 301, 6101, F_ACK, 60000, NULL, NULL, T0 + TCP_MS(20));
+	peer_send(&p, .ack = 6101, .now = T0 + TCP_MS(20));
 	tcp_conn_info(c, &info);
 	TT_EQ(info.snd_una, 6101);
 	TT_EQ(info.cwnd, info.ssthresh);
@@ -244,39 +195,23 @@ TT_TEST(opt_sack_recovery_rfc6675)
 }
 
 /* Scripted SACK receiver for A (sack_ok, MSS 1000, window 60000). */
-static int setup_sack(struct host *a, struct tcp_conn **c)
+static int setup_sack(struct host *a, struct peer *p, struct tcp_conn **c)
 {
 	struct tcp_config cfg;
 	peer_plain_config(&cfg);
-	cfg.sack = 1;
 	cfg.send_buffer = 65536;
-	if (host_init(a, 1, &cfg) != 0)
-		return -1;
-	a->isn = 100;
-	if (tcp_connect(a->s, &PB, 80, 1000, NULL, NULL, T0, c) != 0)
-		return -2;
-	host_pop(a);
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.sack_perm = 1;
-	o.has_mss = 1;
-	o.mss = 1000;
-	psend(a, 300, 101, F_SYN | F_ACK, 60000, NULL, &o, T0);
-	if (!host_pop(a) || tcp_conn_state(*c) != TCP_S_ESTABLISHED)
-		return -3;
-	return 0;
+	return fx_active(a, p, c, .cfg = &cfg, .sack = 1, .mss = 1000, .wnd = 60000);
 }
 
-static void sack_ack(struct host *a, uint32_t ack, const uint32_t *blk, unsigned n, tcp_time_t now)
+/* The peer acknowledges `ack` with n SACK blocks blk[2i]..blk[2i+1]. */
+static void sack_ack(struct peer *p, uint32_t ack, const uint32_t *blk, unsigned n, tcp_time_t now)
 {
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.nsack = (uint8_t)n;
+	struct seg_spec sp = PEER_SPEC(p, .ack = ack, .nsack = (uint8_t)n, .now = now);
 	for (unsigned i = 0; i < n; i++) {
-		o.sack[i].start = blk[2 * i];
-		o.sack[i].end = blk[2 * i + 1];
+		sp.sack[i].start = blk[2 * i];
+		sp.sack[i].end = blk[2 * i + 1];
 	}
-	psend(a, 301, ack, F_ACK, 60000, NULL, &o, now);
+	peer_spec_send(p->h, &sp);
 }
 
 /* RFC 6675 NextSeg rule (1): two holes in one window; the second is
@@ -285,8 +220,9 @@ static void sack_ack(struct host *a, uint32_t ack, const uint32_t *blk, unsigned
 TT_TEST(opt_sack_recovery_two_holes)
 {
 	struct host a;
+	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup_sack(&a, &c), 0);
+	TT_EQ(setup_sack(&a, &p, &c), 0);
 	static char d[10000];
 	memset(d, 'h', sizeof d);
 	TT_EQ(tcp_send(c, d, sizeof d, T0), 10000);
@@ -295,17 +231,17 @@ TT_TEST(opt_sack_recovery_two_holes)
 	EXPECT_NONE(&a);
 	tcp_time_t t = T0 + TCP_MS(10);
 	/* lost: 101 and 3101 */
-	sack_ack(&a, 101, (uint32_t[]){ 1101, 2101 }, 1, t);
-	sack_ack(&a, 101, (uint32_t[]){ 1101, 3101 }, 1, t);
+	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, t);
+	sack_ack(&p, 101, (uint32_t[]){ 1101, 3101 }, 1, t);
 	EXPECT_NONE(&a);
-	sack_ack(&a, 101, (uint32_t[]){ 4101, 5101, 1101, 3101 }, 2, t);
+	sack_ack(&p, 101, (uint32_t[]){ 4101, 5101, 1101, 3101 }, 2, t);
 	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000); /* first hole */
 	EXPECT_NONE(&a);
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
 	TT_EQ(info.ssthresh, 5000);
-	sack_ack(&a, 101, (uint32_t[]){ 4101, 6101, 1101, 3101 }, 2, t);
-	sack_ack(&a, 101, (uint32_t[]){ 4101, 7101, 1101, 3101 }, 2, t);
+	sack_ack(&p, 101, (uint32_t[]){ 4101, 6101, 1101, 3101 }, 2, t);
+	sack_ack(&p, 101, (uint32_t[]){ 4101, 7101, 1101, 3101 }, 2, t);
 	/* three segments SACKed above 3101: it is lost; pipe has room */
 	int saw = 0;
 	while (host_pop(&a)) {
@@ -314,8 +250,8 @@ TT_TEST(opt_sack_recovery_two_holes)
 	}
 	TT_EQ(saw, 1);
 	/* the retransmissions arrive: cumulative ACK to the end */
-	sack_ack(&a, 3101, (uint32_t[]){ 4101, 10101 }, 1, t + TCP_MS(10));
-	sack_ack(&a, 10101, NULL, 0, t + TCP_MS(20));
+	sack_ack(&p, 3101, (uint32_t[]){ 4101, 10101 }, 1, t + TCP_MS(10));
+	sack_ack(&p, 10101, NULL, 0, t + TCP_MS(20));
 	tcp_conn_info(c, &info);
 	TT_EQ(info.snd_una, 10101);
 	TT_EQ(info.retransmits, 2);
@@ -328,10 +264,11 @@ TT_TEST(opt_sack_recovery_two_holes)
 TT_TEST(opt_sack_blocks_fit_mss_on_data)
 {
 	struct host a;
+	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup_sack(&a, &c), 0);
+	TT_EQ(setup_sack(&a, &p, &c), 0);
 	/* a hole at 301: A holds 311..315 out of order */
-	psend(&a, 311, 101, F_ACK, 60000, "abcde", NULL, T0 + 1);
+	peer_send(&p, .seq = 311, .data = "abcde", .now = T0 + 1);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	TT_EQ(a.seg.nsack, 1);
 	/* a full-sized data segment: no room for the block */
@@ -362,15 +299,14 @@ TT_TEST(opt_sack_generation_order)
 	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	TT_ASSERT(host_pop(&a));
 	uint32_t tsv = a.seg.tsval;
-	struct tcp_seg o = ts_opt(1, tsv);
-	o.sack_perm = 1;
-	psend(&a, 300, 101, F_SYN | F_ACK, 60000, NULL, &o, T0);
+	struct peer p = PEER(&a, .ep = PB, .port = 80, .hport = 1000, .seq = 301, .ack = 101,
+			     .wnd = 60000, .ts = 1, .tsecr = tsv);
+	peer_send(&p, .flags = F_SYN | F_ACK, .seq = 300, .tsval = 1, .sack_perm = 1);
 	TT_ASSERT(host_pop(&a));
 	/* holes at 301, 311, 321, 331: blocks 306, 316, 326, 336 */
 	uint32_t starts[4] = { 306, 316, 326, 336 };
 	for (int i = 0; i < 4; i++) {
-		o = ts_opt(2 + (uint32_t)i, tsv);
-		psend(&a, starts[i], 101, F_ACK, 60000, "abcde", &o, T0 + 1);
+		peer_send(&p, .seq = starts[i], .data = "abcde", .tsval = 2 + (uint32_t)i, .now = T0 + 1);
 		EXPECT_SEG(&a, F_ACK, 101, 301);
 		TT_EQ(a.seg.nsack, i < 3 ? i + 1 : 3);
 		TT_EQ(a.seg.sack[0].start, starts[i]);

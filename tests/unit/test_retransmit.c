@@ -6,7 +6,6 @@
 #include "peer.h"
 #include "tcp_rtt.h"
 
-#define T0 TCP_SEC(100)
 
 TT_TEST(rtt_estimator_rfc6298)
 {
@@ -48,10 +47,9 @@ TT_TEST(retransmit_syn_backoff_and_give_up)
 	cfg.syn_retries = 4;
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	EXPECT_SEG(&a, F_SYN, 100, 0);
 	tcp_time_t t = T0, gap = TCP_SEC(1);
 	for (int i = 0; i < 4; i++) {
@@ -86,11 +84,11 @@ TT_TEST(retransmit_synack_backoff_and_give_up)
 	cfg.syn_retries = 2;
 	struct host b;
 	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
 	b.isn = 300;
-	host_recv_from(&b, &pa, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
 	tcp_timeout(b.s, T0 + TCP_SEC(1));
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
@@ -177,18 +175,13 @@ TT_TEST(retransmit_respects_send_window)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_pop(&a);
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_mss = 1;
-	o.mss = 1000;
-	uint8_t buf[64];
-	size_t n = peer_build(buf, sizeof buf, 80, 1000, 300, 101, F_SYN | F_ACK, 700, NULL, 0, &o);
-	tcp_input(a.s, &pb, buf, n, T0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
+	peer_send(&pb, .flags = F_SYN | F_ACK, .seq = 300, .ack = 101, .wnd = 700, .has_mss = 1,
+		  .mss = 1000);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	char d[5000];
 	memset(d, 'w', sizeof d);
@@ -211,6 +204,7 @@ TT_TEST(retransmit_zero_window_does_not_give_up)
 	cfg.retries = 3;
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
@@ -218,7 +212,7 @@ TT_TEST(retransmit_zero_window_does_not_give_up)
 	memset(d, 'z', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 2000);
 	host_drop_all(&a);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, T0 + 10);
+	peer_send(&pb, .seq = 300, .ack = 1100, .wnd = 0, .now = T0 + 10);
 	tcp_time_t t = T0 + 10;
 	for (int i = 0; i < 8; i++) {
 		t = tcp_next_deadline(a.s);
@@ -226,10 +220,10 @@ TT_TEST(retransmit_zero_window_does_not_give_up)
 		EXPECT_SEG_WL(&a, F_ACK, 1100, 300, 8192, 1);
 		EXPECT_STATE(ca, TCP_S_ESTABLISHED);
 		/* the receiver keeps answering: window still zero */
-		host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, t);
+		peer_send(&pb, .seq = 300, .ack = 1100, .wnd = 0, .now = t);
 	}
 	/* the window opens: the rest goes */
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 8192, NULL, t + 1);
+	peer_send(&pb, .seq = 300, .ack = 1100, .now = t + 1);
 	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 1100, 300, 8192, 1000);
 	host_free(&a);
 	host_free(&b);
@@ -246,6 +240,7 @@ TT_TEST(retransmit_zero_window_acks_are_not_dupacks)
 	peer_plain_config(&cfg);
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
@@ -254,11 +249,11 @@ TT_TEST(retransmit_zero_window_acks_are_not_dupacks)
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 3000);
 	host_drop_all(&a);
 	/* the first segment is acknowledged and the window closes */
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, T0 + 10);
+	peer_send(&pb, .seq = 300, .ack = 1100, .wnd = 0, .now = T0 + 10);
 	struct tcp_conn_info before, after;
 	TT_EQ(tcp_conn_info(ca, &before), 0);
 	for (int i = 0; i < 4; i++)
-		host_recv_from(&a, &b.ep, 80, 1000, 300, 1100, F_ACK, 0, NULL, T0 + 20 + i);
+		peer_send(&pb, .seq = 300, .ack = 1100, .wnd = 0, .now = T0 + 20 + i);
 	EXPECT_NONE(&a);
 	TT_EQ(tcp_conn_info(ca, &after), 0);
 	TT_EQ(after.cwnd, before.cwnd);
@@ -276,6 +271,7 @@ TT_TEST(retransmit_karn_no_sample)
 	cfg.rto_min = TCP_MS(10);
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
 	/* handshake with a 100 ms RTT */
@@ -299,13 +295,13 @@ TT_TEST(retransmit_karn_no_sample)
 	tcp_timeout(a.s, t + TCP_MS(300));
 	EXPECT_SEG(&a, F_ACK | F_PSH, 100, 300);
 	/* the ACK comes 5 s later: no sample (SRTT unchanged) */
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 101, F_ACK, 8192, NULL, t + TCP_SEC(5));
+	peer_send(&pb, .seq = 300, .ack = 101, .now = t + TCP_SEC(5));
 	tcp_conn_info(ca, &info);
 	TT_EQ(info.srtt, TCP_MS(100));
 	/* a fresh segment is timed again */
 	tcp_time_t t2 = t + TCP_SEC(6);
 	TT_EQ(tcp_send(ca, "l", 1, t2), 1);
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 102, F_ACK, 8192, NULL, t2 + TCP_MS(180));
+	peer_send(&pb, .seq = 300, .ack = 102, .now = t2 + TCP_MS(180));
 	tcp_conn_info(ca, &info);
 	TT_EQ(info.srtt, TCP_MS(100) * 7 / 8 + TCP_MS(180) / 8);
 	host_free(&a);
@@ -340,6 +336,7 @@ TT_TEST(retransmit_fast_on_three_dupacks)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
@@ -351,14 +348,14 @@ TT_TEST(retransmit_fast_on_three_dupacks)
 	EXPECT_NONE(&a);
 	/* segment 100 lost; the next ones cause duplicate ACKs */
 	for (int i = 0; i < 2; i++) {
-		host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_ACK, 8192, NULL, T0 + 10);
+		peer_send(&pb, .seq = 300, .ack = 100, .now = T0 + 10);
 		EXPECT_NONE(&a);
 	}
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 100, F_ACK, 8192, NULL, T0 + 10);
+	peer_send(&pb, .seq = 300, .ack = 100, .now = T0 + 10);
 	EXPECT_SEG_WL(&a, F_ACK, 100, 300, 8192, 1000);
 	TT_EQ(host_stats(&a).FastRetransmits, 1);
 	/* the full ACK ends recovery */
-	host_recv_from(&a, &b.ep, 80, 1000, 300, 6100, F_ACK, 8192, NULL, T0 + 20);
+	peer_send(&pb, .seq = 300, .ack = 6100, .now = T0 + 20);
 	struct tcp_conn_info info;
 	tcp_conn_info(ca, &info);
 	TT_EQ(info.snd_una, 6100);
@@ -419,11 +416,10 @@ TT_TEST(connect_user_timeout)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
 	o.timeout = TCP_MS(2500);
 	struct tcp_conn *c;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 0, &o, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 0, &o, NULL, T0, &c), 0);
 	host_run_timers(&a, T0 + TCP_MS(2500));
 	EXPECT_STATE(c, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ETIMEDOUT);
@@ -464,15 +460,14 @@ TT_TEST(timer_heap_many_connections)
 	cfg.syn_retries = 2;
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
 	static struct tcp_conn *c[3000];
 	/* connect k at T0 + (k * 7919 % 3000) ms: SYN timers in scrambled order */
 	for (int k = 0; k < 3000; k++) {
 		tcp_time_t t = T0 + TCP_MS((k * 7919) % 3000);
-		TT_EQ(tcp_connect(a.s, &pb, 80, (uint16_t)(1000 + k), NULL, NULL, t, &c[k]), 0);
+		TT_EQ(tcp_connect(a.s, &PB, 80, (uint16_t)(1000 + k), NULL, NULL, t, &c[k]), 0);
 	}
 	struct tcp_conn *extra;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 999, NULL, NULL, T0, &extra), TCP_ELIMIT);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 999, NULL, NULL, T0, &extra), TCP_ELIMIT);
 	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(1));
 	/* abort every connection whose first SYN went at an even ms */
 	int live = 0;

@@ -4,9 +4,7 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
-static const struct tcp_endpoint PA = { 4, { 10, 0, 0, 1 }, 9811 };
 
 /* Rule 1: "If the connection does not exist (CLOSED), then a reset is sent
  * in response to any incoming segment except another reset." */
@@ -14,19 +12,20 @@ TT_TEST(test_rst_rule_1_no_connection)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	/* ACK off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (SYN and FIN count) */
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG_WL(&b, F_RST | F_ACK, 0, 101, 0, 0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_FIN, 8192, "abc", T0);
+	peer_send(&pa, .flags = F_FIN, .seq = 100, .data = "abc");
 	EXPECT_SEG(&b, F_RST | F_ACK, 0, 104);
 	/* ACK on: <SEQ=SEG.ACK><CTL=RST> */
-	host_recv_from(&b, &PA, 1000, 80, 100, 777, F_ACK, 8192, "abc", T0);
+	peer_send(&pa, .seq = 100, .ack = 777, .data = "abc");
 	EXPECT_SEG(&b, F_RST, 777, 0);
 	TT_EQ(b.seg.dport, 1000);
 	TT_EQ(b.seg.sport, 80);
 	/* "An incoming segment containing a RST is discarded." */
-	host_recv_from(&b, &PA, 1000, 80, 100, 777, F_RST | F_ACK, 0, NULL, T0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST | F_ACK, .seq = 100, .ack = 777, .wnd = 0);
+	peer_send(&pa, .flags = F_RST, .seq = 100, .wnd = 0);
 	EXPECT_NONE(&b);
 	struct tcp_stats st = host_stats(&b);
 	TT_EQ(st.DropNoConn, 5);
@@ -42,19 +41,20 @@ TT_TEST(test_rst_rule_2_unsynchronized)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
 	/* LISTEN */
-	host_recv_from(&b, &PA, 1000, 80, 100, 555, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 100, .ack = 555);
 	EXPECT_SEG(&b, F_RST, 555, 0);
 	TT_EQ(host_nconns(&b), 0);
 	/* SYN-RECEIVED: an ACK outside SND.UNA < SEG.ACK =< SND.NXT */
 	b.isn = 300;
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
-	host_recv_from(&b, &PA, 1000, 80, 101, 900, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 900);
 	EXPECT_SEG(&b, F_RST, 900, 0);
-	host_recv_from(&b, &PA, 1000, 80, 101, 300, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .seq = 101, .ack = 300);
 	EXPECT_SEG(&b, F_RST, 300, 0);
 	EXPECT_STATE(host_any_conn(&b), TCP_S_SYN_RECEIVED);
 	/* SYN-SENT: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset" */
@@ -62,12 +62,12 @@ TT_TEST(test_rst_rule_2_unsynchronized)
 	b.isn = 1000;
 	TT_EQ(tcp_connect(b.s, &PA, 2000, 81, NULL, NULL, T0, &c), 0);
 	EXPECT_SEG(&b, F_SYN, 1000, 0);
-	host_recv_from(&b, &PA, 2000, 81, 50, 1000, F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .sport = 2000, .dport = 81, .seq = 50, .ack = 1000);
 	EXPECT_SEG(&b, F_RST, 1000, 0);
-	host_recv_from(&b, &PA, 2000, 81, 50, 1002, F_SYN | F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .sport = 2000, .dport = 81, .flags = F_SYN | F_ACK, .seq = 50, .ack = 1002);
 	EXPECT_SEG(&b, F_RST, 1002, 0);
 	/* "(unless the RST bit is set, if so drop the segment and return)" */
-	host_recv_from(&b, &PA, 2000, 81, 50, 1002, F_RST | F_ACK, 8192, NULL, T0);
+	peer_send(&pa, .sport = 2000, .dport = 81, .flags = F_RST | F_ACK, .seq = 50, .ack = 1002);
 	EXPECT_NONE(&b);
 	EXPECT_STATE(c, TCP_S_SYN_SENT);
 	host_free(&b);
@@ -84,16 +84,17 @@ TT_TEST(test_rst_rule_3_synchronized_unacceptable)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	/* beyond the window (RCV.NXT 100 + 8192) */
-	host_recv_from(&b, &a.ep, 1000, 80, 100 + 8192, 300, F_ACK, 8192, "x", T0);
+	peer_send(&pa, .seq = 100 + 8192, .ack = 300, .data = "x");
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	/* entirely old */
-	host_recv_from(&b, &a.ep, 1000, 80, 90, 300, F_ACK, 8192, "0123456789", T0);
+	peer_send(&pa, .seq = 90, .ack = 300, .data = "0123456789");
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	/* acknowledging something not yet sent */
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 500, F_ACK, 8192, "data", T0);
+	peer_send(&pa, .seq = 100, .ack = 500, .data = "data");
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(tcp_recv(cb, (char[8]){ 0 }, 8, T0), TCP_EAGAIN); /* data dropped */
@@ -110,9 +111,10 @@ TT_TEST(test_rfc5961_rst_exact_resets)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 100, .wnd = 0);
 	EXPECT_NONE(&b);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
@@ -129,14 +131,15 @@ TT_TEST(test_rfc5961_rst_in_window_challenge_ack)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 101, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 101, .wnd = 0);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_stats(&b).ChallengeAcks, 1);
 	/* the real peer answers the challenge ACK with an exact RST */
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 100, .wnd = 0);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
 	host_free(&a);
 	host_free(&b);
@@ -148,10 +151,11 @@ TT_TEST(test_rfc5961_rst_out_of_window_dropped)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 100 + 9000, 0, F_RST, 0, NULL, T0);
-	host_recv_from(&b, &a.ep, 1000, 80, 99, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 100 + 9000, .wnd = 0);
+	peer_send(&pa, .flags = F_RST, .seq = 99, .wnd = 0);
 	EXPECT_NONE(&b);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_stats(&b).DropOutOfWindow, 2);
@@ -166,13 +170,14 @@ TT_TEST(test_rfc5961_syn_challenge_ack)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	host_recv_from(&b, &a.ep, 1000, 80, 100000, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100000);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300, F_SYN | F_ACK, 8192, "x", T0);
+	peer_send(&pa, .flags = F_SYN | F_ACK, .seq = 100, .ack = 300, .data = "x");
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	TT_EQ(host_stats(&b).ChallengeAcks, 3);
@@ -188,16 +193,17 @@ TT_TEST(test_rfc5961_ack_too_old_dropped)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	/* MAX.SND.WND is 8192: SEG.ACK = 300 - 9000 is too old */
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 300 - 9000, F_ACK, 8192, "bad", T0);
+	peer_send(&pa, .seq = 100, .ack = 300 - 9000, .data = "bad");
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	TT_EQ(host_stats(&b).DropBadAck, 1);
 	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), TCP_EAGAIN);
 	/* SEG.ACK = 300 - 100: acceptable ("If SEG.ACK < SND.UNA, it can be
 	 * ignored"), the text is processed */
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 200, F_ACK, 8192, "ok", T0);
+	peer_send(&pa, .seq = 100, .ack = 200, .data = "ok");
 	EXPECT_SEG(&b, F_ACK, 300, 102);
 	host_free(&a);
 	host_free(&b);
@@ -209,18 +215,18 @@ TT_TEST(test_rfc5961_challenge_ack_rate_limit)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	for (int i = 0; i < 15; i++)
-		host_recv_from(&b, &a.ep, 1000, 80, 200 + (uint32_t)i, 0, F_RST, 0, NULL,
-			       T0 + TCP_MS(10) * (tcp_time_t)i);
+		peer_send(&pa, .flags = F_RST, .seq = 200 + (uint32_t)i, .wnd = 0, .now = T0 + TCP_MS(10) * (tcp_time_t)i);
 	TT_EQ(b.qlen, 10);
 	struct tcp_stats st = host_stats(&b);
 	TT_EQ(st.ChallengeAcks, 10);
 	TT_EQ(st.ChallengeAcksSuppressed, 5);
 	host_drop_all(&b);
 	/* a new second: a new budget */
-	host_recv_from(&b, &a.ep, 1000, 80, 200, 0, F_RST, 0, NULL, T0 + TCP_SEC(2));
+	peer_send(&pa, .flags = F_RST, .seq = 200, .wnd = 0, .now = T0 + TCP_SEC(2));
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	host_free(&a);
@@ -233,17 +239,17 @@ TT_TEST(test_syn_sent_rst_rules)
 {
 	struct host a;
 	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct tcp_endpoint pb = { 4, { 10, 0, 0, 2 }, 9811 };
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_pop(&a);
 	/* no ACK: "drop the segment and return" */
-	host_recv_from(&a, &pb, 80, 1000, 0, 0, F_RST, 0, NULL, T0);
+	peer_send(&pb, .flags = F_RST, .wnd = 0);
 	EXPECT_STATE(c, TCP_S_SYN_SENT);
 	EXPECT_NONE(&a);
 	/* ACK acknowledges the SYN: refused */
-	host_recv_from(&a, &pb, 80, 1000, 0, 101, F_RST | F_ACK, 0, NULL, T0);
+	peer_send(&pb, .flags = F_RST | F_ACK, .ack = 101, .wnd = 0);
 	EXPECT_STATE(c, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ECONNREFUSED);
 	EXPECT_NONE(&a);
@@ -257,25 +263,27 @@ TT_TEST(test_syn_received_rst_passive_and_active)
 {
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 2000, .hport = 1000);
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
 	b.isn = 300;
-	host_recv_from(&b, &a.ep, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	host_drop_all(&b);
 	/* in window, not exact: challenge ACK */
-	host_recv_from(&b, &a.ep, 1000, 80, 150, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 150, .wnd = 0);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
-	host_recv_from(&b, &a.ep, 1000, 80, 101, 0, F_RST, 0, NULL, T0);
+	peer_send(&pa, .flags = F_RST, .seq = 101, .wnd = 0);
 	TT_EQ(host_nconns(&b), 0);
 	TT_EQ(b.nev, 0);
 	/* active: simultaneous open then RST */
 	struct tcp_conn *c;
 	a.isn = 100;
 	TT_EQ(tcp_connect(a.s, &b.ep, 2000, 1000, NULL, NULL, T0, &c), 0);
-	host_recv_from(&a, &b.ep, 2000, 1000, 500, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pb, .flags = F_SYN, .seq = 500);
 	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
-	host_recv_from(&a, &b.ep, 2000, 1000, 501, 0, F_RST, 0, NULL, T0);
+	peer_send(&pb, .flags = F_RST, .seq = 501, .wnd = 0);
 	EXPECT_STATE(c, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&a), TCP_ECONNREFUSED);
 	host_free(&a);
@@ -288,11 +296,12 @@ TT_TEST(test_syn_received_new_syn_returns_to_listen)
 {
 	struct host b;
 	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
-	host_recv_from(&b, &PA, 1000, 80, 100, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	host_drop_all(&b);
-	host_recv_from(&b, &PA, 1000, 80, 120, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&pa, .flags = F_SYN, .seq = 120);
 	TT_EQ(host_nconns(&b), 0);
 	EXPECT_NONE(&b);
 	host_free(&b);

@@ -134,12 +134,12 @@ TT_TEST(seg_parse_malformed)
 /* every prefix of a valid segment with options parses or fails cleanly */
 TT_TEST(seg_parse_truncations)
 {
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_mss = 1; o.mss = 1400; o.has_ws = 1; o.ws = 3; o.sack_perm = 1;
-	o.has_ts = 1; o.tsval = 7; o.tsecr = 9;
+	const struct tcp_seg o = { .sport = 1, .dport = 2, .seq = 3, .ack = 4, .flags = TCP_SYN,
+				   .wnd = 100, .has_mss = 1, .mss = 1400, .has_ws = 1, .ws = 3,
+				   .sack_perm = 1, .has_ts = 1, .tsval = 7, .tsecr = 9,
+				   .data = (const uint8_t *)"abcd", .len = 4 };
 	uint8_t b[128];
-	size_t n = peer_build(b, sizeof b, 1, 2, 3, 4, TCP_SYN, 100, "abcd", 4, &o);
+	size_t n = tcp_seg_build(b, sizeof b, &o);
 	TT_ASSERT(n > 40);
 	for (size_t i = 0; i < n; i++) {
 		struct tcp_seg s;

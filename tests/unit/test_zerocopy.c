@@ -7,23 +7,14 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
 
-static uint8_t pattern(size_t i)
-{
-	return (uint8_t)((i * 2654435761u) >> 13);
-}
-
-/* Every option on (timestamps, SACK, window scale), Nagle on. */
+/* Every option on (timestamps, SACK, window scale), Nagle on, 64 KiB
+ * buffers. */
 static void options_config(struct tcp_config *cfg)
 {
-	peer_plain_config(cfg);
-	cfg->timestamps = 1;
-	cfg->sack = 1;
-	cfg->window_scaling = 1;
+	peer_options_config(cfg);
 	cfg->send_buffer = 64 * 1024;
 	cfg->recv_buffer = 64 * 1024;
-	cfg->nodelay = 0;
 }
 
 struct capture {
@@ -52,7 +43,7 @@ static int run_script(int emit_buf_on, struct capture *cap, unsigned *calls, uns
 		return -3;
 	static uint8_t data[20000];
 	for (size_t i = 0; i < sizeof data; i++)
-		data[i] = pattern(i);
+		data[i] = peer_pattern(i);
 	tcp_time_t now = T0;
 	size_t sent = 0;
 	int closed = 0;
@@ -148,7 +139,7 @@ TT_TEST(zerocopy_send_space_commit)
 	TT_EQ(iov[0].len, 4096);
 	TT_EQ(iov[1].len, 0);
 	for (size_t i = 0; i < 3000; i++)
-		iov[0].base[i] = pattern(i);
+		iov[0].base[i] = peer_pattern(i);
 	TT_EQ(tcp_send_commit(ca, 3000, T0), 3000);
 	/* 3 segments of 1000 (MSS) */
 	TT_EQ(a.qlen, 3);
@@ -166,7 +157,7 @@ TT_TEST(zerocopy_send_space_commit)
 	TT_ASSERT(iov[1].base + 3000 == iov[0].base);
 	for (size_t i = 0; i < 2096; i++) {
 		uint8_t *p = i < 1096 ? iov[0].base + i : iov[1].base + (i - 1096);
-		*p = pattern(3000 + i);
+		*p = peer_pattern(3000 + i);
 	}
 	TT_EQ(tcp_send_commit(ca, 2096, T0 + 3), 2096);
 	/* full: nothing free, TCP_EV_WRITABLE wanted */
@@ -182,7 +173,7 @@ TT_TEST(zerocopy_send_space_commit)
 	uint8_t got[5096];
 	TT_EQ(tcp_recv(cb, got, sizeof got, T0 + 6), 5096);
 	for (size_t i = 0; i < 5096; i++)
-		if (got[i] != pattern(i))
+		if (got[i] != peer_pattern(i))
 			TT_EQ(i, 5096);
 	host_free(&a);
 	host_free(&b);
@@ -215,7 +206,7 @@ static int zc_step(void *arg, tcp_time_t now)
 			x->split_sends++;
 		for (size_t i = 0; i < n; i++) {
 			uint8_t *p = i < iov[0].len ? iov[0].base + i : iov[1].base + (i - iov[0].len);
-			*p = pattern(x->sent + i);
+			*p = peer_pattern(x->sent + i);
 		}
 		if (tcp_send_commit(x->snd, n, now) != (ssize_t)n) {
 			x->bad = 1;
@@ -244,7 +235,7 @@ static int zc_step(void *arg, tcp_time_t now)
 		size_t n = (size_t)avail > 1333 ? 1333 : (size_t)avail;
 		for (size_t i = 0; i < n; i++) {
 			uint8_t v = i < iov[0].len ? iov[0].base[i] : iov[1].base[i - iov[0].len];
-			if (v != pattern(x->recvd + i))
+			if (v != peer_pattern(x->recvd + i))
 				x->bad = 1;
 		}
 		/* peeking again shows the same bytes: nothing was consumed */
