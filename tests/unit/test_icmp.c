@@ -4,10 +4,6 @@
  */
 #include "peer.h"
 
-#define T0 TCP_SEC(100)
-
-static const struct tcp_endpoint PB = { 4, { 10, 0, 0, 2 }, 9811 };
-
 static struct tcp_icmp icmp_of(enum tcp_icmp_kind k, uint32_t mtu)
 {
 	struct tcp_icmp e = { k, mtu, 0, 0 };
@@ -221,18 +217,18 @@ TT_TEST(icmp_unreachable_deletes_syn_received)
 	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 8, NULL, &l), 0);
-	const struct tcp_endpoint pa = { 4, { 10, 0, 0, 1 }, 9811 };
 	b.isn = 7000;
-	host_recv_from(&b, &pa, 1000, 80, 300, 0, F_SYN, 8192, NULL, T0);
+	struct peer p = PEER(&b, .flags = F_SYN, .seq = 300);
+	peer_send(&p, .now = T0);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 7000, 301);
 	TT_EQ(host_nconns(&b), 1);
 	struct tcp_icmp e = icmp_of(TCP_ICMP_PORT_UNREACH, 0);
-	TT_EQ(tcp_icmp_error(b.s, &pa, 80, 1000, 7000, &e, T0), 0);
+	TT_EQ(tcp_icmp_error(b.s, &PA, 80, 1000, 7000, &e, T0), 0);
 	TT_EQ(host_nconns(&b), 0);
 	TT_EQ(b.nev, 0);
 	TT_EQ(tcp_next_deadline(b.s), TCP_TIME_NEVER);
 	/* a new SYN is served */
-	host_recv_from(&b, &pa, 1001, 80, 400, 0, F_SYN, 8192, NULL, T0);
+	peer_send(&p, .sport = 1001, .seq = 400, .now = T0);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 7000, 401);
 	host_free(&b);
 }
@@ -376,13 +372,9 @@ TT_TEST(icmp_frag_needed_in_syn_sent_caps_mss)
 	struct tcp_icmp e = icmp_of(TCP_ICMP_FRAG_NEEDED, 800);
 	TT_EQ(tcp_icmp_error(a.s, &PB, 1000, 80, 100, &e, T0), 0);
 	EXPECT_STATE(c, TCP_S_SYN_SENT);
-	uint8_t buf[64];
-	struct tcp_seg o;
-	memset(&o, 0, sizeof o);
-	o.has_mss = 1;
-	o.mss = 1400;
-	size_t n = peer_build(buf, sizeof buf, 80, 1000, 9000, 101, F_SYN | F_ACK, 8192, NULL, 0, &o);
-	TT_EQ(tcp_input(a.s, &PB, buf, n, T0 + TCP_MS(5)), 0);
+	struct peer p = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
+	TT_EQ(peer_send(&p, .flags = F_SYN | F_ACK, .seq = 9000, .ack = 101, .has_mss = 1, .mss = 1400,
+			.now = T0 + TCP_MS(5)), 0);
 	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	TT_EQ(info_of(c).mss, 800 - 48);
 	tcp_release(c);
