@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "endpoint.h"
 #include "log.h"
 #include "toud.h"
 #include "udp_err.h"
@@ -46,21 +47,6 @@
 #define ICMP6_PARAM_PROB 4
 
 #define READ_MAX 256 /* error-queue entries per udp_err_read() */
-
-struct pending {
-	struct tcp_endpoint peer;
-	uint16_t lport, rport;
-	uint32_t seq;
-	struct tcp_icmp e;
-};
-
-static struct {
-	struct pending q[UDP_ERR_PENDING];
-	unsigned n;
-	uint32_t local_mtu; /* ee_info of the latest local EMSGSIZE */
-	struct udp_err_counters cnt;
-	int warned;
-} E;
 
 int udp_err_icmp_kind(int family, uint8_t type, uint8_t code)
 {
@@ -122,7 +108,7 @@ int udp_err_errno_kind(int err)
 	}
 }
 
-int udp_err_sock_init(int fd, int family)
+int udp_err_sock_init(struct udp_err *x, int fd, int family)
 {
 	int one = 1, r = 0;
 	int probe = family == 6 ? IPV6_PMTUDISC_PROBE : IP_PMTUDISC_PROBE;
@@ -135,21 +121,22 @@ int udp_err_sock_init(int fd, int family)
 		    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe) != 0)
 			r = -errno;
 	}
-	if (r != 0 && !E.warned) {
-		E.warned = 1;
+	if (r != 0 && !x->warned) {
+		x->warned = 1;
 		log_warn("udp: ICMP error reporting unavailable (%s): connections to unreachable "
 			 "peers end only by timeout, no path MTU discovery", strerror(-r));
 	}
 	return r;
 }
 
-static void push(const struct tcp_endpoint *peer, const uint8_t *tcp, const struct tcp_icmp *e)
+static void push(struct udp_err *x, const struct tcp_endpoint *peer, const uint8_t *tcp,
+		 const struct tcp_icmp *e)
 {
-	if (E.n >= UDP_ERR_PENDING) {
-		E.cnt.overflow++;
+	if (x->n >= UDP_ERR_PENDING) {
+		x->cnt.overflow++;
 		return;
 	}
-	struct pending *p = &E.q[E.n++];
+	struct udp_err_pending *p = &x->q[x->n++];
 	p->peer = *peer;
 	p->lport = (uint16_t)(tcp[0] << 8 | tcp[1]); /* our segment: source = our port */
 	p->rport = (uint16_t)(tcp[2] << 8 | tcp[3]);
@@ -168,7 +155,7 @@ static void fmt_addr(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 /* One entry of the error queue. */
-static void handle(const struct msghdr *m, const uint8_t *data, size_t len)
+static void handle(struct udp_err *x, const struct msghdr *m, const uint8_t *data, size_t len)
 {
 	const struct sock_extended_err *ee = NULL;
 	struct sock_extended_err eb;
@@ -192,39 +179,38 @@ static void handle(const struct msghdr *m, const uint8_t *data, size_t len)
 		/* this host's own error: a datagram larger than the interface
 		 * MTU (DF set) - its size is in ee_info; udp.c reports the
 		 * datagram itself (udp_err_send_failed) */
-		E.cnt.local++;
+		x->cnt.local++;
 		if (ee->ee_errno == EMSGSIZE)
-			E.local_mtu = ee->ee_info;
+			x->local_mtu = ee->ee_info;
 		return;
 	}
 	if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6)
 		return;
-	E.cnt.icmp++;
+	x->cnt.icmp++;
 	int family = ee->ee_origin == SO_EE_ORIGIN_ICMP6 ? 6 : 4;
 	int kind = udp_err_icmp_kind(family, ee->ee_type, ee->ee_code);
 	struct tcp_endpoint peer;
 	if (!kind || endpoint_from_sockaddr(&peer, (const struct sockaddr *)m->msg_name) != 0)
 		return;
-	char dst[INET6_ADDRSTRLEN], from[INET6_ADDRSTRLEN];
-	fmt_addr((const struct sockaddr *)m->msg_name, dst, sizeof dst);
+	char dst[INET6_ADDRSTRLEN + 8], from[INET6_ADDRSTRLEN];
+	sockaddr_format((const struct sockaddr *)m->msg_name, dst, sizeof dst);
 	fmt_addr((const struct sockaddr *)&offender, from, sizeof from);
 	log_peer(LOG_LVL_DEBUG, peer.addr, family == 6 ? 16 : 4, toud_now(),
-		 "udp: ICMP%s type %u code %u (%s) from %s about a datagram to %s%s%s:%u%s",
+		 "udp: ICMP%s type %u code %u (%s) from %s about a datagram to %s%s",
 		 family == 6 ? "v6" : "", (unsigned)ee->ee_type, (unsigned)ee->ee_code,
-		 tcp_icmp_name((enum tcp_icmp_kind)kind), from, family == 6 ? "[" : "", dst,
-		 family == 6 ? "]" : "", (unsigned)peer.udp_port, len < 8 ? ": quote too short" : "");
+		 tcp_icmp_name((enum tcp_icmp_kind)kind), from, dst, len < 8 ? ": quote too short" : "");
 	if (len < 8) {
 		/* the quote ends before the TCP ports and sequence number */
-		E.cnt.icmp_short++;
+		x->cnt.icmp_short++;
 		return;
 	}
 	struct tcp_icmp e = { (enum tcp_icmp_kind)kind, ee->ee_info, (int)ee->ee_errno, 0 };
 	if (kind != TCP_ICMP_FRAG_NEEDED)
 		e.mtu = 0;
-	push(&peer, data, &e);
+	push(x, &peer, data, &e);
 }
 
-unsigned udp_err_read(int fd)
+unsigned udp_err_read(struct udp_err *x, int fd)
 {
 	unsigned n = 0;
 	while (n < READ_MAX) {
@@ -245,46 +231,36 @@ unsigned udp_err_read(int fd)
 			break; /* EAGAIN: empty */
 		}
 		n++;
-		handle(&m, data, (size_t)r);
+		handle(x, &m, data, (size_t)r);
 	}
 	return n;
 }
 
-void udp_err_send_failed(const struct sockaddr *to, const uint8_t *seg, size_t len, int err)
+void udp_err_send_failed(struct udp_err *x, const struct sockaddr *to, const uint8_t *seg, size_t len,
+			 int err)
 {
 	struct tcp_endpoint peer;
 	if (len < 8 || endpoint_from_sockaddr(&peer, to) != 0)
 		return;
-	E.cnt.send_failed++;
+	x->cnt.send_failed++;
 	struct tcp_icmp e = { (enum tcp_icmp_kind)udp_err_errno_kind(err), 0, err, 1 };
 	if (e.kind == TCP_ICMP_FRAG_NEEDED)
-		e.mtu = E.local_mtu; /* the interface MTU of the local EMSGSIZE */
-	push(&peer, seg, &e);
+		e.mtu = x->local_mtu; /* the interface MTU of the local EMSGSIZE */
+	push(x, &peer, seg, &e);
 }
 
-int udp_err_pending(void)
+int udp_err_pending(const struct udp_err *x)
 {
-	return E.n != 0;
+	return x->n != 0;
 }
 
-unsigned udp_err_deliver(struct tcp_stack *st, tcp_time_t now)
+unsigned udp_err_deliver(struct udp_err *x, struct tcp_stack *st, tcp_time_t now)
 {
-	unsigned n = E.n;
-	E.n = 0;
+	unsigned n = x->n;
+	x->n = 0;
 	for (unsigned i = 0; st && i < n; i++) {
-		const struct pending *p = &E.q[i];
+		const struct udp_err_pending *p = &x->q[i];
 		tcp_icmp_error(st, &p->peer, p->lport, p->rport, p->seq, &p->e, now);
 	}
 	return n;
-}
-
-const struct udp_err_counters *udp_err_counters(void)
-{
-	return &E.cnt;
-}
-
-void udp_err_reset(void)
-{
-	E.n = 0;
-	E.local_mtu = 0;
 }

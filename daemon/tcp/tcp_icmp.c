@@ -194,7 +194,6 @@ int tcp_icmp_error(struct tcp_stack *s, const struct tcp_endpoint *peer, uint16_
 		s->st.IcmpIgnored++;
 		return TCP_EINVAL;
 	}
-	tcp_note_now(s, now);
 	tcp_enter(s);
 	int r = icmp_apply(s, peer, local_port, remote_port, quoted_seq, e, now);
 	tcp_leave(s);

@@ -99,6 +99,9 @@ struct tcp_conn {
 	uint32_t ts_offset, ts_recent;
 	tcp_time_t ts_recent_age;
 	uint32_t last_ack_sent;
+	uint32_t ts_last;                  /* the newest TSval sent (tcp_ts_now never
+	                                      goes below it) */
+	int ts_sent;                       /* ts_last is valid */
 
 	/* buffers */
 	struct tcp_ring sndbuf, rcvbuf;
@@ -141,7 +144,10 @@ struct tcp_conn {
 	tcp_time_t user_timeout;
 	tcp_time_t progress_at;            /* last new ACK, or send from idle */
 
-	/* challenge ACK rate limit (RFC 5961 7) - per stack, see tcp_stack */
+	/* the latest ACK sent in answer to an unacceptable segment (Linux's
+	 * last_oow_ack_time): cfg.invalid_ratelimit is measured from it */
+	tcp_time_t oow_ack_at;
+	int oow_ack_sent;
 
 	/* statistics */
 	uint64_t bytes_sent, bytes_acked, bytes_received;
@@ -155,7 +161,6 @@ struct tcp_stack {
 	uint64_t rng;
 	uint64_t next_id;
 	int depth;                          /* nesting of API entry points */
-	tcp_time_t last_now;                /* latest `now` seen (for tcp_release) */
 	int delivering;
 
 	struct tcp_conn **table;            /* hash by 4-tuple */
@@ -170,9 +175,11 @@ struct tcp_stack {
 	struct tcp_conn *ev_head, *ev_tail;
 	struct tcp_conn *dead;
 
-	/* RFC 5961 7: challenge ACK budget per second */
+	/* RFC 5961 7: challenge ACK budget per second, drawn at random each
+	 * second (tcp_challenge_ack_allowed) */
 	tcp_time_t chack_window_start;
-	unsigned chack_count;
+	unsigned chack_left;
+	int chack_started;
 
 	uint32_t (*isn_hook)(void *arg, const struct tcp_conn *c);
 	void *isn_arg;
@@ -205,9 +212,12 @@ uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now);
 void tcp_timer_set(struct tcp_conn *c, enum tcp_timer t, tcp_time_t when);
 void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t);
 void tcp_enter(struct tcp_stack *s);
-void tcp_note_now(struct tcp_stack *s, tcp_time_t now);
 void tcp_leave(struct tcp_stack *s);
 int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
+/* RFC 5961 7 / Linux's tcp_invalid_ratelimit: may c answer an unacceptable
+ * segment with an ACK now?  1 = yes (the interval restarts), 0 = no (the
+ * counter `skipped` is incremented). */
+int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped);
 /* Receive space we may advertise (excludes the rounding slack). */
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
 void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
@@ -226,6 +236,7 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now);
 void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now);
 void tcp_keepalive_timeout(struct tcp_conn *c, tcp_time_t now);
 void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now);
+/* The TSval clock of c (RFC 7323 5.4): never below a TSval already sent. */
 uint32_t tcp_ts_now(const struct tcp_conn *c, tcp_time_t now);
 uint32_t tcp_flight(const struct tcp_conn *c);
 uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now);

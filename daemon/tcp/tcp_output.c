@@ -11,9 +11,28 @@
 
 uint32_t tcp_ts_now(const struct tcp_conn *c, tcp_time_t now)
 {
-	/* RFC 7323 5.4: a 1 ms timestamp clock, with a per-connection random
-	 * offset (RFC 7323 7.1) */
-	return (uint32_t)(now / 1000u) + c->ts_offset;
+	/* RFC 7323 5.4: a 1 ms timestamp clock, with an offset per 4-tuple
+	 * (RFC 7323 7.1, tcp_conn_new) */
+	uint32_t ts = (uint32_t)(now / 1000u) + c->ts_offset;
+	/* RFC 7323 5.4: "the receiver treats the timestamp as simply a
+	 * monotone-increasing serial number"; its PAWS test (5.3 R1) drops a
+	 * segment whose TSval is older than one it already recorded.  A
+	 * caller that passes a `now` older than one it passed before (taken
+	 * at the start of a batch of work) must not make the clock run
+	 * backwards.  Sequence-space comparison: the clock wraps. */
+	if (c->ts_sent && seq_lt(ts, c->ts_last))
+		ts = c->ts_last;
+	return ts;
+}
+
+/* The TSval of a segment being sent now: the clock, remembered as the
+ * newest one sent. */
+static uint32_t ts_stamp(struct tcp_conn *c, tcp_time_t now)
+{
+	uint32_t ts = tcp_ts_now(c, now);
+	c->ts_last = ts;
+	c->ts_sent = 1;
+	return ts;
 }
 
 uint32_t tcp_flight(const struct tcp_conn *c)
@@ -111,7 +130,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 			seg.sack_perm = 1;
 		if (s->cfg.timestamps && (active || c->ts_ok)) {
 			seg.has_ts = 1;
-			seg.tsval = tcp_ts_now(c, now);
+			seg.tsval = ts_stamp(c, now);
 			seg.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 		}
 	} else if (flags & TCP_RST) {
@@ -122,7 +141,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 		 * TSecr field to zero." */
 		if (c->ts_ok) {
 			seg.has_ts = 1;
-			seg.tsval = tcp_ts_now(c, now);
+			seg.tsval = ts_stamp(c, now);
 			seg.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 		}
 	} else {
@@ -130,7 +149,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 		 * the TSopt MUST be sent in every non-<RST> segment" */
 		if (c->ts_ok) {
 			seg.has_ts = 1;
-			seg.tsval = tcp_ts_now(c, now);
+			seg.tsval = ts_stamp(c, now);
 			seg.tsecr = c->ts_recent;
 		}
 		/* RFC 2018 4: SACK blocks when holding out-of-order data */
@@ -450,7 +469,10 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
 	c->rtx_count++;
-	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RECEIVED) {
+	/* our SYN unacknowledged: SYN-SENT, SYN-RECEIVED, or FIN-WAIT-1 after
+	 * a CLOSE in SYN-RECEIVED (its FIN goes again after the SYN,ACK) */
+	int syn_fin = c->state == TCP_S_FIN_WAIT_1 && c->snd_una == c->iss;
+	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RECEIVED || syn_fin) {
 		if (c->rtx_count > s->cfg.syn_retries) {
 			/* RFC 9293 3.8.3: R2 for a SYN "at least 3 minutes" - here
 			 * counted in retransmissions (cfg.syn_retries) */
@@ -464,6 +486,8 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 		s->st.RetransSegs++;
 		c->retransmits++;
 		tcp_send_syn(c, now);
+		if (syn_fin && c->fin_sent)
+			tcp_retransmit_one(c, c->fin_seq, now);
 		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
 		return;
 	}

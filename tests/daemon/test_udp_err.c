@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "toud.h"
 #include "tt.h"
 #include "udp_err.h"
 
-struct toud toud; /* the daemon's global, unused by udp_err.c */
 
 TT_TEST(udp_err_icmp_kinds)
 {
@@ -56,6 +56,7 @@ TT_TEST(udp_err_errno_kinds)
 
 /* An engine whose segments go out of one real UDP socket. */
 struct rig {
+	struct udp_err err;
 	int fd;
 	struct tcp_stack *st;
 	int closed_err, closed;
@@ -68,7 +69,7 @@ static void rig_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *se
 	socklen_t sl;
 	endpoint_to_sockaddr(to, &ss, &sl);
 	if (sendto(r->fd, seg, len, 0, (struct sockaddr *)&ss, sl) < 0)
-		udp_err_send_failed((struct sockaddr *)&ss, seg, len, errno);
+		udp_err_send_failed(&r->err, (struct sockaddr *)&ss, seg, len, errno);
 }
 
 static void rig_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int err)
@@ -78,7 +79,7 @@ static void rig_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event 
 	if (ev == TCP_EV_CLOSED) {
 		r->closed++;
 		r->closed_err = err;
-		tcp_release(c);
+		tcp_release(c, 0);
 	}
 }
 
@@ -89,7 +90,7 @@ static int rig_init(struct rig *r)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	if (r->fd < 0 || bind(r->fd, (struct sockaddr *)&a, sizeof a) != 0)
 		return -1;
-	if (udp_err_sock_init(r->fd, 4) != 0)
+	if (udp_err_sock_init(&r->err, r->fd, 4) != 0)
 		return -2;
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
@@ -102,7 +103,6 @@ static void rig_free(struct rig *r)
 {
 	tcp_stack_free(r->st);
 	close(r->fd);
-	udp_err_reset();
 }
 
 TT_TEST(udp_err_socket_options)
@@ -138,11 +138,11 @@ TT_TEST(udp_err_port_unreachable_ends_connect)
 	struct pollfd p = { r.fd, 0, 0 };
 	TT_EQ(poll(&p, 1, 10000), 1);
 	TT_ASSERT(p.revents & POLLERR);
-	TT_EQ(udp_err_read(r.fd), 1);
-	TT_EQ(udp_err_counters()->icmp, 1);
-	TT_EQ(udp_err_pending(), 1);
+	TT_EQ(udp_err_read(&r.err, r.fd), 1);
+	TT_EQ(r.err.cnt.icmp, 1);
+	TT_EQ(udp_err_pending(&r.err), 1);
 	TT_EQ(r.closed, 0); /* nothing reaches the engine before deliver */
-	TT_EQ(udp_err_deliver(r.st, 2000), 1);
+	TT_EQ(udp_err_deliver(&r.err, r.st, 2000), 1);
 	TT_EQ(r.closed, 1);
 	TT_EQ(r.closed_err, TCP_EUNREACH);
 	struct tcp_stats s;
@@ -161,11 +161,11 @@ TT_TEST(udp_err_failed_syn_ends_connect)
 	struct tcp_endpoint bcast = { .family = 4, .addr = { 255, 255, 255, 255 }, .udp_port = 9811 };
 	struct tcp_conn *c;
 	TT_EQ(tcp_connect(r.st, &bcast, 80, 0, NULL, NULL, 1000, &c), 0);
-	TT_EQ(udp_err_pending(), 1); /* sendto: EACCES */
-	TT_EQ(udp_err_deliver(r.st, 2000), 1);
+	TT_EQ(udp_err_pending(&r.err), 1); /* sendto: EACCES */
+	TT_EQ(udp_err_deliver(&r.err, r.st, 2000), 1);
 	TT_EQ(r.closed, 1);
 	TT_EQ(r.closed_err, TCP_EUNREACH);
-	TT_ASSERT(udp_err_counters()->send_failed >= 1);
+	TT_EQ(r.err.cnt.send_failed, 1);
 	rig_free(&r);
 }
 

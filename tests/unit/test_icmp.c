@@ -53,7 +53,7 @@ TT_TEST(icmp_port_unreachable_ends_syn_sent)
 	TT_EQ(st.IcmpAborts, 1);
 	TT_EQ(st.AttemptFails, 1);
 	TT_STREQ(tcp_strerror(TCP_EUNREACH), "destination unreachable");
-	tcp_release(c);
+	tcp_release(c, T0);
 	host_free(&a);
 }
 
@@ -72,7 +72,7 @@ TT_TEST(icmp_unreachable_kinds_end_syn_sent)
 		EXPECT_STATE(c, TCP_S_CLOSED);
 		TT_EQ(host_closed_err(&a), TCP_EUNREACH);
 		TT_EQ(info_of(c).error_kind, kinds[k]);
-		tcp_release(c);
+		tcp_release(c, T0);
 		host_free(&a);
 	}
 }
@@ -105,7 +105,7 @@ TT_TEST(icmp_not_matching_is_ignored)
 	/* the SYN is still retransmitted on time */
 	tcp_timeout(a.s, T0 + TCP_SEC(1));
 	EXPECT_SEG(&a, F_SYN, 100, 0);
-	tcp_release(c);
+	tcp_release(c, T0);
 	host_free(&a);
 }
 
@@ -125,7 +125,7 @@ TT_TEST(icmp_soft_error_in_syn_sent_does_not_abort)
 	TT_EQ(host_count_ev(&a, TCP_EV_CLOSED), 0);
 	TT_EQ(info_of(c).error_kind, TCP_ICMP_PARAM_PROBLEM);
 	TT_EQ(host_stats(&a).IcmpSoft, 2);
-	tcp_release(c);
+	tcp_release(c, T0);
 	host_free(&a);
 }
 
@@ -141,7 +141,7 @@ TT_TEST(icmp_source_quench_discarded)
 	TT_EQ(info_of(c).error_kind, 0);
 	TT_EQ(host_stats(&a).IcmpIgnored, 1);
 	EXPECT_NONE(&a);
-	tcp_release(c);
+	tcp_release(c, T0);
 	host_free(&a);
 }
 
@@ -183,7 +183,7 @@ TT_TEST(send_failed_syn_ends_unreachable)
 	TT_EQ(i.error_kind, TCP_ICMP_PROHIBITED);
 	TT_EQ(i.error_local, 1);
 	TT_EQ(i.error_errno, 13);
-	tcp_release(c);
+	tcp_release(c, T0);
 	host_free(&a);
 }
 
@@ -377,7 +377,7 @@ TT_TEST(icmp_frag_needed_in_syn_sent_caps_mss)
 			.now = T0 + TCP_MS(5)), 0);
 	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	TT_EQ(info_of(c).mss, 800 - 48);
-	tcp_release(c);
+	tcp_release(c, T0);
 	host_free(&a);
 }
 
