@@ -93,7 +93,7 @@ static void handshake_rtt_sample(struct tcp_conn *c, const struct tcp_seg *seg, 
 static void queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg)
 {
 	uint32_t n = (uint32_t)seg->len;
-	uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
+	uint32_t room = tcp_rcv_wnd_syn(c);
 	if (n > room)
 		n = room;
 	if (n && tcp_seqset_add(&c->ooo, c->rcv_nxt, c->rcv_nxt + n) == 0)
@@ -367,7 +367,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 	c->rcv_nxt = seg->seq + 1;
 	syn_options(c, seg, now);
 	/* the window of our SYN, now relative to RCV.NXT */
-	c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) > 65535 ? 65535 : tcp_rcv_space(c));
+	c->rcv_adv = c->rcv_nxt + tcp_rcv_wnd_syn(c);
 	if (ack_ok) {
 		/* "SND.UNA should be advanced to equal SEG.ACK (if there is an
 		 * ACK), and any segments on the retransmission queue that are
@@ -393,7 +393,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 		tcp_conn_established(c, now);
 		c->ack_now = 1;
 		uint32_t len = (uint32_t)seg->len;
-		uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+		uint32_t wnd = tcp_rcv_wnd(c);
 		int fin = (seg->flags & TCP_FIN) != 0;
 		if (len >= wnd) {
 			/* trimmed to the window, "including SYN and FIN" (3.10.7.4):
@@ -461,15 +461,10 @@ static void return_to_listen(struct tcp_conn *c)
 	tcp_conn_closed(c, 0);
 }
 
-static int rcv_wnd(const struct tcp_conn *c)
-{
-	return (int)(seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0);
-}
-
 /* RFC 9293 3.10.7.4 first: the four cases of the acceptability test */
 static int seq_acceptable(const struct tcp_conn *c, uint32_t seq, uint32_t seglen)
 {
-	uint32_t wnd = (uint32_t)rcv_wnd(c);
+	uint32_t wnd = tcp_rcv_wnd(c);
 	if (seglen == 0 && wnd == 0)
 		return seq == c->rcv_nxt;                         /* 0, 0: SEG.SEQ = RCV.NXT */
 	if (seglen == 0)
@@ -674,7 +669,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* "If the RCV.WND is zero, no segments will be acceptable, but
 		 * special allowance should be made to accept valid ACKs, URGs,
 		 * and RSTs." */
-		if (rcv_wnd(c) == 0 && seg->seq == c->rcv_nxt) {
+		if (tcp_rcv_wnd(c) == 0 && seg->seq == c->rcv_nxt) {
 			zero_wnd_probe = 1;
 		} else if (seg->flags & TCP_RST) {
 			/* RFC 5961 3.2 1) "If the RST bit is set and the sequence
@@ -802,7 +797,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		seq = c->rcv_nxt;
 		c->ack_now = 1; /* duplicate data: ACK at once (RFC 5681 4.2) */
 	}
-	uint32_t wnd = (uint32_t)rcv_wnd(c);
+	uint32_t wnd = tcp_rcv_wnd(c);
 	if (len > wnd - (seq - c->rcv_nxt)) {
 		len = wnd - (seq - c->rcv_nxt);
 		fin = 0;

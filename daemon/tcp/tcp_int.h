@@ -218,11 +218,25 @@ int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
  * segment with an ACK now?  1 = yes (the interval restarts), 0 = no (the
  * counter `skipped` is incremented). */
 int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped);
-/* Receive space we may advertise (excludes the rounding slack). */
-uint32_t tcp_rcv_space(const struct tcp_conn *c);
 void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_output.c */
+/* The receive window (RFC 9293 3.8.6.2.2, RFC 7323 2.2-2.4), computed
+ * nowhere else.  RCV.WND: from RCV.NXT to the right edge last announced
+ * (0 once RCV.NXT passed it). */
+uint32_t tcp_rcv_wnd(const struct tcp_conn *c);
+/* The window of our SYN or SYN,ACK: unscaled, at most 65535. */
+uint32_t tcp_rcv_wnd_syn(const struct tcp_conn *c);
+/* What the next non-SYN segment would announce, receiver SWS avoidance
+ * applied: the window field, the right edge it means, and whether that
+ * opens the window by at least the SWS threshold (min(RCV.BUFF/2,
+ * Eff.snd.MSS)) - reason enough for a window update of its own. */
+struct tcp_rwnd {
+	uint32_t field;  /* SEG.WND, scaled */
+	uint32_t edge;   /* RCV.NXT + (field << Rcv.Wind.Shift) */
+	int opens;
+};
+void tcp_rcv_wnd_offer(const struct tcp_conn *c, struct tcp_rwnd *w);
 /* Send what the windows allow (data, FIN) and any pending ACK. */
 void tcp_output(struct tcp_conn *c, tcp_time_t now);
 /* Send one segment with the TCB's current ACK, window and options. */

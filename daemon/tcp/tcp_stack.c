@@ -841,12 +841,6 @@ int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped)
 	return 1;
 }
 
-uint32_t tcp_rcv_space(const struct tcp_conn *c)
-{
-	uint32_t usable = c->rcvbuf.cap - c->rcv_slack;
-	return c->rcvbuf.len < usable ? usable - c->rcvbuf.len : 0;
-}
-
 /* ---- listeners ---- */
 
 int tcp_listen(struct tcp_stack *s, uint16_t port, unsigned backlog, void *user,
@@ -1108,21 +1102,12 @@ ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now)
 	tcp_ring_consume(&c->rcvbuf, (uint32_t)n);
 	if (c->state != TCP_S_CLOSED) {
 		tcp_enter(s);
-		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce the
-		 * opened window once it grew by min(RCV.BUFF/2, Eff.snd.MSS) -
-		 * the window the ACK can announce, at most 65535 << Rcv.Wind.Shift
-		 * (window_to_advertise): beyond it the ACK would repeat the same
-		 * window, a duplicate ACK for a sender with data in flight
-		 * (RFC 5681 2) */
-		uint32_t space = tcp_rcv_space(c);
-		if (space > (65535u << c->rcv_wscale))
-			space = 65535u << c->rcv_wscale;
-		uint32_t edge = c->rcv_nxt + ((space >> c->rcv_wscale) << c->rcv_wscale);
-		uint32_t grow = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
-		uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
-		uint32_t thresh = half < c->smss ? half : c->smss;
-		if (grow >= thresh && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
-				       c->state == TCP_S_FIN_WAIT_2))
+		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: a window update
+		 * once the window opens by the threshold */
+		struct tcp_rwnd w;
+		tcp_rcv_wnd_offer(c, &w);
+		if (w.opens && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
+				c->state == TCP_S_FIN_WAIT_2))
 			tcp_send_ack(c, now);
 		tcp_leave(s);
 	}
@@ -1350,7 +1335,7 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->snd_nxt = c->snd_nxt;
 	o->snd_wnd = c->snd_wnd;
 	o->rcv_nxt = c->rcv_nxt;
-	o->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	o->rcv_wnd = tcp_rcv_wnd(c);
 	o->send_queue = c->sndbuf.len;
 	o->recv_queue = c->rcvbuf.len;
 	o->mss = c->smss;
