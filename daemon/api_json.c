@@ -101,6 +101,9 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		sb_printf(b, ",\"error\":");
 		sb_json_str(b, t);
 	}
+	/* TCP-AO (RFC 5925): the KeyID we send with, the RNextKeyID we ask for */
+	if (i->ao)
+		sb_printf(b, ",\"ao\":{\"keyid\":%u,\"rnextkeyid\":%u}", i->ao_send_id, i->ao_recv_id);
 	if (end) {
 		sb_printf(b, ",\"end\":");
 		sb_json_str(b, end);
@@ -134,6 +137,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
 	S(AckSkippedTimeWait);
 	S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
+	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
 	sb_printf(b, "}");
 #undef S
 }

@@ -74,7 +74,8 @@ enum tcp_error {
 	TCP_ENOPORTS = -12,     /* no ephemeral port free */
 	TCP_EEXIST = -13,       /* connection (4-tuple) already exists */
 	TCP_ELIMIT = -14,       /* a configured limit was reached */
-	TCP_EUNREACH = -15      /* an ICMP error or a failed send ended the
+	TCP_ENOKEY = -15,       /* TCP-AO required, but no MKT matches the peer */
+	TCP_EUNREACH = -16      /* an ICMP error or a failed send ended the
 	                           connection attempt (tcp_icmp_error) */
 };
 /* A short English name for err ("connection reset", ...); never NULL. */
@@ -291,11 +292,15 @@ struct tcp_icmp {
  *     (RFC 1191 6.4, RFC 8201 5.4), without a congestion response.
  *   - Source Quench is discarded (RFC 9293 3.9.2.2 MUST-55); the rest are
  *     soft errors (MUST-56: never abort).
+ *   - A TCP-AO connection in a synchronized state ignores ICMP protocol and
+ *     port unreachable and (IPv4) fragmentation needed, (IPv6) prohibited
+ *     (RFC 5925 7.8): TCP_EAGAIN.
  * Returns 0 when the error was applied (recorded, ended the attempt or
  * lowered the MSS), TCP_ENOTCONN when no connection matches or the
  * sequence number is outside SND.UNA..SND.NXT, TCP_EINVAL for bad
  * arguments or an MTU that is not usable (below the floor, not lower),
- * TCP_EAGAIN for a Source Quench.  Each call is counted in tcp_stats. */
+ * TCP_EAGAIN for a Source Quench or an error TCP-AO ignores.  Each call is
+ * counted in tcp_stats. */
 int tcp_icmp_error(struct tcp_stack *s, const struct tcp_endpoint *peer, uint16_t local_port,
 		   uint16_t remote_port, uint32_t quoted_seq, const struct tcp_icmp *e, tcp_time_t now);
 /* The caller could not send the segment with sequence number seq to
@@ -318,8 +323,11 @@ struct tcp_conn_opts {
 	int keepalive;          /* -1 = stack default */
 	tcp_time_t timeout;     /* connect / user timeout, 0 = from retries */
 	int cc;                 /* -1 = stack default, else enum tcp_cc_algo */
+	int ao;                 /* TCP-AO policy: TCP_AO_OPTIONAL (0) or TCP_AO_REQUIRED */
+	unsigned ao_key;        /* 0 = the MKT table decides, else 1 + the index (in the
+	                           table of tcp_ao_set_keys) of the MKT to send with */
 };
-#define TCP_CONN_OPTS_DEFAULT { -1, -1, 0, -1 }
+#define TCP_CONN_OPTS_DEFAULT { -1, -1, 0, -1, 0, 0 }
 
 /* Passive OPEN on `port`: SYNs to it create connections, announced by
  * TCP_EV_ACCEPTED (with `user`) once ESTABLISHED; at most `backlog` (0
@@ -489,6 +497,8 @@ struct tcp_conn_info {
 	int error_errno;             /* the errno the caller passed, 0 if none */
 	uint32_t pmtu;               /* path MTU learned from "fragmentation
 	                                needed" / "packet too big", 0 = none */
+	uint8_t ao;                  /* TCP-AO in use */
+	uint8_t ao_send_id, ao_recv_id; /* current_key's SendID, rnext_key's RecvID */
 };
 /* Fills *out.  Returns 0, or TCP_EINVAL when c or out is NULL. */
 int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);
@@ -529,9 +539,74 @@ struct tcp_stats {
 	 * sequence number outside SND.UNA..SND.NXT, MTU below the floor or
 	 * not lower, Source Quench) */
 	uint64_t IcmpIn, IcmpAborts, IcmpSoft, IcmpMssLowered, IcmpIgnored;
+	/* TCP-AO (RFC 5925 7.5.2: each "silently discard" counted) */
+	uint64_t DropAoMissing;     /* no TCP-AO where it is required */
+	uint64_t DropAoNoKey;       /* KeyID/length matches no MKT, or no MKT for the peer */
+	uint64_t DropAoBadMac;      /* MAC differs */
+	uint64_t AoKeyChanges;      /* current_key changed to the peer's RNextKeyID */
 };
 /* Copies the counters into *out (nothing if s or out is NULL). */
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);
+
+/* ======================================================================
+ * 8. TCP Authentication Option (RFC 5925, RFC 5926)
+ * ====================================================================== */
+
+/*
+ * The caller gives the stack a table of Master Key Tuples (RFC 5925 3.1);
+ * connections to or from a peer an MKT matches authenticate every segment
+ * with it (tcp_ao.h has the details).  tou's "IP pseudoheader" and KDF
+ * context carry zero IPv4 addresses whatever the peers' addresses
+ * (docs/PROTOCOL.md "TCP-AO"): a NAT between the daemons does not break
+ * the MAC, and both ends agree on it. */
+enum tcp_ao_alg {
+	TCP_AO_HMAC_SHA1_96 = 1,    /* RFC 5926 2.2, with KDF_HMAC_SHA1 (3.1.1) */
+	TCP_AO_AES128_CMAC_96 = 2   /* RFC 5926 2.2, with KDF_AES_128_CMAC (3.1.2) */
+};
+#define TCP_AO_MAX_SECRET 80        /* bytes of one master key */
+#define TCP_AO_MAX_KEYS 256         /* MKTs in one table */
+/* RFC 5925 3.1 "TCP option flag": options other than TCP-AO are left out
+ * of the MAC (for middleboxes that rewrite them) */
+#define TCP_AO_KEY_EXCLUDE_OPTIONS 0x01
+/* Send with this MKT on new connections and ask the peer to use it
+ * (RNextKeyID, RFC 5925 6.1 rnext_key); without one, the first MKT of the
+ * table matching the peer. */
+#define TCP_AO_KEY_PREFERRED 0x02
+
+struct tcp_ao_key {
+	uint8_t family;             /* peer prefix: 0 = every peer, 4 or 6 */
+	uint8_t prefix_len;         /* leading bits of addr that must match */
+	uint8_t addr[16];
+	uint8_t send_id, recv_id;   /* RFC 5925 3.1 SendID (our KeyID), RecvID */
+	uint8_t alg;                /* enum tcp_ao_alg */
+	uint8_t flags;              /* TCP_AO_KEY_* */
+	uint8_t secret_len;         /* 1..TCP_AO_MAX_SECRET */
+	uint8_t secret[TCP_AO_MAX_SECRET];
+};
+
+/* Replaces the stack's MKT table (copied; n = 0 clears it).  Open
+ * connections keep the MKTs they use (RFC 5925 3.1: "an MKT affecting a
+ * particular connection cannot be destroyed during an active
+ * connection") and gain new MKTs matching their peer (key rollover).
+ * TCP_EINVAL: a bad algorithm, secret length, prefix, n too large, or two
+ * MKTs whose peers overlap with the same SendID or the same RecvID (RFC
+ * 5925 3.1: "The IDs of MKTs MUST NOT overlap where their TCP connection
+ * identifiers overlap"); TCP_ENOMEM. */
+int tcp_ao_set_keys(struct tcp_stack *s, const struct tcp_ao_key *keys, unsigned n);
+/* tcp_ao_set_keys()'s checks alone: 0, or TCP_EINVAL with *bad the first
+ * MKT refused and *clash the earlier one it overlaps (== *bad when the MKT
+ * is bad on its own).  bad and clash may be NULL. */
+int tcp_ao_keys_check(const struct tcp_ao_key *keys, unsigned n, unsigned *bad, unsigned *clash);
+
+/* Policies (tcp_conn_opts.ao, tcp_listener_set_ao).  OPTIONAL: TCP-AO
+ * when an MKT matches (an active open), or when the SYN carries TCP-AO (a
+ * passive open); plain TCP otherwise.  REQUIRED: never plain TCP - an
+ * active open without an MKT for the peer fails with TCP_ENOKEY, a SYN
+ * without a verified TCP-AO is silently discarded and counted (RFC 5925
+ * 7.3: "the connection can indicate that TCP-AO is required"). */
+#define TCP_AO_OPTIONAL 0
+#define TCP_AO_REQUIRED 1
+int tcp_listener_set_ao(struct tcp_listener *l, int policy);
 
 #ifdef __cplusplus
 }

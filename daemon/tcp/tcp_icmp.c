@@ -50,6 +50,21 @@ static int ends_attempt(enum tcp_icmp_kind k)
 	       k == TCP_ICMP_PROTO_UNREACH || k == TCP_ICMP_PORT_UNREACH || k == TCP_ICMP_PROHIBITED;
 }
 
+static int is_synchronized(enum tcp_state st)
+{
+	return st != TCP_S_CLOSED && st != TCP_S_LISTEN && st != TCP_S_SYN_SENT && st != TCP_S_SYN_RECEIVED;
+}
+
+/* The "hard errors" RFC 5925 7.8 has a TCP-AO connection ignore, in our
+ * kinds: ICMPv4 3/2, 3/3, 3/4; ICMPv6 1/1 and 1/4 (prohibited here also
+ * covers ICMPv6 1/5 and 1/6, which are ignored with it). */
+static int ao_ignores(const struct tcp_conn *c, enum tcp_icmp_kind k)
+{
+	if (c->remote.family == 4)
+		return k == TCP_ICMP_PROTO_UNREACH || k == TCP_ICMP_PORT_UNREACH || k == TCP_ICMP_FRAG_NEEDED;
+	return k == TCP_ICMP_PROHIBITED || k == TCP_ICMP_PORT_UNREACH;
+}
+
 static void record(struct tcp_conn *c, const struct tcp_icmp *e)
 {
 	c->err_kind = (uint8_t)e->kind;
@@ -147,6 +162,17 @@ static int icmp_apply(struct tcp_stack *s, const struct tcp_endpoint *peer, uint
 			(unsigned long long)c->id, tcp_icmp_name(e->kind), (unsigned)seq,
 			(unsigned)c->snd_una, (unsigned)c->snd_nxt);
 		return TCP_ENOTCONN;
+	}
+	if (!e->local && c->ao && is_synchronized(c->state) && ao_ignores(c, e->kind)) {
+		/* RFC 5925 7.8: "A TCP-AO implementation MUST default to ignore
+		 * incoming ICMPv4 messages of Type 3 (destination unreachable),
+		 * Codes 2-4 (protocol unreachable, port unreachable, and
+		 * fragmentation needed -- 'hard errors'), and ICMPv6 Type 1
+		 * (destination unreachable), Code 1 (administratively
+		 * prohibited) and Code 4 (port unreachable) intended for
+		 * connections in synchronized states ... that match MKTs." */
+		s->st.IcmpIgnored++;
+		return TCP_EAGAIN;
 	}
 	if (e->kind == TCP_ICMP_FRAG_NEEDED) {
 		int r = lower_mss(c, e, now);

@@ -54,6 +54,10 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_
 		c->rcv_wscale = 0;
 	}
 	c->sack_ok = s->cfg.sack && seg->sack_perm;
+	/* RFC 9293 3.7.1: the MSS excludes options; TCP-AO's 16 octets go in
+	 * every segment (RFC 5925 7.6) */
+	if (c->ao && mss > TCP_AO_OPT_LEN + 64)
+		mss -= TCP_AO_OPT_LEN;
 	c->ts_ok = s->cfg.timestamps && seg->has_ts;
 	if (c->ts_ok) {
 		c->ts_recent = seg->tsval;
@@ -132,6 +136,11 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		s->st.DropNoConn++;
 		return 0;
 	}
+	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
+	 * a TCB; the check counts what it discards */
+	int ao_mkt;
+	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0)
+		return 0;
 	if (l->pending >= l->backlog || s->nconns >= s->cfg.max_connections) {
 		/* RFC 4987 3.4/3.5: a full backlog of half-open connections must
 		 * not make the listener unreachable: the oldest SYN-RECEIVED TCB
@@ -147,6 +156,10 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	struct tcp_conn *c = tcp_conn_new(s, from, seg->dport, seg->sport, now, &err);
 	if (!c) {
 		s->st.DropListenOverflow++;
+		return err;
+	}
+	if (ao_mkt >= 0 && (err = tcp_ao_conn_passive(c, ao_mkt, seg)) < 0) {
+		tcp_conn_closed(c, 0);
 		return err;
 	}
 	c->passive = 1;
@@ -1073,7 +1086,8 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		 * sequence number beyond RCV.NXT, RFC 1122 4.2.2.13, and with
 		 * timestamps a newer TSval, RFC 6191) and the port listens. */
 		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
-		if (l) {
+		int ao_mkt;
+		if (l && tcp_ao_syn_check(s, l, from, seg, &ao_mkt) == 0) {
 			uint32_t old_nxt = c->snd_nxt;
 			tcp_log(s, TCP_LOG_DEBUG, "conn %llu: new SYN reopens from TIME-WAIT",
 				(unsigned long long)c->id);
@@ -1081,6 +1095,11 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 			return listen_input(s, l, from, seg, now, &old_nxt);
 		}
 	}
+	/* TCP-AO (RFC 5925 7.5.2): a connection using it authenticates every
+	 * segment before any other processing; failures are silently
+	 * discarded (and counted) */
+	if (c->ao && tcp_ao_verify(c, seg) < 0)
+		return 0;
 	c->segs_in++;
 	if (c->state == TCP_S_SYN_SENT)
 		return syn_sent_input(c, seg, now);

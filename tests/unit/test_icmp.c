@@ -381,6 +381,47 @@ TT_TEST(icmp_frag_needed_in_syn_sent_caps_mss)
 	host_free(&a);
 }
 
+/* RFC 5925 7.8: a TCP-AO connection in a synchronized state ignores ICMP
+ * port/protocol unreachable and (IPv4) fragmentation needed; other soft
+ * errors are still recorded. */
+TT_TEST(icmp_tcp_ao_ignores_hard_errors)
+{
+	struct host a, b;
+	struct tcp_conn *ca, *cb;
+	TT_EQ(host_init(&a, 1, NULL), 0);
+	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_ao_key ka, kb;
+	memset(&ka, 0, sizeof ka);
+	ka.send_id = 1;
+	ka.recv_id = 2;
+	ka.alg = TCP_AO_HMAC_SHA1_96;
+	ka.secret_len = 6;
+	memcpy(ka.secret, "secret", 6);
+	kb = ka;
+	kb.send_id = 2;
+	kb.recv_id = 1;
+	TT_EQ(tcp_ao_set_keys(a.s, &ka, 1), 0);
+	TT_EQ(tcp_ao_set_keys(b.s, &kb, 1), 0);
+	TT_EQ(pair_establish(&a, &b, 100, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(info_of(ca).ao, 1);
+	uint32_t mss = info_of(ca).mss;
+	TT_EQ(tcp_send(ca, "hello", 5, T0), 5);
+	struct tcp_icmp e = icmp_of(TCP_ICMP_FRAG_NEEDED, 700);
+	TT_EQ(tcp_icmp_error(a.s, &b.ep, 1000, 80, 101, &e, T0), TCP_EAGAIN);
+	e = icmp_of(TCP_ICMP_PORT_UNREACH, 0);
+	TT_EQ(tcp_icmp_error(a.s, &b.ep, 1000, 80, 101, &e, T0), TCP_EAGAIN);
+	TT_EQ(info_of(ca).mss, mss);
+	TT_EQ(info_of(ca).pmtu, 0);
+	TT_EQ(info_of(ca).error_kind, 0);
+	TT_EQ(host_stats(&a).IcmpIgnored, 2);
+	e = icmp_of(TCP_ICMP_TIME_EXCEEDED, 0);
+	TT_EQ(tcp_icmp_error(a.s, &b.ep, 1000, 80, 101, &e, T0), 0);
+	TT_EQ(info_of(ca).error_kind, TCP_ICMP_TIME_EXCEEDED);
+	EXPECT_STATE(ca, TCP_S_ESTABLISHED);
+	host_free(&a);
+	host_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
