@@ -70,7 +70,7 @@ void sb_json_str(struct sbuf *b, const char *s)
 }
 
 void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, const char *local,
-	       const char *remote, const char *end)
+	       const char *remote, const char *via, const char *end)
 {
 	sb_printf(b, "{\"id\":%" PRIu64 ",\"state\":", i->id);
 	sb_json_str(b, tcp_state_name(i->state));
@@ -96,14 +96,39 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 	sb_printf(b, ",\"snd_buf\":%" PRIu32 ",\"snd_buf_limit\":%" PRIu32 ",\"rcv_buf\":%" PRIu32
 		  ",\"rcv_buf_limit\":%" PRIu32, i->snd_buf_alloc, i->snd_buf_limit, i->rcv_buf_alloc,
 		  i->rcv_buf_limit);
+	if (i->pmtu)
+		sb_printf(b, ",\"pmtu\":%" PRIu32, i->pmtu);
+	if (i->error_kind) {
+		char t[160];
+		conn_error_text(i, t, sizeof t);
+		sb_printf(b, ",\"error\":");
+		sb_json_str(b, t);
+	}
 	/* TCP-AO (RFC 5925): the KeyID we send with, the RNextKeyID we ask for */
 	if (i->ao)
 		sb_printf(b, ",\"ao\":{\"keyid\":%u,\"rnextkeyid\":%u}", i->ao_send_id, i->ao_recv_id);
+	if (via) {
+		sb_printf(b, ",\"via\":");
+		sb_json_str(b, via);
+	}
 	if (end) {
 		sb_printf(b, ",\"end\":");
 		sb_json_str(b, end);
 	}
 	sb_printf(b, "}");
+}
+
+void conn_error_text(const struct tcp_conn_info *i, char *buf, size_t len)
+{
+	if (!i->error_kind) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	const char *what = tcp_icmp_name((enum tcp_icmp_kind)i->error_kind);
+	if (i->error_local)
+		snprintf(buf, len, "%s (send: %s)", what, i->error_errno ? strerror(i->error_errno) : "failed");
+	else
+		snprintf(buf, len, "%s (ICMP)", what);
 }
 
 void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
@@ -118,8 +143,9 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
 	S(AckSkippedTimeWait);
-	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges); S(TimeWaitRecycled);
-	S(TimeWaitReused); S(NoMemory);
+	S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
+	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
+	S(TimeWaitRecycled); S(TimeWaitReused); S(NoMemory);
 	sb_printf(b, "}");
 #undef S
 }
