@@ -116,6 +116,22 @@ static void info_json(const struct api *a, struct sbuf *b, const struct tcp_conn
 		  br ? br->via : e && e->via[0] ? e->via : NULL, e ? e->end : NULL);
 }
 
+/* A TIME-WAIT the engine keeps as a compact record: its end record (what
+ * the connection was: counters, path MTU ...) in state TIME-WAIT, or the
+ * record's own few fields when the end record has gone. */
+static void time_wait_json(const struct api *a, struct sbuf *b, const struct tcp_conn_info *twi)
+{
+	const struct end_record *e = find_end(a, twi->id);
+	if (!e) {
+		info_json(a, b, twi, NULL);
+		return;
+	}
+	struct tcp_conn_info i = e->info;
+	i.state = TCP_S_TIME_WAIT;
+	i.cc_name = e->cc;
+	json_conn(b, &i, e->uid, e->local, e->remote, e->via[0] ? e->via : NULL, e->end);
+}
+
 static void conn_json(const struct api *a, struct sbuf *b, struct tcp_conn *tc, const struct bridge *br)
 {
 	struct tcp_conn_info i;
@@ -193,7 +209,7 @@ void do_status(struct client *cl)
 	/* a TIME-WAIT the engine keeps as a compact record */
 	struct tcp_conn_info twi;
 	if (!br && tcp_time_wait_info(d->stack, cl->req.id, &twi) == 0) {
-		info_json(a, &b, &twi, NULL);
+		time_wait_json(a, &b, &twi);
 		reply_doc(cl, &b);
 		return;
 	}
@@ -235,7 +251,7 @@ static int list_time_wait(void *arg, const struct tcp_conn_info *i)
 {
 	struct list_ctx *lc = arg;
 	sb_printf(lc->b, "%s", lc->n++ ? "," : "");
-	info_json(lc->a, lc->b, i, NULL);
+	time_wait_json(lc->a, lc->b, i);
 	return 0;
 }
 
