@@ -59,7 +59,7 @@ static const char usage_text[] =
 "  [tcp]     mss, send_buffer, recv_buffer, rto_initial, rto_min, rto_max, msl,\n"
 "            syn_retries, retries, delayed_ack, nodelay, congestion, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
-"            sack, window_scaling, challenge_ack_limit\n"
+"            sack, window_scaling, challenge_ack_limit, syncookies\n"
 "  [limits]  max_connections, max_per_peer, max_per_uid, max_api_clients,\n"
 "            max_backlog, request_timeout, shutdown_timeout\n"
 "  Sizes take K, M, G suffixes (1024-based); durations take us, ms, s, m, h\n"

@@ -147,6 +147,9 @@ struct tcp_config {
 	int window_scaling;        /* RFC 7323, default on */
 	unsigned max_connections;  /* total TCBs incl. TIME-WAIT, default 4096 */
 	unsigned challenge_ack_limit; /* RFC 5961 section 7: per second, default 1000 */
+	int syncookies;            /* RFC 4987 3.6: SYN cookies when a listener's
+	                              backlog is full (default 1); 0: the oldest
+	                              half-open connection is dropped instead */
 };
 void tcp_config_default(struct tcp_config *cfg);
 
@@ -254,6 +257,11 @@ struct tcp_stats {
 	uint64_t ChallengeAcks, ChallengeAcksSuppressed;
 	uint64_t FastRetransmits, Timeouts, DelayedAcks, SackRecoveries;
 	uint64_t ZeroWindowProbes, KeepAlives;
+	/* RFC 4987 3.6 SYN cookies: SYN,ACKs sent with a cookie (backlog
+	 * full), ACKs whose cookie was valid (connection made from it), ACKs
+	 * to a listener that had sent cookies whose cookie was forged or
+	 * stale (answered with RST) */
+	uint64_t SyncookiesSent, SyncookiesRecv, SyncookiesFailed;
 };
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);
 

@@ -76,6 +76,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	 * budget is per stack, so a low one lets one noisy peer silence the
 	 * challenge ACKs every other connection relies on. */
 	cfg->challenge_ack_limit = 1000;
+	cfg->syncookies = 1;                   /* as Linux's net.ipv4.tcp_syncookies = 1 */
 }
 
 void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
@@ -338,12 +339,6 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 
 /* ---- the connection table ---- */
 
-struct tuple_key {
-	uint8_t family;
-	uint8_t addr[16];
-	uint8_t udp[2], lport[2], rport[2];
-};
-
 static void make_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport)
 {
 	memset(k, 0, sizeof *k);
@@ -352,6 +347,11 @@ static void make_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t
 	k->udp[0] = (uint8_t)(r->udp_port >> 8); k->udp[1] = (uint8_t)r->udp_port;
 	k->lport[0] = (uint8_t)(lport >> 8); k->lport[1] = (uint8_t)lport;
 	k->rport[0] = (uint8_t)(rport >> 8); k->rport[1] = (uint8_t)rport;
+}
+
+void tcp_tuple_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport)
+{
+	make_key(k, r, lport, rport);
 }
 
 static unsigned bucket(const struct tcp_stack *s, const struct tcp_endpoint *r,
@@ -448,6 +448,21 @@ static uint8_t pick_wscale(uint32_t buf)
 	return ws;
 }
 
+uint8_t tcp_rcv_wscale(const struct tcp_stack *s)
+{
+	return s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+}
+
+uint16_t tcp_adv_mss(const struct tcp_stack *s, const struct tcp_endpoint *r)
+{
+	/* DESIGN 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
+	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
+	uint16_t mss = s->cfg.mss;
+	if (r->family == 6 && mss > 64 + 20)
+		mss = (uint16_t)(mss - 20);
+	return mss;
+}
+
 struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err)
 {
@@ -460,7 +475,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 		*err = TCP_ENOMEM;
 		return NULL;
 	}
-	uint8_t ws = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+	uint8_t ws = tcp_rcv_wscale(s);
 	/* RFC 9293 3.8.6.2.2 SHLD-14 with RFC 7323 scaling: keeping the right
 	 * edge from moving left means rounding the scaled window up, by less
 	 * than 2^shift per ACK while the window closes; this slack (1/16 of
@@ -492,11 +507,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	c->cc_algo = s->cfg.cc;
 	c->rcv_wscale = ws;
 	c->rcv_slack = slack;
-	/* DESIGN 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
-	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
-	c->adv_mss = s->cfg.mss;
-	if (r->family == 6 && c->adv_mss > 64 + 20)
-		c->adv_mss = (uint16_t)(c->adv_mss - 20);
+	c->adv_mss = tcp_adv_mss(s, r);
 	/* RFC 9293 3.7.1: "If an MSS Option is not received at connection
 	 * setup, TCP implementations MUST assume a default send MSS of 536
 	 * (576 - 40) for IPv4 or 1220 (1280 - 60) for IPv6 (MUST-15)." */
