@@ -110,7 +110,8 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(DropMalformed); S(DropNoConn); S(DropOutOfWindow); S(DropBadAck); S(DropPaws);
 	S(DropListenOverflow); S(DropRcvBufFull); S(ChallengeAcks); S(ChallengeAcksSuppressed);
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
-	S(KeepAlives); S(SyncookiesSent); S(SyncookiesRecv); S(SyncookiesFailed);
+	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
+	S(AckSkippedTimeWait); S(SyncookiesSent); S(SyncookiesRecv); S(SyncookiesFailed);
 	sb_printf(b, "}");
 #undef S
 }

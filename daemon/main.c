@@ -1,6 +1,9 @@
 /*
  * main.c - toud: options, startup, signals (SIGTERM/SIGINT graceful
- * shutdown, SIGHUP reload), and the libuv loop that drives everything.
+ * shutdown, SIGHUP reload) and the order in which the parts start and
+ * stop.  The loop's turn is the driver's (loop.c).  The daemon's context
+ * (struct toud) and the handles of this file live in main()'s frame and
+ * are reached through each handle's `data`.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,16 +15,21 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "api.h"
 #include "log.h"
+#include "loop.h"
 #include "tou_proto.h"
 #include "toud.h"
+#include "udp.h"
 
-struct toud toud;
-
-static uv_signal_t sig_term, sig_int, sig_hup;
-static uv_timer_t shutdown_deadline, shutdown_poll;
-static int shutdown_timers_on;
-static int finished;
+/* main.c's own handles, around the daemon's context. */
+struct daemon {
+	struct toud d;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t shutdown_deadline, shutdown_poll;
+	int shutdown_timers_on;
+	int finished;
+};
 
 static const char usage_text[] =
 "Usage: toud [OPTION]...\n"
@@ -101,13 +109,13 @@ static void usage_exit(int status)
 }
 
 /* Loads file + overrides into c.  0 or -1 with err. */
-static int load_config(struct toud_config *c, char *err, size_t errlen)
+static int load_config(const struct toud *d, struct toud_config *c, char *err, size_t errlen)
 {
 	config_default(c);
-	if (config_load(c, toud.config_path, !toud.config_explicit, err, errlen) != 0)
+	if (config_load(c, d->config_path, !d->config_explicit, err, errlen) != 0)
 		return -1;
-	for (int i = 0; i < toud.n_overrides; i++)
-		if (config_override(c, toud.overrides[i], err, errlen) != 0)
+	for (int i = 0; i < d->n_overrides; i++)
+		if (config_override(c, d->overrides[i], err, errlen) != 0)
 			return -1;
 	/* the engine counts TIME-WAIT TCBs too: room for them */
 	c->tcp.max_connections = c->max_connections * 2;
@@ -119,36 +127,6 @@ static void print_line(void *arg, const char *line)
 	fprintf(arg, "%s\n", line);
 }
 
-/* ---- engine log sink: rate limited except at debug level ---- */
-
-static void engine_log(void *ctx, int level, const char *fmt, ...)
-{
-	(void)ctx;
-	if (level > log_get_level())
-		return;
-	static uint64_t window;
-	static unsigned lines, dropped;
-	if (level < LOG_LVL_DEBUG) {
-		uint64_t now = toud_now();
-		if (now - window > 1000000) {
-			if (dropped)
-				log_warn("tcp: %u log lines suppressed (rate limit 100/s)", dropped);
-			window = now;
-			lines = dropped = 0;
-		}
-		if (++lines > 100) {
-			dropped++;
-			return;
-		}
-	}
-	char buf[900];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	log_msg(level, "tcp: %s", buf);
-}
-
 /* ---- shutdown ---- */
 
 static void on_handle_closed_noop(uv_handle_t *h)
@@ -156,61 +134,67 @@ static void on_handle_closed_noop(uv_handle_t *h)
 	(void)h;
 }
 
-static void finish(void)
+static void finish(struct daemon *m)
 {
-	if (finished)
+	if (m->finished)
 		return;
-	finished = 1;
+	m->finished = 1;
 	log_info("all streams closed; exiting");
-	if (shutdown_timers_on) {
-		uv_close((uv_handle_t *)&shutdown_deadline, on_handle_closed_noop);
-		uv_close((uv_handle_t *)&shutdown_poll, on_handle_closed_noop);
+	if (m->shutdown_timers_on) {
+		uv_close((uv_handle_t *)&m->shutdown_deadline, on_handle_closed_noop);
+		uv_close((uv_handle_t *)&m->shutdown_poll, on_handle_closed_noop);
 	}
-	uv_close((uv_handle_t *)&sig_term, on_handle_closed_noop);
-	uv_close((uv_handle_t *)&sig_int, on_handle_closed_noop);
-	uv_close((uv_handle_t *)&sig_hup, on_handle_closed_noop);
+	uv_close((uv_handle_t *)&m->sig_term, on_handle_closed_noop);
+	uv_close((uv_handle_t *)&m->sig_int, on_handle_closed_noop);
+	uv_close((uv_handle_t *)&m->sig_hup, on_handle_closed_noop);
 	notify_watchdog_stop();
-	api_close();
-	udp_stop(&toud);
+	api_close(m->d.api);
+	loop_stop(&m->d);
 }
 
 static void on_shutdown_poll(uv_timer_t *t)
 {
-	(void)t;
-	if (api_live_connections() == 0)
-		finish();
+	struct daemon *m = t->data;
+	if (api_live_connections(m->d.api) == 0)
+		finish(m);
+}
+
+static void reset_all_and_finish(struct daemon *m)
+{
+	unsigned n = api_live_connections(m->d.api);
+	if (n)
+		log_warn("shutdown_timeout reached: resetting %u remaining connection(s)", n);
+	api_abort_all(m->d.api);
+	loop_turn(&m->d); /* the bridges send their RSTs, the queue is flushed */
+	finish(m);
 }
 
 static void on_shutdown_deadline(uv_timer_t *t)
 {
-	(void)t;
-	unsigned n = api_live_connections();
-	if (n)
-		log_warn("shutdown_timeout reached: resetting %u remaining connection(s)", n);
-	api_abort_all();
-	engine_kick();
-	finish();
+	reset_all_and_finish(t->data);
 }
 
-static void begin_shutdown(int signum)
+static void begin_shutdown(struct daemon *m, int signum)
 {
-	if (toud.stopping) {
+	struct toud *d = &m->d;
+	if (d->stopping) {
 		log_notice("%s again: resetting every connection now", strsignal(signum));
-		on_shutdown_deadline(NULL);
+		reset_all_and_finish(m);
 		return;
 	}
-	toud.stopping = 1;
+	d->stopping = 1;
 	notify_stopping();
-	log_notice("%s: shutting down (%u connection(s), up to %llu ms)", strsignal(signum), api_live_connections(),
-		   (unsigned long long)(toud.cfg.shutdown_timeout / 1000));
-	api_stop_accepting();
-	api_shutdown_streams();
-	engine_kick();
-	uv_timer_init(toud.loop, &shutdown_deadline);
-	uv_timer_init(toud.loop, &shutdown_poll);
-	shutdown_timers_on = 1;
-	uv_timer_start(&shutdown_deadline, on_shutdown_deadline, toud.cfg.shutdown_timeout / 1000, 0);
-	uv_timer_start(&shutdown_poll, on_shutdown_poll, 0, 20);
+	log_notice("%s: shutting down (%u connection(s), up to %llu ms)", strsignal(signum),
+		   api_live_connections(d->api), (unsigned long long)(d->cfg.shutdown_timeout / 1000));
+	api_stop_accepting(d->api);
+	api_shutdown(d->api);
+	loop_turn(d);
+	uv_timer_init(d->loop, &m->shutdown_deadline);
+	uv_timer_init(d->loop, &m->shutdown_poll);
+	m->shutdown_deadline.data = m->shutdown_poll.data = m;
+	m->shutdown_timers_on = 1;
+	uv_timer_start(&m->shutdown_deadline, on_shutdown_deadline, d->cfg.shutdown_timeout / 1000, 0);
+	uv_timer_start(&m->shutdown_poll, on_shutdown_poll, 0, 20);
 }
 
 /* ---- reload ---- */
@@ -238,84 +222,87 @@ static int restart_only(const char *section, const char *line)
 	return 0;
 }
 
-static void reload(void)
+static void reload(struct toud *d)
 {
 	struct toud_config *nc = malloc(sizeof *nc);
-	static struct dump before, after;
+	struct dump *dumps = calloc(2, sizeof *dumps); /* before, after */
 	char err[512];
-	if (!nc) {
+	if (!nc || !dumps) {
+		free(nc);
+		free(dumps);
 		log_err("reload: out of memory");
 		return;
 	}
+	struct dump *before = &dumps[0], *after = &dumps[1];
 	notify_reloading();
-	if (load_config(nc, err, sizeof err) != 0) {
+	if (load_config(d, nc, err, sizeof err) != 0) {
 		log_err("reload refused, configuration unchanged: %s", err);
 		free(nc);
+		free(dumps);
 		notify_ready("running (reload refused)");
 		return;
 	}
-	before.n = after.n = 0;
-	config_dump(&toud.cfg, dump_line, &before);
-	config_dump(nc, dump_line, &after);
+	config_dump(&d->cfg, dump_line, before);
+	config_dump(nc, dump_line, after);
 	const char *section = "";
 	int changed = 0, restart = 0;
-	for (int i = 0; i < before.n && i < after.n; i++) {
-		if (before.lines[i][0] == '[') {
-			section = before.lines[i];
+	for (int i = 0; i < before->n && i < after->n; i++) {
+		if (before->lines[i][0] == '[') {
+			section = before->lines[i];
 			continue;
 		}
-		if (strcmp(before.lines[i], after.lines[i]) == 0)
+		if (strcmp(before->lines[i], after->lines[i]) == 0)
 			continue;
 		/* "key = value" lines: report as section.key: old -> new */
-		const char *eq_old = strstr(before.lines[i], " = ");
-		const char *eq_new = strstr(after.lines[i], " = ");
+		const char *eq_old = strstr(before->lines[i], " = ");
+		const char *eq_new = strstr(after->lines[i], " = ");
 		if (!eq_old || !eq_new)
 			continue;
-		int klen = (int)(eq_old - before.lines[i]);
+		int klen = (int)(eq_old - before->lines[i]);
 		int slen = (int)strlen(section) - 2;
-		if (restart_only(section, before.lines[i])) {
+		if (restart_only(section, before->lines[i])) {
 			log_warn("reload: %.*s.%.*s: %s -> %s needs a restart; keeping the running value", slen,
-				 section + 1, klen, before.lines[i], eq_old + 3, eq_new + 3);
+				 section + 1, klen, before->lines[i], eq_old + 3, eq_new + 3);
 			restart = 1;
 		} else {
-			log_notice("reload: %.*s.%.*s: %s -> %s", slen, section + 1, klen, before.lines[i], eq_old + 3,
-				   eq_new + 3);
+			log_notice("reload: %.*s.%.*s: %s -> %s", slen, section + 1, klen, before->lines[i],
+				   eq_old + 3, eq_new + 3);
 			changed++;
 		}
 	}
+	free(dumps);
 	/* keep what cannot change at run time */
-	memcpy(nc->udp, toud.cfg.udp, sizeof nc->udp);
-	memcpy(nc->udp_addrs, toud.cfg.udp_addrs, sizeof nc->udp_addrs);
-	nc->n_udp = toud.cfg.n_udp;
-	memcpy(nc->socket, toud.cfg.socket, sizeof nc->socket);
-	nc->socket_mode = toud.cfg.socket_mode;
-	memcpy(nc->socket_group, toud.cfg.socket_group, sizeof nc->socket_group);
-	memcpy(nc->pcap, toud.cfg.pcap, sizeof nc->pcap);
-	int r = tcp_stack_reconfigure(toud.stack, &nc->tcp);
+	memcpy(nc->udp, d->cfg.udp, sizeof nc->udp);
+	memcpy(nc->udp_addrs, d->cfg.udp_addrs, sizeof nc->udp_addrs);
+	nc->n_udp = d->cfg.n_udp;
+	memcpy(nc->socket, d->cfg.socket, sizeof nc->socket);
+	nc->socket_mode = d->cfg.socket_mode;
+	memcpy(nc->socket_group, d->cfg.socket_group, sizeof nc->socket_group);
+	memcpy(nc->pcap, d->cfg.pcap, sizeof nc->pcap);
+	int r = tcp_stack_reconfigure(d->stack, &nc->tcp);
 	if (r != 0) {
 		log_err("reload: the engine refused the [tcp] settings (%s); configuration unchanged", tcp_strerror(r));
 		free(nc);
 		notify_ready("running (reload refused)");
 		return;
 	}
-	toud.cfg = *nc;
+	d->cfg = *nc; /* every part reads its limits from d->cfg when it needs them */
 	free(nc);
-	log_set_level(toud.cfg.log_level);
-	api_config_changed();
-	log_notice("configuration reloaded from %s: %d change(s)%s", toud.config_path, changed,
+	log_set_level(d->cfg.log_level);
+	log_notice("configuration reloaded from %s: %d change(s)%s", d->config_path, changed,
 		   restart ? ", some need a restart" : "");
 	notify_ready("running");
 }
 
 static void on_signal(uv_signal_t *h, int signum)
 {
-	(void)h;
+	struct daemon *m = h->data;
 	if (signum == SIGHUP) {
-		if (!toud.stopping)
-			reload();
+		if (!m->d.stopping)
+			reload(&m->d);
 		return;
 	}
-	begin_shutdown(signum);
+	begin_shutdown(m, signum);
 }
 
 /* ---- main ---- */
@@ -349,24 +336,26 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	int check_only = 0, ch;
-	toud.config_path = TOUD_DEFAULT_CONFIG;
-	toud.overrides = calloc((size_t)argc + 1, sizeof *toud.overrides);
-	if (!toud.overrides)
+	struct daemon m = { 0 }; /* reached through its handles' data */
+	struct toud *d = &m.d;
+	d->config_path = TOUD_DEFAULT_CONFIG;
+	d->overrides = calloc((size_t)argc + 1, sizeof *d->overrides);
+	if (!d->overrides)
 		return 1;
 	while ((ch = getopt_long(argc, argv, "c:o:fVh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			toud.config_path = optarg;
-			toud.config_explicit = 1;
+			d->config_path = optarg;
+			d->config_explicit = 1;
 			break;
 		case 'o':
-			toud.overrides[toud.n_overrides++] = optarg;
+			d->overrides[d->n_overrides++] = optarg;
 			break;
 		case OPT_CHECK:
 			check_only = 1;
 			break;
 		case OPT_PCAP:
-			toud.pcap_path = optarg;
+			d->pcap_path = optarg;
 			break;
 		case 'f':
 			break;
@@ -386,73 +375,66 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	char err[512];
-	if (load_config(&toud.cfg, err, sizeof err) != 0) {
+	if (load_config(d, &d->cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "toud: %s\n", err);
 		return 2;
 	}
 	if (check_only) {
-		printf("# %s: configuration OK; effective values:\n", toud.config_path);
-		config_dump(&toud.cfg, print_line, stdout);
+		printf("# %s: configuration OK; effective values:\n", d->config_path);
+		config_dump(&d->cfg, print_line, stdout);
 		return 0;
 	}
-	log_init(toud.cfg.log_level);
+	log_init(d->cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	toud.api_fd = -1;
-	toud.loop = uv_default_loop();
-	toud.started_us = toud_now();
+	d->api_fd = -1;
+	d->loop = uv_default_loop();
+	d->started_us = toud_now();
 
 	uint8_t secret[16];
 	uint64_t seed;
 	get_random(secret, sizeof secret);
 	get_random(&seed, sizeof seed);
-	struct tcp_callbacks cb = { .ctx = NULL, .emit = udp_emit, .event = api_event, .log = engine_log,
-				     .emit_buf = udp_emit_buf };
-	int r = tcp_stack_new(&toud.stack, &toud.cfg.tcp, &cb, secret, seed);
-	if (r != 0)
-		fatal("cannot create the TCP stack: %s", tcp_strerror(r));
-
-	notify_listen_fds(&toud);
-	const char *pcap = toud.pcap_path ? toud.pcap_path : (toud.cfg.pcap[0] ? toud.cfg.pcap : NULL);
+	notify_listen_fds(d);
+	const char *pcap = d->pcap_path ? d->pcap_path : (d->cfg.pcap[0] ? d->cfg.pcap : NULL);
 	if (pcap) {
-		toud.pcap = pcap_open(pcap, err, sizeof err);
-		if (!toud.pcap)
+		d->pcap = pcap_open(pcap, err, sizeof err);
+		if (!d->pcap)
 			fatal("pcap: %s", err);
 		log_info("capturing every segment to %s", pcap);
 	}
-	if (udp_start(&toud) != 0)
-		fatal("cannot open the UDP sockets; exiting");
-	if (api_start(&toud) != 0)
-		fatal("cannot open the API socket %s; exiting", toud.cfg.socket);
+	if (loop_start(d, secret, seed) != 0)
+		fatal("cannot start the TCP stack and the UDP sockets; exiting");
+	if (api_start(d) != 0)
+		fatal("cannot open the API socket %s; exiting", d->cfg.socket);
 
-	uv_signal_init(toud.loop, &sig_term);
-	uv_signal_init(toud.loop, &sig_int);
-	uv_signal_init(toud.loop, &sig_hup);
-	uv_signal_start(&sig_term, on_signal, SIGTERM);
-	uv_signal_start(&sig_int, on_signal, SIGINT);
-	uv_signal_start(&sig_hup, on_signal, SIGHUP);
+	uv_signal_init(d->loop, &m.sig_term);
+	uv_signal_init(d->loop, &m.sig_int);
+	uv_signal_init(d->loop, &m.sig_hup);
+	m.sig_term.data = m.sig_int.data = m.sig_hup.data = &m;
+	uv_signal_start(&m.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&m.sig_int, on_signal, SIGINT);
+	uv_signal_start(&m.sig_hup, on_signal, SIGHUP);
 
 	char udp[512];
-	udp_describe(udp, sizeof udp);
+	udp_describe(d->udp, udp, sizeof udp);
 	log_notice("toud %s started: udp %s, api %s, congestion %s, pid %d", TOU_VERSION, udp,
-		   toud.api_fd >= 0 ? "(socket-activated)" : toud.cfg.socket,
-		   toud.cfg.tcp.cc == TCP_CC_NEWRENO ? "newreno" : "cubic", (int)getpid());
+		   d->api_fd >= 0 ? "(socket-activated)" : d->cfg.socket,
+		   d->cfg.tcp.cc == TCP_CC_NEWRENO ? "newreno" : "cubic", (int)getpid());
 	char status[700];
-	snprintf(status, sizeof status, "udp %s, api %s", udp, toud.cfg.socket);
+	snprintf(status, sizeof status, "udp %s, api %s", udp, d->cfg.socket);
 	notify_ready(status);
-	notify_watchdog_start(toud.loop);
+	notify_watchdog_start(d->loop);
 
-	uv_run(toud.loop, UV_RUN_DEFAULT);
+	uv_run(d->loop, UV_RUN_DEFAULT);
 
-	tcp_stack_free(toud.stack);
-	toud.stack = NULL;
-	pcap_close(toud.pcap);
-	toud.pcap = NULL;
-	/* let every close callback run, then free the loop */
-	uv_run(toud.loop, UV_RUN_DEFAULT);
-	uv_loop_close(toud.loop);
-	api_free();
-	udp_free_buffers();
-	free(toud.overrides);
+	pcap_close(d->pcap);
+	d->pcap = NULL;
+	/* let every close callback run, then free the loop and the parts */
+	uv_run(d->loop, UV_RUN_DEFAULT);
+	uv_loop_close(d->loop);
+	api_free(d);
+	loop_free(d);
+	free(d->overrides);
 	log_info("stopped");
 	return 0;
 }

@@ -9,17 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "toud.h"
+#include "endpoint.h"
+#include "resolve.h"
 
 struct resolve_req {
 	uv_getaddrinfo_t req;
 	resolve_cb cb;
 	void *arg;     /* NULL once cancelled */
 	uint16_t port;
+	int usable;    /* RESOLVE_V4 | RESOLVE_V6 */
 };
 
-static int pick(const struct addrinfo *res, uint16_t port, struct tcp_endpoint *ep)
+static int pick(const struct addrinfo *res, uint16_t port, int usable, struct tcp_endpoint *ep)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		for (const struct addrinfo *a = res; a; a = a->ai_next) {
@@ -27,7 +28,7 @@ static int pick(const struct addrinfo *res, uint16_t port, struct tcp_endpoint *
 			if (endpoint_from_sockaddr(&e, a->ai_addr) != 0)
 				continue;
 			/* pass 0: only families we can send on */
-			if (pass == 0 && !udp_have_family(e.family))
+			if (pass == 0 && !(usable & (e.family == 6 ? RESOLVE_V6 : RESOLVE_V4)))
 				continue;
 			e.udp_port = port;
 			*ep = e;
@@ -42,7 +43,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	struct resolve_req *r = req->data;
 	if (r->arg) {
 		struct tcp_endpoint ep;
-		if (status == 0 && pick(res, r->port, &ep) != 0)
+		if (status == 0 && pick(res, r->port, r->usable, &ep) != 0)
 			status = UV_EAI_NONAME;
 		r->cb(r->arg, status, status == 0 ? &ep : NULL);
 	}
@@ -50,8 +51,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 	free(r);
 }
 
-int resolve_start(uv_loop_t *loop, const char *host, uint16_t port,
-		  resolve_cb cb, void *arg, struct resolve_req **out)
+int resolve_start(uv_loop_t *loop, const char *host, uint16_t port, int usable, resolve_cb cb, void *arg,
+		  struct resolve_req **out)
 {
 	struct tcp_endpoint ep;
 	memset(&ep, 0, sizeof ep);
@@ -73,6 +74,7 @@ int resolve_start(uv_loop_t *loop, const char *host, uint16_t port,
 	r->cb = cb;
 	r->arg = arg;
 	r->port = port;
+	r->usable = usable;
 	r->req.data = r;
 	struct addrinfo hints;
 	memset(&hints, 0, sizeof hints);

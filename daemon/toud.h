@@ -1,17 +1,25 @@
 /*
- * toud.h - the daemon's shared state and the interfaces between its
- * files (one file, one role):
- *   main.c     options, startup, signals, reload, shutdown
- *   config.c   toud.conf and -o overrides      (config.h)
- *   log.c      stderr logging, rate limits      (log.h)
- *   udp.c      UDP sockets, batched I/O, the engine's clock and timer
- *   udp_route.c  which socket and address each peer talks to (udp_route.h)
- *   api.c      the Unix-socket API server and the streams it carries
- *   api_parse.c  request-line parser            (api_parse.h)
- *   api_json.c   JSON documents of STATUS/LIST/STATS
- *   resolve.c  non-blocking name resolution
- *   notify.c   sd_notify and the watchdog, socket activation
- *   pcap.c     --pcap capture of every segment
+ * toud.h - the daemon's context, passed down to every part, and the small
+ * interfaces that have no header of their own.  docs/DESIGN.md section 2
+ * is the file map; dependencies point one way:
+ *
+ *   main.c        options, startup, signals, reload, shutdown
+ *   loop.c        the driver: the stack, the clock's use, the one timer,
+ *                 the per-turn order                         (loop.h)
+ *   api_server.c  the Unix-socket API: clients, request verbs (api.h)
+ *   api_listen.c  LISTEN/ACCEPT: listeners and accept queues  (api_int.h)
+ *   api_info.c    STATUS/LIST/STATS documents, end records    (api_int.h)
+ *   bridge.c      one local byte stream <-> one TCP connection (bridge.h)
+ *   lstream.c     a local stream handle and its write queue  (lstream.h)
+ *   udp.c         UDP sockets, batched datagram I/O           (udp.h)
+ *   udp_route.c   which socket and address each peer talks to (udp_route.h)
+ *   endpoint.c    struct tcp_endpoint <-> sockaddr and text  (endpoint.h)
+ *   resolve.c     non-blocking name resolution               (resolve.h)
+ *   api_parse.c, api_json.c, config.c, log.c, notify.c, pcap.c  leaves
+ *
+ * There is one `struct toud` per daemon (main.c's stack frame); every
+ * libuv handle's `data` and the engine's callbacks.ctx lead back to it or to
+ * the object that owns the handle.
  */
 #ifndef TOUD_H
 #define TOUD_H
@@ -27,12 +35,10 @@
 #define TOUD_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct pcap_writer;
-
-/* UDP I/O counters (STATS "udp" object). */
-struct udp_counters {
-	uint64_t rx_datagrams, rx_bytes, rx_truncated, rx_errors, rx_batches;
-	uint64_t tx_datagrams, tx_bytes, tx_errors, tx_dropped, tx_batches, tx_gso, tx_nosocket;
-};
+struct loop;
+struct udp;
+struct bridge_set;
+struct api;
 
 struct toud {
 	uv_loop_t *loop;
@@ -43,9 +49,8 @@ struct toud {
 	int n_overrides;
 	const char *pcap_path;        /* --pcap (beats the config key) */
 
-	struct tcp_stack *stack;
+	struct tcp_stack *stack;      /* loop.c makes and frees it */
 	struct pcap_writer *pcap;
-	struct udp_counters udp;
 	int stopping;                 /* SIGTERM seen: graceful shutdown */
 	uint64_t started_us;
 
@@ -53,43 +58,31 @@ struct toud {
 	int api_fd;
 	int udp_fds[TOUD_MAX_UDP];
 	int n_udp_fds;
+
+	/* the parts, each owned by its file */
+	struct loop *drv;             /* loop.c */
+	struct udp *udp;              /* udp.c */
+	struct bridge_set *bridges;   /* bridge.c */
+	struct api *api;              /* api_server.c */
 };
 
-extern struct toud toud;
+/* The clock: monotonic microseconds (uv_hrtime() / 1000).  Inline so that
+ * every part reads the same clock without calling up into the driver; the
+ * driver (loop.c) is the only one that arms a timer from it. */
+static inline tcp_time_t toud_now(void)
+{
+	return uv_hrtime() / 1000u;
+}
 
-/* Monotonic microseconds (uv_hrtime() / 1000). */
-tcp_time_t toud_now(void);
-
-/* udp.c */
-int udp_start(struct toud *d);                /* bind/adopt sockets, timer, prepare/check */
-void udp_stop(struct toud *d);                /* close every handle */
-void udp_free_buffers(void);                  /* after the loop ended */
-void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len);
-uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len); /* tcp.h emit_buf */
-void engine_kick(void);                       /* flush sends, rearm the timer (also runs each loop turn) */
-int udp_have_family(int family);              /* 4 or 6: is there a socket? */
-/* "<ip>:<udp-port>" of our socket for that family */
-void udp_local_name(int family, char *buf, size_t len);
-int udp_describe(char *buf, size_t len);      /* "0.0.0.0:9811 [::]:9811" */
-int udp_json(char *buf, size_t len);          /* counters as a JSON object */
-
-/* api.c */
-int api_start(struct toud *d);                /* bind or adopt the API socket */
-void api_stop_accepting(void);                /* SIGTERM: close the listening socket */
-void api_shutdown_streams(void);              /* SIGTERM: FIN every stream, fail waiters */
-void api_abort_all(void);                     /* shutdown deadline */
-unsigned api_live_connections(void);          /* connections still owned */
-void api_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int err);
-void api_config_changed(void);                /* limits may have changed */
-void api_close(void);                         /* final: close remaining handles */
-void api_reap(void);                          /* frees ended conns (each loop turn) */
-void api_pump(void);                          /* received data -> apps (each loop turn) */
-void api_free(void);                          /* after the loop ended */
-
-/* endpoint helpers (api.c) */
-void endpoint_format(const struct tcp_endpoint *ep, char *buf, size_t len); /* "1.2.3.4:9811" */
-int endpoint_from_sockaddr(struct tcp_endpoint *ep, const struct sockaddr *sa);
-int endpoint_to_sockaddr(const struct tcp_endpoint *ep, struct sockaddr_storage *ss, socklen_t *sl);
+/* Every user pointer the daemon gives the engine (tcp_listen,
+ * tcp_connect, tcp_conn_set_user) points at one of these, embedded in its
+ * owner.  loop.c delivers each engine event to owner->event.  An event
+ * handler only NOTES the event (and queues its owner for the bridges'
+ * phase of the turn): it never calls the engine or does I/O, so no daemon
+ * code runs inside an engine call (docs/DESIGN.md section 5). */
+struct tcp_owner {
+	void (*event)(struct tcp_owner *self, struct tcp_conn *c, enum tcp_event ev, int err);
+};
 
 /* notify.c */
 void notify_ready(const char *status);
@@ -109,14 +102,5 @@ void pcap_segment(struct pcap_writer *w, int dir_out, const struct tcp_endpoint 
 		  const struct sockaddr *local, const uint8_t *seg, size_t len, uint64_t now_us);
 void pcap_flush(struct pcap_writer *w);
 void pcap_close(struct pcap_writer *w);
-
-/* resolve.c */
-struct resolve_req;
-typedef void (*resolve_cb)(void *arg, int status, const struct tcp_endpoint *ep);
-/* Resolves host (name or literal) for UDP port `port`; cb runs exactly once,
- * unless resolve_cancel() was called first.  Literals answer synchronously. */
-int resolve_start(uv_loop_t *loop, const char *host, uint16_t port,
-		  resolve_cb cb, void *arg, struct resolve_req **out);
-void resolve_cancel(struct resolve_req *r);
 
 #endif

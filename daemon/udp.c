@@ -1,5 +1,5 @@
 /*
- * udp.c - the UDP side of toud and the engine's clock.
+ * udp.c - the UDP side of toud (udp.h): it only moves datagrams.
  *
  * Receive: each socket is watched with a uv_poll handle; one wakeup reads
  * up to RECV_SLOTS datagrams per recvmmsg(2) call (several calls while
@@ -11,16 +11,16 @@
  * Send: the engine builds each segment straight into a per-socket queue
  * (its emit_buf hook, udp_emit_buf(); udp_emit() copies only segments
  * built elsewhere);
- * the queue is flushed with sendmmsg(2) once per loop turn (from a uv_check
- * after I/O and a uv_prepare before polling), or earlier when it fills up.
+ * the queue is flushed with sendmmsg(2) once per loop turn (udp_flush(),
+ * from the driver's turn, loop.c), or earlier when it fills up.
  * Runs of equal-sized segments to one peer leave as ONE message with UDP
  * GSO (UDP_SEGMENT, Linux 4.18+): the kernel cuts it into one datagram per
  * segment, so each UDP payload is still exactly one TCP segment.
  * A full socket buffer (EAGAIN) keeps the unsent rest of the queue, in
  * order; it is retried each loop turn and on UV_WRITABLE, and only
  * segments that find the queue full as well are dropped (udp.tx_dropped).
- * Timers: ONE uv_timer, re-armed after every loop turn at
- * tcp_next_deadline(); time is uv_hrtime() in microseconds.
+ * All state is in struct udp (d->udp); each socket's uv_poll handle's data
+ * is its struct udp_sock, which points back to it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,8 +34,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "log.h"
-#include "toud.h"
+#include "udp.h"
 #include "udp_route.h" /* pktinfo: replies from the address the peer talked to */
 
 #define SENDQ_MSGS 64               /* datagrams per sendmmsg() */
@@ -47,8 +48,11 @@
 #define GSO_MAX_SEGS 64             /* UDP_MAX_SEGMENTS of older kernels */
 #define GSO_MAX_BYTES 65000         /* one UDP datagram's worth of payload */
 
+struct udp;
+
 struct udp_sock {
 	uv_poll_t h;
+	struct udp *u;
 	int family;                     /* 4 or 6 */
 	int fd;
 	struct sockaddr_storage local;
@@ -73,80 +77,70 @@ struct udp_sock {
 	int no_room;                    /* udp_emit_buf() found no room just now */
 };
 
-static struct udp_sock *socks[TOUD_MAX_UDP];
-static int n_socks;
-static uv_timer_t tcp_timer;
-static tcp_time_t timer_due = TCP_TIME_NEVER;
-static uv_prepare_t prep;
-static uv_check_t check;
-static uint8_t *recv_buf;          /* RECV_SLOTS * RECV_CHUNK */
-static struct mmsghdr rmsgs[RECV_SLOTS];
-static struct iovec riov[RECV_SLOTS];
-static struct sockaddr_storage rfrom[RECV_SLOTS];
-static union {
-	char buf[CMSG_SPACE(sizeof(int)) + UDP_ROUTE_CMSG_SPACE]; /* UDP_GRO + IP(V6)_PKTINFO */
-	struct cmsghdr align;
-} rcmsg[RECV_SLOTS];
+/* What udp_emit_buf() chose for the buffer it lent, so that udp_emit()
+ * of the segment built there does not look the route up again. */
+struct udp_lent {
+	const uint8_t *buf;
+	struct udp_sock *s;
+	struct udp_route_src src;
+};
 
-tcp_time_t toud_now(void)
-{
-	return uv_hrtime() / 1000u;
-}
+struct udp {
+	struct toud *d;                 /* the loop, the config, pcap */
+	udp_input_fn input;
+	void *input_arg;
+	struct udp_sock *socks[TOUD_MAX_UDP];
+	int n_socks;
+	struct udp_counters c;
+	struct udp_lent lent;
+	uint8_t *recv_buf;              /* RECV_SLOTS * RECV_CHUNK */
+	struct mmsghdr rmsgs[RECV_SLOTS];
+	struct iovec riov[RECV_SLOTS];
+	struct sockaddr_storage rfrom[RECV_SLOTS];
+	union {
+		char buf[CMSG_SPACE(sizeof(int)) + UDP_ROUTE_CMSG_SPACE]; /* UDP_GRO + IP(V6)_PKTINFO */
+		struct cmsghdr align;
+	} rcmsg[RECV_SLOTS];
+};
 
-static struct udp_sock *sock_for(int family)
+static struct udp_sock *sock_for(const struct udp *u, int family)
 {
-	for (int i = 0; i < n_socks; i++)
-		if (socks[i]->family == family)
-			return socks[i];
+	for (int i = 0; i < u->n_socks; i++)
+		if (u->socks[i]->family == family)
+			return u->socks[i];
 	return NULL;
 }
 
-int udp_have_family(int family)
+int udp_have_family(const struct udp *u, int family)
 {
-	return sock_for(family) != NULL;
+	return sock_for(u, family) != NULL;
 }
 
-static void fmt_sockaddr(const struct sockaddr *sa, char *buf, size_t len)
+void udp_local_name(const struct udp *u, int family, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
-		snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
-void udp_local_name(int family, char *buf, size_t len)
-{
-	struct udp_sock *s = sock_for(family);
+	struct udp_sock *s = sock_for(u, family);
 	if (!s) {
 		snprintf(buf, len, family == 6 ? "[::]:0" : "0.0.0.0:0");
 		return;
 	}
-	fmt_sockaddr((struct sockaddr *)&s->local, buf, len);
+	sockaddr_format((struct sockaddr *)&s->local, buf, len);
 }
 
-int udp_describe(char *buf, size_t len)
+int udp_describe(const struct udp *u, char *buf, size_t len)
 {
 	size_t off = 0;
 	buf[0] = '\0';
-	for (int i = 0; i < n_socks && off < len; i++) {
+	for (int i = 0; i < u->n_socks && off < len; i++) {
 		char a[64];
-		fmt_sockaddr((struct sockaddr *)&socks[i]->local, a, sizeof a);
+		sockaddr_format((struct sockaddr *)&u->socks[i]->local, a, sizeof a);
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? " " : "", a);
 	}
 	return (int)off;
 }
 
-int udp_json(char *buf, size_t len)
+int udp_json(const struct udp *ud, char *buf, size_t len)
 {
-	const struct udp_counters *u = &toud.udp;
+	const struct udp_counters *u = &ud->c;
 	return snprintf(buf, len,
 		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
 		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64
@@ -244,7 +238,7 @@ static void flush_sock(struct udp_sock *s)
 {
 	if (!s->n)
 		return;
-	toud.udp.tx_batches++;
+	s->u->c.tx_batches++;
 	unsigned nout = build_out(s);
 	unsigned off = 0;
 	while (off < nout) {
@@ -282,13 +276,13 @@ static void flush_sock(struct udp_sock *s)
 			 * congested link; TCP retransmits it.  Skip it and go
 			 * on with the rest. */
 			if (e == ENOBUFS) {
-				toud.udp.tx_dropped += s->out_segs[off];
+				s->u->c.tx_dropped += s->out_segs[off];
 			} else {
-				toud.udp.tx_errors += s->out_segs[off];
+				s->u->c.tx_errors += s->out_segs[off];
 				uint64_t now = toud_now();
 				const struct sockaddr_storage *to = s->out[off].msg_hdr.msg_name;
 				char a[64];
-				fmt_sockaddr((const struct sockaddr *)to, a, sizeof a);
+				sockaddr_format((const struct sockaddr *)to, a, sizeof a);
 				log_peer(LOG_LVL_INFO, (const uint8_t *)to, (int)sizeof(struct sockaddr_in6), now,
 					 "udp send to %s: %s", a, strerror(e));
 			}
@@ -296,10 +290,10 @@ static void flush_sock(struct udp_sock *s)
 			continue;
 		}
 		for (int i = 0; i < r; i++) {
-			toud.udp.tx_datagrams += s->out_segs[off + (unsigned)i];
-			toud.udp.tx_bytes += s->out[off + (unsigned)i].msg_len;
+			s->u->c.tx_datagrams += s->out_segs[off + (unsigned)i];
+			s->u->c.tx_bytes += s->out[off + (unsigned)i].msg_len;
 			if (s->out_segs[off + (unsigned)i] > 1)
-				toud.udp.tx_gso++;
+				s->u->c.tx_gso++;
 		}
 		off += (unsigned)r;
 	}
@@ -314,11 +308,11 @@ static void flush_sock(struct udp_sock *s)
 /* Each loop turn, also for a blocked socket: the kernel takes a datagram
  * as soon as its buffer has room, but reports UV_WRITABLE only once it is
  * half empty. */
-static void flush_all(void)
+void udp_flush(struct udp *u)
 {
-	for (int i = 0; i < n_socks; i++)
-		if (socks[i]->n)
-			flush_sock(socks[i]);
+	for (int i = 0; i < u->n_socks; i++)
+		if (u->socks[i]->n)
+			flush_sock(u->socks[i]);
 }
 
 /* Room for len more bytes in the queue, flushing it if need be; 0 if a
@@ -335,55 +329,46 @@ static int make_room(struct udp_sock *s, size_t len)
 
 /* The socket (and source address) for a datagram to `to`: the one the
  * peer talked to (pktinfo hook, udp_route.c), else the family's first. */
-static struct udp_sock *sock_to(const struct tcp_endpoint *to, struct udp_route_src *src)
+static struct udp_sock *sock_to(struct udp *u, const struct tcp_endpoint *to, struct udp_route_src *src)
 {
 	struct udp_sock *s = udp_route_lookup(to, src);
-	return s ? s : sock_for(to->family);
+	return s ? s : sock_for(u, to->family);
 }
-
-/* What udp_emit_buf() chose for the buffer it lent, so that udp_emit()
- * of the segment built there does not look the route up again. */
-static struct {
-	const uint8_t *buf;
-	struct udp_sock *s;
-	struct udp_route_src src;
-} lent;
 
 /* The engine's emit_buf hook (tcp.h): room for the next segment at the
  * end of the socket's queue, so that udp_emit() finds it in place. */
-uint8_t *udp_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
+uint8_t *udp_emit_buf(struct udp *u, const struct tcp_endpoint *to, size_t len)
 {
-	(void)ctx;
-	lent.buf = NULL;
-	struct udp_sock *s = sock_to(to, &lent.src);
+	struct udp_lent *lent = &u->lent;
+	lent->buf = NULL;
+	struct udp_sock *s = sock_to(u, to, &lent->src);
 	if (!s || len > SENDQ_BYTES)
 		return NULL; /* udp_emit() counts it */
 	s->no_room = !make_room(s, len);
 	if (s->no_room)
 		return NULL; /* udp_emit() counts it */
-	lent.s = s;
-	lent.buf = s->arena + s->used;
+	lent->s = s;
+	lent->buf = s->arena + s->used;
 	return s->arena + s->used;
 }
 
-void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
+void udp_emit(struct udp *u, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
 {
-	(void)ctx;
 	struct udp_route_src src;
 	struct udp_sock *s;
-	if (seg && seg == lent.buf) {
-		s = lent.s;
-		src = lent.src;
+	if (seg && seg == u->lent.buf) {
+		s = u->lent.s;
+		src = u->lent.src;
 	} else {
-		s = sock_to(to, &src);
+		s = sock_to(u, to, &src);
 	}
-	lent.buf = NULL;
+	u->lent.buf = NULL;
 	if (!s) {
-		toud.udp.tx_nosocket++;
+		u->c.tx_nosocket++;
 		return;
 	}
 	if (len > SENDQ_BYTES) {
-		toud.udp.tx_dropped++;
+		u->c.tx_dropped++;
 		return;
 	}
 	uint8_t *p = s->arena + s->used;
@@ -394,7 +379,7 @@ void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size
 		if (!room) {
 			/* the socket buffer is full and so is our queue: lost
 			 * as on a congested link; TCP retransmits it */
-			toud.udp.tx_dropped++;
+			s->u->c.tx_dropped++;
 			return;
 		}
 		p = s->arena + s->used;
@@ -411,54 +396,8 @@ void udp_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size
 					      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
 	s->msgs[i].msg_len = 0;
 	s->src[i] = src; /* pktinfo hook */
-	if (toud.pcap)
-		pcap_segment(toud.pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
-}
-
-/* ---- timer ---- */
-
-static void on_tcp_timer(uv_timer_t *t)
-{
-	(void)t;
-	timer_due = TCP_TIME_NEVER;
-	tcp_timeout(toud.stack, toud_now());
-	engine_kick();
-}
-
-void engine_kick(void)
-{
-	api_pump(); /* may send window updates: before the flush */
-	api_reap();
-	flush_all();
-	if (toud.pcap)
-		pcap_flush(toud.pcap);
-	if (!toud.stack)
-		return;
-	tcp_time_t due = tcp_next_deadline(toud.stack);
-	if (due == timer_due)
-		return;
-	timer_due = due;
-	if (due == TCP_TIME_NEVER) {
-		uv_timer_stop(&tcp_timer);
-		return;
-	}
-	tcp_time_t now = toud_now();
-	/* libuv timers have millisecond resolution: round up so that the
-	 * engine never wakes before its deadline and spins. */
-	uint64_t ms = due > now ? (due - now + 999) / 1000 : 0;
-	uv_timer_start(&tcp_timer, on_tcp_timer, ms, 0);
-}
-
-static void on_prepare(uv_prepare_t *h)
-{
-	(void)h;
-	engine_kick();
-}
-
-static void on_check(uv_check_t *h)
-{
-	(void)h;
-	engine_kick();
+	if (u->d->pcap)
+		pcap_segment(u->d->pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
 }
 
 /* ---- receive path ---- */
@@ -466,18 +405,20 @@ static void on_check(uv_check_t *h)
 static void input_one(struct udp_sock *s, const struct tcp_endpoint *from, const uint8_t *p, size_t len,
 		      tcp_time_t now)
 {
-	toud.udp.rx_datagrams++;
-	toud.udp.rx_bytes += len;
-	if (toud.pcap)
-		pcap_segment(toud.pcap, 0, from, (struct sockaddr *)&s->local, p, len, now);
-	tcp_input(toud.stack, from, p, len, now);
+	struct udp *u = s->u;
+	u->c.rx_datagrams++;
+	u->c.rx_bytes += len;
+	if (u->d->pcap)
+		pcap_segment(u->d->pcap, 0, from, (struct sockaddr *)&s->local, p, len, now);
+	u->input(u->input_arg, from, p, len, now);
 }
 
 static void on_io(uv_poll_t *h, int status, int events)
 {
 	struct udp_sock *s = h->data;
+	struct udp *u = s->u;
 	if (status < 0) {
-		toud.udp.rx_errors++;
+		s->u->c.rx_errors++;
 		log_warn("udp receive: %s", uv_strerror(status));
 		return;
 	}
@@ -487,31 +428,31 @@ static void on_io(uv_poll_t *h, int status, int events)
 		return;
 	for (int round = 0; round < RECV_ROUNDS; round++) {
 		for (unsigned i = 0; i < RECV_SLOTS; i++) {
-			riov[i].iov_base = recv_buf + (size_t)i * RECV_CHUNK;
-			riov[i].iov_len = RECV_CHUNK;
-			rmsgs[i].msg_hdr = (struct msghdr){ .msg_name = &rfrom[i], .msg_namelen = sizeof rfrom[i],
-							    .msg_iov = &riov[i], .msg_iovlen = 1,
-							    .msg_control = rcmsg[i].buf,
-							    .msg_controllen = sizeof rcmsg[i].buf };
-			rmsgs[i].msg_len = 0;
+			u->riov[i].iov_base = u->recv_buf + (size_t)i * RECV_CHUNK;
+			u->riov[i].iov_len = RECV_CHUNK;
+			u->rmsgs[i].msg_hdr = (struct msghdr){ .msg_name = &u->rfrom[i], .msg_namelen = sizeof u->rfrom[i],
+							    .msg_iov = &u->riov[i], .msg_iovlen = 1,
+							    .msg_control = u->rcmsg[i].buf,
+							    .msg_controllen = sizeof u->rcmsg[i].buf };
+			u->rmsgs[i].msg_len = 0;
 		}
-		int n = recvmmsg(s->fd, rmsgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
+		int n = recvmmsg(s->fd, u->rmsgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				toud.udp.rx_errors++;
+				s->u->c.rx_errors++;
 				/* ICMP errors of earlier sends surface here (ECONNREFUSED) */
 				log_debug("udp receive: %s", strerror(errno));
 				continue;
 			}
 			return;
 		}
-		toud.udp.rx_batches++;
+		s->u->c.rx_batches++;
 		tcp_time_t now = toud_now();
 		for (int i = 0; i < n; i++) {
-			struct msghdr *m = &rmsgs[i].msg_hdr;
-			size_t len = rmsgs[i].msg_len;
+			struct msghdr *m = &u->rmsgs[i].msg_hdr;
+			size_t len = u->rmsgs[i].msg_len;
 			if (m->msg_flags & MSG_TRUNC) {
-				toud.udp.rx_truncated++;
+				s->u->c.rx_truncated++;
 				continue;
 			}
 			struct tcp_endpoint from;
@@ -528,7 +469,7 @@ static void on_io(uv_poll_t *h, int status, int events)
 						seg = (size_t)g;
 				}
 			}
-			const uint8_t *p = riov[i].iov_base;
+			const uint8_t *p = u->riov[i].iov_base;
 			if (len == 0) { /* an empty datagram: the engine counts it malformed */
 				input_one(s, &from, p, 0, now);
 				continue;
@@ -555,11 +496,12 @@ static void set_bufs(int fd)
 }
 
 /* Takes a bound UDP socket fd (ours or systemd's) into the loop. */
-static int add_sock(uv_loop_t *loop, int fd)
+static int add_sock(struct udp *u, int fd)
 {
 	struct udp_sock *s = calloc(1, sizeof *s);
 	if (!s)
 		return UV_ENOMEM;
+	s->u = u;
 	s->fd = fd;
 	s->local_len = sizeof s->local;
 	if (getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) != 0) {
@@ -584,7 +526,7 @@ static int add_sock(uv_loop_t *loop, int fd)
 		free(s);
 		return UV_ENOMEM;
 	}
-	int r = uv_poll_init(loop, &s->h, fd);
+	int r = uv_poll_init(u->d->loop, &s->h, fd);
 	if (r != 0) {
 		free(s->arena);
 		free(s);
@@ -592,7 +534,7 @@ static int add_sock(uv_loop_t *loop, int fd)
 	}
 	s->h.data = s;
 	uv_poll_start(&s->h, UV_READABLE, on_io);
-	socks[n_socks++] = s;
+	u->socks[u->n_socks++] = s;
 	return 0;
 }
 
@@ -626,20 +568,22 @@ static int open_bound(const struct sockaddr *sa, int *out)
 	return 0;
 }
 
-int udp_start(struct toud *d)
+int udp_start(struct toud *d, udp_input_fn input, void *arg)
 {
-	recv_buf = malloc((size_t)RECV_CHUNK * RECV_SLOTS);
-	if (!recv_buf)
+	struct udp *u = calloc(1, sizeof *u);
+	if (!u)
 		return UV_ENOMEM;
-	uv_timer_init(d->loop, &tcp_timer);
-	uv_prepare_init(d->loop, &prep);
-	uv_check_init(d->loop, &check);
-	uv_prepare_start(&prep, on_prepare);
-	uv_check_start(&check, on_check);
+	d->udp = u;
+	u->d = d;
+	u->input = input;
+	u->input_arg = arg;
+	u->recv_buf = malloc((size_t)RECV_CHUNK * RECV_SLOTS);
+	if (!u->recv_buf)
+		return UV_ENOMEM;
 
 	if (d->n_udp_fds > 0) { /* socket activation: adopt what systemd passed */
 		for (int i = 0; i < d->n_udp_fds; i++) {
-			int r = add_sock(d->loop, d->udp_fds[i]);
+			int r = add_sock(u, d->udp_fds[i]);
 			if (r != 0) {
 				log_err("passed UDP socket (fd %d): %s", d->udp_fds[i], uv_strerror(r));
 				return r;
@@ -650,11 +594,11 @@ int udp_start(struct toud *d)
 	for (int i = 0; i < d->cfg.n_udp; i++) {
 		const struct sockaddr *sa = (const struct sockaddr *)&d->cfg.udp_addrs[i];
 		char a[64];
-		fmt_sockaddr(sa, a, sizeof a);
+		sockaddr_format(sa, a, sizeof a);
 		int fd = -1;
 		int r = open_bound(sa, &fd);
 		if (r == 0) {
-			r = add_sock(d->loop, fd);
+			r = add_sock(u, fd);
 			if (r != 0)
 				close(fd);
 		}
@@ -668,35 +612,32 @@ int udp_start(struct toud *d)
 			return r;
 		}
 	}
-	if (n_socks == 0) {
+	if (u->n_socks == 0) {
 		log_err("no UDP socket could be opened");
 		return UV_EADDRNOTAVAIL;
 	}
 	return 0;
 }
 
-void udp_stop(struct toud *d)
+void udp_stop(struct udp *u)
 {
-	(void)d;
-	for (int i = 0; i < n_socks; i++)
-		flush_sock(socks[i]); /* a last try, also for a blocked socket */
-	for (int i = 0; i < n_socks; i++) {
-		uv_poll_stop(&socks[i]->h);
-		uv_close((uv_handle_t *)&socks[i]->h, on_sock_closed);
+	if (!u)
+		return;
+	for (int i = 0; i < u->n_socks; i++)
+		flush_sock(u->socks[i]); /* a last try, also for a blocked socket */
+	for (int i = 0; i < u->n_socks; i++) {
+		uv_poll_stop(&u->socks[i]->h);
+		uv_close((uv_handle_t *)&u->socks[i]->h, on_sock_closed);
 	}
-	n_socks = 0;
+	u->n_socks = 0;
 	udp_route_reset(); /* pktinfo hook: the table points to the sockets */
-	lent.buf = NULL;
-	if (!uv_is_closing((uv_handle_t *)&tcp_timer))
-		uv_close((uv_handle_t *)&tcp_timer, NULL);
-	if (!uv_is_closing((uv_handle_t *)&prep))
-		uv_close((uv_handle_t *)&prep, NULL);
-	if (!uv_is_closing((uv_handle_t *)&check))
-		uv_close((uv_handle_t *)&check, NULL);
+	u->lent.buf = NULL;
 }
 
-void udp_free_buffers(void)
+void udp_free(struct udp *u)
 {
-	free(recv_buf);
-	recv_buf = NULL;
+	if (!u)
+		return;
+	free(u->recv_buf);
+	free(u);
 }

@@ -1,21 +1,41 @@
 /*
  * tcp.h - the public interface of tou's TCP engine.
  *
- * The engine is sans-I/O (DESIGN.md section 4): it never touches a socket,
+ * The engine is sans-I/O (daemon/tcp/README.md): it never touches a socket,
  * never reads a clock and never prints.  The caller hands it
  *   - datagrams that arrived          (tcp_input)
- *   - the current time                (every call takes `now`)
+ *   - the current time                (every call that acts takes `now`)
  *   - randomness                      (the secret and seed in tcp_stack_new)
  * and receives
  *   - segments to send                (callbacks.emit)
  *   - events for connection owners    (callbacks.event)
  *   - log lines                       (callbacks.log)
  *
- * Time is a monotonic count of MICROSECONDS (tcp_time_t).  The caller keeps one
- * timer armed at tcp_next_deadline() and calls tcp_timeout() when it fires.
+ * Time is a monotonic count of MICROSECONDS (tcp_time_t).  The engine keeps
+ * no clock of its own: a call that may send, arm a timer or sample an RTT
+ * takes `now`; calls without it only read or change bookkeeping.  The
+ * caller keeps one timer armed at tcp_next_deadline() and calls
+ * tcp_timeout() when it fires.
  *
- * Every function returning int returns 0 (or a count) on success and a
- * negative TCP_E* code on failure; tcp_strerror() names it.
+ * Errors: a call returning int or ssize_t returns 0 (or a count) on
+ * success and a negative TCP_E* code on failure; each call below lists the
+ * codes it returns and when.  tcp_strerror() names them.  An `out`
+ * parameter is set to NULL by every failure except TCP_EINVAL (then it is
+ * left untouched).
+ *
+ * Events are deferred: they are delivered when the outermost engine call
+ * returns, so an event callback may call back into the engine (send,
+ * close, release).
+ *
+ * Contents, by concern:
+ *   1. types and errors
+ *   2. stack lifetime and configuration
+ *   3. driving the stack: input and timers
+ *   4. opening connections
+ *   5. sending and receiving (copying and zero-copy)
+ *   6. closing and releasing
+ *   7. introspection and statistics
+ * Test-only hooks are in tcp_testing.h, which product code never includes.
  */
 #ifndef TOU_TCP_H
 #define TOU_TCP_H
@@ -28,6 +48,10 @@
 extern "C" {
 #endif
 
+/* ======================================================================
+ * 1. Types and errors
+ * ====================================================================== */
+
 typedef uint64_t tcp_time_t; /* microseconds, monotonic */
 #define TCP_TIME_NEVER UINT64_MAX
 #define TCP_MS(x) ((tcp_time_t)(x) * 1000u)
@@ -37,20 +61,21 @@ typedef uint64_t tcp_time_t; /* microseconds, monotonic */
 enum tcp_error {
 	TCP_OK = 0,
 	TCP_EINVAL = -1,        /* bad argument */
-	TCP_ENOMEM = -2,        /* allocation failed or a table is full */
-	TCP_EADDRINUSE = -3,    /* port already listened on / 4-tuple in use */
-	TCP_ENOTCONN = -4,      /* connection not (yet / any more) synchronized */
+	TCP_ENOMEM = -2,        /* allocation failed */
+	TCP_EADDRINUSE = -3,    /* port already listened on */
+	TCP_ENOTCONN = -4,      /* no connection (never synchronized, or its TCB is gone) */
 	TCP_ECONNREFUSED = -5,  /* RST answered our SYN */
 	TCP_ECONNRESET = -6,    /* peer reset a synchronized connection */
-	TCP_ETIMEDOUT = -7,     /* retransmission / keepalive gave up */
-	TCP_ECLOSING = -8,      /* "connection closing": SEND after CLOSE */
-	TCP_EAGAIN = -9,        /* nothing to do now: buffer full / empty */
+	TCP_ETIMEDOUT = -7,     /* retransmission / keepalive / user timeout gave up */
+	TCP_ECLOSING = -8,      /* "connection closing": SEND or CLOSE after CLOSE */
+	TCP_EAGAIN = -9,        /* nothing to read yet */
 	TCP_EABORTED = -10,     /* aborted by the local user */
 	TCP_EMALFORMED = -11,   /* segment could not be parsed */
 	TCP_ENOPORTS = -12,     /* no ephemeral port free */
-	TCP_EEXIST = -13,       /* connection already exists */
+	TCP_EEXIST = -13,       /* connection (4-tuple) already exists */
 	TCP_ELIMIT = -14        /* a configured limit was reached */
 };
+/* A short English name for err ("connection reset", ...); never NULL. */
 const char *tcp_strerror(int err);
 
 /* A transport address: the peer's IP and UDP port.  The engine does not
@@ -78,17 +103,23 @@ enum tcp_state {
 };
 const char *tcp_state_name(enum tcp_state s); /* "SYN-RECEIVED" ... */
 
-/* Events delivered to a connection's owner. */
+/* Events delivered to a connection's owner, in this order when several
+ * are due at once. */
 enum tcp_event {
 	TCP_EV_ESTABLISHED = 1, /* active open completed */
 	TCP_EV_ACCEPTED,        /* passive open completed; `user` is the listener's */
 	TCP_EV_READABLE,        /* new in-order data can be read with tcp_recv */
 	TCP_EV_WRITABLE,        /* send buffer has room again */
 	TCP_EV_PEER_FIN,        /* peer sent FIN; after buffered data, EOF */
-	TCP_EV_CLOSED           /* connection is over; `err` says how: 0 clean,
+	TCP_EV_CLOSED           /* the stream is over for the owner, once per
+	                           connection; `err` says how: 0 clean,
 	                           TCP_ECONNREFUSED, TCP_ECONNRESET, TCP_ETIMEDOUT,
-	                           TCP_EABORTED.  After this event the owner must
-	                           call tcp_release() (may be from inside it). */
+	                           TCP_EABORTED.  Delivered when the TCB is
+	                           deleted, and also (err 0) on entering
+	                           TIME-WAIT: the engine then keeps the TCB for
+	                           2*MSL on its own.  After this event the owner
+	                           must call tcp_release() (may be from inside
+	                           it). */
 };
 
 enum tcp_log_level { TCP_LOG_ERR = 3, TCP_LOG_WARNING = 4, TCP_LOG_NOTICE = 5,
@@ -98,6 +129,7 @@ struct tcp_conn;
 struct tcp_listener;
 struct tcp_stack;
 
+/* What the engine calls back.  ctx is passed to every callback. */
 struct tcp_callbacks {
 	void *ctx;
 	/* A finished segment (header+options+data) for the UDP peer `to`.
@@ -121,12 +153,18 @@ struct tcp_callbacks {
 	uint8_t *(*emit_buf)(void *ctx, const struct tcp_endpoint *to, size_t len);
 };
 
+/* ======================================================================
+ * 2. Stack lifetime and configuration
+ * ====================================================================== */
+
 /* Congestion control algorithms (tcp_cc.h has the interface). */
 enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1 };
 
 /* Engine-wide configuration; tcp_config_default() fills the defaults. */
 struct tcp_config {
-	uint16_t mss;              /* advertised MSS: 1452 (IPv4 on a 1500 path) */
+	uint16_t mss;              /* advertised MSS: 1452 (IPv4 on a 1500 path);
+	                              IPv6 connections advertise 20 octets less
+	                              (1432: the IPv6 header is 20 octets longer) */
 	uint32_t send_buffer;      /* bytes, default 4 MiB */
 	uint32_t recv_buffer;      /* bytes, default 4 MiB */
 	tcp_time_t rto_initial;    /* RFC 6298 (2.1): 1 s */
@@ -146,12 +184,67 @@ struct tcp_config {
 	int sack;                  /* RFC 2018, default on */
 	int window_scaling;        /* RFC 7323, default on */
 	unsigned max_connections;  /* total TCBs incl. TIME-WAIT, default 4096 */
-	unsigned challenge_ack_limit; /* RFC 5961 section 7: per second, default 1000 */
+	unsigned challenge_ack_limit; /* RFC 5961 section 7: the stack's budget per second,
+	                              default 1000; each second's budget is drawn at random
+	                              in [limit/2, limit*3/2) (CVE-2016-5696, as Linux) */
+	tcp_time_t invalid_ratelimit; /* per connection: at most one ACK in answer to an
+	                              unacceptable segment (PAWS, out of window, bad ACK,
+	                              challenge) per this interval; default 500 ms (Linux's
+	                              tcp_invalid_ratelimit), 0 = no limit */
 	int syncookies;            /* RFC 4987 3.6: SYN cookies when a listener's
 	                              backlog is full (default 1); 0: the oldest
 	                              half-open connection is dropped instead */
 };
 void tcp_config_default(struct tcp_config *cfg);
+
+/* tcp_stack_new: a stack with configuration cfg (NULL: the defaults) and
+ * callbacks cb (copied).  secret: 16 random bytes for the ISN hash (RFC
+ * 9293 3.4.1) and the connection table; seed: randomness for ephemeral
+ * ports, timestamp offsets and other choices.  On success *out is the
+ * stack and 0 is returned; otherwise
+ *   TCP_EINVAL  out, cb or secret is NULL, or cfg is out of range: mss <
+ *               64, a buffer < 16 octets or > 1 GiB, rto_initial or
+ *               rto_min 0, rto_max < rto_min, max_connections 0 or >
+ *               2^24, cc not a tcp_cc_algo
+ *   TCP_ENOMEM  allocation failed */
+int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
+		  const struct tcp_callbacks *cb, const uint8_t secret[16], uint64_t seed);
+/* Frees the stack, its listeners and every TCB without sending anything.
+ * NULL is ignored.  Connections the caller holds become invalid. */
+void tcp_stack_free(struct tcp_stack *s);
+/* Replace the run-time configuration (SIGHUP); affects new connections.
+ * max_connections cannot grow beyond its value at tcp_stack_new() (the
+ * tables are sized then): a larger value is clamped.  Returns 0, or
+ *   TCP_EINVAL  s or cfg is NULL, or cfg is out of range (as for
+ *               tcp_stack_new); the old configuration stays */
+int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg);
+
+/* ======================================================================
+ * 3. Driving the stack: input and timers
+ * ====================================================================== */
+
+/* One UDP payload from `from`, arrived at `now`.  Every segment that is
+ * dropped is counted in struct tcp_stats; the caller may ignore the code.
+ * Returns 0 when the segment was processed (including the drops RFC 9293
+ * prescribes: out of window, bad ACK, PAWS, RST to no connection ...), or
+ *   TCP_EINVAL      s, from or buf is NULL, or from is not a valid
+ *                   endpoint (family 4 or 6, udp_port not 0)
+ *   TCP_EMALFORMED  the header or its options do not parse, or a port is 0
+ *   TCP_ELIMIT      a SYN for a listener found the connection table full
+ *                   (max_connections) and no half-open connection of that
+ *                   listener to recycle
+ *   TCP_ENOMEM      a SYN for a listener: the new TCB could not be
+ *                   allocated */
+int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
+	      const uint8_t *buf, size_t len, tcp_time_t now);
+/* Earliest time any timer is due, or TCP_TIME_NEVER (also for s NULL). */
+tcp_time_t tcp_next_deadline(const struct tcp_stack *s);
+/* Run every timer due at `now` (NULL s is ignored). */
+void tcp_timeout(struct tcp_stack *s, tcp_time_t now);
+
+/* ======================================================================
+ * 4. Opening connections
+ * ====================================================================== */
 
 /* Per-connection options for tcp_connect / set on accepted connections. */
 struct tcp_conn_opts {
@@ -162,59 +255,146 @@ struct tcp_conn_opts {
 };
 #define TCP_CONN_OPTS_DEFAULT { -1, -1, 0, -1 }
 
-/* secret: 16 random bytes for the ISN hash (RFC 9293 3.4.1) and SYN cookies;
- * seed: randomness for ephemeral ports and other choices. */
-int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
-		  const struct tcp_callbacks *cb, const uint8_t secret[16], uint64_t seed);
-/* Frees every TCB without sending anything. */
-void tcp_stack_free(struct tcp_stack *s);
-/* Replace the run-time configuration (SIGHUP); affects new connections. */
-int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg);
-
-/* One UDP payload from `from`.  Returns 0 or a negative code (the segment
- * was dropped and counted; callers may ignore the code). */
-int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
-	      const uint8_t *buf, size_t len, tcp_time_t now);
-/* Earliest time any timer is due, or TCP_TIME_NEVER. */
-tcp_time_t tcp_next_deadline(const struct tcp_stack *s);
-/* Run every timer due at `now`. */
-void tcp_timeout(struct tcp_stack *s, tcp_time_t now);
-
-/* Passive OPEN.  Port must not already be listened on. */
+/* Passive OPEN on `port`: SYNs to it create connections, announced by
+ * TCP_EV_ACCEPTED (with `user`) once ESTABLISHED; at most `backlog` (0
+ * means 1) wait half-open, beyond that the oldest is recycled (RFC 4987
+ * 3.4).  *out is the listener.  Returns 0, or
+ *   TCP_EINVAL      s or out is NULL, or port is 0
+ *   TCP_EADDRINUSE  port is already listened on
+ *   TCP_ENOMEM      allocation failed */
 int tcp_listen(struct tcp_stack *s, uint16_t port, unsigned backlog, void *user,
 	       struct tcp_listener **out);
-/* Stops listening; connections not yet accepted are reset. */
+/* Stops listening and frees l (NULL is ignored); connections not yet
+ * accepted are reset (<RST,ACK>) and closed with TCP_EABORTED. */
 void tcp_unlisten(struct tcp_listener *l, tcp_time_t now);
 
-/* Active OPEN to (remote, rport) from local port lport (0 = ephemeral). */
+/* Active OPEN to (remote, rport) from local port lport (0 = a random free
+ * port of 49152-65535, RFC 6335 6): the SYN goes out now, *out is the
+ * connection in SYN-SENT, owned by the caller with user pointer `user`;
+ * TCP_EV_ESTABLISHED or TCP_EV_CLOSED follows.  opts may be NULL.
+ * Returns 0, or
+ *   TCP_EINVAL    s or out is NULL, remote is not a valid endpoint, rport
+ *                 is 0, or opts->cc is neither -1 nor a tcp_cc_algo
+ *   TCP_EEXIST    lport was given and (remote, rport, lport) is in use
+ *   TCP_ENOPORTS  lport 0 and no dynamic port is free towards remote
+ *   TCP_ELIMIT    max_connections TCBs exist
+ *   TCP_ENOMEM    allocation failed */
 int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t rport,
 		uint16_t lport, const struct tcp_conn_opts *opts, void *user,
 		tcp_time_t now, struct tcp_conn **out);
 
-/* SEND: copies up to len bytes into the send buffer; returns the count taken
- * (0 when full: wait for TCP_EV_WRITABLE) or a negative code. */
+/* ======================================================================
+ * 5. Sending and receiving
+ * ====================================================================== */
+
+/* SEND (RFC 9293 3.10.2) may be called from SYN-SENT on (the data is
+ * queued until ESTABLISHED).  The codes it and tcp_send_space /
+ * tcp_send_commit return when SEND is not allowed:
+ *   TCP_ECLOSING  CLOSE was called, or the state is FIN-WAIT-1/2,
+ *                 CLOSING, LAST-ACK or TIME-WAIT
+ *   the end reason (TCP_ECONNRESET, TCP_ECONNREFUSED, TCP_ETIMEDOUT,
+ *                 TCP_EABORTED) once the connection is CLOSED by it, or
+ *   TCP_ENOTCONN  CLOSED after a clean end */
+
+/* SEND: copies up to len bytes into the send buffer and sends what the
+ * windows allow.  Returns the count taken (0 when the buffer is full: wait
+ * for TCP_EV_WRITABLE), the SEND codes above, or
+ *   TCP_EINVAL  c is NULL, or buf is NULL with len > 0 */
 ssize_t tcp_send(struct tcp_conn *c, const void *buf, size_t len, tcp_time_t now);
-/* RECEIVE: copies up to len in-order bytes; returns count, 0 at EOF (peer FIN
- * consumed and nothing left), TCP_EAGAIN if nothing is available yet, or a
- * negative code.  Reading opens the receive window. */
+
+/* RECEIVE (RFC 9293 3.10.3): copies up to len in-order bytes; reading
+ * opens the receive window (an ACK announces it once it grew by the
+ * receiver SWS threshold).  Returns the count (> 0; 0 if len is 0), or
+ *   0                at EOF: the peer's FIN consumed and nothing left
+ *   TCP_EAGAIN       nothing buffered yet
+ *   the end reason   (TCP_ECONNRESET ...) when CLOSED by it and nothing
+ *                    is buffered, TCP_ENOTCONN after a clean end
+ *   TCP_EINVAL       c is NULL, or buf is NULL with len > 0 */
 ssize_t tcp_recv(struct tcp_conn *c, void *buf, size_t len, tcp_time_t now);
-/* CLOSE (RFC 9293 3.10.4): FIN after all queued data.  The owner still gets
- * events until TCP_EV_CLOSED. */
+
+/* Zero-copy SEND and RECEIVE.  The send and the receive buffer of a TCB
+ * are rings; these calls expose their memory so that a caller can read(2)
+ * straight into the send buffer and write(2) straight out of the receive
+ * buffer.  A region is at most two pieces (the ring wraps): iov[0], then
+ * iov[1] (len 0 if unused).  Regions stay valid until the next engine call
+ * on the stack; nothing is sent, acknowledged or announced until the
+ * matching commit/consume, which behaves exactly as tcp_send() /
+ * tcp_recv() of the same bytes (same segments, same window updates). */
+struct tcp_iov {
+	uint8_t *base;
+	size_t len;
+};
+/* The free space of the send buffer.  Returns its size (iov filled; 0 when
+ * the buffer is full: wait for TCP_EV_WRITABLE), the SEND codes above, or
+ *   TCP_EINVAL  c or iov is NULL
+ * iov is emptied on every failure. */
+ssize_t tcp_send_space(struct tcp_conn *c, struct tcp_iov iov[2]);
+/* SEND of the first len bytes the caller wrote into the space that
+ * tcp_send_space() returned (iov[0] first, then iov[1]).  Returns len (0
+ * for len 0), the SEND codes above, or
+ *   TCP_EINVAL  c is NULL, or len exceeds the free space */
+ssize_t tcp_send_commit(struct tcp_conn *c, size_t len, tcp_time_t now);
+/* The in-order received bytes tcp_recv() would copy, without consuming
+ * them.  Returns their count (> 0, iov filled) or, when none is buffered,
+ * what tcp_recv() returns: 0 at EOF, TCP_EAGAIN, the end reason or
+ * TCP_ENOTCONN; or
+ *   TCP_EINVAL  c or iov is NULL */
+ssize_t tcp_recv_peek(struct tcp_conn *c, struct tcp_iov iov[2]);
+/* RECEIVE of the first n peeked bytes without copying them: they leave
+ * the buffer and the window opens exactly as after tcp_recv() of n bytes.
+ * Returns n, or
+ *   TCP_EINVAL  c is NULL, or fewer than n bytes are buffered */
+ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now);
+
+/* ======================================================================
+ * 6. Closing and releasing
+ * ====================================================================== */
+
+/* CLOSE (RFC 9293 3.10.4): FIN after all queued data (in SYN-RECEIVED,
+ * once ESTABLISHED); in SYN-SENT the TCB is deleted (TCP_EV_CLOSED(0)).
+ * The owner still gets events until TCP_EV_CLOSED.  Returns 0 (also in
+ * FIN-WAIT-1/2: "an ok response would be acceptable"), or
+ *   TCP_ENOTCONN  the connection is CLOSED (its TCB is gone)
+ *   TCP_ECLOSING  CLOSING, LAST-ACK or TIME-WAIT: "connection closing"
+ *   TCP_EINVAL    c is NULL */
 int tcp_close(struct tcp_conn *c, tcp_time_t now);
 /* The owner will never read again (its socket is gone): any data that later
  * arrives aborts the connection with RST, as a kernel socket does.  Implies
- * tcp_close(). If unread data is buffered now, the connection is reset.
- * FIN-WAIT-2 then lasts at most 2*MSL: without the peer's FIN by then the
- * connection ends with TCP_EV_CLOSED(TCP_ETIMEDOUT). */
+ * tcp_close(). If unread data is buffered now, the connection is reset
+ * (RFC 2525 2.17).  FIN-WAIT-2 then lasts at most 2*MSL: without the
+ * peer's FIN by then the connection ends with
+ * TCP_EV_CLOSED(TCP_ETIMEDOUT).  Returns 0 (also when already closing), or
+ *   TCP_ENOTCONN  the TCB is gone
+ *   TCP_EINVAL    c is NULL */
 int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now);
-/* ABORT (RFC 9293 3.10.5): RST to the peer, TCB gone, TCP_EV_CLOSED(TCP_EABORTED). */
+/* ABORT (RFC 9293 3.10.5): <SEQ=SND.NXT><CTL=RST> to the peer in
+ * SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2 and CLOSE-WAIT (in SYN-SENT,
+ * CLOSING, LAST-ACK and TIME-WAIT nothing is sent); the TCB is deleted and
+ * TCP_EV_CLOSED(TCP_EABORTED) follows.  Returns 0, or
+ *   TCP_ENOTCONN  the TCB is already gone
+ *   TCP_EINVAL    c is NULL */
 int tcp_abort(struct tcp_conn *c, tcp_time_t now);
-/* The owner lets go: no more events; the engine frees the TCB once CLOSED
- * (it may linger in FIN-WAIT/TIME-WAIT owned by the engine). */
-void tcp_release(struct tcp_conn *c);
+/* The owner lets go of c (NULL or a second release is ignored): no more
+ * events, c must not be used again.  A connection that is still live is
+ * finished by the engine at `now`: closed (reset if unread data is
+ * buffered), a SYN-SENT one deleted, an orphaned FIN-WAIT-2 given 2*MSL;
+ * the engine frees the TCB once CLOSED (it may linger in FIN-WAIT or
+ * TIME-WAIT owned by the engine). */
+void tcp_release(struct tcp_conn *c, tcp_time_t now);
 
+/* ======================================================================
+ * 7. Introspection and statistics
+ * ====================================================================== */
+
+/* The owner's pointer, passed with every event of c (NULL c is ignored /
+ * gives NULL). */
 void tcp_conn_set_user(struct tcp_conn *c, void *user);
 void *tcp_conn_user(const struct tcp_conn *c);
+/* Change nodelay, keepalive, cc (fields at -1 keep their value) and the
+ * user timeout (0 keeps it) of c.  Congestion control starts at
+ * ESTABLISHED: a cc set later has no effect.  Returns 0, or
+ *   TCP_EINVAL  c or opts is NULL, or opts->cc is neither -1 nor a
+ *               tcp_cc_algo */
 int tcp_conn_set_opts(struct tcp_conn *c, const struct tcp_conn_opts *opts);
 
 /* STATUS (RFC 9293 3.10.6) */
@@ -236,10 +416,17 @@ struct tcp_conn_info {
 	uint8_t nodelay, keepalive;  /* Nagle off / keep-alives on (tcp_conn_opts) */
 	const char *cc_name;
 };
+/* Fills *out.  Returns 0, or TCP_EINVAL when c or out is NULL. */
 int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);
+/* The state of a connection the caller still holds (before tcp_release);
+ * TCP_S_CLOSED for NULL. */
+enum tcp_state tcp_conn_state(const struct tcp_conn *c);
+/* The connection's id (as in tcp_conn_info); 0 for NULL. */
 uint64_t tcp_conn_id(const struct tcp_conn *c);
-/* Iterate every TCB (for LIST); stops when fn returns non-zero. */
+/* Iterate every live TCB (for LIST), newest first; stops when fn returns
+ * non-zero. */
 void tcp_foreach(struct tcp_stack *s, int (*fn)(void *arg, struct tcp_conn *c), void *arg);
+/* The live TCB with this id, or NULL. */
 struct tcp_conn *tcp_find_by_id(struct tcp_stack *s, uint64_t id);
 
 /* TCP-MIB (RFC 4022) counters plus drops by reason. */
@@ -257,60 +444,20 @@ struct tcp_stats {
 	uint64_t ChallengeAcks, ChallengeAcksSuppressed;
 	uint64_t FastRetransmits, Timeouts, DelayedAcks, SackRecoveries;
 	uint64_t ZeroWindowProbes, KeepAlives;
+	/* ACKs not sent in answer to unacceptable segments because the
+	 * connection answered one less than cfg.invalid_ratelimit ago (the
+	 * names of Linux's TCPACKSkipped* counters): PAWS failures,
+	 * out-of-window sequence numbers or ACKs, challenge ACKs (RFC 5961),
+	 * segments that reach a TIME-WAIT connection. */
+	uint64_t AckSkippedPaws, AckSkippedSeq, AckSkippedChallenge, AckSkippedTimeWait;
 	/* RFC 4987 3.6 SYN cookies: SYN,ACKs sent with a cookie (backlog
 	 * full), ACKs whose cookie was valid (connection made from it), ACKs
 	 * to a listener that had sent cookies whose cookie was forged or
 	 * stale (answered with RST) */
 	uint64_t SyncookiesSent, SyncookiesRecv, SyncookiesFailed;
 };
+/* Copies the counters into *out (nothing if s or out is NULL). */
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);
-
-/* ---- additions by the engine (core) ---- */
-
-/* TCP_EV_CLOSED(0) is also delivered when a connection reaches TIME-WAIT
- * (both FINs acknowledged: the stream is over for the user); the engine
- * then keeps the TCB for 2*MSL on its own.  tcp_release() is still
- * required. */
-
-/* struct tcp_config.mss is the IPv4 value; IPv6 connections advertise
- * 20 octets less (DESIGN 3: 1432 on a 1500 path). */
-
-/* Tests only: force the ISN of connections opened from now on (NULL hook
- * restores RFC 9293 3.4.1 ISNs).  `c` is the new TCB. */
-void tcp_stack_set_isn_hook(struct tcp_stack *s,
-			    uint32_t (*hook)(void *arg, const struct tcp_conn *c), void *arg);
-/* The state of a connection the caller still holds (before tcp_release). */
-enum tcp_state tcp_conn_state(const struct tcp_conn *c);
-
-/* ---- zero-copy SEND and RECEIVE (additions by perf) ----
- *
- * The send and the receive buffer of a TCB are rings; these calls expose
- * their memory so that a caller can read(2) straight into the send buffer
- * and write(2) straight out of the receive buffer.  A region is at most
- * two pieces (the ring wraps): iov[0], then iov[1] (len 0 if unused).
- * Regions stay valid until the next engine call on the stack; nothing is
- * sent, acknowledged or announced until the matching commit/consume. */
-struct tcp_iov {
-	uint8_t *base;
-	size_t len;
-};
-/* The free space of the send buffer.  Returns its size (iov filled; 0 when
- * the buffer is full: wait for TCP_EV_WRITABLE, as after tcp_send() == 0)
- * or the negative code tcp_send() would return now. */
-ssize_t tcp_send_space(struct tcp_conn *c, struct tcp_iov iov[2]);
-/* SEND of the first len bytes the caller wrote into the space that
- * tcp_send_space() returned (iov[0] first, then iov[1]): exactly as
- * tcp_send() of those bytes.  Returns len, or a negative code
- * (TCP_EINVAL when len exceeds the free space). */
-ssize_t tcp_send_commit(struct tcp_conn *c, size_t len, tcp_time_t now);
-/* The in-order received bytes tcp_recv() would copy, without consuming
- * them.  Returns their count (> 0, iov filled) or, when none is buffered,
- * what tcp_recv() returns: 0 at EOF, TCP_EAGAIN, or a negative code. */
-ssize_t tcp_recv_peek(struct tcp_conn *c, struct tcp_iov iov[2]);
-/* RECEIVE of the first n peeked bytes without copying them: they leave
- * the buffer and the window opens exactly as after tcp_recv() of n bytes.
- * Returns n, or TCP_EINVAL when fewer than n bytes are buffered. */
-ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "tcp_int.h"
-#include "tcp_siphash.h"
 #include "tcp_syncookie.h"
 
 /* ---- 3.10.7.1 CLOSED ---- */
@@ -87,6 +86,21 @@ static void handshake_rtt_sample(struct tcp_conn *c, const struct tcp_seg *seg, 
 	c->rtt_timing = 0;
 }
 
+/* "any other control or text should be queued for processing later"
+ * (3.10.7.2 LISTEN, 3.10.7.3 SYN-SENT without ACK): the text of a SYN
+ * waits in the receive ring as out-of-order data at RCV.NXT and joins
+ * the stream on ESTABLISHED (not acknowledged before), within the window
+ * our SYN or SYN,ACK announces. */
+static void queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	uint32_t n = (uint32_t)seg->len;
+	uint32_t room = tcp_rcv_wnd_syn(c);
+	if (n > room)
+		n = room;
+	if (n && tcp_seqset_add(&c->ooo, c->rcv_nxt, c->rcv_nxt + n) == 0)
+		tcp_ring_write(&c->rcvbuf, 0, seg->data, n);
+}
+
 /* ---- 3.10.7.2 LISTEN ---- */
 
 /* The listener's clone for a SYN: "set RCV.NXT to SEG.SEQ+1, IRS is set to
@@ -128,21 +142,6 @@ static void passive_syn_received(struct tcp_conn *c, const struct tcp_seg *syn, 
 	tcp_set_state(c, TCP_S_SYN_RECEIVED);
 }
 
-/* The keyed timestamp offset of a connection made from a SYN cookie: its
- * SYN,ACK was stamped before the TCB existed, so the TCB's clock must be
- * the one the SYN,ACK used (RFC 7323 5.4 monotone TSvals). */
-static uint32_t cookie_ts_offset(const struct tcp_stack *s, const struct tuple_key *k)
-{
-	struct {
-		char tag[4];
-		struct tuple_key k;
-	} in;
-	memset(&in, 0, sizeof in);
-	memcpy(in.tag, "SCts", 4);
-	in.k = *k;
-	return (uint32_t)tcp_siphash24(s->secret, &in, sizeof in);
-}
-
 /* RFC 4987 3.6: the backlog is full; answer the SYN with a SYN,ACK whose
  * ISN is a SYN cookie (tcp_syncookie.h) and keep nothing.  Its options are
  * those a TCB would announce (tcp_send_syn); the peer's window scale and
@@ -179,8 +178,11 @@ static void syncookie_send(struct tcp_stack *s, struct tcp_listener *l,
 		}
 		sa.sack_perm = s->cfg.sack && seg->sack_perm;
 		sa.has_ts = 1;
-		sa.tsval = tcp_syncookie_ts_encode((uint32_t)(now / 1000u) + cookie_ts_offset(s, &k), ws,
-						   sa.sack_perm);
+		/* the clock the TCB will have (tcp_conn_new): the offset is a
+		 * function of the 4-tuple */
+		sa.tsval = tcp_syncookie_ts_encode((uint32_t)(now / 1000u) +
+							   tcp_ts_offset(s, from, seg->dport, seg->sport),
+						   ws, sa.sack_perm);
 		sa.tsecr = seg->tsval;
 	}
 	tcp_send_raw(s, from, &sa);
@@ -243,10 +245,8 @@ static int syncookie_open(struct tcp_stack *s, struct tcp_listener *l,
 		return err;
 	s->st.SyncookiesRecv++;
 	c->from_cookie = 1;
-	if (c->ts_ok)
-		c->ts_offset = cookie_ts_offset(s, &k);
 	/* the window our SYN,ACK announced (syncookie_send) */
-	c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535);
+	c->rcv_adv = c->rcv_nxt + tcp_rcv_wnd_syn(c);
 	passive_syn_received(c, &syn, seg->ack - 1);
 	*out = c;
 	return 1;
@@ -306,18 +306,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	struct tcp_conn *c = passive_tcb(s, l, from, seg, now, &err);
 	if (!c)
 		return err;
-	if (seg->len) {
-		/* "any other control or text should be queued for processing
-		 * later": the text waits in the receive ring as out-of-order
-		 * data and joins the stream on ESTABLISHED (not acknowledged
-		 * before) */
-		uint32_t n = (uint32_t)seg->len;
-		uint32_t room = tcp_rcv_space(c) < 65535 ? tcp_rcv_space(c) : 65535;
-		if (n > room)
-			n = room;
-		if (n && tcp_seqset_add(&c->ooo, c->rcv_nxt, c->rcv_nxt + n) == 0)
-			tcp_ring_write(&c->rcvbuf, 0, seg->data, n);
-	}
+	queue_syn_text(c, seg);
 	/* "ISS should be selected and a SYN segment sent of the form:
 	 * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> SND.NXT is set to ISS+1 and
 	 * SND.UNA to ISS. The connection state should be changed to
@@ -517,7 +506,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 	c->rcv_nxt = seg->seq + 1;
 	syn_options(c, seg, now);
 	/* the window of our SYN, now relative to RCV.NXT */
-	c->rcv_adv = c->rcv_nxt + (tcp_rcv_space(c) > 65535 ? 65535 : tcp_rcv_space(c));
+	c->rcv_adv = c->rcv_nxt + tcp_rcv_wnd_syn(c);
 	if (ack_ok) {
 		/* "SND.UNA should be advanced to equal SEG.ACK (if there is an
 		 * ACK), and any segments on the retransmission queue that are
@@ -543,7 +532,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 		tcp_conn_established(c, now);
 		c->ack_now = 1;
 		uint32_t len = (uint32_t)seg->len;
-		uint32_t wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+		uint32_t wnd = tcp_rcv_wnd(c);
 		int fin = (seg->flags & TCP_FIN) != 0;
 		if (len >= wnd) {
 			/* trimmed to the window, "including SYN and FIN" (3.10.7.4):
@@ -566,6 +555,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 	 * are other controls or text in the segment, queue them for processing
 	 * after the ESTABLISHED state has been reached, return." */
 	tcp_set_state(c, TCP_S_SYN_RECEIVED);
+	queue_syn_text(c, seg);
 	c->rtx_count = 0;
 	tcp_send_syn(c, now);
 	tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
@@ -574,11 +564,31 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 
 /* ---- 3.10.7.4 the synchronized states (and SYN-RECEIVED) ---- */
 
+/* Our SYN is not acknowledged yet: SYN-RECEIVED, or FIN-WAIT-1 entered
+ * from SYN-RECEIVED by a CLOSE (RFC 9293 3.10.4, tcp_close). */
+static int handshake_pending(const struct tcp_conn *c)
+{
+	return c->state == TCP_S_SYN_RECEIVED ||
+	       (c->state == TCP_S_FIN_WAIT_1 && c->snd_una == c->iss);
+}
+
 static void challenge_ack(struct tcp_conn *c, tcp_time_t now)
 {
 	/* RFC 5961 3.2/4.2: "<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>", rate
-	 * limited per RFC 5961 7 */
-	if (tcp_challenge_ack_allowed(c->s, now))
+	 * limited per RFC 5961 7: first per connection, then by the stack's
+	 * randomized budget (tcp_challenge_ack_allowed) */
+	if (tcp_oow_ack_allowed(c, now, &c->s->st.AckSkippedChallenge) &&
+	    tcp_challenge_ack_allowed(c->s, now))
+		tcp_send_ack(c, now);
+}
+
+/* The ACK that answers an unacceptable segment (RFC 9293 3.10.7.4 "If an
+ * incoming segment is not acceptable, an acknowledgment should be sent in
+ * reply"), at most one per cfg.invalid_ratelimit per connection
+ * (tcp_oow_ack_allowed); `skipped` counts those not sent. */
+static void oow_ack(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped)
+{
+	if (tcp_oow_ack_allowed(c, now, skipped))
 		tcp_send_ack(c, now);
 }
 
@@ -590,15 +600,10 @@ static void return_to_listen(struct tcp_conn *c)
 	tcp_conn_closed(c, 0);
 }
 
-static int rcv_wnd(const struct tcp_conn *c)
-{
-	return (int)(seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0);
-}
-
 /* RFC 9293 3.10.7.4 first: the four cases of the acceptability test */
 static int seq_acceptable(const struct tcp_conn *c, uint32_t seq, uint32_t seglen)
 {
-	uint32_t wnd = (uint32_t)rcv_wnd(c);
+	uint32_t wnd = tcp_rcv_wnd(c);
 	if (seglen == 0 && wnd == 0)
 		return seq == c->rcv_nxt;                         /* 0, 0: SEG.SEQ = RCV.NXT */
 	if (seglen == 0)
@@ -767,7 +772,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	if (c->ts_ok && seg->has_ts && !(seg->flags & TCP_RST) &&
 	    seq_lt(seg->tsval, c->ts_recent) && now - c->ts_recent_age < TCP_SEC(24u * 86400u)) {
 		s->st.DropPaws++;
-		tcp_send_ack(c, now);
+		oow_ack(c, now, &s->st.AckSkippedPaws);
 		return 0;
 	}
 
@@ -776,7 +781,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	 * RFC 9293 3.10.7.4: "One could tailor actual segments to fit this
 	 * assumption by trimming off any portions that lie outside the window
 	 * (including SYN and FIN)". */
-	if ((seg->flags & TCP_SYN) && c->state == TCP_S_SYN_RECEIVED && seg->seq == c->irs &&
+	if ((seg->flags & TCP_SYN) && handshake_pending(c) && seg->seq == c->irs &&
 	    !(seg->flags & TCP_RST)) {
 		if (!(seg->flags & TCP_ACK)) {
 			/* The retransmitted SYN is the peer's latest segment: echo
@@ -803,7 +808,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* "If the RCV.WND is zero, no segments will be acceptable, but
 		 * special allowance should be made to accept valid ACKs, URGs,
 		 * and RSTs." */
-		if (rcv_wnd(c) == 0 && seg->seq == c->rcv_nxt) {
+		if (tcp_rcv_wnd(c) == 0 && seg->seq == c->rcv_nxt) {
 			zero_wnd_probe = 1;
 		} else if (seg->flags & TCP_RST) {
 			/* RFC 5961 3.2 1) "If the RST bit is set and the sequence
@@ -826,11 +831,18 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			 * acknowledgment, drop the unacceptable segment and return." */
 			s->st.DropOutOfWindow++;
 			if (c->state == TCP_S_TIME_WAIT && (seg->flags & TCP_FIN) &&
-			    seg->seq + seglen == c->rcv_nxt)
+			    seg->seq + seglen == c->rcv_nxt) {
 				/* 3.10.7.4 TIME-WAIT: a retransmission of the remote
-				 * FIN: "Acknowledge it, and restart the 2 MSL timeout." */
+				 * FIN: "Acknowledge it, and restart the 2 MSL timeout."
+				 * Not rate limited: the peer's LAST-ACK waits for
+				 * exactly this ACK, and only a sender that knows
+				 * RCV.NXT can forge the segment. */
 				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
-			tcp_send_ack(c, now);
+				tcp_send_ack(c, now);
+				return 0;
+			}
+			oow_ack(c, now, c->state == TCP_S_TIME_WAIT ? &s->st.AckSkippedTimeWait
+								   : &s->st.AckSkippedSeq);
 			return 0;
 		}
 	}
@@ -924,7 +936,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		seq = c->rcv_nxt;
 		c->ack_now = 1; /* duplicate data: ACK at once (RFC 5681 4.2) */
 	}
-	uint32_t wnd = (uint32_t)rcv_wnd(c);
+	uint32_t wnd = tcp_rcv_wnd(c);
 	if (len > wnd - (seq - c->rcv_nxt)) {
 		len = wnd - (seq - c->rcv_nxt);
 		fin = 0;
@@ -935,21 +947,12 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	if (fin && len == wnd - (seq - c->rcv_nxt))
 		fin = 0;
 
-	/* RFC 7323 5.3 R3: "If an arriving segment satisfies SEG.TSval >=
-	 * TS.Recent and SEG.SEQ =< Last.ACK.sent, then record its timestamp in
-	 * TS.Recent." */
-	if (c->ts_ok && seg->has_ts && seq_geq(seg->tsval, c->ts_recent) &&
-	    seq_leq(seg->seq, c->last_ack_sent)) {
-		c->ts_recent = seg->tsval;
-		c->ts_recent_age = now;
-	}
-
 	/* "Fifth, check the ACK field" */
 	if (!(seg->flags & TCP_ACK)) {
 		/* "if the ACK bit is off, drop the segment and return" */
 		return 0;
 	}
-	if (c->state == TCP_S_SYN_RECEIVED) {
+	if (handshake_pending(c)) {
 		/* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
 		 * and continue processing with the variables below set to:
 		 * SND.WND <- SEG.WND SND.WL1 <- SEG.SEQ SND.WL2 <- SEG.ACK  If the
@@ -967,7 +970,10 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		c->rtx_nxt = c->snd_nxt;
 		handshake_rtt_sample(c, seg, now);
 		tcp_rtt_on_new_ack(&c->rtt);
-		tcp_timer_clear(c, TCP_T_RTX);
+		if (c->snd_una == c->snd_nxt)
+			tcp_timer_clear(c, TCP_T_RTX);
+		else /* the FIN of a CLOSE in SYN-RECEIVED is still out */
+			tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
 		c->snd_wnd = seg_wnd;
 		c->max_snd_wnd = c->snd_wnd;
 		c->snd_wl1 = seg->seq;
@@ -983,8 +989,9 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			}
 		}
 		if (c->fin_queued) {
-			/* CLOSE in SYN-RECEIVED was queued "for processing after
-			 * entering ESTABLISHED state" */
+			/* CLOSE in SYN-RECEIVED, with its FIN sent already or
+			 * queued "for processing after entering ESTABLISHED
+			 * state" behind data (tcp_close) */
 			tcp_set_state(c, TCP_S_FIN_WAIT_1);
 		}
 	} else {
@@ -996,7 +1003,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			/* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK >
 			 * SND.NXT), then send an ACK, drop the segment, and return." */
 			s->st.DropBadAck++;
-			tcp_send_ack(c, now);
+			oow_ack(c, now, &s->st.AckSkippedSeq);
 			return 0;
 		}
 		if (seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
@@ -1005,6 +1012,23 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			return 0;
 		}
 	}
+	/* RFC 7323 4.3 (2) / 5.3 R3: "If an arriving segment satisfies
+	 * SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent, then record its
+	 * timestamp in TS.Recent" - only now that the segment passed the
+	 * sequence check, the RST and SYN checks and the ACK check (the order
+	 * of RFC 7323 Appendix D; Linux records it in tcp_ack(), for an ACK in
+	 * [SND.UNA, SND.NXT]).  Recorded any earlier, one spoofed segment
+	 * without an ACK (or with a guessed one) that covers RCV.NXT and
+	 * carries a TSval 2^31 ahead makes every later segment of the real
+	 * peer fail PAWS: the connection dies.  The ACK must lie in
+	 * [SND.UNA, SND.NXT], not only in RFC 5961's wider acceptable range,
+	 * so a blind attacker has to guess it within the flight. */
+	if (c->ts_ok && seg->has_ts && seq_leq(c->snd_una, seg->ack) &&
+	    seq_geq(seg->tsval, c->ts_recent) && seq_leq(seg->seq, c->last_ack_sent)) {
+		c->ts_recent = seg->tsval;
+		c->ts_recent_age = now;
+	}
+
 	/* ESTABLISHED processing (also FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
 	 * LAST-ACK before their additions) */
 	int was_dup = 0;
@@ -1096,8 +1120,17 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	case TCP_S_TIME_WAIT:
 		/* "The only thing that can arrive in this state is a
 		 * retransmission of the remote FIN. Acknowledge it, and restart
-		 * the 2 MSL timeout." (handled with the FIN below) */
-		break;
+		 * the 2 MSL timeout." - whatever reaches this step (an exact
+		 * retransmission of the FIN lies before RCV.NXT and was
+		 * answered above): a FIN at or beyond RCV.NXT, a pure ACK above
+		 * it, data.  A bare ACK at RCV.NXT is not answered (as Linux's
+		 * tcp_timewait_state_process): two TIME-WAIT ends would
+		 * acknowledge each other's ACKs forever.  The text is ignored,
+		 * there is no FIN to process: done. */
+		tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
+		if (seg->seq != c->rcv_nxt || seglen != 0)
+			oow_ack(c, now, &s->st.AckSkippedTimeWait);
+		return 0;
 	default:
 		break;
 	}
@@ -1132,6 +1165,11 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		} else if (seq_gt(seq + len, c->rcv_nxt) && !c->fin_rcvd) {
 			c->ooo_fin = 1; /* FIN beyond a hole: wait for the data */
 			c->ooo_fin_seq = seq + len;
+			/* RFC 5681 4.2: "Out-of-order data segments SHOULD be
+			 * acknowledged immediately, in order to accelerate loss
+			 * recovery" - a bare FIN beyond the hole too: the
+			 * duplicate ACK tells the sender of the hole */
+			c->ack_now = 1;
 		}
 	} else if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && !c->fin_rcvd) {
 		process_fin(c, now);

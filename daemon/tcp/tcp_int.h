@@ -98,6 +98,9 @@ struct tcp_conn {
 	uint32_t ts_offset, ts_recent;
 	tcp_time_t ts_recent_age;
 	uint32_t last_ack_sent;
+	uint32_t ts_last;                  /* the newest TSval sent (tcp_ts_now never
+	                                      goes below it) */
+	int ts_sent;                       /* ts_last is valid */
 
 	/* buffers */
 	struct tcp_ring sndbuf, rcvbuf;
@@ -140,7 +143,10 @@ struct tcp_conn {
 	tcp_time_t user_timeout;
 	tcp_time_t progress_at;            /* last new ACK, or send from idle */
 
-	/* challenge ACK rate limit (RFC 5961 7) - per stack, see tcp_stack */
+	/* the latest ACK sent in answer to an unacceptable segment (Linux's
+	 * last_oow_ack_time): cfg.invalid_ratelimit is measured from it */
+	tcp_time_t oow_ack_at;
+	int oow_ack_sent;
 
 	/* statistics */
 	uint64_t bytes_sent, bytes_acked, bytes_received;
@@ -154,7 +160,6 @@ struct tcp_stack {
 	uint64_t rng;
 	uint64_t next_id;
 	int depth;                          /* nesting of API entry points */
-	tcp_time_t last_now;                /* latest `now` seen (for tcp_release) */
 	int delivering;
 
 	struct tcp_conn **table;            /* hash by 4-tuple */
@@ -169,9 +174,11 @@ struct tcp_stack {
 	struct tcp_conn *ev_head, *ev_tail;
 	struct tcp_conn *dead;
 
-	/* RFC 5961 7: challenge ACK budget per second */
+	/* RFC 5961 7: challenge ACK budget per second, drawn at random each
+	 * second (tcp_challenge_ack_allowed) */
 	tcp_time_t chack_window_start;
-	unsigned chack_count;
+	unsigned chack_left;
+	int chack_started;
 
 	uint32_t (*isn_hook)(void *arg, const struct tcp_conn *c);
 	void *isn_arg;
@@ -213,16 +220,38 @@ void tcp_listener_detach(struct tcp_conn *c);
 struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err);
 uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now);
+/* The timestamp clock's offset for a 4-tuple (RFC 7323 7.1, a keyed hash:
+ * tcp_conn_new, and a SYN cookie's SYN,ACK before any TCB exists). */
+uint32_t tcp_ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
+		       uint16_t lport, uint16_t rport);
 void tcp_timer_set(struct tcp_conn *c, enum tcp_timer t, tcp_time_t when);
 void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t);
 void tcp_enter(struct tcp_stack *s);
 void tcp_leave(struct tcp_stack *s);
 int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
-/* Receive space we may advertise (excludes the rounding slack). */
-uint32_t tcp_rcv_space(const struct tcp_conn *c);
+/* RFC 5961 7 / Linux's tcp_invalid_ratelimit: may c answer an unacceptable
+ * segment with an ACK now?  1 = yes (the interval restarts), 0 = no (the
+ * counter `skipped` is incremented). */
+int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped);
 void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_output.c */
+/* The receive window (RFC 9293 3.8.6.2.2, RFC 7323 2.2-2.4), computed
+ * nowhere else.  RCV.WND: from RCV.NXT to the right edge last announced
+ * (0 once RCV.NXT passed it). */
+uint32_t tcp_rcv_wnd(const struct tcp_conn *c);
+/* The window of our SYN or SYN,ACK: unscaled, at most 65535. */
+uint32_t tcp_rcv_wnd_syn(const struct tcp_conn *c);
+/* What the next non-SYN segment would announce, receiver SWS avoidance
+ * applied: the window field, the right edge it means, and whether that
+ * opens the window by at least the SWS threshold (min(RCV.BUFF/2,
+ * Eff.snd.MSS)) - reason enough for a window update of its own. */
+struct tcp_rwnd {
+	uint32_t field;  /* SEG.WND, scaled */
+	uint32_t edge;   /* RCV.NXT + (field << Rcv.Wind.Shift) */
+	int opens;
+};
+void tcp_rcv_wnd_offer(const struct tcp_conn *c, struct tcp_rwnd *w);
 /* Send what the windows allow (data, FIN) and any pending ACK. */
 void tcp_output(struct tcp_conn *c, tcp_time_t now);
 /* Send one segment with the TCB's current ACK, window and options. */
@@ -238,6 +267,7 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now);
 void tcp_persist_timeout(struct tcp_conn *c, tcp_time_t now);
 void tcp_keepalive_timeout(struct tcp_conn *c, tcp_time_t now);
 void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now);
+/* The TSval clock of c (RFC 7323 5.4): never below a TSval already sent. */
 uint32_t tcp_ts_now(const struct tcp_conn *c, tcp_time_t now);
 uint32_t tcp_flight(const struct tcp_conn *c);
 uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now);

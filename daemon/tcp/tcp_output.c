@@ -11,9 +11,28 @@
 
 uint32_t tcp_ts_now(const struct tcp_conn *c, tcp_time_t now)
 {
-	/* RFC 7323 5.4: a 1 ms timestamp clock, with a per-connection random
-	 * offset (RFC 7323 7.1) */
-	return (uint32_t)(now / 1000u) + c->ts_offset;
+	/* RFC 7323 5.4: a 1 ms timestamp clock, with an offset per 4-tuple
+	 * (RFC 7323 7.1, tcp_conn_new) */
+	uint32_t ts = (uint32_t)(now / 1000u) + c->ts_offset;
+	/* RFC 7323 5.4: "the receiver treats the timestamp as simply a
+	 * monotone-increasing serial number"; its PAWS test (5.3 R1) drops a
+	 * segment whose TSval is older than one it already recorded.  A
+	 * caller that passes a `now` older than one it passed before (taken
+	 * at the start of a batch of work) must not make the clock run
+	 * backwards.  Sequence-space comparison: the clock wraps. */
+	if (c->ts_sent && seq_lt(ts, c->ts_last))
+		ts = c->ts_last;
+	return ts;
+}
+
+/* The TSval of a segment being sent now: the clock, remembered as the
+ * newest one sent. */
+static uint32_t ts_stamp(struct tcp_conn *c, tcp_time_t now)
+{
+	uint32_t ts = tcp_ts_now(c, now);
+	c->ts_last = ts;
+	c->ts_sent = 1;
+	return ts;
 }
 
 uint32_t tcp_flight(const struct tcp_conn *c)
@@ -26,48 +45,95 @@ static uint32_t data_end(const struct tcp_conn *c)
 	return c->snd_buf_seq + c->sndbuf.len;
 }
 
-/* The window field (RFC 9293 3.8.6.2.2 receiver side): never shrink the
- * advertised right edge; open it only by at least min(RCV.BUFF/2,
- * Eff.snd.MSS) - the receiver's SWS avoidance. */
-static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
+/* ---- the receive window: every computation of it is here ----
+ *
+ * RCV.BUFF is the receive ring without its rounding slack (rcv_slack);
+ * RCV.USER what it holds (unread or out of order); rcv_adv the right edge
+ * last announced, so RCV.WND = rcv_adv - RCV.NXT. */
+
+/* RCV.BUFF - RCV.USER: the space that may be offered. */
+static uint32_t rcv_space(const struct tcp_conn *c)
 {
-	uint32_t space = tcp_rcv_space(c);
-	uint32_t cur = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
-	uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
-	uint32_t thresh = half < c->smss ? half : c->smss;
-	uint32_t wnd;
-	if (syn) {
-		/* RFC 7323 2.2: "The window field in a segment where the SYN bit
-		 * is set (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled." */
-		wnd = space > 65535 ? 65535 : space;
-		c->rcv_adv = c->rcv_nxt + wnd;
-		return wnd;
-	}
-	uint32_t v = (space >> c->rcv_wscale) << c->rcv_wscale;
-	/* RFC 9293 3.8.6.2.2 (MUST-39): "keep RCV.NXT+RCV.WND fixed until the
+	uint32_t usable = c->rcvbuf.cap - c->rcv_slack;
+	return c->rcvbuf.len < usable ? usable - c->rcvbuf.len : 0;
+}
+
+uint32_t tcp_rcv_wnd(const struct tcp_conn *c)
+{
+	return seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+}
+
+uint32_t tcp_rcv_wnd_syn(const struct tcp_conn *c)
+{
+	/* RFC 7323 2.2: "The window field in a segment where the SYN bit is
+	 * set (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled." */
+	uint32_t space = rcv_space(c);
+	return space > 65535 ? 65535 : space;
+}
+
+void tcp_rcv_wnd_offer(const struct tcp_conn *c, struct tcp_rwnd *w)
+{
+	uint8_t shift = c->rcv_wscale;
+	uint32_t buf = c->rcvbuf.cap - c->rcv_slack;
+	uint32_t space = rcv_space(c);
+	uint32_t cur = tcp_rcv_wnd(c);
+	/* RFC 9293 3.8.6.2.2 (MUST-39): "The suggested SWS avoidance algorithm
+	 * for the receiver is to keep RCV.NXT+RCV.WND fixed until the
 	 * reduction satisfies: RCV.BUFF - RCV.USER - RCV.WND >= min( Fr *
-	 * RCV.BUFF, Eff.snd.MSS )" - scaled or not; only a completely free
-	 * buffer is always announced. */
-	if (v < cur || (v > cur && v - cur < thresh && space < c->rcvbuf.cap - c->rcv_slack))
+	 * RCV.BUFF, Eff.snd.MSS ) where Fr is a fraction whose recommended
+	 * value is 1/2, and Eff.snd.MSS is the effective send MSS for the
+	 * connection" */
+	uint32_t half = buf / 2;
+	uint32_t thresh = half < c->smss ? half : c->smss;
+	/* the space in whole units of the scale: RFC 7323 2.3 "The window
+	 * field (SEG.WND) in the header of every outgoing segment, with the
+	 * exception of <SYN> segments, MUST be right-shifted by Rcv.Wind.Shift
+	 * bits: SEG.WND = RCV.WND >> Rcv.Wind.Shift" */
+	uint32_t v = (space >> shift) << shift;
+	/* what the 16-bit window field (RFC 9293 3.1) can announce at all: a
+	 * larger buffer never opens the window beyond it, so it never
+	 * justifies an update (without scaling, reads would otherwise repeat
+	 * the last ACK with the same 65535 window: duplicate ACKs to the
+	 * peer, RFC 5681 2) */
+	uint32_t most = (uint32_t)65535 << shift;
+	uint32_t reach = v < most ? v : most;
+	w->opens = reach > cur && reach - cur >= thresh;
+	/* "keep RCV.NXT+RCV.WND fixed" below the threshold - scaled or not;
+	 * only a completely free buffer is always announced */
+	if (v < cur || (v > cur && v - cur < thresh && space < buf))
 		v = cur;
-	if (v < cur)
-		v = cur;
-	/* RFC 9293 3.8.6.2.2 / RFC 7323 2.4: round up so the right edge
-	 * never moves left; the ring's slack (rcv_slack) holds the difference */
-	wnd = v >> c->rcv_wscale;
-	if (v & ((1u << c->rcv_wscale) - 1))
+	/* RFC 9293 3.8.6: "A TCP receiver SHOULD NOT shrink the window, i.e.,
+	 * move the right window edge to the left (SHLD-14)", and RFC 7323
+	 * 2.4: round up so the right edge never moves left; the ring's slack
+	 * (rcv_slack) holds the difference */
+	uint32_t wnd = v >> shift;
+	if (v & ((1u << shift) - 1))
 		wnd++;
 	/* never promise more than the ring holds (then, exceptionally, the
 	 * edge recedes by less than 2^shift: RFC 7323 2.4) */
 	uint32_t phys = c->rcvbuf.cap - c->rcvbuf.len;
-	if (((uint64_t)wnd << c->rcv_wscale) > phys)
-		wnd = phys >> c->rcv_wscale;
+	if (((uint64_t)wnd << shift) > phys)
+		wnd = phys >> shift;
 	if (wnd > 65535)
 		wnd = 65535;
-	uint32_t edge = c->rcv_nxt + (wnd << c->rcv_wscale);
-	if (seq_gt(edge, c->rcv_adv))
-		c->rcv_adv = edge;
-	return wnd;
+	w->field = wnd;
+	w->edge = c->rcv_nxt + (wnd << shift);
+}
+
+/* The window field of the segment being built; records the announced
+ * right edge (which only moves right). */
+static uint32_t window_to_advertise(struct tcp_conn *c, int syn)
+{
+	if (syn) {
+		uint32_t wnd = tcp_rcv_wnd_syn(c);
+		c->rcv_adv = c->rcv_nxt + wnd;
+		return wnd;
+	}
+	struct tcp_rwnd w;
+	tcp_rcv_wnd_offer(c, &w);
+	if (seq_gt(w.edge, c->rcv_adv))
+		c->rcv_adv = w.edge;
+	return w.field;
 }
 
 static void emit(struct tcp_stack *s, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
@@ -111,7 +177,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 			seg.sack_perm = 1;
 		if (s->cfg.timestamps && (active || c->ts_ok)) {
 			seg.has_ts = 1;
-			seg.tsval = tcp_ts_now(c, now);
+			seg.tsval = ts_stamp(c, now);
 			seg.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 		}
 	} else if (flags & TCP_RST) {
@@ -122,7 +188,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 		 * TSecr field to zero." */
 		if (c->ts_ok) {
 			seg.has_ts = 1;
-			seg.tsval = tcp_ts_now(c, now);
+			seg.tsval = ts_stamp(c, now);
 			seg.tsecr = (flags & TCP_ACK) ? c->ts_recent : 0;
 		}
 	} else {
@@ -130,7 +196,7 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 		 * the TSopt MUST be sent in every non-<RST> segment" */
 		if (c->ts_ok) {
 			seg.has_ts = 1;
-			seg.tsval = tcp_ts_now(c, now);
+			seg.tsval = ts_stamp(c, now);
 			seg.tsecr = c->ts_recent;
 		}
 		/* RFC 2018 4: SACK blocks when holding out-of-order data */
@@ -456,7 +522,10 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
 	c->rtx_count++;
-	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RECEIVED) {
+	/* our SYN unacknowledged: SYN-SENT, SYN-RECEIVED, or FIN-WAIT-1 after
+	 * a CLOSE in SYN-RECEIVED (its FIN goes again after the SYN,ACK) */
+	int syn_fin = c->state == TCP_S_FIN_WAIT_1 && c->snd_una == c->iss;
+	if (c->state == TCP_S_SYN_SENT || c->state == TCP_S_SYN_RECEIVED || syn_fin) {
 		if (c->rtx_count > s->cfg.syn_retries) {
 			/* RFC 9293 3.8.3: R2 for a SYN "at least 3 minutes" - here
 			 * counted in retransmissions (cfg.syn_retries) */
@@ -470,6 +539,8 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 		s->st.RetransSegs++;
 		c->retransmits++;
 		tcp_send_syn(c, now);
+		if (syn_fin && c->fin_sent)
+			tcp_retransmit_one(c, c->fin_seq, now);
 		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
 		return;
 	}

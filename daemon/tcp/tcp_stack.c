@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tcp_int.h"
+#include "tcp_testing.h" /* defines tcp_stack_set_isn_hook */
 #include "tcp_siphash.h"
 
 const char *tcp_strerror(int err)
@@ -76,6 +77,9 @@ void tcp_config_default(struct tcp_config *cfg)
 	 * budget is per stack, so a low one lets one noisy peer silence the
 	 * challenge ACKs every other connection relies on. */
 	cfg->challenge_ack_limit = 1000;
+	/* Linux's tcp_invalid_ratelimit: at most one ACK per 500 ms in answer
+	 * to unacceptable segments of one connection (tcp_oow_ack_allowed) */
+	cfg->invalid_ratelimit = TCP_MS(500);
 	cfg->syncookies = 1;                   /* as Linux's net.ipv4.tcp_syncookies = 1 */
 }
 
@@ -237,12 +241,6 @@ static void deliver(struct tcp_conn *c)
 void tcp_enter(struct tcp_stack *s)
 {
 	s->depth++;
-}
-
-static void note_now(struct tcp_stack *s, tcp_time_t now)
-{
-	if (now > s->last_now)
-		s->last_now = now;
 }
 
 static void dead_push(struct tcp_conn *c)
@@ -439,6 +437,26 @@ uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now)
 	return m + f;
 }
 
+/* RFC 7323 7.1: the timestamp clock of a connection starts at a random
+ * offset, so that TSvals reveal nothing of the host's uptime.  As for the
+ * ISN (RFC 9293 3.4.1 / RFC 6528), the offset is a keyed hash of the
+ * 4-tuple rather than a fresh random number (Linux's tsoffset): every
+ * incarnation of one 4-tuple shares the clock, so a new SYN for a 4-tuple
+ * the peer still holds in TIME-WAIT carries a newer TSval than the old
+ * connection's and passes the peer's PAWS test (RFC 6191). */
+uint32_t tcp_ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
+		       uint16_t lport, uint16_t rport)
+{
+	struct {
+		char tag[4]; /* not the ISN's F(): another function of the key */
+		struct tuple_key k;
+	} in;
+	memset(&in, 0, sizeof in);
+	memcpy(in.tag, "TSof", 4);
+	make_key(&in.k, r, lport, rport);
+	return (uint32_t)tcp_siphash24(s->secret, &in, sizeof in);
+}
+
 static uint8_t pick_wscale(uint32_t buf)
 {
 	/* RFC 7323 2.3: shift count at most 14 */
@@ -514,7 +532,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	c->peer_mss = r->family == 6 ? 1220 : 536;
 	c->smss = c->peer_mss;
 	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
-	c->ts_offset = (uint32_t)rng_next(s);
+	c->ts_offset = tcp_ts_offset(s, r, lport, rport);
 	tcp_seqset_init(&c->ooo);
 	tcp_sb_init(&c->sb);
 	/* insert */
@@ -681,7 +699,6 @@ void tcp_timeout(struct tcp_stack *s, tcp_time_t now)
 {
 	if (!s)
 		return;
-	note_now(s, now);
 	tcp_enter(s);
 	/* each firing either re-arms later than now or clears the timer; the
 	 * bound keeps a bug from becoming an endless loop */
@@ -782,26 +799,56 @@ void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 }
 
 /* RFC 5961 7: "the challenge ACKs are rate limited ... a limit on the
- * number of challenge ACKs sent per second" */
+ * number of challenge ACKs sent per second".  A fixed budget shared by
+ * every connection is a side channel (CVE-2016-5696): an off-path host
+ * that spends it on its own connection counts the challenge ACKs it gets
+ * back and learns whether its spoofed segments drew challenge ACKs from
+ * another connection (a 4-tuple exists, a sequence number is in window).
+ * As Linux does since that fix, each second's budget is drawn at random
+ * in [limit/2, limit/2 + limit) from the caller's seed, and each
+ * connection is first held to cfg.invalid_ratelimit
+ * (tcp_oow_ack_allowed), so no connection can spend the budget. */
 int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now)
 {
-	if (now - s->chack_window_start >= TCP_SEC(1) || now < s->chack_window_start) {
+	/* a `now` older than the window's start (a caller's stale clock)
+	 * stays in the current window */
+	if (!s->chack_started ||
+	    (now >= s->chack_window_start && now - s->chack_window_start >= TCP_SEC(1))) {
+		unsigned limit = s->cfg.challenge_ack_limit;
+		unsigned half = (limit + 1) / 2;
+		s->chack_started = 1;
 		s->chack_window_start = now;
-		s->chack_count = 0;
+		s->chack_left = limit ? half + (unsigned)(rng_next(s) % limit) : 0;
 	}
-	if (s->chack_count >= s->cfg.challenge_ack_limit) {
+	if (!s->chack_left) {
 		s->st.ChallengeAcksSuppressed++;
 		return 0;
 	}
-	s->chack_count++;
+	s->chack_left--;
 	s->st.ChallengeAcks++;
 	return 1;
 }
 
-uint32_t tcp_rcv_space(const struct tcp_conn *c)
+/* Linux's tcp_invalid_ratelimit (RFC 5961 7 "ACK throttling" per
+ * connection): ACKs answering unacceptable segments - PAWS failures, out
+ * of window sequence numbers or ACKs, challenges - are what a spoofer
+ * can draw from a connection at will (reflection), and what two
+ * confused endpoints ping-pong forever (an ACK loop).  One per interval
+ * per connection is enough for every legitimate case: the peer that
+ * needs the answer (a keep-alive, a retransmitted FIN, a window probe
+ * below the window) sends again, later.  Linux exempts segments with
+ * data, which may want a D-SACK; tou sends no D-SACK, and a spoofer's
+ * data is as easy to forge as a SYN. */
+int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped)
 {
-	uint32_t usable = c->rcvbuf.cap - c->rcv_slack;
-	return c->rcvbuf.len < usable ? usable - c->rcvbuf.len : 0;
+	tcp_time_t gap = c->s->cfg.invalid_ratelimit;
+	if (gap && c->oow_ack_sent && (now < c->oow_ack_at || now - c->oow_ack_at < gap)) {
+		(*skipped)++;
+		return 0;
+	}
+	c->oow_ack_sent = 1;
+	c->oow_ack_at = now;
+	return 1;
 }
 
 /* ---- listeners ---- */
@@ -833,7 +880,6 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
 	if (!l)
 		return;
 	struct tcp_stack *s = l->s;
-	note_now(s, now);
 	tcp_enter(s);
 	/* connections not yet accepted are reset */
 	for (unsigned guard = 0; l->embryo_head && guard < (1u << 25); guard++) {
@@ -906,7 +952,6 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 			return TCP_ENOPORTS;
 	}
 	int err;
-	note_now(s, now);
 	tcp_enter(s);
 	struct tcp_conn *c = tcp_conn_new(s, remote, lport, rport, now, &err);
 	if (!c) {
@@ -964,7 +1009,6 @@ static int send_allowed(const struct tcp_conn *c)
 static void send_queued(struct tcp_conn *c, uint32_t n, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
-	note_now(s, now);
 	tcp_enter(s);
 	c->sndbuf.len += n;
 	/* SYN-SENT / SYN-RECEIVED: "Queue the data for transmission after
@@ -1067,16 +1111,13 @@ ssize_t tcp_recv_consume(struct tcp_conn *c, size_t n, tcp_time_t now)
 	struct tcp_stack *s = c->s;
 	tcp_ring_consume(&c->rcvbuf, (uint32_t)n);
 	if (c->state != TCP_S_CLOSED) {
-		note_now(s, now);
 		tcp_enter(s);
-		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: announce the
-		 * opened window once it grew by min(RCV.BUFF/2, Eff.snd.MSS) */
-		uint32_t edge = c->rcv_nxt + ((tcp_rcv_space(c) >> c->rcv_wscale) << c->rcv_wscale);
-		uint32_t grow = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
-		uint32_t half = (c->rcvbuf.cap - c->rcv_slack) / 2;
-		uint32_t thresh = half < c->smss ? half : c->smss;
-		if (grow >= thresh && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
-				       c->state == TCP_S_FIN_WAIT_2))
+		/* RFC 9293 3.8.6.2.2 receiver SWS avoidance: a window update
+		 * once the window opens by the threshold */
+		struct tcp_rwnd w;
+		tcp_rcv_wnd_offer(c, &w);
+		if (w.opens && (c->state == TCP_S_ESTABLISHED || c->state == TCP_S_FIN_WAIT_1 ||
+				c->state == TCP_S_FIN_WAIT_2))
 			tcp_send_ack(c, now);
 		tcp_leave(s);
 	}
@@ -1106,7 +1147,6 @@ int tcp_close(struct tcp_conn *c, tcp_time_t now)
 		return TCP_EINVAL;
 	struct tcp_stack *s = c->s;
 	int r = 0;
-	note_now(s, now);
 	tcp_enter(s);
 	switch (c->state) {
 	case TCP_S_CLOSED:
@@ -1122,8 +1162,15 @@ int tcp_close(struct tcp_conn *c, tcp_time_t now)
 		/* "If no SENDs have been issued and there is no pending data to
 		 * send, then form a FIN segment and send it, and enter
 		 * FIN-WAIT-1 state; otherwise, queue for processing after
-		 * entering ESTABLISHED state." - we always queue. */
+		 * entering ESTABLISHED state."  The FIN follows the SYN,ACK
+		 * (SEQ=ISS+1); our SYN stays unacknowledged until the peer's
+		 * ACK, which completes the handshake in FIN-WAIT-1 (tcp_input.c
+		 * handshake_pending). */
 		c->fin_queued = 1;
+		if (c->sndbuf.len == 0) {
+			tcp_set_state(c, TCP_S_FIN_WAIT_1);
+			tcp_output(c, now);
+		}
 		break;
 	case TCP_S_ESTABLISHED:
 		/* "Queue this until all preceding SENDs have been segmentized,
@@ -1186,7 +1233,6 @@ int tcp_abort(struct tcp_conn *c, tcp_time_t now)
 		return TCP_EINVAL;
 	if (c->detached)
 		return TCP_ENOTCONN;
-	note_now(c->s, now);
 	tcp_enter(c->s);
 	abort_conn(c, TCP_EABORTED, now);
 	tcp_leave(c->s);
@@ -1200,7 +1246,6 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
 	if (c->detached)
 		return TCP_ENOTCONN;
 	c->no_read = 1;
-	note_now(c->s, now);
 	if (c->rcvbuf.len > 0 || c->ooo.n > 0) {
 		/* unread data: reset, as a kernel socket closed with unread
 		 * data does (RFC 2525 2.17) */
@@ -1216,7 +1261,7 @@ int tcp_close_no_read(struct tcp_conn *c, tcp_time_t now)
 	return r == TCP_ECLOSING ? 0 : r;
 }
 
-void tcp_release(struct tcp_conn *c)
+void tcp_release(struct tcp_conn *c, tcp_time_t now)
 {
 	if (!c || c->released)
 		return;
@@ -1236,9 +1281,7 @@ void tcp_release(struct tcp_conn *c)
 		dead_push(c);
 		return;
 	}
-	/* still live: the engine finishes the close on its own; the time is
-	 * the latest the engine was told */
-	tcp_time_t now = s->last_now;
+	/* still live: the engine finishes the close on its own */
 	tcp_enter(s);
 	c->no_read = 1;
 	if (c->state == TCP_S_SYN_SENT) {
@@ -1302,7 +1345,7 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->snd_nxt = c->snd_nxt;
 	o->snd_wnd = c->snd_wnd;
 	o->rcv_nxt = c->rcv_nxt;
-	o->rcv_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+	o->rcv_wnd = tcp_rcv_wnd(c);
 	o->send_queue = c->sndbuf.len;
 	o->recv_queue = c->rcvbuf.len;
 	o->mss = c->smss;
@@ -1385,7 +1428,6 @@ int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 		s->st.DropMalformed++;
 		return r;
 	}
-	note_now(s, now);
 	tcp_enter(s);
 	r = tcp_input_seg(s, from, &seg, now);
 	tcp_leave(s);

@@ -10,7 +10,6 @@
 #include "toud.h"
 #include "tt.h"
 
-struct toud toud; /* the daemon's global, unused by pcap.c */
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 

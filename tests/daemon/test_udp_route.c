@@ -14,7 +14,6 @@
 #include "tt.h"
 #include "udp_route.h"
 
-struct toud toud; /* the daemon's global, unused by udp_route.c */
 
 #define SOCK_A ((void *)0x1000)
 #define SOCK_B ((void *)0x2000)

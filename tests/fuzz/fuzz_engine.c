@@ -22,6 +22,7 @@ struct fz {
 	size_t emitted;
 	uint8_t last[2048];
 	size_t lastlen;
+	tcp_time_t now; /* the driver's clock, for tcp_release() in fz_event */
 };
 
 static void fz_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
@@ -60,7 +61,7 @@ static void fz_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event e
 	}
 	if (ev == TCP_EV_CLOSED) {
 		fz_forget(f, c);
-		tcp_release(c);
+		tcp_release(c, f->now);
 	}
 }
 
@@ -109,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unsigned op = take(&r, 1) % 12;
 		const struct tcp_endpoint *from = &peers[take(&r, 1) & 1];
 		struct tcp_conn *c = f.n ? f.c[take(&r, 1) % f.n] : NULL;
+		f.now = now;
 		switch (op) {
 		case 0: { /* raw datagram */
 			size_t len = take(&r, 1);
@@ -165,6 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		case 4: /* time passes */
 			now += (tcp_time_t)take(&r, 2) * 1000u;
+			f.now = now;
 			tcp_timeout(s, now);
 			break;
 		case 5: /* jump to the next deadline */ {
@@ -173,6 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (d < now)
 					abort(); /* a deadline in the past must have fired */
 				now = d;
+				f.now = now;
 				tcp_timeout(s, now);
 			}
 			break;
@@ -206,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				tcp_close_no_read(c, now);
 			} else if (c) {
 				fz_forget(&f, c);
-				tcp_release(c);
+				tcp_release(c, now);
 			}
 			break;
 		}

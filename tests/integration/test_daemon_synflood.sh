@@ -29,7 +29,8 @@ FLOOD=${TOU_TOOLS:-$TOU_BUILD_DIR/tests/tools}/synflood
 [ -x "$FLOOD" ] || fail "no synflood tool at $FLOOD"
 NS=tou-sf-$$
 ip netns add "$NS" || fail "ip netns add"
-trap 'rc=$?; ip netns del "$NS" 2>/dev/null; (exit $rc); cleanup' EXIT
+# cleanup (test_daemon_common.bash) takes the exit status from $?
+trap 'rc=$?; set +e; ip netns del "$NS" 2>/dev/null; (exit $rc); cleanup' EXIT
 ip -n "$NS" link set lo up
 
 start_ns_daemon() { # name port [args]

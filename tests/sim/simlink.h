@@ -759,7 +759,7 @@ static inline int sim_app_pump(struct sim *s, struct sim_app *a)
 		a->release_pending = 0;
 		struct tcp_conn *c = a->c;
 		a->c = NULL;
-		tcp_release(c);
+		tcp_release(c, s->now);
 		return 1;
 	}
 	if (!a->c || a->closed || !a->established)

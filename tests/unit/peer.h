@@ -28,6 +28,7 @@
 
 #include "tcp.h"
 #include "tcp_seg.h"
+#include "tcp_testing.h"
 #include "tt.h"
 
 /* peer_send(p, .field = ...) lists the template's fields first and the
@@ -124,7 +125,7 @@ static inline void peer_event(void *ctx, struct tcp_conn *c, void *user, enum tc
 	if (ev == TCP_EV_ACCEPTED)
 		h->accepted = c;
 	if (ev == TCP_EV_CLOSED && h->release_on_close)
-		tcp_release(c);
+		tcp_release(c, h->now);
 }
 
 static inline void peer_log(void *ctx, int level, const char *fmt, ...)
@@ -147,7 +148,8 @@ static inline uint32_t peer_isn(void *arg, const struct tcp_conn *c)
 }
 
 /* A plain configuration: no options, 1 s minimum RTO, immediate ACKs, an
- * 8 KiB receive window, so figures show simple numbers. */
+ * 8 KiB receive window, no per-connection limit on ACKs answering
+ * unacceptable segments, so figures show simple numbers. */
 static inline void peer_plain_config(struct tcp_config *cfg)
 {
 	tcp_config_default(cfg);
@@ -165,6 +167,9 @@ static inline void peer_plain_config(struct tcp_config *cfg)
 	cfg->cc = TCP_CC_NEWRENO;
 	cfg->max_connections = 64;
 	cfg->challenge_ack_limit = 10;
+	/* every unacceptable segment answered: tests of the per-connection
+	 * ACK rate limit set it (test_hardening.c) */
+	cfg->invalid_ratelimit = 0;
 	cfg->msl = TCP_SEC(30);
 }
 

@@ -58,7 +58,7 @@ TT_TEST(api_bad_arguments)
 	TT_EQ(tcp_close(NULL, 0), TCP_EINVAL);
 	TT_EQ(tcp_abort(NULL, 0), TCP_EINVAL);
 	TT_EQ(tcp_next_deadline(s), TCP_TIME_NEVER);
-	tcp_release(NULL);
+	tcp_release(NULL, T0);
 	tcp_stack_free(s);
 	tcp_stack_free(NULL);
 }
@@ -112,7 +112,7 @@ TT_TEST(api_ids_and_iteration)
 	TT_EQ(n, 2);
 	uint64_t id = tcp_conn_id(c[1]);
 	tcp_abort(c[1], T0);
-	tcp_release(c[1]);
+	tcp_release(c[1], T0);
 	TT_ASSERT(tcp_find_by_id(a.s, id) == NULL);
 	TT_EQ(host_nconns(&a), 2);
 	/* ids are never reused */
@@ -151,7 +151,7 @@ static void reentrant_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_
 		tcp_close(c, T0);
 	}
 	if (ev == TCP_EV_CLOSED)
-		tcp_release(c);
+		tcp_release(c, T0);
 }
 
 TT_TEST(api_reentrant_callbacks)

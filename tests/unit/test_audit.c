@@ -36,6 +36,42 @@ TT_TEST(rule_receiver_sws_avoidance_unscaled)
 	host_free(&b);
 }
 
+/* RFC 9293 3.8.6.2.2 receiver SWS avoidance with a buffer larger than an
+ * unscaled window field (no window scaling): the window is at most 65535
+ * ("the window field ... 16 bits", RFC 9293 3.1), so once 65535 is
+ * announced, reading does not open it further.  Reads must not send window
+ * updates that repeat the last ACK: a pure ACK with the same SEG.ACK and
+ * SEG.WND is a duplicate ACK to the peer (RFC 5681 2 "DUPLICATE
+ * ACKNOWLEDGMENT"), and three of them trigger its fast retransmit. */
+TT_TEST(rule_receiver_reads_no_duplicate_65535_window_updates)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.recv_buffer = 256 * 1024;
+	struct host b;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(fx_passive(&b, &p, &c, .cfg = &cfg), 0);
+	char blk[1001];
+	memset(blk, 'w', 1000);
+	blk[1000] = 0;
+	for (uint32_t i = 0; i < 10; i++) {
+		peer_send(&p, .seq = 100 + i * 1000, .data = blk);
+		EXPECT_SEG_WL(&b, F_ACK, 300, 100 + (i + 1) * 1000, 65535, 0);
+	}
+	uint64_t out = host_stats(&b).OutSegs;
+	uint8_t rb[100];
+	for (int i = 0; i < 100; i++) {
+		TT_EQ(tcp_recv(c, rb, sizeof rb, T0), 100);
+		EXPECT_NONE(&b);
+	}
+	TT_EQ(host_stats(&b).OutSegs, out);
+	/* the window still takes what it announced */
+	peer_send(&p, .seq = 100 + 10000, .data = blk);
+	EXPECT_SEG_WL(&b, F_ACK, 300, 100 + 11000, 65535, 0);
+	host_free(&b);
+}
+
 /* RFC 7323 3.2: "Once TSopt has been successfully negotiated, that is both
  * <SYN> and <SYN,ACK> contain TSopt, the TSopt MUST be sent in every
  * non-<RST> segment for the duration of the connection, and SHOULD be sent

@@ -55,8 +55,8 @@ TT_TEST(test_fig_normal_close)
 	EXPECT_STATE(ca, TCP_S_CLOSED);
 	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
 	TT_EQ(host_count_ev(&a, TCP_EV_CLOSED), 1); /* reported once */
-	tcp_release(ca);
-	tcp_release(cb);
+	tcp_release(ca, T0 + 2 * a.cfg.msl);
+	tcp_release(cb, T0 + 2 * a.cfg.msl);
 	EXPECT_NONE(&a);
 	EXPECT_NONE(&b);
 	host_free(&a);
@@ -102,8 +102,8 @@ TT_TEST(test_fig_simultaneous_close)
 	tcp_timeout(b.s, T0 + 2 * b.cfg.msl);
 	EXPECT_STATE(ca, TCP_S_CLOSED);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
-	tcp_release(ca);
-	tcp_release(cb);
+	tcp_release(ca, T0 + 2 * b.cfg.msl);
+	tcp_release(cb, T0 + 2 * b.cfg.msl);
 	host_free(&a);
 	host_free(&b);
 }
@@ -133,7 +133,7 @@ TT_TEST(test_time_wait_fin_retransmission_restarts_2msl)
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	tcp_timeout(a.s, t1 + 2 * a.cfg.msl);
 	EXPECT_STATE(ca, TCP_S_CLOSED);
-	tcp_release(ca);
+	tcp_release(ca, t1 + 2 * a.cfg.msl);
 	host_free(&a);
 	host_free(&b);
 }
@@ -154,7 +154,7 @@ TT_TEST(test_time_wait_rst_and_syn)
 	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101);
 	host_pop(&a);
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
-	tcp_release(ca); /* engine owns it now */
+	tcp_release(ca, T0); /* engine owns it now */
 	TT_EQ(host_nconns(&a), 1);
 	peer_send(&pb, .flags = F_SYN, .seq = 5000, .now = T0 + 1);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
@@ -186,7 +186,7 @@ TT_TEST(test_time_wait_reopened_by_new_syn)
 	host_deliver(&b, &a, T0);
 	EXPECT_STATE(cb, TCP_S_TIME_WAIT);
 	EXPECT_STATE(ca, TCP_S_CLOSED);
-	tcp_release(cb);
+	tcp_release(cb, T0);
 	/* an old SYN: challenge ACK, still TIME-WAIT */
 	peer_send(&pa, .flags = F_SYN, .seq = 50, .now = T0 + 10);
 	EXPECT_SEG(&b, F_ACK, 301, 101);
@@ -276,7 +276,7 @@ TT_TEST(test_close_in_each_state)
 	EXPECT_NONE(&a);
 	TT_EQ(host_closed_err(&a), 0);
 	TT_EQ(tcp_close(c, T0), TCP_ENOTCONN);
-	tcp_release(c);
+	tcp_release(c, T0);
 	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
 
 	struct tcp_conn *ca, *cb;
@@ -318,7 +318,7 @@ TT_TEST(test_close_no_read_resets_on_data)
 	EXPECT_SEG(&b, F_RST | F_ACK, 301, 100);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
 	TT_EQ(host_closed_err(&b), TCP_EABORTED);
-	tcp_release(cb);
+	tcp_release(cb, T0);
 
 	/* second connection: unread data buffered at the call */
 	b.nev = 0;
@@ -432,7 +432,7 @@ TT_TEST(test_orphan_fin_wait_2_times_out)
 	struct tcp_conn *ca, *cb;
 	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
 	tcp_close(ca, T0);
-	tcp_release(ca);
+	tcp_release(ca, T0);
 	host_deliver(&a, &b, T0);
 	host_deliver(&b, &a, T0);
 	TT_EQ(host_nconns(&a), 1);

@@ -236,7 +236,7 @@ TT_TEST(test_fig_half_open_discovery)
 	EXPECT_SEG(&a, F_SYN, 400, 0);
 	peer_send(&pa, .flags = F_SYN, .seq = 400, .now = T0 + TCP_SEC(1));
 	EXPECT_SEG(&b, F_SYN | F_ACK, 299, 401); /* the listener answers (ISN hook still 299) */
-	tcp_release(cb);
+	tcp_release(cb, T0 + TCP_SEC(1));
 	host_free(&a);
 	host_free(&b);
 }
@@ -266,7 +266,7 @@ TT_TEST(test_fig_half_open_data_rst_abort)
 	peer_send(&pa, .flags = F_RST, .seq = 100, .wnd = 0);
 	TT_EQ(host_closed_err(&b), TCP_ECONNRESET);
 	TT_EQ(tcp_send(cb, "x", 1, T0), TCP_ECONNRESET);
-	tcp_release(cb);
+	tcp_release(cb, T0);
 	host_free(&a);
 	host_free(&b);
 }

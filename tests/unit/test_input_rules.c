@@ -389,7 +389,7 @@ TT_TEST(rule_closing_needs_ack_of_fin)
 
 /* SYN-RECEIVED: FIN on the ACK that completes the handshake ->
  * ESTABLISHED then CLOSE-WAIT ("SYN-RECEIVED STATE ... Enter the
- * CLOSE-WAIT state"); CLOSE in SYN-RECEIVED is queued until ESTABLISHED. */
+ * CLOSE-WAIT state"); CLOSE in SYN-RECEIVED sends the FIN at once. */
 TT_TEST(rule_syn_received_fin_and_queued_close)
 {
 	struct host b;
@@ -415,12 +415,16 @@ TT_TEST(rule_syn_received_fin_and_queued_close)
 	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	peer_send(&pa, .flags = F_SYN, .seq = 300);
 	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
-	TT_EQ(tcp_close(c, T0), 0);
-	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	host_drop_all(&a);
-	peer_send(&pa, .seq = 301, .ack = 101);
+	/* RFC 9293 3.10.4: "If no SENDs have been issued and there is no
+	 * pending data to send, then form a FIN segment and send it, and
+	 * enter FIN-WAIT-1 state" */
+	TT_EQ(tcp_close(c, T0), 0);
 	EXPECT_STATE(c, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&a, F_FIN | F_ACK, 101, 301);
+	peer_send(&pa, .seq = 301, .ack = 101);
+	EXPECT_STATE(c, TCP_S_FIN_WAIT_1);
+	EXPECT_NONE(&a);
 	host_free(&a);
 }
 

@@ -43,7 +43,7 @@ TT_TEST(lookup_cache_alternating_and_closed)
 	/* s2 goes away (RST to a), then a's next segment on that 4-tuple
 	 * finds no TCB: the cache held s2 last */
 	TT_EQ(tcp_abort(s2, T0), 0);
-	tcp_release(s2);
+	tcp_release(s2, T0);
 	host_drop_all(&b);
 	struct tcp_stats before = host_stats(&b);
 	TT_EQ(peer_send(&pa, .seq = 502, .ack = 701, .data = "z"), 0);

@@ -71,7 +71,7 @@ TT_TEST(retransmit_syn_backoff_and_give_up)
 	TT_EQ(st.RetransSegs, 4);
 	TT_EQ(st.AttemptFails, 1);
 	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
-	tcp_release(c);
+	tcp_release(c, t + gap);
 	host_free(&a);
 }
 

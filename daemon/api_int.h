@@ -1,0 +1,146 @@
+/*
+ * api_int.h - what the API server's files share: api_server.c (the
+ * socket, dispatch, CONNECT/ABORT, shutdown) uses api_listen.c
+ * (LISTEN/ACCEPT), api_info.c (STATUS/LIST/STATS, end records) and
+ * api_client.c (one client's stream, replies, handover); those use
+ * api_client.c only.  Not for other parts of the daemon.
+ */
+#ifndef TOUD_API_INT_H
+#define TOUD_API_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "api_parse.h"
+#include "bridge.h"
+#include "lstream.h"
+#include "tou_proto.h"
+#include "toud.h"
+
+#define API_RBUF (64 * 1024)         /* one read from a client before its stream is bridged */
+#define API_PEND_MAX (256 * 1024)    /* app bytes held before OK */
+#define API_END_RECORDS 1024         /* ended connections kept for STATUS */
+
+/* The one state of an API client. */
+enum client_phase {
+	CL_REQUEST,     /* reading the request line */
+	CL_RESOLVING,   /* CONNECT: name resolution */
+	CL_CONNECTING,  /* CONNECT: its bridge's active open */
+	CL_ACCEPT_WAIT, /* ACCEPT: waiting for a connection */
+	CL_LISTENING,   /* LISTEN: holds the listener */
+	CL_REPLIED,     /* answered; the stream closes when drained */
+	CL_GONE         /* stream closed or handed to a bridge; freed with the timer */
+};
+
+struct listener;
+
+struct client {
+	struct api *api;
+	struct lstream *ls;             /* NULL once closed or handed over */
+	uv_timer_t timer;               /* request, accept and reply timeouts */
+	enum client_phase phase;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char line[TOU_PROTO_MAX_LINE];
+	size_t line_len;
+	uint8_t *pend;                  /* app bytes read before the OK */
+	size_t pend_len;
+	int app_eof;                    /* the app shut its side before the OK */
+	struct api_request req;
+	struct resolve_req *rr;         /* CL_RESOLVING */
+	struct bridge *br;              /* CL_CONNECTING */
+	struct listener *lst;           /* CL_LISTENING: ours */
+	struct listener *waiting_on;    /* CL_ACCEPT_WAIT */
+	struct client *wnext;           /* the listener's waiters */
+	struct client *next, *prev;
+};
+
+struct listener {
+	struct tcp_owner owner;         /* the engine listener's user pointer */
+	struct api *api;
+	struct tcp_listener *tl;
+	uint16_t port;
+	uid_t uid;
+	unsigned backlog;
+	struct client *holder;
+	struct bridge *qhead, *qtail;   /* accepted, not yet handed to an app */
+	unsigned qlen;
+	struct client *whead, *wtail;   /* ACCEPT clients waiting */
+	struct listener *next;
+};
+
+struct end_record {
+	uint64_t id;
+	long long uid;
+	struct tcp_conn_info info;
+	char cc[16];
+	char local[96], remote[96];
+	const char *end;
+};
+
+/* What a client asks of the server (api_server.c). */
+struct client_hooks {
+	void (*request)(struct client *cl);  /* the request line is in cl->line */
+	void (*release)(struct client *cl);  /* let go of what the verb holds */
+	void (*timeout)(struct client *cl);  /* the verb's timer (ACCEPT timeout=) */
+};
+
+struct api {
+	struct toud *d;
+	const struct client_hooks *hooks;
+	uv_pipe_t server;
+	int server_open;
+	int bound_path;                 /* we created the socket file */
+	char path[108];
+	struct client *clients;
+	unsigned n_req;                 /* clients in CL_REQUEST */
+	struct listener *listeners;
+	struct end_record ends[API_END_RECORDS];
+	unsigned n_ends, ends_next;
+	uint64_t requests, errors, clients_refused;
+	uint8_t rbuf[API_RBUF];
+};
+
+/* api_client.c */
+struct client *client_new(struct api *a);       /* CL_REQUEST, its stream ready for uv_accept */
+/* max_api_clients: answer ERR, drain the request, close within a second */
+void client_refuse(struct client *cl, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void client_reply_err(struct client *cl, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void client_finish(struct client *cl);           /* answered: close when written */
+void client_close(struct client *cl);            /* now */
+/* Reads from the client (pre-OK bytes, its EOF or close); after its EOF a
+ * LISTEN client is watched for its close instead. */
+void client_read_start(struct client *cl);
+/* The client's one timer; what it does depends on the phase. */
+void client_timer_start(struct client *cl, uint64_t ms, uint64_t repeat);
+/* The connection b is the client's: "OK id local remote", then the stream
+ * and the bytes read so far go to b. */
+void client_handover(struct client *cl, struct bridge *b);
+/* "<ip>:<udp-port>/<tcp-port>" of both sides */
+void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t lport, uint16_t rport,
+		char *local, size_t llen, char *rem, size_t rlen);
+
+/* api_listen.c */
+void do_listen(struct client *cl);
+void do_accept(struct client *cl);
+void waiter_remove(struct client *cl);
+void listener_close(struct listener *l);         /* resets its accept queue, fails its waiters */
+void accept_queue_remove(struct bridge *b);
+
+/* api_info.c */
+void do_status(struct client *cl);
+void do_list(struct client *cl);
+void do_stats(struct client *cl);
+/* a connection ended: log it, keep its end record for STATUS <id> */
+void conn_ended(struct api *a, struct bridge *b, int err);
+const struct end_record *find_end(const struct api *a, uint64_t id);
+/* live connections (the limits) */
+unsigned api_count_uid(const struct api *a, uid_t uid);
+unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep);
+struct bridge *find_bridge(const struct api *a, uint64_t id);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * api_listen.c - LISTEN and ACCEPT (docs/API.md): a listener per port,
+ * its accept queue of PARKED bridges and its queue of ACCEPT clients.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "api_int.h"
+#include "endpoint.h"
+#include "log.h"
+
+static struct listener *find_listener(const struct api *a, uint16_t port)
+{
+	for (struct listener *l = a->listeners; l; l = l->next)
+		if (l->port == port)
+			return l;
+	return NULL;
+}
+
+static int port_allowed(const struct client *cl, uint16_t port)
+{
+	return port >= cl->api->d->cfg.privileged_ports || cl->uid == 0;
+}
+
+void waiter_remove(struct client *cl)
+{
+	struct listener *l = cl->waiting_on;
+	if (!l)
+		return;
+	struct client **pp = &l->whead;
+	l->wtail = NULL;
+	for (struct client *w = l->whead; w; w = w->wnext) {
+		if (w == cl) {
+			*pp = w->wnext;
+			continue;
+		}
+		pp = &w->wnext;
+		l->wtail = w;
+	}
+	*pp = NULL;
+	cl->waiting_on = NULL;
+	cl->wnext = NULL;
+}
+
+void accept_queue_remove(struct bridge *b)
+{
+	struct listener *l = b->owner_data;
+	if (!l)
+		return;
+	struct bridge **pp = &l->qhead;
+	l->qtail = NULL;
+	for (struct bridge *x = l->qhead; x; x = x->owner_next) {
+		if (x == b) {
+			*pp = x->owner_next;
+			l->qlen--;
+			continue;
+		}
+		pp = &x->owner_next;
+		l->qtail = x;
+	}
+	*pp = NULL;
+	b->owner_data = NULL;
+	b->owner_next = NULL;
+}
+
+void listener_close(struct listener *l)
+{
+	struct api *a = l->api;
+	struct listener **pp = &a->listeners;
+	while (*pp && *pp != l)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = l->next;
+	log_info("listener on port %u closed", l->port);
+	tcp_unlisten(l->tl, toud_now());
+	while (l->whead) {
+		struct client *w = l->whead;
+		waiter_remove(w);
+		client_reply_err(w, TOU_ERR_NOTFOUND, "listener on port %u closed", l->port);
+	}
+	while (l->qhead) {
+		struct bridge *b = l->qhead;
+		accept_queue_remove(b);
+		bridge_reset(b); /* as a kernel does for its accept queue */
+	}
+	free(l);
+}
+
+/* ---- accepted connections ---- */
+
+/* An accepted connection is established: a waiting ACCEPT client takes
+ * it, else it stays in the accept queue. */
+static void accepted_opened(struct bridge *b)
+{
+	struct listener *l = b->owner_data;
+	if (!l || b->state != BRIDGE_PARKED || !l->whead)
+		return;
+	struct client *w = l->whead;
+	waiter_remove(w);
+	accept_queue_remove(b);
+	client_handover(w, b);
+}
+
+static void accepted_ended(struct bridge *b, int err)
+{
+	conn_ended(b->owner_ctx, b, err);
+	accept_queue_remove(b);
+}
+
+static const struct bridge_ops accepted_ops = { accepted_opened, accepted_ended };
+
+/* TCP_EV_ACCEPTED: adopt the connection (a PARKED bridge in the accept
+ * queue) or refuse it at once.  Refusing calls the engine from inside its
+ * callback, which the engine allows (daemon/tcp/README.md "Events are
+ * deferred"); no daemon object exists for that connection yet. */
+static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_event ev, int err)
+{
+	(void)err;
+	struct listener *l = TOUD_CONTAINER_OF(o, struct listener, owner);
+	if (ev != TCP_EV_ACCEPTED)
+		return;
+	struct api *a = l->api;
+	const struct toud_config *cfg = &a->d->cfg;
+	struct tcp_conn_info info;
+	const char *why = NULL;
+	if (tcp_conn_info(tc, &info) != 0)
+		why = "no connection information";
+	else if (a->d->bridges->live >= cfg->max_connections)
+		why = "max_connections";
+	else if (api_count_peer(a, &info.remote) >= cfg->max_per_peer)
+		why = "max_per_peer";
+	else if (api_count_uid(a, l->uid) >= cfg->max_per_uid)
+		why = "max_per_uid";
+	else if (l->qlen >= l->backlog && !l->whead)
+		why = "backlog";
+	struct bridge *b = why ? NULL : bridge_accepted(a->d->bridges, tc, (long long)l->uid, &accepted_ops, a, l);
+	if (!b) {
+		char rem[96];
+		endpoint_format(&info.remote, rem, sizeof rem);
+		log_peer(LOG_LVL_WARNING, info.remote.addr, info.remote.family == 6 ? 16 : 4, toud_now(),
+			 "port %u: connection from %s/%u refused: %s reached", l->port, rem, info.remote_port,
+			 why ? why : "out of memory");
+		tcp_abort(tc, toud_now());
+		tcp_release(tc, toud_now());
+		return;
+	}
+	if (l->qtail)
+		l->qtail->owner_next = b;
+	else
+		l->qhead = b;
+	l->qtail = b;
+	l->qlen++;
+}
+
+/* ---- verbs ---- */
+
+void do_listen(struct client *cl)
+{
+	struct api *a = cl->api;
+	const struct toud_config *cfg = &a->d->cfg;
+	uint16_t port = cl->req.port;
+	if (!port_allowed(cl, port)) {
+		client_reply_err(cl, TOU_ERR_DENIED, "port %u is below %u: only root may listen on it", port,
+				 cfg->privileged_ports);
+		return;
+	}
+	if (find_listener(a, port)) {
+		client_reply_err(cl, TOU_ERR_INUSE, "port %u is already listened on", port);
+		return;
+	}
+	struct listener *l = calloc(1, sizeof *l);
+	if (!l) {
+		client_reply_err(cl, TOU_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	unsigned backlog = cl->req.has_backlog ? cl->req.backlog : 128;
+	if (backlog > cfg->max_backlog)
+		backlog = cfg->max_backlog;
+	l->owner.event = on_listener_event;
+	l->api = a;
+	int r = tcp_listen(a->d->stack, port, backlog, &l->owner, &l->tl);
+	if (r != 0) {
+		free(l);
+		if (r == TCP_EADDRINUSE)
+			client_reply_err(cl, TOU_ERR_INUSE, "port %u is already listened on", port);
+		else
+			client_reply_err(cl, TOU_ERR_INTERNAL, "cannot listen: %s", tcp_strerror(r));
+		return;
+	}
+	l->port = port;
+	l->uid = cl->uid;
+	l->backlog = backlog;
+	l->holder = cl;
+	l->next = a->listeners;
+	a->listeners = l;
+	cl->lst = l;
+	cl->phase = CL_LISTENING;
+	free(cl->pend); /* LISTEN connections carry no data */
+	cl->pend = NULL;
+	cl->pend_len = 0;
+	lstream_printf(cl->ls, "OK %u", port);
+	log_info("listening on port %u for uid %u (backlog %u)", port, (unsigned)cl->uid, backlog);
+	client_read_start(cl); /* notices the client's close (or watches for it after its EOF) */
+}
+
+void do_accept(struct client *cl)
+{
+	struct api *a = cl->api;
+	uint16_t port = cl->req.port;
+	if (!port_allowed(cl, port)) {
+		client_reply_err(cl, TOU_ERR_DENIED, "port %u is below %u: only root may accept on it", port,
+				 a->d->cfg.privileged_ports);
+		return;
+	}
+	struct listener *l = find_listener(a, port);
+	if (!l) {
+		client_reply_err(cl, TOU_ERR_NOTFOUND, "nothing listens on port %u (LISTEN first)", port);
+		return;
+	}
+	if (l->uid != cl->uid && cl->uid != 0) {
+		client_reply_err(cl, TOU_ERR_DENIED, "port %u is listened on by another user", port);
+		return;
+	}
+	cl->phase = CL_ACCEPT_WAIT;
+	if (l->qhead) {
+		struct bridge *b = l->qhead;
+		accept_queue_remove(b);
+		client_handover(cl, b);
+		return;
+	}
+	cl->waiting_on = l;
+	if (l->wtail)
+		l->wtail->wnext = cl;
+	else
+		l->whead = cl;
+	l->wtail = cl;
+	if (cl->req.has_timeout)
+		client_timer_start(cl, (uint64_t)cl->req.timeout_s * 1000, 0);
+	client_read_start(cl);
+}

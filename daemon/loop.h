@@ -1,0 +1,36 @@
+/*
+ * loop.h - the driver: it owns the TCP stack, the use of the clock, the one
+ * engine timer and the order of work in every loop turn
+ * (docs/DESIGN.md section 6):
+ *
+ *   1. input    datagrams (udp.c -> tcp_input) and the apps' bytes
+ *               (lstream/bridge read callbacks), in libuv's I/O phase;
+ *               engine timers (tcp_timeout) when the one uv_timer fires
+ *   2. engine   runs inside those calls; its events are only noted
+ *   3. bridges  bridge_run_all(): every bridge with noted work moves bytes
+ *               between its stream and its connection, ends, answers
+ *   4. flush    udp_flush(): every segment queued by 1-3 leaves in as
+ *               few sendmmsg(2) calls as it can; the pcap file is flushed
+ *   5. re-arm   the uv_timer at tcp_next_deadline()
+ *
+ * Steps 3-5 are loop_turn(), run from a uv_check (after I/O) and a
+ * uv_prepare (before the loop blocks), after the timer, and by main.c after
+ * a signal changed something.
+ */
+#ifndef TOUD_LOOP_H
+#define TOUD_LOOP_H
+
+#include "toud.h"
+
+/* The stack (tcp_stack_new with callbacks.ctx = d), the bridges' set, the
+ * UDP sockets, the timer and the turn's handles: d->stack, d->bridges,
+ * d->udp, d->drv.  0, or a negative code (logged). */
+int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed);
+/* Steps 3-5 above. */
+void loop_turn(struct toud *d);
+/* Closes the timer, the turn's handles and the UDP sockets. */
+void loop_stop(struct toud *d);
+/* After uv_run returned: the stack and every buffer. */
+void loop_free(struct toud *d);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * udp.h - the UDP side of toud: its sockets and batched datagram I/O.
+ * udp.c only moves datagrams: each one received goes to the input
+ * function the driver gave (loop.c: tcp_input), each segment the engine
+ * emits is queued and leaves at udp_flush() (the driver, once per loop
+ * turn) or when the queue fills.
+ */
+#ifndef TOUD_UDP_H
+#define TOUD_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tcp.h"
+#include "toud.h"
+
+/* UDP I/O counters (STATS "udp" object). */
+struct udp_counters {
+	uint64_t rx_datagrams, rx_bytes, rx_truncated, rx_errors, rx_batches;
+	uint64_t tx_datagrams, tx_bytes, tx_errors, tx_dropped, tx_batches, tx_gso, tx_nosocket;
+};
+
+/* One datagram received from `from` at `now`. */
+typedef void (*udp_input_fn)(void *arg, const struct tcp_endpoint *from, const uint8_t *p, size_t len,
+			     tcp_time_t now);
+
+/* Binds d->cfg's addresses (or adopts d->udp_fds) and starts receiving
+ * into input(arg, ...); d->udp is set.  0 or a negative libuv code
+ * (logged). */
+int udp_start(struct toud *d, udp_input_fn input, void *arg);
+/* Sends every queued datagram (a blocked socket: what its buffer takes). */
+void udp_flush(struct udp *u);
+/* A last flush, then every socket closes (freed in its close callback). */
+void udp_stop(struct udp *u);
+/* After the loop ended: the buffers and u itself. */
+void udp_free(struct udp *u);
+
+/* The engine's emit and emit_buf hooks (tcp.h callbacks) for u. */
+void udp_emit(struct udp *u, const struct tcp_endpoint *to, const uint8_t *seg, size_t len);
+uint8_t *udp_emit_buf(struct udp *u, const struct tcp_endpoint *to, size_t len);
+
+int udp_have_family(const struct udp *u, int family);  /* 4 or 6: is there a socket? */
+/* "<ip>:<udp-port>" of our socket for that family */
+void udp_local_name(const struct udp *u, int family, char *buf, size_t len);
+int udp_describe(const struct udp *u, char *buf, size_t len); /* "0.0.0.0:9811 [::]:9811" */
+int udp_json(const struct udp *u, char *buf, size_t len);     /* counters as a JSON object */
+
+#endif
