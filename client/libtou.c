@@ -7,8 +7,10 @@
  * time: not one byte of the stream may be consumed here.
  */
 #include "tou.h"
+#include "tou_addr.h"
 #include "tou_json.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,12 +304,47 @@ static int open_stream(const char *socket_path, const char *line, struct tou_con
 	return fd;
 }
 
+/* A literal address in "<host>[:<udp-port>]" (the API's forms: "[v6]",
+ * "[v6]:port", a bare v6 with two colons or more, "v4", "v4:port") that
+ * can never be a unicast peer: -EHOSTUNREACH with the reason in the
+ * detail text, without asking the daemon.  Names are left to it. */
+static int check_literal(const char *host)
+{
+	char a[64];
+	const char *p = host, *end;
+	if (*p == '[') {
+		p++;
+		end = strchr(p, ']');
+	} else if (strchr(host, ':') != strrchr(host, ':')) {
+		end = p + strlen(p);
+	} else {
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+	}
+	if (!end || (size_t)(end - p) >= sizeof a)
+		return 0;
+	memcpy(a, p, (size_t)(end - p));
+	a[end - p] = '\0';
+	unsigned char bin[16];
+	int af = inet_pton(AF_INET, a, bin) == 1 ? AF_INET : inet_pton(AF_INET6, a, bin) == 1 ? AF_INET6 : 0;
+	const char *why = af ? tou_addr_not_unicast(af, bin) : NULL;
+	if (!why)
+		return 0;
+	snprintf(tou_detail, sizeof(tou_detail), "%s is %s, not one host", a, why);
+	return -EHOSTUNREACH;
+}
+
 int tou_connect(const char *socket_path, const char *host, unsigned port,
 		unsigned flags, unsigned timeout_s, struct tou_conn_info *info)
 {
+	tou_detail[0] = '\0';
 	if (!word_ok(host) || port == 0 || port > 65535 ||
 	    (flags & ~(unsigned)(TOU_NODELAY | TOU_KEEPALIVE)))
 		return -EINVAL;
+	int bad = check_literal(host);
+	if (bad < 0)
+		return bad;
 	char line[TOU_PROTO_MAX_LINE];
 	int n = snprintf(line, sizeof(line), "CONNECT %s %u%s%s", host, port,
 			 (flags & TOU_NODELAY) ? " nodelay" : "",
@@ -477,6 +514,20 @@ int tou_status_parse(const char *json, size_t len, struct tou_status *st)
 		if (v >= 0 && tj_u64(json, toks, v, &x) == 0)
 			*(uint64_t *)((char *)&s + nums[i].off) = x;
 	}
+	static const struct { const char *key; size_t off; } flags[] = {
+#define F(k) { #k, offsetof(struct tou_status, k) }
+		F(timestamps), F(sack), F(nodelay), F(keepalive),
+#undef F
+	};
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		int v = tj_get(json, toks, 0, flags[i].key);
+		*(int *)((char *)&s + flags[i].off) = v >= 0 && toks[v].type == TJ_TRUE;
+	}
+	uint64_t ws;
+	if (tj_u64(json, toks, tj_get(json, toks, 0, "snd_wscale"), &ws) == 0 && ws <= 14)
+		s.snd_wscale = (unsigned)ws;
+	if (tj_u64(json, toks, tj_get(json, toks, 0, "rcv_wscale"), &ws) == 0 && ws <= 14)
+		s.rcv_wscale = (unsigned)ws;
 	tj_str(json, toks, tj_get(json, toks, 0, "state"), s.state, sizeof(s.state));
 	tj_str(json, toks, tj_get(json, toks, 0, "end"), s.end, sizeof(s.end));
 	tj_str(json, toks, tj_get(json, toks, 0, "local"), s.local, sizeof(s.local));

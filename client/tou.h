@@ -24,7 +24,10 @@
  *   -EINVAL         bad argument, or the daemon answered "badrequest"
  *   -ECONNREFUSED   the peer answered our SYN with RST ("refused")
  *   -ETIMEDOUT      no answer within the timeout ("timeout")
- *   -EHOSTUNREACH   name did not resolve / no route ("unreachable")
+ *   -EHOSTUNREACH   name did not resolve / no route ("unreachable"), or
+ *                   the destination can never be one peer (broadcast,
+ *                   multicast, unspecified: tou_connect() refuses such a
+ *                   literal address itself, RFC 1122 4.2.3.10)
  *   -EACCES         the daemon's access rules deny it ("denied")
  *   -ENOBUFS        a configured limit was reached ("limit")
  *   -EADDRINUSE     the port is already listened on ("inuse")
@@ -52,6 +55,14 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* What libtou.so exports: these functions and nothing else (it is built
+ * with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define TOU_API __attribute__((visibility("default")))
+#else
+#define TOU_API
 #endif
 
 /* The daemon's API socket could not be connected. */
@@ -83,6 +94,10 @@ struct tou_status {
 	uint64_t send_queue, recv_queue, snd_wnd, rcv_wnd, mss;
 	uint64_t cwnd, ssthresh, srtt_us, rttvar_us, rto_us, retransmits;
 	uint64_t bytes_sent, bytes_acked, bytes_received, segs_in, segs_out;
+	/* negotiated options and settings (RFC 7323, RFC 2018; nodelay and
+	 * keepalive as CONNECT/ACCEPT set them): 1 on, 0 off or not reported */
+	unsigned snd_wscale, rcv_wscale;
+	int timestamps, sack, nodelay, keepalive;
 };
 
 /*
@@ -94,7 +109,7 @@ struct tou_status {
  * retransmission limits.  On success returns the stream's
  * fd and fills *info if `info` is not NULL.
  */
-int tou_connect(const char *socket_path, const char *host, unsigned port,
+TOU_API int tou_connect(const char *socket_path, const char *host, unsigned port,
 		unsigned flags, unsigned timeout_s, struct tou_conn_info *info);
 
 /*
@@ -103,7 +118,7 @@ int tou_connect(const char *socket_path, const char *host, unsigned port,
  * it to stop listening.  The daemon writes nothing on it; EOF on it means
  * the daemon stopped the listener.
  */
-int tou_listen(const char *socket_path, unsigned port, unsigned backlog);
+TOU_API int tou_listen(const char *socket_path, unsigned port, unsigned backlog);
 
 /*
  * Wait for the next connection on `port`, which must have a listener
@@ -111,32 +126,32 @@ int tou_listen(const char *socket_path, unsigned port, unsigned backlog);
  * bounds the wait (-ETIMEDOUT), 0 waits forever.  Returns the stream's fd
  * and fills *info if `info` is not NULL.
  */
-int tou_accept(const char *socket_path, unsigned port, unsigned timeout_s,
+TOU_API int tou_accept(const char *socket_path, unsigned port, unsigned timeout_s,
 	       struct tou_conn_info *info);
 /* tou_accept() that also sets the accepted connection's TOU_NODELAY /
  * TOU_KEEPALIVE `flags`, as tou_connect() does for its own. */
-int tou_accept_flags(const char *socket_path, unsigned port, unsigned flags, unsigned timeout_s,
+TOU_API int tou_accept_flags(const char *socket_path, unsigned port, unsigned flags, unsigned timeout_s,
 		     struct tou_conn_info *info);
 
 /* Abort connection `id`: the daemon sends RST and drops its data. */
-int tou_abort(const char *socket_path, uint64_t id);
+TOU_API int tou_abort(const char *socket_path, uint64_t id);
 
 /*
  * The state of connection `id` (live, or the end record of a recent one).
  * Fills *st when `st` is not NULL; when `json` is not NULL, stores the
  * daemon's JSON document in a malloc()ed string the caller frees.
  */
-int tou_status(const char *socket_path, uint64_t id, struct tou_status *st,
+TOU_API int tou_status(const char *socket_path, uint64_t id, struct tou_status *st,
 	       char **json);
 
 /* Every connection (LIST): a JSON array in a malloc()ed string. */
-int tou_list(const char *socket_path, char **json);
+TOU_API int tou_list(const char *socket_path, char **json);
 
 /* The daemon's counters (STATS): a JSON object in a malloc()ed string. */
-int tou_stats(const char *socket_path, char **json);
+TOU_API int tou_stats(const char *socket_path, char **json);
 
 /* The daemon's version string, copied into buf (truncated to len-1). */
-int tou_version(const char *socket_path, char *buf, size_t len);
+TOU_API int tou_version(const char *socket_path, char *buf, size_t len);
 
 /*
  * Send one request line (without "\n") and read the answer; on "OK",
@@ -144,21 +159,21 @@ int tou_version(const char *socket_path, char *buf, size_t len);
  * (if not NULL).  For requests that keep the connection open (CONNECT,
  * ACCEPT, LISTEN) use the functions above.
  */
-int tou_request(const char *socket_path, const char *line, char **reply);
+TOU_API int tou_request(const char *socket_path, const char *line, char **reply);
 
 /* Fill *st from one JSON connection object (as in LIST/STATUS).  For a
  * listener (state "LISTEN", as LIST reports them) recv_queue is its accept
  * queue and send_queue its backlog, as `ss -lt` shows them. */
-int tou_status_parse(const char *json, size_t len, struct tou_status *st);
+TOU_API int tou_status_parse(const char *json, size_t len, struct tou_status *st);
 
 /* The path the library uses for socket_path == NULL. */
-const char *tou_socket_path(const char *socket_path);
+TOU_API const char *tou_socket_path(const char *socket_path);
 
 /* A short English description of an error code returned by libtou. */
-const char *tou_strerror(int err);
+TOU_API const char *tou_strerror(int err);
 
 /* The daemon's text of the last ERR answer of this thread, or "". */
-const char *tou_errdetail(void);
+TOU_API const char *tou_errdetail(void);
 
 #ifdef __cplusplus
 }

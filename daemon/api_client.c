@@ -26,7 +26,7 @@ void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t
 {
 	char s[72];
 	/* the address the peer talks to (udp_route.c), else the bound one */
-	if (udp_route_local_name(remote, s, sizeof s) != 0)
+	if (udp_route_local_name(a->d->route, remote, s, sizeof s) != 0)
 		udp_local_name(a->d->udp, remote->family, s, sizeof s);
 	snprintf(local, llen, "%s/%u", s, lport);
 	endpoint_format(remote, s, sizeof s);

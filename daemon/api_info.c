@@ -209,7 +209,7 @@ void do_stats(struct client *cl)
 	char u[1024];
 	udp_json(a->d->udp, u, sizeof u);
 	char rt[512];
-	udp_route_json(rt, sizeof rt);
+	udp_route_json(a->d->route, rt, sizeof rt);
 	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
 		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
 		  "\"ended_kept\":%u}}",

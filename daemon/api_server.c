@@ -27,6 +27,7 @@
 #include "endpoint.h"
 #include "log.h"
 #include "resolve.h"
+#include "tou_addr.h"
 #include "udp.h"
 
 /* ---- CONNECT ---- */
@@ -73,6 +74,11 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		return; /* answered meanwhile (daemon stopping) */
 	if (status != 0) {
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "cannot resolve \"%s\": %s", cl->req.host, uv_strerror(status));
+		return;
+	}
+	const char *why = tou_addr_not_unicast(ep->family == 4 ? AF_INET : AF_INET6, ep->addr);
+	if (why) { /* RFC 1122 4.2.3.10: OPEN to a broadcast or multicast address is an error */
+		client_reply_err(cl, TOU_ERR_UNREACHABLE, "%s is %s, not one host", cl->req.host, why);
 		return;
 	}
 	if (!udp_have_family(d->udp, ep->family)) {

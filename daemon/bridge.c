@@ -115,7 +115,8 @@ static void link_live(struct bridge *b)
 		set->all->prev = b;
 	set->all = b;
 	set->live++;
-	udp_route_pin(&b->remote); /* keep the peer's route while the connection lives */
+	if (set->route) /* keep the peer's route while the connection lives */
+		udp_route_pin(set->route, &b->remote);
 }
 
 static void fill_names(struct bridge *b)
@@ -358,7 +359,8 @@ static void end(struct bridge *b)
 	tcp_release(b->tc, toud_now());
 	b->tc = NULL;
 	b->set->live--;
-	udp_route_unpin(&b->remote);
+	if (b->set->route)
+		udp_route_unpin(b->set->route, &b->remote);
 }
 
 static void run(struct bridge *b)
@@ -419,7 +421,8 @@ void bridge_close_all(struct bridge_set *set)
 			tcp_release(b->tc, toud_now());
 			b->tc = NULL;
 			set->live--;
-			udp_route_unpin(&b->remote);
+			if (set->route)
+				udp_route_unpin(set->route, &b->remote);
 		}
 		b->state = BRIDGE_DONE;
 		if (b->ls)

@@ -122,6 +122,7 @@ struct bridge_set {
 	struct bridge *ready, *ready_tail;
 	uint8_t *rbuf;                  /* BRIDGE_RBUF: reads not taken directly */
 	struct lstream_pool pool;       /* write blocks, for every lstream */
+	struct udp_route *route;        /* pins the routes of live peers; may be NULL */
 	uint64_t aborted_app_gone;      /* resets: an app vanished with data */
 };
 

@@ -155,6 +155,7 @@ int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed)
 	r = udp_start(d, on_datagram, d);
 	if (r != 0)
 		return r;
+	d->bridges->route = d->route;
 	uv_timer_init(d->loop, &l->timer);
 	uv_prepare_init(d->loop, &l->prep);
 	uv_check_init(d->loop, &l->check);

@@ -28,6 +28,8 @@ struct daemon {
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t shutdown_deadline, shutdown_poll;
 	int shutdown_timers_on;
+	uv_timer_t watchdog;
+	int watchdog_on;
 	int finished;
 };
 
@@ -147,7 +149,8 @@ static void finish(struct daemon *m)
 	uv_close((uv_handle_t *)&m->sig_term, on_handle_closed_noop);
 	uv_close((uv_handle_t *)&m->sig_int, on_handle_closed_noop);
 	uv_close((uv_handle_t *)&m->sig_hup, on_handle_closed_noop);
-	notify_watchdog_stop();
+	if (m->watchdog_on)
+		notify_watchdog_stop(&m->watchdog);
 	api_close(m->d.api);
 	loop_stop(&m->d);
 }
@@ -423,7 +426,7 @@ int main(int argc, char **argv)
 	char status[700];
 	snprintf(status, sizeof status, "udp %s, api %s", udp, d->cfg.socket);
 	notify_ready(status);
-	notify_watchdog_start(d->loop);
+	m.watchdog_on = notify_watchdog_start(d->loop, &m.watchdog) == 1;
 
 	uv_run(d->loop, UV_RUN_DEFAULT);
 

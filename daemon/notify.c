@@ -15,9 +15,6 @@
 #include "log.h"
 #include "toud.h"
 
-static uv_timer_t wd_timer;
-static int wd_active;
-
 void notify_ready(const char *status)
 {
 	sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%lu", status, (unsigned long)getpid());
@@ -50,7 +47,7 @@ static void on_watchdog(uv_timer_t *t)
 	sd_notify(0, "WATCHDOG=1");
 }
 
-int notify_watchdog_start(uv_loop_t *loop)
+int notify_watchdog_start(uv_loop_t *loop, uv_timer_t *wd_timer)
 {
 	uint64_t usec = 0;
 	int r = sd_watchdog_enabled(0, &usec);
@@ -60,21 +57,17 @@ int notify_watchdog_start(uv_loop_t *loop)
 	uint64_t ms = usec / 2000;
 	if (ms == 0)
 		ms = 1;
-	uv_timer_init(loop, &wd_timer);
-	uv_timer_start(&wd_timer, on_watchdog, ms, ms);
-	uv_unref((uv_handle_t *)&wd_timer);
-	wd_active = 1;
+	uv_timer_init(loop, wd_timer);
+	uv_timer_start(wd_timer, on_watchdog, ms, ms);
+	uv_unref((uv_handle_t *)wd_timer);
 	sd_notify(0, "WATCHDOG=1");
 	log_info("systemd watchdog: ping every %llu ms", (unsigned long long)ms);
 	return 1;
 }
 
-void notify_watchdog_stop(void)
+void notify_watchdog_stop(uv_timer_t *wd_timer)
 {
-	if (wd_active) {
-		wd_active = 0;
-		uv_close((uv_handle_t *)&wd_timer, NULL);
-	}
+	uv_close((uv_handle_t *)wd_timer, NULL);
 }
 
 int notify_listen_fds(struct toud *d)

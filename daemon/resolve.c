@@ -11,6 +11,7 @@
 
 #include "endpoint.h"
 #include "resolve.h"
+#include "tou_addr.h"
 
 struct resolve_req {
 	uv_getaddrinfo_t req;
@@ -27,8 +28,10 @@ static int pick(const struct addrinfo *res, uint16_t port, int usable, struct tc
 			struct tcp_endpoint e;
 			if (endpoint_from_sockaddr(&e, a->ai_addr) != 0)
 				continue;
-			/* pass 0: only families we can send on */
-			if (pass == 0 && !(usable & (e.family == 6 ? RESOLVE_V6 : RESOLVE_V4)))
+			/* pass 0: only unicast addresses of families we can send on
+			 * (the caller refuses what pass 1 may pick, saying why) */
+			if (pass == 0 && (!(usable & (e.family == 6 ? RESOLVE_V6 : RESOLVE_V4)) ||
+					  tou_addr_not_unicast(e.family == 4 ? AF_INET : AF_INET6, e.addr)))
 				continue;
 			e.udp_port = port;
 			*ep = e;

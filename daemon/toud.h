@@ -37,6 +37,7 @@
 struct pcap_writer;
 struct loop;
 struct udp;
+struct udp_route;
 struct bridge_set;
 struct api;
 
@@ -62,6 +63,7 @@ struct toud {
 	/* the parts, each owned by its file */
 	struct loop *drv;             /* loop.c */
 	struct udp *udp;              /* udp.c */
+	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
 	struct bridge_set *bridges;   /* bridge.c */
 	struct api *api;              /* api_server.c */
 };
@@ -89,8 +91,10 @@ void notify_ready(const char *status);
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void notify_stopping(void);
 void notify_reloading(void);
-int notify_watchdog_start(uv_loop_t *loop);
-void notify_watchdog_stop(void);
+/* WATCHDOG=1 at half of WatchdogSec with the caller's timer: 1 if it
+ * started (then notify_watchdog_stop() closes it), 0 if no watchdog. */
+int notify_watchdog_start(uv_loop_t *loop, uv_timer_t *wd_timer);
+void notify_watchdog_stop(uv_timer_t *wd_timer);
 /* socket activation: classifies sd_listen_fds() into d->api_fd / d->udp_fds */
 int notify_listen_fds(struct toud *d);
 

@@ -331,7 +331,7 @@ static int make_room(struct udp_sock *s, size_t len)
  * peer talked to (pktinfo hook, udp_route.c), else the family's first. */
 static struct udp_sock *sock_to(struct udp *u, const struct tcp_endpoint *to, struct udp_route_src *src)
 {
-	struct udp_sock *s = udp_route_lookup(to, src);
+	struct udp_sock *s = udp_route_lookup(u->d->route, to, src);
 	return s ? s : sock_for(u, to->family);
 }
 
@@ -459,7 +459,7 @@ static void on_io(uv_poll_t *h, int status, int events)
 			if (endpoint_from_sockaddr(&from, (struct sockaddr *)m->msg_name) != 0)
 				continue;
 			/* pktinfo hook (udp_route.c): remember our socket and address */
-			udp_route_learn(s, (struct sockaddr *)&s->local, &from, m);
+			udp_route_learn(u->d->route, s, (struct sockaddr *)&s->local, &from, m);
 			size_t seg = len;
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
@@ -519,7 +519,7 @@ static int add_sock(struct udp *u, int fd)
 	/* UDP GRO: optional, only saves work */
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
 	/* pktinfo hook (udp_route.c): optional, logs once if unavailable */
-	udp_route_sock_init(fd, (struct sockaddr *)&s->local);
+	udp_route_sock_init(u->d->route, fd, (struct sockaddr *)&s->local);
 	s->gso = 1; /* until the kernel says otherwise */
 	s->arena = malloc(SENDQ_BYTES);
 	if (!s->arena) {
@@ -578,7 +578,8 @@ int udp_start(struct toud *d, udp_input_fn input, void *arg)
 	u->input = input;
 	u->input_arg = arg;
 	u->recv_buf = malloc((size_t)RECV_CHUNK * RECV_SLOTS);
-	if (!u->recv_buf)
+	d->route = udp_route_new();
+	if (!u->recv_buf || !d->route)
 		return UV_ENOMEM;
 
 	if (d->n_udp_fds > 0) { /* socket activation: adopt what systemd passed */
@@ -630,7 +631,7 @@ void udp_stop(struct udp *u)
 		uv_close((uv_handle_t *)&u->socks[i]->h, on_sock_closed);
 	}
 	u->n_socks = 0;
-	udp_route_reset(); /* pktinfo hook: the table points to the sockets */
+	udp_route_reset(u->d->route); /* pktinfo hook: the table points to the sockets */
 	u->lent.buf = NULL;
 }
 
@@ -638,6 +639,8 @@ void udp_free(struct udp *u)
 {
 	if (!u)
 		return;
+	udp_route_free(u->d->route);
+	u->d->route = NULL;
 	free(u->recv_buf);
 	free(u);
 }

@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -47,25 +48,37 @@ struct entry {
 	uint8_t local[16];   /* our address the peer sent to */
 	int ifindex;         /* where it arrived (for IPv6 link-local sources) */
 	uint32_t pins;       /* live connections with this peer */
-	uint32_t stamp;      /* tick of the last datagram: LRU */
+	uint32_t stamp;      /* rt->tick of the last datagram: LRU */
 	void *sock;          /* NULL: pinned, not learned yet */
 };
 
-static struct entry table[UDP_ROUTE_SETS][UDP_ROUTE_WAYS];
-static uint64_t key0, key1;
-static int keyed;
-static uint32_t tick;
-static struct udp_route_counters cnt;
-static int pktinfo_warned;
+struct udp_route {
+	struct entry table[UDP_ROUTE_SETS][UDP_ROUTE_WAYS];
+	uint64_t key0, key1;
+	int keyed;
+	uint32_t tick;
+	struct udp_route_counters cnt;
+	int pktinfo_warned;
+};
 
-void udp_route_set_key(uint64_t k0, uint64_t k1)
+struct udp_route *udp_route_new(void)
 {
-	key0 = k0;
-	key1 = k1;
-	keyed = 1;
+	return calloc(1, sizeof(struct udp_route));
 }
 
-static void make_key(void)
+void udp_route_free(struct udp_route *rt)
+{
+	free(rt);
+}
+
+void udp_route_set_key(struct udp_route *rt, uint64_t k0, uint64_t k1)
+{
+	rt->key0 = k0;
+	rt->key1 = k1;
+	rt->keyed = 1;
+}
+
+static void make_key(struct udp_route *rt)
 {
 	uint64_t k[2];
 	if (getrandom(k, sizeof k, GRND_NONBLOCK) != (ssize_t)sizeof k) {
@@ -74,7 +87,7 @@ static void make_key(void)
 		k[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 		k[1] = (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4full ^ (uint64_t)(uintptr_t)&k;
 	}
-	udp_route_set_key(k[0], k[1]);
+	udp_route_set_key(rt, k[0], k[1]);
 }
 
 /* A keyed 64-bit mix (murmur3's finalizer rounds) of the peer. */
@@ -88,17 +101,17 @@ static uint64_t fmix(uint64_t x)
 	return x;
 }
 
-static struct entry *set_of(const struct tcp_endpoint *ep)
+static struct entry *set_of(struct udp_route *rt, const struct tcp_endpoint *ep)
 {
-	if (!keyed)
-		make_key();
+	if (!rt->keyed)
+		make_key(rt);
 	uint64_t a, b;
 	memcpy(&a, ep->addr, 8);
 	memcpy(&b, ep->addr + 8, 8);
-	uint64_t h = fmix(a ^ key0);
-	h = fmix(h ^ b ^ key1);
-	h = fmix(h ^ ((uint64_t)ep->family << 16 | ep->udp_port) ^ (key0 >> 17 | key0 << 47));
-	return table[h % UDP_ROUTE_SETS];
+	uint64_t h = fmix(a ^ rt->key0);
+	h = fmix(h ^ b ^ rt->key1);
+	h = fmix(h ^ ((uint64_t)ep->family << 16 | ep->udp_port) ^ (rt->key0 >> 17 | rt->key0 << 47));
+	return rt->table[h % UDP_ROUTE_SETS];
 }
 
 static int same_peer(const struct entry *e, const struct tcp_endpoint *ep)
@@ -107,9 +120,9 @@ static int same_peer(const struct entry *e, const struct tcp_endpoint *ep)
 	return e->family == ep->family && e->port == ep->udp_port && memcmp(e->addr, ep->addr, (size_t)alen) == 0;
 }
 
-static struct entry *find(const struct tcp_endpoint *ep)
+static struct entry *find(struct udp_route *rt, const struct tcp_endpoint *ep)
 {
-	struct entry *set = set_of(ep);
+	struct entry *set = set_of(rt, ep);
 	for (int w = 0; w < UDP_ROUTE_WAYS; w++)
 		if (set[w].family && same_peer(&set[w], ep))
 			return &set[w];
@@ -118,9 +131,9 @@ static struct entry *find(const struct tcp_endpoint *ep)
 
 /* The entry of ep, made (in a free slot or over the least recently seen
  * unpinned one) if there is none.  NULL if every entry of the set is pinned. */
-static struct entry *find_or_make(const struct tcp_endpoint *ep)
+static struct entry *find_or_make(struct udp_route *rt, const struct tcp_endpoint *ep)
 {
-	struct entry *set = set_of(ep), *free_slot = NULL, *lru = NULL;
+	struct entry *set = set_of(rt, ep), *free_slot = NULL, *lru = NULL;
 	uint32_t oldest = 0;
 	for (int w = 0; w < UDP_ROUTE_WAYS; w++) {
 		struct entry *e = &set[w];
@@ -129,25 +142,25 @@ static struct entry *find_or_make(const struct tcp_endpoint *ep)
 				free_slot = e;
 		} else if (same_peer(e, ep)) {
 			return e;
-		} else if (!e->pins && (!lru || tick - e->stamp > oldest)) {
+		} else if (!e->pins && (!lru || rt->tick - e->stamp > oldest)) {
 			lru = e;
-			oldest = tick - e->stamp;
+			oldest = rt->tick - e->stamp;
 		}
 	}
 	struct entry *victim = free_slot ? free_slot : lru;
 	if (!victim) {
-		cnt.full++;
+		rt->cnt.full++;
 		return NULL;
 	}
 	if (victim->family)
-		cnt.evicted++;
+		rt->cnt.evicted++;
 	else
-		cnt.entries++;
+		rt->cnt.entries++;
 	memset(victim, 0, sizeof *victim);
 	victim->family = ep->family;
 	memcpy(victim->addr, ep->addr, ep->family == 6 ? 16 : 4);
 	victim->port = ep->udp_port;
-	victim->stamp = tick;
+	victim->stamp = rt->tick;
 	return victim;
 }
 
@@ -160,7 +173,7 @@ static int is_wildcard(const struct sockaddr *sa)
 	return 0;
 }
 
-int udp_route_sock_init(int fd, const struct sockaddr *bound)
+int udp_route_sock_init(struct udp_route *rt, int fd, const struct sockaddr *bound)
 {
 	int one = 1, r;
 	if (bound->sa_family == AF_INET6)
@@ -169,15 +182,15 @@ int udp_route_sock_init(int fd, const struct sockaddr *bound)
 		r = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
 	if (r != 0) {
 		int e = errno;
-		cnt.pktinfo = -1;
-		if (!pktinfo_warned++)
+		rt->cnt.pktinfo = -1;
+		if (!rt->pktinfo_warned++)
 			log_warn("udp: %s unavailable (%s): on a host with several addresses, replies "
 				 "leave from the address the kernel picks",
 				 bound->sa_family == AF_INET6 ? "IPV6_RECVPKTINFO" : "IP_PKTINFO", strerror(e));
 		return -e;
 	}
-	if (cnt.pktinfo == 0)
-		cnt.pktinfo = 1;
+	if (rt->cnt.pktinfo == 0)
+		rt->cnt.pktinfo = 1;
 	return 0;
 }
 
@@ -214,7 +227,7 @@ static int dest_of(const struct msghdr *m, int family, uint8_t addr[16], int *if
 	return 0;
 }
 
-void udp_route_learn(void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
+void udp_route_learn(struct udp_route *rt, void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
 		     const struct msghdr *m)
 {
 	uint8_t local[16] = { 0 };
@@ -240,18 +253,18 @@ void udp_route_learn(void *sock, const struct sockaddr *bound, const struct tcp_
 	}
 	if (wild)
 		have = dest_of(m, from->family, local, &ifindex);
-	tick++;
-	struct entry *e = find_or_make(from);
+	rt->tick++;
+	struct entry *e = find_or_make(rt, from);
 	if (!e)
 		return;
-	e->stamp = tick;
+	e->stamp = rt->tick;
 	if (!e->sock) {
-		cnt.learned++;
+		rt->cnt.learned++;
 	} else if (e->sock == sock && e->have_local == have && e->ifindex == ifindex &&
 		   memcmp(e->local, local, sizeof local) == 0) {
 		return; /* the usual case: nothing new */
 	} else {
-		cnt.changed++;
+		rt->cnt.changed++;
 	}
 	e->sock = sock;
 	e->have_local = (uint8_t)have;
@@ -261,12 +274,12 @@ void udp_route_learn(void *sock, const struct sockaddr *bound, const struct tcp_
 	e->ifindex = ifindex;
 }
 
-void *udp_route_lookup(const struct tcp_endpoint *to, struct udp_route_src *src)
+void *udp_route_lookup(struct udp_route *rt, const struct tcp_endpoint *to, struct udp_route_src *src)
 {
 	src->family = 0;
-	struct entry *e = find(to);
+	struct entry *e = find(rt, to);
 	if (!e || !e->sock) {
-		cnt.misses++;
+		rt->cnt.misses++;
 		return NULL;
 	}
 	if (e->wildcard && e->have_local) {
@@ -312,9 +325,9 @@ int udp_route_add_cmsg(struct msghdr *m, void *buf, size_t cap, const struct udp
 	return 0;
 }
 
-int udp_route_local_name(const struct tcp_endpoint *remote, char *buf, size_t len)
+int udp_route_local_name(struct udp_route *rt, const struct tcp_endpoint *remote, char *buf, size_t len)
 {
-	struct entry *e = find(remote);
+	struct entry *e = find(rt, remote);
 	if (!e || !e->sock || !e->have_local)
 		return -1;
 	char ip[INET6_ADDRSTRLEN];
@@ -327,40 +340,40 @@ int udp_route_local_name(const struct tcp_endpoint *remote, char *buf, size_t le
 	return 0;
 }
 
-void udp_route_pin(const struct tcp_endpoint *remote)
+void udp_route_pin(struct udp_route *rt, const struct tcp_endpoint *remote)
 {
-	struct entry *e = find_or_make(remote);
+	struct entry *e = find_or_make(rt, remote);
 	if (e && !e->pins++)
-		cnt.pinned++;
+		rt->cnt.pinned++;
 }
 
-void udp_route_unpin(const struct tcp_endpoint *remote)
+void udp_route_unpin(struct udp_route *rt, const struct tcp_endpoint *remote)
 {
-	struct entry *e = find(remote);
+	struct entry *e = find(rt, remote);
 	if (e && e->pins && !--e->pins) {
-		cnt.pinned--;
-		e->stamp = tick; /* just used: the last to go */
+		rt->cnt.pinned--;
+		e->stamp = rt->tick; /* just used: the last to go */
 	}
 }
 
-void udp_route_reset(void)
+void udp_route_reset(struct udp_route *rt)
 {
-	memset(table, 0, sizeof table);
-	cnt.entries = 0;
-	cnt.pinned = 0;
+	memset(rt->table, 0, sizeof rt->table);
+	rt->cnt.entries = 0;
+	rt->cnt.pinned = 0;
 }
 
-void udp_route_get_counters(struct udp_route_counters *out)
+void udp_route_get_counters(const struct udp_route *rt, struct udp_route_counters *out)
 {
-	*out = cnt;
+	*out = rt->cnt;
 }
 
-int udp_route_json(char *buf, size_t len)
+int udp_route_json(const struct udp_route *rt, char *buf, size_t len)
 {
 	return snprintf(buf, len,
 			"{\"pktinfo\":%s,\"entries\":%u,\"pinned\":%u,\"learned\":%llu,\"changed\":%llu,"
 			"\"evicted\":%llu,\"full\":%llu,\"misses\":%llu}",
-			cnt.pktinfo > 0 ? "true" : "false", cnt.entries, cnt.pinned, (unsigned long long)cnt.learned,
-			(unsigned long long)cnt.changed, (unsigned long long)cnt.evicted,
-			(unsigned long long)cnt.full, (unsigned long long)cnt.misses);
+			rt->cnt.pktinfo > 0 ? "true" : "false", rt->cnt.entries, rt->cnt.pinned, (unsigned long long)rt->cnt.learned,
+			(unsigned long long)rt->cnt.changed, (unsigned long long)rt->cnt.evicted,
+			(unsigned long long)rt->cnt.full, (unsigned long long)rt->cnt.misses);
 }

@@ -2,11 +2,12 @@
  * udp_route.h - which of our UDP sockets, and which of our addresses, each
  * peer talks to (udp_route.c), so that replies leave from there.
  *
- * udp.c calls four hooks: udp_route_sock_init() when it takes a socket,
- * udp_route_learn() for every datagram received, udp_route_lookup() for
- * every segment queued and udp_route_add_cmsg() for every message sent.
- * api.c pins the entries of peers with live connections and asks for the
- * local address it shows (udp_route_local_name()).
+ * udp.c makes the table (d->route) and calls four hooks:
+ * udp_route_sock_init() when it takes a socket, udp_route_learn() for
+ * every datagram received, udp_route_lookup() for every segment queued and
+ * udp_route_add_cmsg() for every message sent.  bridge.c pins the entries
+ * of peers with live connections; the API asks for the local address it
+ * shows (udp_route_local_name()).
  */
 #ifndef TOUD_UDP_ROUTE_H
 #define TOUD_UDP_ROUTE_H
@@ -46,24 +47,29 @@ struct udp_route_counters {
 	int pktinfo;       /* 1 IP(V6)_PKTINFO works, 0 not (yet) enabled, -1 failed */
 };
 
+/* The table (empty, keyed at its first use); NULL when out of memory. */
+struct udp_route;
+struct udp_route *udp_route_new(void);
+void udp_route_free(struct udp_route *rt);
+
 /* Socket hook (udp.c, when it takes a UDP socket bound to `bound`):
  * asks for IP_PKTINFO / IPV6_RECVPKTINFO on fd.  Returns 0 or a negative
  * errno; a failure is logged once and toud goes on without (replies then
  * leave from the address the kernel picks, as before). */
-int udp_route_sock_init(int fd, const struct sockaddr *bound);
+int udp_route_sock_init(struct udp_route *rt, int fd, const struct sockaddr *bound);
 
 /* Receive hook (udp.c, every datagram): `from` sent m, received on socket
  * `sock` (opaque to this module) bound to `bound`.  Remembers the socket
  * and the datagram's destination address (its IP_PKTINFO / IPV6_PKTINFO
  * control message; the bound address if that is not a wildcard). */
-void udp_route_learn(void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
+void udp_route_learn(struct udp_route *rt, void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
 		     const struct msghdr *m);
 
 /* Send hook (udp.c, every segment queued): the socket learned for `to`, or
  * NULL (then the family's first socket, and the kernel's choice of source).
  * *src: the source address to send from, family 0 if none is needed (no
  * entry, no PKTINFO, or a socket bound to a specific address). */
-void *udp_route_lookup(const struct tcp_endpoint *to, struct udp_route_src *src);
+void *udp_route_lookup(struct udp_route *rt, const struct tcp_endpoint *to, struct udp_route_src *src);
 
 /* Send hook (udp.c, every message built): appends an IP_PKTINFO /
  * IPV6_PKTINFO control message carrying src (nothing if src->family is 0)
@@ -75,20 +81,20 @@ int udp_route_add_cmsg(struct msghdr *m, void *buf, size_t cap, const struct udp
 /* "<ip>:<udp-port>" ("[<ip6>]:<udp-port>") of the local side `remote`
  * talks to.  Returns 0, or -1 if it is not known (no entry, or no
  * PKTINFO on a wildcard socket): the caller shows the bound address. */
-int udp_route_local_name(const struct tcp_endpoint *remote, char *buf, size_t len);
+int udp_route_local_name(struct udp_route *rt, const struct tcp_endpoint *remote, char *buf, size_t len);
 
-/* api.c: a connection with `remote` is live (pin) / gone (unpin).  A pinned
+/* bridge.c: a connection with `remote` is live (pin) / gone (unpin).  A pinned
  * entry is never replaced by another peer's; pin makes an empty entry if
  * there is none yet (an active open), filled by the first reply. */
-void udp_route_pin(const struct tcp_endpoint *remote);
-void udp_route_unpin(const struct tcp_endpoint *remote);
+void udp_route_pin(struct udp_route *rt, const struct tcp_endpoint *remote);
+void udp_route_unpin(struct udp_route *rt, const struct tcp_endpoint *remote);
 
 /* Forget every entry (udp.c, when its sockets close); counters stay. */
-void udp_route_reset(void);
+void udp_route_reset(struct udp_route *rt);
 /* Sets the hash key (random at the first use otherwise; for tests). */
-void udp_route_set_key(uint64_t k0, uint64_t k1);
-void udp_route_get_counters(struct udp_route_counters *out);
+void udp_route_set_key(struct udp_route *rt, uint64_t k0, uint64_t k1);
+void udp_route_get_counters(const struct udp_route *rt, struct udp_route_counters *out);
 /* The counters as a JSON object (STATS "route"). */
-int udp_route_json(char *buf, size_t len);
+int udp_route_json(const struct udp_route *rt, char *buf, size_t len);
 
 #endif

@@ -30,6 +30,7 @@ PACKAGES=(
 	valgrind                                  # memcheck of the tests and of a live toud
 	systemd                                   # systemd-analyze, systemd-socket-activate
 	kmod                                      # modprobe sch_netem for impairment tests
+	zsh                                       # zsh -n of the zsh completion (test_cli_install)
 )
 
 deps() {

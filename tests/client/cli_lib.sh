@@ -9,6 +9,7 @@
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tou-cli-test.XXXXXX")
 BG_PIDS=()
+AT_EXIT=() # commands (one string each) run at exit, after the processes end
 
 cleanup() {
 	local rc=$?
@@ -17,6 +18,9 @@ cleanup() {
 	done
 	for p in "${BG_PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
+	done
+	for c in "${AT_EXIT[@]}"; do
+		eval "$c" || true
 	done
 	if [ "$rc" -ne 0 ] && [ -d "$T" ]; then
 		for f in "$T"/*.log "$T"/*.err; do
@@ -125,6 +129,19 @@ start_toud() {
 		>"$T/$name.log" 2>&1 &
 	bg $!
 	wait_until 100 0.1 socket_ready "$sock" || fail "toud $name did not start"
+}
+
+# start_pair [toud options for b...]: real daemons a and b on free UDP
+# ports of 127.0.0.1; sets PA, PB (their UDP ports), A, B (their API
+# sockets) and APID (a's pid).
+start_pair() {
+	PA=$(free_udp_port)
+	start_toud a "$PA"
+	APID=${BG_PIDS[-1]}
+	PB=$(free_udp_port)
+	start_toud b "$PB" "$@"
+	A=$T/a.sock
+	B=$T/b.sock
 }
 
 # conn_id SOCK PORTPATTERN STATE: id of the first connection whose line in

@@ -19,6 +19,7 @@
 #include "lstream.h"
 #include "peer.h"
 #include "tou_proto.h"
+#include "udp_route.h"
 
 #define PORT 80
 #define TURNS_MAX 20000
@@ -143,6 +144,9 @@ static int rig_up(struct rig *r, const struct tcp_config *ca, const struct tcp_c
 	r->fd = r->app = -1;
 	if (uv_loop_init(&r->loop) != 0 || bridge_set_init(&r->set, &r->loop) != 0)
 		return -1;
+	r->set.route = udp_route_new(); /* the peer's route is pinned while it lives */
+	if (!r->set.route)
+		return -1;
 	if (host_init_owned(&r->a, 1, ca) != 0 || host_init(&r->b, 2, cb) != 0)
 		return -2;
 	if (tcp_listen(r->b.s, PORT, 8, NULL, &r->lb) != 0)
@@ -177,8 +181,17 @@ static void rig_down(struct rig *r)
 	uv_run(&r->loop, UV_RUN_NOWAIT);
 	host_free(&r->a);
 	host_free(&r->b);
+	udp_route_free(r->set.route);
 	bridge_set_free(&r->set);
 	uv_loop_close(&r->loop);
+}
+
+static unsigned pinned(const struct rig *r)
+{
+	struct udp_route_counters c = { 0 };
+	if (r->set.route)
+		udp_route_get_counters(r->set.route, &c);
+	return c.pinned;
 }
 
 static struct tcp_config plain(void)
@@ -343,6 +356,7 @@ TT_TEST(bridge_data_both_ways)
 	TT_EQ(remote_read(&R, 30000, 3, &eof), 30000);
 	TT_EQ(R.ended, 0);
 	TT_EQ(R.set.live, 1);
+	TT_EQ(pinned(&R), 1);
 	rig_down(&R);
 }
 
@@ -427,6 +441,7 @@ TT_TEST(bridge_half_close_from_app)
 	TT_EQ(R.end_err, 0);
 	TT_STREQ(bridge_end_reason(R.end_err), TOU_END_FIN);
 	TT_EQ(R.set.live, 0);
+	TT_EQ(pinned(&R), 0);
 	rig_down(&R);
 }
 

@@ -15,6 +15,8 @@
 #include "udp_route.h"
 
 
+static struct udp_route *RT; /* the table under test (main makes it) */
+
 #define SOCK_A ((void *)0x1000)
 #define SOCK_B ((void *)0x2000)
 
@@ -95,127 +97,127 @@ static struct msghdr rx_msg(union cbuf *cb, const char *local4, const char *loca
 static struct udp_route_counters counters(void)
 {
 	struct udp_route_counters c;
-	udp_route_get_counters(&c);
+	udp_route_get_counters(RT, &c);
 	return c;
 }
 
 TT_TEST(wildcard_ipv4_learns_the_pktinfo_address)
 {
-	udp_route_reset();
-	udp_route_set_key(1, 2);
+	udp_route_reset(RT);
+	udp_route_set_key(RT, 1, 2);
 	struct tcp_endpoint p = peer4("192.0.2.7", 9811);
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
 
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(&p, &src) == SOCK_A);
+	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
 	TT_EQ(src.family, 4);
 	uint8_t want[4];
 	inet_pton(AF_INET, "198.51.100.2", want);
 	TT_MEMEQ(src.addr, want, 4);
 	TT_EQ(src.ifindex, 0); /* IPv4: routing picks the link */
 	char name[64];
-	TT_EQ(udp_route_local_name(&p, name, sizeof name), 0);
+	TT_EQ(udp_route_local_name(RT, &p, name, sizeof name), 0);
 	TT_STREQ(name, "198.51.100.2:9811");
 
 	/* another UDP port of the same IP is another peer */
 	struct tcp_endpoint q = peer4("192.0.2.7", 9812);
 	uint64_t misses = counters().misses;
-	TT_ASSERT(udp_route_lookup(&q, &src) == NULL);
+	TT_ASSERT(udp_route_lookup(RT, &q, &src) == NULL);
 	TT_EQ(src.family, 0);
 	TT_EQ(counters().misses, misses + 1);
-	TT_EQ(udp_route_local_name(&q, name, sizeof name), -1);
+	TT_EQ(udp_route_local_name(RT, &q, name, sizeof name), -1);
 }
 
 TT_TEST(wildcard_ipv6_and_link_local_ifindex)
 {
-	udp_route_reset();
+	udp_route_reset(RT);
 	struct tcp_endpoint p = peer6("2001:db8::7", 9811);
 	struct sockaddr_in6 b = bound6("::", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, NULL, "2001:db8::2", 5);
-	udp_route_learn(SOCK_B, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m);
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(&p, &src) == SOCK_B);
+	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
 	TT_EQ(src.family, 6);
 	TT_EQ(src.ifindex, 0); /* a global address needs no link */
 	char name[80];
-	TT_EQ(udp_route_local_name(&p, name, sizeof name), 0);
+	TT_EQ(udp_route_local_name(RT, &p, name, sizeof name), 0);
 	TT_STREQ(name, "[2001:db8::2]:9811");
 
 	struct tcp_endpoint ll = peer6("fe80::7", 9811);
 	m = rx_msg(&cb, NULL, "fe80::2", 5);
-	udp_route_learn(SOCK_B, (struct sockaddr *)&b, &ll, &m);
-	TT_ASSERT(udp_route_lookup(&ll, &src) == SOCK_B);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ll, &m);
+	TT_ASSERT(udp_route_lookup(RT, &ll, &src) == SOCK_B);
 	TT_EQ(src.ifindex, 5); /* a link-local source names its link */
 
 	/* a datagram to a multicast group teaches the socket, not a source */
 	struct tcp_endpoint mc = peer6("2001:db8::8", 9811);
 	m = rx_msg(&cb, NULL, "ff02::1", 5);
-	udp_route_learn(SOCK_B, (struct sockaddr *)&b, &mc, &m);
-	TT_ASSERT(udp_route_lookup(&mc, &src) == SOCK_B);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &mc, &m);
+	TT_ASSERT(udp_route_lookup(RT, &mc, &src) == SOCK_B);
 	TT_EQ(src.family, 0);
-	TT_EQ(udp_route_local_name(&mc, name, sizeof name), -1);
+	TT_EQ(udp_route_local_name(RT, &mc, name, sizeof name), -1);
 }
 
 TT_TEST(specific_socket_needs_no_source_but_is_chosen)
 {
-	udp_route_reset();
+	udp_route_reset(RT);
 	struct tcp_endpoint p = peer4("192.0.2.7", 9811);
 	struct sockaddr_in b = bound4("198.51.100.2", 9812);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(SOCK_B, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m);
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(&p, &src) == SOCK_B);
+	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
 	TT_EQ(src.family, 0); /* the bound address is the source */
 	char name[64];
-	TT_EQ(udp_route_local_name(&p, name, sizeof name), 0);
+	TT_EQ(udp_route_local_name(RT, &p, name, sizeof name), 0);
 	TT_STREQ(name, "198.51.100.2:9812");
 
 	/* without any PKTINFO (unavailable): still the bound address */
 	struct tcp_endpoint q = peer4("192.0.2.8", 9811);
 	m = rx_msg(&cb, NULL, NULL, 0);
-	udp_route_learn(SOCK_B, (struct sockaddr *)&b, &q, &m);
-	TT_EQ(udp_route_local_name(&q, name, sizeof name), 0);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &q, &m);
+	TT_EQ(udp_route_local_name(RT, &q, name, sizeof name), 0);
 	TT_STREQ(name, "198.51.100.2:9812");
 }
 
 TT_TEST(wildcard_without_pktinfo_keeps_the_kernels_choice)
 {
-	udp_route_reset();
+	udp_route_reset(RT);
 	struct tcp_endpoint p = peer4("192.0.2.7", 9811);
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, NULL, NULL, 0);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(&p, &src) == SOCK_A);
+	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
 	TT_EQ(src.family, 0);
 	char name[64];
-	TT_EQ(udp_route_local_name(&p, name, sizeof name), -1);
+	TT_EQ(udp_route_local_name(RT, &p, name, sizeof name), -1);
 }
 
 TT_TEST(latest_datagram_wins_and_is_counted)
 {
-	udp_route_reset();
+	udp_route_reset(RT);
 	struct tcp_endpoint p = peer4("192.0.2.7", 9811);
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.1", NULL, 3);
 	uint64_t changed = counters().changed, learned = counters().learned;
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &p, &m);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &p, &m); /* the same: nothing new */
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m); /* the same: nothing new */
 	TT_EQ(counters().changed, changed);
 	m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
 	TT_EQ(counters().changed, changed + 1);
 	TT_EQ(counters().learned, learned + 1);
 	TT_EQ(counters().entries, 1u);
 	char name[64];
-	TT_EQ(udp_route_local_name(&p, name, sizeof name), 0);
+	TT_EQ(udp_route_local_name(RT, &p, name, sizeof name), 0);
 	TT_STREQ(name, "198.51.100.2:9811");
 }
 
@@ -289,23 +291,23 @@ static struct tcp_endpoint nth_peer(uint32_t i)
 
 TT_TEST(a_flood_is_bounded_and_lru_keeps_active_peers)
 {
-	udp_route_reset();
-	udp_route_set_key(0x1234, 0x5678);
+	udp_route_reset(RT);
+	udp_route_set_key(RT, 0x1234, 0x5678);
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
 	struct tcp_endpoint active = peer4("192.0.2.1", 9811), idle = peer4("192.0.2.2", 9811);
 	struct tcp_endpoint pinned = peer4("192.0.2.3", 9811);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &idle, &m);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &pinned, &m);
-	udp_route_pin(&pinned);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &idle, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &pinned, &m);
+	udp_route_pin(RT, &pinned);
 	struct udp_route_counters c0 = counters();
 	const uint32_t flood = 200000;
 	for (uint32_t i = 0; i < flood; i++) {
 		struct tcp_endpoint ep = nth_peer(i);
-		udp_route_learn(SOCK_B, (struct sockaddr *)&b, &ep, &m);
+		udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ep, &m);
 		if (i % 2 == 0) /* a peer that keeps talking stays */
-			udp_route_learn(SOCK_A, (struct sockaddr *)&b, &active, &m);
+			udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &active, &m);
 	}
 	struct udp_route_counters c = counters();
 	TT_ASSERT(c.entries <= UDP_ROUTE_SETS * UDP_ROUTE_WAYS);
@@ -314,29 +316,29 @@ TT_TEST(a_flood_is_bounded_and_lru_keeps_active_peers)
 	/* every peer learned beyond the table's size replaced one */
 	TT_EQ(c.evicted - c0.evicted, c.learned - c0.learned - (c.entries - c0.entries));
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(&active, &src) == SOCK_A);
-	TT_ASSERT(udp_route_lookup(&pinned, &src) == SOCK_A); /* pinned: never replaced */
+	TT_ASSERT(udp_route_lookup(RT, &active, &src) == SOCK_A);
+	TT_ASSERT(udp_route_lookup(RT, &pinned, &src) == SOCK_A); /* pinned: never replaced */
 	TT_EQ(src.family, 4);
-	TT_ASSERT(udp_route_lookup(&idle, &src) == NULL);    /* replaced */
+	TT_ASSERT(udp_route_lookup(RT, &idle, &src) == NULL);    /* replaced */
 	struct tcp_endpoint last = nth_peer(flood - 1);
-	TT_ASSERT(udp_route_lookup(&last, &src) == SOCK_B);
+	TT_ASSERT(udp_route_lookup(RT, &last, &src) == SOCK_B);
 	TT_EQ(c.pinned, 1u);
-	udp_route_unpin(&pinned);
+	udp_route_unpin(RT, &pinned);
 	TT_EQ(counters().pinned, 0u);
-	udp_route_reset();
+	udp_route_reset(RT);
 	TT_EQ(counters().entries, 0u);
-	TT_ASSERT(udp_route_lookup(&active, &src) == NULL);
+	TT_ASSERT(udp_route_lookup(RT, &active, &src) == NULL);
 }
 
 TT_TEST(pins_fill_a_set_then_new_peers_are_not_learned)
 {
-	udp_route_reset();
+	udp_route_reset(RT);
 	/* pin more peers than the table holds: the rest count as "full" */
 	const uint32_t n = UDP_ROUTE_SETS * UDP_ROUTE_WAYS * 8; /* every set gets more than it holds */
 	uint64_t full0 = counters().full;
 	for (uint32_t i = 0; i < n; i++) {
 		struct tcp_endpoint ep = nth_peer(i);
-		udp_route_pin(&ep);
+		udp_route_pin(RT, &ep);
 	}
 	struct udp_route_counters c = counters();
 	TT_EQ(c.entries, (unsigned)UDP_ROUTE_SETS * UDP_ROUTE_WAYS);
@@ -345,26 +347,26 @@ TT_TEST(pins_fill_a_set_then_new_peers_are_not_learned)
 	/* a pinned, not yet learned entry (an active open) routes nowhere */
 	struct tcp_endpoint first = nth_peer(0);
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(&first, &src) == NULL);
+	TT_ASSERT(udp_route_lookup(RT, &first, &src) == NULL);
 	/* ... until the first reply */
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.9", NULL, 3);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&b, &first, &m);
-	TT_ASSERT(udp_route_lookup(&first, &src) == SOCK_A);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &first, &m);
+	TT_ASSERT(udp_route_lookup(RT, &first, &src) == SOCK_A);
 	for (uint32_t i = 0; i < n; i++) {
 		struct tcp_endpoint ep = nth_peer(i);
-		udp_route_unpin(&ep);
+		udp_route_unpin(RT, &ep);
 	}
 	TT_EQ(counters().pinned, 0u);
-	udp_route_reset();
+	udp_route_reset(RT);
 }
 
 /* Real sockets: a wildcard socket learns 127.0.0.2 from a datagram sent
  * there, and its answer with the source control message comes from it. */
 TT_TEST(loopback_round_trip_with_pktinfo)
 {
-	udp_route_reset();
+	udp_route_reset(RT);
 	int srv = socket(AF_INET, SOCK_DGRAM, 0), cli = socket(AF_INET, SOCK_DGRAM, 0);
 	TT_ASSERT(srv >= 0 && cli >= 0);
 	struct sockaddr_in any = bound4("0.0.0.0", 0);
@@ -372,7 +374,7 @@ TT_TEST(loopback_round_trip_with_pktinfo)
 	struct sockaddr_in sb;
 	socklen_t sl = sizeof sb;
 	TT_EQ(getsockname(srv, (struct sockaddr *)&sb, &sl), 0);
-	TT_EQ(udp_route_sock_init(srv, (struct sockaddr *)&sb), 0);
+	TT_EQ(udp_route_sock_init(RT, srv, (struct sockaddr *)&sb), 0);
 	TT_EQ(counters().pktinfo, 1);
 	struct sockaddr_in to = bound4("127.0.0.2", ntohs(sb.sin_port));
 	TT_EQ(sendto(cli, "syn", 3, 0, (struct sockaddr *)&to, sizeof to), 3);
@@ -386,14 +388,14 @@ TT_TEST(loopback_round_trip_with_pktinfo)
 	TT_EQ(recvmsg(srv, &m, 0), 3);
 	struct tcp_endpoint peer = { .family = 4, .udp_port = ntohs(from.sin_port) };
 	memcpy(peer.addr, &from.sin_addr, 4);
-	udp_route_learn(SOCK_A, (struct sockaddr *)&sb, &peer, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&sb, &peer, &m);
 
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(&peer, &src) == SOCK_A);
+	TT_ASSERT(udp_route_lookup(RT, &peer, &src) == SOCK_A);
 	TT_EQ(src.family, 4);
 	char name[64], want[64];
 	snprintf(want, sizeof want, "127.0.0.2:%u", ntohs(sb.sin_port));
-	TT_EQ(udp_route_local_name(&peer, name, sizeof name), 0);
+	TT_EQ(udp_route_local_name(RT, &peer, name, sizeof name), 0);
 	TT_STREQ(name, want);
 
 	/* the answer: UDP_SEGMENT-free message with the source cmsg */
@@ -414,10 +416,15 @@ TT_TEST(loopback_round_trip_with_pktinfo)
 	TT_EQ(ntohs(rfrom.sin_port), ntohs(sb.sin_port));
 	close(srv);
 	close(cli);
-	udp_route_reset();
+	udp_route_reset(RT);
 }
 
 int main(int argc, char **argv)
 {
-	return tt_main(argc, argv);
+	RT = udp_route_new();
+	if (!RT)
+		return 1;
+	int r = tt_main(argc, argv);
+	udp_route_free(RT);
+	return r;
 }

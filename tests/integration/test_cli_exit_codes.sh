@@ -7,12 +7,7 @@
 set -euo pipefail
 source "${TOU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/client/cli_lib.sh"
 
-PA=$(free_udp_port)
-start_toud a "$PA"
-PB=$(free_udp_port)
-start_toud b "$PB"
-A=$T/a.sock
-B=$T/b.sock
+start_pair
 
 step "refused: no listener on the port"
 expect_rc 4 "$TOU" -s "$A" connect "127.0.0.1:$PB" 6000

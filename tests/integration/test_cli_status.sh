@@ -6,12 +6,7 @@
 set -euo pipefail
 source "${TOU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/client/cli_lib.sh"
 
-PA=$(free_udp_port)
-start_toud a "$PA"
-PB=$(free_udp_port)
-start_toud b "$PB"
-A=$T/a.sock
-B=$T/b.sock
+start_pair
 
 step "a live connection: stdin of both ends held open"
 mkfifo "$T/lin" "$T/cin"

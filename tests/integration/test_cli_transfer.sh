@@ -6,12 +6,7 @@
 set -euo pipefail
 source "${TOU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/client/cli_lib.sh"
 
-PA=$(free_udp_port)
-start_toud a "$PA"
-PB=$(free_udp_port)
-start_toud b "$PB"
-A=$T/a.sock
-B=$T/b.sock
+start_pair
 
 head -c 50000000 /dev/urandom >"$T/big"
 SUM=$(sha256sum <"$T/big" | cut -d' ' -f1)

@@ -54,7 +54,7 @@ grep -qx 'socket = /run/tou/toud.sock' "$WORK/defaults.txt" || fail "default soc
 echo "ok: shipped toud.conf = the defaults"
 
 # Every key is in the shipped toud.conf, commented out with its real
-# default (uncommented, the file gives the defaults), in toud(8) and in
+# default (uncommented, the file gives the defaults), in toud.conf(5) and in
 # --help; and nothing else is listed there.
 sed -E 's/^#([a-z_]+ =)/\1/' "$SRC/conf/toud.conf" >"$WORK/uncommented.conf"
 "$TOUD" -c "$WORK/uncommented.conf" --check-config >"$WORK/uncommented.txt" ||
@@ -66,10 +66,10 @@ conf_keys=$(grep -E '^[a-z_]+ =' "$WORK/uncommented.conf" | cut -d' ' -f1)
 [ "$(sort <<<"$keys")" = "$(sort <<<"$conf_keys")" ] || fail "toud.conf does not list each key exactly once"
 "$TOUD" --help >"$WORK/help.txt"
 for k in $keys; do
-	grep -Eq "^\.(B|BR) .*\b$k\b" "$SRC/docs/toud.8" || fail "toud.8 does not describe key $k"
+	grep -Eq "^\.(B|BR) .*\b$k\b" "$SRC/docs/toud.conf.5" || fail "toud.conf.5 does not describe key $k"
 	grep -Eq "\b$k\b" "$WORK/help.txt" || fail "toud --help does not list key $k"
 done
-echo "ok: every key ($(wc -w <<<"$keys")) in toud.conf with its default, in toud.8 and in --help"
+echo "ok: every key ($(wc -w <<<"$keys")) in toud.conf with its default, in toud.conf.5 and in --help"
 
 "$TOUD" -c "$WORK/empty.conf" -o tcp.mss=1200 -o limits.shutdown_timeout=500ms -o tcp.rto_min=300ms --check-config \
 	>"$WORK/o.txt"

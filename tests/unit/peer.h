@@ -356,16 +356,14 @@ static inline int host_nconns(struct host *h)
 	return n;
 }
 
-/* Establish a connection from a (ISN isn_a, local port pa) to b's
- * listener on port pb (ISN isn_b) through the real handshake; *ca / *cb
- * get the TCBs.  Returns 0 or a negative step number. */
-static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a, uint32_t isn_b,
-				 uint16_t pa, uint16_t pb, tcp_time_t now,
-				 struct tcp_conn **ca, struct tcp_conn **cb)
+/* a (ISN isn_a, local port pa) connects to b's port pb, which listens
+ * already (ISN isn_b), through the real handshake; *ca / *cb get the
+ * ESTABLISHED TCBs and both queues are emptied (events are kept).
+ * Returns 0 or a negative step number. */
+static inline int pair_connect(struct host *a, struct host *b, uint32_t isn_a, uint32_t isn_b,
+			       uint16_t pa, uint16_t pb, tcp_time_t now,
+			       struct tcp_conn **ca, struct tcp_conn **cb)
 {
-	struct tcp_listener *l;
-	if (tcp_listen(b->s, pb, 8, NULL, &l) != 0)
-		return -1;
 	a->isn = isn_a;
 	b->isn = isn_b;
 	b->accepted = NULL;
@@ -378,9 +376,24 @@ static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a,
 	    tcp_conn_state(b->accepted) != TCP_S_ESTABLISHED)
 		return -3;
 	*cb = b->accepted;
-	a->nev = b->nev = 0;
 	host_drop_all(a);
 	host_drop_all(b);
+	return 0;
+}
+
+/* b listens on port pb, then pair_connect(); the events so far are
+ * forgotten. */
+static inline int pair_establish(struct host *a, struct host *b, uint32_t isn_a, uint32_t isn_b,
+				 uint16_t pa, uint16_t pb, tcp_time_t now,
+				 struct tcp_conn **ca, struct tcp_conn **cb)
+{
+	struct tcp_listener *l;
+	if (tcp_listen(b->s, pb, 8, NULL, &l) != 0)
+		return -1;
+	int err = pair_connect(a, b, isn_a, isn_b, pa, pb, now, ca, cb);
+	if (err)
+		return err;
+	a->nev = b->nev = 0;
 	return 0;
 }
 
@@ -676,6 +689,26 @@ static inline int fx_active_(struct host *h, struct peer *p, struct tcp_conn **c
 #define fx_active(h, p, c, ...)                                                \
 	fx_active_((h), (p), (c), &(struct fx_spec){ .isn = 100, .peer_isn = 300, \
 						     .wnd = 8192, __VA_ARGS__ })
+
+/* fx_pair(&a, &b, &ca, &cb, .field = ...): two hosts with the same
+ * configuration (.cfg, or peer_plain_config; .ts, .sack, .ws turn those
+ * options on): a (10.0.0.1, ISN .peer_isn = 99) connects from port 1000
+ * to b (10.0.0.2, listening on port 80, ISN .isn = 299) through the real
+ * handshake (pair_establish): *ca and *cb are ESTABLISHED, a's SND.NXT =
+ * b's RCV.NXT = 100, b's SND.NXT = a's RCV.NXT = 300.  Returns 0 or a
+ * negative step. */
+static inline int fx_pair_(struct host *a, struct host *b, struct tcp_conn **ca,
+			   struct tcp_conn **cb, const struct fx_spec *f)
+{
+	if (fx_host(a, 1, f) != 0)
+		return -10;
+	if (fx_host(b, 2, f) != 0)
+		return -11;
+	return pair_establish(a, b, f->peer_isn, f->isn, 1000, 80, a->now, ca, cb);
+}
+#define fx_pair(a, b, ca, cb, ...)                                             \
+	fx_pair_((a), (b), (ca), (cb), &(struct fx_spec){ .isn = 299, .peer_isn = 99, \
+							  __VA_ARGS__ })
 
 /* Every option on (timestamps, SACK, window scaling), Nagle on. */
 static inline void peer_options_config(struct tcp_config *cfg)

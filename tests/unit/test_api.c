@@ -72,10 +72,8 @@ static int count_cb(void *arg, struct tcp_conn *c)
 TT_TEST(api_status_foreach_find)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	int u;
 	tcp_conn_set_user(ca, &u);
 	TT_ASSERT(tcp_conn_user(ca) == &u);
@@ -197,10 +195,8 @@ TT_TEST(api_reentrant_callbacks)
 TT_TEST(api_stats_counters)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	struct tcp_stats sa = host_stats(&a), sb = host_stats(&b);
 	TT_EQ(sa.ActiveOpens, 1);
 	TT_EQ(sb.PassiveOpens, 1);

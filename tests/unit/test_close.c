@@ -15,12 +15,10 @@
 TT_TEST(test_fig_normal_close)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
+	struct peer pa = PEER(&b);
 	/* 2 */
 	TT_EQ(tcp_close(ca, T0), 0);
 	EXPECT_STATE(ca, TCP_S_FIN_WAIT_1);
@@ -73,12 +71,10 @@ TT_TEST(test_fig_normal_close)
 TT_TEST(test_fig_simultaneous_close)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
+	struct peer pa = PEER(&b);
 	/* 2 */
 	TT_EQ(tcp_close(ca, T0), 0);
 	TT_EQ(tcp_close(cb, T0), 0);
@@ -114,11 +110,9 @@ TT_TEST(test_fig_simultaneous_close)
 TT_TEST(test_time_wait_fin_retransmission_restarts_2msl)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	tcp_close(ca, T0);
 	host_pop(&a);
 	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101);
@@ -144,11 +138,9 @@ TT_TEST(test_time_wait_fin_retransmission_restarts_2msl)
 TT_TEST(test_time_wait_rst_and_syn)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	tcp_close(ca, T0);
 	host_pop(&a);
 	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101);
@@ -227,10 +219,8 @@ TT_TEST(test_rto_3s_after_syn_timeout)
 TT_TEST(test_close_after_data_sends_fin_last)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	char data[2500];
 	memset(data, 'x', sizeof data);
 	TT_EQ(tcp_send(ca, data, sizeof data, T0), 2500);
@@ -306,11 +296,9 @@ TT_TEST(test_close_in_each_state)
 TT_TEST(test_close_no_read_resets_on_data)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	TT_EQ(tcp_close_no_read(cb, T0), 0);
 	EXPECT_STATE(cb, TCP_S_FIN_WAIT_1);
 	EXPECT_SEG(&b, F_FIN | F_ACK, 300, 100);
@@ -345,11 +333,9 @@ TT_TEST(test_close_no_read_resets_on_data)
 TT_TEST(test_abort_sends_rst)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	TT_EQ(tcp_abort(ca, T0), 0);
 	EXPECT_SEG(&a, F_RST, 100, 0);
 	TT_EQ(host_closed_err(&a), TCP_EABORTED);
@@ -370,11 +356,9 @@ TT_TEST(test_closing_keeps_sending_queued_data)
 	peer_plain_config(&cfg);
 	cfg.send_buffer = 65536;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	static char d[30000];
 	memset(d, 'c', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), (long long)sizeof d);
@@ -410,11 +394,9 @@ TT_TEST(test_closing_keeps_sending_queued_data)
 TT_TEST(test_release_inside_closed_event)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	a.release_on_close = 1;
 	peer_send(&pb, .flags = F_RST, .seq = 300, .wnd = 0);
 	TT_EQ(host_closed_err(&a), TCP_ECONNRESET);
@@ -427,10 +409,8 @@ TT_TEST(test_release_inside_closed_event)
 TT_TEST(test_orphan_fin_wait_2_times_out)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	tcp_close(ca, T0);
 	tcp_release(ca, T0);
 	host_deliver(&a, &b, T0);

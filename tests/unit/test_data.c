@@ -71,10 +71,8 @@ TT_TEST(data_app_limited_cwnd_does_not_grow)
 		options_config(&cfg);
 		cfg.cc = algo ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
 		struct host a, b;
-		TT_EQ(host_init(&a, 1, &cfg), 0);
-		TT_EQ(host_init(&b, 2, &cfg), 0);
 		struct tcp_conn *ca, *cb;
-		TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+		TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
 		struct tcp_conn_info info;
 		TT_EQ(tcp_conn_info(ca, &info), 0);
 		uint32_t iw = info.cwnd;
@@ -107,10 +105,8 @@ TT_TEST(data_bulk_transfer_with_options)
 	struct tcp_config cfg;
 	options_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 2000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg, .peer_isn = 1000, .isn = 2000), 0);
 	struct tcp_conn_info info;
 	TT_EQ(tcp_conn_info(ca, &info), 0);
 	TT_EQ(info.ts_ok, 1);
@@ -153,10 +149,8 @@ TT_TEST(data_transfer_with_loss)
 	struct tcp_config cfg;
 	options_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 2000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg, .peer_isn = 1000, .isn = 2000), 0);
 	struct xfer x = { ca, cb, 1u << 20, 0, 0, 1, 0, 0, 0, 1 };
 	unsigned n = 0;
 	pair_run(&a, &b, T0, T0 + TCP_SEC(300), TCP_MS(5), drop_every_nth, &n, xfer_step, &x);
@@ -178,10 +172,8 @@ TT_TEST(data_transfer_with_loss_cubic)
 	options_config(&cfg);
 	cfg.cc = TCP_CC_CUBIC;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 2000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg, .peer_isn = 1000, .isn = 2000), 0);
 	struct tcp_conn_info info;
 	tcp_conn_info(ca, &info);
 	TT_STREQ(info.cc_name, "cubic");
@@ -204,10 +196,8 @@ TT_TEST(data_transfer_with_loss_plain)
 	cfg.send_buffer = cfg.recv_buffer = 64 * 1024;
 	cfg.rto_min = TCP_MS(200);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 0xfffff000u, 2000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg, .peer_isn = 0xfffff000u, .isn = 2000), 0);
 	struct xfer x = { ca, cb, 512u * 1024, 0, 0, 1, 0, 0, 0, 1 };
 	unsigned n = 0;
 	pair_run(&a, &b, T0, T0 + TCP_SEC(300), TCP_MS(5), drop_every_nth, &n, xfer_step, &x);
@@ -228,10 +218,8 @@ TT_TEST(data_out_of_order_reassembly_and_sack)
 	cfg.sack = 1;
 	cfg.delayed_ack = TCP_MS(40);
 	struct host b;
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa, .cfg = &cfg), 0);
 	uint8_t buf[256];
 	b.isn = 300;
 	peer_send(&pa, .flags = F_SYN, .seq = 100, .sack_perm = 1, .has_mss = 1, .mss = 1000);
@@ -281,10 +269,8 @@ TT_TEST(data_out_of_order_reassembly_and_sack)
 TT_TEST(data_out_of_order_memory_bound)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa), 0);
 	b.isn = 300;
 	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	peer_send(&pa, .seq = 101, .ack = 301);
@@ -314,11 +300,9 @@ TT_TEST(data_delayed_ack)
 	peer_plain_config(&cfg);
 	cfg.delayed_ack = TCP_MS(40);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pa = PEER(&b);
 	char d[1000];
 	memset(d, 'd', sizeof d);
 	d[sizeof d - 1] = 0;
@@ -348,11 +332,9 @@ TT_TEST(data_nagle)
 	peer_plain_config(&cfg);
 	cfg.nodelay = 0;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(tcp_send(ca, "a", 1, T0), 1);
 	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 100, 300, 8192, 1);
 	TT_EQ(tcp_send(ca, "b", 1, T0), 1);
@@ -381,10 +363,8 @@ TT_TEST(data_zero_window_probe_and_reopen)
 	peer_plain_config(&cfg);
 	cfg.recv_buffer = 4096;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
 	struct xfer x = { ca, cb, 10000, 0, 0, 0, 0, 0, 0, 0 };
 	tcp_time_t now = pair_run(&a, &b, T0, T0 + TCP_SEC(2), TCP_MS(1), NULL, NULL, xfer_step, &x);
 	struct tcp_conn_info ia, ib;
@@ -452,10 +432,8 @@ TT_TEST(data_send_buffer_full_then_writable)
 	peer_plain_config(&cfg);
 	cfg.send_buffer = 4096;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
 	char d[5000];
 	memset(d, 'z', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 4096);

@@ -71,10 +71,8 @@ TT_TEST(test_fig_three_way_handshake)
 TT_TEST(test_fig_three_way_handshake_data_on_final_ack)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa), 0);
 	b.isn = 300;
 	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
@@ -154,10 +152,8 @@ TT_TEST(test_fig_old_duplicate_syn)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa), 0);
 	struct tcp_conn *ca;
 	a.isn = 100;
 	TT_EQ(tcp_connect(a.s, &b.ep, 80, 1000, NULL, NULL, T0, &ca), 0);
@@ -248,12 +244,10 @@ TT_TEST(test_fig_half_open_discovery)
 TT_TEST(test_fig_half_open_data_rst_abort)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
+	struct peer pa = PEER(&b);
 	host_free(&a);
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	/* 2 */
@@ -334,10 +328,8 @@ TT_TEST(test_syn_sent_synack_with_data_and_fin)
 TT_TEST(test_syn_received_duplicate_syn_resends_synack)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa), 0);
 	b.isn = 300;
 	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);

@@ -20,18 +20,6 @@ static void hard_config(struct tcp_config *cfg, int timestamps)
 	cfg->invalid_ratelimit = TCP_MS(500);
 }
 
-/* A segment forged by an attacker with `from`'s address (ts: with TSopt). */
-static int spoof(struct host *to, const struct tcp_endpoint *from, uint16_t sport, uint16_t dport,
-		 uint32_t seq, uint32_t ack, uint8_t flags, const void *data, size_t len, int ts,
-		 uint32_t tsval, uint32_t tsecr, tcp_time_t now)
-{
-	return peer_spec_send(to, &(struct seg_spec){ .from = from, .sport = sport, .dport = dport,
-						      .seq = seq, .ack = ack, .flags = flags,
-						      .wnd = 8192, .has_ts = ts != 0,
-						      .tsval = tsval, .tsecr = tsecr,
-						      .data = data, .len = len, .now = now });
-}
-
 /* a sends one byte to b and b's ACK comes back: *tsa is a's TSval. */
 static int ts_probe(struct host *a, struct host *b, struct tcp_conn *ca, tcp_time_t now,
 		    uint32_t *tsa)
@@ -98,18 +86,18 @@ TT_TEST(ts_recent_not_poisoned_by_known_seq_segments)
 	struct tcp_config cfg;
 	hard_config(&cfg, 1);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pa = PEER(&b);
 	uint32_t tsa;
 	TT_EQ(ts_probe(&a, &b, ca, T0, &tsa), 0);
 	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), 1);
 	/* b: RCV.NXT 101, SND.UNA = SND.NXT 300 */
 	uint32_t evil = tsa + 0x7fffffffu;
-	spoof(&b, &a.ep, 1000, 80, 101, 0, 0, "A", 1, 1, evil, 0, T0);
-	spoof(&b, &a.ep, 1000, 80, 101, 300u - 0x80000000u, F_ACK, "B", 1, 1, evil, 0, T0);
-	spoof(&b, &a.ep, 1000, 80, 101, 300u - 100u, F_ACK, NULL, 0, 1, evil, 0, T0);
+	peer_send(&pa, .flags = 0, .seq = 101, .data = "A", .has_ts = 1, .tsval = evil);
+	peer_send(&pa, .seq = 101, .ack = 300u - 0x80000000u, .data = "B", .has_ts = 1,
+		  .tsval = evil);
+	peer_send(&pa, .seq = 101, .ack = 300u - 100u, .has_ts = 1, .tsval = evil);
 	host_drop_all(&b);
 	TT_EQ(host_stats(&b).DropPaws, 0);
 	TT_ASSERT(transfer_completes(&a, &b, ca, cb, T0 + TCP_MS(10)));
@@ -129,10 +117,9 @@ TT_TEST(ts_recent_not_poisoned_by_blind_sweep)
 	struct tcp_config cfg;
 	hard_config(&cfg, 1);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pa = PEER(&b);
 	uint32_t tsa;
 	TT_EQ(ts_probe(&a, &b, ca, T0, &tsa), 0);
 	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), 1);
@@ -141,10 +128,12 @@ TT_TEST(ts_recent_not_poisoned_by_blind_sweep)
 	uint64_t n = 0;
 	for (uint64_t seq = 4153; seq < (1ull << 32); seq += sizeof junk, n++) {
 		tcp_time_t t = T0 + n; /* 1 us apart */
-		spoof(&b, &a.ep, 1000, 80, (uint32_t)seq, 0, 0, junk, sizeof junk, 1,
-		      tsa + 0x40000000u, 0, t);
-		spoof(&b, &a.ep, 1000, 80, (uint32_t)seq, 0x5a5a5a5au, F_ACK, junk, sizeof junk, 1,
-		      tsa + 0x40000000u, 0, t);
+		peer_send(&pa, .flags = 0, .seq = (uint32_t)seq, .data = junk,
+			  .len = sizeof junk, .has_ts = 1, .tsval = tsa + 0x40000000u,
+			  .now = t);
+		peer_send(&pa, .seq = (uint32_t)seq, .ack = 0x5a5a5a5au, .data = junk,
+			  .len = sizeof junk, .has_ts = 1, .tsval = tsa + 0x40000000u,
+			  .now = t);
 		if (b.qlen > PEER_QMAX / 2)
 			host_drop_all(&b);
 	}
@@ -166,10 +155,8 @@ TT_TEST(tsval_never_goes_backwards_with_a_stale_now)
 	struct tcp_config cfg;
 	hard_config(&cfg, 1);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
 	TT_EQ(tcp_send(ca, "new", 3, T0 + TCP_MS(100)), 3);
 	TT_ASSERT(host_pop(&a));
 	uint32_t ts1 = a.seg.tsval;
@@ -200,20 +187,19 @@ TT_TEST(ts_offset_same_for_one_4tuple_different_for_another)
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
 	a.release_on_close = 1;
-	const struct tcp_endpoint pb = PB;
 	struct tcp_conn *c;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	TT_ASSERT(host_pop(&a) && a.seg.has_ts);
 	uint32_t ts1 = a.seg.tsval;
 	TT_EQ(tcp_abort(c, T0), 0);
 	/* the next incarnation of the 4-tuple, 1 s later: the same clock */
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0 + TCP_SEC(1), &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0 + TCP_SEC(1), &c), 0);
 	TT_ASSERT(host_pop(&a) && a.seg.has_ts);
 	TT_EQ(a.seg.tsval, ts1 + 1000);
 	TT_EQ(tcp_abort(c, T0 + TCP_SEC(1)), 0);
 	/* another 4-tuple: another offset (the TSval says nothing of the
 	 * host's uptime or of its other connections) */
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1001, NULL, NULL, T0 + TCP_SEC(1), &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1001, NULL, NULL, T0 + TCP_SEC(1), &c), 0);
 	TT_ASSERT(host_pop(&a) && a.seg.has_ts);
 	TT_ASSERT(a.seg.tsval != ts1 + 1000);
 	host_free(&a);
@@ -278,26 +264,6 @@ TT_TEST(time_wait_reopen_succeeds_for_every_reused_4tuple)
 
 /* ---- item 2: challenge ACKs and reflection ---- */
 
-/* Establish lport -> b:80 (b listens already). */
-static int open_pair(struct host *a, struct host *b, uint16_t lport, uint32_t isn_a, uint32_t isn_b,
-		     tcp_time_t now, struct tcp_conn **ca, struct tcp_conn **cb)
-{
-	a->isn = isn_a;
-	b->isn = isn_b;
-	b->accepted = NULL;
-	if (tcp_connect(a->s, &b->ep, 80, lport, NULL, NULL, now, ca) != 0)
-		return -1;
-	host_deliver(a, b, now);
-	host_deliver(b, a, now);
-	host_deliver(a, b, now);
-	if (!b->accepted || tcp_conn_state(*ca) != TCP_S_ESTABLISHED)
-		return -2;
-	*cb = b->accepted;
-	host_drop_all(a);
-	host_drop_all(b);
-	return 0;
-}
-
 /* b's queued segments addressed to the host with last octet `octet` */
 static unsigned queued_to(const struct host *h, uint8_t octet)
 {
@@ -319,22 +285,23 @@ static int side_channel_count(int guess_in_window, unsigned *victim_acks)
 	struct host a, b, e;
 	if (host_init(&a, 1, &cfg) || host_init(&b, 2, &cfg) || host_init(&e, 3, &cfg))
 		return -1;
+	struct peer pa = PEER(&b);
+	struct peer pe = PEER(&b, .ep = e.ep, .port = 2000);
 	struct tcp_listener *l;
 	struct tcp_conn *ca, *cb, *ce, *cbe;
 	int r = -1;
 	if (tcp_listen(b.s, 80, 8, NULL, &l) == 0 &&
-	    open_pair(&a, &b, 1000, 99, 299, T0, &ca, &cb) == 0 &&
-	    open_pair(&e, &b, 2000, 499, 699, T0, &ce, &cbe) == 0) {
+	    pair_connect(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb) == 0 &&
+	    pair_connect(&e, &b, 499, 699, 2000, 80, T0, &ce, &cbe) == 0) {
 		tcp_time_t t = T0 + TCP_SEC(5);
 		/* b: victim RCV.NXT 100, attacker's RCV.NXT 500 */
 		for (uint32_t i = 0; i < 100; i++)
-			spoof(&b, &a.ep, 1000, 80, guess_in_window ? 101 + i : 100000 + i, 0, F_RST,
-			      NULL, 0, 0, 0, 0, t + i);
+			peer_send(&pa, .flags = F_RST,
+				  .seq = guess_in_window ? 101 + i : 100000 + i, .now = t + i);
 		*victim_acks = queued_to(&b, 1);
 		host_drop_all(&b);
 		for (uint32_t i = 0; i < 100; i++)
-			spoof(&b, &e.ep, 2000, 80, 501 + i, 0, F_RST, NULL, 0, 0, 0, 0,
-			      t + TCP_MS(100) + i);
+			peer_send(&pe, .flags = F_RST, .seq = 501 + i, .now = t + TCP_MS(100) + i);
 		r = (int)queued_to(&b, 3);
 	}
 	host_free(&a);
@@ -367,18 +334,22 @@ TT_TEST(challenge_ack_budget_randomized_per_second)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
 	TT_EQ(host_init(&b, 2, &cfg), 0);
+	struct peer pa = PEER(&b);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 64, NULL, &l), 0);
 	const unsigned nconn = 40;
 	for (unsigned i = 0; i < nconn; i++) {
 		struct tcp_conn *ca, *cb;
-		TT_EQ(open_pair(&a, &b, (uint16_t)(1000 + i), 99 + 1000 * i, 299 + 1000 * i, T0, &ca, &cb), 0);
+		TT_EQ(pair_connect(&a, &b, 99 + 1000 * i, 299 + 1000 * i, (uint16_t)(1000 + i), 80, T0,
+				   &ca, &cb),
+		      0);
 	}
 	unsigned counts[6], distinct = 0;
 	for (unsigned sec = 0; sec < 6; sec++) {
 		tcp_time_t t = T0 + TCP_SEC(2 + sec);
 		for (unsigned i = 0; i < nconn; i++)
-			spoof(&b, &a.ep, (uint16_t)(1000 + i), 80, 12345, 0, F_SYN, NULL, 0, 0, 0, 0, t + i);
+			peer_send(&pa, .sport = (uint16_t)(1000 + i), .flags = F_SYN,
+				  .seq = 12345, .now = t + i);
 		counts[sec] = b.qlen;
 		host_drop_all(&b);
 		TT_ASSERT(counts[sec] >= 5 && counts[sec] <= 14);
@@ -404,10 +375,9 @@ TT_TEST(reflected_acks_bounded_per_connection)
 	hard_config(&cfg, 1);
 	cfg.challenge_ack_limit = 1000;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pa = PEER(&b);
 	uint32_t tsa;
 	TT_EQ(ts_probe(&a, &b, ca, T0, &tsa), 0);
 	TT_EQ(tcp_recv(cb, (char[4]){ 0 }, 4, T0), 1);
@@ -417,11 +387,16 @@ TT_TEST(reflected_acks_bounded_per_connection)
 	for (uint32_t i = 0; i < 1000; i++) {
 		tcp_time_t now = t + TCP_MS(1) * i;
 		switch (i % 5) {
-		case 0: spoof(&b, &a.ep, 1000, 80, 7777 * i, 0, F_SYN, NULL, 0, 1, tsa, 0, now); break;
-		case 1: spoof(&b, &a.ep, 1000, 80, 102 + i % 100, 0, F_RST, NULL, 0, 1, tsa, 0, now); break;
-		case 2: spoof(&b, &a.ep, 1000, 80, 50000 + i, 300, F_ACK, "data", 4, 1, tsa, 0, now); break;
-		case 3: spoof(&b, &a.ep, 1000, 80, 101, 900000, F_ACK, NULL, 0, 1, tsa, 0, now); break;
-		default: spoof(&b, &a.ep, 1000, 80, 101, 300, F_ACK, NULL, 0, 1, tsa - 5000, 0, now); break;
+		case 0: peer_send(&pa, .flags = F_SYN, .seq = 7777 * i, .has_ts = 1,
+				  .tsval = tsa, .now = now); break;
+		case 1: peer_send(&pa, .flags = F_RST, .seq = 102 + i % 100, .has_ts = 1,
+				  .tsval = tsa, .now = now); break;
+		case 2: peer_send(&pa, .seq = 50000 + i, .ack = 300, .data = "data", .has_ts = 1,
+				  .tsval = tsa, .now = now); break;
+		case 3: peer_send(&pa, .seq = 101, .ack = 900000, .has_ts = 1, .tsval = tsa,
+				  .now = now); break;
+		default: peer_send(&pa, .seq = 101, .ack = 300, .has_ts = 1, .tsval = tsa - 5000,
+				  .now = now); break;
 		}
 		acks += b.qlen;
 		host_drop_all(&b);
@@ -431,7 +406,8 @@ TT_TEST(reflected_acks_bounded_per_connection)
 	TT_ASSERT(st.AckSkippedChallenge + st.AckSkippedSeq + st.AckSkippedPaws >= 998);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
 	/* a keep-alive of the real peer (SEQ = SND.NXT - 1) is answered */
-	spoof(&b, &a.ep, 1000, 80, 100, 300, F_ACK, NULL, 0, 1, tsa + 3000, 0, t + TCP_SEC(2));
+	peer_send(&pa, .seq = 100, .ack = 300, .has_ts = 1, .tsval = tsa + 3000,
+		  .now = t + TCP_SEC(2));
 	EXPECT_SEG(&b, F_ACK, 300, 101);
 	TT_ASSERT(transfer_completes(&a, &b, ca, cb, t + TCP_SEC(3)));
 	host_free(&a);
@@ -448,10 +424,9 @@ TT_TEST(time_wait_acknowledges_acceptable_segments_and_restarts_2msl)
 	struct tcp_config cfg;
 	hard_config(&cfg, 0);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	TT_EQ(tcp_close(ca, T0), 0);
 	host_deliver(&a, &b, T0);
 	host_deliver(&b, &a, T0);
@@ -462,25 +437,25 @@ TT_TEST(time_wait_acknowledges_acceptable_segments_and_restarts_2msl)
 	/* a: SND.NXT 101, RCV.NXT 301 */
 	const tcp_time_t msl2 = 2 * cfg.msl;
 	tcp_time_t t = T0 + TCP_SEC(1);
-	spoof(&a, &b.ep, 80, 1000, 306, 101, F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .seq = 306, .ack = 101, .now = t);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	TT_EQ(tcp_next_deadline(a.s), t + msl2);
 	t += TCP_SEC(1);
-	spoof(&a, &b.ep, 80, 1000, 301, 101, F_FIN | F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 301, .ack = 101, .now = t);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	TT_EQ(tcp_next_deadline(a.s), t + msl2);
 	t += TCP_SEC(1);
-	spoof(&a, &b.ep, 80, 1000, 310, 101, F_FIN | F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 310, .ack = 101, .now = t);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	TT_EQ(tcp_next_deadline(a.s), t + msl2);
 	t += TCP_SEC(1);
-	spoof(&a, &b.ep, 80, 1000, 301, 101, F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .seq = 301, .ack = 101, .now = t);
 	EXPECT_NONE(&a);
 	/* the exact retransmission of the FIN is answered each time */
 	t += TCP_SEC(1);
-	spoof(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101, .now = t);
 	EXPECT_SEG(&a, F_ACK, 101, 301);
-	spoof(&a, &b.ep, 80, 1000, 300, 101, F_FIN | F_ACK, NULL, 0, 0, 0, 0, t + TCP_MS(200));
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 300, .ack = 101, .now = t + TCP_MS(200));
 	EXPECT_SEG(&a, F_ACK, 101, 301);
 	EXPECT_STATE(ca, TCP_S_TIME_WAIT);
 	host_free(&a);
@@ -495,14 +470,13 @@ TT_TEST(out_of_order_bare_fin_acknowledged_at_once)
 	struct tcp_config cfg;
 	hard_config(&cfg, 0);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
-	spoof(&b, &a.ep, 1000, 80, 110, 300, F_FIN | F_ACK, NULL, 0, 0, 0, 0, T0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pa = PEER(&b);
+	peer_send(&pa, .flags = F_FIN | F_ACK, .seq = 110, .ack = 300);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
-	spoof(&b, &a.ep, 1000, 80, 100, 300, F_ACK, "0123456789", 10, 0, 0, 0, T0);
+	peer_send(&pa, .seq = 100, .ack = 300, .data = "0123456789");
 	EXPECT_SEG(&b, F_ACK, 300, 111);
 	EXPECT_STATE(cb, TCP_S_CLOSE_WAIT);
 	host_free(&a);
@@ -520,10 +494,8 @@ TT_TEST(no_duplicate_window_ack_on_read_without_scaling)
 	cfg.recv_buffer = 256 * 1024;
 	cfg.send_buffer = 256 * 1024;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
 	static uint8_t data[3000];
 	memset(data, 'd', sizeof data);
 	TT_EQ(tcp_send(ca, data, sizeof data, T0), (ssize_t)sizeof data);
@@ -546,15 +518,15 @@ TT_TEST(syn_sent_text_on_syn_queued_until_established)
 	hard_config(&cfg, 0);
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
-	const struct tcp_endpoint pb = PB;
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_drop_all(&a);
-	spoof(&a, &pb, 80, 1000, 300, 0, F_SYN, "hello", 5, 0, 0, 0, T0);
+	peer_send(&pb, .flags = F_SYN, .seq = 300, .data = "hello");
 	EXPECT_STATE(c, TCP_S_SYN_RECEIVED);
 	EXPECT_SEG(&a, F_SYN | F_ACK, 100, 301); /* the text is not acknowledged yet */
-	spoof(&a, &pb, 80, 1000, 306, 101, F_ACK, NULL, 0, 0, 0, 0, T0);
+	peer_send(&pb, .seq = 306, .ack = 101);
 	EXPECT_STATE(c, TCP_S_ESTABLISHED);
 	EXPECT_SEG(&a, F_ACK, 101, 306);
 	char buf[8];
@@ -574,12 +546,12 @@ TT_TEST(close_in_syn_received_sends_fin_at_once)
 	hard_config(&cfg, 0);
 	struct host a;
 	TT_EQ(host_init(&a, 1, &cfg), 0);
-	const struct tcp_endpoint pb = PB;
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	struct tcp_conn *c;
 	a.isn = 100;
-	TT_EQ(tcp_connect(a.s, &pb, 80, 1000, NULL, NULL, T0, &c), 0);
+	TT_EQ(tcp_connect(a.s, &PB, 80, 1000, NULL, NULL, T0, &c), 0);
 	host_drop_all(&a);
-	spoof(&a, &pb, 80, 1000, 300, 0, F_SYN, NULL, 0, 0, 0, 0, T0);
+	peer_send(&pb, .flags = F_SYN, .seq = 300);
 	EXPECT_SEG(&a, F_SYN | F_ACK, 100, 301);
 	TT_EQ(tcp_close(c, T0), 0);
 	EXPECT_STATE(c, TCP_S_FIN_WAIT_1);
@@ -592,13 +564,13 @@ TT_TEST(close_in_syn_received_sends_fin_at_once)
 	EXPECT_NONE(&a);
 	tcp_time_t t = T0 + TCP_SEC(2);
 	/* the SYN is acknowledged: the FIN is still out, its timer runs */
-	spoof(&a, &pb, 80, 1000, 301, 101, F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .seq = 301, .ack = 101, .now = t);
 	EXPECT_STATE(c, TCP_S_FIN_WAIT_1);
 	TT_EQ(host_count_ev(&a, TCP_EV_ESTABLISHED), 1);
 	TT_ASSERT(tcp_next_deadline(a.s) != TCP_TIME_NEVER);
-	spoof(&a, &pb, 80, 1000, 301, 102, F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .seq = 301, .ack = 102, .now = t);
 	EXPECT_STATE(c, TCP_S_FIN_WAIT_2);
-	spoof(&a, &pb, 80, 1000, 301, 102, F_FIN | F_ACK, NULL, 0, 0, 0, 0, t);
+	peer_send(&pb, .flags = F_FIN | F_ACK, .seq = 301, .ack = 102, .now = t);
 	EXPECT_STATE(c, TCP_S_TIME_WAIT);
 	EXPECT_SEG(&a, F_ACK, 102, 302);
 	host_free(&a);

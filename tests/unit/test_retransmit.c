@@ -83,10 +83,8 @@ TT_TEST(retransmit_synack_backoff_and_give_up)
 	peer_plain_config(&cfg);
 	cfg.syn_retries = 2;
 	struct host b;
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa, .cfg = &cfg), 0);
 	b.isn = 300;
 	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_SYN | F_ACK, 300, 101);
@@ -109,10 +107,8 @@ TT_TEST(retransmit_data_backoff_and_give_up)
 	peer_plain_config(&cfg);
 	cfg.retries = 3;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
 	char d[1500];
 	memset(d, 'q', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 1500);
@@ -147,10 +143,8 @@ TT_TEST(retransmit_data_backoff_and_give_up)
 TT_TEST(retransmit_recovery_after_rto)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	char d[3000];
 	memset(d, 'r', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 3000);
@@ -203,11 +197,9 @@ TT_TEST(retransmit_zero_window_does_not_give_up)
 	peer_plain_config(&cfg);
 	cfg.retries = 3;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	char d[2000];
 	memset(d, 'z', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 2000);
@@ -239,11 +231,9 @@ TT_TEST(retransmit_zero_window_acks_are_not_dupacks)
 	struct tcp_config cfg;
 	peer_plain_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	char d[3000];
 	memset(d, 'z', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 3000);
@@ -312,10 +302,8 @@ TT_TEST(retransmit_karn_no_sample)
 TT_TEST(retransmit_fin)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	tcp_close(ca, T0);
 	EXPECT_SEG(&a, F_FIN | F_ACK, 100, 300);
 	tcp_timeout(a.s, T0 + TCP_SEC(1));
@@ -335,11 +323,9 @@ TT_TEST(retransmit_fin)
 TT_TEST(retransmit_fast_on_three_dupacks)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
 	char d[6000];
 	memset(d, 'f', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0), 6000);
@@ -431,10 +417,8 @@ TT_TEST(connect_user_timeout)
 TT_TEST(user_timeout_established)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
 	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
 	o.timeout = TCP_SEC(5);
 	TT_EQ(tcp_conn_set_opts(ca, &o), 0);

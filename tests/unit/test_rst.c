@@ -40,10 +40,8 @@ TT_TEST(test_rst_rule_1_no_connection)
 TT_TEST(test_rst_rule_2_unsynchronized)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa), 0);
 	/* LISTEN */
 	peer_send(&pa, .seq = 100, .ack = 555);
 	EXPECT_SEG(&b, F_RST, 555, 0);
@@ -82,11 +80,9 @@ TT_TEST(test_rst_rule_2_unsynchronized)
 TT_TEST(test_rst_rule_3_synchronized_unacceptable)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	/* beyond the window (RCV.NXT 100 + 8192) */
 	peer_send(&pa, .seq = 100 + 8192, .ack = 300, .data = "x");
 	EXPECT_SEG(&b, F_ACK, 300, 100);
@@ -109,11 +105,9 @@ TT_TEST(test_rst_rule_3_synchronized_unacceptable)
 TT_TEST(test_rfc5961_rst_exact_resets)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	peer_send(&pa, .flags = F_RST, .seq = 100, .wnd = 0);
 	EXPECT_NONE(&b);
 	EXPECT_STATE(cb, TCP_S_CLOSED);
@@ -129,11 +123,9 @@ TT_TEST(test_rfc5961_rst_exact_resets)
 TT_TEST(test_rfc5961_rst_in_window_challenge_ack)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	peer_send(&pa, .flags = F_RST, .seq = 101, .wnd = 0);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	EXPECT_STATE(cb, TCP_S_ESTABLISHED);
@@ -149,11 +141,9 @@ TT_TEST(test_rfc5961_rst_in_window_challenge_ack)
 TT_TEST(test_rfc5961_rst_out_of_window_dropped)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	peer_send(&pa, .flags = F_RST, .seq = 100 + 9000, .wnd = 0);
 	peer_send(&pa, .flags = F_RST, .seq = 99, .wnd = 0);
 	EXPECT_NONE(&b);
@@ -168,11 +158,9 @@ TT_TEST(test_rfc5961_rst_out_of_window_dropped)
 TT_TEST(test_rfc5961_syn_challenge_ack)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	EXPECT_SEG(&b, F_ACK, 300, 100);
 	peer_send(&pa, .flags = F_SYN, .seq = 100000);
@@ -191,11 +179,9 @@ TT_TEST(test_rfc5961_syn_challenge_ack)
 TT_TEST(test_rfc5961_ack_too_old_dropped)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	/* MAX.SND.WND is 8192: SEG.ACK = 300 - 9000 is too old */
 	peer_send(&pa, .seq = 100, .ack = 300 - 9000, .data = "bad");
 	EXPECT_SEG(&b, F_ACK, 300, 100);
@@ -214,11 +200,9 @@ TT_TEST(test_rfc5961_ack_too_old_dropped)
 TT_TEST(test_rfc5961_challenge_ack_rate_limit)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pa = PEER(&b);
 	for (int i = 0; i < 15; i++)
 		peer_send(&pa, .flags = F_RST, .seq = 200 + (uint32_t)i, .wnd = 0, .now = T0 + TCP_MS(10) * (tcp_time_t)i);
 	struct tcp_stats st = host_stats(&b);
@@ -265,10 +249,8 @@ TT_TEST(test_syn_received_rst_passive_and_active)
 	struct host a, b;
 	TT_EQ(host_init(&a, 1, NULL), 0);
 	struct peer pb = PEER(&a, .ep = PB, .port = 2000, .hport = 1000);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa), 0);
 	b.isn = 300;
 	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	host_drop_all(&b);
@@ -296,10 +278,8 @@ TT_TEST(test_syn_received_rst_passive_and_active)
 TT_TEST(test_syn_received_new_syn_returns_to_listen)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	struct peer pa = PEER(&b);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, 4, NULL, &l), 0);
+	struct peer pa;
+	TT_EQ(fx_listen(&b, &pa), 0);
 	peer_send(&pa, .flags = F_SYN, .seq = 100);
 	host_drop_all(&b);
 	peer_send(&pa, .flags = F_SYN, .seq = 120);

@@ -103,10 +103,8 @@ TT_TEST(zerocopy_emit_buf_same_segments)
 TT_TEST(zerocopy_emit_buf_declined)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 100, 300, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 300), 0);
 	a.emit_buf_on = 0; /* peer_emit_buf returns NULL */
 	TT_EQ(tcp_send(ca, "hello", 5, T0), 5);
 	EXPECT_SEG(&a, F_ACK | F_PSH, 101, 301);
@@ -130,10 +128,8 @@ TT_TEST(zerocopy_send_space_commit)
 	peer_plain_config(&cfg);
 	cfg.send_buffer = 4096;
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 99, 299, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .cfg = &cfg), 0);
 	struct tcp_iov iov[2];
 	TT_EQ(tcp_send_space(ca, iov), 4096);
 	TT_EQ(iov[0].len, 4096);
@@ -289,10 +285,8 @@ TT_TEST(zerocopy_consume_sends_window_update_as_recv)
 	unsigned nseg[2] = { 0, 0 };
 	for (int mode = 0; mode < 2; mode++) {
 		struct host a, b;
-		TT_EQ(host_init(&a, 1, NULL), 0);
-		TT_EQ(host_init(&b, 2, NULL), 0);
 		struct tcp_conn *ca, *cb;
-		TT_EQ(pair_establish(&a, &b, 100, 300, 1000, 80, T0, &ca, &cb), 0);
+		TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 300), 0);
 		uint8_t d[8192];
 		memset(d, 'q', sizeof d);
 		TT_EQ(tcp_send(ca, d, sizeof d, T0), 8192); /* b's whole window */
@@ -330,10 +324,8 @@ TT_TEST(zerocopy_consume_sends_window_update_as_recv)
 TT_TEST(zerocopy_peek_eof_and_errors)
 {
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 100, 300, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 300), 0);
 	struct tcp_iov iov[2];
 	TT_EQ(tcp_recv_peek(NULL, iov), TCP_EINVAL);
 	TT_EQ(tcp_recv_peek(cb, NULL), TCP_EINVAL);
