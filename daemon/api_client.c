@@ -101,17 +101,23 @@ void client_finish(struct client *cl)
 		client_timer_start(cl, cl->api->d->cfg.request_timeout / 1000 + 1, 0);
 }
 
-void client_reply_err(struct client *cl, const char *reason, const char *fmt, ...)
+/* "ERR <reason> <text>" (counted, logged at debug level). */
+static void write_err(struct client *cl, const char *reason, const char *fmt, va_list ap)
 {
 	char text[700];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
 	cl->api->errors++;
 	log_debug("api: uid %u pid %d: ERR %s %s", (unsigned)cl->uid, (int)cl->pid, reason, text);
 	if (cl->ls)
 		lstream_printf(cl->ls, "ERR %s %s", reason, text);
+}
+
+void client_reply_err(struct client *cl, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	write_err(cl, reason, fmt, ap);
+	va_end(ap);
 	client_finish(cl);
 }
 
@@ -319,18 +325,15 @@ struct client *client_new(struct api *a)
 
 void client_refuse(struct client *cl, const char *reason, const char *fmt, ...)
 {
-	char text[700];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
 	/* answer, then drain what the client sends (so that its write of the
 	 * request does not fail with EPIPE before it reads the answer) until
 	 * its EOF or for a second at most */
 	leave_request_phase(cl);
 	cl->phase = CL_REPLIED;
-	cl->api->errors++;
-	lstream_printf(cl->ls, "ERR %s %s", reason, text);
+	va_list ap;
+	va_start(ap, fmt);
+	write_err(cl, reason, fmt, ap);
+	va_end(ap);
 	lstream_shutdown(cl->ls);
 	client_timer_start(cl, 1000, 0);
 	client_read_start(cl);

@@ -191,7 +191,7 @@ void do_list(struct client *cl)
 		snprintf(local, sizeof local, "%s/%u", s, l->port);
 		sb_json_str(&b, local);
 		sb_printf(&b, ",\"remote\":\"*\",\"uid\":%u,\"backlog\":%u,\"accept_queue\":%u}", (unsigned)l->uid,
-			  l->backlog, l->qlen);
+			  l->backlog, l->queue.len);
 	}
 	sb_printf(&b, "]");
 	reply_doc(cl, &b);

@@ -14,6 +14,7 @@
 
 #include "api_parse.h"
 #include "bridge.h"
+#include "fifo.h"
 #include "lstream.h"
 #include "tou_proto.h"
 #include "toud.h"
@@ -53,7 +54,7 @@ struct client {
 	struct bridge *br;              /* CL_CONNECTING */
 	struct listener *lst;           /* CL_LISTENING: ours */
 	struct listener *waiting_on;    /* CL_ACCEPT_WAIT */
-	struct client *wnext;           /* the listener's waiters */
+	struct fifo_link wlink;         /* the listener's waiters */
 	struct client *next, *prev;
 };
 
@@ -65,9 +66,8 @@ struct listener {
 	uid_t uid;
 	unsigned backlog;
 	struct client *holder;
-	struct bridge *qhead, *qtail;   /* accepted, not yet handed to an app */
-	unsigned qlen;
-	struct client *whead, *wtail;   /* ACCEPT clients waiting */
+	struct fifo queue;              /* bridges (owner_link) accepted, not yet handed to an app */
+	struct fifo waiters;            /* ACCEPT clients (wlink) waiting */
 	struct listener *next;
 };
 

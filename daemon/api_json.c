@@ -93,6 +93,9 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		  i->sack_ok ? "true" : "false", i->ts_ok ? "true" : "false",
 		  i->nodelay ? "true" : "false", i->keepalive ? "true" : "false");
 	sb_json_str(b, i->cc_name ? i->cc_name : "");
+	/* TCP-AO (RFC 5925): the KeyID we send with, the RNextKeyID we ask for */
+	if (i->ao)
+		sb_printf(b, ",\"ao\":{\"keyid\":%u,\"rnextkeyid\":%u}", i->ao_send_id, i->ao_recv_id);
 	if (end) {
 		sb_printf(b, ",\"end\":");
 		sb_json_str(b, end);
@@ -111,7 +114,9 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(DropListenOverflow); S(DropRcvBufFull); S(ChallengeAcks); S(ChallengeAcksSuppressed);
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
-	S(AckSkippedTimeWait); S(SyncookiesSent); S(SyncookiesRecv); S(SyncookiesFailed);
+	S(AckSkippedTimeWait);
+	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
+	S(SyncookiesSent); S(SyncookiesRecv); S(SyncookiesFailed);
 	sb_printf(b, "}");
 #undef S
 }

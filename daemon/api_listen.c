@@ -27,19 +27,13 @@ void waiter_remove(struct client *cl)
 	struct listener *l = cl->waiting_on;
 	if (!l)
 		return;
-	struct client **pp = &l->whead;
-	l->wtail = NULL;
-	for (struct client *w = l->whead; w; w = w->wnext) {
-		if (w == cl) {
-			*pp = w->wnext;
-			continue;
-		}
-		pp = &w->wnext;
-		l->wtail = w;
-	}
-	*pp = NULL;
+	fifo_remove(&l->waiters, &cl->wlink);
 	cl->waiting_on = NULL;
-	cl->wnext = NULL;
+}
+
+static struct client *first_waiter(struct listener *l)
+{
+	return l->waiters.head ? FIFO_ENTRY(l->waiters.head, struct client, wlink) : NULL;
 }
 
 void accept_queue_remove(struct bridge *b)
@@ -47,20 +41,13 @@ void accept_queue_remove(struct bridge *b)
 	struct listener *l = b->owner_data;
 	if (!l)
 		return;
-	struct bridge **pp = &l->qhead;
-	l->qtail = NULL;
-	for (struct bridge *x = l->qhead; x; x = x->owner_next) {
-		if (x == b) {
-			*pp = x->owner_next;
-			l->qlen--;
-			continue;
-		}
-		pp = &x->owner_next;
-		l->qtail = x;
-	}
-	*pp = NULL;
+	fifo_remove(&l->queue, &b->owner_link);
 	b->owner_data = NULL;
-	b->owner_next = NULL;
+}
+
+static struct bridge *first_accepted(struct listener *l)
+{
+	return l->queue.head ? FIFO_ENTRY(l->queue.head, struct bridge, owner_link) : NULL;
 }
 
 void listener_close(struct listener *l)
@@ -73,13 +60,13 @@ void listener_close(struct listener *l)
 		*pp = l->next;
 	log_info("listener on port %u closed", l->port);
 	tcp_unlisten(l->tl, toud_now());
-	while (l->whead) {
-		struct client *w = l->whead;
+	struct client *w;
+	while ((w = first_waiter(l))) {
 		waiter_remove(w);
 		client_reply_err(w, TOU_ERR_NOTFOUND, "listener on port %u closed", l->port);
 	}
-	while (l->qhead) {
-		struct bridge *b = l->qhead;
+	struct bridge *b;
+	while ((b = first_accepted(l))) {
 		accept_queue_remove(b);
 		bridge_reset(b); /* as a kernel does for its accept queue */
 	}
@@ -93,9 +80,9 @@ void listener_close(struct listener *l)
 static void accepted_opened(struct bridge *b)
 {
 	struct listener *l = b->owner_data;
-	if (!l || b->state != BRIDGE_PARKED || !l->whead)
+	struct client *w = l ? first_waiter(l) : NULL;
+	if (!w || b->state != BRIDGE_PARKED)
 		return;
-	struct client *w = l->whead;
 	waiter_remove(w);
 	accept_queue_remove(b);
 	client_handover(w, b);
@@ -131,7 +118,7 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 		why = "max_per_peer";
 	else if (api_count_uid(a, l->uid) >= cfg->max_per_uid)
 		why = "max_per_uid";
-	else if (l->qlen >= l->backlog && !l->whead)
+	else if (l->queue.len >= l->backlog && !l->waiters.len)
 		why = "backlog";
 	struct bridge *b = why ? NULL : bridge_accepted(a->d->bridges, tc, (long long)l->uid, &accepted_ops, a, l);
 	if (!b) {
@@ -144,12 +131,7 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 		tcp_release(tc, toud_now());
 		return;
 	}
-	if (l->qtail)
-		l->qtail->owner_next = b;
-	else
-		l->qhead = b;
-	l->qtail = b;
-	l->qlen++;
+	fifo_push(&l->queue, &b->owner_link);
 }
 
 /* ---- verbs ---- */
@@ -187,6 +169,8 @@ void do_listen(struct client *cl)
 			client_reply_err(cl, TOU_ERR_INTERNAL, "cannot listen: %s", tcp_strerror(r));
 		return;
 	}
+	if (cl->req.ao == API_AO_REQUIRED)
+		tcp_listener_set_ao(l->tl, TCP_AO_REQUIRED); /* a valid policy: cannot fail */
 	l->port = port;
 	l->uid = cl->uid;
 	l->backlog = backlog;
@@ -199,7 +183,8 @@ void do_listen(struct client *cl)
 	cl->pend = NULL;
 	cl->pend_len = 0;
 	lstream_printf(cl->ls, "OK %u", port);
-	log_info("listening on port %u for uid %u (backlog %u)", port, (unsigned)cl->uid, backlog);
+	log_info("listening on port %u for uid %u (backlog %u%s)", port, (unsigned)cl->uid, backlog,
+		 cl->req.ao == API_AO_REQUIRED ? ", TCP-AO required" : "");
 	client_read_start(cl); /* notices the client's close (or watches for it after its EOF) */
 }
 
@@ -222,18 +207,14 @@ void do_accept(struct client *cl)
 		return;
 	}
 	cl->phase = CL_ACCEPT_WAIT;
-	if (l->qhead) {
-		struct bridge *b = l->qhead;
+	struct bridge *b = first_accepted(l);
+	if (b) {
 		accept_queue_remove(b);
 		client_handover(cl, b);
 		return;
 	}
 	cl->waiting_on = l;
-	if (l->wtail)
-		l->wtail->wnext = cl;
-	else
-		l->whead = cl;
-	l->wtail = cl;
+	fifo_push(&l->waiters, &cl->wlink);
 	if (cl->req.has_timeout)
 		client_timer_start(cl, (uint64_t)cl->req.timeout_s * 1000, 0);
 	client_read_start(cl);

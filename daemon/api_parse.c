@@ -5,7 +5,8 @@
  *
  *   line    = verb *( SP word ) [CR]
  *   CONNECT <host>[:<udp-port>] <port> [nodelay] [keepalive] [timeout=<s>]
- *   LISTEN  <port> [backlog=<n>]
+ *           [ao=<key>|required|optional]
+ *   LISTEN  <port> [backlog=<n>] [ao=required|optional]
  *   ACCEPT  <port> [nodelay] [keepalive] [timeout=<s>]
  *   STATUS  [<id>]
  *   LIST | STATS | VERSION
@@ -155,6 +156,35 @@ static int parse_timeout(const struct word *v, struct api_request *req, char *er
 	return 0;
 }
 
+/* ao=required|optional, and for CONNECT ao=<key name> (letters, digits,
+ * '-', '_', '.'; at most API_KEY_NAME_MAX). */
+static int parse_ao(const struct word *v, struct api_request *req, int key_ok, char *err, size_t errlen)
+{
+	if (word_is(v, "required")) {
+		req->ao = API_AO_REQUIRED;
+		return 0;
+	}
+	if (word_is(v, "optional")) {
+		req->ao = API_AO_OPTIONAL;
+		return 0;
+	}
+	int ok = key_ok && v->n > 0 && v->n <= API_KEY_NAME_MAX;
+	for (size_t i = 0; ok && i < v->n; i++) {
+		char ch = v->p[i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		     ch == '-' || ch == '_' || ch == '.';
+	}
+	if (!ok) {
+		snprintf(err, errlen, "bad ao \"%.*s\" (want %s)", (int)(v->n > 40 ? 40 : v->n), v->p,
+			 key_ok ? "required, optional or the name of a [key]" : "required or optional");
+		return -1;
+	}
+	req->ao = API_AO_KEY;
+	memcpy(req->ao_key, v->p, v->n);
+	req->ao_key[v->n] = '\0';
+	return 0;
+}
+
 static const char *const verb_names[] = {
 	NULL, "CONNECT", "LISTEN", "ACCEPT", "STATUS", "LIST", "STATS", "ABORT", "VERSION"
 };
@@ -229,7 +259,7 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 	switch (req->verb) {
 	case API_CONNECT:
 		if (nw < 3) {
-			snprintf(err, errlen, "usage: CONNECT <host>[:<udp-port>] <port> [nodelay] [keepalive] [timeout=<s>]");
+			snprintf(err, errlen, "usage: CONNECT <host>[:<udp-port>] <port> [nodelay] [keepalive] [timeout=<s>] [ao=<key>|required]");
 			return -1;
 		}
 		if (parse_host(&w[1], req, err, errlen) != 0)
@@ -244,8 +274,11 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 			else if (opt_kv(&w[k], "timeout", &v) && !req->has_timeout) {
 				if (parse_timeout(&v, req, err, errlen) != 0)
 					return -1;
+			} else if (opt_kv(&w[k], "ao", &v) && !req->ao) {
+				if (parse_ao(&v, req, 1, err, errlen) != 0)
+					return -1;
 			} else {
-				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want nodelay, keepalive, timeout=<s>)",
+				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want nodelay, keepalive, timeout=<s>, ao=<key>|required)",
 					 (int)(w[k].n > 40 ? 40 : w[k].n), w[k].p);
 				return -1;
 			}
@@ -253,7 +286,7 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 		return 0;
 	case API_LISTEN:
 		if (nw < 2) {
-			snprintf(err, errlen, "usage: LISTEN <port> [backlog=<n>]");
+			snprintf(err, errlen, "usage: LISTEN <port> [backlog=<n>] [ao=required|optional]");
 			return -1;
 		}
 		if (parse_port(&w[1], &req->port, "port", err, errlen) != 0)
@@ -267,8 +300,11 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 				}
 				req->has_backlog = 1;
 				req->backlog = (unsigned)b;
+			} else if (opt_kv(&w[k], "ao", &v) && !req->ao) {
+				if (parse_ao(&v, req, 0, err, errlen) != 0)
+					return -1;
 			} else {
-				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want backlog=<n>)",
+				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want backlog=<n>, ao=required|optional)",
 					 (int)(w[k].n > 40 ? 40 : w[k].n), w[k].p);
 				return -1;
 			}

@@ -21,6 +21,15 @@ enum api_verb {
 };
 
 #define API_HOST_MAX 253 /* RFC 1035 2.3.4: names are at most 253 characters */
+#define API_KEY_NAME_MAX 63 /* a [key NAME] of toud.conf (daemon/keys.h) */
+
+/* TCP-AO (RFC 5925) policy of a CONNECT or LISTEN (docs/API.md) */
+enum api_ao {
+	API_AO_DEFAULT = 0, /* not given: the key table decides (optional) */
+	API_AO_OPTIONAL,    /* ao=optional */
+	API_AO_REQUIRED,    /* ao=required */
+	API_AO_KEY          /* CONNECT ao=<key name>: send with that key */
+};
 #define API_TIMEOUT_MAX 86400u
 
 struct api_request {
@@ -36,6 +45,8 @@ struct api_request {
 	unsigned backlog;            /* LISTEN backlog=<n>, 1..65535 */
 	int has_id;
 	uint64_t id;                 /* STATUS/ABORT */
+	int ao;                      /* enum api_ao: CONNECT, LISTEN ao=... */
+	char ao_key[API_KEY_NAME_MAX + 1]; /* API_AO_KEY: the key's name */
 };
 
 /*

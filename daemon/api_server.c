@@ -96,11 +96,26 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		o.keepalive = 1;
 	if (cl->req.has_timeout)
 		o.timeout = TCP_SEC(cl->req.timeout_s);
+	/* TCP-AO (docs/API.md): ao=required, or the [key] to send with */
+	if (cl->req.ao == API_AO_REQUIRED) {
+		o.ao = TCP_AO_REQUIRED;
+	} else if (cl->req.ao == API_AO_KEY) {
+		int ki = keys_find(&d->cfg.keys, cl->req.ao_key);
+		if (ki < 0) {
+			client_reply_err(cl, TOU_ERR_BADREQUEST, "no [key %s] in the configuration", cl->req.ao_key);
+			return;
+		}
+		o.ao = TCP_AO_REQUIRED;
+		o.ao_key = (unsigned)ki + 1;
+	}
 	struct bridge *b = NULL;
 	int r = bridge_connect(d->bridges, d->stack, ep, cl->req.port, &o, (long long)cl->uid, &connect_ops, a, cl, &b);
 	if (r != 0) {
 		if (r == TCP_ENOMEM || r == TCP_ELIMIT || r == TCP_ENOPORTS)
 			client_reply_err(cl, TOU_ERR_LIMIT, "cannot open a connection: %s", tcp_strerror(r));
+		else if (r == TCP_ENOKEY)
+			client_reply_err(cl, TOU_ERR_DENIED, "TCP-AO: no [key] %s matches this peer",
+					 cl->req.ao == API_AO_KEY ? cl->req.ao_key : "in the configuration");
 		else
 			client_reply_err(cl, TOU_ERR_INTERNAL, "cannot open a connection: %s", tcp_strerror(r));
 		return;

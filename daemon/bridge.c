@@ -66,12 +66,7 @@ static void note(struct bridge *b, unsigned what)
 	if (b->ready)
 		return;
 	b->ready = 1;
-	b->ready_next = NULL;
-	if (set->ready_tail)
-		set->ready_tail->ready_next = b;
-	else
-		set->ready = b;
-	set->ready_tail = b;
+	fifo_push(&set->ready, &b->ready_link);
 }
 
 /* The engine's events: noted, handled by the next run. */
@@ -393,13 +388,10 @@ static void run(struct bridge *b)
 
 void bridge_run_all(struct bridge_set *set)
 {
-	while (set->ready) {
-		struct bridge *b = set->ready;
-		set->ready = b->ready_next;
-		if (!set->ready)
-			set->ready_tail = NULL;
+	struct fifo_link *x;
+	while ((x = fifo_pop(&set->ready))) {
+		struct bridge *b = FIFO_ENTRY(x, struct bridge, ready_link);
 		b->ready = 0;
-		b->ready_next = NULL;
 		run(b);
 		maybe_free(b);
 	}
@@ -407,13 +399,9 @@ void bridge_run_all(struct bridge_set *set)
 
 void bridge_close_all(struct bridge_set *set)
 {
-	while (set->ready) { /* nothing runs any more */
-		struct bridge *b = set->ready;
-		set->ready = b->ready_next;
-		b->ready = 0;
-		b->ready_next = NULL;
-	}
-	set->ready_tail = NULL;
+	struct fifo_link *x;
+	while ((x = fifo_pop(&set->ready))) /* nothing runs any more */
+		FIFO_ENTRY(x, struct bridge, ready_link)->ready = 0;
 	struct bridge *next;
 	for (struct bridge *b = set->all; b; b = next) {
 		next = b->next;

@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "fifo.h"
 #include "lstream.h"
 #include "tcp.h"
 #include "toud.h"
@@ -95,7 +96,7 @@ struct bridge {
 	const struct bridge_ops *ops;
 	void *owner_ctx;                /* the owner's context (the API server) */
 	void *owner_data;               /* the owner's, may change (a client, a listener) */
-	struct bridge *owner_next;      /* the owner's queue (an accept queue) */
+	struct fifo_link owner_link;    /* the owner's queue (an accept queue) */
 
 	/* who, for STATUS / LIST / limits (fixed at creation) */
 	uint64_t id;
@@ -109,7 +110,7 @@ struct bridge {
 	size_t held_len, held_off;
 
 	unsigned todo;                  /* BRIDGE_EV_* / BRIDGE_DO_* */
-	struct bridge *ready_next;
+	struct fifo_link ready_link;
 	int ready;                      /* on set->ready */
 	struct bridge *next, *prev;     /* set->all */
 };
@@ -119,7 +120,7 @@ struct bridge_set {
 	uv_loop_t *loop;
 	struct bridge *all;
 	unsigned live;                  /* bridges holding an engine connection */
-	struct bridge *ready, *ready_tail;
+	struct fifo ready;               /* bridges with noted work */
 	uint8_t *rbuf;                  /* BRIDGE_RBUF: reads not taken directly */
 	struct lstream_pool pool;       /* write blocks, for every lstream */
 	struct udp_route *route;        /* pins the routes of live peers; may be NULL */

@@ -62,6 +62,7 @@ static const struct key keys[] = {
 	{ "tcp", "sack", K_BOOL, F(tcp.sack), 0, 1 },
 	{ "tcp", "window_scaling", K_BOOL, F(tcp.window_scaling), 0, 1 },
 	{ "tcp", "challenge_ack_limit", K_UINT, F(tcp.challenge_ack_limit), 0, 1000000 },
+	{ "tcp", "invalid_ratelimit", K_DUR, F(tcp.invalid_ratelimit), 0, 60000000 },
 	{ "tcp", "syncookies", K_BOOL, F(tcp.syncookies), 0, 1 },
 
 	{ "limits", "max_connections", K_UINT, F(max_connections), 1, 1000000 },
@@ -302,6 +303,8 @@ static const char *unit_name(enum ktype t)
 int config_set(struct toud_config *c, const char *section, const char *name,
 	       const char *value, char *err, size_t errlen)
 {
+	if (strncmp(section, "key ", 4) == 0)
+		return keys_set(&c->keys, section + 4, name, value, err, errlen);
 	const struct key *k = NULL;
 	int section_known = 0;
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -314,7 +317,7 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 		}
 	}
 	if (!section_known) {
-		snprintf(err, errlen, "unknown section [%s] (known: daemon, tcp, limits)", section);
+		snprintf(err, errlen, "unknown section [%s] (known: daemon, tcp, limits, key NAME)", section);
 		return -1;
 	}
 	if (!k) {
@@ -563,4 +566,5 @@ void config_dump(const struct toud_config *c, void (*out)(void *arg, const char 
 		}
 		out(arg, line);
 	}
+	keys_dump(&c->keys, out, arg);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "keys.h"
 #include "tcp.h"
 
 #define TOUD_DEFAULT_CONFIG "/etc/tou/toud.conf"
@@ -37,6 +38,8 @@ struct toud_config {
 	unsigned max_backlog;             /* LISTEN backlog=<n> bound */
 	uint64_t request_timeout;         /* us: request line must arrive by then */
 	uint64_t shutdown_timeout;        /* us: SIGTERM grace period */
+	/* [key NAME] sections: TCP-AO master keys (keys.h) */
+	struct toud_keys keys;
 };
 
 /* Fills every default (the engine's from tcp_config_default()). */

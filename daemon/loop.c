@@ -152,6 +152,13 @@ int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed)
 		log_err("cannot create the TCP stack: %s", tcp_strerror(r));
 		return r;
 	}
+	r = keys_apply(d->stack, &d->cfg.keys); /* TCP-AO master keys (keys.h) */
+	if (r != 0) {
+		log_err("cannot use the TCP-AO keys: %s", tcp_strerror(r));
+		return r;
+	}
+	if (d->cfg.keys.n)
+		log_info("TCP-AO: %u key(s) loaded", d->cfg.keys.n);
 	r = udp_start(d, on_datagram, d);
 	if (r != 0)
 		return r;

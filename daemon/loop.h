@@ -1,7 +1,7 @@
 /*
  * loop.h - the driver: it owns the TCP stack, the use of the clock, the one
  * engine timer and the order of work in every loop turn
- * (docs/DESIGN.md section 6):
+ * (docs/DESIGN.md section 5.1):
  *
  *   1. input    datagrams (udp.c -> tcp_input) and the apps' bytes
  *               (lstream/bridge read callbacks), in libuv's I/O phase;

@@ -69,7 +69,8 @@ static const char usage_text[] =
 "  [tcp]     mss, send_buffer, recv_buffer, rto_initial, rto_min, rto_max, msl,\n"
 "            syn_retries, retries, delayed_ack, nodelay, congestion, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
-"            sack, window_scaling, challenge_ack_limit, syncookies\n"
+"            sack, window_scaling, challenge_ack_limit, invalid_ratelimit,\n"
+"            syncookies\n"
 "  [limits]  max_connections, max_per_peer, max_per_uid, max_api_clients,\n"
 "            max_backlog, request_timeout, shutdown_timeout\n"
 "  Sizes take K, M, G suffixes (1024-based); durations take us, ms, s, m, h\n"
@@ -119,6 +120,9 @@ static int load_config(const struct toud *d, struct toud_config *c, char *err, s
 	for (int i = 0; i < d->n_overrides; i++)
 		if (config_override(c, d->overrides[i], err, errlen) != 0)
 			return -1;
+	/* [key] sections are complete only now: read their secret files */
+	if (keys_finish(&c->keys, err, errlen) != 0)
+		return -1;
 	/* the engine counts TIME-WAIT TCBs too: room for them */
 	c->tcp.max_connections = c->max_connections * 2;
 	return 0;
@@ -252,6 +256,8 @@ static void reload(struct toud *d)
 	for (int i = 0; i < before->n && i < after->n; i++) {
 		if (before->lines[i][0] == '[') {
 			section = before->lines[i];
+			if (strncmp(section, "[key ", 5) == 0)
+				break; /* the keys are reported on their own below */
 			continue;
 		}
 		if (strcmp(before->lines[i], after->lines[i]) == 0)
@@ -289,7 +295,19 @@ static void reload(struct toud *d)
 		notify_ready("running (reload refused)");
 		return;
 	}
+	r = keys_apply(d->stack, &nc->keys);
+	if (r != 0) {
+		log_err("reload: the engine refused the TCP-AO keys (%s); configuration unchanged", tcp_strerror(r));
+		keys_clear(&nc->keys);
+		free(nc);
+		notify_ready("running (reload refused)");
+		return;
+	}
+	if (nc->keys.n || d->cfg.keys.n)
+		log_notice("reload: TCP-AO: %u key(s) (was %u); open connections keep the keys they use",
+			   nc->keys.n, d->cfg.keys.n);
 	d->cfg = *nc; /* every part reads its limits from d->cfg when it needs them */
+	keys_clear(&nc->keys);
 	free(nc);
 	log_set_level(d->cfg.log_level);
 	log_notice("configuration reloaded from %s: %d change(s)%s", d->config_path, changed,

@@ -24,6 +24,7 @@ say() { printf '\n== %s\n' "$*"; }
 PACKAGES=(
 	build-essential cmake pkg-config          # toolchain
 	libuv1-dev libinih-dev libsystemd-dev     # toud's libraries
+	nettle-dev                                # TCP-AO's HMAC-SHA1 and AES-CMAC
 	clang libclang-rt-14-dev                  # libFuzzer and sanitizer runtimes
 	python3 socat iproute2 procps util-linux  # test drivers, netns, setpriv
 	tshark                                    # pcap test decodes our captures

@@ -73,7 +73,8 @@ enum tcp_error {
 	TCP_EMALFORMED = -11,   /* segment could not be parsed */
 	TCP_ENOPORTS = -12,     /* no ephemeral port free */
 	TCP_EEXIST = -13,       /* connection (4-tuple) already exists */
-	TCP_ELIMIT = -14        /* a configured limit was reached */
+	TCP_ELIMIT = -14,       /* a configured limit was reached */
+	TCP_ENOKEY = -15        /* TCP-AO required, but no MKT matches the peer */
 };
 /* A short English name for err ("connection reset", ...); never NULL. */
 const char *tcp_strerror(int err);
@@ -252,8 +253,11 @@ struct tcp_conn_opts {
 	int keepalive;          /* -1 = stack default */
 	tcp_time_t timeout;     /* connect / user timeout, 0 = from retries */
 	int cc;                 /* -1 = stack default, else enum tcp_cc_algo */
+	int ao;                 /* TCP-AO policy: TCP_AO_OPTIONAL (0) or TCP_AO_REQUIRED */
+	unsigned ao_key;        /* 0 = the MKT table decides, else 1 + the index (in the
+	                           table of tcp_ao_set_keys) of the MKT to send with */
 };
-#define TCP_CONN_OPTS_DEFAULT { -1, -1, 0, -1 }
+#define TCP_CONN_OPTS_DEFAULT { -1, -1, 0, -1, 0, 0 }
 
 /* Passive OPEN on `port`: SYNs to it create connections, announced by
  * TCP_EV_ACCEPTED (with `user`) once ESTABLISHED; at most `backlog` (0
@@ -415,6 +419,8 @@ struct tcp_conn_info {
 	uint8_t sack_ok, ts_ok;
 	uint8_t nodelay, keepalive;  /* Nagle off / keep-alives on (tcp_conn_opts) */
 	const char *cc_name;
+	uint8_t ao;                  /* TCP-AO in use */
+	uint8_t ao_send_id, ao_recv_id; /* current_key's SendID, rnext_key's RecvID */
 };
 /* Fills *out.  Returns 0, or TCP_EINVAL when c or out is NULL. */
 int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);
@@ -450,6 +456,11 @@ struct tcp_stats {
 	 * out-of-window sequence numbers or ACKs, challenge ACKs (RFC 5961),
 	 * segments that reach a TIME-WAIT connection. */
 	uint64_t AckSkippedPaws, AckSkippedSeq, AckSkippedChallenge, AckSkippedTimeWait;
+	/* TCP-AO (RFC 5925 7.5.2: each "silently discard" counted) */
+	uint64_t DropAoMissing;     /* no TCP-AO where it is required */
+	uint64_t DropAoNoKey;       /* KeyID/length matches no MKT, or no MKT for the peer */
+	uint64_t DropAoBadMac;      /* MAC differs */
+	uint64_t AoKeyChanges;      /* current_key changed to the peer's RNextKeyID */
 	/* RFC 4987 3.6 SYN cookies: SYN,ACKs sent with a cookie (backlog
 	 * full), ACKs whose cookie was valid (connection made from it), ACKs
 	 * to a listener that had sent cookies whose cookie was forged or
@@ -458,6 +469,66 @@ struct tcp_stats {
 };
 /* Copies the counters into *out (nothing if s or out is NULL). */
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);
+
+/* ======================================================================
+ * 8. TCP Authentication Option (RFC 5925, RFC 5926)
+ * ====================================================================== */
+
+/*
+ * The caller gives the stack a table of Master Key Tuples (RFC 5925 3.1);
+ * connections to or from a peer an MKT matches authenticate every segment
+ * with it (tcp_ao.h has the details).  tou's "IP pseudoheader" and KDF
+ * context carry zero IPv4 addresses whatever the peers' addresses
+ * (docs/PROTOCOL.md "TCP-AO"): a NAT between the daemons does not break
+ * the MAC, and both ends agree on it. */
+enum tcp_ao_alg {
+	TCP_AO_HMAC_SHA1_96 = 1,    /* RFC 5926 2.2, with KDF_HMAC_SHA1 (3.1.1) */
+	TCP_AO_AES128_CMAC_96 = 2   /* RFC 5926 2.2, with KDF_AES_128_CMAC (3.1.2) */
+};
+#define TCP_AO_MAX_SECRET 80        /* bytes of one master key */
+#define TCP_AO_MAX_KEYS 256         /* MKTs in one table */
+/* RFC 5925 3.1 "TCP option flag": options other than TCP-AO are left out
+ * of the MAC (for middleboxes that rewrite them) */
+#define TCP_AO_KEY_EXCLUDE_OPTIONS 0x01
+/* Send with this MKT on new connections and ask the peer to use it
+ * (RNextKeyID, RFC 5925 6.1 rnext_key); without one, the first MKT of the
+ * table matching the peer. */
+#define TCP_AO_KEY_PREFERRED 0x02
+
+struct tcp_ao_key {
+	uint8_t family;             /* peer prefix: 0 = every peer, 4 or 6 */
+	uint8_t prefix_len;         /* leading bits of addr that must match */
+	uint8_t addr[16];
+	uint8_t send_id, recv_id;   /* RFC 5925 3.1 SendID (our KeyID), RecvID */
+	uint8_t alg;                /* enum tcp_ao_alg */
+	uint8_t flags;              /* TCP_AO_KEY_* */
+	uint8_t secret_len;         /* 1..TCP_AO_MAX_SECRET */
+	uint8_t secret[TCP_AO_MAX_SECRET];
+};
+
+/* Replaces the stack's MKT table (copied; n = 0 clears it).  Open
+ * connections keep the MKTs they use (RFC 5925 3.1: "an MKT affecting a
+ * particular connection cannot be destroyed during an active
+ * connection") and gain new MKTs matching their peer (key rollover).
+ * TCP_EINVAL: a bad algorithm, secret length, prefix, n too large, or two
+ * MKTs whose peers overlap with the same SendID or the same RecvID (RFC
+ * 5925 3.1: "The IDs of MKTs MUST NOT overlap where their TCP connection
+ * identifiers overlap"); TCP_ENOMEM. */
+int tcp_ao_set_keys(struct tcp_stack *s, const struct tcp_ao_key *keys, unsigned n);
+/* tcp_ao_set_keys()'s checks alone: 0, or TCP_EINVAL with *bad the first
+ * MKT refused and *clash the earlier one it overlaps (== *bad when the MKT
+ * is bad on its own).  bad and clash may be NULL. */
+int tcp_ao_keys_check(const struct tcp_ao_key *keys, unsigned n, unsigned *bad, unsigned *clash);
+
+/* Policies (tcp_conn_opts.ao, tcp_listener_set_ao).  OPTIONAL: TCP-AO
+ * when an MKT matches (an active open), or when the SYN carries TCP-AO (a
+ * passive open); plain TCP otherwise.  REQUIRED: never plain TCP - an
+ * active open without an MKT for the peer fails with TCP_ENOKEY, a SYN
+ * without a verified TCP-AO is silently discarded and counted (RFC 5925
+ * 7.3: "the connection can indicate that TCP-AO is required"). */
+#define TCP_AO_OPTIONAL 0
+#define TCP_AO_REQUIRED 1
+int tcp_listener_set_ao(struct tcp_listener *l, int policy);
 
 #ifdef __cplusplus
 }

@@ -52,6 +52,10 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_
 		c->rcv_wscale = 0;
 	}
 	c->sack_ok = s->cfg.sack && seg->sack_perm;
+	/* RFC 9293 3.7.1: the MSS excludes options; TCP-AO's 16 octets go in
+	 * every segment (RFC 5925 7.6) */
+	if (c->ao && mss > TCP_AO_OPT_LEN + 64)
+		mss -= TCP_AO_OPT_LEN;
 	c->ts_ok = s->cfg.timestamps && seg->has_ts;
 	if (c->ts_ok) {
 		c->ts_recent = seg->tsval;
@@ -104,15 +108,20 @@ static void queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg)
 /* ---- 3.10.7.2 LISTEN ---- */
 
 /* The listener's clone for a SYN: "set RCV.NXT to SEG.SEQ+1, IRS is set to
- * SEG.SEQ" and the SYN's options; the TCB stays in LISTEN until its ISS is
- * chosen (passive_syn_received). */
+ * SEG.SEQ" and the SYN's options, with TCP-AO when the SYN matched MKT
+ * ao_mkt (>= 0); the TCB stays in LISTEN until its ISS is chosen
+ * (passive_syn_received). */
 static struct tcp_conn *passive_tcb(struct tcp_stack *s, struct tcp_listener *l,
 				    const struct tcp_endpoint *from, const struct tcp_seg *syn,
-				    tcp_time_t now, int *err)
+				    int ao_mkt, tcp_time_t now, int *err)
 {
 	struct tcp_conn *c = tcp_conn_new(s, from, syn->dport, syn->sport, now, err);
 	if (!c) {
 		s->st.DropListenOverflow++;
+		return NULL;
+	}
+	if (ao_mkt >= 0 && (*err = tcp_ao_conn_passive(c, ao_mkt, syn)) < 0) {
+		tcp_conn_closed(c, 0);
 		return NULL;
 	}
 	c->passive = 1;
@@ -206,7 +215,8 @@ static int syncookie_open(struct tcp_stack *s, struct tcp_listener *l,
 			  const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
 			  struct tcp_conn **out)
 {
-	if (!s->cfg.syncookies || !l->cookies_sent ||
+	/* cookies are only sent for SYNs without TCP-AO (listen_input) */
+	if (!s->cfg.syncookies || !l->cookies_sent || seg->has_ao || l->ao_policy == TCP_AO_REQUIRED ||
 	    (seg->flags & (TCP_ACK | TCP_SYN | TCP_RST)) != TCP_ACK ||
 	    now - l->cookie_at >= TCP_SYNCOOKIE_MAX_AGE * TCP_SYNCOOKIE_PERIOD)
 		return 0;
@@ -240,7 +250,7 @@ static int syncookie_open(struct tcp_stack *s, struct tcp_listener *l,
 		syn.sack_perm = (uint8_t)sack;
 	}
 	int err;
-	struct tcp_conn *c = passive_tcb(s, l, from, &syn, now, &err);
+	struct tcp_conn *c = passive_tcb(s, l, from, &syn, -1, now, &err);
 	if (!c)
 		return err;
 	s->st.SyncookiesRecv++;
@@ -282,9 +292,16 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		s->st.DropNoConn++;
 		return 0;
 	}
+	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
+	 * a TCB; the check counts what it discards */
+	int ao_mkt;
+	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0)
+		return 0;
 	if (l->pending >= l->backlog || s->nconns >= s->cfg.max_connections) {
-		if (s->cfg.syncookies && !isn_above) {
-			/* RFC 4987 3.6: no state for this SYN, none evicted */
+		if (s->cfg.syncookies && !isn_above && ao_mkt < 0) {
+			/* RFC 4987 3.6: no state for this SYN, none evicted
+			 * (not with TCP-AO: the SYN,ACK's MAC needs the traffic
+			 * keys, RFC 5925 5.2, which a cookie does not carry) */
 			syncookie_send(s, l, from, seg, now);
 			return 0;
 		}
@@ -303,7 +320,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	int err;
 	/* "set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
 	 * control or text should be queued for processing later." */
-	struct tcp_conn *c = passive_tcb(s, l, from, seg, now, &err);
+	struct tcp_conn *c = passive_tcb(s, l, from, seg, ao_mkt, now, &err);
 	if (!c)
 		return err;
 	queue_syn_text(c, seg);
@@ -1224,7 +1241,8 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		 * sequence number beyond RCV.NXT, RFC 1122 4.2.2.13, and with
 		 * timestamps a newer TSval, RFC 6191) and the port listens. */
 		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
-		if (l) {
+		int ao_mkt;
+		if (l && tcp_ao_syn_check(s, l, from, seg, &ao_mkt) == 0) {
 			uint32_t old_nxt = c->snd_nxt;
 			tcp_log(s, TCP_LOG_DEBUG, "conn %llu: new SYN reopens from TIME-WAIT",
 				(unsigned long long)c->id);
@@ -1232,6 +1250,11 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 			return listen_input(s, l, from, seg, now, &old_nxt);
 		}
 	}
+	/* TCP-AO (RFC 5925 7.5.2): a connection using it authenticates every
+	 * segment before any other processing; failures are silently
+	 * discarded (and counted) */
+	if (c->ao && tcp_ao_verify(c, seg) < 0)
+		return 0;
 	c->segs_in++;
 	if (c->state == TCP_S_SYN_SENT)
 		return syn_sent_input(c, seg, now);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "tcp.h"
+#include "tcp_ao.h"
 #include "tcp_cc.h"
 #include "tcp_rtt.h"
 #include "tcp_seg.h"
@@ -52,6 +53,7 @@ struct tcp_listener {
 	int cookies_sent;                  /* a SYN cookie was sent (RFC 4987 3.6) ... */
 	tcp_time_t cookie_at;              /* ... the latest at this time */
 	void *user;
+	int ao_policy;                     /* TCP_AO_OPTIONAL / TCP_AO_REQUIRED */
 };
 
 struct tcp_conn {
@@ -151,6 +153,8 @@ struct tcp_conn {
 	/* statistics */
 	uint64_t bytes_sent, bytes_acked, bytes_received;
 	uint64_t segs_out, segs_in, retransmits;
+
+	struct tcp_ao_conn *ao;            /* TCP-AO (RFC 5925) in use, or NULL */
 };
 
 struct tcp_stack {
@@ -184,6 +188,7 @@ struct tcp_stack {
 	void *isn_arg;
 
 	struct tcp_stats st;
+	struct tcp_ao_table ao;             /* the MKTs (tcp_ao_set_keys) */
 	uint8_t segbuf[TCP_MAX_HDR_LEN + 65536];
 };
 

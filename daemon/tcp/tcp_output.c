@@ -210,10 +210,13 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 			seg.nsack = (uint8_t)n;
 		}
 	}
+	/* TCP-AO (RFC 5925 2.2) in every segment of a connection using it */
+	if (c->ao)
+		tcp_ao_fill(c, &seg);
 	/* RFC 9293 3.7.1: options + data within the MSS the peer can take;
 	 * SACK blocks give way to data (the peer learns them on the next
 	 * pure ACK) */
-	uint32_t room = c->smss + (c->ts_ok ? 12u : 0u);
+	uint32_t room = c->smss + (c->ts_ok ? 12u : 0u) + (c->ao ? TCP_AO_OPT_LEN : 0u);
 	while (seg.nsack && len && tcp_seg_options_len(&seg) + len > room)
 		seg.nsack--;
 	size_t hlen = TCP_HDR_LEN + tcp_seg_options_len(&seg);
@@ -237,8 +240,11 @@ static void send_segment(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32
 		uint32_t off = seq - c->snd_buf_seq;
 		tcp_ring_read(&c->sndbuf, off, out + n, len);
 		n += len;
-		c->bytes_sent += len;
 	}
+	/* RFC 5925 7.5.1: the MAC over the finished segment */
+	if (c->ao && tcp_ao_sign(c, out, n) < 0)
+		return;
+	c->bytes_sent += len;
 	if (flags & TCP_ACK) {
 		c->last_ack_sent = c->rcv_nxt;
 		c->ack_now = 0;

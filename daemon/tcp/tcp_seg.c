@@ -75,6 +75,17 @@ static int parse_options(struct tcp_seg *seg, const uint8_t *p, size_t n)
 			seg->tsval = get32(d);
 			seg->tsecr = get32(d + 4);
 			break;
+		case TCP_OPT_AO_KIND:
+			/* RFC 5925 2.2: kind, length, KeyID, RNextKeyID, then the
+			 * MAC; a segment carries one TCP-AO option */
+			if (olen < 4 || seg->has_ao)
+				return TCP_EMALFORMED;
+			seg->has_ao = 1;
+			seg->ao_len = olen;
+			seg->ao_off = (uint8_t)(TCP_HDR_LEN + i);
+			seg->ao_keyid = d[0];
+			seg->ao_rnext = d[1];
+			break;
 		default:
 			break; /* DESIGN 3: unknown options are skipped by their length */
 		}
@@ -116,6 +127,16 @@ static size_t put_options(uint8_t *out, const struct tcp_seg *seg)
 	uint8_t tmp[TCP_MAX_OPT_LEN];
 	uint8_t *p = out ? out : tmp;
 	size_t n = 0;
+	if (seg->has_ao && seg->ao_len >= 4 && seg->ao_len <= TCP_MAX_OPT_LEN) {
+		/* RFC 5925 2.2, first so that its MAC lies at offset 24; the MAC
+		 * octets are zero until tcp_ao_sign() */
+		p[n++] = TCP_OPT_AO_KIND; p[n++] = seg->ao_len;
+		p[n++] = seg->ao_keyid; p[n++] = seg->ao_rnext;
+		memset(p + n, 0, seg->ao_len - 4u);
+		n += seg->ao_len - 4u;
+		while (n % 4)
+			p[n++] = TCP_OPT_NOP;
+	}
 	if (seg->has_mss) {
 		p[n++] = TCP_OPT_MSS; p[n++] = 4;
 		put16(p + n, seg->mss); n += 2;

@@ -34,6 +34,7 @@
 #define TCP_OPT_SACK_PERM 4 /* RFC 2018 2: length 2 */
 #define TCP_OPT_SACK 5      /* RFC 2018 3: length 2 + 8n */
 #define TCP_OPT_TS 8        /* RFC 7323 3.2: length 10 */
+#define TCP_OPT_AO_KIND 29  /* RFC 5925 2.2: length 4 + MAC (tcp_ao.h) */
 
 #define TCP_SEG_MAX_SACK 4  /* RFC 2018 3: at most 4 blocks fit in 40 bytes */
 
@@ -57,6 +58,11 @@ struct tcp_seg {
 	uint32_t tsval, tsecr;
 	uint8_t nsack;
 	struct tcp_sack_block sack[TCP_SEG_MAX_SACK];
+	/* RFC 5925 2.2 TCP-AO: parse records where the option lies (ao_off:
+	 * offset of its kind octet from the start of the header) and its
+	 * length; build writes it first, at offset 20, with ao_len - 4 zero
+	 * octets of MAC for tcp_ao_sign() to fill. */
+	uint8_t has_ao, ao_keyid, ao_rnext, ao_len, ao_off;
 
 	const uint8_t *data;
 	size_t len; /* payload bytes */
@@ -64,8 +70,9 @@ struct tcp_seg {
 
 /* Parse buf[0..len).  Returns 0 or TCP_EMALFORMED: header shorter than 20
  * bytes, data offset < 5 or past the datagram, an option length < 2 or past
- * the header, or a known option with the wrong length.  Never reads past
- * buf+len.  Unknown options are skipped by their length. */
+ * the header, or a known option with the wrong length (TCP-AO shorter than
+ * 4, or twice).  Never reads past buf+len.  Unknown options are skipped by
+ * their length.  The header starts at seg->data - seg->hdr_len. */
 int tcp_seg_parse(struct tcp_seg *seg, const uint8_t *buf, size_t len);
 
 /* The option bytes seg's fields ask for (has_mss, has_ws, sack_perm,

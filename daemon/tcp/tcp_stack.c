@@ -30,6 +30,7 @@ const char *tcp_strerror(int err)
 	case TCP_ENOPORTS: return "no ephemeral port available";
 	case TCP_EEXIST: return "connection already exists";
 	case TCP_ELIMIT: return "limit reached";
+	case TCP_ENOKEY: return "no TCP-AO key for the peer";
 	default: return "unknown error";
 	}
 }
@@ -158,6 +159,7 @@ int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
 
 static void conn_free(struct tcp_conn *c)
 {
+	tcp_ao_conn_free(c);
 	tcp_ring_free(&c->sndbuf);
 	tcp_ring_free(&c->rcvbuf);
 	free(c);
@@ -182,6 +184,7 @@ void tcp_stack_free(struct tcp_stack *s)
 		ln = l->next;
 		free(l);
 	}
+	tcp_ao_table_free(&s->ao);
 	free(s->table);
 	free(s->heap);
 	free(s);
@@ -959,12 +962,19 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 		return err;
 	}
 	apply_opts(c, opts);
-	c->owned = 1;
-	c->user = user;
 	/* RFC 9293 3.10.1 OPEN, CLOSED STATE: "A SYN segment of the form
 	 * <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS, SND.NXT to ISS+1,
 	 * enter SYN-SENT state, and return." */
 	c->iss = tcp_isn(s, c, now);
+	/* TCP-AO (RFC 5925 7.5.1): the MKT for the SYN, or none */
+	err = tcp_ao_conn_active(c, opts ? opts->ao : TCP_AO_OPTIONAL, opts ? opts->ao_key : 0);
+	if (err < 0) {
+		tcp_conn_closed(c, err); /* not owned yet: no event, freed on leave */
+		tcp_leave(s);
+		return err;
+	}
+	c->owned = 1;
+	c->user = user;
 	c->snd_una = c->iss;
 	c->snd_nxt = c->iss + 1;
 	c->rtx_nxt = c->snd_nxt;
@@ -1367,6 +1377,11 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->nodelay = c->nodelay != 0;
 	o->keepalive = c->keepalive != 0;
 	o->cc_name = c->cc.ops ? c->cc.ops->name : (c->cc_algo == TCP_CC_NEWRENO ? "newreno" : "cubic");
+	if (c->ao) {
+		o->ao = 1;
+		o->ao_send_id = c->ao->mkt[c->ao->current].key.send_id;
+		o->ao_recv_id = c->ao->mkt[c->ao->rnext].key.recv_id;
+	}
 	return 0;
 }
 

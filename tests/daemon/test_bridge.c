@@ -105,7 +105,7 @@ static unsigned turn(struct rig *r)
 static void settle(struct rig *r)
 {
 	for (int quiet = 0, i = 0; quiet < 4 && i < TURNS_MAX; i++)
-		quiet = turn(r) || r->set.ready ? 0 : quiet + 1;
+		quiet = turn(r) || r->set.ready.len ? 0 : quiet + 1;
 }
 
 static void pair_fds(int tcp, int fds[2])
@@ -206,43 +206,74 @@ static uint8_t pat(size_t i, unsigned seed)
 	return (uint8_t)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
 }
 
-/* The app writes n bytes of pattern `seed` (turning while the socket is
- * full).  Returns the bytes written: n, or fewer if `until_stuck` and the
- * stream stopped taking (backpressure) for a long run of turns. */
-static size_t app_write(struct rig *r, size_t n, unsigned seed, int until_stuck)
+/* The two ends the test plays: the app (its socket) and the remote peer
+ * (b's connection).  Each reads or writes what it can now: > 0 bytes,
+ * 0 EOF (reads), AGAIN nothing now, or FAILED. */
+#define AGAIN (-1)
+#define FAILED (-2)
+typedef ssize_t (*io_fn)(struct rig *r, uint8_t *buf, size_t n);
+
+static ssize_t app_io(ssize_t k)
+{
+	return k >= 0 ? k : errno == EAGAIN || errno == EWOULDBLOCK ? AGAIN : FAILED;
+}
+static ssize_t app_rd(struct rig *r, uint8_t *buf, size_t n)
+{
+	return app_io(read(r->app, buf, n));
+}
+static ssize_t app_wr(struct rig *r, uint8_t *buf, size_t n)
+{
+	return app_io(write(r->app, buf, n));
+}
+static ssize_t remote_io(ssize_t k)
+{
+	return k >= 0 ? k : k == TCP_EAGAIN ? AGAIN : FAILED;
+}
+static ssize_t remote_rd(struct rig *r, uint8_t *buf, size_t n)
+{
+	return remote_io(tcp_recv(r->cb, buf, n, toud_now()));
+}
+static ssize_t remote_wr(struct rig *r, uint8_t *buf, size_t n)
+{
+	ssize_t k = remote_io(tcp_send(r->cb, buf, n, toud_now()));
+	return k == 0 ? AGAIN : k; /* 0: the send buffer is full */
+}
+
+/* Writes n bytes of pattern `seed`, turning while nothing is taken.
+ * Returns the bytes written: n, or fewer once `patience` turns in a row
+ * moved nothing (backpressure) or on an error. */
+static size_t write_pat(struct rig *r, io_fn wr, size_t n, unsigned seed, int patience)
 {
 	uint8_t buf[4096];
 	size_t done = 0;
-	int stuck = 0;
-	while (done < n && stuck < 200) {
+	for (int idle = 0; done < n && idle < patience;) {
 		size_t k = n - done < sizeof buf ? n - done : sizeof buf;
 		for (size_t i = 0; i < k; i++)
 			buf[i] = pat(done + i, seed);
-		ssize_t w = write(r->app, buf, k);
+		ssize_t w = wr(r, buf, k);
 		if (w > 0) {
 			done += (size_t)w;
-			stuck = 0;
+			idle = 0;
 			continue;
 		}
-		if (w < 0 && errno != EAGAIN)
+		if (w != AGAIN)
 			break;
-		turn(r);
-		stuck += until_stuck;
+		idle = turn(r) ? 0 : idle + 1;
 	}
 	return done;
 }
 
-/* The app reads until n bytes or EOF (*eof = 1) or nothing comes for a
- * long run of turns; checks the pattern.  Returns the bytes read, or
- * (size_t)-1 on a pattern mismatch. */
-static size_t app_read(struct rig *r, size_t n, unsigned seed, int *eof)
+/* Reads until n bytes, EOF (*eof = 1), an error, or 400 turns in a row
+ * without anything moving; checks the pattern.  Returns the bytes read,
+ * or (size_t)-1 on a mismatch. */
+static size_t read_pat(struct rig *r, io_fn rd, size_t n, unsigned seed, int *eof)
 {
 	uint8_t buf[8192];
 	size_t got = 0;
 	*eof = 0;
 	for (int idle = 0; got < n && idle < 400;) {
 		size_t want = n - got < sizeof buf ? n - got : sizeof buf;
-		ssize_t k = read(r->app, buf, want);
+		ssize_t k = rd(r, buf, want);
 		if (k > 0) {
 			for (ssize_t i = 0; i < k; i++)
 				if (buf[i] != pat(got + (size_t)i, seed))
@@ -255,77 +286,33 @@ static size_t app_read(struct rig *r, size_t n, unsigned seed, int *eof)
 			*eof = 1;
 			break;
 		}
-		if (errno != EAGAIN)
+		if (k != AGAIN)
 			break;
 		idle = turn(r) ? 0 : idle + 1;
 	}
 	return got;
 }
+
+#define PATIENT 400 /* turns without progress before a write gives up */
+#define app_write(r, n, seed) write_pat(r, app_wr, n, seed, PATIENT)
+#define app_read(r, n, seed, eof) read_pat(r, app_rd, n, seed, eof)
+#define remote_send(r, n, seed) write_pat(r, remote_wr, n, seed, PATIENT)
+#define remote_read(r, n, seed, eof) read_pat(r, remote_rd, n, seed, eof)
 
 /* Did the app see EOF (within a few turns)? */
 static int app_sees_eof(struct rig *r)
 {
-	for (int i = 0; i < 400; i++) {
-		char c;
-		ssize_t k = read(r->app, &c, 1);
+	int eof = 0;
+	uint8_t c;
+	for (int i = 0; i < 400 && !eof; i++) {
+		ssize_t k = app_rd(r, &c, 1);
 		if (k == 0)
 			return 1;
-		if (k > 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+		if (k != AGAIN)
 			return 0;
 		turn(r);
 	}
 	return 0;
-}
-
-/* b sends n bytes of pattern `seed` (turning while its buffer is full);
- * returns the bytes sent (fewer if it stayed full for long). */
-static size_t remote_send(struct rig *r, size_t n, unsigned seed)
-{
-	uint8_t buf[4096];
-	size_t done = 0;
-	for (int idle = 0; done < n && idle < 400;) {
-		size_t k = n - done < sizeof buf ? n - done : sizeof buf;
-		for (size_t i = 0; i < k; i++)
-			buf[i] = pat(done + i, seed);
-		ssize_t w = tcp_send(r->cb, buf, k, toud_now());
-		if (w > 0) {
-			done += (size_t)w;
-			idle = 0;
-			continue;
-		}
-		if (w < 0 && w != TCP_EAGAIN)
-			break;
-		idle = turn(r) ? 0 : idle + 1;
-	}
-	return done;
-}
-
-/* b reads until n bytes or EOF; checks the pattern.  (size_t)-1 on a
- * mismatch. */
-static size_t remote_read(struct rig *r, size_t n, unsigned seed, int *eof)
-{
-	uint8_t buf[4096];
-	size_t got = 0;
-	*eof = 0;
-	for (int idle = 0; got < n && idle < 400;) {
-		ssize_t k = tcp_recv(r->cb, buf, sizeof buf, toud_now());
-		if (k > 0) {
-			for (ssize_t i = 0; i < k; i++)
-				if (buf[i] != pat(got + (size_t)i, seed))
-					return (size_t)-1;
-			got += (size_t)k;
-			idle = 0;
-			continue;
-		}
-		if (k == 0) {
-			*eof = 1;
-			break;
-		}
-		if (k != TCP_EAGAIN)
-			break;
-		idle = turn(r) ? 0 : idle + 1;
-	}
-	return got;
 }
 
 static int remote_sees_eof(struct rig *r)
@@ -343,14 +330,14 @@ TT_TEST(bridge_data_both_ways)
 	TT_EQ(rig_up(&R, &c, &c, 0), 0);
 	TT_STREQ(bridge_state_name(R.br->state), "open");
 	int eof;
-	TT_EQ(app_write(&R, 100000, 1, 0), 100000);
+	TT_EQ(app_write(&R, 100000, 1), 100000);
 	TT_EQ(remote_read(&R, 100000, 1, &eof), 100000);
 	TT_EQ(eof, 0);
 	TT_EQ(remote_send(&R, 120000, 2), 120000);
 	TT_EQ(app_read(&R, 120000, 2, &eof), 120000);
 	TT_EQ(eof, 0);
 	/* both at once */
-	TT_EQ(app_write(&R, 30000, 3, 0), 30000);
+	TT_EQ(app_write(&R, 30000, 3), 30000);
 	TT_EQ(remote_send(&R, 30000, 4), 30000);
 	TT_EQ(app_read(&R, 30000, 4, &eof), 30000);
 	TT_EQ(remote_read(&R, 30000, 3, &eof), 30000);
@@ -367,7 +354,7 @@ TT_TEST(bridge_backpressure_app_to_peer)
 {
 	struct tcp_config c = plain();
 	TT_EQ(rig_up(&R, &c, &c, 0), 0);
-	size_t w = app_write(&R, 64u << 20, 5, 1);
+	size_t w = write_pat(&R, app_wr, 64u << 20, 5, 200);
 	TT_ASSERT(w < (64u << 20)); /* the app was stopped */
 	struct tcp_conn_info ia;
 	TT_EQ(tcp_conn_info(R.br->tc, &ia), 0);
@@ -377,7 +364,7 @@ TT_TEST(bridge_backpressure_app_to_peer)
 	TT_EQ(remote_read(&R, w, 5, &eof), w);
 	TT_EQ(R.br->held_len, 0);
 	/* reading resumed: more goes through */
-	TT_EQ(app_write(&R, 10000, 6, 0), 10000);
+	TT_EQ(app_write(&R, 10000, 6), 10000);
 	TT_EQ(remote_read(&R, 10000, 6, &eof), 10000);
 	rig_down(&R);
 }
@@ -425,7 +412,7 @@ TT_TEST(bridge_half_close_from_app)
 	struct tcp_config c = plain();
 	TT_EQ(rig_up(&R, &c, &c, 0), 0);
 	int eof;
-	TT_EQ(app_write(&R, 20000, 8, 0), 20000);
+	TT_EQ(app_write(&R, 20000, 8), 20000);
 	TT_EQ(shutdown(R.app, SHUT_WR), 0);
 	TT_EQ(remote_read(&R, 20000, 8, &eof), 20000);
 	TT_ASSERT(remote_sees_eof(&R));
@@ -457,7 +444,7 @@ TT_TEST(bridge_half_close_from_peer)
 	TT_EQ(app_read(&R, 30001, 10, &eof), 30000);
 	TT_EQ(eof, 1);
 	TT_STREQ(bridge_state_name(R.br->state), "peer-shut");
-	TT_EQ(app_write(&R, 40000, 11, 0), 40000);
+	TT_EQ(app_write(&R, 40000, 11), 40000);
 	TT_EQ(remote_read(&R, 40000, 11, &eof), 40000);
 	TT_EQ(R.ended, 0);
 	TT_EQ(shutdown(R.app, SHUT_WR), 0);
@@ -545,7 +532,7 @@ TT_TEST(bridge_reset_from_tcp_app)
 	struct tcp_config c = plain();
 	TT_EQ(rig_up(&R, &c, &c, 1), 0);
 	int eof;
-	TT_EQ(app_write(&R, 1000, 13, 0), 1000);
+	TT_EQ(app_write(&R, 1000, 13), 1000);
 	TT_EQ(remote_read(&R, 1000, 13, &eof), 1000);
 	struct linger lg = { 1, 0 };
 	TT_EQ(setsockopt(R.app, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);

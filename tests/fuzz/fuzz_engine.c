@@ -102,12 +102,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	struct tcp_endpoint peers[2] = { { 4, { 10, 0, 0, 1 }, 9811 },
 					 { 6, { 0xfe, 0x80, [15] = 1 }, 4000 } };
+	/* TCP-AO (RFC 5925) with the IPv6 peer: its connections verify and
+	 * sign every segment; op 12 swaps the MKT table (rollover) */
+	struct tcp_ao_key mkts[2];
+	memset(mkts, 0, sizeof mkts);
+	for (int i = 0; i < 2; i++) {
+		mkts[i].family = 6;
+		mkts[i].prefix_len = 128;
+		memcpy(mkts[i].addr, peers[1].addr, 16);
+		mkts[i].send_id = mkts[i].recv_id = (uint8_t)(1 + i);
+		mkts[i].alg = i ? TCP_AO_AES128_CMAC_96 : TCP_AO_HMAC_SHA1_96;
+		mkts[i].secret_len = 7;
+		memcpy(mkts[i].secret, "fuzzkey", 7);
+	}
+	if (tcp_ao_set_keys(s, mkts, 1) != 0)
+		abort();
 	tcp_time_t now = 1000000;
 	struct rd r = { data, size };
 	uint8_t buf[2048], payload[1500];
 	memset(payload, 'p', sizeof payload);
 	for (unsigned step = 0; r.n && step < 4096; step++) {
-		unsigned op = take(&r, 1) % 12;
+		unsigned op = take(&r, 1) % 13;
 		const struct tcp_endpoint *from = &peers[take(&r, 1) & 1];
 		struct tcp_conn *c = f.n ? f.c[take(&r, 1) % f.n] : NULL;
 		f.now = now;
@@ -147,6 +162,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			o.tsval = take(&r, 4);
 			o.tsecr = take(&r, 4);
 			o.nsack = (opt >> 4) & 3;
+			if (opt & 0x40) { /* TCP-AO with a MAC that is (almost surely) wrong */
+				o.has_ao = 1;
+				o.ao_len = 16;
+				o.ao_keyid = (uint8_t)(take(&r, 1) & 3);
+				o.ao_rnext = (uint8_t)(take(&r, 1) & 3);
+			}
 			for (unsigned i = 0; i < o.nsack; i++) {
 				o.sack[i].start = info.snd_una + take(&r, 2);
 				o.sack[i].end = o.sack[i].start + take(&r, 2);
@@ -203,6 +224,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct tcp_conn *nc;
 			if (f.n < MAXC && tcp_connect(s, from, 80 + (take(&r, 1) & 1), 0, NULL, NULL, now, &nc) == 0)
 				f.c[f.n++] = nc;
+			break;
+		}
+		case 12: { /* the MKT table changes: one key, both (one preferred), none */
+			unsigned v = take(&r, 1) % 4;
+			mkts[1].flags = v == 3 ? TCP_AO_KEY_PREFERRED : 0;
+			if (tcp_ao_set_keys(s, v == 0 ? mkts + 1 : mkts, v == 2 ? 0 : v == 0 ? 1 : 2) != 0)
+				abort();
 			break;
 		}
 		case 11:

@@ -305,20 +305,25 @@ class Transfer:
 
 # ---- scenarios --------------------------------------------------------------
 
-def learn(sniff, a, b, a_port, s_a, s_b):
-    """One exchange on the pair so that the sniffer sees the latest
-    sequence numbers and TSvals of both sides: returns the segments b->a
-    and a->b (each carrying 2 data bytes)."""
+def learn(sniff, srv, cli, cli_tport, s_srv, s_cli, srv_tport=7000):
+    """One exchange on a connection (cli's TCP port cli_tport to srv's
+    srv_tport) so that the sniffer sees both sides' latest sequence numbers
+    and TSvals.  Returns (up, down, srv RCV.NXT, cli RCV.NXT): the last data
+    segments cli -> srv and srv -> cli (2 bytes each)."""
     sniff.flush()
-    s_b.send(b"hi")
-    if s_a.recv_exact(2, timeout=10) != b"hi":
+    s_cli.send(b"hi")
+    if s_srv.recv_exact(2, timeout=10) != b"hi":
         raise RuntimeError("no hi")
-    s_a.send(b"ok")
-    if s_b.recv_exact(2, timeout=10) != b"ok":
+    s_srv.send(b"ok")
+    if s_cli.recv_exact(2, timeout=10) != b"ok":
         raise RuntimeError("no ok")
     time.sleep(0.2)  # the delayed ACKs went out
     segs = sniff.drain()
-    return segs
+    up = latest(segs, cli.port, srv.port, cli_tport, with_data=True)
+    down = latest(segs, srv.port, cli.port, srv_tport, with_data=True)
+    if up is None or down is None or up.ts is None or down.ts is None:
+        raise RuntimeError("the sniffer saw no data segment with timestamps")
+    return up, down, (up.seq + len(up.data)) % MOD, (down.seq + len(down.data)) % MOD
 
 
 def scenario_ts_poison():
@@ -330,13 +335,7 @@ def scenario_ts_poison():
         # -- 1. known sequence numbers: two datagrams per direction ----------
         lst, s_a, s_b = open_pair(A, B, 7000)
         bport = tcp_port(s_b.local)
-        segs = learn(sniff, A, B, 7000, s_a, s_b)
-        hb = latest(segs, B.port, A.port, bport, with_data=True)  # B -> A "hi"
-        ha = latest(segs, A.port, B.port, 7000, with_data=True)   # A -> B "ok"
-        if hb is None or ha is None or hb.ts is None or ha.ts is None:
-            raise RuntimeError("sniffer saw no data segment with timestamps")
-        a_rcv_nxt = (hb.seq + len(hb.data)) % MOD   # A's RCV.NXT
-        b_rcv_nxt = (ha.seq + len(ha.data)) % MOD   # B's RCV.NXT
+        hb, ha, a_rcv_nxt, b_rcv_nxt = learn(sniff, A, B, bport, s_a, s_b)
         note("known: A RCV.NXT %d (B's TSval %d), B RCV.NXT %d (A's TSval %d)"
              % (a_rcv_nxt, hb.ts[0], b_rcv_nxt, ha.ts[0]))
         evil_b = (hb.ts[0] + 0x7FFFFFFF) % MOD
@@ -371,9 +370,7 @@ def scenario_ts_poison():
         # of the whole space, which takes 4 GiB on the wire) ------------------
         _, s_a, s_b = open_pair(A, B, 7000, listener=lst)
         bport = tcp_port(s_b.local)
-        segs = learn(sniff, A, B, 7000, s_a, s_b)
-        hb = latest(segs, B.port, A.port, bport, with_data=True)
-        a_rcv_nxt = (hb.seq + len(hb.data)) % MOD
+        hb, _, a_rcv_nxt, _ = learn(sniff, A, B, bport, s_a, s_b)
         step = 32768
         nseg = (1 << 28) // step
         start = (a_rcv_nxt - random.Random(5).randrange(nseg) * step - 1000) % MOD
@@ -451,9 +448,7 @@ def scenario_challenge_ack():
         bport = tcp_port(s_b.local)
         counts = {}
         for attempt, in_window in enumerate((True, False, True, False)):
-            segs = learn(sniff, A, B, 7000, s_a, s_b)
-            hb = latest(segs, B.port, A.port, bport, with_data=True)
-            a_rcv_nxt = (hb.seq + len(hb.data)) % MOD
+            _, _, a_rcv_nxt, _ = learn(sniff, A, B, bport, s_a, s_b)
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
             u.bind((LO, 0))
@@ -506,10 +501,8 @@ def scenario_spray():
         lst, s_a, s_b = open_pair(A, B, 7000)             # the transfer
         _, i_a, i_c = open_pair(A, C, 7000, listener=lst)  # idle
         bport, iport = tcp_port(s_b.local), tcp_port(i_c.local)
-        segs = learn(sniff, A, C, 7000, i_a, i_c)
-        hc = latest(segs, C.port, A.port, iport, with_data=True)
+        hc, _, i_rcv_nxt, _ = learn(sniff, A, C, iport, i_a, i_c)
         sniff.close()
-        i_rcv_nxt = (hc.seq + len(hc.data)) % MOD
         tsc = hc.ts[0]
         st0, c0 = A.stats(), C.stats()["InSegs"]
         t = Transfer(s_b, s_a, pattern(32 << 20, 6), timeout=30)

@@ -98,15 +98,26 @@ start_toud() {
 # UDP ports), RP (the relay's data port), CP (its control port), SA SB
 # (API sockets), A_PID B_PID RELAY_PID.
 start_pair() {
+	pick_ports
+	start_toud A "$PA" "$@"
+	start_toud B "$PB" "$@"
+	start_relay
+}
+
+# pick_ports: free UDP ports PA PB (daemons), RP (relay data), CP (relay
+# control); SA SB the daemons' API sockets.
+pick_ports() {
 	local ports
 	ports=$("$RELAY" --pick-ports 4) || fail "relay --pick-ports"
 	# shellcheck disable=SC2086
-	set -- $ports "$@"
+	set -- $ports
 	PA=$1 PB=$2 RP=$3 CP=$4
-	shift 4
-	start_toud A "$PA" "$@"
-	start_toud B "$PB" "$@"
 	SA=$T/A.sock SB=$T/B.sock
+}
+
+# start_relay: the relay between the daemons on PA and PB (RELAY_ARGS);
+# sets RELAY_PID.
+start_relay() {
 	"$RELAY" --listen "127.0.0.1:$RP" --a "127.0.0.1:$PA" --b "127.0.0.1:$PB" \
 		--control "127.0.0.1:$CP" --port-file "$T/relay.ports" "${RELAY_ARGS[@]}" \
 		>"$T/relay.log" 2>&1 &

@@ -138,6 +138,10 @@ static struct {
 	size_t nheap, capheap;
 	uint64_t seq;
 	int verbose;
+	/* replay (control "save" / "replay"): the latest A->B datagram that
+	 * carries TCP payload, and the one saved from it */
+	uint8_t last_data[RELAY_MAX_DGRAM], saved[RELAY_MAX_DGRAM];
+	size_t last_data_len, saved_len;
 } R;
 
 static volatile sig_atomic_t sig_stop, sig_stats, sig_partition;
@@ -535,6 +539,10 @@ static void process(int dir, const uint8_t *buf, size_t len, uint64_t now)
 	const struct impair *im = &ds->imp;
 	ds->c.rx++;
 	ds->c.rx_bytes += len;
+	if (dir == A2B && len > 20 && len > (size_t)(buf[12] >> 4) * 4u) {
+		memcpy(R.last_data, buf, len);
+		R.last_data_len = len;
+	}
 
 	/* A fixed number of draws per datagram, whatever the settings, so that
 	 * the decisions depend only on the seed and the arrival order. */
@@ -664,6 +672,40 @@ static void control(char *line, char *out, size_t cap)
 	}
 	if (strcmp(tok[0], "ping") == 0) {
 		snprintf(out, cap, "OK pong\n");
+		return;
+	}
+	if (strcmp(tok[0], "save") == 0) {
+		if (!R.last_data_len) {
+			snprintf(out, cap, "ERR no A->B datagram with payload seen yet\n");
+			return;
+		}
+		memcpy(R.saved, R.last_data, R.last_data_len);
+		R.saved_len = R.last_data_len;
+		snprintf(out, cap, "OK saved %zu bytes\n", R.saved_len);
+		return;
+	}
+	if (strcmp(tok[0], "replay") == 0 || strcmp(tok[0], "replay-into-latest") == 0) {
+		if (!R.saved_len || (tok[0][6] && R.last_data_len < 4)) {
+			snprintf(out, cap, "ERR nothing saved\n");
+			return;
+		}
+		struct pkt *p = malloc(sizeof *p + R.saved_len);
+		if (!p) {
+			snprintf(out, cap, "ERR out of memory\n");
+			return;
+		}
+		memset(p, 0, sizeof *p);
+		p->dir = A2B;
+		p->len = R.saved_len;
+		memcpy(p->data, R.saved, R.saved_len);
+		/* into-latest: the TCP ports of the latest A->B datagram, as if
+		 * the saved one came from an earlier connection between the
+		 * same ports (the bytes after the ports are the old ones) */
+		if (tok[0][6])
+			memcpy(p->data, R.last_data, 4);
+		send_now(p);
+		free(p);
+		snprintf(out, cap, "OK replayed %zu bytes\n", R.saved_len);
 		return;
 	}
 	/* [a2b|b2a|both] key [value] key [value] ... */
@@ -816,6 +858,10 @@ static void usage(FILE *f)
 "  [a2b|b2a|both] partition | heal | clear   drop everything / stop / reset all\n"
 "  stats          counters and settings   reset-stats   zero the counters\n"
 "  ping           answers OK pong         quit          exit like SIGTERM\n"
+"  save           keep the latest A->B datagram carrying TCP payload\n"
+"  replay         send the kept datagram to B again (now, unimpaired)\n"
+"  replay-into-latest   the same with the TCP ports of the latest A->B\n"
+"                 datagram with payload (an earlier connection's segment)\n"
 "  e.g.  relay --ctl 7001 partition ; relay --ctl 7001 heal\n"
 "        relay --ctl 7001 a2b loss 5 dup 1\n"
 "Signals: SIGUSR1 toggles partition (both ways); SIGUSR2 prints counters to\n"
