@@ -12,6 +12,8 @@
 #   kernel TCP bench_tcp bulk (loopback MSS ~64K) and with -m 1440 (tou's MSS)
 #   tou/API   bench_tou bulk: two toud daemons, bytes through the API sockets
 #   tou/CLI   `tou connect` < /dev/zero-like input, `tou listen` > /dev/null
+#   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
+#             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
 	-r) RTS=$2; shift 2 ;;
 	-q) BYTES=256M; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
-	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]" >&2; exit 2 ;;
 	esac
 done
@@ -115,6 +117,38 @@ CLI=$(awk -v n="$NBYTES" -v t0="$t0" -v t1="$t1" -v c="$((c1a - c0a + c1b - c0b)
 	'BEGIN { s = t1 - t0; printf "tou_cli bytes=%d seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f\n", n, s, n / s / 1e6, c / hz, c / hz / (n / 1e9) }')
 echo "$CLI"
 
+# TCP-AO (RFC 5925): the same bulk transfer between two more daemons that
+# share a [key] for 127.0.0.1, so every segment is MACed and verified
+# (bench_tou's CONNECT uses the key that matches the peer).
+printf 'a bench key\n' >"$T/ao.key"
+chmod 600 "$T/ao.key"
+ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
+	local alg=$1 port=$2 ports pa pb d p pids=()
+	ports=$("$RELAY" --pick-ports 2)
+	pa=$(sed -n 1p <<<"$ports") pb=$(sed -n 2p <<<"$ports")
+	for d in A B; do
+		p=$pa
+		if [ $d = B ]; then p=$pb; fi
+		printf '[key k]\npeer = 127.0.0.1\nsend_id = 1\nrecv_id = 1\nalgorithm = %s\nsecret_file = %s\n' \
+			"$alg" "$T/ao.key" >"$T/ao$d.conf"
+		"$TOUD" -c "$T/ao$d.conf" -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/ao$d.sock" \
+			-o daemon.log_level=notice 2>"$T/ao$d.log" &
+		PIDS+=($!)
+		pids+=($!)
+	done
+	for i in $(seq 100); do
+		[ -S "$T/aoA.sock" ] && [ -S "$T/aoB.sock" ] && break
+		sleep 0.1
+	done
+	"$BB/bench_tou" bulk -a "$T/aoA.sock" -b "$T/aoB.sock" -u "127.0.0.1:$pb" -p "$port" \
+		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/ao.err" || { cat "$T/ao.err" >&2; exit 1; }
+	kill "${pids[@]}" 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	rm -f "$T/aoA.sock" "$T/aoB.sock"
+}
+AOSHA=$(ao_bulk hmac-sha-1-96 7003 | sed 's/^/ao-hmac-sha-1-96 /'); echo "$AOSHA"
+AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$AOCMAC"
+
 udp_mb=$(kv "$UDP" mb_s)
 udpg_mb=$(kv "$UDPG" mb_s)
 tcp_mb=$(kv "$TCP" mb_s)
@@ -128,6 +162,15 @@ row "kernel TCP loopback" "$tcp_mb" "$(kv "$TCP" cpu_s_per_gb)"
 row "kernel TCP, MSS 1440" "$(kv "$TCPM" mb_s)" "$(kv "$TCPM" cpu_s_per_gb)"
 row "tou via API (bench_tou)" "$(kv "$TOUBULK" mb_s)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)"
 row "tou via CLI (tou connect/listen)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_cpu_s_per_gb)"
+row "tou via API, TCP-AO HMAC-SHA-1-96" "$(kv "$AOSHA" mb_s)" "$(kv "$AOSHA" daemon_cpu_s_per_gb)"
+row "tou via API, TCP-AO AES-128-CMAC-96" "$(kv "$AOCMAC" mb_s)" "$(kv "$AOCMAC" daemon_cpu_s_per_gb)"
+echo
+echo "== TCP-AO against plain tou (bench_tou bulk, same run)"
+printf "%-34s %10s %12s\n" "" "MB/s ratio" "CPU/GB ratio"
+aorow() { printf "%-34s %10s %12s\n" "$1" "$(ratio "$(kv "$2" mb_s)" "$(kv "$TOUBULK" mb_s)")" \
+	"$(ratio "$(kv "$2" daemon_cpu_s_per_gb)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)")"; }
+aorow "HMAC-SHA-1-96 / plain" "$AOSHA"
+aorow "AES-128-CMAC-96 / plain" "$AOCMAC"
 echo
 echo "== 1-byte ping-pong round trip (microseconds)"
 printf "%-34s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Process-wide, as syslog(3)'s state is: every part of toud logs without
+ * a context (docs/DESIGN.md section 5.1). */
 static int log_level = LOG_LVL_INFO;
 
 static const char *const level_names[8] = {

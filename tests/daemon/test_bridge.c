@@ -49,21 +49,6 @@ static void owner_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_even
 		o->event(o, c, ev, err);
 }
 
-static int host_init_owned(struct host *h, uint8_t octet, const struct tcp_config *cfg)
-{
-	memset(h, 0, sizeof *h);
-	h->cfg = *cfg;
-	h->ep.family = 4;
-	h->ep.addr[0] = 10;
-	h->ep.addr[3] = octet;
-	h->ep.udp_port = 9811;
-	struct tcp_callbacks cb = { h, peer_emit, owner_event, peer_log, NULL };
-	uint8_t secret[16];
-	for (int i = 0; i < 16; i++)
-		secret[i] = (uint8_t)(i * 5 + octet);
-	return tcp_stack_new(&h->s, &h->cfg, &cb, secret, 7 + octet);
-}
-
 static void r_opened(struct bridge *b)
 {
 	struct rig *r = b->owner_ctx;
@@ -147,7 +132,7 @@ static int rig_up(struct rig *r, const struct tcp_config *ca, const struct tcp_c
 	r->set.route = udp_route_new(); /* the peer's route is pinned while it lives */
 	if (!r->set.route)
 		return -1;
-	if (host_init_owned(&r->a, 1, ca) != 0 || host_init(&r->b, 2, cb) != 0)
+	if (host_init_ev(&r->a, 1, ca, owner_event) != 0 || host_init(&r->b, 2, cb) != 0)
 		return -2;
 	if (tcp_listen(r->b.s, PORT, 8, NULL, &r->lb) != 0)
 		return -3;
@@ -569,7 +554,7 @@ TT_TEST(bridge_connect_refused)
 	R.app = R.fd = -1;
 	TT_EQ(uv_loop_init(&R.loop), 0);
 	TT_EQ(bridge_set_init(&R.set, &R.loop), 0);
-	TT_EQ(host_init_owned(&R.a, 1, &c), 0);
+	TT_EQ(host_init_ev(&R.a, 1, &c, owner_event), 0);
 	TT_EQ(host_init(&R.b, 2, &c), 0);
 	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
 	TT_EQ(bridge_connect(&R.set, R.a.s, &R.b.ep, PORT, &o, 0, &rig_ops, &R, NULL, &R.br), 0);

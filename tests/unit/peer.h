@@ -173,8 +173,13 @@ static inline void peer_plain_config(struct tcp_config *cfg)
 	cfg->msl = TCP_SEC(30);
 }
 
-/* host_init(h, last_octet, cfg or NULL for peer_plain_config) */
-static inline int host_init(struct host *h, uint8_t octet, const struct tcp_config *cfg)
+/* host_init_ev(h, last_octet, cfg or NULL for peer_plain_config, event):
+ * a host whose stack reports its events to `event` (ctx h): peer_event
+ * records them; a daemon test hands them to their owners instead.  ISNs
+ * are the engine's own (RFC 9293 3.4.1). */
+static inline int host_init_ev(struct host *h, uint8_t octet, const struct tcp_config *cfg,
+			       void (*event)(void *ctx, struct tcp_conn *c, void *user,
+					     enum tcp_event ev, int err))
 {
 	memset(h, 0, sizeof *h);
 	if (cfg)
@@ -186,11 +191,18 @@ static inline int host_init(struct host *h, uint8_t octet, const struct tcp_conf
 	h->ep.addr[3] = octet;
 	h->ep.udp_port = 9811;
 	h->now = T0;
-	struct tcp_callbacks cb = { h, peer_emit, peer_event, peer_log, peer_emit_buf };
+	struct tcp_callbacks cb = { h, peer_emit, event, peer_log, peer_emit_buf };
 	uint8_t secret[16];
 	for (int i = 0; i < 16; i++)
 		secret[i] = (uint8_t)(i * 7 + octet);
-	int r = tcp_stack_new(&h->s, &h->cfg, &cb, secret, 42 + octet);
+	return tcp_stack_new(&h->s, &h->cfg, &cb, secret, 42 + octet);
+}
+
+/* host_init(h, last_octet, cfg or NULL for peer_plain_config): events
+ * recorded in h->ev, ISNs forced from h->isn. */
+static inline int host_init(struct host *h, uint8_t octet, const struct tcp_config *cfg)
+{
+	int r = host_init_ev(h, octet, cfg, peer_event);
 	if (r == 0)
 		tcp_stack_set_isn_hook(h->s, peer_isn, h);
 	return r;
