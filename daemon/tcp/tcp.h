@@ -463,8 +463,8 @@ struct tcp_stats {
 	uint64_t AoKeyChanges;      /* current_key changed to the peer's RNextKeyID */
 	/* RFC 4987 3.6 SYN cookies: SYN,ACKs sent with a cookie (backlog
 	 * full), ACKs whose cookie was valid (connection made from it), ACKs
-	 * to a listener that had sent cookies whose cookie was forged or
-	 * stale (answered with RST) */
+	 * to a listener that had sent cookies whose cookie was stale
+	 * (answered with RST) or not ours (dropped) */
 	uint64_t SyncookiesSent, SyncookiesRecv, SyncookiesFailed;
 };
 /* Copies the counters into *out (nothing if s or out is NULL). */

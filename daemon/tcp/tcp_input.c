@@ -207,10 +207,16 @@ static void syncookie_send(struct tcp_stack *s, struct tcp_listener *l,
  * as if the SYN had been kept - MSS from the cookie, window scale and
  * SACK from the TSecr bits, TS.Recent from this segment - and the segment
  * then completes the handshake like any ACK in SYN-RECEIVED (with its
- * text and FIN).  Returns 1 with *out set, 0 when the segment is not a
- * valid cookie ACK (LISTEN rules apply: RST), or a negative code when the
- * cookie is valid but no TCB can be had now (the segment is dropped: the
- * cookie stays valid for the peer's retransmission). */
+ * text and FIN).  Returns 1 with *out set, 0 when LISTEN rules apply (not
+ * a cookie ACK, or a cookie of ours gone stale: RST), or a negative code
+ * when the segment is dropped: the cookie is valid but no TCB can be had
+ * now (it stays valid for the peer's retransmission), or the cookie is
+ * not one we made.  Such an ACK may be forged, or a later segment of a
+ * real cookie connection whose handshake ACK was lost - its data, or the
+ * ACK it sends when a duplicate SYN,ACK reaches it: SEG.SEQ - 1 is then
+ * not its ISN and the cookie cannot be checked.  A RST would kill that
+ * connection (Linux sends one); silence lets its retransmission from
+ * ISN+1 make it, and answers a forger nothing. */
 static int syncookie_open(struct tcp_stack *s, struct tcp_listener *l,
 			  const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
 			  struct tcp_conn **out)
@@ -229,9 +235,10 @@ static int syncookie_open(struct tcp_stack *s, struct tcp_listener *l,
 		idx = TCP_EINVAL;
 	if (idx < 0) {
 		s->st.SyncookiesFailed++;
-		tcp_log(s, TCP_LOG_DEBUG, "port %u: %s SYN cookie in an ACK", (unsigned)l->port,
-			idx == TCP_ETIMEDOUT ? "stale" : "invalid");
-		return 0;
+		tcp_log(s, TCP_LOG_DEBUG, "port %u: %s SYN cookie in an ACK from port %u (seq %u len %u)",
+			(unsigned)l->port, idx == TCP_ETIMEDOUT ? "stale" : "invalid", (unsigned)seg->sport,
+			seg->seq, tcp_seg_seqlen(seg));
+		return idx == TCP_EINVAL ? idx : 0;
 	}
 	/* the SYN the cookie stands for */
 	struct tcp_seg syn;

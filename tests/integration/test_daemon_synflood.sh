@@ -12,12 +12,16 @@
 #   a) every legitimate exchange completes byte-exact: no CONNECT refused,
 #      reset or timed out (with SYN cookies no half-open connection is
 #      pushed out of B's backlog, RFC 4987 3.6; before them the oldest was,
-#      and a client whose CONNECT had been answered OK got a reset)
+#      and a client whose CONNECT had been answered OK got a reset; and a
+#      client whose handshake ACK B's full socket buffer dropped is not
+#      reset for the later segments that reach B first)
 #   b) the flood did overflow the backlog: B's tcp.SyncookiesSent > 0
 #   c) B's half-open connections stay within its backlog (128: no flood
 #      TCBs beyond it) and both daemons stop cleanly
 # SF_COOKIES=no runs B without cookies (the old behaviour, for a by-hand
-# before/after).  Needs root (netns, raw socket).
+# before/after); SF_LOG=debug sets both daemons' log level (B then logs
+# every cookie it refuses); SF_PCAP=1 writes B's segments to $WORK/B.pcap
+# (KEEP_WORK=1 keeps it).  Needs root (netns, raw socket).
 set -euo pipefail
 . "$(dirname "$0")/test_daemon_common.bash"
 
@@ -37,14 +41,14 @@ start_ns_daemon() { # name port [args]
 	local name=$1 port=$2
 	shift 2
 	ip netns exec "$NS" "$TOUD" -c "$WORK/empty.conf" -o "daemon.udp=127.0.0.1:$port" \
-		-o "daemon.socket=$WORK/$name.sock" -o daemon.log_level=notice "$@" 2>"$WORK/$name.log" &
+		-o "daemon.socket=$WORK/$name.sock" -o daemon.log_level=${SF_LOG:-notice} "$@" 2>"$WORK/$name.log" &
 	DAEMON_PIDS+=($!)
 	printf -v "${name}_PID" %s "$!"
 	wait_for "$name's API socket" 10 $API req "$WORK/$name.sock" VERSION
 }
 A_PORT=9811 B_PORT=9812
 start_ns_daemon A $A_PORT
-start_ns_daemon B $B_PORT -o tcp.syncookies="$COOKIES"
+start_ns_daemon B $B_PORT -o tcp.syncookies="$COOKIES" ${SF_PCAP:+-o daemon.pcap=$WORK/B.pcap}
 
 $PY - "$WORK/A.sock" "$WORK/B.sock" "$B_PORT" "$A_PORT" "$FLOOD" "$NS" "$COUNT" "$MIN" \
 	>"$WORK/driver.out" 2>"$WORK/driver.err" <<'EOF' || fail "driver: $(tail -n 20 "$WORK/driver.err")"
@@ -144,10 +148,10 @@ def client(n):
             failures.append("exchange %d: %d of %d bytes back (%s)" % (n, len(echo), len(payload), ans))
 
 def clients(first):
-    n = first
-    while flooding.is_set() or n < first + minimum // 8:
-        client(n)
-        n += 8
+    k = 0
+    while flooding.is_set() or k < minimum // 8:
+        client(first + 8 * k)
+        k += 1
 
 before = stats(b_sock)
 flooding.set()
