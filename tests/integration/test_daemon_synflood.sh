@@ -50,36 +50,16 @@ A_PORT=9811 B_PORT=9812
 start_ns_daemon A $A_PORT
 start_ns_daemon B $B_PORT -o tcp.syncookies="$COOKIES" ${SF_PCAP:+-o daemon.pcap=$WORK/B.pcap}
 
-$PY - "$WORK/A.sock" "$WORK/B.sock" "$B_PORT" "$A_PORT" "$FLOOD" "$NS" "$COUNT" "$MIN" \
+$PY - "$WORK/A.sock" "$WORK/B.sock" "$B_PORT" "$A_PORT" "$FLOOD" "$NS" "$COUNT" "$MIN" "$HERE" \
 	>"$WORK/driver.out" 2>"$WORK/driver.err" <<'EOF' || fail "driver: $(tail -n 20 "$WORK/driver.err")"
 import json, os, socket, subprocess, sys, threading, time
-a_sock, b_sock, b_port, a_port, flood, ns, count, minimum = sys.argv[1:9]
+a_sock, b_sock, b_port, a_port, flood, ns, count, minimum, here = sys.argv[1:10]
 count, minimum = int(count), int(minimum)
-
-def api(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    return s
-
-def line(s):
-    buf = b""
-    while not buf.endswith(b"\n"):
-        b = s.recv(1)
-        if not b:
-            break
-        buf += b
-    return buf.decode(errors="replace").strip()
+sys.path.insert(0, here)
+from test_daemon_api import connect as api, read_line as line, req
 
 def stats(path):
-    s = api(path)
-    s.sendall(b"STATS\n")
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    return json.loads(out.decode()[3:])["tcp"]
+    return json.loads(req(path, "STATS")[3:])["tcp"]
 
 def recv_all(s):
     out = b""

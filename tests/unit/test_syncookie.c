@@ -90,7 +90,7 @@ TT_TEST(syncookie_codec_mss_table_and_ts_bits)
 
 /* ---- the listener ---- */
 
-#define BACKLOG 4
+#define BACKLOG 4 /* fx_listen()'s */
 
 /* A spoofed source: 172.16.x.y, UDP port and TCP port from n. */
 static struct tcp_endpoint spoofed(unsigned n)
@@ -248,13 +248,11 @@ TT_TEST(syncookie_flood_then_legitimate_handshake)
 TT_TEST(syncookie_without_timestamps_mss_only)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_config cfg;
 	cookie_config(&cfg);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, BACKLOG, NULL, &l), 0);
+	TT_EQ(fx_listen(&b, &p, .cfg = &cfg), 0);
 	TT_EQ(flood(&b, BACKLOG, 0), BACKLOG);
-	struct peer p = PEER(&b, .port = 1000);
 	peer_send(&p, .flags = F_SYN, .seq = 700, .has_mss = 1, .mss = 1000, .has_ws = 1, .ws = 3,
 		  .sack_perm = 1);
 	TT_ASSERT(host_pop(&b));
@@ -289,13 +287,11 @@ TT_TEST(syncookie_without_timestamps_mss_only)
 TT_TEST(syncookie_data_on_ack_and_syn_text)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_config cfg;
 	cookie_config(&cfg);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, BACKLOG, NULL, &l), 0);
+	TT_EQ(fx_listen(&b, &p, .cfg = &cfg), 0);
 	TT_EQ(flood(&b, BACKLOG, 0), BACKLOG);
-	struct peer p = PEER(&b, .port = 1000);
 	peer_send(&p, .flags = F_SYN, .seq = 700, .has_mss = 1, .mss = 1452, .has_ts = 1,
 		  .tsval = 50, .data = "early");
 	TT_ASSERT(host_pop(&b));
@@ -332,14 +328,12 @@ TT_TEST(syncookie_data_on_ack_and_syn_text)
 TT_TEST(syncookie_bad_cookie_dropped_and_counted)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_config cfg;
 	cookie_config(&cfg);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, BACKLOG, NULL, &l), 0);
+	TT_EQ(fx_listen(&b, &p, .cfg = &cfg), 0);
 	TT_EQ(flood(&b, BACKLOG + 1, 0), BACKLOG + 1);
 	TT_EQ(host_stats(&b).SyncookiesSent, 1);
-	struct peer p = PEER(&b, .port = 1000);
 	peer_send(&p, .flags = F_SYN, .seq = 700, .has_mss = 1, .mss = 1452, .has_ts = 1,
 		  .tsval = 50, .has_ws = 1, .ws = 2, .sack_perm = 1);
 	TT_ASSERT(host_pop(&b));
@@ -383,13 +377,11 @@ TT_TEST(syncookie_bad_cookie_dropped_and_counted)
 TT_TEST(syncookie_stale_cookie_rejected)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_config cfg;
 	cookie_config(&cfg);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, BACKLOG, NULL, &l), 0);
+	TT_EQ(fx_listen(&b, &p, .cfg = &cfg), 0);
 	TT_EQ(flood(&b, BACKLOG, 0), BACKLOG);
-	struct peer p = PEER(&b, .port = 1000);
 	struct peer q = PEER(&b, .port = 1001);
 	b.now = T0;
 	peer_send(&p, .flags = F_SYN, .seq = 700, .has_mss = 1, .mss = 1452);
@@ -422,13 +414,11 @@ TT_TEST(syncookie_stale_cookie_rejected)
 TT_TEST(syncookie_not_used_while_backlog_has_room)
 {
 	struct host b;
+	struct peer p;
 	struct tcp_config cfg;
 	cookie_config(&cfg);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
-	struct tcp_listener *l;
-	TT_EQ(tcp_listen(b.s, 80, BACKLOG, NULL, &l), 0);
+	TT_EQ(fx_listen(&b, &p, .cfg = &cfg), 0);
 	b.isn = 777;
-	struct peer p = PEER(&b, .port = 1000);
 	peer_send(&p, .seq = 5, .ack = 12345);
 	EXPECT_SEG(&b, F_RST, 12345, 0);
 	for (unsigned i = 0; i < BACKLOG; i++) {
