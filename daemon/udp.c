@@ -447,8 +447,14 @@ static void on_io(uv_poll_t *h, int status, int events)
 			return;
 		}
 		s->u->c.rx_batches++;
-		tcp_time_t now = toud_now();
 		for (int i = 0; i < n; i++) {
+			/* The clock is read per datagram, not once per batch: an
+			 * engine call made while this batch is handled (a listener
+			 * refusing a connection from inside its event) takes a fresh
+			 * time, and a later tcp_input of the same batch must not
+			 * pass an older one (timers, RTT samples and the rate
+			 * limits would see time go backwards; issue 9 item 4). */
+			tcp_time_t now = toud_now();
 			struct msghdr *m = &u->rmsgs[i].msg_hdr;
 			size_t len = u->rmsgs[i].msg_len;
 			if (m->msg_flags & MSG_TRUNC) {
