@@ -116,6 +116,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
 	S(AckSkippedTimeWait);
 	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
+	S(DropListenDenied);
 	sb_printf(b, "}");
 #undef S
 }
