@@ -90,7 +90,7 @@ static const char help_main[] =
 "  status [ID | FILTER]          show connections and listeners (like ss -tai)\n"
 "  stats [PATTERN...]            show the daemon's counters (like nstat)\n"
 "  info                          show the daemon: version, pid, uptime, sockets\n"
-"  abort ID                      reset a connection (sends RST)\n"
+"  abort ID                      reset a connection (sends RST), or close a listener\n"
 "  help [COMMAND]                show help for a command\n"
 "\n"
 "Options:\n"
@@ -110,7 +110,7 @@ static const char help_main[] =
 "  3  daemon not reachable (not running, wrong socket path, no permission),\n"
 "     or it went away while the stream was open\n"
 "  4  connection refused by the peer\n"
-"  5  connection reset by the peer, or aborted\n"
+"  5  connection reset by the peer, or aborted (listen: the listener closed)\n"
 "  6  timed out (no answer, retransmissions gave up, no connection to accept,\n"
 "     idle for -w seconds)\n"
 "  7  unreachable (name did not resolve, no route, no address of the -4/-6\n"
@@ -178,7 +178,8 @@ HELP_STREAM_OPTS
 "\n"
 "Exit status: as for tou connect.  With -k tou goes on after every stream,\n"
 "whatever its end, and exits 130 when interrupted, or with the status of an\n"
-"accept that failed (6 when -t expired, 3 when the daemon went away).\n"
+"accept that failed (6 when -t expired, 3 when the daemon went away, 5 when\n"
+"the listener was closed: tou abort ID).\n"
 "\n"
 "Example:  tou listen 5000 | tar x\n";
 
@@ -239,7 +240,9 @@ static const char help_abort[] =
 "Usage: tou abort [OPTIONS] ID\n"
 "\n"
 "Abort connection ID (see tou status): the daemon sends RST and drops its\n"
-"data; the stream's program sees the end, its peer sees a reset.\n"
+"data; the stream's program sees the end, its peer sees a reset.  A\n"
+"listener's ID closes the listener: connections waiting in its queue are\n"
+"reset, and its tou listen ends (exit 5).\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH   the daemon's API socket\n";
@@ -874,6 +877,11 @@ static int cmd_listen(int argc, char **argv)
 		struct tou_conn_info info;
 		unsigned flags = (opt_nodelay ? TOU_NODELAY : 0) | (opt_keepalive ? TOU_KEEPALIVE : 0);
 		int fd = tou_accept_flags(opt_socket, port, flags, opt_timeout, &info);
+		if (fd == -ENOENT) { /* our listener is gone: tou abort, or the daemon stopping */
+			msg("%s: the listener was closed (%s)", what, tou_errdetail());
+			r = EX_RESET;
+			break;
+		}
 		if (fd < 0) {
 			r = fail(what, fd);
 			break;

@@ -19,17 +19,18 @@
  *   ACCEPT <port> [nodelay] [keepalive] [timeout=<s>]
  *       -> OK <id> <local> <remote>  (waits for the next connection on a port
  *                                     that has a LISTEN of the same uid or root)
- *   STATUS <id>    -> OK <json object>   (live connection or its end record)
+ *   STATUS <id>    -> OK <json object>   (live connection, listener, or end record)
  *   STATUS         -> OK <json object>   (the daemon: version, pid, uptime_s,
  *                                         connections, listeners, udp, socket,
  *                                         stopping)
  *   LIST           -> OK <json array>    (every connection, same objects, then
- *                                         every listener: id 0, state "LISTEN",
- *                                         local, remote "*", uid, backlog,
- *                                         accept_queue)
+ *                                         every listener: its id (from the
+ *                                         connections' sequence), state
+ *                                         "LISTEN", local, remote "*", uid,
+ *                                         backlog, accept_queue)
  *   STATS          -> OK <json object>   ("tcp": TCP-MIB counters and drops,
  *                                         "udp", "api" counters)
- *   ABORT <id>     -> OK                 (sends RST)
+ *   ABORT <id>     -> OK                 (sends RST; a listener's id closes it)
  *   VERSION        -> OK <version>
  *
  * <local> and <remote> are "<ip>:<udp-port>/<tcp-port>", IPv6 addresses in

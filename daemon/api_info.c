@@ -83,14 +83,31 @@ struct bridge *find_bridge(const struct api *a, uint64_t id)
 	return NULL;
 }
 
-static void conn_json(const struct api *a, struct sbuf *b, struct tcp_conn *tc, long long uid)
+/* A TCB the engine still has.  Its program's stream may have ended
+ * already (e.g. in TIME-WAIT, or FIN-WAIT-2 after the app went): its end
+ * record's "end" goes with the live state, so that LIST and STATUS <id>
+ * show one view (ours: a bridge still holds it, and has no end yet). */
+static void conn_json(const struct api *a, struct sbuf *b, struct tcp_conn *tc, const struct bridge *br)
 {
 	struct tcp_conn_info i;
 	if (tcp_conn_info(tc, &i) != 0)
 		return;
+	const struct end_record *e = br ? NULL : find_end(a, i.id);
 	char local[96], rem[96];
 	conn_names(a, &i.remote, i.local_port, i.remote_port, local, sizeof local, rem, sizeof rem);
-	json_conn(b, &i, uid, local, rem, NULL);
+	json_conn(b, &i, br ? br->uid : e ? e->uid : -1, local, rem, e ? e->end : NULL);
+}
+
+void listener_json(const struct api *a, struct sbuf *b, const struct listener *l)
+{
+	char s[72], local[96];
+	/* a listener: LISTEN state, no peer; it accepts on every UDP socket */
+	udp_local_name(a->d->udp, udp_have_family(a->d->udp, 4) ? 4 : 6, s, sizeof s);
+	snprintf(local, sizeof local, "%s/%u", s, l->port);
+	sb_printf(b, "{\"id\":%" PRIu64 ",\"state\":\"LISTEN\",\"local\":", l->id);
+	sb_json_str(b, local);
+	sb_printf(b, ",\"remote\":\"*\",\"uid\":%u,\"backlog\":%u,\"accept_queue\":%u}", (unsigned)l->uid,
+		  l->backlog, l->queue.len);
 }
 
 static void reply_doc(struct client *cl, struct sbuf *b)
@@ -130,6 +147,24 @@ void do_status(struct client *cl)
 		reply_doc(cl, &b);
 		return;
 	}
+	const struct listener *l = find_listener_id(a, cl->req.id);
+	if (l) {
+		listener_json(a, &b, l);
+		reply_doc(cl, &b);
+		return;
+	}
+	/* as LIST shows it while the engine has it (ours first: its
+	 * connection answers until the bridges' phase has recorded its end,
+	 * also when the engine no longer lists it), then its end record */
+	struct bridge *br = find_bridge(a, cl->req.id);
+	struct tcp_conn *tc = br ? br->tc : tcp_find_by_id(d->stack, cl->req.id);
+	if (tc) {
+		conn_json(a, &b, tc, br);
+		if (b.len) {
+			reply_doc(cl, &b);
+			return;
+		}
+	}
 	const struct end_record *e = find_end(a, cl->req.id);
 	if (e) {
 		struct tcp_conn_info i = e->info;
@@ -137,17 +172,6 @@ void do_status(struct client *cl)
 		json_conn(&b, &i, e->uid, e->local, e->remote, e->end);
 		reply_doc(cl, &b);
 		return;
-	}
-	/* ours first: its connection answers until the bridges' phase has
-	 * recorded its end, also when the engine no longer lists it */
-	struct bridge *br = find_bridge(a, cl->req.id);
-	struct tcp_conn *tc = br ? br->tc : tcp_find_by_id(d->stack, cl->req.id);
-	if (tc) {
-		conn_json(a, &b, tc, br ? br->uid : -1);
-		if (b.len) {
-			reply_doc(cl, &b);
-			return;
-		}
 	}
 	sb_free(&b);
 	client_reply_err(cl, TOU_ERR_NOTFOUND, "no connection %" PRIu64, cl->req.id);
@@ -168,7 +192,7 @@ static int list_one(void *arg, struct tcp_conn *tc)
 	if (lc->n++)
 		sb_printf(lc->b, ",");
 	size_t before = lc->b->len;
-	conn_json(lc->a, lc->b, tc, br ? br->uid : -1);
+	conn_json(lc->a, lc->b, tc, br);
 	if (lc->b->len == before && lc->n == 1)
 		lc->n = 0;
 	return 0;
@@ -183,15 +207,8 @@ void do_list(struct client *cl)
 	struct list_ctx lc = { a, &b, 0 };
 	tcp_foreach(a->d->stack, list_one, &lc);
 	for (struct listener *l = a->listeners; l; l = l->next) {
-		char s[72];
-		/* a listener: LISTEN state, no peer */
-		sb_printf(&b, "%s{\"id\":0,\"state\":\"LISTEN\",\"local\":", lc.n++ ? "," : "");
-		udp_local_name(a->d->udp, udp_have_family(a->d->udp, 4) ? 4 : 6, s, sizeof s);
-		char local[96];
-		snprintf(local, sizeof local, "%s/%u", s, l->port);
-		sb_json_str(&b, local);
-		sb_printf(&b, ",\"remote\":\"*\",\"uid\":%u,\"backlog\":%u,\"accept_queue\":%u}", (unsigned)l->uid,
-			  l->backlog, l->queue.len);
+		sb_printf(&b, "%s", lc.n++ ? "," : "");
+		listener_json(a, &b, l);
 	}
 	sb_printf(&b, "]");
 	reply_doc(cl, &b);

@@ -35,6 +35,7 @@ enum client_phase {
 };
 
 struct listener;
+struct sbuf;
 
 struct client {
 	struct api *api;
@@ -62,6 +63,7 @@ struct listener {
 	struct tcp_owner owner;         /* the engine listener's user pointer */
 	struct api *api;
 	struct tcp_listener *tl;
+	uint64_t id;                    /* from the connections' id space (tcp_reserve_id) */
 	uint16_t port;
 	uid_t uid;
 	unsigned backlog;
@@ -129,9 +131,14 @@ void do_listen(struct client *cl);
 void do_accept(struct client *cl);
 void waiter_remove(struct client *cl);
 void listener_close(struct listener *l);         /* resets its accept queue, fails its waiters */
+struct listener *find_listener_id(const struct api *a, uint64_t id);
+/* ABORT <id> of a listener: closes it and its LISTEN client */
+void listener_abort(struct client *cl, struct listener *l);
 void accept_queue_remove(struct bridge *b);
 
 /* api_info.c */
+/* One listener as LIST and STATUS show it. */
+void listener_json(const struct api *a, struct sbuf *b, const struct listener *l);
 void do_status(struct client *cl);
 void do_list(struct client *cl);
 void do_stats(struct client *cl);

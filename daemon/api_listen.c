@@ -17,6 +17,14 @@ static struct listener *find_listener(const struct api *a, uint16_t port)
 	return NULL;
 }
 
+struct listener *find_listener_id(const struct api *a, uint64_t id)
+{
+	for (struct listener *l = a->listeners; l; l = l->next)
+		if (l->id == id)
+			return l;
+	return NULL;
+}
+
 static int port_allowed(const struct client *cl, uint16_t port)
 {
 	return port >= cl->api->d->cfg.privileged_ports || cl->uid == 0;
@@ -71,6 +79,21 @@ void listener_close(struct listener *l)
 		bridge_reset(b); /* as a kernel does for its accept queue */
 	}
 	free(l);
+}
+
+void listener_abort(struct client *cl, struct listener *l)
+{
+	if (l->uid != cl->uid && cl->uid != 0) {
+		client_reply_err(cl, TOU_ERR_DENIED, "listener %" PRIu64 " belongs to another user", l->id);
+		return;
+	}
+	log_info("listener %" PRIu64 " (port %u): ABORT by uid %u pid %d", l->id, l->port, (unsigned)cl->uid,
+		 (int)cl->pid);
+	/* as if its program had closed the LISTEN connection: the listener,
+	 * its accept queue and its waiting ACCEPTs end (release hook) */
+	client_close(l->holder);
+	lstream_printf(cl->ls, "OK");
+	client_finish(cl);
 }
 
 /* ---- accepted connections ---- */
@@ -179,6 +202,7 @@ void do_listen(struct client *cl)
 		client_reply_err(cl, TOU_ERR_INTERNAL, "cannot set the allow list: %s", tcp_strerror(r));
 		return;
 	}
+	l->id = tcp_reserve_id(a->d->stack);
 	l->port = port;
 	l->uid = cl->uid;
 	l->backlog = backlog;
@@ -191,8 +215,8 @@ void do_listen(struct client *cl)
 	cl->pend = NULL;
 	cl->pend_len = 0;
 	lstream_printf(cl->ls, "OK %u", port);
-	log_info("listening on port %u for uid %u (backlog %u%s%s)", port, (unsigned)cl->uid, backlog,
-		 cl->req.ao == API_AO_REQUIRED ? ", TCP-AO required" : "",
+	log_info("listener %" PRIu64 ": listening on port %u for uid %u (backlog %u%s%s)", l->id, port,
+		 (unsigned)cl->uid, backlog, cl->req.ao == API_AO_REQUIRED ? ", TCP-AO required" : "",
 		 cl->req.nallow ? (cl->req.refuse_silent ? ", allow list, others ignored" : ", allow list, others reset") : "");
 	client_read_start(cl); /* notices the client's close (or watches for it after its EOF) */
 }

@@ -162,6 +162,11 @@ static void do_abort(struct client *cl)
 {
 	struct api *a = cl->api;
 	struct bridge *b = find_bridge(a, cl->req.id);
+	struct listener *l = b ? NULL : find_listener_id(a, cl->req.id);
+	if (l) {
+		listener_abort(cl, l);
+		return;
+	}
 	if (!b) {
 		if (find_end(a, cl->req.id))
 			client_reply_err(cl, TOU_ERR_NOTFOUND, "connection %" PRIu64 " has already ended", cl->req.id);

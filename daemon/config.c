@@ -39,6 +39,8 @@ static const struct key keys[] = {
 	{ "daemon", "log_level", K_LEVEL, F(log_level), 0, 0 },
 	{ "daemon", "privileged_ports", K_UINT, F(privileged_ports), 0, 65536 },
 	{ "daemon", "pcap", K_STR, F(pcap), 0, 0 },
+	{ "daemon", "user", K_STR, F(user), 0, 0 },
+	{ "daemon", "syslog", K_BOOL, F(syslog), 0, 1 },
 
 	/* RFC 879 / 9293 3.7.1: the MSS must leave room for 20+20 byte headers
 	 * in the 576-byte minimum datagram => 536 is the smallest sane value. */

@@ -28,6 +28,8 @@ struct toud_config {
 	int log_level;                    /* syslog priority, default info */
 	unsigned privileged_ports;        /* ports below need uid 0: 1024 */
 	char pcap[256];                   /* "" = no capture */
+	char user[64];                    /* "" = keep the user toud started as */
+	int syslog;                       /* log to syslog(3) instead of stderr */
 	/* [tcp] */
 	struct tcp_config tcp;
 	/* [limits] */

@@ -1,7 +1,10 @@
 /*
- * log.h - toud's logging: one line per event on stderr, each prefixed with
- * the sd-daemon(3) priority "<N>" so that journald files it at the right
- * level.  log_peer() rate-limits lines about one remote peer (floods).
+ * log.h - toud's logging: one line per event.  On standard error: each
+ * line prefixed with the sd-daemon(3) priority "<N>" when it is the
+ * journal's stream (JOURNAL_STREAM matches it), so that journald files it
+ * at the right level; else with a timestamp, "toud[pid]:" and the level's
+ * name.  Or to syslog(3) (facility daemon), when asked.  log_peer()
+ * rate-limits lines about one remote peer (floods).
  */
 #ifndef TOUD_LOG_H
 #define TOUD_LOG_H
@@ -18,7 +21,10 @@
 
 #define TOUD_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
+/* Sets the level and looks whether standard error is the journal. */
 void log_init(int level);
+/* 1: lines go to syslog(3) from now on; 0: back to standard error. */
+void log_set_syslog(int on);
 void log_set_level(int level);
 int log_get_level(void);
 /* "err", "warning", "notice", "info", "debug" -> level, or -1 */

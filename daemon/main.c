@@ -18,6 +18,7 @@
 #include "api.h"
 #include "log.h"
 #include "loop.h"
+#include "privdrop.h"
 #include "tou_proto.h"
 #include "toud.h"
 #include "udp.h"
@@ -41,8 +42,10 @@ static const char usage_text[] =
 "through the full TCP state machine with retransmission, flow and congestion\n"
 "control, and offers local programs a Unix-socket API (" TOU_DEFAULT_SOCKET " by\n"
 "default) to open, send, receive and close byte streams.  It always runs in\n"
-"the foreground and logs to standard error with sd-daemon(3) \"<N>\" priority\n"
-"prefixes; systemd (toud.service, toud.socket) is the intended supervisor.\n"
+"the foreground and logs to standard error: with sd-daemon(3) \"<N>\" priority\n"
+"prefixes when it is the journal, else with timestamps (or to syslog:\n"
+"[daemon] syslog); systemd (toud.service, toud.socket) is the intended\n"
+"supervisor; without it, [daemon] user drops root after binding.\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE      read FILE instead of " TOUD_DEFAULT_CONFIG ".  A missing\n"
@@ -65,7 +68,7 @@ static const char usage_text[] =
 "Configuration (INI; every key with its default and unit in toud(8) and in the\n"
 "commented " TOUD_DEFAULT_CONFIG "):\n"
 "  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
-"            privileged_ports, pcap\n"
+"            privileged_ports, pcap, user, syslog\n"
 "  [tcp]     mss, send_buffer, recv_buffer, rto_initial, rto_min, rto_max, msl,\n"
 "            syn_retries, retries, delayed_ack, nodelay, congestion, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
@@ -83,8 +86,8 @@ static const char usage_text[] =
 "  SIGHUP           reload the configuration file and -o overrides: log_level,\n"
 "                   privileged_ports, [tcp] (for new connections) and [limits]\n"
 "                   change at once; changes of udp, socket, socket_mode,\n"
-"                   socket_group and pcap need a restart.  A bad file is\n"
-"                   refused and the running configuration kept.\n"
+"                   socket_group, pcap, user and syslog need a restart.  A\n"
+"                   bad file is refused and the running configuration kept.\n"
 "\n"
 "systemd: Type=notify (READY=1, STATUS=, RELOADING=1, STOPPING=1, WATCHDOG=1 at\n"
 "half of WatchdogSec).  Socket activation: a passed AF_UNIX stream socket is\n"
@@ -219,7 +222,8 @@ static void dump_line(void *arg, const char *line)
 
 static int restart_only(const char *section, const char *line)
 {
-	static const char *const keys[] = { "udp ", "socket ", "socket_mode ", "socket_group ", "pcap " };
+	static const char *const keys[] = { "udp ", "socket ", "socket_mode ", "socket_group ", "pcap ",
+					    "user ", "syslog " };
 	if (strcmp(section, "[daemon]") != 0)
 		return 0;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -405,6 +409,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_init(d->cfg.log_level);
+	log_set_syslog(d->cfg.syslog);
 	signal(SIGPIPE, SIG_IGN);
 	d->api_fd = -1;
 	d->loop = uv_default_loop();
@@ -426,6 +431,8 @@ int main(int argc, char **argv)
 		fatal("cannot start the TCP stack and the UDP sockets; exiting");
 	if (api_start(d) != 0)
 		fatal("cannot open the API socket %s; exiting", d->cfg.socket);
+	if (d->cfg.user[0] && privdrop(d->cfg.user, d->api_fd < 0 ? d->cfg.socket : NULL, err, sizeof err) != 0)
+		fatal("user %s: %s; exiting", d->cfg.user, err);
 
 	uv_signal_init(d->loop, &m.sig_term);
 	uv_signal_init(d->loop, &m.sig_int);

@@ -65,12 +65,13 @@ run() {
 	[ -f /etc/tou/toud.conf ] || install -m 0644 conf/toud.conf /etc/tou/toud.conf
 	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
 		say "starting toud.socket and toud.service with systemd"
-		systemd-sysusers 2>/dev/null || true
 		systemctl daemon-reload
 		systemctl enable --now toud.socket toud.service
 	elif ! tou -q stats >/dev/null 2>&1; then
-		say "starting toud in the background (no systemd here); log: /var/log/toud.log"
-		nohup toud >>/var/log/toud.log 2>&1 &
+		# (cmake --install created the user and group tou)
+		say "starting toud in the background (no systemd here) as user tou; log: /var/log/toud.log"
+		install -d -m 0755 -o tou -g tou /run/tou
+		nohup toud -o daemon.user=tou -o daemon.socket_group=tou >>/var/log/toud.log 2>&1 &
 	fi
 	for _ in $(seq 50); do tou -q stats >/dev/null 2>&1 && break; sleep 0.1; done
 	say "toud is up; a stream to ourselves over UDP port 9811:"

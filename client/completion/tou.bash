@@ -90,7 +90,7 @@ _tou()
 		;;
 	abort)
 		((nargs == 0)) && COMPREPLY=($(compgen -W \
-			"$(tou "${sock[@]}" status 2>/dev/null | awk 'NR > 1 && $1 != 0 && $2 != "CLOSED" && /^[0-9]/ { print $1 }')" \
+			"$(tou "${sock[@]}" status 2>/dev/null | awk 'NR > 1 && $2 != "CLOSED" && /^[0-9]/ { print $1 }')" \
 			-- "$cur"))
 		;;
 	stats)

@@ -451,6 +451,10 @@ uint64_t tcp_conn_id(const struct tcp_conn *c);
 void tcp_foreach(struct tcp_stack *s, int (*fn)(void *arg, struct tcp_conn *c), void *arg);
 /* The live TCB with this id, or NULL. */
 struct tcp_conn *tcp_find_by_id(struct tcp_stack *s, uint64_t id);
+/* An id taken from the connections' sequence and never given to one: the
+ * user's names for other objects (toud's listeners) share the space of
+ * connection ids without clashing. */
+uint64_t tcp_reserve_id(struct tcp_stack *s);
 
 /* TCP-MIB (RFC 4022) counters plus drops by reason. */
 struct tcp_stats {

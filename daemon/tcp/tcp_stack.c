@@ -1434,6 +1434,11 @@ uint64_t tcp_conn_id(const struct tcp_conn *c)
 	return c ? c->id : 0;
 }
 
+uint64_t tcp_reserve_id(struct tcp_stack *s)
+{
+	return s->next_id++;
+}
+
 void tcp_foreach(struct tcp_stack *s, int (*fn)(void *arg, struct tcp_conn *c), void *arg)
 {
 	if (!s || !fn)

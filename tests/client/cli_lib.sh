@@ -22,6 +22,12 @@ cleanup() {
 	for c in "${AT_EXIT[@]}"; do
 		eval "$c" || true
 	done
+	# a sanitizer build's report in a daemon's log fails the test
+	if grep -l 'Sanitizer\|runtime error:' "$T"/*.log >/dev/null 2>&1; then
+		echo "FAIL: sanitizer report in a daemon log:" >&2
+		grep -h -A20 'Sanitizer\|runtime error:' "$T"/*.log | head -n 60 >&2
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ -d "$T" ]; then
 		for f in "$T"/*.log "$T"/*.err; do
 			[ -s "$f" ] || continue

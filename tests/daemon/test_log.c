@@ -1,9 +1,12 @@
-/* test_log.c - log lines carry the sd-daemon "<N>" prefix, stay on one
- * line, respect the level, and per-peer rate limiting lets a burst through,
- * then counts what it suppressed. */
+/* test_log.c - log lines carry the sd-daemon "<N>" prefix when standard
+ * error is the journal (JOURNAL_STREAM names it), else a timestamp and the
+ * level's name; they stay on one line, respect the level, and per-peer
+ * rate limiting lets a burst through, then counts what it suppressed. */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -11,8 +14,10 @@
 
 static char captured[8192];
 
-/* Runs fn with stderr redirected to a temporary file; returns its text. */
-static const char *capture(void (*fn)(void))
+/* Runs fn with stderr redirected to a temporary file; returns its text.
+ * journal: JOURNAL_STREAM names that file, as systemd names the journal's
+ * stream; else it names another file (a stderr redirected elsewhere). */
+static const char *capture_as(void (*fn)(void), int journal)
 {
 	char path[256];
 	const char *dir = getenv("TOU_TEST_TMP");
@@ -23,7 +28,15 @@ static const char *capture(void (*fn)(void))
 	if (!f || saved < 0)
 		return "";
 	dup2(fileno(f), 2);
+	struct stat sb;
+	char js[64];
+	if (fstat(journal ? 2 : 0, &sb) == 0) {
+		snprintf(js, sizeof js, "%llu:%llu", (unsigned long long)sb.st_dev,
+			 (unsigned long long)sb.st_ino);
+		setenv("JOURNAL_STREAM", js, 1);
+	}
 	fn();
+	unsetenv("JOURNAL_STREAM");
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -33,6 +46,11 @@ static const char *capture(void (*fn)(void))
 	fclose(f);
 	unlink(path);
 	return captured;
+}
+
+static const char *capture(void (*fn)(void))
+{
+	return capture_as(fn, 1);
 }
 
 static void levels(void)
@@ -72,6 +90,26 @@ TT_TEST(per_peer_rate_limit)
 	snprintf(want, sizeof want, "<4>from a again (%d similar lines about this peer suppressed)\n",
 		 20 - LOG_PEER_BURST);
 	TT_ASSERT(strstr(out, want) != NULL);
+}
+
+/* Not the journal (a terminal, a log file): "2026-12-05T02:03:39.123+0000
+ * toud[812]: err: bad 1", no "<N>". */
+TT_TEST(plain_lines_have_timestamps_not_prefixes)
+{
+	const char *out = capture_as(levels, 0);
+	TT_ASSERT(strchr(out, '<') == NULL);
+	char want[320];
+	snprintf(want, sizeof want,
+		 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}[-+][0-9]{4} toud\\[%d\\]: err: bad 1\n"
+		 "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}[-+][0-9]{4} toud\\[%d\\]: info: two lines\n$",
+		 (int)getpid(), (int)getpid());
+	regex_t re;
+	TT_EQ(regcomp(&re, want, REG_EXTENDED | REG_NOSUB), 0);
+	int m = regexec(&re, out, 0, NULL, 0);
+	regfree(&re);
+	if (m != 0)
+		fprintf(stderr, "got: %s", out);
+	TT_EQ(m, 0);
 }
 
 TT_TEST(level_names)
