@@ -74,6 +74,15 @@ const struct end_record *find_end(const struct api *a, uint64_t id)
 	return NULL;
 }
 
+/* The listener with that id (LIST and STATUS show it, ABORT closes it). */
+struct listener *find_listener_id(const struct api *a, uint64_t id)
+{
+	for (struct listener *l = a->listeners; l; l = l->next)
+		if (l->id == id)
+			return l;
+	return NULL;
+}
+
 /* A live connection of ours (one that still holds its engine connection). */
 struct bridge *find_bridge(const struct api *a, uint64_t id)
 {

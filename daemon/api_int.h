@@ -131,7 +131,6 @@ void do_listen(struct client *cl);
 void do_accept(struct client *cl);
 void waiter_remove(struct client *cl);
 void listener_close(struct listener *l);         /* resets its accept queue, fails its waiters */
-struct listener *find_listener_id(const struct api *a, uint64_t id);
 /* ABORT <id> of a listener: closes it and its LISTEN client */
 void listener_abort(struct client *cl, struct listener *l);
 void accept_queue_remove(struct bridge *b);
@@ -149,5 +148,6 @@ const struct end_record *find_end(const struct api *a, uint64_t id);
 unsigned api_count_uid(const struct api *a, uid_t uid);
 unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep);
 struct bridge *find_bridge(const struct api *a, uint64_t id);
+struct listener *find_listener_id(const struct api *a, uint64_t id);
 
 #endif

@@ -17,14 +17,6 @@ static struct listener *find_listener(const struct api *a, uint16_t port)
 	return NULL;
 }
 
-struct listener *find_listener_id(const struct api *a, uint64_t id)
-{
-	for (struct listener *l = a->listeners; l; l = l->next)
-		if (l->id == id)
-			return l;
-	return NULL;
-}
-
 static int port_allowed(const struct client *cl, uint16_t port)
 {
 	return port >= cl->api->d->cfg.privileged_ports || cl->uid == 0;

@@ -3,7 +3,7 @@
  * classic pcap file (LINKTYPE_RAW = 101: each record is an IPv4 or IPv6
  * packet, told apart by its version nibble).  The UDP encapsulation is
  * replaced by a synthetic IP header built from the real UDP addresses, and
- * the TCP checksum (sent as 0 on the wire, DESIGN.md 3) is computed over
+ * the TCP checksum (sent as 0 on the wire, docs/DESIGN.md section 3) is computed over
  * the RFC 9293 3.1 pseudo-header, so tshark/Wireshark decode plain TCP.
  */
 #include <arpa/inet.h>

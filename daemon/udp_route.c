@@ -5,7 +5,7 @@
  * On a multi-homed host a socket bound to a wildcard (0.0.0.0, [::]) lets
  * the kernel pick the source address of each datagram sent; a peer that
  * sent to our address X then gets replies from Y, and as it keys its
- * connections by remote IP and UDP port (so do we: DESIGN.md 3), the
+ * connections by remote IP and UDP port (so do we: docs/DESIGN.md section 3), the
  * handshake fails, or a NAT or a firewall drops the replies.  Likewise with
  * several sockets of one family (udp = 10.0.0.1:9811 192.168.1.1:9811) a
  * peer must get its replies from the socket it talked to.

@@ -231,8 +231,10 @@ int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg);
  *   TCP_ELIMIT      a SYN for a listener found the connection table full
  *                   (max_connections) and no half-open connection of that
  *                   listener to recycle
- *   TCP_ENOMEM      a SYN for a listener: the new TCB could not be
- *                   allocated */
+ *   TCP_ENOMEM      a SYN for a listener: the new TCB (or its TCP-AO
+ *                   state) could not be allocated
+ * A segment that fails TCP-AO (section 8) is dropped and counted, and
+ * returns 0. */
 int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 	      const uint8_t *buf, size_t len, tcp_time_t now);
 /* Earliest time any timer is due, or TCP_TIME_NEVER (also for s NULL). */
@@ -299,6 +301,9 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now);
  *   TCP_EEXIST    lport was given and (remote, rport, lport) is in use
  *   TCP_ENOPORTS  lport 0 and no dynamic port is free towards remote
  *   TCP_ELIMIT    max_connections TCBs exist
+ *   TCP_ENOKEY    opts->ao_key names no MKT of the table that matches
+ *                 remote, or opts->ao is TCP_AO_REQUIRED and no MKT
+ *                 matches remote (section 8)
  *   TCP_ENOMEM    allocation failed */
 int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t rport,
 		uint16_t lport, const struct tcp_conn_opts *opts, void *user,
@@ -413,7 +418,8 @@ void tcp_conn_set_user(struct tcp_conn *c, void *user);
 void *tcp_conn_user(const struct tcp_conn *c);
 /* Change nodelay, keepalive, cc (fields at -1 keep their value) and the
  * user timeout (0 keeps it) of c.  Congestion control starts at
- * ESTABLISHED: a cc set later has no effect.  Returns 0, or
+ * ESTABLISHED: a cc set later has no effect; ao and ao_key are ignored
+ * (TCP-AO is decided at the open).  Returns 0, or
  *   TCP_EINVAL  c or opts is NULL, or opts->cc is neither -1 nor a
  *               tcp_cc_algo */
 int tcp_conn_set_opts(struct tcp_conn *c, const struct tcp_conn_opts *opts);

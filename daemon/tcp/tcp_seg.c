@@ -87,7 +87,7 @@ static int parse_options(struct tcp_seg *seg, const uint8_t *p, size_t n)
 			seg->ao_rnext = d[1];
 			break;
 		default:
-			break; /* DESIGN 3: unknown options are skipped by their length */
+			break; /* docs/DESIGN.md section 3: unknown options are skipped by their length */
 		}
 		i += olen;
 	}
@@ -110,7 +110,7 @@ int tcp_seg_parse(struct tcp_seg *seg, const uint8_t *buf, size_t len)
 	seg->ack = get32(buf + 8);
 	seg->flags = buf[13];
 	seg->wnd = get16(buf + 14);
-	/* buf[16..17]: checksum, sent as 0 and not verified (DESIGN 3) */
+	/* buf[16..17]: checksum, sent as 0 and not verified (docs/DESIGN.md section 3) */
 	seg->urp = get16(buf + 18);
 	seg->hdr_len = (uint8_t)doff;
 	int r = parse_options(seg, buf + TCP_HDR_LEN, doff - TCP_HDR_LEN);
@@ -199,7 +199,7 @@ size_t tcp_seg_build(uint8_t *out, size_t cap, const struct tcp_seg *seg)
 	out[12] = (uint8_t)((hlen / 4) << 4);
 	out[13] = seg->flags;
 	put16(out + 14, seg->wnd);
-	put16(out + 16, 0); /* checksum: 0, DESIGN 3 */
+	put16(out + 16, 0); /* checksum: 0, docs/DESIGN.md section 3 */
 	put16(out + 18, seg->urp);
 	put_options(out + TCP_HDR_LEN, seg);
 	if (seg->len)

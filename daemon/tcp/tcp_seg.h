@@ -3,7 +3,7 @@
  * of section 3.2 (MSS, NOP, EOL), RFC 7323 (window scale, timestamps) and
  * RFC 2018 (SACK-permitted, SACK).
  *
- * tou carries one segment per UDP payload (DESIGN.md section 3); the TCP
+ * tou carries one segment per UDP payload (docs/DESIGN.md section 3); the TCP
  * checksum field is written as 0 and never verified.
  */
 #ifndef TOU_TCP_SEG_H

@@ -50,7 +50,7 @@ const char *tcp_state_name(enum tcp_state st)
 void tcp_config_default(struct tcp_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
-	cfg->mss = 1452;                       /* DESIGN 3: 1500 - 20 - 8 - 20 */
+	cfg->mss = 1452;                       /* docs/DESIGN.md section 3: 1500 - 20 - 8 - 20 */
 	cfg->send_buffer = 4u << 20;
 	cfg->recv_buffer = 4u << 20;
 	cfg->rto_initial = TCP_SEC(1);         /* RFC 6298 (2.1) */
@@ -95,7 +95,7 @@ void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
 	s->cb.log(s->cb.ctx, level, "%s", line);
 }
 
-/* splitmix64: the engine's PRNG, seeded by the caller (DESIGN 4). */
+/* splitmix64: the engine's PRNG, seeded by the caller (docs/DESIGN.md section 4). */
 static uint64_t rng_next(struct tcp_stack *s)
 {
 	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
@@ -309,7 +309,7 @@ static int is_estab_like(enum tcp_state st)
 	return st == TCP_S_ESTABLISHED || st == TCP_S_CLOSE_WAIT;
 }
 
-/* DESIGN 4: every state change goes through here and logs "old => new". */
+/* docs/DESIGN.md section 4: every state change goes through here and logs "old => new". */
 void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 {
 	struct tcp_stack *s = c->s;
@@ -514,7 +514,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	c->cc_algo = s->cfg.cc;
 	c->rcv_wscale = ws;
 	c->rcv_slack = slack;
-	/* DESIGN 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
+	/* docs/DESIGN.md section 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
 	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
 	c->adv_mss = s->cfg.mss;
 	if (r->family == 6 && c->adv_mss > 64 + 20)

@@ -2,7 +2,7 @@
 # test_impair_corrupt.sh - the relay flips one random bit in some datagrams
 # and sends them on with a fresh, VALID UDP checksum (it is a UDP endpoint:
 # the kernel computes the checksum of what it sends).  toud sends the TCP
-# checksum as 0 and does not verify it (DESIGN.md 3), so such a segment
+# checksum as 0 and does not verify it (docs/DESIGN.md section 3), so such a segment
 # reaches the engine as a well-formed-looking one.
 #
 # What is expected:

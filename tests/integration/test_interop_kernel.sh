@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_interop_kernel.sh - the Linux kernel's own TCP talking to toud
-# (DESIGN.md section 8, "Interop").
+# (docs/DESIGN.md section 8, "Interop").
 #
 # In a network namespace of its own (tou-itest-$$, removed on exit):
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_valgrind.sh - DESIGN 8 "valgrind-clean": memcheck finds no invalid
+# test_valgrind.sh - docs/DESIGN.md section 8 "valgrind-clean": memcheck finds no invalid
 # access, no use of uninitialised memory and no definite leak
 #  (1) in every unit, simulated-link, daemon-module and client test program
 #      (the simulated link with a twentieth of its seeds: valgrind is ~30x

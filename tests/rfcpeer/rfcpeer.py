@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rfcpeer - a scripted RFC 9293 peer that talks to a real toud.
 
-It sends hand-crafted TCP segments in UDP datagrams (DESIGN.md section 3) to
+It sends hand-crafted TCP segments in UDP datagrams (docs/DESIGN.md section 3) to
 toud and asserts the exact answers (flags, SEQ, ACK, options), while it drives
 the daemon's side through the Unix-socket API (LISTEN, ACCEPT, CONNECT,
 STATUS, LIST, STATS).  Each scenario is a named check:
@@ -35,7 +35,7 @@ import tcpseg as T  # noqa: E402
 from tcpseg import ACK, FIN, PSH, RST, SYN, seq_add  # noqa: E402
 from toudapi import Api, ApiError  # noqa: E402
 
-MSS_DEFAULT = 1452          # DESIGN 3: 1500 - 20 (IP) - 8 (UDP) - 20 (TCP)
+MSS_DEFAULT = 1452          # docs/DESIGN.md section 3: 1500 - 20 (IP) - 8 (UDP) - 20 (TCP)
 SENTINEL_PORT = 9           # a TCP port on which toud has no listener
 RECV_TIMEOUT = 5.0          # generous: loopback answers take microseconds
 # Segments that draw an ACK although unacceptable (challenge ACKs, keep-alives,
@@ -462,7 +462,7 @@ def fin_to_listen(ctx):
 def handshake_data_on_third(ctx):
     """RFC 9293 3.5 figure 6 (basic three-way handshake), our ISN 100; the
     third segment carries data.  SYN,ACK: <SEQ=ISS><ACK=101><CTL=SYN,ACK>
-    with MSS 1452 (DESIGN 3)."""
+    with MSS 1452 (docs/DESIGN.md section 3)."""
     port = ctx.new_port()
     ctx.listen(port)
     p = ctx.peer(port, iss=100)
@@ -559,7 +559,7 @@ def syn_ecn_not_negotiated(ctx):
 
 @check
 def unknown_option_skipped(ctx):
-    """DESIGN 3 / RFC 9293 3.1 (MUST-6): ignore an option it does not
+    """docs/DESIGN.md section 3 / RFC 9293 3.1 (MUST-6): ignore an option it does not
     implement, assuming that the option has a length field."""
     port = ctx.new_port()
     ctx.listen(port)
@@ -1245,7 +1245,7 @@ def abort_sends_rst(ctx):
 
 @check
 def app_gone_data_rst(ctx):
-    """DESIGN 6 (as a kernel socket, RFC 2525 2.17): data arriving for an app
+    """docs/DESIGN.md section 6 (as a kernel socket, RFC 2525 2.17): data arriving for an app
     that has gone away aborts the connection with RST."""
     p, st, _ = established(ctx)
     st.close()
@@ -1494,7 +1494,7 @@ HEADER_ISSUES = []
 
 @check
 def checksum_not_verified(ctx):
-    """DESIGN 3: the TCP checksum field is not verified (the UDP checksum
+    """docs/DESIGN.md section 3: the TCP checksum field is not verified (the UDP checksum
     protects the segment): a SYN with checksum 0xBEEF is answered."""
     port = ctx.new_port()
     ctx.listen(port)
@@ -1856,7 +1856,7 @@ def unlisten_resets_pending(ctx):
 # ---------------------------------------------------------------- spoofing, floods
 @check
 def rst_from_other_udp_port_ignored(ctx):
-    """DESIGN 3: a connection is keyed by remote IP, remote UDP port and both
+    """docs/DESIGN.md section 3: a connection is keyed by remote IP, remote UDP port and both
     TCP ports: an exact RST with the right TCP ports but from another UDP
     port belongs to no connection (dropped), the real one stays ESTABLISHED."""
     p, st, _ = established(ctx)
@@ -2043,7 +2043,7 @@ def malformed_huge_garbage(ctx):
 
 @check
 def checksum_field_zero(ctx):
-    """DESIGN 3: the TCP checksum field is sent as 0 (every segment received
+    """docs/DESIGN.md section 3: the TCP checksum field is sent as 0 (every segment received
     during this run)."""
     if not CSUMS:
         raise Fail("no segment received yet")
@@ -2084,7 +2084,7 @@ def check6(fn):
     return fn
 
 
-MSS_DEFAULT6 = 1432  # DESIGN 3 / docs/PROTOCOL.md: 1500 - 40 (IPv6) - 8 - 20
+MSS_DEFAULT6 = 1432  # docs/DESIGN.md section 3 / docs/PROTOCOL.md: 1500 - 40 (IPv6) - 8 - 20
 
 
 @check6

@@ -1,7 +1,7 @@
 """tcpseg - build and parse RFC 9293 TCP segments (header, options, data).
 
 Standard library only.  A segment is what tou carries in one UDP payload
-(DESIGN.md section 3): the 20-byte header, options, data, checksum field 0.
+(docs/DESIGN.md section 3): the 20-byte header, options, data, checksum field 0.
 """
 
 import struct

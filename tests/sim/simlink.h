@@ -13,7 +13,7 @@
  * (truncated header, bad data offset, broken option list) or that stay a
  * valid TCP segment (payload truncated), so the engine's parser is
  * exercised without silently corrupting the stream (the TCP checksum is
- * not verified, DESIGN.md 3).
+ * not verified, docs/DESIGN.md section 3).
  *
  * Every random choice comes from one seeded xoshiro256** generator, so a run
  * is a pure function of (parameters, seed).  Time never comes from a clock:
@@ -920,7 +920,7 @@ static inline int sim_step(struct sim *s)
 			else
 				/* a short header, a data offset outside [5 words,
 				 * datagram] or an option length of 0, 1 or past the
-				 * header is malformed: DESIGN.md 3 "malformed option
+				 * header is malformed: docs/DESIGN.md section 3 "malformed option
 				 * lists drop the segment" */
 				l->st.mangled_bad_accept++;
 		}

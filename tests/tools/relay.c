@@ -1,5 +1,5 @@
 /*
- * relay.c - the impairment relay of tou's integration tests (DESIGN.md 8).
+ * relay.c - the impairment relay of tou's integration tests (docs/DESIGN.md section 8).
  *
  * A small UDP forwarder placed between two toud daemons A and B:
  *

@@ -1,5 +1,5 @@
 /*
- * tunbridge - the kernel-interop bridge of DESIGN.md section 8.
+ * tunbridge - the kernel-interop bridge of docs/DESIGN.md section 8.
  *
  * It joins the Linux kernel's own TCP to toud:
  *
@@ -7,7 +7,7 @@
  *
  * TUN -> UDP: an IPv4 (or IPv6) packet carrying TCP that the kernel routes
  *   into the TUN device loses its IP header; the TCP segment (header, options,
- *   data) becomes one UDP datagram sent to toud (DESIGN 3: "Each UDP payload
+ *   data) becomes one UDP datagram sent to toud (docs/DESIGN.md section 3: "Each UDP payload
  *   is exactly one RFC 9293 TCP segment").  The kernel's checksum is left in
  *   place; toud does not verify it.
  *

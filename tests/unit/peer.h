@@ -16,7 +16,10 @@
  * The fixtures every test file shares are here too: fx_passive() and
  * fx_active() (an ESTABLISHED connection with a scripted peer, with or
  * without timestamps, SACK, window scaling), fx_listen() (a listener),
- * pair_establish() (two hosts through the real handshake).
+ * fx_pair() (two hosts through the real handshake; pair_establish() and
+ * pair_connect() for other ports), host_init_ev() (a host whose events go
+ * elsewhere, e.g. to a daemon's owners).  Fixtures take named fields too:
+ * fx_passive(&b, &p, &c, .ts = 1, .tsval = 500).
  */
 #ifndef TOU_TEST_PEER_H
 #define TOU_TEST_PEER_H
@@ -32,7 +35,7 @@
 #include "tt.h"
 
 /* peer_send(p, .field = ...) lists the template's fields first and the
- * caller's after them: C99 6.7.8p19 says the last initializer of a member
+ * caller's after them: C11 6.7.9p19 says the last initializer of a member
  * wins, which is the point, so the warning about it is off in the tests. */
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Winitializer-overrides"
@@ -736,39 +739,6 @@ static inline void peer_options_config(struct tcp_config *cfg)
 static inline uint8_t peer_pattern(size_t i)
 {
 	return (uint8_t)((i * 2654435761u) >> 13);
-}
-
-/* OLD positional builders, kept only until the tests other engineers are
- * writing now move to peer_send(); deprecated: do not use in new tests. */
-__attribute__((deprecated("use peer_make(&p, buf, cap, .field = ...)")))
-static inline size_t peer_build(uint8_t *buf, size_t cap, uint16_t sport, uint16_t dport,
-				uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd,
-				const void *data, size_t len, const struct tcp_seg *o)
-{
-	struct tcp_seg s;
-	if (o)
-		s = *o;
-	else
-		memset(&s, 0, sizeof s);
-	s.sport = sport;
-	s.dport = dport;
-	s.seq = seq;
-	s.ack = ack;
-	s.flags = flags;
-	s.wnd = wnd;
-	s.data = data;
-	s.len = len;
-	return tcp_seg_build(buf, cap, &s);
-}
-
-__attribute__((deprecated("use peer_send(&p, .field = ...)")))
-static inline int host_recv_from(struct host *h, const struct tcp_endpoint *from, uint16_t sport,
-				 uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-				 uint16_t wnd, const char *data, tcp_time_t now)
-{
-	struct seg_spec sp = { .from = from, .sport = sport, .dport = dport, .seq = seq,
-			       .ack = ack, .flags = flags, .wnd = wnd, .data = data, .now = now };
-	return peer_spec_send(h, &sp);
 }
 
 #endif

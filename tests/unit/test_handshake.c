@@ -1,6 +1,6 @@
 /*
- * test_handshake.c - RFC 9293 3.5 connection establishment figures
- * (reference/tcp-states-zh.txt), with their exact sequence numbers.
+ * test_handshake.c - the connection establishment figures of RFC 9293
+ * section 3.5, with their exact sequence numbers.
  */
 #include "peer.h"
 

@@ -81,7 +81,7 @@ TT_TEST(rule_listen_syn_options)
 	host_free(&b);
 }
 
-/* IPv6 peers: the advertised MSS is 20 octets less (DESIGN 3), and the
+/* IPv6 peers: the advertised MSS is 20 octets less (docs/DESIGN.md section 3), and the
  * default send MSS without the option is 1220 (RFC 9293 3.7.1 MUST-15). */
 TT_TEST(rule_listen_syn_ipv6_mss)
 {

@@ -169,7 +169,7 @@ TT_TEST(seg_build_roundtrip)
 	size_t n = tcp_seg_build(b, sizeof b, &o);
 	/* TS (12) + SACK: only 3 blocks fit with timestamps (4 + 24) = 40 */
 	TT_EQ(n, 20 + 40 + 7);
-	TT_EQ(b[16], 0); /* checksum 0 (DESIGN 3) */
+	TT_EQ(b[16], 0); /* checksum 0 (docs/DESIGN.md section 3) */
 	TT_EQ(b[17], 0);
 	struct tcp_seg s;
 	TT_EQ(tcp_seg_parse(&s, b, n), 0);
