@@ -114,8 +114,8 @@ static const char help_main[] =
 "  6  timed out (no answer, retransmissions gave up, no connection to accept,\n"
 "     idle for -w seconds)\n"
 "  7  unreachable (name did not resolve, no route, no address of the -4/-6\n"
-"     family, or a destination that is no unicast peer: broadcast, multicast,\n"
-"     0.0.0.0, ::)\n"
+"     family, a destination that is no unicast peer: broadcast, multicast,\n"
+"     0.0.0.0, ::; or an ICMP error such as port unreachable)\n"
 "  130 interrupted by a signal\n"
 "\n"
 "See tou(1) for more.\n";
@@ -441,6 +441,7 @@ static int end_status(const struct stream *s, const struct tou_status *st)
 		{ TOU_END_ABORTED, "connection aborted", EX_RESET },
 		{ TOU_END_TIMEOUT, "connection timed out", EX_TIMEOUT },
 		{ TOU_END_REFUSED, "connection refused", EX_REFUSED },
+		{ TOU_END_UNREACHABLE, "destination unreachable", EX_UNREACH },
 	};
 	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
 		if (strcmp(st->end, ends[i].end) == 0) {

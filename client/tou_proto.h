@@ -70,6 +70,8 @@
 #define TOU_END_RESET "reset"       /* peer sent RST on a synchronized connection */
 #define TOU_END_REFUSED "refused"   /* peer sent RST to our SYN */
 #define TOU_END_TIMEOUT "timeout"   /* retransmissions or keepalive gave up, or CONNECT timeout= */
+#define TOU_END_UNREACHABLE "unreachable" /* ICMP unreachable/prohibited for our SYN, or the SYN
+					     could not be sent ("error" in STATUS says which) */
 #define TOU_END_ABORTED "aborted"   /* ABORT request, app vanished with undelivered data, daemon
 				       shutdown deadline, or listener closed before ACCEPT */
 

@@ -19,12 +19,6 @@ void conn_ended(struct api *a, struct bridge *b, int err)
 {
 	char local[96], rem[96];
 	conn_names(a, &b->remote, b->lport, b->rport, local, sizeof local, rem, sizeof rem);
-	if (err == 0)
-		log_info("conn %" PRIu64 ": closed (%s) %s <-> %s", b->id, bridge_end_reason(err), local, rem);
-	else
-		log_peer(LOG_LVL_INFO, b->remote.addr, b->remote.family == 6 ? 16 : 4, toud_now(),
-			 "conn %" PRIu64 ": closed (%s: %s) %s <-> %s", b->id, bridge_end_reason(err),
-			 tcp_strerror(err), local, rem);
 	struct end_record *e = &a->ends[a->ends_next];
 	a->ends_next = (a->ends_next + 1) % API_END_RECORDS;
 	if (a->n_ends < API_END_RECORDS)
@@ -45,6 +39,14 @@ void conn_ended(struct api *a, struct bridge *b, int err)
 	e->info.state = TCP_S_CLOSED;
 	snprintf(e->local, sizeof e->local, "%s", local);
 	snprintf(e->remote, sizeof e->remote, "%s", rem);
+	char why[160]; /* the ICMP error or failed send, if any */
+	conn_error_text(&e->info, why, sizeof why);
+	if (err == 0)
+		log_info("conn %" PRIu64 ": closed (%s) %s <-> %s", b->id, bridge_end_reason(err), local, rem);
+	else
+		log_peer(LOG_LVL_INFO, b->remote.addr, b->remote.family == 6 ? 16 : 4, toud_now(),
+			 "conn %" PRIu64 ": closed (%s: %s%s%s) %s <-> %s", b->id, bridge_end_reason(err),
+			 tcp_strerror(err), *why ? ", " : "", why, local, rem);
 }
 
 /* Live connections of a user, to a peer (the limits). */

@@ -93,6 +93,14 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		  i->sack_ok ? "true" : "false", i->ts_ok ? "true" : "false",
 		  i->nodelay ? "true" : "false", i->keepalive ? "true" : "false");
 	sb_json_str(b, i->cc_name ? i->cc_name : "");
+	if (i->pmtu)
+		sb_printf(b, ",\"pmtu\":%" PRIu32, i->pmtu);
+	if (i->error_kind) {
+		char t[160];
+		conn_error_text(i, t, sizeof t);
+		sb_printf(b, ",\"error\":");
+		sb_json_str(b, t);
+	}
 	/* TCP-AO (RFC 5925): the KeyID we send with, the RNextKeyID we ask for */
 	if (i->ao)
 		sb_printf(b, ",\"ao\":{\"keyid\":%u,\"rnextkeyid\":%u}", i->ao_send_id, i->ao_recv_id);
@@ -101,6 +109,19 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		sb_json_str(b, end);
 	}
 	sb_printf(b, "}");
+}
+
+void conn_error_text(const struct tcp_conn_info *i, char *buf, size_t len)
+{
+	if (!i->error_kind) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	const char *what = tcp_icmp_name((enum tcp_icmp_kind)i->error_kind);
+	if (i->error_local)
+		snprintf(buf, len, "%s (send: %s)", what, i->error_errno ? strerror(i->error_errno) : "failed");
+	else
+		snprintf(buf, len, "%s (ICMP)", what);
 }
 
 void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
@@ -115,6 +136,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
 	S(AckSkippedTimeWait);
+	S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
 	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
 	S(DropListenDenied);
 	sb_printf(b, "}");

@@ -25,6 +25,10 @@ void sb_json_str(struct sbuf *b, const char *s); /* quoted and escaped */
  * (omitted); end: NULL while live. */
 void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, const char *local,
 	       const char *remote, const char *end);
+/* The latest ICMP error or failed send of a connection (tcp_conn_info
+ * error_*), e.g. "port unreachable (ICMP)" or "administratively prohibited
+ * (send: Permission denied)"; "" when there is none. */
+void conn_error_text(const struct tcp_conn_info *i, char *buf, size_t len);
 /* TCP-MIB counters and drops, as a JSON object without the braces' owner. */
 void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s);
 

@@ -24,6 +24,7 @@
 
 #include "api.h"
 #include "api_int.h"
+#include "api_json.h"
 #include "endpoint.h"
 #include "log.h"
 #include "resolve.h"
@@ -55,6 +56,15 @@ static void connect_ended(struct bridge *b, int err)
 	else if (err == TCP_ETIMEDOUT)
 		client_reply_err(cl, TOU_ERR_TIMEOUT, "connection %" PRIu64 " to %s/%u timed out", b->id, dst,
 				 b->rport);
+	else if (err == TCP_EUNREACH) {
+		/* the end record (conn_ended) names the ICMP error or errno */
+		const struct end_record *e = find_end(a, b->id);
+		char why[160] = "";
+		if (e)
+			conn_error_text(&e->info, why, sizeof why);
+		client_reply_err(cl, TOU_ERR_UNREACHABLE, "connection %" PRIu64 " to %s/%u: %s", b->id, dst,
+				 b->rport, *why ? why : tcp_strerror(err));
+	}
 	else if (a->d->stopping)
 		client_reply_err(cl, TOU_ERR_SHUTDOWN, "daemon is stopping");
 	else

@@ -38,6 +38,7 @@ const char *bridge_end_reason(int err)
 	case TCP_ECONNREFUSED: return TOU_END_REFUSED;
 	case TCP_ECONNRESET: return TOU_END_RESET;
 	case TCP_ETIMEDOUT: return TOU_END_TIMEOUT;
+	case TCP_EUNREACH: return TOU_END_UNREACHABLE;
 	default: return TOU_END_ABORTED;
 	}
 }

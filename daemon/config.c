@@ -85,6 +85,8 @@ void config_default(struct toud_config *c)
 		abort(); /* the default is a constant */
 	snprintf(c->socket, sizeof c->socket, "%s", TOU_DEFAULT_SOCKET);
 	c->socket_mode = 0660;
+	/* the group the install step creates (systemd/tou.sysusers.conf) */
+	snprintf(c->socket_group, sizeof c->socket_group, "tou");
 	c->log_level = LOG_LVL_INFO;
 	c->privileged_ports = 1024;
 	tcp_config_default(&c->tcp);

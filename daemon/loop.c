@@ -99,8 +99,17 @@ void loop_turn(struct toud *d)
 {
 	struct loop *l = d->drv;
 	bridge_run_all(d->bridges); /* may send data and window updates: before the flush */
-	if (d->udp)
+	if (d->udp) {
 		udp_flush(d->udp);
+		/* ICMP errors and failed sends read during the flush (inside
+		 * engine callbacks) or by udp.c's poll reach the engine now;
+		 * what they send (a retransmission at a lower MSS) goes too */
+		for (int round = 0; round < 2 && d->stack; round++) {
+			if (!udp_deliver_errors(d->udp, d->stack, toud_now()))
+				break;
+			udp_flush(d->udp);
+		}
+	}
 	if (d->pcap)
 		pcap_flush(d->pcap);
 	if (!d->stack || !l->handles_open)

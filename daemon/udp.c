@@ -19,6 +19,9 @@
  * A full socket buffer (EAGAIN) keeps the unsent rest of the queue, in
  * order; it is retried each loop turn and on UV_WRITABLE, and only
  * segments that find the queue full as well are dropped (udp.tx_dropped).
+ * ICMP errors (IP_RECVERR) and datagrams the kernel refuses are read and
+ * queued by udp_err.c; the driver hands them to the engine once per turn
+ * (udp_deliver_errors()).
  * All state is in struct udp (d->udp); each socket's uv_poll handle's data
  * is its struct udp_sock, which points back to it.
  */
@@ -38,6 +41,7 @@
 #include "log.h"
 #include "udp.h"
 #include "udp_route.h" /* pktinfo: replies from the address the peer talked to */
+#include "udp_err.h"   /* ICMP errors and failed sends for the engine */
 
 #define SENDQ_MSGS 64               /* datagrams per sendmmsg() */
 #define SENDQ_BYTES (512 * 1024)    /* bytes queued per socket before a flush */
@@ -92,6 +96,7 @@ struct udp {
 	struct udp_sock *socks[TOUD_MAX_UDP];
 	int n_socks;
 	struct udp_counters c;
+	struct udp_err err;             /* ICMP errors and failed sends, for the engine */
 	struct udp_lent lent;
 	uint8_t *recv_buf;              /* RECV_SLOTS * RECV_CHUNK */
 	struct mmsghdr rmsgs[RECV_SLOTS];
@@ -141,13 +146,22 @@ int udp_describe(const struct udp *u, char *buf, size_t len)
 int udp_json(const struct udp *ud, char *buf, size_t len)
 {
 	const struct udp_counters *u = &ud->c;
+	const struct udp_err_counters *x = &ud->err.cnt;
 	return snprintf(buf, len,
 		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
 		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64
 		",\"tx_bytes\":%" PRIu64 ",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
-		",\"tx_batches\":%" PRIu64 ",\"tx_gso\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64 "}",
+		",\"tx_batches\":%" PRIu64 ",\"tx_gso\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64
+		",\"rx_icmp\":%" PRIu64 ",\"rx_icmp_short\":%" PRIu64 ",\"rx_local_errors\":%" PRIu64
+		",\"tx_failed\":%" PRIu64 ",\"errors_overflow\":%" PRIu64 "}",
 		u->rx_datagrams, u->rx_bytes, u->rx_truncated, u->rx_errors, u->rx_batches,
-		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_gso, u->tx_nosocket);
+		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_gso, u->tx_nosocket,
+		x->icmp, x->icmp_short, x->local, x->send_failed, x->overflow);
+}
+
+unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now)
+{
+	return u && udp_err_pending(&u->err) ? udp_err_deliver(&u->err, st, now) : 0;
 }
 
 /* ---- send path ---- */
@@ -240,7 +254,7 @@ static void flush_sock(struct udp_sock *s)
 		return;
 	s->u->c.tx_batches++;
 	unsigned nout = build_out(s);
-	unsigned off = 0;
+	unsigned off = 0, retried = UINT32_MAX;
 	while (off < nout) {
 		int r = sendmmsg(s->fd, s->out + off, nout - off, 0);
 		if (r < 0) {
@@ -270,11 +284,23 @@ static void flush_sock(struct udp_sock *s)
 				}
 				return;
 			}
-			/* ENOBUFS (the device queue dropped it) or a
-			 * per-destination error (ECONNREFUSED from an ICMP,
-			 * EHOSTUNREACH...): this message is lost, as on a
-			 * congested link; TCP retransmits it.  Skip it and go
-			 * on with the rest. */
+			if (e != ENOBUFS && retried != off) {
+				/* With IP_RECVERR an ICMP error about an EARLIER
+				 * datagram (and sendmmsg's own partial failure)
+				 * leaves its errno in the socket, and the next
+				 * send fails with it instead of sending: read the
+				 * error queue (that clears it) and try this
+				 * message once more. */
+				udp_err_read(&s->u->err, s->fd);
+				retried = off;
+				continue;
+			}
+			/* ENOBUFS (the device queue dropped it) or this
+			 * datagram's own error (EACCES to a broadcast address,
+			 * no route, EMSGSIZE): this message is lost, as on a
+			 * congested link; TCP retransmits it.  The engine hears
+			 * of it (udp_err_send_failed: a SYN that cannot leave
+			 * ends its attempt).  Skip it and go on with the rest. */
 			if (e == ENOBUFS) {
 				s->u->c.tx_dropped += s->out_segs[off];
 			} else {
@@ -285,6 +311,10 @@ static void flush_sock(struct udp_sock *s)
 				sockaddr_format((const struct sockaddr *)to, a, sizeof a);
 				log_peer(LOG_LVL_INFO, (const uint8_t *)to, (int)sizeof(struct sockaddr_in6), now,
 					 "udp send to %s: %s", a, strerror(e));
+				if (e == EMSGSIZE)
+					udp_err_read(&s->u->err, s->fd); /* the interface MTU (a local error) */
+				const struct iovec *v = s->out[off].msg_hdr.msg_iov;
+				udp_err_send_failed(&s->u->err, (const struct sockaddr *)to, v->iov_base, v->iov_len, e);
 			}
 			off++;
 			continue;
@@ -418,9 +448,22 @@ static void on_io(uv_poll_t *h, int status, int events)
 	struct udp_sock *s = h->data;
 	struct udp *u = s->u;
 	if (status < 0) {
-		s->u->c.rx_errors++;
-		log_warn("udp receive: %s", uv_strerror(status));
-		return;
+		/* libuv reports EPOLLERR as UV_EBADF and STOPS the handle: with
+		 * IP_RECVERR that is an ICMP error waiting in the error queue
+		 * (or a failed send's errno in the socket).  Read the queue
+		 * (which clears it; the driver hands it to the engine this
+		 * turn) and watch again. */
+		int soerr = 0;
+		socklen_t sl = sizeof soerr;
+		unsigned n = udp_err_read(&u->err, s->fd);
+		if (n == 0 && getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+			log_debug("udp: socket error %s (of an earlier send)", strerror(soerr));
+		if (n == 0 && !soerr) {
+			u->c.rx_errors++;
+			log_warn("udp receive: %s", uv_strerror(status));
+		}
+		sock_poll(s);
+		return; /* readable data, if any, is reported on the next turn */
 	}
 	if ((events & UV_WRITABLE) && s->blocked)
 		flush_sock(s); /* unblocks (poll: readable only) once the queue is out */
@@ -439,16 +482,27 @@ static void on_io(uv_poll_t *h, int status, int events)
 		int n = recvmmsg(s->fd, u->rmsgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				s->u->c.rx_errors++;
-				/* ICMP errors of earlier sends surface here (ECONNREFUSED) */
-				log_debug("udp receive: %s", strerror(errno));
+				/* ICMP errors of earlier sends surface here too
+				 * (ECONNREFUSED): their entries are in the error
+				 * queue, for the engine */
+				int e = errno;
+				if (udp_err_read(&u->err, s->fd) == 0) {
+					u->c.rx_errors++;
+					log_debug("udp receive: %s", strerror(e));
+				}
 				continue;
 			}
 			return;
 		}
 		s->u->c.rx_batches++;
-		tcp_time_t now = toud_now();
 		for (int i = 0; i < n; i++) {
+			/* The clock is read per datagram, not once per batch: an
+			 * engine call made while this batch is handled (a listener
+			 * refusing a connection from inside its event) takes a fresh
+			 * time, and a later tcp_input of the same batch must not
+			 * pass an older one (timers, RTT samples and the rate
+			 * limits would see time go backwards; issue 9 item 4). */
+			tcp_time_t now = toud_now();
 			struct msghdr *m = &u->rmsgs[i].msg_hdr;
 			size_t len = u->rmsgs[i].msg_len;
 			if (m->msg_flags & MSG_TRUNC) {
@@ -520,6 +574,9 @@ static int add_sock(struct udp *u, int fd)
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
 	/* pktinfo hook (udp_route.c): optional, logs once if unavailable */
 	udp_route_sock_init(u->d->route, fd, (struct sockaddr *)&s->local);
+	/* ICMP errors (IP_RECVERR) and the don't-fragment bit: optional,
+	 * logs once if unavailable */
+	udp_err_sock_init(&u->err, fd, s->family);
 	s->gso = 1; /* until the kernel says otherwise */
 	s->arena = malloc(SENDQ_BYTES);
 	if (!s->arena) {
@@ -633,6 +690,7 @@ void udp_stop(struct udp *u)
 	u->n_socks = 0;
 	udp_route_reset(u->d->route); /* pktinfo hook: the table points to the sockets */
 	u->lent.buf = NULL;
+	u->err.n = 0; /* errors not delivered by now concern closing connections */
 }
 
 void udp_free(struct udp *u)

@@ -44,5 +44,9 @@ int udp_have_family(const struct udp *u, int family);  /* 4 or 6: is there a soc
 void udp_local_name(const struct udp *u, int family, char *buf, size_t len);
 int udp_describe(const struct udp *u, char *buf, size_t len); /* "0.0.0.0:9811 [::]:9811" */
 int udp_json(const struct udp *u, char *buf, size_t len);     /* counters as a JSON object */
+/* Hands the ICMP errors and failed sends read since the last call to the
+ * engine (udp_err.c; tcp_icmp_error): the driver, once per turn, outside
+ * any engine call.  Returns how many. */
+unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now);
 
 #endif

@@ -71,7 +71,7 @@ run() {
 		# (cmake --install created the user and group tou)
 		say "starting toud in the background (no systemd here) as user tou; log: /var/log/toud.log"
 		install -d -m 0755 -o tou -g tou /run/tou
-		nohup toud -o daemon.user=tou -o daemon.socket_group=tou >>/var/log/toud.log 2>&1 &
+		nohup toud -o daemon.user=tou >>/var/log/toud.log 2>&1 &
 	fi
 	for _ in $(seq 50); do tou -q stats >/dev/null 2>&1 && break; sleep 0.1; done
 	say "toud is up; a stream to ourselves over UDP port 9811:"

@@ -74,7 +74,9 @@ enum tcp_error {
 	TCP_ENOPORTS = -12,     /* no ephemeral port free */
 	TCP_EEXIST = -13,       /* connection (4-tuple) already exists */
 	TCP_ELIMIT = -14,       /* a configured limit was reached */
-	TCP_ENOKEY = -15        /* TCP-AO required, but no MKT matches the peer */
+	TCP_ENOKEY = -15,       /* TCP-AO required, but no MKT matches the peer */
+	TCP_EUNREACH = -16      /* an ICMP error or a failed send ended the
+	                           connection attempt (tcp_icmp_error) */
 };
 /* A short English name for err ("connection reset", ...); never NULL. */
 const char *tcp_strerror(int err);
@@ -115,7 +117,7 @@ enum tcp_event {
 	TCP_EV_CLOSED           /* the stream is over for the owner, once per
 	                           connection; `err` says how: 0 clean,
 	                           TCP_ECONNREFUSED, TCP_ECONNRESET, TCP_ETIMEDOUT,
-	                           TCP_EABORTED.  Delivered when the TCB is
+	                           TCP_EABORTED, TCP_EUNREACH.  Delivered when the TCB is
 	                           deleted, and also (err 0) on entering
 	                           TIME-WAIT: the engine then keeps the TCB for
 	                           2*MSL on its own.  After this event the owner
@@ -241,6 +243,77 @@ int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 tcp_time_t tcp_next_deadline(const struct tcp_stack *s);
 /* Run every timer due at `now` (NULL s is ignored). */
 void tcp_timeout(struct tcp_stack *s, tcp_time_t now);
+
+/* ICMP errors and failed sends.  The caller reads ICMP errors about its
+ * datagrams (on Linux the UDP socket's error queue, IP_RECVERR) and failed
+ * sends, and hands each to the engine with the TCP header of the datagram concerned (the ICMP
+ * message quotes it: RFC 9293 3.9.2.2 MUST-54 "act on an ICMP error
+ * message passed up from the IP layer, directing it to the connection
+ * that created the error").  The classification is the caller's (ICMP
+ * type/code or errno -> kind); what each kind does is the engine's. */
+enum tcp_icmp_kind {
+	TCP_ICMP_NET_UNREACH = 1, /* ICMP 3/0, 3/6, 3/11; ICMPv6 1/0; ENETUNREACH */
+	TCP_ICMP_HOST_UNREACH,    /* ICMP 3/1, 3/7, 3/12; ICMPv6 1/3; EHOSTUNREACH */
+	TCP_ICMP_PROTO_UNREACH,   /* ICMP 3/2; ICMPv6 4/1 */
+	TCP_ICMP_PORT_UNREACH,    /* ICMP 3/3; ICMPv6 1/4: no daemon on that UDP port */
+	TCP_ICMP_PROHIBITED,      /* ICMP 3/9, 3/10, 3/13; ICMPv6 1/1, 1/5, 1/6;
+	                             EACCES/EPERM of a send (broadcast, firewall) */
+	TCP_ICMP_FRAG_NEEDED,     /* ICMP 3/4; ICMPv6 2 "packet too big"; a local
+	                             EMSGSIZE: `mtu` is the next-hop MTU */
+	TCP_ICMP_TIME_EXCEEDED,   /* ICMP 11; ICMPv6 3 */
+	TCP_ICMP_PARAM_PROBLEM,   /* ICMP 12; ICMPv6 4/0, 4/2 */
+	TCP_ICMP_SOURCE_QUENCH,   /* ICMP 4: discarded (RFC 9293 MUST-55) */
+	TCP_ICMP_OTHER            /* anything else: a soft error */
+};
+const char *tcp_icmp_name(enum tcp_icmp_kind k); /* "port unreachable" ... */
+
+/* Path MTU floors: a reported MTU below them is ignored (RFC 791: every
+ * host must accept 576-octet datagrams; RFC 8200 section 5: IPv6 links
+ * carry at least 1280 octets). */
+#define TCP_PMTU_MIN_IPV4 576u
+#define TCP_PMTU_MIN_IPV6 1280u
+
+struct tcp_icmp {
+	enum tcp_icmp_kind kind;
+	uint32_t mtu;    /* TCP_ICMP_FRAG_NEEDED: next-hop MTU (whole IP packet) */
+	int sys_errno;   /* the errno the system reported, 0 if none (STATUS) */
+	int local;       /* 1: this host's own error (not spoofable), 0: ICMP */
+};
+
+/* An ICMP error about a datagram this stack sent to `peer` whose quoted TCP
+ * header names local_port, remote_port and sequence number quoted_seq.
+ *   - RFC 5927 section 4.1: acted on only when SND.UNA =< quoted_seq <
+ *     SND.NXT (in SYN-SENT: the ISS of our SYN).
+ *   - Unreachable (net, host, protocol, port) and prohibited end a
+ *     connection in SYN-SENT or SYN-RECEIVED at once:
+ *     TCP_EV_CLOSED(TCP_EUNREACH) (a passive SYN-RECEIVED TCB is deleted);
+ *     in a synchronized state they are soft errors (RFC 5927 section 5.2:
+ *     spoofable), recorded for STATUS only.
+ *   - FRAG_NEEDED lowers the send MSS to fit `mtu` (never raises it; MTUs
+ *     below TCP_PMTU_MIN_* are ignored) and retransmits SND.UNA at once
+ *     (RFC 1191 6.4, RFC 8201 5.4), without a congestion response.
+ *   - Source Quench is discarded (RFC 9293 3.9.2.2 MUST-55); the rest are
+ *     soft errors (MUST-56: never abort).
+ *   - A TCP-AO connection in a synchronized state ignores ICMP protocol and
+ *     port unreachable and (IPv4) fragmentation needed, (IPv6) prohibited
+ *     (RFC 5925 7.8): TCP_EAGAIN.
+ * Returns 0 when the error was applied (recorded, ended the attempt or
+ * lowered the MSS), TCP_ENOTCONN when no connection matches or the
+ * sequence number is outside SND.UNA..SND.NXT, TCP_EINVAL for bad
+ * arguments or an MTU that is not usable (below the floor, not lower),
+ * TCP_EAGAIN for a Source Quench or an error TCP-AO ignores.  Each call is
+ * counted in tcp_stats. */
+int tcp_icmp_error(struct tcp_stack *s, const struct tcp_endpoint *peer, uint16_t local_port,
+		   uint16_t remote_port, uint32_t quoted_seq, const struct tcp_icmp *e, tcp_time_t now);
+/* The caller could not send the segment with sequence number seq to
+ * peer (sendmsg failed: EACCES to a broadcast address, EHOSTUNREACH,
+ * ENETUNREACH, EPERM...): tcp_icmp_error() with e.local = 1, `kind` the
+ * caller's reading of sys_errno.  A SYN that cannot leave ends its
+ * attempt at once as TCP_EUNREACH; for other segments it is a soft error
+ * (the segment is lost; retransmission recovers it). Same returns. */
+int tcp_send_failed(struct tcp_stack *s, const struct tcp_endpoint *peer, uint16_t local_port,
+		    uint16_t remote_port, uint32_t seq, enum tcp_icmp_kind kind, int sys_errno,
+		    tcp_time_t now);
 
 /* ======================================================================
  * 4. Opening connections
@@ -442,6 +515,14 @@ struct tcp_conn_info {
 	uint8_t sack_ok, ts_ok;
 	uint8_t nodelay, keepalive;  /* Nagle off / keep-alives on (tcp_conn_opts) */
 	const char *cc_name;
+	/* the latest ICMP error or failed send that matched (tcp_icmp_error):
+	 * error_kind 0 = none; RFC 9293 3.9.2.2 SHLD-25 "make the information
+	 * available to the application" */
+	uint8_t error_kind;          /* enum tcp_icmp_kind */
+	uint8_t error_local;         /* 1: this host's error (a failed send) */
+	int error_errno;             /* the errno the caller passed, 0 if none */
+	uint32_t pmtu;               /* path MTU learned from "fragmentation
+	                                needed" / "packet too big", 0 = none */
 	uint8_t ao;                  /* TCP-AO in use */
 	uint8_t ao_send_id, ao_recv_id; /* current_key's SendID, rnext_key's RecvID */
 };
@@ -483,6 +564,11 @@ struct tcp_stats {
 	 * out-of-window sequence numbers or ACKs, challenge ACKs (RFC 5961),
 	 * segments that reach a TIME-WAIT connection. */
 	uint64_t AckSkippedPaws, AckSkippedSeq, AckSkippedChallenge, AckSkippedTimeWait;
+	/* tcp_icmp_error(): every call; attempts it ended (hard errors);
+	 * soft errors recorded; MSS lowered; ignored (no connection, quoted
+	 * sequence number outside SND.UNA..SND.NXT, MTU below the floor or
+	 * not lower, Source Quench) */
+	uint64_t IcmpIn, IcmpAborts, IcmpSoft, IcmpMssLowered, IcmpIgnored;
 	/* TCP-AO (RFC 5925 7.5.2: each "silently discard" counted) */
 	uint64_t DropAoMissing;     /* no TCP-AO where it is required */
 	uint64_t DropAoNoKey;       /* KeyID/length matches no MKT, or no MKT for the peer */

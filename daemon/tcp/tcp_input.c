@@ -37,6 +37,9 @@ static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_
 	if (seg->has_mss)
 		c->peer_mss = seg->mss;
 	uint32_t mss = c->peer_mss < c->adv_mss ? c->peer_mss : c->adv_mss;
+	/* a path MTU already reported by ICMP (tcp_icmp.c) caps it too */
+	if (mss > tcp_pmtu_mss(c))
+		mss = tcp_pmtu_mss(c);
 	c->ws_ok = s->cfg.window_scaling && seg->has_ws;
 	if (c->ws_ok) {
 		/* RFC 7323 2.3: "If a Window Scale option is received with a

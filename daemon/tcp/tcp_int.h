@@ -95,6 +95,10 @@ struct tcp_conn {
 	uint32_t smss;                     /* effective send MSS */
 	uint16_t adv_mss;                  /* MSS we advertise (cfg.mss, -20 for IPv6) */
 	uint16_t peer_mss;
+	uint32_t pmtu;                     /* path MTU from ICMP (tcp_icmp.c), 0 = none */
+	/* the latest ICMP error / failed send that matched (STATUS) */
+	uint8_t err_kind, err_local;
+	int err_errno;
 
 	/* RFC 7323 timestamps */
 	uint32_t ts_offset, ts_recent;
@@ -265,6 +269,11 @@ uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now);
 /* RFC 6675 5 (4.4)/(C): send while cwnd - pipe >= 1 SMSS, what NextSeg()
  * chooses. */
 void tcp_sack_output(struct tcp_conn *c, tcp_time_t now);
+
+/* tcp_icmp.c */
+/* The largest send MSS (without TCP options) that a path MTU of c->pmtu
+ * allows, or UINT32_MAX when no path MTU is known. */
+uint32_t tcp_pmtu_mss(const struct tcp_conn *c);
 
 /* tcp_input.c */
 int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,

@@ -31,6 +31,7 @@ const char *tcp_strerror(int err)
 	case TCP_EEXIST: return "connection already exists";
 	case TCP_ELIMIT: return "limit reached";
 	case TCP_ENOKEY: return "no TCP-AO key for the peer";
+	case TCP_EUNREACH: return "destination unreachable";
 	default: return "unknown error";
 	}
 }
@@ -1421,6 +1422,10 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 		o->ao_send_id = c->ao->mkt[c->ao->current].key.send_id;
 		o->ao_recv_id = c->ao->mkt[c->ao->rnext].key.recv_id;
 	}
+	o->error_kind = c->err_kind;
+	o->error_local = c->err_local;
+	o->error_errno = c->err_errno;
+	o->pmtu = c->pmtu;
 	return 0;
 }
 

@@ -34,7 +34,17 @@ exec 7>&- 8>&-
 "$TOU" -s "$B" status "$BID" | grep -q 'end:aborted' || fail "b: end record"
 
 step "timeout: nobody answers on that UDP port (--timeout 1)"
+# A socket that takes the datagrams and never answers: with nothing bound
+# there the kernel answers "port unreachable" and the attempt ends at once
+# as unreachable (exit 7, test_daemon_icmp.sh), not as a timeout.
 DEAD=$(free_udp_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$DEAD" "$T/sink.ready" &
+bg $!
+wait_until 100 0.1 test -e "$T/sink.ready" || fail "UDP sink did not start"
 expect_rc 6 "$TOU" -s "$A" connect --timeout 1 "127.0.0.1:$DEAD" 80
 expect_err_line 'timed out'
 

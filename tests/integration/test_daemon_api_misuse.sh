@@ -105,7 +105,9 @@ end=$($API wait-end "$A_SOCK" "$rid" 10)
 echo "ok: refused CONNECT -> $ans; STATUS end=refused"
 
 # CONNECT to a UDP port where nobody answers: timeout=1 -> ERR timeout
-dead=$(free_port)
+# (a socket that swallows the SYNs: a free port would answer ICMP port
+# unreachable, ERR unreachable - test_daemon_icmp.sh)
+silent_port dead
 ans=$(api "$A_SOCK" "CONNECT 127.0.0.1:$dead 80 timeout=1")
 expect_prefix "CONNECT without an answer" "ERR timeout " "$ans"
 echo "ok: silent peer -> $ans"

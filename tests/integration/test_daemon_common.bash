@@ -49,6 +49,23 @@ free_port() {
 	$PY -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# silent_port VAR: a UDP port on 127.0.0.1 where a socket takes datagrams
+# and never answers (a peer that does not answer); into VAR.  A port with
+# nothing bound is not silent: the kernel answers "port unreachable" and
+# toud ends a CONNECT to it at once as unreachable.
+silent_port() {
+	local f="$WORK/silent.$RANDOM"
+	$PY -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)' "$f" &
+	BG_PIDS+=($!)
+	wait_for "a silent UDP socket" 10 test -s "$f"
+	printf -v "$1" %s "$(cat "$f")"
+}
+
 # wait_for DESC SECONDS COMMAND...: poll COMMAND until it succeeds.
 wait_for() {
 	local desc=$1 secs=$2

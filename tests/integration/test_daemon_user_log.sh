@@ -47,6 +47,16 @@ rc=0
 setpriv --reuid=daemon --regid=daemon --init-groups "$TOU" -s "$T/a.sock" stats >/dev/null 2>"$T/d.err" || rc=$?
 [ $rc -eq 3 ] || fail "a user outside the group: exit $rc: $(cat "$T/d.err")"
 
+step "by default the socket's group is tou (the install step's), if it exists"
+PD=$(free_udp_port)
+start_toud d "$PD"
+if getent group tou >/dev/null; then
+	[ "$(stat -c '%G %a' "$T/d.sock")" = "tou 660" ] || fail "default socket: $(stat -c '%G %a' "$T/d.sock")"
+else
+	grep -q 'group "tou" not found' "$T/d.log" || fail "no word of the missing group tou: $(cat "$T/d.log")"
+	[ "$(stat -c '%a' "$T/d.sock")" = 660 ] || fail "default socket mode: $(stat -c '%a' "$T/d.sock")"
+fi
+
 step "an unknown user stops toud with the reason"
 rc=0
 "$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$(free_udp_port)" -o "daemon.socket=$T/x.sock" \
