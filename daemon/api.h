@@ -15,6 +15,10 @@ void api_shutdown(struct api *a);           /* SIGTERM: fail waiters, FIN every 
 void api_abort_all(struct api *a);          /* shutdown deadline: reset every connection */
 unsigned api_live_connections(const struct api *a); /* connections still owned */
 void api_close(struct api *a);              /* final: close every client and listener */
-void api_free(struct toud *d);              /* after the loop ended */
+void api_free(struct toud *d);
+struct bridge;
+/* A connection another owner (forward.c) held ended: log it and keep its
+ * end record for STATUS <id> (api is a struct api *). */
+void api_record_end(void *api, struct bridge *b, int err);              /* after the loop ended */
 
 #endif

@@ -9,11 +9,18 @@
 #include <unistd.h>
 
 #include "api_int.h"
+#include "api.h"
 #include "api_json.h"
 #include "endpoint.h"
+#include "forward.h"
 #include "log.h"
 #include "udp.h"
 #include "udp_route.h"
+
+void api_record_end(void *api, struct bridge *b, int err)
+{
+	conn_ended(api, b, err);
+}
 
 void conn_ended(struct api *a, struct bridge *b, int err)
 {
@@ -27,6 +34,7 @@ void conn_ended(struct api *a, struct bridge *b, int err)
 	e->id = b->id;
 	e->uid = b->uid;
 	e->end = bridge_end_reason(err);
+	snprintf(e->via, sizeof e->via, "%s", b->via ? b->via : "");
 	if (b->tc && tcp_conn_info(b->tc, &e->info) == 0) {
 		snprintf(e->cc, sizeof e->cc, "%s", e->info.cc_name ? e->info.cc_name : "");
 	} else {
@@ -106,7 +114,8 @@ static void conn_json(const struct api *a, struct sbuf *b, struct tcp_conn *tc, 
 	const struct end_record *e = br ? NULL : find_end(a, i.id);
 	char local[96], rem[96];
 	conn_names(a, &i.remote, i.local_port, i.remote_port, local, sizeof local, rem, sizeof rem);
-	json_conn(b, &i, br ? br->uid : e ? e->uid : -1, local, rem, e ? e->end : NULL);
+	json_conn(b, &i, br ? br->uid : e ? e->uid : -1, local, rem,
+		  br ? br->via : e && e->via[0] ? e->via : NULL, e ? e->end : NULL);
 }
 
 void listener_json(const struct api *a, struct sbuf *b, const struct listener *l)
@@ -180,7 +189,7 @@ void do_status(struct client *cl)
 	if (e) {
 		struct tcp_conn_info i = e->info;
 		i.cc_name = e->cc;
-		json_conn(&b, &i, e->uid, e->local, e->remote, e->end);
+		json_conn(&b, &i, e->uid, e->local, e->remote, e->via[0] ? e->via : NULL, e->end);
 		reply_doc(cl, &b);
 		return;
 	}
@@ -240,7 +249,9 @@ void do_stats(struct client *cl)
 	udp_route_json(a->d->route, rt, sizeof rt);
 	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
 		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
-		  "\"ended_kept\":%u}}",
+		  "\"ended_kept\":%u},",
 		  u, rt, a->requests, a->errors, a->clients_refused, a->n_req, a->d->bridges->live, a->n_ends);
+	forward_stats_json(a->d->fwd, &b);
+	sb_printf(&b, "}");
 	reply_doc(cl, &b);
 }

@@ -80,6 +80,7 @@ struct end_record {
 	char cc[16];
 	char local[96], remote[96];
 	const char *end;
+	char via[96];                   /* "" when not forwarded */
 };
 
 /* What a client asks of the server (api_server.c). */

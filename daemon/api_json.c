@@ -70,7 +70,7 @@ void sb_json_str(struct sbuf *b, const char *s)
 }
 
 void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, const char *local,
-	       const char *remote, const char *end)
+	       const char *remote, const char *via, const char *end)
 {
 	sb_printf(b, "{\"id\":%" PRIu64 ",\"state\":", i->id);
 	sb_json_str(b, tcp_state_name(i->state));
@@ -104,6 +104,10 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 	/* TCP-AO (RFC 5925): the KeyID we send with, the RNextKeyID we ask for */
 	if (i->ao)
 		sb_printf(b, ",\"ao\":{\"keyid\":%u,\"rnextkeyid\":%u}", i->ao_send_id, i->ao_recv_id);
+	if (via) {
+		sb_printf(b, ",\"via\":");
+		sb_json_str(b, via);
+	}
 	if (end) {
 		sb_printf(b, ",\"end\":");
 		sb_json_str(b, end);

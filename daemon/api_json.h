@@ -22,9 +22,10 @@ void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(print
 void sb_json_str(struct sbuf *b, const char *s); /* quoted and escaped */
 
 /* One connection object (tou_proto.h keys).  uid < 0: not owned by an app
- * (omitted); end: NULL while live. */
+ * (omitted); via: the [forward]/[service] it belongs to, or NULL;
+ * end: NULL while live. */
 void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, const char *local,
-	       const char *remote, const char *end);
+	       const char *remote, const char *via, const char *end);
 /* The latest ICMP error or failed send of a connection (tcp_conn_info
  * error_*), e.g. "port unreachable (ICMP)" or "administratively prohibited
  * (send: Permission denied)"; "" when there is none. */

@@ -104,6 +104,7 @@ struct bridge {
 	struct tcp_endpoint remote;
 	uint16_t lport, rport;
 	int end_err;                    /* the engine's, once ended */
+	const char *via;                /* "forward NAME" / "service NAME" (the owner's string), or NULL */
 
 	/* app -> engine: bytes read that the engine has not taken */
 	uint8_t *held;

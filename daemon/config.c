@@ -308,6 +308,10 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 {
 	if (strncmp(section, "key ", 4) == 0)
 		return keys_set(&c->keys, section + 4, name, value, err, errlen);
+	if (strncmp(section, "forward ", 8) == 0)
+		return fwd_conf_set(&c->fwd, "forward", section + 8, name, value, err, errlen);
+	if (strncmp(section, "service ", 8) == 0)
+		return fwd_conf_set(&c->fwd, "service", section + 8, name, value, err, errlen);
 	const struct key *k = NULL;
 	int section_known = 0;
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -320,7 +324,7 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 		}
 	}
 	if (!section_known) {
-		snprintf(err, errlen, "unknown section [%s] (known: daemon, tcp, limits, key NAME)", section);
+		snprintf(err, errlen, "unknown section [%s] (known: daemon, tcp, limits, key NAME, forward NAME, service NAME)", section);
 		return -1;
 	}
 	if (!k) {
@@ -570,4 +574,5 @@ void config_dump(const struct toud_config *c, void (*out)(void *arg, const char 
 		out(arg, line);
 	}
 	keys_dump(&c->keys, out, arg);
+	fwd_conf_dump(&c->fwd, out, arg);
 }

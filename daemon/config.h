@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "fwd_conf.h"
 #include "keys.h"
 #include "tcp.h"
 
@@ -42,6 +43,8 @@ struct toud_config {
 	uint64_t shutdown_timeout;        /* us: SIGTERM grace period */
 	/* [key NAME] sections: TCP-AO master keys (keys.h) */
 	struct toud_keys keys;
+	/* [forward NAME] and [service NAME] sections (fwd_conf.h) */
+	struct fwd_conf fwd;
 };
 
 /* Fills every default (the engine's from tcp_config_default()). */

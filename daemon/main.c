@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "forward.h"
 #include "log.h"
 #include "loop.h"
 #include "privdrop.h"
@@ -125,6 +126,12 @@ static int load_config(const struct toud *d, struct toud_config *c, char *err, s
 	/* [key] sections are complete only now: read their secret files */
 	if (keys_finish(&c->keys, err, errlen) != 0)
 		return -1;
+	/* [forward] and [service] sections are complete only now */
+	char e[400];
+	if (fwd_conf_check(&c->fwd, e, sizeof e) != 0) {
+		snprintf(err, errlen, "%s: %s", d->config_path, e);
+		return -1;
+	}
 	/* the engine counts TIME-WAIT TCBs too: room for them */
 	c->tcp.max_connections = c->max_connections * 2;
 	return 0;
@@ -158,6 +165,7 @@ static void finish(struct daemon *m)
 	if (m->watchdog_on)
 		notify_watchdog_stop(&m->watchdog);
 	api_close(m->d.api);
+	forward_stop(m->d.fwd);
 	loop_stop(&m->d);
 }
 
@@ -196,6 +204,7 @@ static void begin_shutdown(struct daemon *m, int signum)
 	log_notice("%s: shutting down (%u connection(s), up to %llu ms)", strsignal(signum),
 		   api_live_connections(d->api), (unsigned long long)(d->cfg.shutdown_timeout / 1000));
 	api_stop_accepting(d->api);
+	forward_stop(d->fwd);
 	api_shutdown(d->api);
 	loop_turn(d);
 	uv_timer_init(d->loop, &m->shutdown_deadline);
@@ -431,6 +440,9 @@ int main(int argc, char **argv)
 		fatal("cannot start the TCP stack and the UDP sockets; exiting");
 	if (api_start(d) != 0)
 		fatal("cannot open the API socket %s; exiting", d->cfg.socket);
+	if (forward_start(d) != 0)
+		fatal("cannot start the [forward] and [service] sections; exiting");
+	forward_set_end_hook(d->fwd, api_record_end, d->api);
 	if (d->cfg.user[0] && privdrop(d->cfg.user, d->api_fd < 0 ? d->cfg.socket : NULL, err, sizeof err) != 0)
 		fatal("user %s: %s; exiting", d->cfg.user, err);
 
@@ -460,6 +472,7 @@ int main(int argc, char **argv)
 	uv_run(d->loop, UV_RUN_DEFAULT);
 	uv_loop_close(d->loop);
 	api_free(d);
+	forward_free(d);
 	loop_free(d);
 	free(d->overrides);
 	log_info("stopped");

@@ -40,6 +40,7 @@ struct udp;
 struct udp_route;
 struct bridge_set;
 struct api;
+struct fwd_set;
 
 struct toud {
 	uv_loop_t *loop;
@@ -66,6 +67,7 @@ struct toud {
 	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
 	struct bridge_set *bridges;   /* bridge.c */
 	struct api *api;              /* api_server.c */
+	struct fwd_set *fwd;          /* forward.c: [forward] and [service] */
 };
 
 /* The clock: monotonic microseconds (uv_hrtime() / 1000).  Inline so that

@@ -27,6 +27,7 @@ PACKAGES=(
 	nettle-dev                                # TCP-AO's HMAC-SHA1 and AES-CMAC
 	clang libclang-rt-14-dev                  # libFuzzer and sanitizer runtimes
 	python3 socat iproute2 procps util-linux  # test drivers, netns, setpriv
+	curl                                      # HTTP client through [forward] (test_forward_*)
 	tshark                                    # pcap test decodes our captures
 	valgrind                                  # memcheck of the tests and of a live toud
 	systemd                                   # systemd-analyze, systemd-socket-activate

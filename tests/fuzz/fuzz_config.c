@@ -2,7 +2,7 @@
  * fuzz_config.c - libFuzzer target for toud's configuration parser: the
  * fuzz bytes are a toud.conf (INI, through inih as config_load() reads
  * it), then each of their lines is also tried as a "-o section.key=value"
- * override.  daemon/config.c, keys.c and log.c are included here (as
+ * override.  daemon/config.c, keys.c, fwd_conf.c and log.c are included here (as
  * fuzz_api.c includes api_parse.c) so that the fuzzer sees their branches.
  * Checks: no crash, no read past the input; whatever is accepted is
  * consistent (UDP addresses, strings terminated, [key] names and KeyIDs as
@@ -15,6 +15,7 @@
 
 #include "config.c"
 #include "keys.c"
+#include "fwd_conf.c"
 #include "log.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# test_forward_config.sh - toud refuses to start on a bad [forward] or
+# [service] section, naming the section and the key: a bad value, a
+# missing key (--check-config and a real start), and a listen address
+# another program holds (found only when binding).
+set -euo pipefail
+. "$(dirname "$0")/test_daemon_common.bash"
+
+expect_refusal() { # expect_refusal WHAT PATTERN CONFIG-TEXT
+	printf '%s\n' "$3" >"$WORK/bad.conf"
+	local rc=0
+	"$TOUD" -c "$WORK/bad.conf" --check-config >"$WORK/out" 2>&1 || rc=$?
+	[ "$rc" != 0 ] || fail "$1: --check-config accepted it"
+	grep -qF -- "$2" "$WORK/out" || fail "$1: message lacks \"$2\": $(cat "$WORK/out")"
+	echo "ok: $1: $(head -n1 "$WORK/out")"
+}
+expect_refusal "bad listen" "[forward web] listen" $'[forward web]\nlisten = 8080\nto = h 80'
+expect_refusal "bad to" "[service web] to" $'[service web]\nport = 80\nto = unix:rel'
+expect_refusal "bad allow" "[service web] allow" $'[service web]\nport = 80\nto = 127.0.0.1:8000\nallow = 10.0.0.0/40'
+expect_refusal "missing to" "[forward web]: \"to\" is missing" $'[forward web]\nlisten = 127.0.0.1:8080'
+
+# the listen address is taken: the daemon itself exits non-zero, naming it
+BUSY=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$PY -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").close(); time.sleep(60)' \
+	"$BUSY" "$WORK/busy.ready" &
+BG_PIDS+=($!)
+wait_for "the port holder" 10 test -e "$WORK/busy.ready"
+printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n' "$BUSY" >"$WORK/busy.conf"
+rc=0
+timeout 30 "$TOUD" -c "$WORK/busy.conf" -o "daemon.udp=127.0.0.1:$(free_port)" -o "daemon.socket=$WORK/x.sock" \
+	>"$WORK/busy.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "toud started (rc $rc) with its listen address taken"
+grep -qF "[forward web] listen = 127.0.0.1:$BUSY: address already in use" "$WORK/busy.log" ||
+	fail "no clear message: $(cat "$WORK/busy.log")"
+echo "ok: listen address in use: toud exits $rc naming [forward web] listen"
