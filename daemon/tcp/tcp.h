@@ -202,6 +202,9 @@ struct tcp_config {
 	                              unacceptable segment (PAWS, out of window, bad ACK,
 	                              challenge) per this interval; default 500 ms (Linux's
 	                              tcp_invalid_ratelimit), 0 = no limit */
+	int syncookies;            /* RFC 4987 3.6: SYN cookies when a listener's
+	                              backlog is full (default 1); 0: the oldest
+	                              half-open connection is dropped instead */
 };
 void tcp_config_default(struct tcp_config *cfg);
 
@@ -348,6 +351,26 @@ struct tcp_conn_opts {
  *   TCP_ENOMEM      allocation failed */
 int tcp_listen(struct tcp_stack *s, uint16_t port, unsigned backlog, void *user,
 	       struct tcp_listener **out);
+
+/* A peer address prefix (listener allow lists): family 0 matches every
+ * peer; otherwise the first `len` bits of addr (4 or 16 octets, network
+ * order) must equal the peer's. */
+struct tcp_prefix {
+	uint8_t family; /* 0, 4 or 6 */
+	uint8_t len;    /* 0..32 (IPv4), 0..128 (IPv6), 0 for family 0 */
+	uint8_t addr[16];
+};
+#define TCP_LISTEN_ALLOW_MAX 64
+/* Only peers within one of the n prefixes (copied) may open connections
+ * to l: a SYN from any other is refused before a TCB exists, counted in
+ * DropListenDenied, and answered <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+ * when `reset` is set (as a port nothing listens on answers, RFC 9293
+ * 3.10.7.1), else silently discarded.  n = 0 allows every peer again.
+ * Returns 0, or
+ *   TCP_EINVAL  l is NULL, n > TCP_LISTEN_ALLOW_MAX, or a bad prefix
+ *   TCP_ENOMEM  allocation failed */
+int tcp_listener_set_allow(struct tcp_listener *l, const struct tcp_prefix *allow, unsigned n,
+			   int reset);
 /* Stops listening and frees l (NULL is ignored); connections not yet
  * accepted are reset (<RST,ACK>) and closed with TCP_EABORTED. */
 void tcp_unlisten(struct tcp_listener *l, tcp_time_t now);
@@ -580,6 +603,12 @@ struct tcp_stats {
 	uint64_t DropAoNoKey;       /* KeyID/length matches no MKT, or no MKT for the peer */
 	uint64_t DropAoBadMac;      /* MAC differs */
 	uint64_t AoKeyChanges;      /* current_key changed to the peer's RNextKeyID */
+	uint64_t DropListenDenied;  /* SYN from a peer outside the listener's allow list */
+	/* RFC 4987 3.6 SYN cookies: SYN,ACKs sent with a cookie (backlog
+	 * full), ACKs whose cookie was valid (connection made from it), ACKs
+	 * to a listener that had sent cookies whose cookie was stale
+	 * (answered with RST) or not ours (dropped) */
+	uint64_t SyncookiesSent, SyncookiesRecv, SyncookiesFailed;
 };
 /* Copies the counters into *out (nothing if s or out is NULL). */
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);

@@ -84,6 +84,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	/* Linux's tcp_invalid_ratelimit: at most one ACK per 500 ms in answer
 	 * to unacceptable segments of one connection (tcp_oow_ack_allowed) */
 	cfg->invalid_ratelimit = TCP_MS(500);
+	cfg->syncookies = 1;                   /* as Linux's net.ipv4.tcp_syncookies = 1 */
 }
 
 void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
@@ -191,6 +192,7 @@ void tcp_stack_free(struct tcp_stack *s)
 	struct tcp_listener *l = s->listeners, *ln;
 	for (; l; l = ln) {
 		ln = l->next;
+		free(l->allow);
 		free(l);
 	}
 	struct tcp_tw *tw = s->tw_head, *twn;
@@ -373,12 +375,6 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 
 /* ---- the connection table ---- */
 
-struct tuple_key {
-	uint8_t family;
-	uint8_t addr[16];
-	uint8_t udp[2], lport[2], rport[2];
-};
-
 static void make_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport)
 {
 	memset(k, 0, sizeof *k);
@@ -387,6 +383,11 @@ static void make_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t
 	k->udp[0] = (uint8_t)(r->udp_port >> 8); k->udp[1] = (uint8_t)r->udp_port;
 	k->lport[0] = (uint8_t)(lport >> 8); k->lport[1] = (uint8_t)lport;
 	k->rport[0] = (uint8_t)(rport >> 8); k->rport[1] = (uint8_t)rport;
+}
+
+void tcp_tuple_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport)
+{
+	make_key(k, r, lport, rport);
 }
 
 static unsigned bucket(const struct tcp_stack *s, const struct tcp_endpoint *r,
@@ -481,8 +482,8 @@ uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now)
  * incarnation of one 4-tuple shares the clock, so a new SYN for a 4-tuple
  * the peer still holds in TIME-WAIT carries a newer TSval than the old
  * connection's and passes the peer's PAWS test (RFC 6191). */
-static uint32_t ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
-			  uint16_t lport, uint16_t rport)
+uint32_t tcp_ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
+		       uint16_t lport, uint16_t rport)
 {
 	struct {
 		char tag[4]; /* not the ISN's F(): another function of the key */
@@ -502,6 +503,22 @@ static uint8_t pick_wscale(uint32_t buf)
 		ws++;
 	return ws;
 }
+
+uint8_t tcp_rcv_wscale(const struct tcp_stack *s)
+{
+	return s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+}
+
+uint16_t tcp_adv_mss(const struct tcp_stack *s, const struct tcp_endpoint *r)
+{
+	/* docs/DESIGN.md section 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
+	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
+	uint16_t mss = s->cfg.mss;
+	if (r->family == 6 && mss > 64 + 20)
+		mss = (uint16_t)(mss - 20);
+	return mss;
+}
+
 
 /* Every TCB needs at most one heap slot: the heap grows with the table. */
 static int heap_reserve(struct tcp_stack *s, unsigned n)
@@ -577,7 +594,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	/* RFC 7323 2.3: the shift is fixed by the SYN, so it is chosen for the
 	 * largest buffer auto-tuning may reach (cfg.recv_buffer); the window
 	 * advertises only what the buffer's current limit holds. */
-	uint8_t ws = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+	uint8_t ws = tcp_rcv_wscale(s);
 	/* RFC 9293 3.8.6.2.2 SHLD-14 with RFC 7323 scaling: keeping the right
 	 * edge from moving left means rounding the scaled window up, by less
 	 * than 2^shift per ACK while the window closes; this slack (1/16 of
@@ -599,17 +616,13 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	tcp_ring_init(&c->rcvbuf, rcv + slack);
 	c->rcv_wscale = ws;
 	c->rcv_slack = slack;
-	/* docs/DESIGN.md section 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
-	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
-	c->adv_mss = s->cfg.mss;
-	if (r->family == 6 && c->adv_mss > 64 + 20)
-		c->adv_mss = (uint16_t)(c->adv_mss - 20);
+	c->adv_mss = tcp_adv_mss(s, r);
 	/* RFC 9293 3.7.1: "If an MSS Option is not received at connection
 	 * setup, TCP implementations MUST assume a default send MSS of 536
 	 * (576 - 40) for IPv4 or 1220 (1280 - 60) for IPv6 (MUST-15)." */
 	c->peer_mss = r->family == 6 ? 1220 : 536;
 	c->smss = c->peer_mss;
-	c->ts_offset = ts_offset(s, r, lport, rport);
+	c->ts_offset = tcp_ts_offset(s, r, lport, rport);
 	(void)now;
 	return c;
 }
@@ -1319,6 +1332,54 @@ int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped)
 
 /* ---- listeners ---- */
 
+int tcp_prefix_bits_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, whole) != 0)
+		return 0;
+	if (!rest)
+		return 1;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int tcp_listener_set_allow(struct tcp_listener *l, const struct tcp_prefix *allow, unsigned n,
+			   int reset)
+{
+	if (!l || n > TCP_LISTEN_ALLOW_MAX || (n && !allow))
+		return TCP_EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!(allow[i].family == 0 && allow[i].len == 0) &&
+		    !(allow[i].family == 4 && allow[i].len <= 32) &&
+		    !(allow[i].family == 6 && allow[i].len <= 128))
+			return TCP_EINVAL;
+	struct tcp_prefix *copy = NULL;
+	if (n) {
+		copy = malloc(n * sizeof *copy);
+		if (!copy)
+			return TCP_ENOMEM;
+		memcpy(copy, allow, n * sizeof *copy);
+	}
+	free(l->allow);
+	l->allow = copy;
+	l->nallow = n;
+	l->allow_reset = reset != 0;
+	return 0;
+}
+
+int tcp_listener_allows(const struct tcp_listener *l, const struct tcp_endpoint *peer)
+{
+	if (!l->nallow)
+		return 1;
+	for (unsigned i = 0; i < l->nallow; i++) {
+		const struct tcp_prefix *p = &l->allow[i];
+		if (p->family == 0 ||
+		    (p->family == peer->family && tcp_prefix_bits_eq(p->addr, peer->addr, p->len)))
+			return 1;
+	}
+	return 0;
+}
+
 int tcp_listen(struct tcp_stack *s, uint16_t port, unsigned backlog, void *user,
 	       struct tcp_listener **out)
 {
@@ -1360,6 +1421,7 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
 			break;
 		}
 	tcp_log(s, TCP_LOG_DEBUG, "port %u: LISTEN => CLOSED", (unsigned)l->port);
+	free(l->allow);
 	free(l);
 	tcp_leave(s);
 }
