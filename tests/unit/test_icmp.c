@@ -151,9 +151,7 @@ TT_TEST(icmp_hard_error_established_is_soft)
 {
 	struct host a, b;
 	struct tcp_conn *ca, *cb;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(pair_establish(&a, &b, 100, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 5000), 0);
 	TT_EQ(tcp_send(ca, "hello", 5, T0), 5);
 	struct tcp_icmp e = icmp_of(TCP_ICMP_PORT_UNREACH, 0);
 	TT_EQ(tcp_icmp_error(a.s, &b.ep, 1000, 80, 101, &e, T0), 0);
@@ -193,9 +191,7 @@ TT_TEST(send_failed_data_is_soft)
 {
 	struct host a, b;
 	struct tcp_conn *ca, *cb;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(pair_establish(&a, &b, 100, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 5000), 0);
 	TT_EQ(tcp_send(ca, "hello", 5, T0), 5);
 	host_drop_all(&a); /* the send failed: it never left */
 	TT_EQ(tcp_send_failed(a.s, &b.ep, 1000, 80, 101, TCP_ICMP_HOST_UNREACH, 113, T0), 0);
@@ -241,9 +237,7 @@ TT_TEST(icmp_frag_needed_lowers_mss_and_retransmits)
 {
 	struct host a, b;
 	struct tcp_conn *ca, *cb;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(pair_establish(&a, &b, 100, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 5000), 0);
 	TT_EQ(info_of(ca).mss, 1000);
 	char data[3000];
 	memset(data, 'x', sizeof data);
@@ -285,9 +279,7 @@ TT_TEST(icmp_frag_needed_never_raises_and_floor)
 {
 	struct host a, b;
 	struct tcp_conn *ca, *cb;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(pair_establish(&a, &b, 100, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 5000), 0);
 	TT_EQ(tcp_send(ca, "hello", 5, T0), 5);
 	struct tcp_icmp e = icmp_of(TCP_ICMP_FRAG_NEEDED, 575);
 	TT_EQ(tcp_icmp_error(a.s, &b.ep, 1000, 80, 101, &e, T0), TCP_EINVAL);
@@ -317,9 +309,7 @@ TT_TEST(icmp_frag_needed_checks_sequence)
 {
 	struct host a, b;
 	struct tcp_conn *ca, *cb;
-	TT_EQ(host_init(&a, 1, NULL), 0);
-	TT_EQ(host_init(&b, 2, NULL), 0);
-	TT_EQ(pair_establish(&a, &b, 100, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(fx_pair(&a, &b, &ca, &cb, .peer_isn = 100, .isn = 5000), 0);
 	struct tcp_icmp e = icmp_of(TCP_ICMP_FRAG_NEEDED, 700);
 	/* nothing in flight: SND.UNA = SND.NXT = 101 */
 	TT_EQ(tcp_icmp_error(a.s, &b.ep, 1000, 80, 101, &e, T0), TCP_ENOTCONN);
