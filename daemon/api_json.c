@@ -142,6 +142,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(AckSkippedTimeWait);
 	S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
 	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
+	S(DropListenDenied);
 	sb_printf(b, "}");
 #undef S
 }

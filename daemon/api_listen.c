@@ -186,6 +186,14 @@ void do_listen(struct client *cl)
 	}
 	if (cl->req.ao == API_AO_REQUIRED)
 		tcp_listener_set_ao(l->tl, TCP_AO_REQUIRED); /* a valid policy: cannot fail */
+	/* allow=: peers outside are refused before a TCB exists */
+	if (cl->req.nallow &&
+	    (r = tcp_listener_set_allow(l->tl, cl->req.allow, cl->req.nallow, !cl->req.refuse_silent)) != 0) {
+		tcp_unlisten(l->tl, toud_now());
+		free(l);
+		client_reply_err(cl, TOU_ERR_INTERNAL, "cannot set the allow list: %s", tcp_strerror(r));
+		return;
+	}
 	l->id = tcp_reserve_id(a->d->stack);
 	l->port = port;
 	l->uid = cl->uid;
@@ -199,8 +207,9 @@ void do_listen(struct client *cl)
 	cl->pend = NULL;
 	cl->pend_len = 0;
 	lstream_printf(cl->ls, "OK %u", port);
-	log_info("listener %" PRIu64 ": listening on port %u for uid %u (backlog %u%s)", l->id, port,
-		 (unsigned)cl->uid, backlog, cl->req.ao == API_AO_REQUIRED ? ", TCP-AO required" : "");
+	log_info("listener %" PRIu64 ": listening on port %u for uid %u (backlog %u%s%s)", l->id, port,
+		 (unsigned)cl->uid, backlog, cl->req.ao == API_AO_REQUIRED ? ", TCP-AO required" : "",
+		 cl->req.nallow ? (cl->req.refuse_silent ? ", allow list, others ignored" : ", allow list, others reset") : "");
 	client_read_start(cl); /* notices the client's close (or watches for it after its EOF) */
 }
 

@@ -7,12 +7,15 @@
  *   CONNECT <host>[:<udp-port>] <port> [nodelay] [keepalive] [timeout=<s>]
  *           [ao=<key>|required|optional]
  *   LISTEN  <port> [backlog=<n>] [ao=required|optional]
+ *           [allow=<prefix>[,<prefix>...]] [refuse=rst|silent]
  *   ACCEPT  <port> [nodelay] [keepalive] [timeout=<s>]
  *   STATUS  [<id>]
  *   LIST | STATS | VERSION
  *   ABORT   <id>
  */
 #include "api_parse.h"
+
+#include "prefix.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -185,6 +188,28 @@ static int parse_ao(const struct word *v, struct api_request *req, int key_ok, c
 	return 0;
 }
 
+/* allow=<prefix>[,<prefix>...] (prefix.h), at most API_ALLOW_MAX */
+static int parse_allow(const struct word *v, struct api_request *req, char *err, size_t errlen)
+{
+	const char *p = v->p, *end = v->p + v->n;
+	while (p <= end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *e = comma ? comma : end;
+		if (req->nallow == API_ALLOW_MAX) {
+			snprintf(err, errlen, "allow: more than %d prefixes", API_ALLOW_MAX);
+			return -1;
+		}
+		if (prefix_parse(p, (size_t)(e - p), &req->allow[req->nallow]) != 0) {
+			snprintf(err, errlen, "allow: bad prefix \"%.*s\" (want e.g. 192.0.2.0/24, 2001:db8::/32, 10.1.2.3)",
+				 (int)(e - p > 40 ? 40 : e - p), p);
+			return -1;
+		}
+		req->nallow++;
+		p = e + 1;
+	}
+	return 0;
+}
+
 static const char *const verb_names[] = {
 	NULL, "CONNECT", "LISTEN", "ACCEPT", "STATUS", "LIST", "STATS", "ABORT", "VERSION"
 };
@@ -286,7 +311,7 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 		return 0;
 	case API_LISTEN:
 		if (nw < 2) {
-			snprintf(err, errlen, "usage: LISTEN <port> [backlog=<n>] [ao=required|optional]");
+			snprintf(err, errlen, "usage: LISTEN <port> [backlog=<n>] [ao=required|optional] [allow=<prefix>[,...]] [refuse=rst|silent]");
 			return -1;
 		}
 		if (parse_port(&w[1], &req->port, "port", err, errlen) != 0)
@@ -303,8 +328,19 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 			} else if (opt_kv(&w[k], "ao", &v) && !req->ao) {
 				if (parse_ao(&v, req, 0, err, errlen) != 0)
 					return -1;
+			} else if (opt_kv(&w[k], "allow", &v) && !req->nallow) {
+				if (parse_allow(&v, req, err, errlen) != 0)
+					return -1;
+			} else if (opt_kv(&w[k], "refuse", &v) && !req->has_refuse) {
+				if (word_is(&v, "silent")) {
+					req->refuse_silent = 1;
+				} else if (!word_is(&v, "rst")) {
+					snprintf(err, errlen, "bad refuse (want rst or silent)");
+					return -1;
+				}
+				req->has_refuse = 1;
 			} else {
-				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want backlog=<n>, ao=required|optional)",
+				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want backlog=<n>, ao=required|optional, allow=<prefixes>, refuse=rst|silent)",
 					 (int)(w[k].n > 40 ? 40 : w[k].n), w[k].p);
 				return -1;
 			}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tcp.h" /* struct tcp_prefix */
+
 enum api_verb {
 	API_CONNECT = 1,
 	API_LISTEN,
@@ -22,6 +24,7 @@ enum api_verb {
 
 #define API_HOST_MAX 253 /* RFC 1035 2.3.4: names are at most 253 characters */
 #define API_KEY_NAME_MAX 63 /* a [key NAME] of toud.conf (daemon/keys.h) */
+#define API_ALLOW_MAX 16    /* prefixes in one LISTEN allow= */
 
 /* TCP-AO (RFC 5925) policy of a CONNECT or LISTEN (docs/API.md) */
 enum api_ao {
@@ -47,6 +50,10 @@ struct api_request {
 	uint64_t id;                 /* STATUS/ABORT */
 	int ao;                      /* enum api_ao: CONNECT, LISTEN ao=... */
 	char ao_key[API_KEY_NAME_MAX + 1]; /* API_AO_KEY: the key's name */
+	unsigned nallow;             /* LISTEN allow=<prefix>[,<prefix>...]: 0 = every peer */
+	struct tcp_prefix allow[API_ALLOW_MAX];
+	int refuse_silent;           /* LISTEN refuse=silent (default refuse=rst) */
+	int has_refuse;
 };
 
 /*

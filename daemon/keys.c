@@ -5,6 +5,7 @@
 #include "keys.h"
 
 #include "config.h" /* config_parse_bool */
+#include "prefix.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,48 +66,15 @@ static int parse_id(const char *v, uint8_t *out)
 	return 0;
 }
 
-/* "any" / "*", "a.b.c.d[/n]", "ipv6[/n]" or "[ipv6][/n]" */
+/* the peer prefix (prefix.h) into the MKT */
 static int parse_peer(const char *v, struct tcp_ao_key *k)
 {
-	k->family = 0;
-	k->prefix_len = 0;
-	memset(k->addr, 0, sizeof k->addr);
-	if (strcmp(v, "any") == 0 || strcmp(v, "*") == 0)
-		return 0;
-	char a[64];
-	const char *slash = strchr(v, '/');
-	size_t al = slash ? (size_t)(slash - v) : strlen(v);
-	if (al == 0 || al >= sizeof a)
+	struct tcp_prefix p;
+	if (prefix_parse(v, strlen(v), &p) != 0)
 		return -1;
-	memcpy(a, v, al);
-	a[al] = '\0';
-	char *host = a;
-	if (a[0] == '[') {
-		if (al < 3 || a[al - 1] != ']')
-			return -1;
-		a[al - 1] = '\0';
-		host = a + 1;
-	}
-	unsigned max;
-	if (inet_pton(AF_INET, host, k->addr) == 1) {
-		k->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, host, k->addr) == 1) {
-		k->family = 6;
-		max = 128;
-	} else {
-		return -1;
-	}
-	unsigned len = max;
-	if (slash) {
-		char *end;
-		errno = 0;
-		unsigned long l = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || l > max || slash[1] == '-' || slash[1] == '+')
-			return -1;
-		len = (unsigned)l;
-	}
-	k->prefix_len = (uint8_t)len;
+	k->family = p.family;
+	k->prefix_len = p.len;
+	memcpy(k->addr, p.addr, sizeof k->addr);
 	return 0;
 }
 

@@ -340,6 +340,26 @@ struct tcp_conn_opts {
  *   TCP_ENOMEM      allocation failed */
 int tcp_listen(struct tcp_stack *s, uint16_t port, unsigned backlog, void *user,
 	       struct tcp_listener **out);
+
+/* A peer address prefix (listener allow lists): family 0 matches every
+ * peer; otherwise the first `len` bits of addr (4 or 16 octets, network
+ * order) must equal the peer's. */
+struct tcp_prefix {
+	uint8_t family; /* 0, 4 or 6 */
+	uint8_t len;    /* 0..32 (IPv4), 0..128 (IPv6), 0 for family 0 */
+	uint8_t addr[16];
+};
+#define TCP_LISTEN_ALLOW_MAX 64
+/* Only peers within one of the n prefixes (copied) may open connections
+ * to l: a SYN from any other is refused before a TCB exists, counted in
+ * DropListenDenied, and answered <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+ * when `reset` is set (as a port nothing listens on answers, RFC 9293
+ * 3.10.7.1), else silently discarded.  n = 0 allows every peer again.
+ * Returns 0, or
+ *   TCP_EINVAL  l is NULL, n > TCP_LISTEN_ALLOW_MAX, or a bad prefix
+ *   TCP_ENOMEM  allocation failed */
+int tcp_listener_set_allow(struct tcp_listener *l, const struct tcp_prefix *allow, unsigned n,
+			   int reset);
 /* Stops listening and frees l (NULL is ignored); connections not yet
  * accepted are reset (<RST,ACK>) and closed with TCP_EABORTED. */
 void tcp_unlisten(struct tcp_listener *l, tcp_time_t now);
@@ -554,6 +574,7 @@ struct tcp_stats {
 	uint64_t DropAoNoKey;       /* KeyID/length matches no MKT, or no MKT for the peer */
 	uint64_t DropAoBadMac;      /* MAC differs */
 	uint64_t AoKeyChanges;      /* current_key changed to the peer's RNextKeyID */
+	uint64_t DropListenDenied;  /* SYN from a peer outside the listener's allow list */
 };
 /* Copies the counters into *out (nothing if s or out is NULL). */
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);

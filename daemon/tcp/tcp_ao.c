@@ -217,23 +217,11 @@ static int key_valid(const struct tcp_ao_key *k)
 	return 0;
 }
 
-/* the first `bits` bits of a and b are equal */
-static int prefix_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned whole = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, whole) != 0)
-		return 0;
-	if (!rest)
-		return 1;
-	uint8_t mask = (uint8_t)(0xff << (8 - rest));
-	return (a[whole] & mask) == (b[whole] & mask);
-}
-
 static int key_matches(const struct tcp_ao_key *k, const struct tcp_endpoint *ep)
 {
 	if (k->family == 0)
 		return 1;
-	return k->family == ep->family && prefix_eq(k->addr, ep->addr, k->prefix_len);
+	return k->family == ep->family && tcp_prefix_bits_eq(k->addr, ep->addr, k->prefix_len);
 }
 
 /* Some peer matches both MKTs. */
@@ -244,7 +232,7 @@ static int keys_overlap(const struct tcp_ao_key *a, const struct tcp_ao_key *b)
 	if (a->family != b->family)
 		return 0;
 	unsigned bits = a->prefix_len < b->prefix_len ? a->prefix_len : b->prefix_len;
-	return prefix_eq(a->addr, b->addr, bits);
+	return tcp_prefix_bits_eq(a->addr, b->addr, bits);
 }
 
 void tcp_ao_table_free(struct tcp_ao_table *t)

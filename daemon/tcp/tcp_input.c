@@ -136,6 +136,15 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		s->st.DropNoConn++;
 		return 0;
 	}
+	/* the listener's allow list (tcp_listener_set_allow): a peer outside
+	 * it gets what a port nothing listens on answers, or silence */
+	if (!tcp_listener_allows(l, from)) {
+		s->st.DropListenDenied++;
+		if (l->allow_reset)
+			tcp_send_rst_raw(s, from, seg->dport, seg->sport, 0, seg->seq + tcp_seg_seqlen(seg),
+					 TCP_RST | TCP_ACK);
+		return 0;
+	}
 	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
 	 * a TCB; the check counts what it discards */
 	int ao_mkt;

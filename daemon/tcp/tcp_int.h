@@ -52,6 +52,9 @@ struct tcp_listener {
 	struct tcp_conn *embryo_head, *embryo_tail; /* those TCBs, oldest first */
 	void *user;
 	int ao_policy;                     /* TCP_AO_OPTIONAL / TCP_AO_REQUIRED */
+	struct tcp_prefix *allow;          /* tcp_listener_set_allow, or NULL: every peer */
+	unsigned nallow;
+	int allow_reset;                   /* refuse with RST, else silently */
 };
 
 struct tcp_conn {
@@ -208,6 +211,10 @@ void tcp_report_closed(struct tcp_conn *c, int err);
 struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
 				 uint16_t lport, uint16_t rport);
 struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint16_t port);
+/* The first `bits` bits of a and b are equal. */
+int tcp_prefix_bits_eq(const uint8_t *a, const uint8_t *b, unsigned bits);
+/* The peer may open connections to l (its allow list). */
+int tcp_listener_allows(const struct tcp_listener *l, const struct tcp_endpoint *peer);
 /* A passive-open TCB joins / leaves its listener's SYN-RECEIVED list. */
 void tcp_listener_add_embryo(struct tcp_listener *l, struct tcp_conn *c);
 void tcp_listener_detach(struct tcp_conn *c);

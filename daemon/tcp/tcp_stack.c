@@ -182,6 +182,7 @@ void tcp_stack_free(struct tcp_stack *s)
 	struct tcp_listener *l = s->listeners, *ln;
 	for (; l; l = ln) {
 		ln = l->next;
+		free(l->allow);
 		free(l);
 	}
 	tcp_ao_table_free(&s->ao);
@@ -846,6 +847,54 @@ int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped)
 
 /* ---- listeners ---- */
 
+int tcp_prefix_bits_eq(const uint8_t *a, const uint8_t *b, unsigned bits)
+{
+	unsigned whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, whole) != 0)
+		return 0;
+	if (!rest)
+		return 1;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int tcp_listener_set_allow(struct tcp_listener *l, const struct tcp_prefix *allow, unsigned n,
+			   int reset)
+{
+	if (!l || n > TCP_LISTEN_ALLOW_MAX || (n && !allow))
+		return TCP_EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (!(allow[i].family == 0 && allow[i].len == 0) &&
+		    !(allow[i].family == 4 && allow[i].len <= 32) &&
+		    !(allow[i].family == 6 && allow[i].len <= 128))
+			return TCP_EINVAL;
+	struct tcp_prefix *copy = NULL;
+	if (n) {
+		copy = malloc(n * sizeof *copy);
+		if (!copy)
+			return TCP_ENOMEM;
+		memcpy(copy, allow, n * sizeof *copy);
+	}
+	free(l->allow);
+	l->allow = copy;
+	l->nallow = n;
+	l->allow_reset = reset != 0;
+	return 0;
+}
+
+int tcp_listener_allows(const struct tcp_listener *l, const struct tcp_endpoint *peer)
+{
+	if (!l->nallow)
+		return 1;
+	for (unsigned i = 0; i < l->nallow; i++) {
+		const struct tcp_prefix *p = &l->allow[i];
+		if (p->family == 0 ||
+		    (p->family == peer->family && tcp_prefix_bits_eq(p->addr, peer->addr, p->len)))
+			return 1;
+	}
+	return 0;
+}
+
 int tcp_listen(struct tcp_stack *s, uint16_t port, unsigned backlog, void *user,
 	       struct tcp_listener **out)
 {
@@ -887,6 +936,7 @@ void tcp_unlisten(struct tcp_listener *l, tcp_time_t now)
 			break;
 		}
 	tcp_log(s, TCP_LOG_DEBUG, "port %u: LISTEN => CLOSED", (unsigned)l->port);
+	free(l->allow);
 	free(l);
 	tcp_leave(s);
 }

@@ -220,6 +220,37 @@ TT_TEST(api_ao_options)
 	TT_EQ(r.ao, API_AO_OPTIONAL);
 }
 
+TT_TEST(api_allow_options)
+{
+	struct api_request r;
+	char err[256];
+	const char *l1 = "LISTEN 80 allow=192.0.2.0/24,[2001:db8::]/32,10.1.2.3 refuse=silent";
+	TT_EQ(api_parse_line(l1, strlen(l1), &r, err, sizeof err), 0);
+	TT_EQ(r.nallow, 3);
+	TT_EQ(r.allow[0].family, 4);
+	TT_EQ(r.allow[0].len, 24);
+	TT_EQ(r.allow[1].family, 6);
+	TT_EQ(r.allow[1].len, 32);
+	TT_EQ(r.allow[2].len, 32);
+	TT_EQ(r.refuse_silent, 1);
+	const char *l2 = "LISTEN 80 allow=any refuse=rst";
+	TT_EQ(api_parse_line(l2, strlen(l2), &r, err, sizeof err), 0);
+	TT_EQ(r.nallow, 1);
+	TT_EQ(r.allow[0].family, 0);
+	TT_EQ(r.refuse_silent, 0);
+	const char *bad[] = { "LISTEN 80 allow=", "LISTEN 80 allow=10.0.0.0/33", "LISTEN 80 allow=10.0.0.0,",
+			      "LISTEN 80 allow=host.example", "LISTEN 80 refuse=drop",
+			      "LISTEN 80 allow=1.2.3.4 allow=1.2.3.5", "CONNECT h 80 allow=1.2.3.4",
+			      "LISTEN 80 allow=1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,1.1.1.6,1.1.1.7,1.1.1.8,"
+			      "1.1.1.9,1.1.1.10,1.1.1.11,1.1.1.12,1.1.1.13,1.1.1.14,1.1.1.15,1.1.1.16,1.1.1.17" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (api_parse_line(bad[i], strlen(bad[i]), &r, err, sizeof err) != -1) {
+			TT_FAIL_("accepted: %s", bad[i]);
+			return;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);

@@ -77,6 +77,6 @@ grep -qx 'mss = 1200' "$WORK/o.txt" && grep -qx 'shutdown_timeout = 500ms' "$WOR
 	grep -qx 'rto_min = 300ms' "$WORK/o.txt" || fail "-o overrides not applied"
 echo "ok: -o overrides"
 
-grep -q -- '--check-config' "$WORK/help.txt" || fail "--help" # a file: grep -q on a pipe may SIGPIPE toud (help > 4 KiB)
+grep -q -- '--check-config' "$WORK/help.txt" || fail "--help" # written above: grep -q on a pipe would SIGPIPE toud (pipefail)
 "$TOUD" --version | grep -Eq '^toud [0-9]+\.[0-9]+' || fail "--version"
 echo "ok: --help, --version"

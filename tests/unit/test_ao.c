@@ -473,6 +473,15 @@ static int ao_pair(struct host *a, struct host *b, const struct tcp_config *cfg,
 	return 0;
 }
 
+/* ao_pair() with one secret, then a:40000 -> b:80 through the handshake */
+static int ao_connected(struct host *a, struct host *b, const struct tcp_config *cfg, uint8_t alg,
+			const char *secret, uint32_t isn_a, uint32_t isn_b, struct tcp_conn **ca,
+			struct tcp_conn **cb)
+{
+	int r = ao_pair(a, b, cfg, alg, secret, secret);
+	return r ? r : pair_establish(a, b, isn_a, isn_b, 40000, 80, T0, ca, cb);
+}
+
 /* Every segment the test sees carries a TCP-AO option with these ids. */
 struct ao_watch {
 	unsigned segs, without_ao;
@@ -544,6 +553,14 @@ static uint8_t *pattern(size_t n, unsigned seed)
 	return p;
 }
 
+/* n pattern bytes from ca (on a) to cb (on b); x->data is the caller's to
+ * free */
+static struct xfer xfer_of(struct host *a, struct host *b, struct tcp_conn *ca, struct tcp_conn *cb,
+			   size_t n, unsigned seed)
+{
+	return (struct xfer){ .a = a, .b = b, .ca = ca, .cb = cb, .data = pattern(n, seed), .n = n };
+}
+
 static void ao_transfer_with(uint8_t alg, int options)
 {
 	struct host a, b;
@@ -556,9 +573,8 @@ static void ao_transfer_with(uint8_t alg, int options)
 		cfg.recv_buffer = 65536;
 		cfg.send_buffer = 65536;
 	}
-	TT_EQ(ao_pair(&a, &b, &cfg, alg, "a shared secret", "a shared secret"), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 5000, 40000, 80, T0, &ca, &cb), 0);
+	TT_EQ(ao_connected(&a, &b, &cfg, alg, "a shared secret", 1000, 5000, &ca, &cb), 0);
 	struct tcp_conn_info ia, ib;
 	TT_EQ(tcp_conn_info(ca, &ia), 0);
 	TT_EQ(tcp_conn_info(cb, &ib), 0);
@@ -569,9 +585,8 @@ static void ao_transfer_with(uint8_t alg, int options)
 	/* RFC 9293 3.7.1: the send MSS leaves room for the 16 octets of TCP-AO */
 	TT_EQ(ia.mss, 1000u - TCP_AO_OPT_LEN - (options ? 12u : 0u));
 	struct ao_watch w = { 0 };
-	struct xfer x = { &a, &b, ca, cb, NULL, 200000, 0, 0, 0, NULL, 0 };
-	uint8_t *data = pattern(x.n, alg);
-	x.data = data;
+	struct xfer x = xfer_of(&a, &b, ca, cb, 200000, alg);
+	uint8_t *data = (uint8_t *)x.data;
 	transfer(&x, T0, &w);
 	TT_EQ(x.got, x.n);
 	TT_EQ(x.mismatch, 0);
@@ -720,14 +735,12 @@ TT_TEST(ao_key_table_validation)
 TT_TEST(ao_corruption_never_delivered)
 {
 	struct host a, b;
-	TT_EQ(ao_pair(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "k1", "k1"), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 5000, 40000, 80, T0, &ca, &cb), 0);
+	TT_EQ(ao_connected(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "k1", 1000, 5000, &ca, &cb), 0);
 	struct ao_watch w = { 0 };
 	w.corrupt_next = 1;
-	struct xfer x = { &a, &b, ca, cb, NULL, 50000, 0, 0, 0, NULL, 0 };
-	uint8_t *data = pattern(x.n, 3);
-	x.data = data;
+	struct xfer x = xfer_of(&a, &b, ca, cb, 50000, 3);
+	uint8_t *data = (uint8_t *)x.data;
 	transfer(&x, T0, &w);
 	TT_EQ(w.corrupted, 1);
 	TT_EQ(x.got, x.n);
@@ -743,9 +756,8 @@ TT_TEST(ao_corruption_never_delivered)
 TT_TEST(ao_unsigned_rst_ignored)
 {
 	struct host a, b;
-	TT_EQ(ao_pair(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "k1", "k1"), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 5000, 40000, 80, T0, &ca, &cb), 0);
+	TT_EQ(ao_connected(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "k1", 1000, 5000, &ca, &cb), 0);
 	struct peer p = PEER(&b, .port = 40000, .seq = 1001, .ack = 5001);
 	TT_EQ(peer_send(&p, .flags = F_RST, .now = T0), 0);
 	TT_EQ(peer_send(&p, .data = "inject", .now = T0), 0);
@@ -764,9 +776,8 @@ TT_TEST(ao_unsigned_rst_ignored)
 TT_TEST(ao_replay_from_earlier_connection_dropped)
 {
 	struct host a, b;
-	TT_EQ(ao_pair(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "k1", "k1"), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 5000, 40000, 80, T0, &ca, &cb), 0);
+	TT_EQ(ao_connected(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "k1", 1000, 5000, &ca, &cb), 0);
 	TT_EQ(tcp_send(ca, "first", 5, T0), 5);
 	TT_EQ(host_pop(&a), 1);
 	uint8_t old[256];
@@ -817,15 +828,14 @@ static void roll_keys(struct xfer *x)
 TT_TEST(ao_rollover_during_transfer)
 {
 	struct host a, b;
-	TT_EQ(ao_pair(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "old key", "old key"), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 5000, 40000, 80, T0, &ca, &cb), 0);
+	TT_EQ(ao_connected(&a, &b, NULL, TCP_AO_HMAC_SHA1_96, "old key", 1000, 5000, &ca, &cb), 0);
 	roll_a = &a;
 	roll_b = &b;
 	struct ao_watch w = { 0 };
-	struct xfer x = { &a, &b, ca, cb, NULL, 100000, 0, 0, 0, roll_keys, 0 };
-	uint8_t *data = pattern(x.n, 5);
-	x.data = data;
+	struct xfer x = xfer_of(&a, &b, ca, cb, 100000, 5);
+	uint8_t *data = (uint8_t *)x.data;
+	x.midway = roll_keys;
 	transfer(&x, T0, &w);
 	TT_EQ(x.midway_done, 1);
 	TT_EQ(x.got, x.n);
@@ -861,13 +871,11 @@ TT_TEST(ao_rollover_during_transfer)
 TT_TEST(ao_sequence_number_wrap)
 {
 	struct host a, b;
-	TT_EQ(ao_pair(&a, &b, NULL, TCP_AO_AES128_CMAC_96, "wrap", "wrap"), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 0xffff0000u, 0xfffffff0u, 40000, 80, T0, &ca, &cb), 0);
+	TT_EQ(ao_connected(&a, &b, NULL, TCP_AO_AES128_CMAC_96, "wrap", 0xffff0000u, 0xfffffff0u, &ca, &cb), 0);
 	struct ao_watch w = { 0 };
-	struct xfer x = { &a, &b, ca, cb, NULL, 150000, 0, 0, 0, NULL, 0 };
-	uint8_t *data = pattern(x.n, 9);
-	x.data = data;
+	struct xfer x = xfer_of(&a, &b, ca, cb, 150000, 9);
+	uint8_t *data = (uint8_t *)x.data;
 	transfer(&x, T0, &w);
 	TT_EQ(x.got, x.n);
 	TT_EQ(x.mismatch, 0);
