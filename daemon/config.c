@@ -65,6 +65,7 @@ static const struct key keys[] = {
 	{ "tcp", "window_scaling", K_BOOL, F(tcp.window_scaling), 0, 1 },
 	{ "tcp", "challenge_ack_limit", K_UINT, F(tcp.challenge_ack_limit), 0, 1000000 },
 	{ "tcp", "invalid_ratelimit", K_DUR, F(tcp.invalid_ratelimit), 0, 60000000 },
+	{ "tcp", "syncookies", K_BOOL, F(tcp.syncookies), 0, 1 },
 
 	{ "limits", "max_connections", K_UINT, F(max_connections), 1, 1000000 },
 	{ "limits", "max_per_peer", K_UINT, F(max_per_peer), 1, 1000000 },

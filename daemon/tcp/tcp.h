@@ -194,6 +194,9 @@ struct tcp_config {
 	                              unacceptable segment (PAWS, out of window, bad ACK,
 	                              challenge) per this interval; default 500 ms (Linux's
 	                              tcp_invalid_ratelimit), 0 = no limit */
+	int syncookies;            /* RFC 4987 3.6: SYN cookies when a listener's
+	                              backlog is full (default 1); 0: the oldest
+	                              half-open connection is dropped instead */
 };
 void tcp_config_default(struct tcp_config *cfg);
 
@@ -575,6 +578,11 @@ struct tcp_stats {
 	uint64_t DropAoBadMac;      /* MAC differs */
 	uint64_t AoKeyChanges;      /* current_key changed to the peer's RNextKeyID */
 	uint64_t DropListenDenied;  /* SYN from a peer outside the listener's allow list */
+	/* RFC 4987 3.6 SYN cookies: SYN,ACKs sent with a cookie (backlog
+	 * full), ACKs whose cookie was valid (connection made from it), ACKs
+	 * to a listener that had sent cookies whose cookie was stale
+	 * (answered with RST) or not ours (dropped) */
+	uint64_t SyncookiesSent, SyncookiesRecv, SyncookiesFailed;
 };
 /* Copies the counters into *out (nothing if s or out is NULL). */
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);

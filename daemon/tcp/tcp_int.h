@@ -50,6 +50,8 @@ struct tcp_listener {
 	unsigned backlog;
 	unsigned pending; /* SYN-RECEIVED TCBs of this listener */
 	struct tcp_conn *embryo_head, *embryo_tail; /* those TCBs, oldest first */
+	int cookies_sent;                  /* a SYN cookie was sent (RFC 4987 3.6) ... */
+	tcp_time_t cookie_at;              /* ... the latest at this time */
 	void *user;
 	int ao_policy;                     /* TCP_AO_OPTIONAL / TCP_AO_REQUIRED */
 	struct tcp_prefix *allow;          /* tcp_listener_set_allow, or NULL: every peer */
@@ -76,6 +78,7 @@ struct tcp_conn {
 	struct tcp_conn *lq_prev, *lq_next; /* the listener's embryo list */
 	void *listener_user;
 	int passive;                       /* came from LISTEN */
+	int from_cookie;                   /* made from a SYN cookie (no SYN,ACK RTT) */
 	int owned;                         /* the user holds the TCB (events go out) */
 	int released;                      /* tcp_release() called */
 	int detached;                      /* CLOSED: out of table and heap */
@@ -197,6 +200,18 @@ struct tcp_stack {
 };
 
 /* tcp_stack.c */
+/* A connection's identifying parameters as the keyed hashes take them
+ * (ISN F(), the table, SYN cookies). */
+struct tuple_key {
+	uint8_t family;
+	uint8_t addr[16];
+	uint8_t udp[2], lport[2], rport[2];
+};
+void tcp_tuple_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport);
+/* What a new TCB for peer r announces in its SYN or SYN,ACK: MSS and
+ * receive window shift (tcp_conn_new). */
+uint16_t tcp_adv_mss(const struct tcp_stack *s, const struct tcp_endpoint *r);
+uint8_t tcp_rcv_wscale(const struct tcp_stack *s);
 void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 3, 4)))
@@ -221,6 +236,10 @@ void tcp_listener_detach(struct tcp_conn *c);
 struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err);
 uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now);
+/* The timestamp clock's offset for a 4-tuple (RFC 7323 7.1, a keyed hash:
+ * tcp_conn_new, and a SYN cookie's SYN,ACK before any TCB exists). */
+uint32_t tcp_ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
+		       uint16_t lport, uint16_t rport);
 void tcp_timer_set(struct tcp_conn *c, enum tcp_timer t, tcp_time_t when);
 void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t);
 void tcp_enter(struct tcp_stack *s);
@@ -255,6 +274,8 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now);
 void tcp_send_ctl(struct tcp_conn *c, uint8_t flags, uint32_t seq, tcp_time_t now);
 void tcp_send_ack(struct tcp_conn *c, tcp_time_t now);
 void tcp_send_syn(struct tcp_conn *c, tcp_time_t now);
+/* A segment without a TCB: built from seg as it is, then emitted. */
+void tcp_send_raw(struct tcp_stack *s, const struct tcp_endpoint *to, const struct tcp_seg *seg);
 /* A RST for a segment without a TCB (or unsynchronized rules). */
 void tcp_send_rst_raw(struct tcp_stack *s, const struct tcp_endpoint *to, uint16_t sport,
 		      uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags);

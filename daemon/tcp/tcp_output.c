@@ -287,6 +287,16 @@ void tcp_send_syn(struct tcp_conn *c, tcp_time_t now)
 	send_segment(c, flags, c->iss, 0, now);
 }
 
+void tcp_send_raw(struct tcp_stack *s, const struct tcp_endpoint *to, const struct tcp_seg *seg)
+{
+	size_t n = tcp_seg_build(s->segbuf, sizeof s->segbuf, seg);
+	if (!n)
+		return;
+	if (seg->flags & TCP_RST)
+		s->st.OutRsts++;
+	emit(s, to, s->segbuf, n);
+}
+
 void tcp_send_rst_raw(struct tcp_stack *s, const struct tcp_endpoint *to, uint16_t sport,
 		      uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
 {
@@ -297,11 +307,7 @@ void tcp_send_rst_raw(struct tcp_stack *s, const struct tcp_endpoint *to, uint16
 	seg.seq = seq;
 	seg.ack = ack;
 	seg.flags = flags;
-	size_t n = tcp_seg_build(s->segbuf, sizeof s->segbuf, &seg);
-	if (!n)
-		return;
-	s->st.OutRsts++;
-	emit(s, to, s->segbuf, n);
+	tcp_send_raw(s, to, &seg);
 }
 
 void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now)

@@ -82,6 +82,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	/* Linux's tcp_invalid_ratelimit: at most one ACK per 500 ms in answer
 	 * to unacceptable segments of one connection (tcp_oow_ack_allowed) */
 	cfg->invalid_ratelimit = TCP_MS(500);
+	cfg->syncookies = 1;                   /* as Linux's net.ipv4.tcp_syncookies = 1 */
 }
 
 void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
@@ -341,12 +342,6 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st)
 
 /* ---- the connection table ---- */
 
-struct tuple_key {
-	uint8_t family;
-	uint8_t addr[16];
-	uint8_t udp[2], lport[2], rport[2];
-};
-
 static void make_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport)
 {
 	memset(k, 0, sizeof *k);
@@ -355,6 +350,11 @@ static void make_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t
 	k->udp[0] = (uint8_t)(r->udp_port >> 8); k->udp[1] = (uint8_t)r->udp_port;
 	k->lport[0] = (uint8_t)(lport >> 8); k->lport[1] = (uint8_t)lport;
 	k->rport[0] = (uint8_t)(rport >> 8); k->rport[1] = (uint8_t)rport;
+}
+
+void tcp_tuple_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport)
+{
+	make_key(k, r, lport, rport);
 }
 
 static unsigned bucket(const struct tcp_stack *s, const struct tcp_endpoint *r,
@@ -449,8 +449,8 @@ uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now)
  * incarnation of one 4-tuple shares the clock, so a new SYN for a 4-tuple
  * the peer still holds in TIME-WAIT carries a newer TSval than the old
  * connection's and passes the peer's PAWS test (RFC 6191). */
-static uint32_t ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
-			  uint16_t lport, uint16_t rport)
+uint32_t tcp_ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
+		       uint16_t lport, uint16_t rport)
 {
 	struct {
 		char tag[4]; /* not the ISN's F(): another function of the key */
@@ -471,6 +471,21 @@ static uint8_t pick_wscale(uint32_t buf)
 	return ws;
 }
 
+uint8_t tcp_rcv_wscale(const struct tcp_stack *s)
+{
+	return s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+}
+
+uint16_t tcp_adv_mss(const struct tcp_stack *s, const struct tcp_endpoint *r)
+{
+	/* docs/DESIGN.md section 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
+	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
+	uint16_t mss = s->cfg.mss;
+	if (r->family == 6 && mss > 64 + 20)
+		mss = (uint16_t)(mss - 20);
+	return mss;
+}
+
 struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err)
 {
@@ -483,7 +498,7 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 		*err = TCP_ENOMEM;
 		return NULL;
 	}
-	uint8_t ws = s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
+	uint8_t ws = tcp_rcv_wscale(s);
 	/* RFC 9293 3.8.6.2.2 SHLD-14 with RFC 7323 scaling: keeping the right
 	 * edge from moving left means rounding the scaled window up, by less
 	 * than 2^shift per ACK while the window closes; this slack (1/16 of
@@ -515,18 +530,14 @@ struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
 	c->cc_algo = s->cfg.cc;
 	c->rcv_wscale = ws;
 	c->rcv_slack = slack;
-	/* docs/DESIGN.md section 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
-	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
-	c->adv_mss = s->cfg.mss;
-	if (r->family == 6 && c->adv_mss > 64 + 20)
-		c->adv_mss = (uint16_t)(c->adv_mss - 20);
+	c->adv_mss = tcp_adv_mss(s, r);
 	/* RFC 9293 3.7.1: "If an MSS Option is not received at connection
 	 * setup, TCP implementations MUST assume a default send MSS of 536
 	 * (576 - 40) for IPv4 or 1220 (1280 - 60) for IPv6 (MUST-15)." */
 	c->peer_mss = r->family == 6 ? 1220 : 536;
 	c->smss = c->peer_mss;
 	tcp_rtt_init(&c->rtt, s->cfg.rto_initial, s->cfg.rto_min, s->cfg.rto_max);
-	c->ts_offset = ts_offset(s, r, lport, rport);
+	c->ts_offset = tcp_ts_offset(s, r, lport, rport);
 	tcp_seqset_init(&c->ooo);
 	tcp_sb_init(&c->sb);
 	/* insert */

@@ -340,13 +340,17 @@ TT_TEST(test_syn_received_duplicate_syn_resends_synack)
 	host_free(&b);
 }
 
-/* Listener backlog: SYN-RECEIVED TCBs count; when full, the oldest
- * half-open TCB is recycled for the new SYN (RFC 4987 3.4), so a SYN
- * flood does not lock out legitimate clients. */
+/* Listener backlog: SYN-RECEIVED TCBs count; when full and SYN cookies
+ * are off (cfg.syncookies = 0; with them see test_syncookie.c), the
+ * oldest half-open TCB is recycled for the new SYN (RFC 4987 3.4), so a
+ * SYN flood does not lock out legitimate clients. */
 TT_TEST(test_listen_backlog_overflow_recycles_oldest)
 {
 	struct host b;
-	TT_EQ(host_init(&b, 2, NULL), 0);
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.syncookies = 0;
+	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct peer pa = PEER(&b, .port = 1001, .hport = 80);
 	struct tcp_listener *l, *l2;
 	TT_EQ(tcp_listen(b.s, 80, 2, NULL, &l), 0);
