@@ -74,9 +74,15 @@ static void fconn_unlink(struct fconn *c)
 	c->next = c->prev = NULL;
 }
 
-/* Bytes and the end of a bridge that ended; the API's end record. */
-static void account_end(struct fconn *c, struct bridge *b, int err)
+/* A bridge ended: its connection (NULL if none), its bytes counted, the
+ * API's end record kept, b and c parted. */
+static struct fconn *take_ended(struct bridge *b, int err)
 {
+	struct fconn *c = b->owner_data;
+	b->owner_data = NULL;
+	if (!c)
+		return NULL;
+	c->b = NULL;
 	struct fwd_entry *e = c->e;
 	struct tcp_conn_info i;
 	if (b->tc && tcp_conn_info(b->tc, &i) == 0) {
@@ -85,6 +91,7 @@ static void account_end(struct fconn *c, struct bridge *b, int err)
 	}
 	if (e->fs->end_hook)
 		e->fs->end_hook(e->fs->end_arg, b, err);
+	return c;
 }
 
 /* ---- [forward]: kernel client -> tou peer ---- */
@@ -118,12 +125,9 @@ static void fwd_opened(struct bridge *b)
 
 static void fwd_ended(struct bridge *b, int err)
 {
-	struct fconn *c = b->owner_data;
-	b->owner_data = NULL;
+	struct fconn *c = take_ended(b, err);
 	if (!c)
 		return;
-	account_end(c, b, err);
-	c->b = NULL;
 	if (c->ls) { /* never opened: the tou peer refused, timed out, ... */
 		char why[400];
 		snprintf(why, sizeof why, "%s:%u %s", c->e->f.host, c->e->f.port, bridge_end_reason(err));
@@ -285,12 +289,9 @@ static void svc_opened(struct bridge *b)
 
 static void svc_ended(struct bridge *b, int err)
 {
-	struct fconn *c = b->owner_data;
-	b->owner_data = NULL;
+	struct fconn *c = take_ended(b, err);
 	if (!c)
 		return;
-	account_end(c, b, err);
-	c->b = NULL;
 	fconn_unlink(c);
 	struct lstream *ls = c->ls;
 	c->ls = NULL;

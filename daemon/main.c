@@ -272,8 +272,9 @@ static void reload(struct toud *d)
 	for (int i = 0; i < before->n && i < after->n; i++) {
 		if (before->lines[i][0] == '[') {
 			section = before->lines[i];
-			if (strncmp(section, "[key ", 5) == 0)
-				break; /* the keys are reported on their own below */
+			if (strncmp(section, "[key ", 5) == 0 || strncmp(section, "[forward ", 9) == 0 ||
+			    strncmp(section, "[service ", 9) == 0)
+				break; /* the keys, forwards and services are reported on their own below */
 			continue;
 		}
 		if (strcmp(before->lines[i], after->lines[i]) == 0)
@@ -296,6 +297,13 @@ static void reload(struct toud *d)
 		}
 	}
 	free(dumps);
+	/* [forward] and [service] sections are acted on at start only */
+	if (memcmp(&nc->fwd, &d->cfg.fwd, sizeof nc->fwd) != 0) {
+		log_warn("reload: the [forward] / [service] sections changed; they need a restart; keeping the "
+			 "running ones");
+		restart = 1;
+	}
+	nc->fwd = d->cfg.fwd;
 	/* keep what cannot change at run time */
 	memcpy(nc->udp, d->cfg.udp, sizeof nc->udp);
 	memcpy(nc->udp_addrs, d->cfg.udp_addrs, sizeof nc->udp_addrs);

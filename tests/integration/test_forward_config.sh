@@ -36,3 +36,14 @@ timeout 30 "$TOUD" -c "$WORK/busy.conf" -o "daemon.udp=127.0.0.1:$(free_port)" -
 grep -qF "[forward web] listen = 127.0.0.1:$BUSY: address already in use" "$WORK/busy.log" ||
 	fail "no clear message: $(cat "$WORK/busy.log")"
 echo "ok: listen address in use: toud exits $rc naming [forward web] listen"
+
+# SIGHUP with changed sections: the running forward stays, the log says why
+LP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n' "$LP" >"$WORK/A.conf"
+start_daemon A -c "$WORK/A.conf"
+printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 81\n' "$LP" >"$WORK/A.conf"
+kill -HUP "$A_PID"
+wait_for "the reload's warning" 10 grep -q 'reload: the \[forward\] / \[service\] sections changed; they need a restart' "$WORK/A.log"
+$PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$LP" ||
+	fail "the forward's listener is gone after the reload"
+echo "ok: SIGHUP: changed sections are reported as needing a restart; the forward keeps listening"
