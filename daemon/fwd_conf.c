@@ -6,6 +6,7 @@
 #include "fwd_conf.h"
 
 #include "config.h" /* config_parse_bool, config_parse_duration */
+#include "prefix.h"   /* prefix_parse: the syntax of [key] peer and LISTEN allow= */
 #include "tou_proto.h" /* TOU_DEFAULT_UDP_PORT */
 
 #include <arpa/inet.h>
@@ -92,61 +93,13 @@ static int fwd_numeric_sockaddr(const char *host, uint16_t port, struct sockaddr
 	return -1;
 }
 
-/* "a.b.c.d[/n]", "v6[/n]", "[v6][/n]" */
-static int fwd_parse_prefix(const char *v, struct fwd_prefix *p)
-{
-	char a[64];
-	const char *slash = strchr(v, '/');
-	size_t al = slash ? (size_t)(slash - v) : strlen(v);
-	if (al == 0 || al >= sizeof a)
-		return -1;
-	memcpy(a, v, al);
-	a[al] = '\0';
-	char *h = a;
-	if (a[0] == '[') {
-		if (al < 3 || a[al - 1] != ']')
-			return -1;
-		a[al - 1] = '\0';
-		h = a + 1;
-	}
-	memset(p, 0, sizeof *p);
-	unsigned max;
-	if (inet_pton(AF_INET, h, p->addr) == 1) {
-		p->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, h, p->addr) == 1) {
-		p->family = 6;
-		max = 128;
-	} else {
-		return -1;
-	}
-	p->plen = max;
-	if (slash) {
-		char *end;
-		errno = 0;
-		unsigned long l = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || l > max || slash[1] == '-' || slash[1] == '+')
-			return -1;
-		p->plen = (unsigned)l;
-	}
-	return 0;
-}
-
 int fwd_allowed(const struct fwd_service_conf *s, int family, const uint8_t *addr)
 {
 	if (s->n_allow == 0)
 		return 1;
-	for (unsigned i = 0; i < s->n_allow; i++) {
-		const struct fwd_prefix *p = &s->allow[i];
-		if (p->family != family)
-			continue;
-		unsigned full = p->plen / 8, rest = p->plen % 8;
-		if (memcmp(p->addr, addr, full) != 0)
-			continue;
-		if (rest && ((p->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest))))
-			continue;
-		return 1;
-	}
+	for (unsigned i = 0; i < s->n_allow; i++)
+		if (tcp_prefix_match(&s->allow[i], (uint8_t)family, addr))
+			return 1;
 	return 0;
 }
 
@@ -260,7 +213,7 @@ static int fwd_service_set(struct fwd_service_conf *s, const char *key, const ch
 				snprintf(err, errlen, "allow: more than %d prefixes", FWD_ALLOW_MAX);
 				return -1;
 			}
-			if (fwd_parse_prefix(t, &s->allow[n]) != 0) {
+			if (prefix_parse(t, strlen(t), &s->allow[n]) != 0) {
 				snprintf(err, errlen, "allow: \"%s\" is not an address or prefix (want e.g. "
 					 "192.0.2.0/24 2001:db8::/32)", t);
 				return -1;

@@ -21,15 +21,12 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "tcp.h" /* struct tcp_prefix */
+
 #define FWD_MAX 32            /* forwards, and services, per daemon */
 #define FWD_NAME_MAX 63
 #define FWD_ALLOW_MAX 16
 
-struct fwd_prefix {
-	int family;           /* 4 or 6 */
-	uint8_t addr[16];
-	unsigned plen;
-};
 
 struct fwd_forward_conf {
 	char name[FWD_NAME_MAX + 1];
@@ -52,7 +49,7 @@ struct fwd_service_conf {
 	struct sockaddr_storage to;
 	char allow_text[400];
 	unsigned n_allow;       /* 0 = anyone */
-	struct fwd_prefix allow[FWD_ALLOW_MAX];
+	struct tcp_prefix allow[FWD_ALLOW_MAX]; /* prefix.h's syntax */
 	unsigned given;
 };
 

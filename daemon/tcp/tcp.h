@@ -361,6 +361,9 @@ struct tcp_prefix {
 	uint8_t addr[16];
 };
 #define TCP_LISTEN_ALLOW_MAX 64
+/* Is the address (family 4 or 6, addr in network order) within p?
+ * Returns 1 or 0. */
+int tcp_prefix_match(const struct tcp_prefix *p, uint8_t family, const uint8_t *addr);
 /* Only peers within one of the n prefixes (copied) may open connections
  * to l: a SYN from any other is refused before a TCB exists, counted in
  * DropListenDenied, and answered <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>

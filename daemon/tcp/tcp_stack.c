@@ -1367,16 +1367,18 @@ int tcp_listener_set_allow(struct tcp_listener *l, const struct tcp_prefix *allo
 	return 0;
 }
 
+int tcp_prefix_match(const struct tcp_prefix *p, uint8_t family, const uint8_t *addr)
+{
+	return p->family == 0 || (p->family == family && tcp_prefix_bits_eq(p->addr, addr, p->len));
+}
+
 int tcp_listener_allows(const struct tcp_listener *l, const struct tcp_endpoint *peer)
 {
 	if (!l->nallow)
 		return 1;
-	for (unsigned i = 0; i < l->nallow; i++) {
-		const struct tcp_prefix *p = &l->allow[i];
-		if (p->family == 0 ||
-		    (p->family == peer->family && tcp_prefix_bits_eq(p->addr, peer->addr, p->len)))
+	for (unsigned i = 0; i < l->nallow; i++)
+		if (tcp_prefix_match(&l->allow[i], peer->family, peer->addr))
 			return 1;
-	}
 	return 0;
 }
 
