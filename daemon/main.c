@@ -130,7 +130,7 @@ static int load_config(const struct toud *d, struct toud_config *c, char *err, s
 		return -1;
 	/* [forward] and [service] sections are complete only now */
 	char e[400];
-	if (fwd_conf_check(&c->fwd, e, sizeof e) != 0) {
+	if (fwd_conf_check(&c->fwd, &c->keys, e, sizeof e) != 0) {
 		snprintf(err, errlen, "%s: %s", d->config_path, e);
 		return -1;
 	}

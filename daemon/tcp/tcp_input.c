@@ -308,6 +308,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	 * it gets what a port nothing listens on answers, or silence */
 	if (!tcp_listener_allows(l, from)) {
 		s->st.DropListenDenied++;
+		l->cnt.denied++;
 		if (l->allow_reset)
 			tcp_send_rst_raw(s, from, seg->dport, seg->sport, 0, seg->seq + tcp_seg_seqlen(seg),
 					 TCP_RST | TCP_ACK);
@@ -316,8 +317,10 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
 	 * a TCB; the check counts what it discards */
 	int ao_mkt;
-	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0)
+	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0) {
+		l->cnt.ao_dropped++;
 		return 0;
+	}
 	if (l->pending >= l->backlog || tcp_live_conns(s) >= s->cfg.max_connections) {
 		if (s->cfg.syncookies && !isn_above && ao_mkt < 0) {
 			/* RFC 4987 3.6: no state for this SYN, none evicted
