@@ -10,12 +10,17 @@
  *       stream to EOF.  Time runs from both streams being open to EOF.
  *       Prints MB/s and, for each -P pid (the daemons), CPU seconds used
  *       during the transfer, and CPU seconds per GB (daemons only).
+ *   bench_tou bulk ... -t SECONDS
+ *       The same stream, but the writer writes without end and this process
+ *       counts what arrives during SECONDS from the streams' opening; then
+ *       both streams are closed (goodput over a fixed time: bench/grid.sh).
  *   bench_tou rr ... [-s SIZE] [-n COUNT]
  *       Ping-pong of SIZE-byte messages (default 1) over a "nodelay"
  *       stream, COUNT (2000) round trips: RTT p50/p99/mean.
  *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -185,6 +190,52 @@ static int bulk(uint64_t total, size_t wsize)
 	return got == total ? 0 : 1;
 }
 
+/* -t: what arrives on B's stream during SECONDS while a child writes to A's
+ * without end; then the child is killed and both streams closed. */
+static int timed(double seconds, size_t wsize)
+{
+	int lfd, cfd, sfd;
+	char cid[32];
+	open_stream(&lfd, &cfd, &sfd, cid, sizeof cid);
+	char *buf = malloc(wsize > 65536 ? wsize : 65536);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'x', wsize);
+	uint64_t t0 = bu_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	if (pid == 0) {
+		close(sfd);
+		for (;;)
+			if (bu_write_all(cfd, buf, wsize) < 0)
+				_exit(0);
+	}
+	uint64_t got = 0, now;
+	while ((now = bu_now_ns()) < end) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		int ms = (int)((end - now) / 1000000u) + 1;
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		ssize_t n = read(sfd, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (uint64_t)n;
+	}
+	double secs = (double)(bu_now_ns() - t0) / 1e9;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(sfd);
+	close(cfd);
+	close(lfd);
+	printf("tou_timed bytes=%llu seconds=%.3f mb_s=%.3f\n", (unsigned long long)got, secs,
+	       (double)got / secs / 1e6);
+	free(buf);
+	return got > 0 ? 0 : 1;
+}
+
 static int rr(size_t size, unsigned count)
 {
 	int lfd, cfd, sfd;
@@ -227,7 +278,7 @@ static int rr(size_t size, unsigned count)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES] [-w WRITE] [-P PID,...]\n"
+		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES | -t SECONDS] [-w WRITE] [-P PID,...]\n"
 		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT]\n");
 	exit(2);
 }
@@ -240,9 +291,10 @@ int main(int argc, char **argv)
 	int is_rr = strcmp(mode, "rr") == 0;
 	uint64_t n = is_rr ? 2000 : (256ull << 20);
 	size_t size = 1, wsize = 65536;
+	double seconds = 0;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:t:")) != -1) {
 		switch (c) {
 		case 'a': sock_a = optarg; break;
 		case 'b': sock_b = optarg; break;
@@ -251,6 +303,7 @@ int main(int argc, char **argv)
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
+		case 't': seconds = atof(optarg); break;
 		case 'P':
 			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
 				pids[npids++] = (pid_t)atoi(t);
@@ -263,7 +316,7 @@ int main(int argc, char **argv)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "bulk") == 0)
-		return bulk(n, wsize);
+		return seconds > 0 ? timed(seconds, wsize) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
 	usage();

@@ -3,6 +3,7 @@
 # the same run on the same machine (never part of the test run).
 #
 #   bench/run.sh [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]
+#                [--grid-full | --no-grid]
 #
 # Builds (or uses) toud, tou, the relay and the bench programs in BUILD_DIR
 # (default: build-bench next to this script's source tree, RelWithDebInfo),
@@ -15,6 +16,10 @@
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
+#   grid      goodput against the kernel's TCP (its default congestion
+#             control and CUBIC) through the same impairment relay at 0, 1,
+#             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
+#             3 s per point, or 30 s with --grid-full; --no-grid skips it
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
 # the two daemons only).
@@ -25,6 +30,7 @@ BUILD=$SRC/build-bench
 BYTES=1G
 RTS=5000
 BUILD_IT=1
+GRID=short
 while [ $# -gt 0 ]; do
 	case $1 in
 	-B) BUILD=$2; shift 2 ;;
@@ -32,13 +38,15 @@ while [ $# -gt 0 ]; do
 	-r) RTS=$2; shift 2 ;;
 	-q) BYTES=256M; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]" >&2; exit 2 ;;
+	--grid-full) GRID=full; shift ;;
+	--no-grid) GRID=none; shift ;;
+	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build] [--grid-full | --no-grid]" >&2; exit 2 ;;
 	esac
 done
 if [ "$BUILD_IT" = 1 ]; then
 	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud tou-cli relay bench >/dev/null
+	cmake --build "$BUILD" -j2 --target toud tou-cli relay tunbridge bench >/dev/null
 fi
 TOUD=$BUILD/daemon/toud TOU=$BUILD/client/tou RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
 for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_udp" "$BB/bench_tcp" "$BB/bench_tou"; do
@@ -178,3 +186,14 @@ rrow() { printf "%-34s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv 
 rrow "raw UDP" "$UDPRR"
 rrow "kernel TCP (nodelay)" "$TCPRR"
 rrow "tou (nodelay, via API)" "$TOURR"
+
+if [ "$GRID" != none ]; then
+	echo
+	if [ "$(id -u)" != 0 ]; then
+		echo "== loss/RTT grid against the kernel's TCP: skipped (needs root; bench/grid.sh)"
+	else
+		gopt=()
+		if [ "$GRID" = full ]; then gopt=(--full); fi
+		"$SRC/bench/grid.sh" -B "$BUILD" --no-build "${gopt[@]}"
+	fi
+fi
