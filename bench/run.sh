@@ -12,7 +12,8 @@
 #             and with UDP GSO/GRO, 44 datagrams per send (toud uses GSO)
 #   kernel TCP bench_tcp bulk (loopback MSS ~64K) and with -m 1440 (tou's MSS)
 #   tou/API   bench_tou bulk: two toud daemons, bytes through the API sockets
-#   tou/CLI   `tou connect` < /dev/zero-like input, `tou listen` > /dev/null
+#   tou/CLI   `tou connect < FILE` (in /dev/shm), `tou listen > /dev/null`, and
+#             through pipes (cat FILE | tou connect, tou listen | cat)
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
@@ -60,6 +61,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$T"
+	if [ -n "${DATA:-}" ]; then rm -f "$DATA"; fi
 }
 trap cleanup EXIT
 
@@ -106,24 +108,42 @@ TOURR=$("$BB/bench_tou" rr -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7
 	|| { cat "$T/rr.err" >&2; exit 1; }
 echo "$TOURR"
 
-# The CLI in the path: stdin -> tou -> Unix socket -> toud -> UDP -> toud -> tou -> stdout
-"$TOU" -s "$T/B.sock" listen 7002 >/dev/null 2>"$T/cli.listen.err" &
-LP=$!
-PIDS+=($LP)
-sleep 0.3
-c0a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
-c0b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
-t0=$(date +%s.%N)
-head -c "$NBYTES" /dev/zero | "$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" 7002 >/dev/null 2>"$T/cli.err" \
-	|| { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
-wait $LP || true
-t1=$(date +%s.%N)
-c1a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
-c1b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+# The CLI in the path: stdin -> tou -> Unix socket -> toud -> UDP -> toud -> tou -> stdout,
+# twice: `tou connect < FILE` (a file in /dev/shm: sendfile(2)) into `tou listen >
+# /dev/null` (splice(2)), and through pipes (cat FILE | tou connect, tou listen | cat)
+DATA=$(mktemp /dev/shm/tou-bench.XXXXXX)
+head -c "$NBYTES" /dev/zero >"$DATA"
 HZ=$(getconf CLK_TCK)
-CLI=$(awk -v n="$NBYTES" -v t0="$t0" -v t1="$t1" -v c="$((c1a - c0a + c1b - c0b))" -v hz="$HZ" \
-	'BEGIN { s = t1 - t0; printf "tou_cli bytes=%d seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f\n", n, s, n / s / 1e6, c / hz, c / hz / (n / 1e9) }')
-echo "$CLI"
+cli_run() { # cli_run LABEL PORT MODE(file|pipe): prints a tou_cli result line
+	local lp t0 t1 c0a c0b c1a c1b
+	if [ "$3" = file ]; then
+		"$TOU" -s "$T/B.sock" listen "$2" >/dev/null 2>"$T/cli.listen.err" </dev/null &
+	else
+		"$TOU" -s "$T/B.sock" listen "$2" 2>"$T/cli.listen.err" </dev/null | cat >/dev/null &
+	fi
+	lp=$!
+	PIDS+=($lp)
+	for i in $(seq 60); do
+		"$TOU" -s "$T/B.sock" status 2>/dev/null | grep -q "LISTEN .*/$2 " && break
+		sleep 0.05
+	done
+	c0a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
+	c0b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+	t0=$(date +%s.%N)
+	if [ "$3" = file ]; then
+		"$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" <"$DATA" >/dev/null 2>"$T/cli.err"
+	else
+		cat "$DATA" | "$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" >/dev/null 2>"$T/cli.err"
+	fi || { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
+	wait $lp || true
+	t1=$(date +%s.%N)
+	c1a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
+	c1b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+	awk -v l="$1" -v n="$NBYTES" -v t0="$t0" -v t1="$t1" -v c="$((c1a - c0a + c1b - c0b))" -v hz="$HZ" \
+		'BEGIN { s = t1 - t0; printf "%s bytes=%d seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f\n", l, n, s, n / s / 1e6, c / hz, c / hz / (n / 1e9) }'
+}
+CLI=$(cli_run tou_cli 7002 file); echo "$CLI"
+CLIP=$(cli_run tou_cli_pipe 7005 pipe); echo "$CLIP"
 
 # TCP-AO (RFC 5925): the same bulk transfer between two more daemons that
 # share a [key] for 127.0.0.1, so every segment is MACed and verified
@@ -169,9 +189,15 @@ row "raw UDP, GSO/GRO 44 x 1472 B" "$udpg_mb" "$(kv "$UDPG" cpu_s_per_gb)"
 row "kernel TCP loopback" "$tcp_mb" "$(kv "$TCP" cpu_s_per_gb)"
 row "kernel TCP, MSS 1440" "$(kv "$TCPM" mb_s)" "$(kv "$TCPM" cpu_s_per_gb)"
 row "tou via API (bench_tou)" "$(kv "$TOUBULK" mb_s)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)"
-row "tou via CLI (tou connect/listen)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_cpu_s_per_gb)"
+row "tou via CLI (< file, > /dev/null)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_cpu_s_per_gb)"
+row "tou via CLI (cat | tou | cat)" "$(kv "$CLIP" mb_s)" "$(kv "$CLIP" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO HMAC-SHA-1-96" "$(kv "$AOSHA" mb_s)" "$(kv "$AOSHA" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO AES-128-CMAC-96" "$(kv "$AOCMAC" mb_s)" "$(kv "$AOCMAC" daemon_cpu_s_per_gb)"
+echo
+echo "== the CLI against the API path (same run; target >= 0.9)"
+printf "%-34s %10s\n" "" "MB/s ratio"
+printf "%-34s %10s\n" "CLI (files) / API" "$(ratio "$(kv "$CLI" mb_s)" "$(kv "$TOUBULK" mb_s)")"
+printf "%-34s %10s\n" "CLI (pipes) / API" "$(ratio "$(kv "$CLIP" mb_s)" "$(kv "$TOUBULK" mb_s)")"
 echo
 echo "== TCP-AO against plain tou (bench_tou bulk, same run)"
 printf "%-34s %10s %12s\n" "" "MB/s ratio" "CPU/GB ratio"
