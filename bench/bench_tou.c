@@ -14,9 +14,14 @@
  *       The same stream, but the writer writes without end and this process
  *       counts what arrives during SECONDS from the streams' opening; then
  *       both streams are closed (goodput over a fixed time: bench/grid.sh).
- *   bench_tou rr ... [-s SIZE] [-n COUNT]
+ *   bench_tou rr ... [-s SIZE] [-n COUNT] [-W]
  *       Ping-pong of SIZE-byte messages (default 1) over a "nodelay"
- *       stream, COUNT (2000) round trips: RTT p50/p99/mean.
+ *       stream, COUNT (2000) round trips: RTT p50/p99/mean.  -W: both
+ *       apps wait for each answer in poll(2) (POLLIN) before read(2): a
+ *       read(2) blocked on a Unix stream socket is also woken (for
+ *       nothing) when the daemon takes the app's own bytes from it
+ *       (the kernel's unix_write_space wakes every waiter; poll(2) waiters
+ *       only for the events they asked for).
  *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
@@ -33,6 +38,19 @@ static const char *sock_a, *sock_b, *udp_b;
 static unsigned port = 7000;
 static pid_t pids[8];
 static int npids;
+static int poll_wait; /* -W */
+
+/* bu_read_exact, after poll(2) for POLLIN with -W */
+static int rr_read(int fd, void *buf, size_t len)
+{
+	if (poll_wait) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		while (poll(&p, 1, -1) < 0)
+			if (errno != EINTR)
+				return -1;
+	}
+	return bu_read_exact(fd, buf, len);
+}
 
 static int unix_connect(const char *path)
 {
@@ -250,7 +268,7 @@ static int rr(size_t size, unsigned count)
 		bu_die("fork");
 	if (pid == 0) {
 		close(cfd);
-		while (bu_read_exact(sfd, buf, size) == 1)
+		while (rr_read(sfd, buf, size) == 1)
 			if (bu_write_all(sfd, buf, size) < 0)
 				_exit(2);
 		_exit(0);
@@ -259,11 +277,11 @@ static int rr(size_t size, unsigned count)
 	unsigned i;
 	for (i = 0; i < count; i++) {
 		uint64_t t = bu_now_ns();
-		if (bu_write_all(cfd, buf, size) < 0 || bu_read_exact(cfd, buf, size) != 1)
+		if (bu_write_all(cfd, buf, size) < 0 || rr_read(cfd, buf, size) != 1)
 			break;
 		rt[i] = bu_now_ns() - t;
 	}
-	bu_print_rtts("tou_rr", rt, i, size);
+	bu_print_rtts(poll_wait ? "tou_rr_poll" : "tou_rr", rt, i, size);
 	shutdown(cfd, SHUT_WR);
 	close(sfd);
 	kill(pid, SIGTERM);
@@ -279,7 +297,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES | -t SECONDS] [-w WRITE] [-P PID,...]\n"
-		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT]\n");
+		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT] [-W]\n");
 	exit(2);
 }
 
@@ -294,7 +312,7 @@ int main(int argc, char **argv)
 	double seconds = 0;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:t:")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:t:W")) != -1) {
 		switch (c) {
 		case 'a': sock_a = optarg; break;
 		case 'b': sock_b = optarg; break;
@@ -304,6 +322,7 @@ int main(int argc, char **argv)
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
 		case 't': seconds = atof(optarg); break;
+		case 'W': poll_wait = 1; break;
 		case 'P':
 			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
 				pids[npids++] = (pid_t)atoi(t);

@@ -16,7 +16,9 @@
 #             through pipes (cat FILE | tou connect, tou listen | cat)
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
-#   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
+#   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay) with
+#             apps blocked in read(2) and waiting in poll(2) (bench_tou rr -W),
+#             and through `tou connect/listen --nodelay` (bench/cli_rr.py)
 #   grid      goodput against the kernel's TCP (its default congestion
 #             control and CUBIC) through the same impairment relay at 0, 1,
 #             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
@@ -107,6 +109,9 @@ echo "$TOUBULK"
 TOURR=$("$BB/bench_tou" rr -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7001 -n "$RTS" 2>"$T/rr.err") \
 	|| { cat "$T/rr.err" >&2; exit 1; }
 echo "$TOURR"
+TOURRW=$("$BB/bench_tou" rr -W -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7006 -n "$RTS" 2>"$T/rr.err") \
+	|| { cat "$T/rr.err" >&2; exit 1; }
+echo "$TOURRW"
 
 # The CLI in the path: stdin -> tou -> Unix socket -> toud -> UDP -> toud -> tou -> stdout,
 # twice: `tou connect < FILE` (a file in /dev/shm: sendfile(2)) into `tou listen >
@@ -144,6 +149,10 @@ cli_run() { # cli_run LABEL PORT MODE(file|pipe): prints a tou_cli result line
 }
 CLI=$(cli_run tou_cli 7002 file); echo "$CLI"
 CLIP=$(cli_run tou_cli_pipe 7005 pipe); echo "$CLIP"
+# 1-byte ping-pong through the CLI (pipes as stdin and stdout: splice(2))
+CLIRR=$(python3 "$SRC/bench/cli_rr.py" --tou "$TOU" -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" \
+	-p 7007 -n "$RTS" 2>"$T/clirr.err") || { cat "$T/clirr.err" >&2; exit 1; }
+echo "$CLIRR"
 
 # TCP-AO (RFC 5925): the same bulk transfer between two more daemons that
 # share a [key] for 127.0.0.1, so every segment is MACed and verified
@@ -207,11 +216,13 @@ aorow "HMAC-SHA-1-96 / plain" "$AOSHA"
 aorow "AES-128-CMAC-96 / plain" "$AOCMAC"
 echo
 echo "== 1-byte ping-pong round trip (microseconds)"
-printf "%-34s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"
-rrow() { printf "%-34s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv "$2" rtt_us_p99)" "$(kv "$2" rtt_us_mean)" "$(ratio "$(kv "$2" rtt_us_p50)" "$(kv "$TCPRR" rtt_us_p50)")"; }
+printf "%-38s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"
+rrow() { printf "%-38s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv "$2" rtt_us_p99)" "$(kv "$2" rtt_us_mean)" "$(ratio "$(kv "$2" rtt_us_p50)" "$(kv "$TCPRR" rtt_us_p50)")"; }
 rrow "raw UDP" "$UDPRR"
 rrow "kernel TCP (nodelay)" "$TCPRR"
 rrow "tou (nodelay, via API)" "$TOURR"
+rrow "tou (nodelay, API, poll before read)" "$TOURRW"
+rrow "tou (nodelay, CLI, python app)" "$CLIRR"
 
 if [ "$GRID" != none ]; then
 	echo

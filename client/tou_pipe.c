@@ -467,6 +467,7 @@ static int pipe_stream(const struct stream *s)
 		}
 		if (cli.progress)
 			progress_show(&pg, 0);
+		int got_up = 0, got_down = 0; /* read this turn, not yet sent on */
 		if (ii >= 0 && p[ii].revents && mi != MOVE_COPY) {
 			ssize_t r = move_up(mi, fd);
 			if (r > 0) {
@@ -490,6 +491,7 @@ static int pipe_stream(const struct stream *s)
 			if (r > 0) {
 				up_off = 0;
 				up_len = (size_t)r;
+				got_up = 1;
 			} else if (r == 0) {
 				in_eof = 1;
 			} else if (errno != EAGAIN && errno != EINTR) {
@@ -497,11 +499,14 @@ static int pipe_stream(const struct stream *s)
 				in_eof = 1; /* treat as the end of input */
 			}
 		}
-		if (is >= 0 && p[is].revents) {
+		/* Bytes just read are sent (written) at once, without a poll for
+		 * room first: the stream and stdout have room almost always, and
+		 * a 1-byte request costs two system calls in tou, not four. */
+		if (is >= 0 && (p[is].revents || got_up)) {
 			short re = p[is].revents;
 			if (up_wait && (re & (POLLOUT | POLLERR | POLLHUP)))
 				up_wait = 0; /* room again: stdin is watched next turn */
-			if (up_len > 0 && (re & (POLLOUT | POLLERR | POLLHUP))) {
+			if (up_len > 0 && (got_up || (re & (POLLOUT | POLLERR | POLLHUP)))) {
 				ssize_t w = send(fd, up + up_off, up_len, MSG_NOSIGNAL);
 				if (w > 0) {
 					up_off += (size_t)w;
@@ -559,6 +564,7 @@ static int pipe_stream(const struct stream *s)
 					if (!out_gone) { /* else dropped: nobody reads stdout */
 						down_off = 0;
 						down_len = (size_t)r;
+						got_down = 1;
 					}
 				} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
 					sock_eof = 1;
@@ -574,7 +580,7 @@ static int pipe_stream(const struct stream *s)
 		}
 		if (io >= 0 && p[io].revents && down_wait) {
 			down_wait = 0; /* room again (or its reader left: the next splice says EPIPE) */
-		} else if (io >= 0 && p[io].revents) {
+		} else if (down_len > 0 && (got_down || (io >= 0 && p[io].revents))) {
 			ssize_t w = write(1, down + down_off, down_len);
 			if (w > 0) {
 				down_off += (size_t)w;
