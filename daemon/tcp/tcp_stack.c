@@ -68,6 +68,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->delayed_ack = TCP_MS(40);         /* RFC 9293 3.8.6.3: less than 0.5 s */
 	cfg->nodelay = 0;
 	cfg->cc = TCP_CC_CUBIC;
+	cfg->loss_detection = TCP_LOSS_RACK;   /* RFC 8985 */
 	cfg->keepalive = 0;
 	cfg->keepalive_idle = TCP_SEC(7200);   /* RFC 9293 3.8.4: no less than two hours */
 	cfg->keepalive_intvl = TCP_SEC(75);
@@ -120,6 +121,8 @@ static int config_valid(const struct tcp_config *cfg)
 		return 0;
 	if (cfg->max_time_wait > (1u << 24))
 		return 0;
+	if (cfg->loss_detection != TCP_LOSS_RACK && cfg->loss_detection != TCP_LOSS_RFC6675)
+		return 0;
 	if (cfg->cc != TCP_CC_CUBIC && cfg->cc != TCP_CC_NEWRENO)
 		return 0;
 	return 1;
@@ -170,6 +173,7 @@ int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
 static void conn_free(struct tcp_conn *c)
 {
 	tcp_ao_conn_free(c);
+	tcp_rack_free(&c->rack);
 	tcp_ring_free(&c->sndbuf);
 	tcp_ring_free(&c->rcvbuf);
 	free(c);
@@ -709,6 +713,7 @@ void tcp_conn_time_wait(struct tcp_conn *c)
 	/* both FINs are acknowledged: nothing is left to send; the receive
 	 * ring keeps only what the owner has not read yet */
 	tcp_ring_free(&c->sndbuf);
+	tcp_rack_free(&c->rack);
 	tcp_ring_trim(&c->rcvbuf, c->rcvbuf.len);
 	tcp_seqset_init(&c->ooo);
 	if (!c->owned || c->released)
@@ -1169,6 +1174,9 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 		case TCP_T_IDLE:
 			idle_timeout(c, now);
 			break;
+		case TCP_T_RACK:
+			tcp_rack_timeout(c, now);
+			break;
 		}
 	}
 }
@@ -1264,6 +1272,8 @@ void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 		c->rcv_wscale = 0;
 	}
 	tcp_cc_init(&c->cc, (enum tcp_cc_algo)c->cc_algo, c->smss, now);
+	tcp_rack_init(&c->rack);
+	c->rack_on = s->cfg.loss_detection == TCP_LOSS_RACK;
 	c->rtx_count = 0;
 	tcp_timer_clear(c, TCP_T_USER);
 	if (c->keepalive)
