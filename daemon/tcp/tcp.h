@@ -154,7 +154,29 @@ struct tcp_callbacks {
 	 * if building fails - does not use it.  Returning NULL makes the engine
 	 * build in its own buffer (as without this hook). */
 	uint8_t *(*emit_buf)(void *ctx, const struct tcp_endpoint *to, size_t len);
+	/* Optional (may be NULL): what the segment tcp_input() is handling
+	 * proved about its sender `from`, said during that call and before
+	 * anything is emitted in answer, so that the caller can decide where
+	 * replies to `from` leave from (the daemon's reply route, udp_route.c):
+	 *   TCP_PEER_ACCEPTED  a connection accepted it: it passed the
+	 *                      sequence, RST, SYN and ACK checks of RFC 9293
+	 *                      3.10.7.4 (first to fifth), or it completed a
+	 *                      handshake (an acceptable SYN,ACK in SYN-SENT,
+	 *                      the ACK of our SYN,ACK); only a sender that
+	 *                      sees our segments can forge one
+	 *   TCP_PEER_UNPROVEN  no connection accepted it, but the engine
+	 *                      answers it: a SYN a listener takes (SYN,ACK),
+	 *                      a segment answered with a RST (no connection,
+	 *                      a listener's ACK, an allow list's refusal), the
+	 *                      SYN,ACK of a simultaneous open; anyone can
+	 *                      forge one, so it must not move the route of a
+	 *                      peer with live connections
+	 * Segments dropped without an answer, or answered only with an ACK
+	 * (out of window, bad ACK, challenge ACK, PAWS, TCP-AO failures) and
+	 * malformed datagrams say nothing. */
+	void (*peer)(void *ctx, const struct tcp_endpoint *from, int proof);
 };
+enum tcp_peer_proof { TCP_PEER_ACCEPTED = 1, TCP_PEER_UNPROVEN = 2 };
 
 /* ======================================================================
  * 2. Stack lifetime and configuration
@@ -162,6 +184,11 @@ struct tcp_callbacks {
 
 /* Congestion control algorithms (tcp_cc.h has the interface). */
 enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1 };
+/* Loss detection of connections with SACK (without SACK: RFC 5681/6582
+ * duplicate ACKs either way): RFC 8985 RACK-TLP (time-based marks, tail
+ * loss probes, lost retransmissions found without an RTO) or RFC 6675's
+ * duplicate-ACK threshold (DupThresh = 3) for strict peers. */
+enum tcp_loss_detection { TCP_LOSS_RACK = 0, TCP_LOSS_RFC6675 = 1 };
 
 /* Engine-wide configuration; tcp_config_default() fills the defaults. */
 struct tcp_config {
@@ -184,6 +211,7 @@ struct tcp_config {
 	tcp_time_t delayed_ack;    /* RFC 9293 3.8.6.3: < 0.5 s; default 40 ms, 0 = off */
 	int nodelay;               /* 1 = Nagle off by default */
 	enum tcp_cc_algo cc;       /* default CUBIC */
+	enum tcp_loss_detection loss_detection; /* default TCP_LOSS_RACK */
 	int keepalive;             /* 1 = keepalive on by default (off) */
 	tcp_time_t keepalive_idle; /* RFC 9293 3.8.4: >= 2 h */
 	tcp_time_t keepalive_intvl;/* 75 s */
@@ -585,6 +613,9 @@ struct tcp_stats {
 	uint64_t ChallengeAcks, ChallengeAcksSuppressed;
 	uint64_t FastRetransmits, Timeouts, DelayedAcks, SackRecoveries;
 	uint64_t ZeroWindowProbes, KeepAlives;
+	/* RFC 8985: segments RACK marked lost; tail loss probes sent; probes
+	 * that repaired a loss (a congestion response without recovery). */
+	uint64_t RackLost, TlpProbes, TlpRecoveries;
 	/* ACKs not sent in answer to unacceptable segments because the
 	 * connection answered one less than cfg.invalid_ratelimit ago (the
 	 * names of Linux's TCPACKSkipped* counters): PAWS failures,
