@@ -16,6 +16,7 @@
 #include "bridge.h"
 #include "fifo.h"
 #include "lstream.h"
+#include "tou_addr.h"
 #include "tou_proto.h"
 #include "toud.h"
 
@@ -103,6 +104,8 @@ struct api {
 	struct end_record ends[API_END_RECORDS];
 	unsigned n_ends, ends_next;
 	uint64_t requests, errors, clients_refused;
+	struct tou_bcast bcast;         /* the host's subnet broadcasts (api_bcast) */
+	tcp_time_t bcast_at;            /* when read, 0: never */
 	uint8_t rbuf[API_RBUF];
 };
 
