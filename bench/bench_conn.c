@@ -20,7 +20,8 @@
  * The clients run SECONDS (default 3) after a common start; a setup counts
  * when its client saw the byte and the EOF.  Output, one line:
  *   <tcp|tou>_conn clients=4 setups=5123 seconds=3.00 per_s=1707.7
- *   errors=0 [daemon_cpu_s=.. daemon_cpu_us_per_conn=..]
+ *   errors=0 slow_10ms=3 max_ms=41.2 [daemon_cpu_s=.. daemon_cpu_us_per_conn=..]
+ * (slow_10ms: setups that took 10 ms or more, max_ms: the slowest one).
  * (bench/conn.sh runs both and prints the ratio).
  */
 #include <arpa/inet.h>
@@ -164,15 +165,23 @@ static void client_proc(int start_fd, int res_fd, int (*once)(void))
 	while (read(start_fd, &c, 1) < 0 && errno == EINTR)
 		;
 	uint64_t end = bu_now_ns() + (uint64_t)(seconds * 1e9);
-	unsigned long ok = 0, bad = 0;
+	unsigned long ok = 0, bad = 0, slow = 0;
+	uint64_t worst = 0;
 	while (bu_now_ns() < end) {
-		if (once())
+		uint64_t t = bu_now_ns();
+		if (once()) {
 			ok++;
-		else if (++bad % 16 == 0)
+			t = bu_now_ns() - t;
+			if (t >= 10000000u) /* 10 ms: a timer or a lost datagram, not work */
+				slow++;
+			if (t > worst)
+				worst = t;
+		} else if (++bad % 16 == 0) {
 			usleep(1000); /* a refused daemon is not spun against */
+		}
 	}
-	char out[64];
-	int n = snprintf(out, sizeof out, "%lu %lu\n", ok, bad);
+	char out[96];
+	int n = snprintf(out, sizeof out, "%lu %lu %lu %llu\n", ok, bad, slow, (unsigned long long)(worst / 1000));
 	(void)bu_write_all(res_fd, out, (size_t)n);
 	_exit(0);
 }
@@ -278,12 +287,15 @@ int main(int argc, char **argv)
 		dcpu0[i] = bu_cpu_pid(dpids[i]);
 	uint64_t t0 = bu_now_ns();
 	close(start[1]); /* go */
-	unsigned long ok = 0, bad = 0;
+	unsigned long ok = 0, bad = 0, slow = 0, a, b, sl;
+	unsigned long long worst = 0, w;
 	FILE *rf = fdopen(res[0], "r");
-	unsigned long a, b;
-	for (unsigned i = 0; i < clients && rf && fscanf(rf, "%lu %lu", &a, &b) == 2; i++) {
+	for (unsigned i = 0; i < clients && rf && fscanf(rf, "%lu %lu %lu %llu", &a, &b, &sl, &w) == 4; i++) {
 		ok += a;
 		bad += b;
+		slow += sl;
+		if (w > worst)
+			worst = w;
 	}
 	double secs = (double)(bu_now_ns() - t0) / 1e9;
 	double dcpu = 0;
@@ -296,8 +308,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < clients; i++)
 		waitpid(servers[i], NULL, 0);
 	close(lfd);
-	printf("%s_conn clients=%u setups=%lu seconds=%.2f per_s=%.1f errors=%lu", is_tou ? "tou" : "tcp",
-	       clients, ok, secs, (double)ok / secs, bad);
+	printf("%s_conn clients=%u setups=%lu seconds=%.2f per_s=%.1f errors=%lu slow_10ms=%lu max_ms=%.1f",
+	       is_tou ? "tou" : "tcp", clients, ok, secs, (double)ok / secs, bad, slow, (double)worst / 1e3);
 	if (ndpids)
 		printf(" daemon_cpu_s=%.2f daemon_cpu_us_per_conn=%.1f", dcpu,
 		       ok ? dcpu / (double)ok * 1e6 : 0.0);

@@ -15,6 +15,8 @@
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
+#   setups/s  bench/conn.sh: connect, 1 byte each way, close, 1/4/16 clients,
+#             tou against kernel TCP
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
 # the two daemons only).
@@ -32,7 +34,7 @@ while [ $# -gt 0 ]; do
 	-r) RTS=$2; shift 2 ;;
 	-q) BYTES=256M; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]" >&2; exit 2 ;;
 	esac
 done
@@ -178,3 +180,7 @@ rrow() { printf "%-34s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv 
 rrow "raw UDP" "$UDPRR"
 rrow "kernel TCP (nodelay)" "$TCPRR"
 rrow "tou (nodelay, via API)" "$TOURR"
+
+# The cost of a connection (bench/conn.sh: its own pair of daemons)
+echo
+"$SRC/bench/conn.sh" -B "$BUILD" --no-build
