@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 	-r) RTS=$2; shift 2 ;;
 	-q) BYTES=256M; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
-	-h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]" >&2; exit 2 ;;
 	esac
 done
