@@ -104,6 +104,8 @@ struct api {
 	struct end_record ends[API_END_RECORDS];
 	unsigned n_ends, ends_next;
 	uint64_t requests, errors, clients_refused;
+	uint64_t refused_uid;           /* of which over max_api_clients_per_uid */
+	uint64_t refused_reserve;       /* of which non-root into api_root_reserve */
 	struct tou_bcast bcast;         /* the host's subnet broadcasts (api_bcast) */
 	tcp_time_t bcast_at;            /* when read, 0: never */
 	uint8_t rbuf[API_RBUF];
