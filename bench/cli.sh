@@ -40,34 +40,16 @@ for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_tou" ${BEFORE:+"$BEFORE"}; do
 	[ -x "$f" ] || { echo "cli.sh: missing $f" >&2; exit 2; }
 done
 
-T=$(mktemp -d /tmp/tou-cli-bench.XXXXXX)
+source "$SRC/bench/lib.sh"
+bench_init tou-cli-bench
 DATA=$(mktemp /dev/shm/tou-cli-bench.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T" "$DATA"
-}
-trap cleanup EXIT
+CLEAN+=("$DATA")
 
 n=${BYTES%[KkMmGg]} s=${BYTES: -1}
 case $s in k | K) NBYTES=$((n << 10)) ;; m | M) NBYTES=$((n << 20)) ;; g | G) NBYTES=$((n << 30)) ;; *) NBYTES=$BYTES ;; esac
 head -c "$NBYTES" /dev/zero >"$DATA"
 
-PORTS=$("$RELAY" --pick-ports 2)
-PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
-for d in A B; do
-	port=$PA
-	if [ $d = B ]; then port=$PB; fi
-	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-		-o daemon.log_level=warning 2>"$T/$d.log" &
-	PIDS+=($!)
-done
-for i in $(seq 100); do
-	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
-	sleep 0.1
-done
+start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning
 
 TPORT=7200
 # cli TOU MODE: one CLI transfer of the file; prints MB/s
@@ -80,10 +62,7 @@ cli() {
 		"$tou" -s "$T/B.sock" listen "$TPORT" 2>"$T/listen.err" </dev/null | cat >/dev/null &
 	fi
 	lp=$!
-	for i in $(seq 50); do
-		"$TOU" -s "$T/B.sock" status 2>/dev/null | grep -q "LISTEN .*/$TPORT " && break
-		sleep 0.05
-	done
+	wait_listener "$TOU" "$T/B.sock" "$TPORT"
 	t0=$(date +%s.%N)
 	if [ "$mode" = file ]; then
 		"$tou" -s "$T/A.sock" connect "127.0.0.1:$PB" "$TPORT" <"$DATA" >/dev/null 2>"$T/connect.err"
