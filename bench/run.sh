@@ -23,6 +23,8 @@
 #             control and CUBIC) through the same impairment relay at 0, 1,
 #             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
 #             3 s per point, or 30 s with --grid-full; --no-grid skips it
+#   setups/s  bench/conn.sh: connect, 1 byte each way, close, 1/4/16 clients,
+#             tou against kernel TCP
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
 # the two daemons only).
@@ -43,7 +45,7 @@ while [ $# -gt 0 ]; do
 	--no-build) BUILD_IT=0; shift ;;
 	--grid-full) GRID=full; shift ;;
 	--no-grid) GRID=none; shift ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build] [--grid-full | --no-grid]" >&2; exit 2 ;;
 	esac
 done
@@ -211,3 +213,7 @@ if [ "$GRID" != none ]; then
 		"$SRC/bench/grid.sh" -B "$BUILD" --no-build "${gopt[@]}"
 	fi
 fi
+
+# The cost of a connection (bench/conn.sh: its own pair of daemons)
+echo
+"$SRC/bench/conn.sh" -B "$BUILD" --no-build
