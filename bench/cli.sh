@@ -72,24 +72,13 @@ children_cpu() {
 # cli TOU MODE: one CLI transfer of the file (in a subshell: its children
 # are the tou and cat processes of this transfer)
 cli() {
-	local tou=$1 mode=$2 lp t0 t1 d0
+	local t0 t1 d0
 	TPORT=$((TPORT + 1))
-	if [ "$mode" = file ]; then
-		"$tou" -s "$T/B.sock" listen "$TPORT" >/dev/null 2>"$T/listen.err" </dev/null &
-	else
-		"$tou" -s "$T/B.sock" listen "$TPORT" 2>"$T/listen.err" </dev/null | cat >/dev/null &
-	fi
-	lp=$!
-	wait_listener "$TOU" "$T/B.sock" "$TPORT"
+	cli_listen "$1" "$2" "$TPORT"
 	children_cpu "$T/cpu0"
 	d0=$(dticks)
 	t0=$(date +%s.%N)
-	if [ "$mode" = file ]; then
-		"$tou" -s "$T/A.sock" connect "127.0.0.1:$PB" "$TPORT" <"$DATA" >/dev/null 2>"$T/connect.err"
-	else
-		cat "$DATA" | "$tou" -s "$T/A.sock" connect "127.0.0.1:$PB" "$TPORT" >/dev/null 2>"$T/connect.err"
-	fi || { echo "cli.sh: tou connect failed: $(cat "$T/connect.err")" >&2; exit 1; }
-	wait $lp || true
+	cli_connect "$1" "$2" "$TPORT" "$DATA"
 	t1=$(date +%s.%N)
 	children_cpu "$T/cpu1"
 	result "$t0" "$t1" "$d0" "$(awk '{ v[NR] = $1 } END { print v[2] - v[1] }' "$T/cpu0" "$T/cpu1")"

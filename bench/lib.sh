@@ -10,6 +10,14 @@
 #                          $T/A.sock and $T/B.sock; sets PA, PB, PID_A, PID_B
 #   wait_listener TOU SOCK PORT
 #                          until that daemon lists a listener on PORT
+#   cli_listen TOU MODE PORT, then cli_connect TOU MODE PORT FILE
+#                          one CLI transfer of FILE from daemon A to B:
+#                          `tou listen` on B (started, listening: sets
+#                          CLI_LP), then `tou connect` from A, waiting for
+#                          both.  MODE file: `tou connect < FILE`, `tou
+#                          listen > /dev/null`; MODE pipe: `cat FILE | tou
+#                          connect`, `tou listen | cat`.  (Callers time what
+#                          lies between the two.)
 
 bench_init() {
 	T=$(mktemp -d "/tmp/$1.XXXXXX")
@@ -55,4 +63,24 @@ wait_listener() {
 	done
 	echo "no listener on port $3 of $2" >&2
 	exit 1
+}
+
+cli_listen() {
+	if [ "$2" = file ]; then
+		"$1" -s "$T/B.sock" listen "$3" >/dev/null 2>"$T/cli.listen.err" </dev/null &
+	else
+		"$1" -s "$T/B.sock" listen "$3" 2>"$T/cli.listen.err" </dev/null | cat >/dev/null &
+	fi
+	CLI_LP=$!
+	PIDS+=("$CLI_LP")
+	wait_listener "$1" "$T/B.sock" "$3"
+}
+
+cli_connect() {
+	if [ "$2" = file ]; then
+		"$1" -s "$T/A.sock" connect "127.0.0.1:$PB" "$3" <"$4" >/dev/null 2>"$T/cli.err"
+	else
+		cat "$4" | "$1" -s "$T/A.sock" connect "127.0.0.1:$PB" "$3" >/dev/null 2>"$T/cli.err"
+	fi || { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
+	wait "$CLI_LP" || true
 }

@@ -102,24 +102,12 @@ CLEAN+=("$DATA")
 head -c "$NBYTES" /dev/zero >"$DATA"
 HZ=$(getconf CLK_TCK)
 cli_run() { # cli_run LABEL PORT MODE(file|pipe): prints a tou_cli result line
-	local lp t0 t1 c0a c0b c1a c1b
-	if [ "$3" = file ]; then
-		"$TOU" -s "$T/B.sock" listen "$2" >/dev/null 2>"$T/cli.listen.err" </dev/null &
-	else
-		"$TOU" -s "$T/B.sock" listen "$2" 2>"$T/cli.listen.err" </dev/null | cat >/dev/null &
-	fi
-	lp=$!
-	PIDS+=($lp)
-	wait_listener "$TOU" "$T/B.sock" "$2"
+	local t0 t1 c0a c0b c1a c1b
+	cli_listen "$TOU" "$3" "$2"
 	c0a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
 	c0b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
 	t0=$(date +%s.%N)
-	if [ "$3" = file ]; then
-		"$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" <"$DATA" >/dev/null 2>"$T/cli.err"
-	else
-		cat "$DATA" | "$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" >/dev/null 2>"$T/cli.err"
-	fi || { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
-	wait $lp || true
+	cli_connect "$TOU" "$3" "$2" "$DATA"
 	t1=$(date +%s.%N)
 	c1a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
 	c1b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
