@@ -59,19 +59,23 @@ start_daemon A -c "$WORK/A.conf"
 # waits for more bytes on the way); the last one is typed together with
 # the end of input (socat's shutdown: the client's FIN), and its echo and
 # then EOF still reach the half-closed client
-coproc SOC { socat -t 30 - TCP:127.0.0.1:"$F1" 2>"$WORK/isocat.log"; }
+mkfifo "$WORK/to_socat" "$WORK/from_socat"
+socat -t 30 - TCP:127.0.0.1:"$F1" <"$WORK/to_socat" >"$WORK/from_socat" 2>"$WORK/isocat.log" &
+soc_pid=$!
+BG_PIDS+=($soc_pid)
+exec {to_soc}>"$WORK/to_socat" {from_soc}<"$WORK/from_socat"
 for i in $(seq 1 20); do
-	echo "line $i of an interactive session" >&"${SOC[1]}"
-	read -t 30 -r got <&"${SOC[0]}" || fail "interactive: no echo of line $i"
+	echo "line $i of an interactive session" >&"$to_soc"
+	read -t 30 -r got <&"$from_soc" || fail "interactive: no echo of line $i"
 	[ "$got" = "line $i of an interactive session" ] || fail "interactive: line $i came back as \"$got\""
 done
-echo "the last line, then EOF" >&"${SOC[1]}"
-in_fd=${SOC[1]}
-exec {in_fd}>&- # socat shuts down its write side: our FIN
-read -t 30 -r got <&"${SOC[0]}" || fail "interactive: the last line did not come back to the half-closed client"
+echo "the last line, then EOF" >&"$to_soc"
+exec {to_soc}>&- # socat shuts down its write side: our FIN
+read -t 30 -r got <&"$from_soc" || fail "interactive: the last line did not come back to the half-closed client"
 [ "$got" = "the last line, then EOF" ] || fail "interactive: the last line came back as \"$got\""
-if read -t 30 -r got <&"${SOC[0]}"; then fail "interactive: \"$got\" after the echo of the last line"; fi
-wait "$SOC_PID" || fail "interactive: socat failed: $(cat "$WORK/isocat.log")"
+if read -t 30 -r got <&"$from_soc"; then fail "interactive: \"$got\" after the echo of the last line"; fi
+exec {from_soc}<&-
+wait "$soc_pid" || fail "interactive: socat failed: $(cat "$WORK/isocat.log")"
 echo "ok: interactive socat: 20 lines echoed one by one, the last one with the client's FIN, then EOF"
 
 head -c 2M /dev/urandom >"$WORK/in.bin"
