@@ -286,9 +286,11 @@ void do_stats(struct client *cl)
 	char rt[512];
 	udp_route_json(a->d->route, rt, sizeof rt);
 	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
-		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
+		  ",\"clients_refused\":%" PRIu64 ",\"clients_refused_uid\":%" PRIu64
+		  ",\"clients_refused_reserve\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
 		  "\"ended_kept\":%u},",
-		  u, rt, a->requests, a->errors, a->clients_refused, a->n_req, a->d->bridges->live, a->n_ends);
+		  u, rt, a->requests, a->errors, a->clients_refused, a->refused_uid, a->refused_reserve, a->n_req,
+		  a->d->bridges->live, a->n_ends);
 	forward_stats_json(a->d->fwd, &b);
 	sb_printf(&b, "}");
 	reply_doc(cl, &b);

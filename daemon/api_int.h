@@ -103,6 +103,8 @@ struct api {
 	struct end_record ends[API_END_RECORDS];
 	unsigned n_ends, ends_next;
 	uint64_t requests, errors, clients_refused;
+	uint64_t refused_uid;           /* of which over max_api_clients_per_uid */
+	uint64_t refused_reserve;       /* of which non-root into api_root_reserve */
 	uint8_t rbuf[API_RBUF];
 };
 

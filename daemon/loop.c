@@ -39,6 +39,12 @@ static uint8_t *cb_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len
 	return udp_emit_buf(d->udp, to, len);
 }
 
+static void cb_peer(void *ctx, const struct tcp_endpoint *from, int proof)
+{
+	struct toud *d = ctx;
+	udp_peer_proof(d->udp, from, proof);
+}
+
 /* The one way an engine event reaches the daemon: the owner the user
  * pointer names (toud.h struct tcp_owner) notes it. */
 static void cb_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int err)
@@ -155,7 +161,7 @@ int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed)
 	if (r != 0)
 		return r;
 	struct tcp_callbacks cb = { .ctx = d, .emit = cb_emit, .event = cb_event, .log = cb_log,
-				     .emit_buf = cb_emit_buf };
+				     .emit_buf = cb_emit_buf, .peer = cb_peer };
 	r = tcp_stack_new(&d->stack, &d->cfg.tcp, &cb, secret, seed);
 	if (r != 0) {
 		log_err("cannot create the TCP stack: %s", tcp_strerror(r));
