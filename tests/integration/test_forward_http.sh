@@ -7,6 +7,8 @@
 #      once) to an http.server whose handler answers only when all 200
 #      requests are in (a barrier): so 200 forwarded connections are open
 #      together through both daemons; every body is its own file;
+#      Both daemons start with a soft open-files limit of 128: they raise
+#      it for max_connections (else accept(2) fails with EMFILE);
 #   3. LIST shows a live forwarded stream's forward / service ("via");
 #      STATS counts the connections and the bytes of each side.
 set -euo pipefail
@@ -48,6 +50,13 @@ BG_PIDS+=($!)
 wait_for "http.server" 10 curl -sf -o /dev/null "http://127.0.0.1:$HTTP_PORT/f0.bin"
 wait_for "the barrier server" 10 curl -sf -o /dev/null "http://127.0.0.1:$SYNC_PORT/f0.bin"
 
+# both daemons start with a soft open-files limit of 128 (a shell's usual
+# 1024 does the same to more connections): toud raises it to what
+# max_connections needs, so the NCONC connections below do not run out of
+# file descriptors
+printf '#!/bin/sh\nexec prlimit --nofile=128: "%s" "$@"\n' "$TOUD" >"$WORK/toud-lowfd"
+chmod +x "$WORK/toud-lowfd"
+TOUD=$WORK/toud-lowfd
 printf '[service svc]\nport = 80\nto = 127.0.0.1:%s\n[service sync]\nport = 81\nto = 127.0.0.1:%s\n' \
 	"$HTTP_PORT" "$SYNC_PORT" >"$WORK/B.conf"
 start_daemon B -c "$WORK/B.conf"
@@ -57,6 +66,15 @@ printf '[forward fw]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 80\n[forward sync
 	"$FWD_PORT" "$B_PORT" "$SYNC_FWD" "$B_PORT" >"$WORK/A.conf"
 start_daemon A -c "$WORK/A.conf"
 
+for d in A B; do
+	pid_var=${d}_PID
+	soft=$(awk '/^Max open files/ { print $4 }' "/proc/${!pid_var}/limits")
+	want=$((4096 + 1024 + 64)) hard=$(ulimit -Hn) # max_connections + max_api_clients + spare
+	[ "$hard" = unlimited ] || [ "$hard" -ge "$want" ] || want=$hard
+	[ "$soft" = "$want" ] || fail "toud $d has a soft open-files limit of $soft, expected $want"
+	grep -q 'open files: soft limit raised from 128 to' "$WORK/$d.log" || fail "toud $d does not log the raise"
+done
+echo "ok: both daemons raised their soft open-files limit from 128 for max_connections + max_api_clients"
 curl -sS --fail --max-time 120 -o "$WORK/big.out" "http://127.0.0.1:$FWD_PORT/big.bin" || fail "curl of big.bin failed"
 [ "$(sha256sum <"$WORK/big.out")" = "$(sha256sum <"$WORK/www/big.bin")" ] || fail "big.bin differs after the tunnel"
 echo "ok: 100 MB through [forward] + [service], sha256 equal"
@@ -67,7 +85,7 @@ for i in $(seq 0 $((NCONC - 1))); do
 	args+=(-o "$WORK/c$i.out" "http://127.0.0.1:$SYNC_FWD/sync/f$((i % 20)).bin")
 done
 curl -sS --fail --max-time 120 --parallel --parallel-immediate --parallel-max "$NCONC" "${args[@]}" 2>"$WORK/curl.log" ||
-	fail "$NCONC concurrent requests: curl failed: $(sort "$WORK/curl.log" | uniq -c | head -5)"
+	fail "$NCONC concurrent requests: curl failed: $(tr '\r' '\n' <"$WORK/curl.log" | grep -o 'curl: .*' | sort | uniq -c | head -5)"
 for i in $(seq 0 $((NCONC - 1))); do
 	cmp -s "$WORK/c$i.out" "$WORK/www/f$((i % 20)).bin" || fail "concurrent request $i: wrong body"
 done
