@@ -15,24 +15,31 @@
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
+#   tou/fwd   two more daemons, a [forward] on A to a [service] on B:
+#             bench_tcp bulk and conn with kernel TCP at both ends
+#             (bench_tcp -c/-l), beside the API path and kernel TCP
+#   conn/s    connection rate (4 workers: connect, 1 byte each way,
+#             close): kernel TCP, tou via API (bench_tou conn), forwarded
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
 # the two daemons only).
-# -q: 256 MB transfers instead of 1 GB.  BYTES takes K/M/G suffixes.
+# -q: 256 MB transfers and 1000 connections instead of 1 GB and 2000.
+# BYTES takes K/M/G suffixes.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
 BYTES=1G
 RTS=5000
+NCONN=2000
 BUILD_IT=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	-B) BUILD=$2; shift 2 ;;
 	-n) BYTES=$2; shift 2 ;;
 	-r) RTS=$2; shift 2 ;;
-	-q) BYTES=256M; shift ;;
+	-q) BYTES=256M; NCONN=1000; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]" >&2; exit 2 ;;
 	esac
 done
@@ -149,6 +156,38 @@ ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
 AOSHA=$(ao_bulk hmac-sha-1-96 7003 | sed 's/^/ao-hmac-sha-1-96 /'); echo "$AOSHA"
 AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$AOCMAC"
 
+# The forwarded path: kernel TCP -> [forward] on FA -> tou -> [service] on
+# FB -> kernel TCP; the same bench_tcp programs as the kernel baseline,
+# with -c (connect to the forward's listen) and -l (listen as the target).
+echo "-- tou forwarded: bench_tcp -> [forward] on daemon FA -> [service] on FB -> bench_tcp"
+PORTS=$("$RELAY" --pick-ports 4) # UDP ports of 127.0.0.1; the last two serve as TCP ports
+FPA=$(sed -n 1p <<<"$PORTS") FPB=$(sed -n 2p <<<"$PORTS") FWD=$(sed -n 3p <<<"$PORTS") TGT=$(sed -n 4p <<<"$PORTS")
+printf '[forward bench]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 7100\n' "$FWD" "$FPB" >"$T/fA.conf"
+printf '[service bench]\nport = 7100\nto = 127.0.0.1:%s\n' "$TGT" >"$T/fB.conf"
+for d in A B; do
+	port=$FPA
+	if [ $d = B ]; then port=$FPB; fi
+	"$TOUD" -c "$T/f$d.conf" -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/f$d.sock" \
+		-o daemon.log_level=notice 2>"$T/f$d.log" &
+	PIDS+=($!)
+	printf -v "PID_F$d" %s $!
+done
+for i in $(seq 100); do
+	[ -S "$T/fA.sock" ] && [ -S "$T/fB.sock" ] && break
+	sleep 0.1
+done
+FWDBULK=$("$BB/bench_tcp" bulk -n "$NBYTES" -c "$FWD" -l "$TGT" -P "$PID_FA,$PID_FB") ||
+	{ echo "forwarded bulk failed: $FWDBULK" >&2; cat "$T/fA.log" "$T/fB.log" >&2; exit 1; }
+echo "$FWDBULK"
+echo "-- connection rate ($NCONN connections, 4 workers)"
+TCPCONN=$("$BB/bench_tcp" conn -n "$NCONN"); echo "$TCPCONN"
+TOUCONN=$("$BB/bench_tou" conn -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7010 -n "$NCONN" \
+	-P "$PID_A,$PID_B" 2>"$T/conn.err") || { cat "$T/conn.err" >&2; exit 1; }
+echo "$TOUCONN"
+FWDCONN=$("$BB/bench_tcp" conn -n "$NCONN" -c "$FWD" -l "$TGT" -P "$PID_FA,$PID_FB") ||
+	{ echo "forwarded connections failed: $FWDCONN" >&2; exit 1; }
+echo "$FWDCONN"
+
 udp_mb=$(kv "$UDP" mb_s)
 udpg_mb=$(kv "$UDPG" mb_s)
 tcp_mb=$(kv "$TCP" mb_s)
@@ -162,6 +201,7 @@ row "kernel TCP loopback" "$tcp_mb" "$(kv "$TCP" cpu_s_per_gb)"
 row "kernel TCP, MSS 1440" "$(kv "$TCPM" mb_s)" "$(kv "$TCPM" cpu_s_per_gb)"
 row "tou via API (bench_tou)" "$(kv "$TOUBULK" mb_s)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)"
 row "tou via CLI (tou connect/listen)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_cpu_s_per_gb)"
+row "tou forwarded ([forward]/[service])" "$(kv "$FWDBULK" mb_s)" "$(kv "$FWDBULK" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO HMAC-SHA-1-96" "$(kv "$AOSHA" mb_s)" "$(kv "$AOSHA" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO AES-128-CMAC-96" "$(kv "$AOCMAC" mb_s)" "$(kv "$AOCMAC" daemon_cpu_s_per_gb)"
 echo
@@ -171,6 +211,19 @@ aorow() { printf "%-34s %10s %12s\n" "$1" "$(ratio "$(kv "$2" mb_s)" "$(kv "$TOU
 	"$(ratio "$(kv "$2" daemon_cpu_s_per_gb)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)")"; }
 aorow "HMAC-SHA-1-96 / plain" "$AOSHA"
 aorow "AES-128-CMAC-96 / plain" "$AOCMAC"
+echo
+echo "== forwarded against the API path (same run; target: MB/s ratio >= 0.8)"
+printf "%-34s %10s %12s\n" "" "MB/s ratio" "CPU/GB ratio"
+printf "%-34s %10s %12s\n" "forwarded / API" "$(ratio "$(kv "$FWDBULK" mb_s)" "$(kv "$TOUBULK" mb_s)")" \
+	"$(ratio "$(kv "$FWDBULK" daemon_cpu_s_per_gb)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)")"
+echo
+echo "== connection rate: connect, 1 byte each way, close; 4 workers, $NCONN connections"
+printf "%-34s %10s %9s %9s %14s %7s\n" "" "conn/s" "/kTCP" "/API" "CPU ms/conn" "failed"
+crow() { printf "%-34s %10s %9s %9s %14s %7s\n" "$1" "$(kv "$2" conn_s)" "$(ratio "$(kv "$2" conn_s)" "$(kv "$TCPCONN" conn_s)")" \
+	"$(ratio "$(kv "$2" conn_s)" "$(kv "$TOUCONN" conn_s)")" "$(kv "$2" daemon_cpu_ms_per_conn)" "$(kv "$2" failed)"; }
+crow "kernel TCP loopback" "$TCPCONN"
+crow "tou via API (bench_tou conn)" "$TOUCONN"
+crow "tou forwarded ([forward]/[service])" "$FWDCONN"
 echo
 echo "== 1-byte ping-pong round trip (microseconds)"
 printf "%-34s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"
