@@ -9,8 +9,18 @@
  *   bench_tcp rr [-s SIZE] [-n COUNT]
  *       Ping-pong of SIZE-byte messages (default 1) with TCP_NODELAY, COUNT
  *       (10000) round trips: RTT p50/p99/mean in microseconds.
+ *   bench_tcp conn [-n COUNT] [-k WORKERS]
+ *       Connection rate: WORKERS (4) clients each open COUNT/WORKERS (2000
+ *       in all) connections one after the other: connect, 1 byte there, 1
+ *       byte back, close (the client first); WORKERS server processes
+ *       accept, echo the byte and close at EOF.  Prints connections/s.
  *   Option -m MSS sets TCP_MAXSEG on both ends (e.g. 1440, tou's data per
  *   segment) for a like-for-like segment size; loopback's default is ~65483.
+ *   Options -c PORT -l PORT put something between the two ends (bulk, rr,
+ *   conn): the connecting end goes to 127.0.0.1:PORT (-c: a toud
+ *   [forward]'s listen), the listening end binds 127.0.0.1:PORT (-l: the
+ *   [service]'s target); -P PID,... adds those processes' CPU during the
+ *   run (the daemons: daemon_cpu_s).
  *
  * On an impaired path (bench/grid.sh):
  *   bench_tcp bulk -t SECONDS -N NS_CLIENT,NS_SERVER -A SERVER_IP [-C CC]
@@ -41,6 +51,18 @@ static int mss_opt;
 static const char *ns_client, *ns_server; /* -N: network namespaces */
 static const char *server_ip;             /* -A: listener address */
 static const char *cc_opt;                /* -C: TCP_CONGESTION */
+static unsigned fwd_port, target_port;    /* -c, -l: 0 = the pair's own listener */
+static pid_t pids[8];                     /* -P */
+static int npids;
+
+/* CPU seconds of the -P processes now (summed) */
+static double daemons_cpu(void)
+{
+	double c = 0;
+	for (int i = 0; i < npids; i++)
+		c += bu_cpu_pid(pids[i]);
+	return c;
+}
 
 /* Enters network namespace NAME (/run/netns/NAME); NULL: the one this
  * process started in. */
@@ -76,20 +98,36 @@ static int tcp_socket(void)
 	return s;
 }
 
-static void tcp_pair(int *a, int *b)
+/* The receiving end's listener (on -l PORT, else an ephemeral port);
+ * *to is where the sending end connects (-c PORT, else the listener). */
+static int listener(struct sockaddr_in *to, int backlog)
 {
-	if (ns_server)
-		enter_netns(ns_server);
-	int l = tcp_socket();
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int l = tcp_socket(), one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				   .sin_port = htons((uint16_t)target_port) };
 	if (server_ip && inet_pton(AF_INET, server_ip, &sin.sin_addr) != 1) {
 		fprintf(stderr, "bench_tcp: -A wants an IPv4 address, got '%s'\n", server_ip);
 		exit(2);
 	}
 	socklen_t len = sizeof sin;
-	if (bind(l, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(l, 1) < 0 ||
+	if (bind(l, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(l, backlog) < 0 ||
 	    getsockname(l, (struct sockaddr *)&sin, &len) < 0)
 		bu_die("listen");
+	*to = sin;
+	if (fwd_port) {
+		to->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		to->sin_port = htons((uint16_t)fwd_port);
+	}
+	return l;
+}
+
+static void tcp_pair(int *a, int *b)
+{
+	if (ns_server)
+		enter_netns(ns_server);
+	struct sockaddr_in sin;
+	int l = listener(&sin, 1);
 	if (ns_client)
 		enter_netns(ns_client);
 	*a = tcp_socket();
@@ -168,7 +206,7 @@ static int bulk(uint64_t total, size_t wsize)
 	if (!buf)
 		bu_die("malloc");
 	memset(buf, 'x', wsize);
-	double cpu0 = bu_cpu_self();
+	double cpu0 = bu_cpu_self(), dcpu0 = daemons_cpu();
 	uint64_t t0 = bu_now_ns();
 	pid_t pid = fork();
 	if (pid < 0)
@@ -199,12 +237,15 @@ static int bulk(uint64_t total, size_t wsize)
 		got += (uint64_t)n;
 	}
 	uint64_t t1 = bu_now_ns();
+	double dcpu = daemons_cpu() - dcpu0;
 	int st;
 	waitpid(pid, &st, 0);
 	double cpu = bu_cpu_self() - cpu0, secs = (double)(t1 - t0) / 1e9;
-	printf("tcp_bulk bytes=%llu mss=%d seconds=%.3f mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f%s\n",
-	       (unsigned long long)got, mss_opt, secs, (double)got / secs / 1e6, cpu,
-	       cpu / ((double)got / 1e9), got == total ? "" : " SHORT");
+	printf("tcp_bulk bytes=%llu mss=%d seconds=%.3f mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f",
+	       (unsigned long long)got, mss_opt, secs, (double)got / secs / 1e6, cpu, cpu / ((double)got / 1e9));
+	if (npids)
+		printf(" daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f", dcpu, dcpu / ((double)got / 1e9));
+	printf("%s\n", got == total ? "" : " SHORT");
 	free(buf);
 	return got == total ? 0 : 1;
 }
@@ -246,10 +287,87 @@ static int rr(size_t size, unsigned count)
 	return i == count ? 0 : 1;
 }
 
+/* One server process of conn_rate: accept, echo one byte, close at the
+ * client's EOF; until killed. */
+static void conn_server(int l)
+{
+	char c;
+	for (;;) {
+		int s = accept(l, NULL, NULL);
+		if (s < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			_exit(2);
+		}
+		if (bu_read_exact(s, &c, 1) == 1 && bu_write_all(s, &c, 1) == 0)
+			while (read(s, &c, 1) > 0)
+				;
+		close(s);
+	}
+}
+
+static int conn_rate(unsigned count, unsigned workers)
+{
+	struct sockaddr_in to;
+	int l = listener(&to, 1024);
+	pid_t servers[64], clients[64];
+	for (unsigned w = 0; w < workers; w++) {
+		servers[w] = fork();
+		if (servers[w] < 0)
+			bu_die("fork");
+		if (servers[w] == 0)
+			conn_server(l);
+	}
+	double dcpu0 = daemons_cpu();
+	uint64_t t0 = bu_now_ns();
+	for (unsigned w = 0; w < workers; w++) {
+		clients[w] = fork();
+		if (clients[w] < 0)
+			bu_die("fork");
+		if (clients[w] == 0) {
+			close(l);
+			unsigned fails = 0;
+			char c = 'c';
+			for (unsigned i = w; i < count; i += workers) {
+				int a = tcp_socket();
+				if (connect(a, (struct sockaddr *)&to, sizeof to) < 0 || bu_write_all(a, &c, 1) < 0 ||
+				    bu_read_exact(a, &c, 1) != 1)
+					fails++;
+				close(a);
+			}
+			_exit(fails > 255 ? 255 : (int)fails);
+		}
+	}
+	unsigned fails = 0;
+	for (unsigned w = 0; w < workers; w++) {
+		int st;
+		if (waitpid(clients[w], &st, 0) < 0 || !WIFEXITED(st))
+			fails += count / workers;
+		else
+			fails += (unsigned)WEXITSTATUS(st);
+	}
+	uint64_t t1 = bu_now_ns();
+	double dcpu = daemons_cpu() - dcpu0;
+	for (unsigned w = 0; w < workers; w++) {
+		kill(servers[w], SIGTERM);
+		waitpid(servers[w], NULL, 0);
+	}
+	close(l);
+	double secs = (double)(t1 - t0) / 1e9;
+	printf("tcp_conn n=%u workers=%u failed=%u seconds=%.3f conn_s=%.1f", count, workers, fails, secs,
+	       (double)count / secs);
+	if (npids)
+		printf(" daemon_cpu_s=%.2f daemon_cpu_ms_per_conn=%.3f", dcpu, dcpu * 1e3 / count);
+	printf("\n");
+	return fails ? 1 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_tcp bulk [-n BYTES | -t SECONDS] [-w WRITE] [-m MSS] [-N NS_CLIENT,NS_SERVER -A SERVER_IP] [-C CC]\n"
-			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n");
+			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n"
+			"       bench_tcp conn [-n COUNT] [-k WORKERS]\n"
+			"       (bulk, rr, conn: [-c PORT -l PORT] [-P PID,...])\n");
 	exit(2);
 }
 
@@ -258,14 +376,15 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	const char *mode = argv[1];
-	int is_rr = strcmp(mode, "rr") == 0;
-	uint64_t n = is_rr ? 10000 : (1ull << 30);
+	int is_rr = strcmp(mode, "rr") == 0, is_conn = strcmp(mode, "conn") == 0;
+	uint64_t n = is_rr ? 10000 : is_conn ? 2000 : (1ull << 30);
 	size_t size = 1, wsize = 65536;
+	unsigned workers = 4;
 	double seconds = 0;
 	char *nsarg = NULL;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:k:c:l:P:")) != -1) {
 		switch (c) {
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
@@ -275,10 +394,18 @@ int main(int argc, char **argv)
 		case 'N': nsarg = optarg; break;
 		case 'A': server_ip = optarg; break;
 		case 'C': cc_opt = optarg; break;
+		case 'k': workers = (unsigned)atoi(optarg); break;
+		case 'c': fwd_port = (unsigned)atoi(optarg); break;
+		case 'l': target_port = (unsigned)atoi(optarg); break;
+		case 'P':
+			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
+				pids[npids++] = (pid_t)atoi(t);
+			break;
 		default: usage();
 		}
 	}
-	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20))
+	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20) || workers == 0 || workers > 64 ||
+	    fwd_port > 65535 || target_port > 65535 || !fwd_port != !target_port)
 		usage();
 	if (nsarg) {
 		char *comma = strchr(nsarg, ',');
@@ -295,6 +422,8 @@ int main(int argc, char **argv)
 		return seconds > 0 ? timed(seconds, wsize) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
+	if (is_conn)
+		return conn_rate((unsigned)n, workers);
 	usage();
 	return 2;
 }
