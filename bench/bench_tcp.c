@@ -9,15 +9,10 @@
  *   bench_tcp rr [-s SIZE] [-n COUNT]
  *       Ping-pong of SIZE-byte messages (default 1) with TCP_NODELAY, COUNT
  *       (10000) round trips: RTT p50/p99/mean in microseconds.
- *   bench_tcp conn [-n COUNT] [-k WORKERS]
- *       Connection rate: WORKERS (4) clients each open COUNT/WORKERS (2000
- *       in all) connections one after the other: connect, 1 byte there, 1
- *       byte back, close (the client first); WORKERS server processes
- *       accept, echo the byte and close at EOF.  Prints connections/s.
  *   Option -m MSS sets TCP_MAXSEG on both ends (e.g. 1440, tou's data per
  *   segment) for a like-for-like segment size; loopback's default is ~65483.
- *   Options -c PORT -l PORT put something between the two ends (bulk, rr,
- *   conn): the connecting end goes to 127.0.0.1:PORT (-c: a toud
+ *   Options -c PORT -l PORT put something between the two ends (bulk,
+ *   rr): the connecting end goes to 127.0.0.1:PORT (-c: a toud
  *   [forward]'s listen), the listening end binds 127.0.0.1:PORT (-l: the
  *   [service]'s target); -P PID,... adds those processes' CPU during the
  *   run (the daemons: daemon_cpu_s).
@@ -257,87 +252,11 @@ static int rr(size_t size, unsigned count)
 	return i == count ? 0 : 1;
 }
 
-/* One server process of conn_rate: accept, echo one byte, close at the
- * client's EOF; until killed. */
-static void conn_server(int l)
-{
-	char c;
-	for (;;) {
-		int s = accept(l, NULL, NULL);
-		if (s < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			_exit(2);
-		}
-		if (bu_read_exact(s, &c, 1) == 1 && bu_write_all(s, &c, 1) == 0)
-			while (read(s, &c, 1) > 0)
-				;
-		close(s);
-	}
-}
-
-static int conn_rate(unsigned count, unsigned workers)
-{
-	struct sockaddr_in to;
-	int l = listener(&to, 1024);
-	pid_t servers[64], clients[64];
-	for (unsigned w = 0; w < workers; w++) {
-		servers[w] = fork();
-		if (servers[w] < 0)
-			bu_die("fork");
-		if (servers[w] == 0)
-			conn_server(l);
-	}
-	double dcpu0 = daemons_cpu();
-	uint64_t t0 = bu_now_ns();
-	for (unsigned w = 0; w < workers; w++) {
-		clients[w] = fork();
-		if (clients[w] < 0)
-			bu_die("fork");
-		if (clients[w] == 0) {
-			close(l);
-			unsigned fails = 0;
-			char c = 'c';
-			for (unsigned i = w; i < count; i += workers) {
-				int a = tcp_socket();
-				if (connect(a, (struct sockaddr *)&to, sizeof to) < 0 || bu_write_all(a, &c, 1) < 0 ||
-				    bu_read_exact(a, &c, 1) != 1)
-					fails++;
-				close(a);
-			}
-			_exit(fails > 255 ? 255 : (int)fails);
-		}
-	}
-	unsigned fails = 0;
-	for (unsigned w = 0; w < workers; w++) {
-		int st;
-		if (waitpid(clients[w], &st, 0) < 0 || !WIFEXITED(st))
-			fails += count / workers;
-		else
-			fails += (unsigned)WEXITSTATUS(st);
-	}
-	uint64_t t1 = bu_now_ns();
-	double dcpu = daemons_cpu() - dcpu0;
-	for (unsigned w = 0; w < workers; w++) {
-		kill(servers[w], SIGTERM);
-		waitpid(servers[w], NULL, 0);
-	}
-	close(l);
-	double secs = (double)(t1 - t0) / 1e9;
-	printf("tcp_conn n=%u workers=%u failed=%u seconds=%.3f conn_s=%.1f", count, workers, fails, secs,
-	       (double)count / secs);
-	if (npids)
-		printf(" daemon_cpu_s=%.2f daemon_cpu_ms_per_conn=%.3f", dcpu, dcpu * 1e3 / count);
-	printf("\n");
-	return fails ? 1 : 0;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_tcp bulk [-n BYTES | -t SECONDS] [-w WRITE] [-m MSS] [-N NS_CLIENT,NS_SERVER -A SERVER_IP] [-C CC]\n"
 			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n"
-			"       bench_tcp conn [-n COUNT] [-k WORKERS]\n"
-			"       (bulk, rr, conn: [-c PORT -l PORT] [-P PID,...])\n");
+			"       (bulk, rr: [-c PORT -l PORT] [-P PID,...])\n");
 	exit(2);
 }
 
@@ -346,15 +265,14 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	const char *mode = argv[1];
-	int is_rr = strcmp(mode, "rr") == 0, is_conn = strcmp(mode, "conn") == 0;
-	uint64_t n = is_rr ? 10000 : is_conn ? 2000 : (1ull << 30);
+	int is_rr = strcmp(mode, "rr") == 0;
+	uint64_t n = is_rr ? 10000 : (1ull << 30);
 	size_t size = 1, wsize = 65536;
-	unsigned workers = 4;
 	double seconds = 0;
 	char *nsarg = NULL;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:k:c:l:P:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:c:l:P:")) != -1) {
 		switch (c) {
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
@@ -364,7 +282,6 @@ int main(int argc, char **argv)
 		case 'N': nsarg = optarg; break;
 		case 'A': server_ip = optarg; break;
 		case 'C': cc_opt = optarg; break;
-		case 'k': workers = (unsigned)atoi(optarg); break;
 		case 'c': fwd_port = (unsigned)atoi(optarg); break;
 		case 'l': target_port = (unsigned)atoi(optarg); break;
 		case 'P':
@@ -374,8 +291,8 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20) || workers == 0 || workers > 64 ||
-	    fwd_port > 65535 || target_port > 65535 || !fwd_port != !target_port)
+	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20) || fwd_port > 65535 ||
+	    target_port > 65535 || !fwd_port != !target_port)
 		usage();
 	if (nsarg) {
 		char *comma = strchr(nsarg, ',');
@@ -392,8 +309,6 @@ int main(int argc, char **argv)
 		return seconds > 0 ? timed(seconds, wsize) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
-	if (is_conn)
-		return conn_rate((unsigned)n, workers);
 	usage();
 	return 2;
 }

@@ -22,12 +22,6 @@
  *       nothing) when the daemon takes the app's own bytes from it
  *       (the kernel's unix_write_space wakes every waiter; poll(2) waiters
  *       only for the events they asked for).
- *   bench_tou conn ... [-n COUNT] [-k WORKERS] [-P PID,...]
- *       Connection rate through the API: WORKERS (4) processes, each with
- *       its own LISTEN (PORT + its number) on B, open COUNT/WORKERS (2000
- *       in all) streams one after the other: ACCEPT on B, CONNECT from A,
- *       1 byte there and back, close (the CONNECT side first).  Prints
- *       connections/s and the daemons' CPU per connection.
  *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
@@ -270,84 +264,11 @@ static int rr(size_t size, unsigned count)
 	return i == count ? 0 : 1;
 }
 
-/* One worker of conn_rate: n streams through its own listener on `p`. */
-static unsigned conn_worker(unsigned p, unsigned n)
-{
-	char line[TOU_PROTO_MAX_LINE], ans[TOU_PROTO_MAX_LINE], c = 'c';
-	unsigned fails = 0;
-	for (unsigned i = 0; i < n; i++) {
-		int sfd = unix_connect(sock_b);
-		snprintf(line, sizeof line, "ACCEPT %u\n", p);
-		request(sfd, line);
-		int cfd = unix_connect(sock_a);
-		snprintf(line, sizeof line, "CONNECT %s %u nodelay\n", udp_b, p);
-		request(cfd, line);
-		read_line(cfd, ans, sizeof ans, "CONNECT");
-		read_line(sfd, ans, sizeof ans, "ACCEPT");
-		if (bu_write_all(cfd, &c, 1) < 0 || bu_read_exact(sfd, &c, 1) != 1 || bu_write_all(sfd, &c, 1) < 0 ||
-		    bu_read_exact(cfd, &c, 1) != 1)
-			fails++;
-		close(cfd);
-		while (read(sfd, &c, 1) > 0) /* the CONNECT side's FIN */
-			;
-		close(sfd);
-	}
-	return fails;
-}
-
-static int conn_rate(unsigned count, unsigned workers)
-{
-	char line[TOU_PROTO_MAX_LINE], ans[TOU_PROTO_MAX_LINE];
-	int lfds[64];
-	for (unsigned w = 0; w < workers; w++) {
-		lfds[w] = unix_connect(sock_b);
-		snprintf(line, sizeof line, "LISTEN %u backlog=64\n", port + w);
-		request(lfds[w], line);
-		read_line(lfds[w], ans, sizeof ans, "LISTEN");
-	}
-	pid_t kids[64];
-	double dcpu0 = 0;
-	for (int i = 0; i < npids; i++)
-		dcpu0 += bu_cpu_pid(pids[i]);
-	uint64_t t0 = bu_now_ns();
-	for (unsigned w = 0; w < workers; w++) {
-		kids[w] = fork();
-		if (kids[w] < 0)
-			bu_die("fork");
-		if (kids[w] == 0) {
-			unsigned f = conn_worker(port + w, count / workers + (w < count % workers));
-			_exit(f > 255 ? 255 : (int)f);
-		}
-	}
-	unsigned fails = 0;
-	for (unsigned w = 0; w < workers; w++) {
-		int st;
-		if (waitpid(kids[w], &st, 0) < 0 || !WIFEXITED(st))
-			fails += count / workers;
-		else
-			fails += (unsigned)WEXITSTATUS(st);
-	}
-	uint64_t t1 = bu_now_ns();
-	double dcpu = -dcpu0;
-	for (int i = 0; i < npids; i++)
-		dcpu += bu_cpu_pid(pids[i]);
-	for (unsigned w = 0; w < workers; w++)
-		close(lfds[w]);
-	double secs = (double)(t1 - t0) / 1e9;
-	printf("tou_conn n=%u workers=%u failed=%u seconds=%.3f conn_s=%.1f", count, workers, fails, secs,
-	       (double)count / secs);
-	if (npids)
-		printf(" daemon_cpu_s=%.2f daemon_cpu_ms_per_conn=%.3f", dcpu, dcpu * 1e3 / count);
-	printf("\n");
-	return fails ? 1 : 0;
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES | -t SECONDS] [-w WRITE] [-P PID,...]\n"
-		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT] [-W]\n"
-		"       bench_tou conn -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n COUNT] [-k WORKERS] [-P PID,...]\n");
+		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT] [-W]\n");
 	exit(2);
 }
 
@@ -356,14 +277,13 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	const char *mode = argv[1];
-	int is_rr = strcmp(mode, "rr") == 0, is_conn = strcmp(mode, "conn") == 0;
-	uint64_t n = is_rr || is_conn ? 2000 : (256ull << 20);
+	int is_rr = strcmp(mode, "rr") == 0;
+	uint64_t n = is_rr ? 2000 : (256ull << 20);
 	size_t size = 1, wsize = 65536;
-	unsigned workers = 4;
 	double seconds = 0;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:t:Wk:")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:t:W")) != -1) {
 		switch (c) {
 		case 'a': sock_a = optarg; break;
 		case 'b': sock_b = optarg; break;
@@ -374,7 +294,6 @@ int main(int argc, char **argv)
 		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'W': poll_wait = 1; break;
-		case 'k': workers = (unsigned)atoi(optarg); break;
 		case 'P':
 			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
 				pids[npids++] = (pid_t)atoi(t);
@@ -383,15 +302,13 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!sock_a || !sock_b || !udp_b || n == 0 || size == 0 || wsize == 0 || port == 0 ||
-	    workers == 0 || workers > 64 || port + workers > 65536)
+	    port > 65535)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "bulk") == 0)
 		return seconds > 0 ? timed(seconds, wsize) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
-	if (is_conn)
-		return conn_rate((unsigned)n, workers);
 	usage();
 	return 2;
 }

@@ -9,7 +9,10 @@
 # For each number of parallel clients (-c, default "1 4 16") it runs
 # bench_conn tcp and bench_conn tou (bench/bench_conn.c) for SECONDS each
 # (default 3) and prints setups/s, the ratio tou/kernel and the daemons' CPU
-# microseconds per connection.  --toud BIN measures another toud binary
+# microseconds per connection; then the same through a [forward] on A to a
+# [service] on B with kernel TCP at both ends (bench_conn tcp -f -l: the
+# "fwd" columns, their ratio to the API path and the daemons' CPU; not
+# with --tou-only).  --toud BIN measures another toud binary
 # (e.g. an older build) with the same clients; --tou-only skips the kernel
 # rows (for interleaved A/B runs of two daemons).
 set -euo pipefail
@@ -54,12 +57,18 @@ trap cleanup EXIT
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-PORTS=$("$RELAY" --pick-ports 2)
-PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
+PORTS=$("$RELAY" --pick-ports 4) # free UDP ports of 127.0.0.1; the last two serve as TCP ports
+PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS") FWD=$(sed -n 3p <<<"$PORTS") TGT=$(sed -n 4p <<<"$PORTS")
+: >"$T/A.conf"
+: >"$T/B.conf"
+if [ "$TOU_ONLY" = 0 ]; then # (--toud may be a toud from before [forward])
+	printf '[forward bench]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 7099\n' "$FWD" "$PB" >"$T/A.conf"
+	printf '[service bench]\nport = 7099\nto = 127.0.0.1:%s\n' "$TGT" >"$T/B.conf"
+fi
 for d in A B; do
 	port=$PA
 	if [ $d = B ]; then port=$PB; fi
-	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
+	"$TOUD" -c "$T/$d.conf" -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
 		-o daemon.log_level=notice 2>"$T/$d.log" &
 	PIDS+=($!)
 	printf -v "PID_$d" %s $!
@@ -70,7 +79,8 @@ for i in $(seq 100); do
 done
 
 echo "== connection setups per second (connect, 1 byte each way, close; ${SECS} s each)"
-printf "%-10s %12s %12s %9s %16s\n" "clients" "kTCP /s" "tou /s" "/kTCP" "daemon us/conn"
+printf "%-10s %12s %12s %9s %16s %12s %9s %16s\n" "clients" "kTCP /s" "tou /s" "/kTCP" "daemon us/conn" \
+	"fwd /s" "fwd/tou" "fwd us/conn"
 tport=7100
 for c in $CLIENTS; do
 	tcp=
@@ -80,9 +90,16 @@ for c in $CLIENTS; do
 	tou=$("$BC" tou -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p "$tport" -c "$c" \
 		-t "$SECS" -P "$PID_A,$PID_B" 2>"$T/conn.err") || { cat "$T/conn.err" >&2; exit 1; }
 	tport=$((tport + 1))
-	printf "%-10s %12s %12s %9s %16s" "$c" "$(kv "$tcp" per_s)" "$(kv "$tou" per_s)" \
-		"$(ratio "$(kv "$tou" per_s)" "$(kv "$tcp" per_s)")" "$(kv "$tou" daemon_cpu_us_per_conn)"
-	errs=$(kv "$tou" errors)
+	fwd=
+	if [ "$TOU_ONLY" = 0 ]; then
+		fwd=$("$BC" tcp -f "$FWD" -l "$TGT" -c "$c" -t "$SECS" -P "$PID_A,$PID_B") || true
+	fi
+	printf "%-10s %12s %12s %9s %16s %12s %9s %16s" "$c" "$(kv "$tcp" per_s)" "$(kv "$tou" per_s)" \
+		"$(ratio "$(kv "$tou" per_s)" "$(kv "$tcp" per_s)")" "$(kv "$tou" daemon_cpu_us_per_conn)" \
+		"$(kv "$fwd" per_s)" "$(ratio "$(kv "$fwd" per_s)" "$(kv "$tou" per_s)")" \
+		"$(kv "$fwd" daemon_cpu_us_per_conn)"
+	errs=$(kv "$tou" errors) ferrs=$(kv "$fwd" errors)
 	if [ "${errs:-0}" != 0 ]; then printf "  (%s failed)" "$errs"; fi
+	if [ "${ferrs:-0}" != 0 ]; then printf "  (fwd: %s failed)" "$ferrs"; fi
 	printf "\n"
 done

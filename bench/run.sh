@@ -23,26 +23,21 @@
 #             kernel TCP at both ends (bench_tcp bulk -c/-l), interleaved
 #             with bench_tou bulk through the same two daemons' API: 3
 #             rounds, medians and the median of the rounds' ratios
-#   conn/s    connection rate (connect, 1 byte each way, close; 4
-#             workers): kernel TCP (bench_tcp conn), tou via API
-#             (bench_tou conn), forwarded (bench_tcp conn -c/-l); 3 rounds
 #   grid      goodput against the kernel's TCP (its default congestion
 #             control and CUBIC) through the same impairment relay at 0, 1,
 #             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
 #             3 s per point, or 30 s with --grid-full; --no-grid skips it
 #   setups/s  bench/conn.sh: connect, 1 byte each way, close, 1/4/16 clients,
-#             tou against kernel TCP
+#             tou (API, and forwarded) against kernel TCP
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
 # the two daemons only).
-# -q: 256 MB transfers and 1000 connections instead of 1 GB and 2000.
-# BYTES takes K/M/G suffixes.
+# -q: 256 MB transfers instead of 1 GB.  BYTES takes K/M/G suffixes.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
 BYTES=1G
 RTS=5000
-NCONN=2000
 BUILD_IT=1
 GRID=short
 while [ $# -gt 0 ]; do
@@ -50,11 +45,11 @@ while [ $# -gt 0 ]; do
 	-B) BUILD=$2; shift 2 ;;
 	-n) BYTES=$2; shift 2 ;;
 	-r) RTS=$2; shift 2 ;;
-	-q) BYTES=256M; NCONN=1000; shift ;;
+	-q) BYTES=256M; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
 	--grid-full) GRID=full; shift ;;
 	--no-grid) GRID=none; shift ;;
-	-h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,35p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build] [--grid-full | --no-grid]" >&2; exit 2 ;;
 	esac
 done
@@ -184,7 +179,7 @@ for i in $(seq 100); do
 	[ -S "$T/fA.sock" ] && [ -S "$T/fB.sock" ] && break
 	sleep 0.1
 done
-FAPI=() FFWD=() FTCPC=() FAPIC=() FFWDC=()
+FAPI=() FFWD=()
 for round in 1 2 3; do
 	l=$("$BB/bench_tou" bulk -a "$T/fA.sock" -b "$T/fB.sock" -u "127.0.0.1:$FPB" -p $((7010 + round)) \
 		-n "$NBYTES" -P "$PID_FA,$PID_FB" 2>"$T/fapi.err") || { cat "$T/fapi.err" >&2; exit 1; }
@@ -194,18 +189,6 @@ for round in 1 2 3; do
 		{ echo "forwarded bulk failed: $l" >&2; cat "$T/fA.log" "$T/fB.log" >&2; exit 1; }
 	echo "round $round forwarded $l"
 	FFWD+=("$l")
-done
-echo "-- connection rate: $NCONN connections, 4 workers (connect, 1 byte each way, close)"
-for round in 1 2 3; do
-	l=$("$BB/bench_tcp" conn -n "$NCONN"); echo "round $round kernel    $l"; FTCPC+=("$l")
-	l=$("$BB/bench_tou" conn -a "$T/fA.sock" -b "$T/fB.sock" -u "127.0.0.1:$FPB" -p $((7020 + 4 * round)) \
-		-n "$NCONN" -P "$PID_FA,$PID_FB" 2>"$T/conn.err") || { cat "$T/conn.err" >&2; exit 1; }
-	echo "round $round API       $l"
-	FAPIC+=("$l")
-	l=$("$BB/bench_tcp" conn -n "$NCONN" -c "$FWD" -l "$TGT" -P "$PID_FA,$PID_FB") ||
-		{ echo "forwarded connections failed: $l" >&2; exit 1; }
-	echo "round $round forwarded $l"
-	FFWDC+=("$l")
 done
 # med3 KEY LINE1 LINE2 LINE3: the median of KEY over three result lines
 med3() { printf '%s\n' "$(kv "$2" "$1")" "$(kv "$3" "$1")" "$(kv "$4" "$1")" | sort -g | sed -n 2p; }
@@ -238,17 +221,6 @@ echo "== forwarded against the API path (same daemons, in turn; median of 3 roun
 printf "%-34s %10s %12s\n" "" "MB/s ratio" "CPU/GB ratio"
 printf "%-34s %10s %12s\n" "forwarded / API" "$(rmed3 mb_s "${FFWD[@]}" "${FAPI[@]}")" \
 	"$(rmed3 daemon_cpu_s_per_gb "${FFWD[@]}" "${FAPI[@]}")"
-echo
-echo "== connection rate: connect, 1 byte each way, close; 4 workers, $NCONN connections, median of 3"
-printf "%-34s %10s %9s %9s %14s\n" "" "conn/s" "/kTCP" "/API" "CPU ms/conn"
-crow() { # crow LABEL LINE1 LINE2 LINE3 (ratios: the median of the rounds')
-	printf "%-34s %10s %9s %9s %14s\n" "$1" "$(med3 conn_s "$2" "$3" "$4")" \
-		"$(rmed3 conn_s "$2" "$3" "$4" "${FTCPC[@]}")" "$(rmed3 conn_s "$2" "$3" "$4" "${FAPIC[@]}")" \
-		"$(med3 daemon_cpu_ms_per_conn "$2" "$3" "$4")"
-}
-crow "kernel TCP loopback" "${FTCPC[@]}"
-crow "tou via API (bench_tou conn)" "${FAPIC[@]}"
-crow "tou forwarded ([forward]/[service])" "${FFWDC[@]}"
 echo
 echo "== the CLI against the API path (same run; target >= 0.9)"
 printf "%-34s %10s\n" "" "MB/s ratio"
