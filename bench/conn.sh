@@ -45,38 +45,16 @@ for f in "$TOUD" "$RELAY" "$BC"; do
 	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
 done
 
-T=$(mktemp -d /tmp/tou-conn.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
+source "$SRC/bench/lib.sh"
+bench_init tou-conn
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-PORTS=$("$RELAY" --pick-ports 4) # free UDP ports of 127.0.0.1; the last two serve as TCP ports
-PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS") FWD=$(sed -n 3p <<<"$PORTS") TGT=$(sed -n 4p <<<"$PORTS")
-: >"$T/A.conf"
-: >"$T/B.conf"
-if [ "$TOU_ONLY" = 0 ]; then # (--toud may be a toud from before [forward])
-	printf '[forward bench]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 7099\n' "$FWD" "$PB" >"$T/A.conf"
-	printf '[service bench]\nport = 7099\nto = 127.0.0.1:%s\n' "$TGT" >"$T/B.conf"
+if [ "$TOU_ONLY" = 0 ]; then
+	start_fwd_pair "$TOUD" "$RELAY" ""
+else # (--toud may be a toud from before [forward])
+	start_pair "$TOUD" "$RELAY"
 fi
-for d in A B; do
-	port=$PA
-	if [ $d = B ]; then port=$PB; fi
-	"$TOUD" -c "$T/$d.conf" -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-		-o daemon.log_level=notice 2>"$T/$d.log" &
-	PIDS+=($!)
-	printf -v "PID_$d" %s $!
-done
-for i in $(seq 100); do
-	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
-	sleep 0.1
-done
 
 echo "== connection setups per second (connect, 1 byte each way, close; ${SECS} s each)"
 printf "%-10s %12s %12s %9s %16s %12s %9s %16s\n" "clients" "kTCP /s" "tou /s" "/kTCP" "daemon us/conn" \
@@ -96,7 +74,7 @@ for c in $CLIENTS; do
 	fi
 	printf "%-10s %12s %12s %9s %16s %12s %9s %16s" "$c" "$(kv "$tcp" per_s)" "$(kv "$tou" per_s)" \
 		"$(ratio "$(kv "$tou" per_s)" "$(kv "$tcp" per_s)")" "$(kv "$tou" daemon_cpu_us_per_conn)" \
-		"$(kv "$fwd" per_s)" "$(ratio "$(kv "$fwd" per_s)" "$(kv "$tou" per_s)")" \
+		"$(kv "$fwd" per_s)" "$(if [ -n "$fwd" ]; then ratio "$(kv "$fwd" per_s)" "$(kv "$tou" per_s)"; fi)" \
 		"$(kv "$fwd" daemon_cpu_us_per_conn)"
 	errs=$(kv "$tou" errors) ferrs=$(kv "$fwd" errors)
 	if [ "${errs:-0}" != 0 ]; then printf "  (%s failed)" "$errs"; fi

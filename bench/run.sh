@@ -163,30 +163,15 @@ AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$
 # with the API path through the same two daemons (the machine's load moves
 # between minutes: compare within a round).
 echo "-- tou forwarded: bench_tcp -> [forward] on daemon FA -> [service] on FB -> bench_tcp"
-PORTS=$("$RELAY" --pick-ports 4) # free on 127.0.0.1 for UDP; the last two serve as TCP ports
-FPA=$(sed -n 1p <<<"$PORTS") FPB=$(sed -n 2p <<<"$PORTS") FWD=$(sed -n 3p <<<"$PORTS") TGT=$(sed -n 4p <<<"$PORTS")
-printf '[forward bench]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 7100\n' "$FWD" "$FPB" >"$T/fA.conf"
-printf '[service bench]\nport = 7100\nto = 127.0.0.1:%s\n' "$TGT" >"$T/fB.conf"
-for d in A B; do
-	port=$FPA
-	if [ $d = B ]; then port=$FPB; fi
-	"$TOUD" -c "$T/f$d.conf" -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/f$d.sock" \
-		-o daemon.log_level=notice 2>"$T/f$d.log" &
-	PIDS+=($!)
-	printf -v "PID_F$d" %s $!
-done
-for i in $(seq 100); do
-	[ -S "$T/fA.sock" ] && [ -S "$T/fB.sock" ] && break
-	sleep 0.1
-done
+start_fwd_pair "$TOUD" "$RELAY" F
 FAPI=() FFWD=()
 for round in 1 2 3; do
-	l=$("$BB/bench_tou" bulk -a "$T/fA.sock" -b "$T/fB.sock" -u "127.0.0.1:$FPB" -p $((7010 + round)) \
+	l=$("$BB/bench_tou" bulk -a "$T/FA.sock" -b "$T/FB.sock" -u "127.0.0.1:$PB" -p $((7010 + round)) \
 		-n "$NBYTES" -P "$PID_FA,$PID_FB" 2>"$T/fapi.err") || { cat "$T/fapi.err" >&2; exit 1; }
 	echo "round $round API       $l"
 	FAPI+=("$l")
 	l=$("$BB/bench_tcp" bulk -n "$NBYTES" -c "$FWD" -l "$TGT" -P "$PID_FA,$PID_FB") ||
-		{ echo "forwarded bulk failed: $l" >&2; cat "$T/fA.log" "$T/fB.log" >&2; exit 1; }
+		{ echo "forwarded bulk failed: $l" >&2; cat "$T/FA.log" "$T/FB.log" >&2; exit 1; }
 	echo "round $round forwarded $l"
 	FFWD+=("$l")
 done
