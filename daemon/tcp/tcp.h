@@ -272,6 +272,13 @@ int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg);
  * returns 0. */
 int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 	      const uint8_t *buf, size_t len, tcp_time_t now);
+/* Does the UDP payload buf[0..len) open a connection: a SYN without ACK
+ * or RST, what RFC 9293 3.10.7.2 hands to a listener?  Reads the fixed
+ * header's flags only (no state, no parsing of options), so that a caller
+ * can tell new-connection segments from a connection's traffic before
+ * tcp_input (the daemon's share of each receive batch for them under a
+ * SYN flood, udp.c).  1 or 0 (also for anything shorter than 20 octets). */
+int tcp_seg_opens(const uint8_t *buf, size_t len);
 /* Earliest time any timer is due, or TCP_TIME_NEVER (also for s NULL). */
 tcp_time_t tcp_next_deadline(const struct tcp_stack *s);
 /* Run every timer due at `now` (NULL s is ignored). */
