@@ -56,7 +56,7 @@
  * SYN,ACK or a cookie each - so the queue drains faster than the flood
  * fills it.  A batch that empties the queue hands every SYN over. */
 #define RECV_SYN_SHARE (RECV_SLOTS / 4)
-#define SOCK_BUF (8 * 1024 * 1024)  /* SO_SNDBUF / SO_RCVBUF we ask for */
+#define SOCK_BUF (8 * 1024 * 1024)  /* SO_SNDBUF we ask for (SO_RCVBUF: [daemon] udp_receive_buffer) */
 #define GSO_MAX_SEGS 64             /* UDP_MAX_SEGMENTS of older kernels */
 #define GSO_MAX_BYTES 65000         /* one UDP datagram's worth of payload */
 
@@ -112,6 +112,7 @@ struct udp {
 	const struct msghdr *cur_msg;
 	struct tcp_endpoint cur_from;
 	uint8_t syn[RECV_SLOTS];        /* the batch's new-connection segments */
+	int rcvbuf_warned;
 	uint8_t *recv_buf;              /* RECV_SLOTS * RECV_CHUNK */
 	struct mmsghdr rmsgs[RECV_SLOTS];
 	struct iovec riov[RECV_SLOTS];
@@ -598,12 +599,23 @@ static void on_io(uv_poll_t *h, int status, int events)
 
 /* ---- setup ---- */
 
-static void set_bufs(int fd)
+/* The receive buffer is what absorbs a burst - and, under a SYN flood,
+ * what keeps the connections' segments queued while the SYNs of full
+ * batches are shed (RECV_SYN_SHARE): [daemon] udp_receive_buffer, 32 MiB
+ * by default.  Without root (SO_RCVBUFFORCE) the kernel caps it at
+ * net.core.rmem_max: logged once. */
+static void set_bufs(struct udp *u, int fd)
 {
-	int v = SOCK_BUF;
+	int v = (int)u->d->cfg.udp_receive_buffer, got = 0;
+	socklen_t gl = sizeof got;
 	/* The FORCE variants pass rmem_max/wmem_max when we are root. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+	/* the kernel reports twice what it grants (its bookkeeping) */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < v && !u->rcvbuf_warned++)
+		log_notice("udp: receive buffer %d bytes, not the %d of udp_receive_buffer (net.core.rmem_max; "
+			   "toud not started as root)", got / 2, v);
+	v = SOCK_BUF;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
 }
@@ -627,7 +639,7 @@ static int add_sock(struct udp *u, int fd)
 		free(s);
 		return -errno;
 	}
-	set_bufs(fd);
+	set_bufs(u, fd);
 	int one = 1;
 	/* UDP GRO: optional, only saves work */
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
