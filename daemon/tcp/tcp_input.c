@@ -319,6 +319,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	 * it gets what a port nothing listens on answers, or silence */
 	if (!tcp_listener_allows(l, from)) {
 		s->st.DropListenDenied++;
+		l->cnt.denied++;
 		if (l->allow_reset) {
 			peer_proof(s, from, TCP_PEER_UNPROVEN);
 			tcp_send_rst_raw(s, from, seg->dport, seg->sport, 0, seg->seq + tcp_seg_seqlen(seg),
@@ -335,8 +336,10 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
 	 * a TCB; the check counts what it discards */
 	int ao_mkt;
-	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0)
+	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0) {
+		l->cnt.ao_dropped++;
 		return 0;
+	}
 	/* a SYN,ACK answers it, from a TCB or a cookie */
 	peer_proof(s, from, TCP_PEER_UNPROVEN);
 	if (l->pending >= l->backlog || tcp_live_conns(s) >= s->cfg.max_connections) {
@@ -1113,6 +1116,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	/* ESTABLISHED processing (also FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
 	 * LAST-ACK before their additions) */
 	int was_dup = 0;
+	tcp_rack_ack_begin(c, seg, now);
 	if (seq_lt(c->snd_una, seg->ack))
 		new_ack(c, seg, now);
 	/* RFC 2018 / RFC 6675: SACK blocks update the scoreboard */
@@ -1123,7 +1127,8 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			blk[i].start = seg->sack[i].start;
 			blk[i].end = seg->sack[i].end;
 		}
-		newly_sacked = tcp_sb_update(&c->sb, c->snd_una, blk, seg->nsack);
+		newly_sacked = tcp_sb_update_cb(&c->sb, c->snd_una, blk, seg->nsack,
+						tcp_rack_on(c) ? tcp_rack_sack_cb : NULL, c);
 	}
 	if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->len == 0 &&
 	    !(seg->flags & TCP_FIN)) {
@@ -1162,7 +1167,10 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		if (c->snd_wnd && c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER)
 			tcp_timer_clear(c, TCP_T_PERSIST);
 	}
-	loss_recovery(c, was_dup, now);
+	if (tcp_rack_on(c))
+		tcp_rack_input(c, seg, now); /* RFC 8985 */
+	else
+		loss_recovery(c, was_dup, now);
 	if (c->detached)
 		return 0;
 
@@ -1269,6 +1277,24 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	return 0;
 }
 
+/* Is a SYN reaching TIME-WAIT from a newer incarnation of the connection?
+ * RFC 6191 2, when the old incarnation used timestamps: honored if "the
+ * timestamp contained in the incoming SYN segment is greater than the last
+ * timestamp seen on the previous incarnation", or equal to it with "the
+ * sequence number of the incoming SYN segment ... greater than the last
+ * sequence number seen" (a new connection in the same millisecond: the
+ * peer's TSval clock ticks once per ms, RFC 7323 5.4; without this case
+ * such a SYN drew a challenge ACK and the peer's connect stalled for its
+ * 1 s SYN retransmission); a SYN without timestamps by its sequence number
+ * alone.  Without timestamps, by the sequence number (RFC 1122 4.2.2.13). */
+static int tw_syn_newer(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	int seq_newer = seq_gt(seg->seq, c->rcv_nxt);
+	if (!c->ts_ok || !seg->has_ts || !c->s->cfg.timestamps)
+		return seq_newer;
+	return seq_gt(seg->tsval, c->ts_recent) || (seg->tsval == c->ts_recent && seq_newer);
+}
+
 int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		  struct tcp_seg *seg, tcp_time_t now)
 {
@@ -1300,13 +1326,11 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		return r;
 	}
 	if (c->state == TCP_S_TIME_WAIT && (seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
-	    seq_gt(seg->seq, c->rcv_nxt) &&
-	    (!c->ts_ok || (seg->has_ts && seq_gt(seg->tsval, c->ts_recent)))) {
+	    tw_syn_newer(c, seg)) {
 		/* RFC 9293 3.6.1: "it MAY accept a new SYN from the remote TCP
 		 * endpoint to reopen the connection directly from TIME-WAIT state
-		 * (MAY-2)" - if the SYN is newer than the old incarnation (its
-		 * sequence number beyond RCV.NXT, RFC 1122 4.2.2.13, and with
-		 * timestamps a newer TSval, RFC 6191) and the port listens. */
+		 * (MAY-2)" - if the SYN is newer than the old incarnation
+		 * (tw_syn_newer) and the port listens. */
 		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
 		int ao_mkt;
 		if (l && tcp_ao_syn_check(s, l, from, seg, &ao_mkt) == 0) {
