@@ -236,6 +236,37 @@ static uint64_t rnd(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
+/* Issue 11: a set holds storage only while it holds ranges (a connection
+ * without holes has none): allocated at the first range, given back when
+ * the last one goes (trimmed, removed) and by tcp_seqset_clear. */
+TT_TEST(seqset_storage_follows_use)
+{
+	struct tcp_seqset s;
+	tcp_seqset_init(&s);
+	TT_ASSERT(s.r == NULL);
+	TT_EQ(tcp_seqset_add(&s, 100, 200), 0);
+	TT_ASSERT(s.r != NULL);
+	tcp_seqset_trim_below(&s, 200);
+	TT_EQ(tcp_seqset_count(&s), 0);
+	TT_ASSERT(s.r == NULL);
+	TT_EQ(tcp_seqset_add(&s, 300, 400), 0);
+	TT_EQ(tcp_seqset_add(&s, 500, 600), 0);
+	TT_EQ(tcp_seqset_remove(&s, 300, 400), 0);
+	TT_ASSERT(s.r != NULL);
+	TT_EQ(tcp_seqset_remove(&s, 450, 650), 0);
+	TT_EQ(tcp_seqset_count(&s), 0);
+	TT_ASSERT(s.r == NULL);
+	/* emptied storage is had again, with the set's capacity */
+	for (uint32_t i = 0; i < TCP_SEQSET_CAP; i++)
+		TT_EQ(tcp_seqset_add(&s, i * 100, i * 100 + 10), 0);
+	TT_EQ(tcp_seqset_add(&s, 50, 60), TCP_ENOMEM);
+	tcp_seqset_clear(&s);
+	TT_ASSERT(s.r == NULL);
+	TT_EQ(tcp_seqset_count(&s), 0);
+	TT_EQ(tcp_seqset_add(&s, 1, 2), 0);
+	tcp_seqset_clear(&s);
+}
+
 TT_TEST(seqset_random_against_bytemap)
 {
 	/* A window of 4096 bytes placed across the 2^32 wrap; every operation
