@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -250,6 +251,44 @@ static int restart_only(const char *section, const char *line)
 	return 0;
 }
 
+/* File descriptors beyond the connections: UDP and API sockets, forward
+ * listeners, the loop's epoll, eventfd and signal pipe, syslog, pcap. */
+#define TOUD_FD_SPARE 64
+
+/* Every forwarded connection (its kernel socket), API stream and API
+ * client holds one file descriptor.  The usual soft RLIMIT_NOFILE of a
+ * shell (1024) would stop a daemon near 1000 forwarded connections, far
+ * below [limits] max_connections: accept(2) fails with EMFILE and libuv
+ * closes the kernel's pending connections unannounced.  So the soft limit
+ * is raised to what max_connections + max_api_clients need (the hard
+ * limit allowing; systemd/toud.service sets LimitNOFILE=65536), and a
+ * hard limit too low for them is said plainly. */
+static void fit_fd_limit(const struct toud_config *c)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = (rlim_t)c->max_connections + c->max_api_clients + TOUD_FD_SPARE;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("open files: cannot raise the soft limit from %llu to %llu: %s", (unsigned long long)was,
+			 (unsigned long long)rl.rlim_cur, strerror(errno));
+		rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur < want)
+		log_warn("open files: the limit is %llu, max_connections = %u and max_api_clients = %u need %llu: "
+			 "connections beyond it fail (raise LimitNOFILE= or ulimit -Hn, or lower the limits)",
+			 (unsigned long long)rl.rlim_cur, c->max_connections, c->max_api_clients,
+			 (unsigned long long)want);
+	else
+		log_info("open files: soft limit raised from %llu to %llu for max_connections = %u and "
+			 "max_api_clients = %u", (unsigned long long)was, (unsigned long long)rl.rlim_cur,
+			 c->max_connections, c->max_api_clients);
+}
+
 static void reload(struct toud *d)
 {
 	struct toud_config *nc = malloc(sizeof *nc);
@@ -332,6 +371,7 @@ static void reload(struct toud *d)
 	keys_clear(&nc->keys);
 	free(nc);
 	log_set_level(d->cfg.log_level);
+	fit_fd_limit(&d->cfg);
 	/* [forward] / [service]: added, changed and removed (forward.c) */
 	int fwd_failed = forward_reload(d);
 	log_notice("configuration reloaded from %s: %d change(s)%s%s", d->config_path, changed,
@@ -433,6 +473,7 @@ int main(int argc, char **argv)
 	log_init(d->cfg.log_level);
 	log_set_syslog(d->cfg.syslog);
 	signal(SIGPIPE, SIG_IGN);
+	fit_fd_limit(&d->cfg);
 	d->api_fd = -1;
 	d->loop = uv_default_loop();
 	d->started_us = toud_now();
