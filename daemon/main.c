@@ -70,13 +70,13 @@ static const char usage_text[] =
 "Configuration (INI; every key with its default and unit in toud(8) and in the\n"
 "commented " TOUD_DEFAULT_CONFIG "):\n"
 "  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
-"            privileged_ports, pcap, user, syslog\n"
+"            privileged_ports, pcap, user, syslog, udp_receive_buffer\n"
 "  [tcp]     mss, send_buffer, recv_buffer, recv_buffer_auto, rto_initial,\n"
 "            rto_min, rto_max, msl, syn_retries, retries, delayed_ack, nodelay,\n"
 "            congestion, loss_detection, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
 "            sack, window_scaling, challenge_ack_limit, invalid_ratelimit,\n"
-"            syncookies\n"
+"            syncookies, syn_rate_per_source\n"
 "  [limits]  max_connections, max_time_wait, max_per_peer, max_per_uid, max_api_clients,\n"
 "            max_api_clients_per_uid, api_root_reserve, max_backlog,\n"
 "            request_timeout, shutdown_timeout\n"
@@ -242,7 +242,7 @@ static void dump_line(void *arg, const char *line)
 static int restart_only(const char *section, const char *line)
 {
 	static const char *const keys[] = { "udp ", "socket ", "socket_mode ", "socket_group ", "pcap ",
-					    "user ", "syslog " };
+					    "user ", "syslog ", "udp_receive_buffer " };
 	if (strcmp(section, "[daemon]") != 0)
 		return 0;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -349,6 +349,7 @@ static void reload(struct toud *d)
 	nc->socket_mode = d->cfg.socket_mode;
 	memcpy(nc->socket_group, d->cfg.socket_group, sizeof nc->socket_group);
 	memcpy(nc->pcap, d->cfg.pcap, sizeof nc->pcap);
+	nc->udp_receive_buffer = d->cfg.udp_receive_buffer;
 	int r = tcp_stack_reconfigure(d->stack, &nc->tcp);
 	if (r != 0) {
 		log_err("reload: the engine refused the [tcp] settings (%s); configuration unchanged", tcp_strerror(r));
