@@ -384,6 +384,29 @@ int tou_accept(const char *socket_path, unsigned port, unsigned timeout_s,
 	return tou_accept_flags(socket_path, port, 0, timeout_s, info);
 }
 
+int tou_hold(const char *socket_path, const char *line, char *reply, size_t len)
+{
+	if (!line || strlen(line) + 1 > TOU_PROTO_MAX_LINE || strchr(line, '\n'))
+		return -EINVAL;
+	int fd = api_open(socket_path);
+	if (fd < 0)
+		return fd;
+	int r = send_request(fd, line);
+	char ans[TOU_PROTO_MAX_LINE];
+	if (r == 0)
+		r = read_line_exact(fd, ans, sizeof(ans));
+	const char *rest = NULL;
+	if (r >= 0)
+		r = parse_answer(ans, &rest);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (reply && len)
+		snprintf(reply, len, "%s", rest ? rest : "");
+	return fd;
+}
+
 int tou_listen(const char *socket_path, unsigned port, unsigned backlog)
 {
 	return tou_listen_opts(socket_path, port, backlog, NULL, NULL);
@@ -404,21 +427,7 @@ int tou_listen_opts(const char *socket_path, unsigned port, unsigned backlog, co
 	if (allow && (size_t)snprintf(line + n, sizeof(line) - (size_t)n, " allow=%s", allow) >=
 			     sizeof(line) - (size_t)n)
 		return -EINVAL;
-	int fd = api_open(socket_path);
-	if (fd < 0)
-		return fd;
-	int r = send_request(fd, line);
-	char ans[TOU_PROTO_MAX_LINE];
-	if (r == 0)
-		r = read_line_exact(fd, ans, sizeof(ans));
-	const char *rest = NULL;
-	if (r >= 0)
-		r = parse_answer(ans, &rest);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	return fd;
+	return tou_hold(socket_path, line, NULL, 0);
 }
 
 int tou_request(const char *socket_path, const char *line, char **reply)
