@@ -48,7 +48,7 @@ rc=0
 wait_until 50 0.1 sh -c "[ \$(stat -c %s '$T/up.out') -ge 1000000 ]" || true
 cmp "$T/up" "$T/up.out" || fail "upstream bytes differ"
 cmp "$T/down" "$T/down.out" || fail "downstream bytes differ"
-id=$("$TOU" -s "$B" status | awk '$5 ~ /\/7000$/ && $1 ~ /^[0-9]+$/ { print $1; exit }')
+id=$("$TOU" -s "$B" status | awk '$2 != "LISTEN" && $5 ~ /\/7000$/ && $1 ~ /^[0-9]+$/ { print $1; exit }')
 [ -n "$id" ] || fail "b has no record of the stream"
 "$TOU" -s "$B" status -j "$id" >"$T/st.json"
 grep -q '"ao"' "$T/st.json" || fail "b's STATUS of the stream shows no TCP-AO: $(cat "$T/st.json")"
