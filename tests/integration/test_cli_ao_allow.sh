@@ -34,7 +34,7 @@ stat_of() { "$TOU" -s "$1" stats -z | awk -v k="$2" '$1 ~ k { print $2; exit }';
 step "listen --ao required: no key, no connection; connect --ao k1: byte-exact"
 head -c 1000000 /dev/urandom >"$T/up"
 head -c 1000000 /dev/urandom >"$T/down"
-"$TOU" -s "$B" listen -k --ao required 7000 <"$T/down" >"$T/up.out" 2>"$T/listen.err" &
+"$TOU" -s "$B" listen -v -k --ao required 7000 <"$T/down" >"$T/up.out" 2>"$T/listen.err" &
 LP=$!
 bg $LP
 wait_until 50 0.1 sh -c "'$TOU' -s '$B' status -l | grep -q '/7000 '" || fail "no listener on 7000"
@@ -48,8 +48,9 @@ rc=0
 wait_until 50 0.1 sh -c "[ \$(stat -c %s '$T/up.out') -ge 1000000 ]" || true
 cmp "$T/up" "$T/up.out" || fail "upstream bytes differ"
 cmp "$T/down" "$T/down.out" || fail "downstream bytes differ"
-id=$("$TOU" -s "$B" status | awk '$2 != "LISTEN" && $5 ~ /\/7000$/ && $1 ~ /^[0-9]+$/ { print $1; exit }')
-[ -n "$id" ] || fail "b has no record of the stream"
+# (-v: "accepted: id N ..."; STATUS N answers for a live stream or its end record)
+id=$(sed -n 's/.*accepted: id \([0-9]*\) .*/\1/p' "$T/listen.err" | head -n 1)
+[ -n "$id" ] || fail "tou listen -v named no accepted stream: $(cat "$T/listen.err")"
 "$TOU" -s "$B" status -j "$id" >"$T/st.json"
 grep -q '"ao"' "$T/st.json" || fail "b's STATUS of the stream shows no TCP-AO: $(cat "$T/st.json")"
 kill $LP 2>/dev/null || true
