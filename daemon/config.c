@@ -101,7 +101,10 @@ void config_default(struct toud_config *c)
 	c->udp_receive_buffer = 32u << 20;
 	tcp_config_default(&c->tcp);
 	c->max_connections = c->tcp.max_connections ? c->tcp.max_connections : 4096;
-	c->max_per_peer = 256;
+	/* No per-peer share by default: two daemons joined by a busy tunnel
+	 * are one peer, and a kernel TCP does not cap connections per host
+	 * either; hosts serving many peers lower it (docs/toud.conf.5). */
+	c->max_per_peer = 4096;
 	c->max_per_uid = 1024;
 	c->max_api_clients = 1024;
 	c->max_backlog = 1024;
