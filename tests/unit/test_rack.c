@@ -112,7 +112,7 @@ TT_TEST(rack_rfc6675_switch_waits_for_dupthresh)
 	host_free(&a);
 }
 
-/* A lost retransmission (RFC 8985 3.3.2 / 6.2 step 5): 101 is lost, its
+/* A lost retransmission (RFC 8985 6.2 step 5): 101 is lost, its
  * fast retransmission at 10 ms is lost too; new data sent at 20 ms is
  * SACKed at 30 ms, so the retransmission, sent before it and one RACK.rtt
  * ago, is lost: 101 goes a third time at 30 ms, not after an RTO.
