@@ -69,11 +69,7 @@ unsigned api_count_uid(const struct api *a, uid_t uid)
 
 unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep)
 {
-	unsigned n = 0;
-	size_t al = ep->family == 6 ? 16 : 4;
-	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
-		n += b->tc && b->remote.family == ep->family && memcmp(b->remote.addr, ep->addr, al) == 0;
-	return n;
+	return bridge_count_peer(a->d->bridges, ep);
 }
 
 const struct end_record *find_end(const struct api *a, uint64_t id)
