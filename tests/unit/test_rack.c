@@ -271,6 +271,85 @@ TT_TEST(rack_dsack_widens_reo_wnd)
 	host_free(&a);
 }
 
+/* An RTO with SACKed data above the holes: 8 segments at T0, 2101..8101
+ * SACKed at 10 ms (six segments: 101 and 1101 are lost at once, RFC 6675
+ * and RACK alike); recovery resends both and both are lost again; no ACK
+ * comes until the RTO at T0 + 1 s.  From then on every segment arrives and
+ * the peer acknowledges what it holds in order (with the SACK block while
+ * a hole is left).  Returns a bit mask of the data segments A sent from
+ * the RTO until all is acknowledged: bit k for the one at 101 + 1000 k. */
+static unsigned rto_with_sacked(struct host *a, struct peer *p, struct tcp_conn *c, int *fail)
+{
+	*fail = 1;
+	if (send_pop(a, c, 8000, T0) != 8)
+		return 0;
+	peer_send_sack(p, 101, (uint32_t[]){ 2101, 8101 }, 1, T0 + TCP_MS(10));
+	while (host_pop(a))
+		;
+	if (tcp_next_deadline(a->s) != T0 + TCP_SEC(1))
+		return 0;
+	unsigned sent = 0;
+	uint32_t held = 101; /* in order at the peer */
+	tcp_time_t t = T0 + TCP_SEC(1);
+	host_run_timers(a, t);
+	for (int round = 0; round < 8 && held < 2101; round++) {
+		int any = 0;
+		while (host_pop(a)) {
+			if (!a->seg.len)
+				continue;
+			any = 1;
+			sent |= 1u << ((a->seg.seq - 101) / 1000);
+			if (a->seg.seq <= held && a->seg.seq + (uint32_t)a->seg.len > held)
+				held = a->seg.seq + (uint32_t)a->seg.len;
+		}
+		if (!any)
+			break;
+		t += TCP_MS(10);
+		if (held >= 2101)
+			peer_send_sack(p, 8101, NULL, 0, t);
+		else
+			peer_send_sack(p, held, (uint32_t[]){ 2101, 8101 }, 1, t);
+	}
+	*fail = 0;
+	return sent;
+}
+
+/* RFC 8985 6.3: after the RTO, RACK resends what it marks lost (101 and
+ * 1101), not the SACKed segments above them. */
+TT_TEST(rack_rto_resends_only_lost)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
+	int fail;
+	unsigned sent = rto_with_sacked(&a, &p, c, &fail);
+	TT_EQ(fail, 0);
+	TT_EQ(sent, 0x3u);
+	TT_EQ(host_stats(&a).Timeouts, 1);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_una, 8101);
+	host_free(&a);
+}
+
+/* RFC 6675 5.1: the RTO clears the scoreboard and the retransmission goes
+ * back to SND.UNA through the flight as cwnd allows (go-back-N): the
+ * SACKed 2101 is sent again. */
+TT_TEST(rack_rfc6675_switch_rto_go_back_n)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RFC6675), 0);
+	int fail;
+	unsigned sent = rto_with_sacked(&a, &p, c, &fail);
+	TT_EQ(fail, 0);
+	TT_EQ(sent, 0x7u);
+	TT_EQ(host_stats(&a).Timeouts, 1);
+	host_free(&a);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
