@@ -586,6 +586,8 @@ void tcp_rack_arm_tlp(struct tcp_conn *c, tcp_time_t now)
 		pto = 2 * c->rtt.srtt;
 		if (tcp_flight(c) <= c->smss)
 			pto += TCP_RACK_WCDELACKT;
+		else
+			pto += TCP_RACK_PTO_SLACK;
 	} else {
 		pto = TCP_SEC(1);
 	}

@@ -33,6 +33,14 @@
 #define TCP_RACK_REO_WND_PERSIST 16
 /* RFC 8985 7.2: "The RECOMMENDED value for WCDelAckT is 200 ms." */
 #define TCP_RACK_WCDELACKT TCP_MS(200)
+/* Added to 2 * SRTT when more than one segment is in flight.  RFC 8985
+ * 7.2 gives PTO = 2 * SRTT; on a loopback or LAN path SRTT is tens of
+ * microseconds, below the scheduling delay of the two daemons, so a bare
+ * 2 * SRTT fires probes whose ACK is merely late (a spurious duplicate
+ * segment, and under load one that reaches a peer which already closed).
+ * Linux's tcp_schedule_loss_probe() likewise adds TCP_TIMEOUT_MIN (2
+ * jiffies) to 2 * SRTT.  It changes nothing on paths with SRTT >> 2 ms. */
+#define TCP_RACK_PTO_SLACK TCP_MS(2)
 /* RFC 6675 2: "DupThresh = 3" (RFC 8985 6.2 step 4 uses it too). */
 #define TCP_RACK_DUPTHRESH 3
 
