@@ -26,8 +26,8 @@ void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t
 {
 	char s[72];
 	/* the address the peer talks to (udp_route.c), else the bound one */
-	if (udp_route_local_name(a->d->route, remote, s, sizeof s) != 0)
-		udp_local_name(a->d->udp, remote->family, s, sizeof s);
+	if (udp_route_local_name(a->sh->route, remote, s, sizeof s) != 0)
+		udp_local_name(a->sh->udp, remote->family, s, sizeof s);
 	snprintf(local, llen, "%s/%u", s, lport);
 	endpoint_format(remote, s, sizeof s);
 	snprintf(rem, rlen, "%s/%u", s, rport);
@@ -302,9 +302,9 @@ static const struct lstream_ops client_ops = { c_alloc, c_read, NULL, c_closed }
 
 struct client *client_new(struct api *a)
 {
-	struct toud *d = a->d;
+	struct shard *sh = a->sh;
 	struct client *cl = calloc(1, sizeof *cl);
-	struct lstream *ls = cl ? lstream_new(d->loop, 0, &d->bridges->pool) : NULL;
+	struct lstream *ls = cl ? lstream_new(sh->loop, 0, &sh->bridges->pool) : NULL;
 	if (!ls) {
 		free(cl);
 		return NULL;
@@ -312,7 +312,7 @@ struct client *client_new(struct api *a)
 	cl->api = a;
 	cl->ls = ls;
 	lstream_hold(ls, &client_ops, cl);
-	uv_timer_init(d->loop, &cl->timer);
+	uv_timer_init(sh->loop, &cl->timer);
 	cl->timer.data = cl;
 	cl->phase = CL_REQUEST;
 	cl->next = a->clients;

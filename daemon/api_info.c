@@ -62,7 +62,7 @@ void conn_ended(struct api *a, struct bridge *b, int err)
 unsigned api_count_uid(const struct api *a, uid_t uid)
 {
 	unsigned n = 0;
-	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
+	for (const struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		n += b->tc && b->uid == (long long)uid;
 	return n;
 }
@@ -71,7 +71,7 @@ unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep)
 {
 	unsigned n = 0;
 	size_t al = ep->family == 6 ? 16 : 4;
-	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
+	for (const struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		n += b->tc && b->remote.family == ep->family && memcmp(b->remote.addr, ep->addr, al) == 0;
 	return n;
 }
@@ -96,7 +96,7 @@ struct listener *find_listener_id(const struct api *a, uint64_t id)
 /* A live connection of ours (one that still holds its engine connection). */
 struct bridge *find_bridge(const struct api *a, uint64_t id)
 {
-	for (struct bridge *b = a->d->bridges->all; b; b = b->next)
+	for (struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		if (b->tc && b->id == id)
 			return b;
 	return NULL;
@@ -143,7 +143,7 @@ void listener_json(const struct api *a, struct sbuf *b, const struct listener *l
 {
 	char s[72], local[96];
 	/* a listener: LISTEN state, no peer; it accepts on every UDP socket */
-	udp_local_name(a->d->udp, udp_have_family(a->d->udp, 4) ? 4 : 6, s, sizeof s);
+	udp_local_name(a->sh->udp, udp_have_family(a->sh->udp, 4) ? 4 : 6, s, sizeof s);
 	snprintf(local, sizeof local, "%s/%u", s, l->port);
 	sb_printf(b, "{\"id\":%" PRIu64 ",\"state\":\"LISTEN\",\"local\":", l->id);
 	sb_json_str(b, local);
@@ -174,13 +174,13 @@ void do_status(struct client *cl)
 	sb_init(&b);
 	if (!cl->req.has_id) { /* the daemon itself */
 		char udp[512];
-		udp_describe(d->udp, udp, sizeof udp);
+		udp_describe(a->sh->udp, udp, sizeof udp);
 		unsigned nl = 0;
 		for (struct listener *l = a->listeners; l; l = l->next)
 			nl++;
 		sb_printf(&b, "{\"version\":\"%s\",\"pid\":%d,\"uptime_s\":%" PRIu64
 			  ",\"connections\":%u,\"listeners\":%u,\"udp\":",
-			  TOU_VERSION, (int)getpid(), (toud_now() - d->started_us) / 1000000, d->bridges->live, nl);
+			  TOU_VERSION, (int)getpid(), (toud_now() - d->started_us) / 1000000, a->sh->bridges->live, nl);
 		sb_json_str(&b, udp);
 		sb_printf(&b, ",\"socket\":");
 		sb_json_str(&b, a->path);
@@ -198,7 +198,7 @@ void do_status(struct client *cl)
 	 * connection answers until the bridges' phase has recorded its end,
 	 * also when the engine no longer lists it), then its end record */
 	struct bridge *br = find_bridge(a, cl->req.id);
-	struct tcp_conn *tc = br ? br->tc : tcp_find_by_id(d->stack, cl->req.id);
+	struct tcp_conn *tc = br ? br->tc : tcp_find_by_id(a->sh->stack, cl->req.id);
 	if (tc) {
 		conn_json(a, &b, tc, br);
 		if (b.len) {
@@ -208,7 +208,7 @@ void do_status(struct client *cl)
 	}
 	/* a TIME-WAIT the engine keeps as a compact record */
 	struct tcp_conn_info twi;
-	if (!br && tcp_time_wait_info(d->stack, cl->req.id, &twi) == 0) {
+	if (!br && tcp_time_wait_info(a->sh->stack, cl->req.id, &twi) == 0) {
 		time_wait_json(a, &b, &twi);
 		reply_doc(cl, &b);
 		return;
@@ -262,8 +262,8 @@ void do_list(struct client *cl)
 	sb_init(&b);
 	sb_printf(&b, "[");
 	struct list_ctx lc = { a, &b, 0 };
-	tcp_foreach(a->d->stack, list_one, &lc);
-	tcp_foreach_time_wait(a->d->stack, list_time_wait, &lc);
+	tcp_foreach(a->sh->stack, list_one, &lc);
+	tcp_foreach_time_wait(a->sh->stack, list_time_wait, &lc);
 	for (struct listener *l = a->listeners; l; l = l->next) {
 		sb_printf(&b, "%s", lc.n++ ? "," : "");
 		listener_json(a, &b, l);
@@ -276,19 +276,19 @@ void do_stats(struct client *cl)
 {
 	struct api *a = cl->api;
 	struct tcp_stats s;
-	tcp_get_stats(a->d->stack, &s);
+	tcp_get_stats(a->sh->stack, &s);
 	struct sbuf b;
 	sb_init(&b);
 	sb_printf(&b, "{\"tcp\":");
 	json_tcp_stats(&b, &s);
 	char u[1024];
-	udp_json(a->d->udp, u, sizeof u);
+	udp_json(a->sh->udp, u, sizeof u);
 	char rt[512];
-	udp_route_json(a->d->route, rt, sizeof rt);
+	udp_route_json(a->sh->route, rt, sizeof rt);
 	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
 		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
 		  "\"ended_kept\":%u},",
-		  u, rt, a->requests, a->errors, a->clients_refused, a->n_req, a->d->bridges->live, a->n_ends);
+		  u, rt, a->requests, a->errors, a->clients_refused, a->n_req, a->sh->bridges->live, a->n_ends);
 	forward_stats_json(a->d->fwd, &b);
 	sb_printf(&b, "}");
 	reply_doc(cl, &b);

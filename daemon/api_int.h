@@ -92,6 +92,7 @@ struct client_hooks {
 
 struct api {
 	struct toud *d;
+	struct shard *sh;               /* the engine shard its connections live on */
 	const struct client_hooks *hooks;
 	uv_pipe_t server;
 	int server_open;

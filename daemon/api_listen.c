@@ -127,7 +127,7 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 	const char *why = NULL;
 	if (tcp_conn_info(tc, &info) != 0)
 		why = "no connection information";
-	else if (a->d->bridges->live >= cfg->max_connections)
+	else if (a->sh->bridges->live >= cfg->max_connections)
 		why = "max_connections";
 	else if (api_count_peer(a, &info.remote) >= cfg->max_per_peer)
 		why = "max_per_peer";
@@ -135,7 +135,7 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 		why = "max_per_uid";
 	else if (l->queue.len >= l->backlog && !l->waiters.len)
 		why = "backlog";
-	struct bridge *b = why ? NULL : bridge_accepted(a->d->bridges, tc, (long long)l->uid, &accepted_ops, a, l);
+	struct bridge *b = why ? NULL : bridge_accepted(a->sh->bridges, tc, (long long)l->uid, &accepted_ops, a, l);
 	if (!b) {
 		char rem[96];
 		endpoint_format(&info.remote, rem, sizeof rem);
@@ -175,7 +175,7 @@ void do_listen(struct client *cl)
 		backlog = cfg->max_backlog;
 	l->owner.event = on_listener_event;
 	l->api = a;
-	int r = tcp_listen(a->d->stack, port, backlog, &l->owner, &l->tl);
+	int r = tcp_listen(a->sh->stack, port, backlog, &l->owner, &l->tl);
 	if (r != 0) {
 		free(l);
 		if (r == TCP_EADDRINUSE)
@@ -194,7 +194,7 @@ void do_listen(struct client *cl)
 		client_reply_err(cl, TOU_ERR_INTERNAL, "cannot set the allow list: %s", tcp_strerror(r));
 		return;
 	}
-	l->id = tcp_reserve_id(a->d->stack);
+	l->id = tcp_reserve_id(a->sh->stack);
 	l->port = port;
 	l->uid = cl->uid;
 	l->backlog = backlog;

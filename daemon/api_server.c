@@ -79,6 +79,7 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 	struct client *cl = arg;
 	struct api *a = cl->api;
 	struct toud *d = a->d;
+	struct shard *sh = a->sh;
 	cl->rr = NULL;
 	if (cl->phase != CL_RESOLVING)
 		return; /* answered meanwhile (daemon stopping) */
@@ -91,7 +92,7 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "%s is %s, not one host", cl->req.host, why);
 		return;
 	}
-	if (!udp_have_family(d->udp, ep->family)) {
+	if (!udp_have_family(sh->udp, ep->family)) {
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "no IPv%d UDP socket to reach %s", ep->family, cl->req.host);
 		return;
 	}
@@ -119,7 +120,7 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		o.ao_key = (unsigned)ki + 1;
 	}
 	struct bridge *b = NULL;
-	int r = bridge_connect(d->bridges, d->stack, ep, cl->req.port, &o, (long long)cl->uid, &connect_ops, a, cl, &b);
+	int r = bridge_connect(sh->bridges, sh->stack, ep, cl->req.port, &o, (long long)cl->uid, &connect_ops, a, cl, &b);
 	if (r != 0) {
 		if (r == TCP_ENOMEM || r == TCP_ELIMIT || r == TCP_ENOPORTS)
 			client_reply_err(cl, TOU_ERR_LIMIT, "cannot open a connection: %s", tcp_strerror(r));
@@ -142,7 +143,8 @@ static void do_connect(struct client *cl)
 {
 	struct api *a = cl->api;
 	struct toud *d = a->d;
-	if (d->bridges->live >= d->cfg.max_connections) {
+	struct shard *sh = a->sh;
+	if (sh->bridges->live >= d->cfg.max_connections) {
 		client_reply_err(cl, TOU_ERR_LIMIT, "max_connections (%u) reached", d->cfg.max_connections);
 		return;
 	}
@@ -152,10 +154,10 @@ static void do_connect(struct client *cl)
 		return;
 	}
 	uint16_t udp_port = cl->req.udp_port ? cl->req.udp_port : TOU_DEFAULT_UDP_PORT;
-	int usable = (udp_have_family(d->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(d->udp, 6) ? RESOLVE_V6 : 0);
+	int usable = (udp_have_family(sh->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(sh->udp, 6) ? RESOLVE_V6 : 0);
 	cl->phase = CL_RESOLVING;
 	struct resolve_req *rr = NULL;
-	int r = resolve_start(d->loop, cl->req.host, udp_port, usable, start_connect, cl, &rr);
+	int r = resolve_start(sh->loop, cl->req.host, udp_port, usable, start_connect, cl, &rr);
 	if (r != 0) {
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "cannot resolve \"%s\": %s", cl->req.host, uv_strerror(r));
 		return;
@@ -382,6 +384,7 @@ int api_start(struct toud *d)
 		return UV_ENOMEM;
 	d->api = a;
 	a->d = d;
+	a->sh = &d->shards[0];
 	a->hooks = &hooks;
 	snprintf(a->path, sizeof a->path, "%s", d->cfg.socket);
 	int r = uv_pipe_init(d->loop, &a->server, 0);
@@ -446,19 +449,19 @@ void api_shutdown(struct api *a)
 	}
 	/* every stream: as if its app had shut its side (FIN after the held
 	 * bytes; reading stops); a connection without a stream closes */
-	for (struct bridge *b = a->d->bridges->all; b; b = b->next)
+	for (struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		bridge_shutdown(b);
 }
 
 void api_abort_all(struct api *a)
 {
-	for (struct bridge *b = a->d->bridges->all; b; b = b->next)
+	for (struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		bridge_reset(b);
 }
 
 unsigned api_live_connections(const struct api *a)
 {
-	return a->d->bridges->live;
+	return a->sh->bridges->live;
 }
 
 void api_close(struct api *a)

@@ -47,6 +47,7 @@ struct fconn {
 
 struct fwd_set {
 	struct toud *d;
+	struct shard *sh;               /* the engine shard its connections live on */
 	struct fwd_entry *entries;
 	void (*end_hook)(void *arg, struct bridge *b, int err);
 	void *end_arg;
@@ -144,7 +145,7 @@ static void fwd_resolved(void *arg, int status, const struct tcp_endpoint *ep)
 {
 	struct fconn *c = arg;
 	struct fwd_entry *e = c->e;
-	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
 	c->rr = NULL;
 	c->resolving = 0;
 	char why[400];
@@ -153,7 +154,7 @@ static void fwd_resolved(void *arg, int status, const struct tcp_endpoint *ep)
 		forward_refuse(c, why);
 		return;
 	}
-	if (!udp_have_family(d->udp, ep->family)) {
+	if (!udp_have_family(sh->udp, ep->family)) {
 		snprintf(why, sizeof why, "no IPv%d UDP socket to reach %s", ep->family, e->f.host);
 		forward_refuse(c, why);
 		return;
@@ -163,7 +164,7 @@ static void fwd_resolved(void *arg, int status, const struct tcp_endpoint *ep)
 	o.keepalive = e->f.keepalive;
 	o.timeout = e->f.timeout;
 	struct bridge *b = NULL;
-	int r = bridge_connect(d->bridges, d->stack, ep, e->f.port, &o, -1, &fwd_ops, e->fs, c, &b);
+	int r = bridge_connect(sh->bridges, sh->stack, ep, e->f.port, &o, -1, &fwd_ops, e->fs, c, &b);
 	if (r != 0) {
 		snprintf(why, sizeof why, "cannot open a connection: %s", tcp_strerror(r));
 		forward_refuse(c, why);
@@ -177,11 +178,12 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 {
 	struct fwd_entry *e = server->data;
 	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
 	if (status < 0) {
 		log_warn("%s: accept: %s", e->via, uv_strerror(status));
 		return;
 	}
-	struct lstream *ls = lstream_new(d->loop, 1, &d->bridges->pool);
+	struct lstream *ls = lstream_new(sh->loop, 1, &sh->bridges->pool);
 	if (!ls)
 		return; /* out of memory: it stays in the kernel's queue */
 	if (uv_accept(server, &ls->u.s) != 0) {
@@ -198,13 +200,13 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 	c->e = e;
 	c->ls = ls;
 	fconn_link(c);
-	if (d->stopping || d->bridges->live >= d->cfg.max_connections) {
+	if (d->stopping || sh->bridges->live >= d->cfg.max_connections) {
 		forward_refuse(c, d->stopping ? "daemon is stopping" : "max_connections reached");
 		return;
 	}
-	int usable = (udp_have_family(d->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(d->udp, 6) ? RESOLVE_V6 : 0);
+	int usable = (udp_have_family(sh->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(sh->udp, 6) ? RESOLVE_V6 : 0);
 	c->resolving = 1;
-	int r = resolve_start(d->loop, e->f.host, e->f.udp_port, usable, fwd_resolved, c, &c->rr);
+	int r = resolve_start(sh->loop, e->f.host, e->f.udp_port, usable, fwd_resolved, c, &c->rr);
 	if (r != 0) {
 		c->resolving = 0;
 		char why[400];
@@ -216,8 +218,7 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 
 static int forward_open(struct fwd_entry *e)
 {
-	struct toud *d = e->fs->d;
-	int r = uv_tcp_init(d->loop, &e->server);
+	int r = uv_tcp_init(e->fs->sh->loop, &e->server);
 	if (r != 0)
 		return r;
 	e->server.data = e;
@@ -261,8 +262,8 @@ static void svc_opened(struct bridge *b)
 	if (!c || c->ls || c->connecting)
 		return;
 	struct fwd_entry *e = c->e;
-	struct toud *d = e->fs->d;
-	struct lstream *ls = lstream_new(d->loop, !e->s.to_unix, &d->bridges->pool);
+	struct shard *sh = e->fs->sh;
+	struct lstream *ls = lstream_new(sh->loop, !e->s.to_unix, &sh->bridges->pool);
 	if (!ls) {
 		e->refused++;
 		bridge_reset(b);
@@ -315,6 +316,7 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 	if (ev != TCP_EV_ACCEPTED)
 		return;
 	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
 	struct tcp_conn_info info;
 	const char *why = NULL;
 	struct fconn *c = NULL;
@@ -324,11 +326,11 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 		why = "no connection information";
 	else if (!fwd_allowed(&e->s, info.remote.family, info.remote.addr))
 		why = "not in its allow list";
-	else if (d->bridges->live >= d->cfg.max_connections)
+	else if (sh->bridges->live >= d->cfg.max_connections)
 		why = "max_connections reached";
 	else if (!(c = calloc(1, sizeof *c)))
 		why = "out of memory";
-	else if (!(b = bridge_accepted(d->bridges, tc, -1, &svc_ops, e->fs, c)))
+	else if (!(b = bridge_accepted(sh->bridges, tc, -1, &svc_ops, e->fs, c)))
 		why = "out of memory";
 	if (why) {
 		free(c);
@@ -357,6 +359,7 @@ int forward_start(struct toud *d)
 		return -1;
 	}
 	fs->d = d;
+	fs->sh = &d->shards[0];
 	d->fwd = fs;
 	const struct fwd_conf *fc = &d->cfg.fwd;
 	for (unsigned i = 0; i < fc->n_forward + fc->n_service; i++) {
@@ -383,7 +386,7 @@ int forward_start(struct toud *d)
 			e->s = fc->service[i - fc->n_forward];
 			snprintf(e->via, sizeof e->via, "service %s", e->s.name);
 			e->owner.event = on_service_event;
-			r = tcp_listen(d->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
+			r = tcp_listen(fs->sh->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
 			if (r != 0) {
 				log_err("[service %s] port = %u: %s", e->s.name, e->s.port, tcp_strerror(r));
 				return -1;

@@ -25,18 +25,18 @@ struct loop {
 	unsigned log_lines, log_dropped;
 };
 
-/* ---- the engine's callbacks (ctx = d) ---- */
+/* ---- the engine's callbacks (ctx = the shard) ---- */
 
 static void cb_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
 {
-	struct toud *d = ctx;
-	udp_emit(d->udp, to, seg, len);
+	struct shard *sh = ctx;
+	udp_emit(sh->udp, to, seg, len);
 }
 
 static uint8_t *cb_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
 {
-	struct toud *d = ctx;
-	return udp_emit_buf(d->udp, to, len);
+	struct shard *sh = ctx;
+	return udp_emit_buf(sh->udp, to, len);
 }
 
 /* The one way an engine event reaches the daemon: the owner the user
@@ -52,8 +52,8 @@ static void cb_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event e
 /* Rate limited except at debug level. */
 static void cb_log(void *ctx, int level, const char *fmt, ...)
 {
-	struct toud *d = ctx;
-	struct loop *l = d->drv;
+	struct shard *sh = ctx;
+	struct loop *l = sh->drv;
 	if (level > log_get_level())
 		return;
 	if (level < LOG_LVL_DEBUG) {
@@ -81,40 +81,40 @@ static void cb_log(void *ctx, int level, const char *fmt, ...)
 /* udp.c's input: one datagram into the engine. */
 static void on_datagram(void *arg, const struct tcp_endpoint *from, const uint8_t *p, size_t len, tcp_time_t now)
 {
-	struct toud *d = arg;
-	tcp_input(d->stack, from, p, len, now);
+	struct shard *sh = arg;
+	tcp_input(sh->stack, from, p, len, now);
 }
 
 /* ---- the turn ---- */
 
 static void on_timer(uv_timer_t *t)
 {
-	struct toud *d = t->data;
-	d->drv->timer_due = TCP_TIME_NEVER;
-	tcp_timeout(d->stack, toud_now());
-	loop_turn(d);
+	struct shard *sh = t->data;
+	sh->drv->timer_due = TCP_TIME_NEVER;
+	tcp_timeout(sh->stack, toud_now());
+	loop_turn(sh);
 }
 
-void loop_turn(struct toud *d)
+void loop_turn(struct shard *sh)
 {
-	struct loop *l = d->drv;
-	bridge_run_all(d->bridges); /* may send data and window updates: before the flush */
-	if (d->udp) {
-		udp_flush(d->udp);
+	struct loop *l = sh->drv;
+	bridge_run_all(sh->bridges); /* may send data and window updates: before the flush */
+	if (sh->udp) {
+		udp_flush(sh->udp);
 		/* ICMP errors and failed sends read during the flush (inside
 		 * engine callbacks) or by udp.c's poll reach the engine now;
 		 * what they send (a retransmission at a lower MSS) goes too */
-		for (int round = 0; round < 2 && d->stack; round++) {
-			if (!udp_deliver_errors(d->udp, d->stack, toud_now()))
+		for (int round = 0; round < 2 && sh->stack; round++) {
+			if (!udp_deliver_errors(sh->udp, sh->stack, toud_now()))
 				break;
-			udp_flush(d->udp);
+			udp_flush(sh->udp);
 		}
 	}
-	if (d->pcap)
-		pcap_flush(d->pcap);
-	if (!d->stack || !l->handles_open)
+	if (sh->d->pcap)
+		pcap_flush(sh->d->pcap);
+	if (!sh->stack || !l->handles_open)
 		return;
-	tcp_time_t due = tcp_next_deadline(d->stack);
+	tcp_time_t due = tcp_next_deadline(sh->stack);
 	if (due == l->timer_due)
 		return;
 	l->timer_due = due;
@@ -139,55 +139,80 @@ static void on_check(uv_check_t *h)
 	loop_turn(h->data);
 }
 
+void loop_turn_all(struct toud *d)
+{
+	for (unsigned i = 0; i < d->n_shards; i++)
+		loop_turn(&d->shards[i]);
+}
+
 /* ---- life ---- */
 
-int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed)
+static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed)
 {
+	struct toud *d = sh->d;
 	struct loop *l = calloc(1, sizeof *l);
-	d->bridges = calloc(1, sizeof *d->bridges);
-	if (!l || !d->bridges) {
+	sh->bridges = calloc(1, sizeof *sh->bridges);
+	if (!l || !sh->bridges) {
 		free(l);
 		return UV_ENOMEM;
 	}
-	d->drv = l;
+	sh->drv = l;
 	l->timer_due = TCP_TIME_NEVER;
-	int r = bridge_set_init(d->bridges, d->loop);
+	int r = bridge_set_init(sh->bridges, sh->loop);
 	if (r != 0)
 		return r;
-	struct tcp_callbacks cb = { .ctx = d, .emit = cb_emit, .event = cb_event, .log = cb_log,
+	struct tcp_callbacks cb = { .ctx = sh, .emit = cb_emit, .event = cb_event, .log = cb_log,
 				     .emit_buf = cb_emit_buf };
-	r = tcp_stack_new(&d->stack, &d->cfg.tcp, &cb, secret, seed);
+	r = tcp_stack_new(&sh->stack, &d->cfg.tcp, &cb, secret, seed);
 	if (r != 0) {
 		log_err("cannot create the TCP stack: %s", tcp_strerror(r));
 		return r;
 	}
-	r = keys_apply(d->stack, &d->cfg.keys); /* TCP-AO master keys (keys.h) */
+	r = keys_apply(sh->stack, &d->cfg.keys); /* TCP-AO master keys (keys.h) */
 	if (r != 0) {
 		log_err("cannot use the TCP-AO keys: %s", tcp_strerror(r));
 		return r;
 	}
-	if (d->cfg.keys.n)
-		log_info("TCP-AO: %u key(s) loaded", d->cfg.keys.n);
-	r = udp_start(d, on_datagram, d);
+	r = udp_start(sh, on_datagram, sh);
 	if (r != 0)
 		return r;
-	d->bridges->route = d->route;
-	uv_timer_init(d->loop, &l->timer);
-	uv_prepare_init(d->loop, &l->prep);
-	uv_check_init(d->loop, &l->check);
-	l->timer.data = l->prep.data = l->check.data = d;
+	sh->bridges->route = sh->route;
+	uv_timer_init(sh->loop, &l->timer);
+	uv_prepare_init(sh->loop, &l->prep);
+	uv_check_init(sh->loop, &l->check);
+	l->timer.data = l->prep.data = l->check.data = sh;
 	uv_prepare_start(&l->prep, on_prepare);
 	uv_check_start(&l->check, on_check);
 	l->handles_open = 1;
 	return 0;
 }
 
-void loop_stop(struct toud *d)
+int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed)
 {
-	struct loop *l = d->drv;
-	if (d->bridges)
-		bridge_close_all(d->bridges);
-	udp_stop(d->udp);
+	d->n_shards = 1;
+	d->shards = calloc(d->n_shards, sizeof *d->shards);
+	if (!d->shards)
+		return UV_ENOMEM;
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		sh->d = d;
+		sh->idx = i;
+		sh->loop = d->loop;
+		int r = shard_start(sh, secret, seed);
+		if (r != 0)
+			return r;
+	}
+	if (d->cfg.keys.n)
+		log_info("TCP-AO: %u key(s) loaded", d->cfg.keys.n);
+	return 0;
+}
+
+static void shard_stop(struct shard *sh)
+{
+	struct loop *l = sh->drv;
+	if (sh->bridges)
+		bridge_close_all(sh->bridges);
+	udp_stop(sh->udp);
 	if (!l || !l->handles_open)
 		return;
 	l->handles_open = 0;
@@ -197,17 +222,32 @@ void loop_stop(struct toud *d)
 	uv_close((uv_handle_t *)&l->check, NULL);
 }
 
+void loop_stop(struct toud *d)
+{
+	for (unsigned i = 0; i < d->n_shards; i++)
+		shard_stop(&d->shards[i]);
+}
+
+static void shard_free(struct shard *sh)
+{
+	tcp_stack_free(sh->stack);
+	sh->stack = NULL;
+	udp_free(sh->udp);
+	sh->udp = NULL;
+	if (sh->bridges) {
+		bridge_set_free(sh->bridges);
+		free(sh->bridges);
+		sh->bridges = NULL;
+	}
+	free(sh->drv);
+	sh->drv = NULL;
+}
+
 void loop_free(struct toud *d)
 {
-	tcp_stack_free(d->stack);
-	d->stack = NULL;
-	udp_free(d->udp);
-	d->udp = NULL;
-	if (d->bridges) {
-		bridge_set_free(d->bridges);
-		free(d->bridges);
-		d->bridges = NULL;
-	}
-	free(d->drv);
-	d->drv = NULL;
+	for (unsigned i = 0; i < d->n_shards; i++)
+		shard_free(&d->shards[i]);
+	free(d->shards);
+	d->shards = NULL;
+	d->n_shards = 0;
 }

@@ -186,7 +186,7 @@ static void reset_all_and_finish(struct daemon *m)
 	if (n)
 		log_warn("shutdown_timeout reached: resetting %u remaining connection(s)", n);
 	api_abort_all(m->d.api);
-	loop_turn(&m->d); /* the bridges send their RSTs, the queue is flushed */
+	loop_turn_all(&m->d); /* the bridges send their RSTs, the queue is flushed */
 	finish(m);
 }
 
@@ -210,7 +210,7 @@ static void begin_shutdown(struct daemon *m, int signum)
 	api_stop_accepting(d->api);
 	forward_stop(d->fwd);
 	api_shutdown(d->api);
-	loop_turn(d);
+	loop_turn_all(d);
 	uv_timer_init(d->loop, &m->shutdown_deadline);
 	uv_timer_init(d->loop, &m->shutdown_poll);
 	m->shutdown_deadline.data = m->shutdown_poll.data = m;
@@ -312,14 +312,19 @@ static void reload(struct toud *d)
 	nc->socket_mode = d->cfg.socket_mode;
 	memcpy(nc->socket_group, d->cfg.socket_group, sizeof nc->socket_group);
 	memcpy(nc->pcap, d->cfg.pcap, sizeof nc->pcap);
-	int r = tcp_stack_reconfigure(d->stack, &nc->tcp);
+	/* every shard's engine checks the same settings the same way: the
+	 * first refuses before any has changed, or none refuses */
+	int r = 0;
+	for (unsigned i = 0; i < d->n_shards && r == 0; i++)
+		r = tcp_stack_reconfigure(d->shards[i].stack, &nc->tcp);
 	if (r != 0) {
 		log_err("reload: the engine refused the [tcp] settings (%s); configuration unchanged", tcp_strerror(r));
 		free(nc);
 		notify_ready("running (reload refused)");
 		return;
 	}
-	r = keys_apply(d->stack, &nc->keys);
+	for (unsigned i = 0; i < d->n_shards && r == 0; i++)
+		r = keys_apply(d->shards[i].stack, &nc->keys);
 	if (r != 0) {
 		log_err("reload: the engine refused the TCP-AO keys (%s); configuration unchanged", tcp_strerror(r));
 		keys_clear(&nc->keys);
@@ -467,7 +472,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&m.sig_hup, on_signal, SIGHUP);
 
 	char udp[512];
-	udp_describe(d->udp, udp, sizeof udp);
+	udp_describe(d->shards[0].udp, udp, sizeof udp);
 	log_notice("toud %s started: udp %s, api %s, congestion %s, pid %d", TOU_VERSION, udp,
 		   d->api_fd >= 0 ? "(socket-activated)" : d->cfg.socket,
 		   d->cfg.tcp.cc == TCP_CC_NEWRENO ? "newreno" : "cubic", (int)getpid());

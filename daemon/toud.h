@@ -17,9 +17,10 @@
  *   resolve.c     non-blocking name resolution               (resolve.h)
  *   api_parse.c, api_json.c, config.c, log.c, notify.c, pcap.c  leaves
  *
- * There is one `struct toud` per daemon (main.c's stack frame); every
- * libuv handle's `data` and the engine's callbacks.ctx lead back to it or to
- * the object that owns the handle.
+ * There is one `struct toud` per daemon (main.c's stack frame) and one
+ * `struct shard` per engine shard in it; every libuv handle's `data` and
+ * the engine's callbacks.ctx lead back to one of them or to the object
+ * that owns the handle.
  */
 #ifndef TOUD_H
 #define TOUD_H
@@ -42,8 +43,23 @@ struct bridge_set;
 struct api;
 struct fwd_set;
 
-struct toud {
+/* One engine shard: everything on the data path, touched by one libuv
+ * loop only: the stack, its driver and timer, the UDP sockets and their
+ * routes, the bridges (docs/DESIGN.md section 5.1).  The engine's
+ * callbacks.ctx is the shard. */
+struct shard {
+	struct toud *d;               /* the process: configuration, pcap, API */
+	unsigned idx;                 /* 0 .. d->n_shards - 1 */
 	uv_loop_t *loop;
+	struct tcp_stack *stack;      /* loop.c makes and frees it */
+	struct loop *drv;             /* loop.c */
+	struct udp *udp;              /* udp.c */
+	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
+	struct bridge_set *bridges;   /* bridge.c */
+};
+
+struct toud {
+	uv_loop_t *loop;              /* the process's loop: signals, API socket */
 	struct toud_config cfg;
 	const char *config_path;
 	int config_explicit;          /* -c given: the file must exist */
@@ -51,7 +67,6 @@ struct toud {
 	int n_overrides;
 	const char *pcap_path;        /* --pcap (beats the config key) */
 
-	struct tcp_stack *stack;      /* loop.c makes and frees it */
 	struct pcap_writer *pcap;
 	int stopping;                 /* SIGTERM seen: graceful shutdown */
 	uint64_t started_us;
@@ -61,11 +76,9 @@ struct toud {
 	int udp_fds[TOUD_MAX_UDP];
 	int n_udp_fds;
 
-	/* the parts, each owned by its file */
-	struct loop *drv;             /* loop.c */
-	struct udp *udp;              /* udp.c */
-	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
-	struct bridge_set *bridges;   /* bridge.c */
+	/* the engine shards (one today) and the parts, each owned by its file */
+	struct shard *shards;         /* n_shards of them (loop.c) */
+	unsigned n_shards;
 	struct api *api;              /* api_server.c */
 	struct fwd_set *fwd;          /* forward.c: [forward] and [service] */
 };

@@ -22,7 +22,7 @@
  * ICMP errors (IP_RECVERR) and datagrams the kernel refuses are read and
  * queued by udp_err.c; the driver hands them to the engine once per turn
  * (udp_deliver_errors()).
- * All state is in struct udp (d->udp); each socket's uv_poll handle's data
+ * All state is in struct udp (sh->udp, one per shard); each socket's uv_poll handle's data
  * is its struct udp_sock, which points back to it.
  */
 #include <arpa/inet.h>
@@ -90,7 +90,7 @@ struct udp_lent {
 };
 
 struct udp {
-	struct toud *d;                 /* the loop, the config, pcap */
+	struct shard *sh;               /* its loop and routes; sh->d: the config, pcap */
 	udp_input_fn input;
 	void *input_arg;
 	struct udp_sock *socks[TOUD_MAX_UDP];
@@ -361,7 +361,7 @@ static int make_room(struct udp_sock *s, size_t len)
  * peer talked to (pktinfo hook, udp_route.c), else the family's first. */
 static struct udp_sock *sock_to(struct udp *u, const struct tcp_endpoint *to, struct udp_route_src *src)
 {
-	struct udp_sock *s = udp_route_lookup(u->d->route, to, src);
+	struct udp_sock *s = udp_route_lookup(u->sh->route, to, src);
 	return s ? s : sock_for(u, to->family);
 }
 
@@ -426,8 +426,8 @@ void udp_emit(struct udp *u, const struct tcp_endpoint *to, const uint8_t *seg, 
 					      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
 	s->msgs[i].msg_len = 0;
 	s->src[i] = src; /* pktinfo hook */
-	if (u->d->pcap)
-		pcap_segment(u->d->pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
+	if (u->sh->d->pcap)
+		pcap_segment(u->sh->d->pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
 }
 
 /* ---- receive path ---- */
@@ -438,8 +438,8 @@ static void input_one(struct udp_sock *s, const struct tcp_endpoint *from, const
 	struct udp *u = s->u;
 	u->c.rx_datagrams++;
 	u->c.rx_bytes += len;
-	if (u->d->pcap)
-		pcap_segment(u->d->pcap, 0, from, (struct sockaddr *)&s->local, p, len, now);
+	if (u->sh->d->pcap)
+		pcap_segment(u->sh->d->pcap, 0, from, (struct sockaddr *)&s->local, p, len, now);
 	u->input(u->input_arg, from, p, len, now);
 }
 
@@ -513,7 +513,7 @@ static void on_io(uv_poll_t *h, int status, int events)
 			if (endpoint_from_sockaddr(&from, (struct sockaddr *)m->msg_name) != 0)
 				continue;
 			/* pktinfo hook (udp_route.c): remember our socket and address */
-			udp_route_learn(u->d->route, s, (struct sockaddr *)&s->local, &from, m);
+			udp_route_learn(u->sh->route, s, (struct sockaddr *)&s->local, &from, m);
 			size_t seg = len;
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
@@ -573,7 +573,7 @@ static int add_sock(struct udp *u, int fd)
 	/* UDP GRO: optional, only saves work */
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
 	/* pktinfo hook (udp_route.c): optional, logs once if unavailable */
-	udp_route_sock_init(u->d->route, fd, (struct sockaddr *)&s->local);
+	udp_route_sock_init(u->sh->route, fd, (struct sockaddr *)&s->local);
 	/* ICMP errors (IP_RECVERR) and the don't-fragment bit: optional,
 	 * logs once if unavailable */
 	udp_err_sock_init(&u->err, fd, s->family);
@@ -583,7 +583,7 @@ static int add_sock(struct udp *u, int fd)
 		free(s);
 		return UV_ENOMEM;
 	}
-	int r = uv_poll_init(u->d->loop, &s->h, fd);
+	int r = uv_poll_init(u->sh->loop, &s->h, fd);
 	if (r != 0) {
 		free(s->arena);
 		free(s);
@@ -625,18 +625,19 @@ static int open_bound(const struct sockaddr *sa, int *out)
 	return 0;
 }
 
-int udp_start(struct toud *d, udp_input_fn input, void *arg)
+int udp_start(struct shard *sh, udp_input_fn input, void *arg)
 {
+	struct toud *d = sh->d;
 	struct udp *u = calloc(1, sizeof *u);
 	if (!u)
 		return UV_ENOMEM;
-	d->udp = u;
-	u->d = d;
+	sh->udp = u;
+	u->sh = sh;
 	u->input = input;
 	u->input_arg = arg;
 	u->recv_buf = malloc((size_t)RECV_CHUNK * RECV_SLOTS);
-	d->route = udp_route_new();
-	if (!u->recv_buf || !d->route)
+	sh->route = udp_route_new();
+	if (!u->recv_buf || !sh->route)
 		return UV_ENOMEM;
 
 	if (d->n_udp_fds > 0) { /* socket activation: adopt what systemd passed */
@@ -688,7 +689,7 @@ void udp_stop(struct udp *u)
 		uv_close((uv_handle_t *)&u->socks[i]->h, on_sock_closed);
 	}
 	u->n_socks = 0;
-	udp_route_reset(u->d->route); /* pktinfo hook: the table points to the sockets */
+	udp_route_reset(u->sh->route); /* pktinfo hook: the table points to the sockets */
 	u->lent.buf = NULL;
 	u->err.n = 0; /* errors not delivered by now concern closing connections */
 }
@@ -697,8 +698,8 @@ void udp_free(struct udp *u)
 {
 	if (!u)
 		return;
-	udp_route_free(u->d->route);
-	u->d->route = NULL;
+	udp_route_free(u->sh->route);
+	u->sh->route = NULL;
 	free(u->recv_buf);
 	free(u);
 }

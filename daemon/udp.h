@@ -24,10 +24,10 @@ struct udp_counters {
 typedef void (*udp_input_fn)(void *arg, const struct tcp_endpoint *from, const uint8_t *p, size_t len,
 			     tcp_time_t now);
 
-/* Binds d->cfg's addresses (or adopts d->udp_fds) and starts receiving
- * into input(arg, ...); d->udp is set.  0 or a negative libuv code
- * (logged). */
-int udp_start(struct toud *d, udp_input_fn input, void *arg);
+/* Binds sh->d->cfg's addresses (or adopts sh->d->udp_fds) and starts
+ * receiving on sh->loop into input(arg, ...); sh->udp and sh->route are
+ * set.  0 or a negative libuv code (logged). */
+int udp_start(struct shard *sh, udp_input_fn input, void *arg);
 /* Sends every queued datagram (a blocked socket: what its buffer takes). */
 void udp_flush(struct udp *u);
 /* A last flush, then every socket closes (freed in its close callback). */

@@ -2,7 +2,7 @@
  * udp_route.h - which of our UDP sockets, and which of our addresses, each
  * peer talks to (udp_route.c), so that replies leave from there.
  *
- * udp.c makes the table (d->route) and calls four hooks:
+ * udp.c makes the table (sh->route, one per shard) and calls four hooks:
  * udp_route_sock_init() when it takes a socket, udp_route_learn() for
  * every datagram received, udp_route_lookup() for every segment queued and
  * udp_route_add_cmsg() for every message sent.  bridge.c pins the entries
