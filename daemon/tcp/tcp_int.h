@@ -195,7 +195,7 @@ struct tcp_conn {
 
 /* A TIME-WAIT connection nobody holds, kept compact (like Linux's
  * inet_timewait_sock): what RFC 9293 3.10.7.4 needs to acknowledge a
- * retransmitted FIN and judge any other segment (tcp_stack.c revives a full
+ * retransmitted FIN and judge any other segment (tcp_timewait.c revives a full
  * TCB from it for the length of one segment), and what RFC 6191 needs to
  * let a new incarnation reuse the 4-tuple. */
 struct tcp_tw {
@@ -257,6 +257,34 @@ struct tcp_stack {
 };
 
 /* tcp_stack.c */
+void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+/* The engine's PRNG (splitmix64 from the caller's seed). */
+uint64_t tcp_rng_next(struct tcp_stack *s);
+/* Every entry point brackets its work: events queued meanwhile are
+ * delivered, TIME-WAIT TCBs compacted and dead TCBs freed when the
+ * outermost call leaves. */
+void tcp_enter(struct tcp_stack *s);
+void tcp_leave(struct tcp_stack *s);
+void tcp_conn_event(struct tcp_conn *c, unsigned evbit);
+/* A detached TCB joins the list freed at tcp_leave once nobody holds it. */
+void tcp_dead_push(struct tcp_conn *c);
+/* The user's view of the connection is over: TCP_EV_CLOSED(err), once. */
+void tcp_report_closed(struct tcp_conn *c, int err);
+void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
+void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
+int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
+/* RFC 5961 7 / Linux's tcp_invalid_ratelimit: may c answer an unacceptable
+ * segment with an ACK now?  1 = yes (the interval restarts), 0 = no (the
+ * counter `skipped` is incremented). */
+int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped);
+/* An IPv4 or IPv6 peer with a UDP port. */
+int tcp_endpoint_valid(const struct tcp_endpoint *r);
+
+/* tcp_table.c */
 /* A connection's identifying parameters as the keyed hashes take them
  * (ISN F(), the table, SYN cookies). */
 struct tuple_key {
@@ -265,27 +293,60 @@ struct tuple_key {
 	uint8_t udp[2], lport[2], rport[2];
 };
 void tcp_tuple_key(struct tuple_key *k, const struct tcp_endpoint *r, uint16_t lport, uint16_t rport);
+int tcp_ep_equal(const struct tcp_endpoint *a, const struct tcp_endpoint *b);
 /* What a new TCB for peer r announces in its SYN or SYN,ACK: MSS and
  * receive window shift (tcp_conn_new). */
 uint16_t tcp_adv_mss(const struct tcp_stack *s, const struct tcp_endpoint *r);
 uint8_t tcp_rcv_wscale(const struct tcp_stack *s);
-void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 3, 4)))
-#endif
-	;
-void tcp_set_state(struct tcp_conn *c, enum tcp_state st);
-void tcp_conn_event(struct tcp_conn *c, unsigned evbit);
+struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
+				 uint16_t lport, uint16_t rport);
+/* A TCB in CLOSED for the 4-tuple, in the table, no rings (NULL and *err
+ * TCP_ENOMEM on failure); tcp_conn_new also applies max_connections and the
+ * configured buffers, MSS and window shift. */
+struct tcp_conn *tcp_conn_alloc(struct tcp_stack *s, const struct tcp_endpoint *r,
+				uint16_t lport, uint16_t rport, int *err);
+struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
+			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err);
+void tcp_conn_free(struct tcp_conn *c);
 /* Enter CLOSED: detach from table, heap and listener; TCP_EV_CLOSED(err)
  * for an owned TCB; free once nobody holds it. */
 void tcp_conn_closed(struct tcp_conn *c, int err);
-void tcp_report_closed(struct tcp_conn *c, int err);
-struct tcp_conn *tcp_conn_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
-				 uint16_t lport, uint16_t rport);
+/* Connections counted against max_connections (TIME-WAIT excluded). */
+unsigned tcp_live_conns(const struct tcp_stack *s);
+uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now);
+/* The timestamp clock's offset for a 4-tuple (RFC 7323 7.1, a keyed hash:
+ * tcp_conn_new, and a SYN cookie's SYN,ACK before any TCB exists). */
+uint32_t tcp_ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
+		       uint16_t lport, uint16_t rport);
+
+/* tcp_timewait.c */
+/* The connection entered TIME-WAIT: give back its rings, compact it once
+ * its owner lets go. */
+void tcp_conn_time_wait(struct tcp_conn *c);
 /* The TCB of the 4-tuple, revived from its compact TIME-WAIT record if it
  * has one (*nomem set, NULL returned, when that needs memory not there). */
 struct tcp_conn *tcp_conn_or_time_wait(struct tcp_stack *s, const struct tcp_endpoint *r,
 				       uint16_t lport, uint16_t rport, int *nomem);
+/* Queue c to become a record at tcp_leave; tcp_tw_compact does it. */
+void tcp_tw_todo_push(struct tcp_conn *c);
+void tcp_tw_compact(struct tcp_conn *c);
+/* Free the records whose 2 MSL ended by now. */
+void tcp_tw_expire(struct tcp_stack *s, tcp_time_t now);
+struct tcp_tw *tcp_tw_lookup(struct tcp_stack *s, const struct tcp_endpoint *r,
+			     uint16_t lport, uint16_t rport);
+void tcp_tw_free(struct tcp_stack *s, struct tcp_tw *tw);
+/* RFC 6191: may the new active open c take tw's 4-tuple? */
+int tcp_tw_reusable(const struct tcp_tw *tw, struct tcp_conn *c, tcp_time_t now);
+
+/* tcp_timer.c */
+void tcp_timer_set(struct tcp_conn *c, enum tcp_timer t, tcp_time_t when);
+void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t);
+/* c's timers changed: its place in the heap follows its earliest one. */
+void tcp_timer_reschedule(struct tcp_conn *c);
+/* A heap slot for each of n TCBs (0 or TCP_ENOMEM). */
+int tcp_timer_reserve(struct tcp_stack *s, unsigned n);
+
+/* tcp_listen.c */
 struct tcp_listener *tcp_listener_find(struct tcp_stack *s, uint16_t port);
 /* The first `bits` bits of a and b are equal. */
 int tcp_prefix_bits_eq(const uint8_t *a, const uint8_t *b, unsigned bits);
@@ -294,22 +355,8 @@ int tcp_listener_allows(const struct tcp_listener *l, const struct tcp_endpoint 
 /* A passive-open TCB joins / leaves its listener's SYN-RECEIVED list. */
 void tcp_listener_add_embryo(struct tcp_listener *l, struct tcp_conn *c);
 void tcp_listener_detach(struct tcp_conn *c);
-struct tcp_conn *tcp_conn_new(struct tcp_stack *s, const struct tcp_endpoint *r,
-			      uint16_t lport, uint16_t rport, tcp_time_t now, int *err);
-uint32_t tcp_isn(struct tcp_stack *s, const struct tcp_conn *c, tcp_time_t now);
-/* The timestamp clock's offset for a 4-tuple (RFC 7323 7.1, a keyed hash:
- * tcp_conn_new, and a SYN cookie's SYN,ACK before any TCB exists). */
-uint32_t tcp_ts_offset(const struct tcp_stack *s, const struct tcp_endpoint *r,
-		       uint16_t lport, uint16_t rport);
-void tcp_timer_set(struct tcp_conn *c, enum tcp_timer t, tcp_time_t when);
-void tcp_timer_clear(struct tcp_conn *c, enum tcp_timer t);
-void tcp_enter(struct tcp_stack *s);
-void tcp_leave(struct tcp_stack *s);
-int tcp_challenge_ack_allowed(struct tcp_stack *s, tcp_time_t now);
-/* RFC 5961 7 / Linux's tcp_invalid_ratelimit: may c answer an unacceptable
- * segment with an ACK now?  1 = yes (the interval restarts), 0 = no (the
- * counter `skipped` is incremented). */
-int tcp_oow_ack_allowed(struct tcp_conn *c, tcp_time_t now, uint64_t *skipped);
+
+/* tcp_buffers.c */
 /* The usable receive buffer (the ring's limit without the slack). */
 uint32_t tcp_rcv_buf(const struct tcp_conn *c);
 /* Make the receive ring hold logical offsets [0, need); TCP_ENOMEM (counted)
@@ -317,16 +364,14 @@ uint32_t tcp_rcv_buf(const struct tcp_conn *c);
 int tcp_rcv_reserve(struct tcp_conn *c, uint32_t need);
 /* A data segment echoed TSecr: a receiver-side RTT sample (auto-tuning). */
 void tcp_rcv_rtt_sample(struct tcp_conn *c, uint32_t tsecr, tcp_time_t now);
+/* The application drained bytes (rcvq_copied): receive-buffer auto-tuning. */
+void tcp_rcv_space_adjust(struct tcp_conn *c, tcp_time_t now);
 /* Send buffer growth with cwnd (like Linux's tcp_sndbuf_expand). */
 void tcp_snd_lim_update(struct tcp_conn *c);
 /* A ring was used now: the idle release waits (TCP_T_IDLE). */
 void tcp_ring_used(struct tcp_conn *c, tcp_time_t now);
-/* The connection entered TIME-WAIT: give back its rings, compact it once
- * its owner lets go. */
-void tcp_conn_time_wait(struct tcp_conn *c);
-/* Connections counted against max_connections (TIME-WAIT excluded). */
-unsigned tcp_live_conns(const struct tcp_stack *s);
-void tcp_conn_established(struct tcp_conn *c, tcp_time_t now);
+/* TCP_T_IDLE fired: free or shrink rings unused for one RTO. */
+void tcp_idle_timeout(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_output.c */
 /* The receive window (RFC 9293 3.8.6.2.2, RFC 7323 2.2-2.4), computed

@@ -1,5 +1,5 @@
 /*
- * test_lookup.c - the connection table (tcp_stack.c): the SipHash table
+ * test_lookup.c - the connection table (tcp_table.c): the SipHash table
  * with its last-hit cache finds the right TCB for every segment and never
  * a TCB that is gone.
  */
