@@ -29,7 +29,9 @@
 #include "log.h"
 #include "resolve.h"
 #include "tou_addr.h"
+#include "shard.h"
 #include "udp.h"
+#include "usage.h"
 
 /* ---- CONNECT ---- */
 
@@ -139,12 +141,12 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 	client_read_start(cl); /* notice an app that goes away */
 }
 
-static void do_connect(struct client *cl)
+static void connect_here(struct client *cl)
 {
 	struct api *a = cl->api;
 	struct toud *d = a->d;
 	struct shard *sh = a->sh;
-	if (sh->bridges->live >= d->cfg.max_connections) {
+	if (usage_total(d->usage) >= d->cfg.max_connections) {
 		client_reply_err(cl, TOU_ERR_LIMIT, "max_connections (%u) reached", d->cfg.max_connections);
 		return;
 	}
@@ -168,30 +170,56 @@ static void do_connect(struct client *cl)
 	}
 }
 
+/* CONNECT: the connection goes to the next shard in turn (docs/DESIGN.md
+ * section 5.8); the client with it, so that its answer and its stream
+ * are that shard's from now on. */
+static void do_connect(struct client *cl)
+{
+	struct api *a = cl->api;
+	struct toud *d = a->d;
+	unsigned k = d->n_shards > 1 ? a->next_shard++ % d->n_shards : 0;
+	if (k == a->sh->idx) {
+		connect_here(cl);
+		return;
+	}
+	struct shard *sh = &d->shards[k];
+	shard_lock(sh);
+	struct client *n = client_move(cl, sh->api);
+	if (n)
+		connect_here(n);
+	shard_unlock(sh);
+}
+
 /* ---- ABORT, the dispatcher ---- */
 
 static void do_abort(struct client *cl)
 {
 	struct api *a = cl->api;
-	struct bridge *b = find_bridge(a, cl->req.id);
-	struct listener *l = b ? NULL : find_listener_id(a, cl->req.id);
+	struct listener *l = find_listener_id(a, cl->req.id);
 	if (l) {
 		listener_abort(cl, l);
 		return;
 	}
+	struct api *o = api_of_id(a, cl->req.id); /* the shard the connection lives on */
+	shard_lock(o->sh);
+	struct bridge *b = find_bridge(o, cl->req.id);
 	if (!b) {
-		if (find_end(a, cl->req.id))
+		int ended = find_end(o, cl->req.id) != NULL;
+		shard_unlock(o->sh);
+		if (ended)
 			client_reply_err(cl, TOU_ERR_NOTFOUND, "connection %" PRIu64 " has already ended", cl->req.id);
 		else
 			client_reply_err(cl, TOU_ERR_NOTFOUND, "no connection %" PRIu64, cl->req.id);
 		return;
 	}
 	if (b->uid != (long long)cl->uid && cl->uid != 0) {
-		client_reply_err(cl, TOU_ERR_DENIED, "connection %" PRIu64 " belongs to another user", b->id);
+		shard_unlock(o->sh);
+		client_reply_err(cl, TOU_ERR_DENIED, "connection %" PRIu64 " belongs to another user", cl->req.id);
 		return;
 	}
 	log_info("conn %" PRIu64 ": ABORT by uid %u pid %d", b->id, (unsigned)cl->uid, (int)cl->pid);
 	bridge_reset(b); /* RST and the end record in this turn's bridges phase */
+	shard_unlock(o->sh);
 	lstream_printf(cl->ls, "OK");
 	client_finish(cl);
 }
@@ -379,13 +407,18 @@ static int bind_path(struct api *a, const struct toud_config *cfg)
 
 int api_start(struct toud *d)
 {
-	struct api *a = calloc(1, sizeof *a);
-	if (!a)
-		return UV_ENOMEM;
+	/* every shard serves the clients handed to it; shard 0 the socket */
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct api *sa = calloc(1, sizeof *sa);
+		if (!sa)
+			return UV_ENOMEM;
+		sa->d = d;
+		sa->sh = &d->shards[i];
+		sa->hooks = &hooks;
+		d->shards[i].api = sa;
+	}
+	struct api *a = d->shards[0].api;
 	d->api = a;
-	a->d = d;
-	a->sh = &d->shards[0];
-	a->hooks = &hooks;
 	snprintf(a->path, sizeof a->path, "%s", d->cfg.socket);
 	int r = uv_pipe_init(d->loop, &a->server, 0);
 	if (r != 0)
@@ -424,7 +457,8 @@ void api_stop_accepting(struct api *a)
 	}
 }
 
-void api_shutdown(struct api *a)
+/* One shard's part of api_shutdown() (the caller holds its lock). */
+static void shutdown_shard(struct api *a)
 {
 	struct client *next;
 	for (struct client *cl = a->clients; cl; cl = next) {
@@ -453,28 +487,59 @@ void api_shutdown(struct api *a)
 		bridge_shutdown(b);
 }
 
-void api_abort_all(struct api *a)
+/* fn(shard's API) for shard 0 (the main thread's), then for each other
+ * shard under its lock (shard.h). */
+static void each_shard(struct toud *d, void (*fn)(struct api *sa))
+{
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		if (!sh->api)
+			continue;
+		shard_lock(sh);
+		fn(sh->api);
+		shard_unlock(sh);
+	}
+}
+
+void api_shutdown(struct api *a)
+{
+	each_shard(a->d, shutdown_shard);
+}
+
+static void abort_shard(struct api *a)
 {
 	for (struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		bridge_reset(b);
 }
 
-unsigned api_live_connections(const struct api *a)
+void api_abort_all(struct api *a)
 {
-	return a->sh->bridges->live;
+	each_shard(a->d, abort_shard);
 }
 
-void api_close(struct api *a)
+unsigned api_live_connections(const struct api *a)
 {
-	if (!a)
-		return;
+	return usage_total(a->d->usage);
+}
+
+static void close_shard(struct api *a)
+{
 	api_stop_accepting(a);
 	while (a->clients)
 		client_close(a->clients);
 }
 
+void api_close(struct api *a)
+{
+	if (a)
+		each_shard(a->d, close_shard);
+}
+
 void api_free(struct toud *d)
 {
-	free(d->api);
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		free(d->shards[i].api);
+		d->shards[i].api = NULL;
+	}
 	d->api = NULL;
 }

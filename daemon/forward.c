@@ -14,7 +14,9 @@
 #include "endpoint.h"
 #include "log.h"
 #include "resolve.h"
+#include "shard.h"
 #include "udp.h"
+#include "usage.h"
 
 /* One forward or service. */
 struct fwd_entry {
@@ -200,7 +202,7 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 	c->e = e;
 	c->ls = ls;
 	fconn_link(c);
-	if (d->stopping || sh->bridges->live >= d->cfg.max_connections) {
+	if (d->stopping || usage_total(d->usage) >= d->cfg.max_connections) {
 		forward_refuse(c, d->stopping ? "daemon is stopping" : "max_connections reached");
 		return;
 	}
@@ -326,7 +328,7 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 		why = "no connection information";
 	else if (!fwd_allowed(&e->s, info.remote.family, info.remote.addr))
 		why = "not in its allow list";
-	else if (sh->bridges->live >= d->cfg.max_connections)
+	else if (usage_total(d->usage) >= d->cfg.max_connections)
 		why = "max_connections reached";
 	else if (!(c = calloc(1, sizeof *c)))
 		why = "out of memory";
@@ -351,16 +353,22 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 
 /* ---- the set ---- */
 
-int forward_start(struct toud *d)
+/* One shard's set (docs/DESIGN.md section 5.8): every shard has every
+ * entry, in the same order; a [forward]'s kernel listener is shard 0's
+ * (its connections live there), a [service] listens on every shard's
+ * engine (the SYNs steered to it). */
+static int fwd_set_start(struct shard *sh)
 {
+	struct toud *d = sh->d;
 	struct fwd_set *fs = calloc(1, sizeof *fs);
 	if (!fs) {
 		log_err("forwards: out of memory");
 		return -1;
 	}
 	fs->d = d;
-	fs->sh = &d->shards[0];
-	d->fwd = fs;
+	fs->sh = sh;
+	sh->fwd = fs;
+	int first = sh->idx == 0;
 	const struct fwd_conf *fc = &d->cfg.fwd;
 	for (unsigned i = 0; i < fc->n_forward + fc->n_service; i++) {
 		struct fwd_entry *e = calloc(1, sizeof *e);
@@ -375,6 +383,8 @@ int forward_start(struct toud *d)
 		if (i < fc->n_forward) {
 			e->f = fc->forward[i];
 			snprintf(e->via, sizeof e->via, "forward %s", e->f.name);
+			if (!first)
+				continue;
 			r = forward_open(e);
 			if (r != 0) {
 				log_err("[forward %s] listen = %s: %s", e->f.name, e->f.listen_text, uv_strerror(r));
@@ -391,10 +401,20 @@ int forward_start(struct toud *d)
 				log_err("[service %s] port = %u: %s", e->s.name, e->s.port, tcp_strerror(r));
 				return -1;
 			}
-			log_notice("%s: tou port %u, to %s, allow %s", e->via, e->s.port, e->s.to_text,
+			if (first)
+				log_notice("%s: tou port %u, to %s, allow %s", e->via, e->s.port, e->s.to_text,
 				   e->s.n_allow ? e->s.allow_text : "anyone who reaches the UDP port");
 		}
 	}
+	return 0;
+}
+
+int forward_start(struct toud *d)
+{
+	for (unsigned i = 0; i < d->n_shards; i++)
+		if (fwd_set_start(&d->shards[i]) != 0)
+			return -1;
+	d->fwd = d->shards[0].fwd;
 	return 0;
 }
 
@@ -411,7 +431,7 @@ static void on_server_closed(uv_handle_t *h)
 	(void)h; /* the entry is freed by forward_free(), after the loop */
 }
 
-void forward_stop(struct fwd_set *fs)
+static void fwd_set_stop(struct fwd_set *fs)
 {
 	if (!fs || fs->stopped)
 		return;
@@ -438,6 +458,18 @@ void forward_stop(struct fwd_set *fs)
 	}
 }
 
+void forward_stop(struct fwd_set *fs)
+{
+	if (!fs)
+		return;
+	for (unsigned i = 0; i < fs->d->n_shards; i++) { /* each under its shard's lock (shard.h) */
+		struct shard *sh = &fs->d->shards[i];
+		shard_lock(sh);
+		fwd_set_stop(sh->fwd);
+		shard_unlock(sh);
+	}
+}
+
 static void live_bytes(const struct fwd_entry *e, uint64_t *out, uint64_t *in, unsigned *active)
 {
 	*out = e->bytes_out;
@@ -458,25 +490,44 @@ void forward_stats_json(const struct fwd_set *fs, struct sbuf *b)
 	for (int svc = 0; svc < 2; svc++) {
 		sb_printf(b, "%s\"%s\":[", svc ? "," : "", svc ? "services" : "forwards");
 		int n = 0;
-		for (const struct fwd_entry *e = fs ? fs->entries : NULL; e; e = e->next) {
+		unsigned pos = 0;
+		for (const struct fwd_entry *e = fs ? fs->entries : NULL; e; e = e->next, pos++) {
 			if (e->is_service != svc)
 				continue;
-			uint64_t out, in;
-			unsigned active;
-			live_bytes(e, &out, &in, &active);
+			/* the sum of this entry over the shards (same position in
+			 * every shard's list), each read under its shard's lock */
+			uint64_t out = 0, in = 0, conns = 0, refused = 0;
+			unsigned active = 0;
+			for (unsigned i = 0; i < fs->d->n_shards; i++) {
+				struct shard *sh = &fs->d->shards[i];
+				shard_lock(sh);
+				const struct fwd_entry *x = sh->fwd ? sh->fwd->entries : NULL;
+				for (unsigned k = 0; x && k < pos; k++)
+					x = x->next;
+				if (x) {
+					uint64_t o1, i1;
+					unsigned a1;
+					live_bytes(x, &o1, &i1, &a1);
+					out += o1;
+					in += i1;
+					active += a1;
+					conns += x->connections;
+					refused += x->refused;
+				}
+				shard_unlock(sh);
+			}
 			sb_printf(b, "%s{\"name\":", n++ ? "," : "");
 			sb_json_str(b, svc ? e->s.name : e->f.name);
 			sb_printf(b, ",\"connections\":%" PRIu64 ",\"active\":%u,\"refused\":%" PRIu64
 				  ",\"bytes_to_peer\":%" PRIu64 ",\"bytes_from_peer\":%" PRIu64 "}",
-				  e->connections, active, e->refused, out, in);
+				  conns, active, refused, out, in);
 		}
 		sb_printf(b, "]");
 	}
 }
 
-void forward_free(struct toud *d)
+static void fwd_set_free(struct fwd_set *fs)
 {
-	struct fwd_set *fs = d->fwd;
 	if (!fs)
 		return;
 	while (fs->entries) {
@@ -491,5 +542,13 @@ void forward_free(struct toud *d)
 		free(e);
 	}
 	free(fs);
+}
+
+void forward_free(struct toud *d)
+{
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		fwd_set_free(d->shards[i].fwd);
+		d->shards[i].fwd = NULL;
+	}
 	d->fwd = NULL;
 }

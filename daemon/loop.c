@@ -6,11 +6,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bridge.h"
 #include "log.h"
 #include "loop.h"
+#include "shard.h"
 #include "udp.h"
+#include "usage.h"
 
 #define ENGINE_LOG_PER_S 100 /* engine log lines per second below debug level */
 
@@ -78,10 +81,39 @@ static void cb_log(void *ctx, int level, const char *fmt, ...)
 	log_msg(level, "tcp: %s", buf);
 }
 
-/* udp.c's input: one datagram into the engine. */
+/* A datagram another shard received for this one (no BPF steering). */
+struct handoff {
+	struct tcp_endpoint from;
+	uint8_t seg[];
+};
+
+static void on_handoff(struct shard *sh, void *data, size_t len)
+{
+	struct handoff *h = data;
+	sh->handed_in++;
+	tcp_input(sh->stack, &h->from, h->seg, len - sizeof *h, toud_now());
+}
+
+/* udp.c's input: one datagram into the engine - this shard's, or the one
+ * its TCP ports belong to (docs/DESIGN.md section 5.8), which gets a copy
+ * through its job queue: never dropped unless out of memory (counted). */
 static void on_datagram(void *arg, const struct tcp_endpoint *from, const uint8_t *p, size_t len, tcp_time_t now)
 {
 	struct shard *sh = arg;
+	unsigned owner = shard_of_datagram(p, len, sh->d->n_shards);
+	if (owner != sh->idx) {
+		struct handoff *h = malloc(sizeof *h + len);
+		if (h) {
+			h->from = *from;
+			memcpy(h->seg, p, len);
+		}
+		if (h && shard_post(&sh->d->shards[owner], on_handoff, h, sizeof *h + len) == 0)
+			sh->handed_on++;
+		else
+			sh->handoff_dropped++;
+		free(h);
+		return;
+	}
 	tcp_input(sh->stack, from, p, len, now);
 }
 
@@ -141,8 +173,9 @@ static void on_check(uv_check_t *h)
 
 void loop_turn_all(struct toud *d)
 {
-	for (unsigned i = 0; i < d->n_shards; i++)
-		loop_turn(&d->shards[i]);
+	loop_turn(&d->shards[0]);
+	for (unsigned i = 1; i < d->n_shards; i++)
+		shard_wake(&d->shards[i]); /* runs its turn on its thread */
 }
 
 /* ---- life ---- */
@@ -163,9 +196,16 @@ static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed
 		return r;
 	struct tcp_callbacks cb = { .ctx = sh, .emit = cb_emit, .event = cb_event, .log = cb_log,
 				     .emit_buf = cb_emit_buf };
-	r = tcp_stack_new(&sh->stack, &d->cfg.tcp, &cb, secret, seed);
+	/* one secret (ISNs, SYN cookies: a connection stays on one shard
+	 * anyway), a seed of its own per shard */
+	r = tcp_stack_new(&sh->stack, &d->cfg.tcp, &cb, secret, seed + 0x9e3779b97f4a7c15ull * sh->idx);
 	if (r != 0) {
 		log_err("cannot create the TCP stack: %s", tcp_strerror(r));
+		return r;
+	}
+	/* its ports and ids (tcp.h): replies come back to this shard */
+	if (d->n_shards > 1 && (r = tcp_stack_set_shard(sh->stack, d->n_shards, sh->idx)) != 0) {
+		log_err("shard %u: %s", sh->idx, tcp_strerror(r));
 		return r;
 	}
 	r = keys_apply(sh->stack, &d->cfg.keys); /* TCP-AO master keys (keys.h) */
@@ -177,6 +217,7 @@ static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed
 	if (r != 0)
 		return r;
 	sh->bridges->route = sh->route;
+	sh->bridges->usage = d->usage;
 	uv_timer_init(sh->loop, &l->timer);
 	uv_prepare_init(sh->loop, &l->prep);
 	uv_check_init(sh->loop, &l->check);
@@ -187,21 +228,30 @@ static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed
 	return 0;
 }
 
-int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed)
+int loop_start(struct toud *d, unsigned n_shards, const uint8_t secret[16], uint64_t seed)
 {
-	d->n_shards = 1;
-	d->shards = calloc(d->n_shards, sizeof *d->shards);
-	if (!d->shards)
+	d->usage = usage_new();
+	d->shards = calloc(n_shards, sizeof *d->shards);
+	if (!d->shards || !d->usage)
 		return UV_ENOMEM;
-	for (unsigned i = 0; i < d->n_shards; i++) {
+	d->n_shards = n_shards;
+	for (unsigned i = 0; i < n_shards; i++)
+		d->shards[i].kick_fd = -1;
+	/* in order: each binds its UDP sockets after the one before, so
+	 * that shard i is socket i of each SO_REUSEPORT group (udp.c) */
+	for (unsigned i = 0; i < n_shards; i++) {
 		struct shard *sh = &d->shards[i];
-		sh->d = d;
-		sh->idx = i;
-		sh->loop = d->loop;
-		int r = shard_start(sh, secret, seed);
+		int r = shard_init(sh, d, i);
+		if (r != 0) {
+			log_err("shard %u: %s", i, uv_strerror(r));
+			return r;
+		}
+		r = shard_start(sh, secret, seed);
 		if (r != 0)
 			return r;
 	}
+	if (n_shards > 1)
+		log_info("%u engine shards (threads)", n_shards);
 	if (d->cfg.keys.n)
 		log_info("TCP-AO: %u key(s) loaded", d->cfg.keys.n);
 	return 0;
@@ -222,10 +272,33 @@ static void shard_stop(struct shard *sh)
 	uv_close((uv_handle_t *)&l->check, NULL);
 }
 
+int loop_threads_start(struct toud *d)
+{
+	for (unsigned i = 1; i < d->n_shards; i++) {
+		int r = shard_thread_start(&d->shards[i]);
+		if (r != 0) {
+			log_err("shard %u: cannot start its thread: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
 void loop_stop(struct toud *d)
 {
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		shard_lock(sh);
+		shard_stop(sh);
+		shard_unlock(sh);
+		shard_quit(sh);
+	}
+}
+
+void loop_join(struct toud *d)
+{
 	for (unsigned i = 0; i < d->n_shards; i++)
-		shard_stop(&d->shards[i]);
+		shard_join(&d->shards[i]);
 }
 
 static void shard_free(struct shard *sh)
@@ -245,9 +318,13 @@ static void shard_free(struct shard *sh)
 
 void loop_free(struct toud *d)
 {
-	for (unsigned i = 0; i < d->n_shards; i++)
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		shard_fini(&d->shards[i]);
 		shard_free(&d->shards[i]);
+	}
 	free(d->shards);
 	d->shards = NULL;
 	d->n_shards = 0;
+	usage_free(d->usage);
+	d->usage = NULL;
 }

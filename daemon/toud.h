@@ -25,6 +25,7 @@
 #ifndef TOUD_H
 #define TOUD_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -42,11 +43,16 @@ struct udp_route;
 struct bridge_set;
 struct api;
 struct fwd_set;
+struct shard_job;
+struct usage;
 
 /* One engine shard: everything on the data path, touched by one libuv
  * loop only: the stack, its driver and timer, the UDP sockets and their
- * routes, the bridges (docs/DESIGN.md section 5.1).  The engine's
- * callbacks.ctx is the shard. */
+ * routes, the bridges, its part of the API server and of the forwards
+ * (docs/DESIGN.md sections 5.1 and 5.8).  The engine's callbacks.ctx is
+ * the shard.  Shard 0 runs on the process's loop (main thread); each
+ * other one on its own thread and loop (shard.c), and the main thread
+ * touches its state only under its lock (shard_lock). */
 struct shard {
 	struct toud *d;               /* the process: configuration, pcap, API */
 	unsigned idx;                 /* 0 .. d->n_shards - 1 */
@@ -56,6 +62,23 @@ struct shard {
 	struct udp *udp;              /* udp.c */
 	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
 	struct bridge_set *bridges;   /* bridge.c */
+	struct api *api;              /* api_server.c: its clients, listeners, end records */
+	struct fwd_set *fwd;          /* forward.c: its [service] listeners (and shard 0's [forward]s) */
+
+	/* shard.c: the thread, its lock, its wake-up and the jobs other
+	 * shards post to it */
+	uv_loop_t own_loop;           /* idx > 0: sh->loop */
+	pthread_t thread;
+	int threaded;                 /* its own thread runs */
+	int quit;                     /* under mu: finish once every handle closed */
+	pthread_mutex_t mu;           /* its thread holds it while it runs */
+	int kick_fd;                  /* eventfd: wakes it (jobs, a change under mu) */
+	uv_poll_t kick_h;             /* shard 0: kick_fd on the process's loop */
+	int kick_h_open;
+	pthread_mutex_t jobs_mu;
+	struct shard_job *jobs, **jobs_tail;
+	/* datagrams that reached the wrong shard (no BPF steering) */
+	uint64_t handed_on, handed_in, handoff_dropped;
 };
 
 struct toud {
@@ -76,11 +99,12 @@ struct toud {
 	int udp_fds[TOUD_MAX_UDP];
 	int n_udp_fds;
 
-	/* the engine shards (one today) and the parts, each owned by its file */
+	/* the engine shards and the parts, each owned by its file */
 	struct shard *shards;         /* n_shards of them (loop.c) */
 	unsigned n_shards;
-	struct api *api;              /* api_server.c */
-	struct fwd_set *fwd;          /* forward.c: [forward] and [service] */
+	struct usage *usage;          /* live connections for the limits (usage.h) */
+	struct api *api;              /* shard 0's: the API socket's */              /* api_server.c */
+	struct fwd_set *fwd;          /* shard 0's (forward.c): [forward] and [service] */
 };
 
 /* The clock: monotonic microseconds (uv_hrtime() / 1000).  Inline so that

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,10 +144,26 @@ int udp_describe(const struct udp *u, char *buf, size_t len)
 	return (int)off;
 }
 
+void udp_counters_add(const struct udp *ud, struct udp_counters *c, struct udp_err_counters *e)
+{
+	/* both are uint64_t throughout: add them as arrays */
+	uint64_t *to = (uint64_t *)c;
+	const uint64_t *from = (const uint64_t *)&ud->c;
+	for (size_t i = 0; i < sizeof *c / sizeof(uint64_t); i++)
+		to[i] += from[i];
+	to = (uint64_t *)e;
+	from = (const uint64_t *)&ud->err.cnt;
+	for (size_t i = 0; i < sizeof *e / sizeof(uint64_t); i++)
+		to[i] += from[i];
+}
+
 int udp_json(const struct udp *ud, char *buf, size_t len)
 {
-	const struct udp_counters *u = &ud->c;
-	const struct udp_err_counters *x = &ud->err.cnt;
+	return udp_counters_json(&ud->c, &ud->err.cnt, buf, len);
+}
+
+int udp_counters_json(const struct udp_counters *u, const struct udp_err_counters *x, char *buf, size_t len)
+{
 	return snprintf(buf, len,
 		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
 		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64
@@ -603,8 +620,36 @@ static void on_sock_closed(uv_handle_t *h)
 	free(s);
 }
 
-/* socket + bind: IPv6 sockets are IPv6-only (the config lists both). */
-static int open_bound(const struct sockaddr *sa, int *out)
+/* Several shards (docs/DESIGN.md section 5.8): the classic BPF program
+ * that picks the socket of an SO_REUSEPORT group for each datagram.  For
+ * a UDP socket the packet data it reads begins at the UDP payload (the
+ * kernel's tools/testing/selftests/net/reuseport_bpf.c reads the payload
+ * at offset 0), which is a TCP header here: the shard is
+ * (source port ^ destination port) % n, as shard_of_datagram() and the
+ * engine's choice of local ports (tcp_stack_set_shard) compute it.  A
+ * datagram shorter than 4 bytes stops the program, which then returns 0:
+ * shard 0.  Returns 0 or -errno. */
+static int attach_steering(int fd, unsigned n)
+{
+	struct sock_filter code[] = {
+		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, 0 },  /* A = source port */
+		{ BPF_MISC | BPF_TAX, 0, 0, 0 },        /* X = A */
+		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 },  /* A = destination port */
+		{ BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0 }, /* A ^= X */
+		{ BPF_ALU | BPF_MOD | BPF_K, 0, 0, n }, /* A %= n */
+		{ BPF_RET | BPF_A, 0, 0, 0 },           /* the socket's index in the group */
+	};
+	struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : -errno;
+}
+
+/* socket + bind: IPv6 sockets are IPv6-only (the config lists both).
+ * With several shards each binds its own socket to the same address
+ * (SO_REUSEPORT), in shard order: shard i is socket i of the group;
+ * shard 0's carries the steering program (unless TOUD_STEERING=kernel,
+ * for tests: then the kernel's own hash spreads the datagrams and the
+ * shards hand on what is not theirs). */
+static int open_bound(const struct sockaddr *sa, const struct shard *sh, int *out)
 {
 	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -614,6 +659,21 @@ static int open_bound(const struct sockaddr *sa, int *out)
 		int e = -errno;
 		close(fd);
 		return e;
+	}
+	unsigned n = sh->d->n_shards;
+	if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	const char *steer = getenv("TOUD_STEERING");
+	if (n > 1 && sh->idx == 0 && !(steer && strcmp(steer, "kernel") == 0)) {
+		int e = attach_steering(fd, n);
+		if (e != 0)
+			log_warn("udp: no BPF steering (SO_ATTACH_REUSEPORT_CBPF: %s): datagrams reach the %u shards by "
+				 "the kernel's hash and are handed on to theirs", strerror(-e), n);
+	} else if (n > 1 && sh->idx == 0) {
+		log_notice("udp: TOUD_STEERING=kernel: no BPF steering; the shards hand datagrams on");
 	}
 	socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	if (bind(fd, sa, len) != 0) {
@@ -655,7 +715,7 @@ int udp_start(struct shard *sh, udp_input_fn input, void *arg)
 		char a[64];
 		sockaddr_format(sa, a, sizeof a);
 		int fd = -1;
-		int r = open_bound(sa, &fd);
+		int r = open_bound(sa, sh, &fd);
 		if (r == 0) {
 			r = add_sock(u, fd);
 			if (r != 0)

@@ -44,6 +44,10 @@ int udp_have_family(const struct udp *u, int family);  /* 4 or 6: is there a soc
 void udp_local_name(const struct udp *u, int family, char *buf, size_t len);
 int udp_describe(const struct udp *u, char *buf, size_t len); /* "0.0.0.0:9811 [::]:9811" */
 int udp_json(const struct udp *u, char *buf, size_t len);     /* counters as a JSON object */
+struct udp_err_counters;
+/* Adds u's counters to *c and *e (STATS over the shards); the JSON of a sum. */
+void udp_counters_add(const struct udp *u, struct udp_counters *c, struct udp_err_counters *e);
+int udp_counters_json(const struct udp_counters *c, const struct udp_err_counters *e, char *buf, size_t len);
 /* Hands the ICMP errors and failed sends read since the last call to the
  * engine (udp_err.c; tcp_icmp_error): the driver, once per turn, outside
  * any engine call.  Returns how many. */

@@ -96,5 +96,9 @@ void udp_route_set_key(struct udp_route *rt, uint64_t k0, uint64_t k1);
 void udp_route_get_counters(const struct udp_route *rt, struct udp_route_counters *out);
 /* The counters as a JSON object (STATS "route"). */
 int udp_route_json(const struct udp_route *rt, char *buf, size_t len);
+/* STATS over the shards: adds rt's counters to *sum (pktinfo: the best
+ * of them); the JSON of such a sum. */
+void udp_route_counters_add(const struct udp_route *rt, struct udp_route_counters *sum);
+int udp_route_counters_json(const struct udp_route_counters *c, char *buf, size_t len);
 
 #endif
