@@ -10,12 +10,16 @@
  *       stream to EOF.  Time runs from both streams being open to EOF.
  *       Prints MB/s and, for each -P pid (the daemons), CPU seconds used
  *       during the transfer, and CPU seconds per GB (daemons only).
+ *       -S STREAMS: that many streams at once (BYTES split evenly), one
+ *       writer process each, this process reading all of them (poll):
+ *       the aggregate over several connections (and a daemon's shards).
  *   bench_tou rr ... [-s SIZE] [-n COUNT]
  *       Ping-pong of SIZE-byte messages (default 1) over a "nodelay"
  *       stream, COUNT (2000) round trips: RTT p50/p99/mean.
  *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -185,6 +189,99 @@ static int bulk(uint64_t total, size_t wsize)
 	return got == total ? 0 : 1;
 }
 
+/* -S: n streams at once, total bytes over all of them. */
+static int bulk_parallel(uint64_t total, size_t wsize, unsigned n)
+{
+	char line[TOU_PROTO_MAX_LINE], ans[TOU_PROTO_MAX_LINE];
+	int lfd = unix_connect(sock_b);
+	snprintf(line, sizeof line, "LISTEN %u\n", port);
+	request(lfd, line);
+	read_line(lfd, ans, sizeof ans, "LISTEN");
+	int sfd[64], cfd[64];
+	for (unsigned i = 0; i < n; i++) {
+		sfd[i] = unix_connect(sock_b);
+		snprintf(line, sizeof line, "ACCEPT %u\n", port);
+		request(sfd[i], line);
+		cfd[i] = unix_connect(sock_a);
+		snprintf(line, sizeof line, "CONNECT %s %u\n", udp_b, port);
+		request(cfd[i], line);
+		read_line(cfd[i], ans, sizeof ans, "CONNECT");
+	}
+	for (unsigned i = 0; i < n; i++)
+		read_line(sfd[i], ans, sizeof ans, "ACCEPT");
+	uint64_t each = total / n;
+	char *buf = malloc(wsize > 65536 ? wsize : 65536);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'x', wsize);
+	double dcpu0[8];
+	for (int i = 0; i < npids; i++)
+		dcpu0[i] = bu_cpu_pid(pids[i]);
+	uint64_t t0 = bu_now_ns();
+	pid_t kids[64];
+	for (unsigned i = 0; i < n; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			bu_die("fork");
+		if (kids[i] == 0) {
+			for (unsigned k = 0; k < n; k++)
+				close(sfd[k]);
+			uint64_t left = each;
+			while (left) {
+				size_t w = left < wsize ? (size_t)left : wsize;
+				if (bu_write_all(cfd[i], buf, w) < 0)
+					_exit(2);
+				left -= w;
+			}
+			shutdown(cfd[i], SHUT_WR);
+			while (read(cfd[i], buf, 65536) > 0)
+				;
+			_exit(0);
+		}
+	}
+	struct pollfd pf[64];
+	for (unsigned i = 0; i < n; i++)
+		pf[i] = (struct pollfd){ .fd = sfd[i], .events = POLLIN };
+	uint64_t got = 0;
+	unsigned open_n = n;
+	while (open_n) {
+		if (poll(pf, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			bu_die("poll");
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (pf[i].fd < 0 || !pf[i].revents)
+				continue;
+			ssize_t r = read(pf[i].fd, buf, 65536);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				pf[i].fd = -1;
+				open_n--;
+				continue;
+			}
+			got += (uint64_t)r;
+		}
+	}
+	uint64_t t1 = bu_now_ns();
+	double secs = (double)(t1 - t0) / 1e9, dcpu = 0;
+	for (int i = 0; i < npids; i++)
+		dcpu += bu_cpu_pid(pids[i]) - dcpu0[i];
+	for (unsigned i = 0; i < n; i++)
+		close(sfd[i]);
+	for (unsigned i = 0; i < n; i++) {
+		waitpid(kids[i], NULL, 0);
+		close(cfd[i]);
+	}
+	close(lfd);
+	free(buf);
+	printf("tou_bulk streams=%u bytes=%llu seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f%s\n", n,
+	       (unsigned long long)got, secs, (double)got / secs / 1e6, dcpu, dcpu / ((double)got / 1e9),
+	       got == each * n ? "" : " SHORT");
+	return got == each * n ? 0 : 1;
+}
+
 static int rr(size_t size, unsigned count)
 {
 	int lfd, cfd, sfd;
@@ -227,7 +324,7 @@ static int rr(size_t size, unsigned count)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES] [-w WRITE] [-P PID,...]\n"
+		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES] [-w WRITE] [-P PID,...] [-S STREAMS]\n"
 		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT]\n");
 	exit(2);
 }
@@ -240,9 +337,10 @@ int main(int argc, char **argv)
 	int is_rr = strcmp(mode, "rr") == 0;
 	uint64_t n = is_rr ? 2000 : (256ull << 20);
 	size_t size = 1, wsize = 65536;
+	unsigned streams = 1;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:S:")) != -1) {
 		switch (c) {
 		case 'a': sock_a = optarg; break;
 		case 'b': sock_b = optarg; break;
@@ -251,6 +349,7 @@ int main(int argc, char **argv)
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
+		case 'S': streams = (unsigned)atoi(optarg); break;
 		case 'P':
 			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
 				pids[npids++] = (pid_t)atoi(t);
@@ -259,11 +358,11 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!sock_a || !sock_b || !udp_b || n == 0 || size == 0 || wsize == 0 || port == 0 ||
-	    port > 65535)
+	    port > 65535 || streams < 1 || streams > 64)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "bulk") == 0)
-		return bulk(n, wsize);
+		return streams > 1 ? bulk_parallel(n, wsize, streams) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
 	usage();

@@ -15,6 +15,9 @@
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
+#   cores     bench_tou bulk with 1 and with 8 streams at once, between two
+#             daemons with [daemon] threads = 1 and with threads = auto (one
+#             engine shard per CPU), the two kinds of pair interleaved
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
 # the two daemons only).
@@ -149,6 +152,45 @@ ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
 AOSHA=$(ao_bulk hmac-sha-1-96 7003 | sed 's/^/ao-hmac-sha-1-96 /'); echo "$AOSHA"
 AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$AOCMAC"
 
+# Several cores ([daemon] threads, docs/DESIGN.md section 5.8): the same
+# bulk transfer as one stream and as 8 at once, between a pair of daemons
+# with one engine shard each and a pair with one per CPU; the pairs take
+# turns (1 then auto, twice) so that a change of load hits both alike.
+shard_pair() { # shard_pair THREADS STREAMS TCP-PORT: bench_tou's result line
+	local threads=$1 streams=$2 port=$3 ports pa pb d p pids=()
+	ports=$("$RELAY" --pick-ports 2)
+	pa=$(sed -n 1p <<<"$ports") pb=$(sed -n 2p <<<"$ports")
+	for d in A B; do
+		p=$pa
+		if [ $d = B ]; then p=$pb; fi
+		"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/sh$d.sock" \
+			-o "daemon.threads=$threads" -o daemon.log_level=notice 2>"$T/sh$d.log" &
+		PIDS+=($!)
+		pids+=($!)
+	done
+	for i in $(seq 100); do
+		[ -S "$T/shA.sock" ] && [ -S "$T/shB.sock" ] && break
+		sleep 0.1
+	done
+	"$BB/bench_tou" bulk -a "$T/shA.sock" -b "$T/shB.sock" -u "127.0.0.1:$pb" -p "$port" -S "$streams" \
+		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/sh.err" || { cat "$T/sh.err" >&2; exit 1; }
+	kill "${pids[@]}" 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	rm -f "$T/shA.sock" "$T/shB.sock"
+}
+best() { # best LINE LINE: the line with the higher mb_s
+	if awk -v a="$(kv "$1" mb_s)" -v b="$(kv "$2" mb_s)" 'BEGIN { exit !(a >= b) }'; then echo "$1"; else echo "$2"; fi
+}
+S1A=$(shard_pair 1 1 7010); echo "threads=1    $S1A"
+SAA=$(shard_pair auto 1 7011); echo "threads=auto $SAA"
+S8A=$(shard_pair 1 8 7012); echo "threads=1    $S8A"
+SA8A=$(shard_pair auto 8 7013); echo "threads=auto $SA8A"
+S1B=$(shard_pair 1 1 7014); echo "threads=1    $S1B"
+SAB=$(shard_pair auto 1 7015); echo "threads=auto $SAB"
+S8B=$(shard_pair 1 8 7016); echo "threads=1    $S8B"
+SA8B=$(shard_pair auto 8 7017); echo "threads=auto $SA8B"
+S1=$(best "$S1A" "$S1B") SA1=$(best "$SAA" "$SAB") S8=$(best "$S8A" "$S8B") SA8=$(best "$SA8A" "$SA8B")
+
 udp_mb=$(kv "$UDP" mb_s)
 udpg_mb=$(kv "$UDPG" mb_s)
 tcp_mb=$(kv "$TCP" mb_s)
@@ -178,3 +220,12 @@ rrow() { printf "%-34s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv 
 rrow "raw UDP" "$UDPRR"
 rrow "kernel TCP (nodelay)" "$TCPRR"
 rrow "tou (nodelay, via API)" "$TOURR"
+echo
+echo "== several cores: bench_tou bulk, 1 and 8 streams at once (best of two interleaved runs each)"
+printf "%-34s %10s %9s %12s\n" "" "MB/s" "/1 stream" "CPU s/GB"
+crow() { printf "%-34s %10s %9s %12s\n" "$1" "$(kv "$2" mb_s)" "$(ratio "$(kv "$2" mb_s)" "$(kv "$S1" mb_s)")" "$(kv "$2" daemon_cpu_s_per_gb)"; }
+crow "threads=1, 1 stream" "$S1"
+crow "threads=1, 8 streams" "$S8"
+crow "threads=auto ($(nproc)), 1 stream" "$SA1"
+crow "threads=auto ($(nproc)), 8 streams" "$SA8"
+echo "threads=auto 8 streams / threads=auto 1 stream: $(ratio "$(kv "$SA8" mb_s)" "$(kv "$SA1" mb_s)")"

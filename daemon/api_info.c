@@ -321,11 +321,12 @@ void do_stats(struct client *cl)
 		requests += sh->api->requests;
 		errors += sh->api->errors;
 		ends += sh->api->n_ends;
-		sb_printf(&per, "%s{\"shard\":%u,\"connections\":%u,\"established\":%" PRIu64 ",\"rx_datagrams\":%" PRIu64
-			  ",\"tx_datagrams\":%" PRIu64 ",\"handed_on\":%" PRIu64 ",\"handed_in\":%" PRIu64
-			  ",\"handoff_dropped\":%" PRIu64 "}",
-			  i ? "," : "", i, sh->bridges->live, one.CurrEstab, u1.rx_datagrams, u1.tx_datagrams,
-			  sh->handed_on, sh->handed_in, sh->handoff_dropped);
+		sb_printf(&per, "%s{\"shard\":%u,\"connections\":%u,\"established\":%" PRIu64 ",\"active_opens\":%" PRIu64
+			  ",\"passive_opens\":%" PRIu64 ",\"in_segs\":%" PRIu64 ",\"out_segs\":%" PRIu64
+			  ",\"rx_datagrams\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64 ",\"handed_on\":%" PRIu64
+			  ",\"handed_in\":%" PRIu64 ",\"handoff_dropped\":%" PRIu64 "}",
+			  i ? "," : "", i, sh->bridges->live, one.CurrEstab, one.ActiveOpens, one.PassiveOpens, one.InSegs,
+			  one.OutSegs, u1.rx_datagrams, u1.tx_datagrams, sh->handed_on, sh->handed_in, sh->handoff_dropped);
 		shard_unlock(sh);
 		/* every field is a uint64_t counter: add them as arrays */
 		uint64_t *to = (uint64_t *)&s;

@@ -13,6 +13,8 @@
  *   lstream.c     a local stream handle and its write queue  (lstream.h)
  *   udp.c         UDP sockets, batched datagram I/O           (udp.h)
  *   udp_route.c   which socket and address each peer talks to (udp_route.h)
+ *   shard.c       the shards' threads, locks, wake-ups, jobs (shard.h)
+ *   usage.c       live connections for the limits, all shards (usage.h)
  *   endpoint.c    struct tcp_endpoint <-> sockaddr and text  (endpoint.h)
  *   resolve.c     non-blocking name resolution               (resolve.h)
  *   api_parse.c, api_json.c, config.c, log.c, notify.c, pcap.c  leaves
