@@ -343,9 +343,11 @@ void do_stats(struct client *cl)
 	char rt[512];
 	udp_route_counters_json(&rc, rt, sizeof rt);
 	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
-		  ",\"clients_refused\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
+		  ",\"clients_refused\":%" PRIu64 ",\"clients_refused_uid\":%" PRIu64
+		  ",\"clients_refused_reserve\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
 		  "\"ended_kept\":%u},",
-		  u, rt, requests, errors, a->clients_refused, a->n_req, usage_total(d->usage), ends);
+		  u, rt, requests, errors, a->clients_refused, a->refused_uid, a->refused_reserve, a->n_req,
+		  usage_total(d->usage), ends);
 	forward_stats_json(d->fwd, &b);
 	sb_printf(&b, ",\"shards\":[%s]}", per.p ? per.p : "");
 	sb_free(&per);

@@ -112,6 +112,8 @@ struct api {
 	unsigned n_ends, ends_next;
 	uint64_t requests, errors, clients_refused;
 	unsigned next_shard;            /* shard 0: where the next CONNECT goes */
+	uint64_t refused_uid;           /* of which over max_api_clients_per_uid */
+	uint64_t refused_reserve;       /* of which non-root into api_root_reserve */
 	uint8_t rbuf[API_RBUF];
 };
 

@@ -292,6 +292,67 @@ static const struct client_hooks hooks = { dispatch, release, timeout };
 
 /* ---- the server ---- */
 
+/* The shares of max_api_clients (clients that have not sent a whole
+ * request line yet): api_root_reserve of them only root may use (0: a
+ * sixteenth, at least 1, always below max_api_clients), and one uid other
+ * than root may hold at most max_api_clients_per_uid (0: a quarter, at
+ * least 1) of the rest.  So a local user holding idle API connections
+ * locks out neither root nor another user. */
+static void api_shares(const struct toud_config *cfg, unsigned *reserve, unsigned *per_uid)
+{
+	unsigned max = cfg->max_api_clients;
+	unsigned r = cfg->api_root_reserve ? cfg->api_root_reserve : max / 16;
+	if (r < 1)
+		r = 1;
+	if (r >= max)
+		r = max - 1;
+	unsigned u = cfg->max_api_clients_per_uid ? cfg->max_api_clients_per_uid : max / 4;
+	if (u < 1)
+		u = 1;
+	if (u > max - r)
+		u = max - r;
+	*reserve = r;
+	*per_uid = u;
+}
+
+/* Clients of uid still sending their request line (cl among them). */
+static unsigned count_requesting(const struct api *a, uid_t uid)
+{
+	unsigned n = 0;
+	for (const struct client *c = a->clients; c; c = c->next)
+		n += c->phase == CL_REQUEST && c->uid == uid;
+	return n;
+}
+
+/* May cl (just accepted, counted in n_req, uid known) stay?  If not it is
+ * answered "ERR limit <why>" and closed, counted, and logged (rate
+ * limited per uid). */
+static int admit(struct api *a, struct client *cl)
+{
+	const struct toud_config *cfg = &a->d->cfg;
+	unsigned reserve, per_uid;
+	api_shares(cfg, &reserve, &per_uid);
+	char why[160];
+	if (a->n_req > cfg->max_api_clients) {
+		snprintf(why, sizeof why, "too many API clients (max_api_clients %u)", cfg->max_api_clients);
+	} else if (cl->uid != 0 && count_requesting(a, cl->uid) > per_uid) {
+		a->refused_uid++;
+		snprintf(why, sizeof why, "too many API clients of uid %u (max_api_clients_per_uid %u)",
+			 (unsigned)cl->uid, per_uid);
+	} else if (cl->uid != 0 && a->n_req > cfg->max_api_clients - reserve) {
+		a->refused_reserve++;
+		snprintf(why, sizeof why, "too many API clients (max_api_clients %u, the last %u kept for root)",
+			 cfg->max_api_clients, reserve);
+	} else {
+		return 1;
+	}
+	a->clients_refused++;
+	log_peer(LOG_LVL_WARNING, (const uint8_t *)&cl->uid, sizeof cl->uid, toud_now(),
+		 "api: client uid %u pid %d refused: %s", (unsigned)cl->uid, (int)cl->pid, why);
+	client_refuse(cl, TOU_ERR_LIMIT, "%s", why);
+	return 0;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct api *a = server->data;
@@ -321,14 +382,8 @@ static void on_connection(uv_stream_t *server, int status)
 	cl->uid = cred.uid;
 	cl->gid = cred.gid;
 	cl->pid = cred.pid;
-	if (a->n_req > d->cfg.max_api_clients) {
-		a->clients_refused++;
-		log_peer(LOG_LVL_WARNING, (const uint8_t *)&cl->uid, sizeof cl->uid, toud_now(),
-			 "api: client uid %u pid %d refused: max_api_clients (%u) reached", (unsigned)cl->uid,
-			 (int)cl->pid, d->cfg.max_api_clients);
-		client_refuse(cl, TOU_ERR_LIMIT, "too many API clients (max_api_clients %u)", d->cfg.max_api_clients);
+	if (!admit(a, cl))
 		return;
-	}
 	client_timer_start(cl, d->cfg.request_timeout / 1000 + 1, 0);
 	client_read_start(cl);
 }

@@ -74,6 +74,8 @@ static const struct key keys[] = {
 	{ "limits", "max_per_peer", K_UINT, F(max_per_peer), 1, 1000000 },
 	{ "limits", "max_per_uid", K_UINT, F(max_per_uid), 1, 1000000 },
 	{ "limits", "max_api_clients", K_UINT, F(max_api_clients), 1, 1000000 },
+	{ "limits", "max_api_clients_per_uid", K_UINT, F(max_api_clients_per_uid), 0, 1000000 },
+	{ "limits", "api_root_reserve", K_UINT, F(api_root_reserve), 0, 1000000 },
 	{ "limits", "max_backlog", K_UINT, F(max_backlog), 1, 65535 },
 	{ "limits", "request_timeout", K_DUR, F(request_timeout), 1000, 3600000000ull },
 	{ "limits", "shutdown_timeout", K_DUR, F(shutdown_timeout), 0, 3600000000ull },

@@ -40,6 +40,9 @@ struct toud_config {
 	unsigned max_per_peer;            /* streams per remote IP address */
 	unsigned max_per_uid;             /* streams per local uid */
 	unsigned max_api_clients;         /* API clients without a whole request line yet */
+	unsigned max_api_clients_per_uid; /* of which one uid other than root may hold;
+	                                     0: a quarter of max_api_clients (api_server.c) */
+	unsigned api_root_reserve;        /* of which only root may use; 0: a sixteenth */
 	unsigned max_backlog;             /* LISTEN backlog=<n> bound */
 	uint64_t request_timeout;         /* us: request line must arrive by then */
 	uint64_t shutdown_timeout;        /* us: SIGTERM grace period */

@@ -42,6 +42,12 @@ static uint8_t *cb_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len
 	return udp_emit_buf(sh->udp, to, len);
 }
 
+static void cb_peer(void *ctx, const struct tcp_endpoint *from, int proof)
+{
+	struct shard *sh = ctx;
+	udp_peer_proof(sh->udp, from, proof);
+}
+
 /* The one way an engine event reaches the daemon: the owner the user
  * pointer names (toud.h struct tcp_owner) notes it. */
 static void cb_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int err)
@@ -195,7 +201,7 @@ static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed
 	if (r != 0)
 		return r;
 	struct tcp_callbacks cb = { .ctx = sh, .emit = cb_emit, .event = cb_event, .log = cb_log,
-				     .emit_buf = cb_emit_buf };
+				     .emit_buf = cb_emit_buf, .peer = cb_peer };
 	/* one secret (ISNs, SYN cookies: a connection stays on one shard
 	 * anyway), a seed of its own per shard */
 	r = tcp_stack_new(&sh->stack, &d->cfg.tcp, &cb, secret, seed + 0x9e3779b97f4a7c15ull * sh->idx);

@@ -99,6 +99,11 @@ struct udp {
 	struct udp_counters c;
 	struct udp_err err;             /* ICMP errors and failed sends, for the engine */
 	struct udp_lent lent;
+	/* the datagram being handed to the engine (pktinfo hook: the
+	 * engine's proof of its sender, udp_peer_proof, learns its route) */
+	struct udp_sock *cur_sock;
+	const struct msghdr *cur_msg;
+	struct tcp_endpoint cur_from;
 	uint8_t *recv_buf;              /* RECV_SLOTS * RECV_CHUNK */
 	struct mmsghdr rmsgs[RECV_SLOTS];
 	struct iovec riov[RECV_SLOTS];
@@ -460,6 +465,15 @@ static void input_one(struct udp_sock *s, const struct tcp_endpoint *from, const
 	u->input(u->input_arg, from, p, len, now);
 }
 
+void udp_peer_proof(struct udp *u, const struct tcp_endpoint *from, int proof)
+{
+	const struct tcp_endpoint *c = &u->cur_from;
+	if (!u->cur_sock || from->family != c->family || from->udp_port != c->udp_port ||
+	    memcmp(from->addr, c->addr, from->family == 6 ? 16 : 4) != 0)
+		return; /* not the datagram being input (cannot happen) */
+	udp_route_learn(u->sh->route, u->cur_sock, (struct sockaddr *)&u->cur_sock->local, from, u->cur_msg, proof);
+}
+
 static void on_io(uv_poll_t *h, int status, int events)
 {
 	struct udp_sock *s = h->data;
@@ -529,8 +543,11 @@ static void on_io(uv_poll_t *h, int status, int events)
 			struct tcp_endpoint from;
 			if (endpoint_from_sockaddr(&from, (struct sockaddr *)m->msg_name) != 0)
 				continue;
-			/* pktinfo hook (udp_route.c): remember our socket and address */
-			udp_route_learn(u->sh->route, s, (struct sockaddr *)&s->local, &from, m);
+			/* pktinfo hook (udp_route.c): our socket and address are
+			 * learned if the engine vouches for the sender */
+			u->cur_sock = s;
+			u->cur_msg = m;
+			u->cur_from = from;
 			size_t seg = len;
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
@@ -543,11 +560,12 @@ static void on_io(uv_poll_t *h, int status, int events)
 			const uint8_t *p = u->riov[i].iov_base;
 			if (len == 0) { /* an empty datagram: the engine counts it malformed */
 				input_one(s, &from, p, 0, now);
-				continue;
+			} else {
+				/* a GRO train: equal-sized datagrams, the last may be shorter */
+				for (size_t off = 0; off < len; off += seg)
+					input_one(s, &from, p + off, len - off < seg ? len - off : seg, now);
 			}
-			/* a GRO train: equal-sized datagrams, the last may be shorter */
-			for (size_t off = 0; off < len; off += seg)
-				input_one(s, &from, p + off, len - off < seg ? len - off : seg, now);
+			u->cur_sock = NULL;
 		}
 		if (n < RECV_SLOTS)
 			return;

@@ -38,6 +38,10 @@ void udp_free(struct udp *u);
 /* The engine's emit and emit_buf hooks (tcp.h callbacks) for u. */
 void udp_emit(struct udp *u, const struct tcp_endpoint *to, const uint8_t *seg, size_t len);
 uint8_t *udp_emit_buf(struct udp *u, const struct tcp_endpoint *to, size_t len);
+/* The engine's peer hook (tcp.h callbacks.peer), called during the
+ * tcp_input of a datagram udp.c hands over: learns the reply route of
+ * `from` from that datagram (udp_route_learn with the engine's proof). */
+void udp_peer_proof(struct udp *u, const struct tcp_endpoint *from, int proof);
 
 int udp_have_family(const struct udp *u, int family);  /* 4 or 6: is there a socket? */
 /* "<ip>:<udp-port>" of our socket for that family */

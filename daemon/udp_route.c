@@ -10,9 +10,17 @@
  * several sockets of one family (udp = 10.0.0.1:9811 192.168.1.1:9811) a
  * peer must get its replies from the socket it talked to.
  *
- * So every datagram received teaches a small table: peer (family, IP, UDP
+ * So datagrams received teach a small table: peer (family, IP, UDP
  * port) -> our socket, and our address the datagram was sent to (from the
- * IP_PKTINFO / IPV6_PKTINFO control message, RFC 3542 6.1).  Every datagram
+ * IP_PKTINFO / IPV6_PKTINFO control message, RFC 3542 6.1).  Only the
+ * datagrams the engine vouches for teach it (tcp.h callbacks.peer, called
+ * during tcp_input): a segment a connection accepted (it passed the
+ * sequence and ACK checks, or completed a handshake) moves the entry; one
+ * the engine only answers (a SYN to a listener, a RST to a closed port)
+ * fills a new entry or an unpinned one, never the entry of a peer with
+ * live connections.  A spoofed datagram (source = a peer, sent to another
+ * of our addresses) thus cannot turn a live connection's replies away
+ * from its peer, which would answer them with RSTs.  Every datagram
  * sent to the peer then leaves from that socket, and from a wildcard socket
  * with an IP_PKTINFO (ipi_spec_dst) / IPV6_PKTINFO (ipi6_addr) control
  * message naming that address as the source.  A peer with no entry (an
@@ -228,7 +236,7 @@ static int dest_of(const struct msghdr *m, int family, uint8_t addr[16], int *if
 }
 
 void udp_route_learn(struct udp_route *rt, void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
-		     const struct msghdr *m)
+		     const struct msghdr *m, int proof)
 {
 	uint8_t local[16] = { 0 };
 	int ifindex = 0, have = 0;
@@ -263,6 +271,9 @@ void udp_route_learn(struct udp_route *rt, void *sock, const struct sockaddr *bo
 	} else if (e->sock == sock && e->have_local == have && e->ifindex == ifindex &&
 		   memcmp(e->local, local, sizeof local) == 0) {
 		return; /* the usual case: nothing new */
+	} else if (e->pins && proof != TCP_PEER_ACCEPTED) {
+		rt->cnt.kept++; /* a live connection's route: only its own segments move it */
+		return;
 	} else {
 		rt->cnt.changed++;
 	}
@@ -380,6 +391,7 @@ void udp_route_counters_add(const struct udp_route *rt, struct udp_route_counter
 	sum->changed += c->changed;
 	sum->evicted += c->evicted;
 	sum->full += c->full;
+	sum->kept += c->kept;
 	sum->misses += c->misses;
 	sum->entries += c->entries;
 	sum->pinned += c->pinned;
@@ -391,8 +403,9 @@ int udp_route_counters_json(const struct udp_route_counters *cnt, char *buf, siz
 {
 	return snprintf(buf, len,
 			"{\"pktinfo\":%s,\"entries\":%u,\"pinned\":%u,\"learned\":%llu,\"changed\":%llu,"
-			"\"evicted\":%llu,\"full\":%llu,\"misses\":%llu}",
+			"\"evicted\":%llu,\"full\":%llu,\"kept\":%llu,\"misses\":%llu}",
 			cnt->pktinfo > 0 ? "true" : "false", cnt->entries, cnt->pinned, (unsigned long long)cnt->learned,
 			(unsigned long long)cnt->changed, (unsigned long long)cnt->evicted,
-			(unsigned long long)cnt->full, (unsigned long long)cnt->misses);
+			(unsigned long long)cnt->full, (unsigned long long)cnt->kept,
+			(unsigned long long)cnt->misses);
 }

@@ -4,7 +4,8 @@
  *
  * udp.c makes the table (sh->route, one per shard) and calls four hooks:
  * udp_route_sock_init() when it takes a socket, udp_route_learn() for
- * every datagram received, udp_route_lookup() for every segment queued and
+ * every datagram the engine vouches for (tcp.h callbacks.peer: accepted by
+ * a connection, or answered), udp_route_lookup() for every segment queued and
  * udp_route_add_cmsg() for every message sent.  bridge.c pins the entries
  * of peers with live connections; the API asks for the local address it
  * shows (udp_route_local_name()).
@@ -41,6 +42,8 @@ struct udp_route_counters {
 	uint64_t changed;  /* a peer moved to another local address or socket */
 	uint64_t evicted;  /* entries replaced by another peer's */
 	uint64_t full;     /* not learned: every entry of the set was pinned */
+	uint64_t kept;     /* an unproven datagram would have moved a pinned
+	                      entry (a peer with live connections): not moved */
 	uint64_t misses;   /* segments queued for a peer with no entry */
 	unsigned entries;  /* in use now */
 	unsigned pinned;   /* of which pinned by live connections */
@@ -58,12 +61,19 @@ void udp_route_free(struct udp_route *rt);
  * leave from the address the kernel picks, as before). */
 int udp_route_sock_init(struct udp_route *rt, int fd, const struct sockaddr *bound);
 
-/* Receive hook (udp.c, every datagram): `from` sent m, received on socket
+/* Receive hook (udp.c, for a datagram the engine vouched for during its
+ * tcp_input: tcp.h callbacks.peer): `from` sent m, received on socket
  * `sock` (opaque to this module) bound to `bound`.  Remembers the socket
  * and the datagram's destination address (its IP_PKTINFO / IPV6_PKTINFO
- * control message; the bound address if that is not a wildcard). */
+ * control message; the bound address if that is not a wildcard).
+ * proof is the engine's (enum tcp_peer_proof): TCP_PEER_ACCEPTED (a
+ * connection accepted the segment) may move any entry; TCP_PEER_UNPROVEN
+ * (answered, but anyone could have sent it) fills a new entry or moves an
+ * unpinned one, never the entry of a peer with live connections (counted
+ * in `kept`): one spoofed datagram cannot turn a live connection's
+ * replies away from its peer. */
 void udp_route_learn(struct udp_route *rt, void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
-		     const struct msghdr *m);
+		     const struct msghdr *m, int proof);
 
 /* Send hook (udp.c, every segment queued): the socket learned for `to`, or
  * NULL (then the family's first socket, and the kernel's choice of source).

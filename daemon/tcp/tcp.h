@@ -154,7 +154,29 @@ struct tcp_callbacks {
 	 * if building fails - does not use it.  Returning NULL makes the engine
 	 * build in its own buffer (as without this hook). */
 	uint8_t *(*emit_buf)(void *ctx, const struct tcp_endpoint *to, size_t len);
+	/* Optional (may be NULL): what the segment tcp_input() is handling
+	 * proved about its sender `from`, said during that call and before
+	 * anything is emitted in answer, so that the caller can decide where
+	 * replies to `from` leave from (the daemon's reply route, udp_route.c):
+	 *   TCP_PEER_ACCEPTED  a connection accepted it: it passed the
+	 *                      sequence, RST, SYN and ACK checks of RFC 9293
+	 *                      3.10.7.4 (first to fifth), or it completed a
+	 *                      handshake (an acceptable SYN,ACK in SYN-SENT,
+	 *                      the ACK of our SYN,ACK); only a sender that
+	 *                      sees our segments can forge one
+	 *   TCP_PEER_UNPROVEN  no connection accepted it, but the engine
+	 *                      answers it: a SYN a listener takes (SYN,ACK),
+	 *                      a segment answered with a RST (no connection,
+	 *                      a listener's ACK, an allow list's refusal), the
+	 *                      SYN,ACK of a simultaneous open; anyone can
+	 *                      forge one, so it must not move the route of a
+	 *                      peer with live connections
+	 * Segments dropped without an answer, or answered only with an ACK
+	 * (out of window, bad ACK, challenge ACK, PAWS, TCP-AO failures) and
+	 * malformed datagrams say nothing. */
+	void (*peer)(void *ctx, const struct tcp_endpoint *from, int proof);
 };
+enum tcp_peer_proof { TCP_PEER_ACCEPTED = 1, TCP_PEER_UNPROVEN = 2 };
 
 /* ======================================================================
  * 2. Stack lifetime and configuration

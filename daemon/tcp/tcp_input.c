@@ -8,6 +8,15 @@
 #include "tcp_int.h"
 #include "tcp_syncookie.h"
 
+/* What this segment proved about its sender (tcp.h callbacks.peer): said
+ * before any answer is emitted, so the answer leaves by the route it
+ * sets. */
+static void peer_proof(struct tcp_stack *s, const struct tcp_endpoint *from, int proof)
+{
+	if (s->cb.peer)
+		s->cb.peer(s->cb.ctx, from, proof);
+}
+
 /* ---- 3.10.7.1 CLOSED ---- */
 
 static int closed_input(struct tcp_stack *s, const struct tcp_endpoint *from,
@@ -17,6 +26,7 @@ static int closed_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 	/* "An incoming segment containing a RST is discarded." */
 	if (seg->flags & TCP_RST)
 		return 0;
+	peer_proof(s, from, TCP_PEER_UNPROVEN);
 	/* "An incoming segment not containing a RST causes a RST to be sent in
 	 * response. ... If the ACK bit is off, sequence number zero is used,
 	 * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>  If the ACK bit is on,
@@ -292,6 +302,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	 * should be formatted as follows: <SEQ=SEG.ACK><CTL=RST>" */
 	if (seg->flags & TCP_ACK) {
 		s->st.DropNoConn++;
+		peer_proof(s, from, TCP_PEER_UNPROVEN);
 		tcp_send_rst_raw(s, from, seg->dport, seg->sport, seg->ack, 0, TCP_RST);
 		return 0;
 	}
@@ -308,9 +319,11 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	 * it gets what a port nothing listens on answers, or silence */
 	if (!tcp_listener_allows(l, from)) {
 		s->st.DropListenDenied++;
-		if (l->allow_reset)
+		if (l->allow_reset) {
+			peer_proof(s, from, TCP_PEER_UNPROVEN);
 			tcp_send_rst_raw(s, from, seg->dport, seg->sport, 0, seg->seq + tcp_seg_seqlen(seg),
 					 TCP_RST | TCP_ACK);
+		}
 		return 0;
 	}
 	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
@@ -318,6 +331,8 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	int ao_mkt;
 	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0)
 		return 0;
+	/* a SYN,ACK answers it, from a TCB or a cookie */
+	peer_proof(s, from, TCP_PEER_UNPROVEN);
 	if (l->pending >= l->backlog || tcp_live_conns(s) >= s->cfg.max_connections) {
 		if (s->cfg.syncookies && !isn_above && ao_mkt < 0) {
 			/* RFC 4987 3.6: no state for this SYN, none evicted
@@ -550,6 +565,9 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 		s->st.DropOutOfWindow++;
 		return 0;
 	}
+	/* an acceptable SYN,ACK completes our handshake; a bare SYN (a
+	 * simultaneous open) is answered with a SYN,ACK but proves nothing */
+	peer_proof(s, &c->remote, ack_ok ? TCP_PEER_ACCEPTED : TCP_PEER_UNPROVEN);
 	/* "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ." */
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
@@ -1062,6 +1080,9 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			return 0;
 		}
 	}
+	/* the segment passed the first to fifth checks (or completed the
+	 * handshake): the sender sees our segments */
+	peer_proof(s, &c->remote, TCP_PEER_ACCEPTED);
 	/* RFC 7323 4.3 (2) / 5.3 R3: "If an arriving segment satisfies
 	 * SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent, then record its
 	 * timestamp in TS.Recent" - only now that the segment passed the

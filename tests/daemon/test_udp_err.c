@@ -94,7 +94,7 @@ static int rig_init(struct rig *r)
 		return -2;
 	struct tcp_config cfg;
 	tcp_config_default(&cfg);
-	struct tcp_callbacks cb = { r, rig_emit, rig_event, NULL, NULL };
+	struct tcp_callbacks cb = { r, rig_emit, rig_event, NULL, NULL, NULL };
 	uint8_t secret[16] = { 1, 2, 3 };
 	return tcp_stack_new(&r->st, &cfg, &cb, secret, 7) == 0 ? 0 : -3;
 }

@@ -109,7 +109,7 @@ TT_TEST(wildcard_ipv4_learns_the_pktinfo_address)
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
@@ -138,7 +138,7 @@ TT_TEST(wildcard_ipv6_and_link_local_ifindex)
 	struct sockaddr_in6 b = bound6("::", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, NULL, "2001:db8::2", 5);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
 	TT_EQ(src.family, 6);
@@ -149,14 +149,14 @@ TT_TEST(wildcard_ipv6_and_link_local_ifindex)
 
 	struct tcp_endpoint ll = peer6("fe80::7", 9811);
 	m = rx_msg(&cb, NULL, "fe80::2", 5);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ll, &m);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ll, &m, TCP_PEER_ACCEPTED);
 	TT_ASSERT(udp_route_lookup(RT, &ll, &src) == SOCK_B);
 	TT_EQ(src.ifindex, 5); /* a link-local source names its link */
 
 	/* a datagram to a multicast group teaches the socket, not a source */
 	struct tcp_endpoint mc = peer6("2001:db8::8", 9811);
 	m = rx_msg(&cb, NULL, "ff02::1", 5);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &mc, &m);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &mc, &m, TCP_PEER_ACCEPTED);
 	TT_ASSERT(udp_route_lookup(RT, &mc, &src) == SOCK_B);
 	TT_EQ(src.family, 0);
 	TT_EQ(udp_route_local_name(RT, &mc, name, sizeof name), -1);
@@ -169,7 +169,7 @@ TT_TEST(specific_socket_needs_no_source_but_is_chosen)
 	struct sockaddr_in b = bound4("198.51.100.2", 9812);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
 	TT_EQ(src.family, 0); /* the bound address is the source */
@@ -180,7 +180,7 @@ TT_TEST(specific_socket_needs_no_source_but_is_chosen)
 	/* without any PKTINFO (unavailable): still the bound address */
 	struct tcp_endpoint q = peer4("192.0.2.8", 9811);
 	m = rx_msg(&cb, NULL, NULL, 0);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &q, &m);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &q, &m, TCP_PEER_ACCEPTED);
 	TT_EQ(udp_route_local_name(RT, &q, name, sizeof name), 0);
 	TT_STREQ(name, "198.51.100.2:9812");
 }
@@ -192,7 +192,7 @@ TT_TEST(wildcard_without_pktinfo_keeps_the_kernels_choice)
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, NULL, NULL, 0);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
 	TT_EQ(src.family, 0);
@@ -208,11 +208,11 @@ TT_TEST(latest_datagram_wins_and_is_counted)
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.1", NULL, 3);
 	uint64_t changed = counters().changed, learned = counters().learned;
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m); /* the same: nothing new */
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED); /* the same: nothing new */
 	TT_EQ(counters().changed, changed);
 	m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	TT_EQ(counters().changed, changed + 1);
 	TT_EQ(counters().learned, learned + 1);
 	TT_EQ(counters().entries, 1u);
@@ -298,16 +298,16 @@ TT_TEST(a_flood_is_bounded_and_lru_keeps_active_peers)
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
 	struct tcp_endpoint active = peer4("192.0.2.1", 9811), idle = peer4("192.0.2.2", 9811);
 	struct tcp_endpoint pinned = peer4("192.0.2.3", 9811);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &idle, &m);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &pinned, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &idle, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &pinned, &m, TCP_PEER_ACCEPTED);
 	udp_route_pin(RT, &pinned);
 	struct udp_route_counters c0 = counters();
 	const uint32_t flood = 200000;
 	for (uint32_t i = 0; i < flood; i++) {
 		struct tcp_endpoint ep = nth_peer(i);
-		udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ep, &m);
+		udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ep, &m, TCP_PEER_ACCEPTED);
 		if (i % 2 == 0) /* a peer that keeps talking stays */
-			udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &active, &m);
+			udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &active, &m, TCP_PEER_ACCEPTED);
 	}
 	struct udp_route_counters c = counters();
 	TT_ASSERT(c.entries <= UDP_ROUTE_SETS * UDP_ROUTE_WAYS);
@@ -352,7 +352,7 @@ TT_TEST(pins_fill_a_set_then_new_peers_are_not_learned)
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.9", NULL, 3);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &first, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &first, &m, TCP_PEER_ACCEPTED);
 	TT_ASSERT(udp_route_lookup(RT, &first, &src) == SOCK_A);
 	for (uint32_t i = 0; i < n; i++) {
 		struct tcp_endpoint ep = nth_peer(i);
@@ -388,7 +388,7 @@ TT_TEST(loopback_round_trip_with_pktinfo)
 	TT_EQ(recvmsg(srv, &m, 0), 3);
 	struct tcp_endpoint peer = { .family = 4, .udp_port = ntohs(from.sin_port) };
 	memcpy(peer.addr, &from.sin_addr, 4);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&sb, &peer, &m);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&sb, &peer, &m, TCP_PEER_ACCEPTED);
 
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &peer, &src) == SOCK_A);
@@ -416,6 +416,57 @@ TT_TEST(loopback_round_trip_with_pktinfo)
 	TT_EQ(ntohs(rfrom.sin_port), ntohs(sb.sin_port));
 	close(srv);
 	close(cli);
+	udp_route_reset(RT);
+}
+
+/* A peer with a live connection (pinned): a datagram the engine only
+ * answered (TCP_PEER_UNPROVEN: anyone could have sent it, e.g. a spoofed
+ * SYN sent to our other address) does not move its route; a segment the
+ * connection accepted does.  Unpinned, an unproven one moves it (nothing
+ * live to protect; the SYN,ACK must leave from the address the SYN was
+ * sent to). */
+TT_TEST(unproven_datagram_never_moves_a_live_connections_route)
+{
+	udp_route_reset(RT);
+	udp_route_set_key(RT, 7, 8);
+	struct tcp_endpoint p = peer4("192.0.2.9", 9811);
+	struct sockaddr_in b = bound4("0.0.0.0", 9811);
+	union cbuf cx, cy;
+	struct msghdr mx = rx_msg(&cx, "198.51.100.2", NULL, 3);
+	struct msghdr my = rx_msg(&cy, "198.51.100.3", NULL, 3);
+	uint8_t x[4], y[4];
+	inet_pton(AF_INET, "198.51.100.2", x);
+	inet_pton(AF_INET, "198.51.100.3", y);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_UNPROVEN); /* its SYN */
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_ACCEPTED); /* the ACK */
+	udp_route_pin(RT, &p);
+	struct udp_route_counters c0 = counters();
+	struct udp_route_src src;
+
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_UNPROVEN);
+	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
+	TT_MEMEQ(src.addr, x, 4);
+	TT_EQ(counters().kept, c0.kept + 1);
+	TT_EQ(counters().changed, c0.changed);
+
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_ACCEPTED);
+	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
+	TT_MEMEQ(src.addr, y, 4);
+	TT_EQ(counters().changed, c0.changed + 1);
+
+	udp_route_unpin(RT, &p);
+	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_UNPROVEN);
+	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
+	TT_MEMEQ(src.addr, x, 4);
+	TT_EQ(counters().kept, c0.kept + 1);
+
+	/* an active open pins an empty entry: its first answer fills it,
+	 * proven or not (nothing was learned yet) */
+	struct tcp_endpoint q = peer4("192.0.2.10", 9811);
+	udp_route_pin(RT, &q);
+	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &q, &my, TCP_PEER_UNPROVEN);
+	TT_ASSERT(udp_route_lookup(RT, &q, &src) == SOCK_B);
+	udp_route_unpin(RT, &q);
 	udp_route_reset(RT);
 }
 

@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.send_buffer = cfg.recv_buffer = 16384;
 	cfg.max_connections = 32;
 	cfg.mss = 536;
-	struct tcp_callbacks cb = { &f, fz_emit, fz_event, NULL, NULL };
+	struct tcp_callbacks cb = { &f, fz_emit, fz_event, NULL, NULL, NULL };
 	uint8_t secret[16] = { 1, 2, 3 };
 	struct tcp_stack *s;
 	if (tcp_stack_new(&s, &cfg, &cb, secret, 7) != 0)

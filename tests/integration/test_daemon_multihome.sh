@@ -24,6 +24,14 @@
 #   0) first, an active open from S1 to C (no learned entry: the kernel's
 #      choice of source) works; at the end STATS has the "route" counters,
 #      and S1 sent with UDP GSO and the source cmsg together.
+#   4) spoofing (issue 14): while S1 sends 16 MB to C over B4, datagrams
+#      forged with C's source (10.77.0.10:9811, a raw socket in C) go to
+#      S1's OTHER address k4: empty ones, SYNs to the listener and to a
+#      closed port.  The reply route is learned only from segments the
+#      engine vouches for (tcp.h callbacks.peer), so none moves it: the
+#      transfer completes byte-exact (before, S1's next segments left from
+#      k4, C's toud answered them with RSTs and the connection was reset),
+#      S1's route.changed does not grow and route.kept counts the SYNs.
 #
 # Needs root (ip netns).  Environment: TOUD (set by ctest), TOU_SOURCE_DIR.
 set -u
@@ -208,6 +216,82 @@ log "3) toud bound to $A4:9812 and $A4b:9812, peer talks to the second"
 probe "ipv4_two_sockets_syn_ack_from_$A4b" $A4b 9812 7000
 probe "ipv4_two_sockets_syn_ack_from_$A4" $A4 9812 7000
 transfer "ipv4_two_sockets_transfer_to_$A4b" S3 C "$A4b:9812" 7000 "$A4b:9812"
+
+log "4) spoofed datagrams from C's address to $k4 during a transfer over $B4"
+head -c 16M /dev/urandom >"$work/big.in"
+: >"$work/empty.in"
+rm -f "$work"/sp.* "$work"/x.*
+route0=$($API req "$work/S1.sock" STATS | grep -o '"route":{[^}]*}')
+$API stream "$work/S1.sock" "ACCEPT 7000 timeout=20" "$work/big.in" "$work/x.s.out" --idfile "$work/sp.sid" \
+	--order last 2>"$work/x.acc.err" &
+acc=$!
+sleep 0.2
+# C reads nothing before the spoofing runs (S1's 16 MB cannot be gone
+# before) and ends its side only once the spoofer stopped: the connection
+# (S1's pin on the route) lives as long as the spoofing
+$API stream "$work/C.sock" "CONNECT $B4:9811 7000 timeout=10" "$work/empty.in" "$work/x.c.out" \
+	--idfile "$work/sp.cid" --read-after "$work/sp.started" --send-after "$work/sp.stopped" 2>"$work/x.con.err" &
+con=$!
+ip netns exec "$NS_C" $PY - "$C4" "$k4" "$work" <<'SPOOF' >"$work/sp.out" 2>&1 &
+import os, random, socket, struct, sys, time
+src, dst, work = sys.argv[1:4]
+for _ in range(500):  # both ends have the connection (their OK lines)
+    if os.path.exists(work + "/sp.cid") and os.path.exists(work + "/sp.sid"):
+        break
+    time.sleep(0.02)
+else:
+    sys.exit("the connection never came up")
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+def udp(payload):  # IPv4 + UDP, source = C's toud (10.77.0.10:9811), UDP checksum 0
+    u = struct.pack("!HHHH", 9811, 9811, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 0, 0, 64, 17, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    raw.sendto(ip + u, (dst, 0))
+def syn(dport):
+    return struct.pack("!HHIIBBHHH", random.randint(1024, 65535), dport, random.getrandbits(32), 0,
+                       5 << 4, 0x02, 65535, 0, 0)
+sent = 0
+start = time.time()
+out = work + "/x.c.out"
+while time.time() - start < 60:
+    if os.path.exists(out) and os.path.getsize(out) >= 16 << 20:
+        break  # C has it all
+    for p in (b"", syn(7000), syn(7999)):
+        udp(p)
+        sent += 1
+    if sent == 30:
+        open(work + "/sp.started", "w").close()  # C starts reading now
+    time.sleep(0.003)
+print(sent)
+open(work + "/sp.stopped", "w").close()
+SPOOF
+spoofer=$!
+pids+=($spoofer)
+wait $spoofer
+spoofed=$(cat "$work/sp.out")
+route1=$($API req "$work/S1.sock" STATS | grep -o '"route":{[^}]*}')
+touch "$work/sp.stopped" # (if the spoofer failed)
+wait $con
+crc=$?
+wait $acc
+arc=$?
+num() { echo "$1" | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
+if [ $crc -ne 0 ] || [ $arc -ne 0 ]; then
+	fail "spoof_transfer_survives" "CONNECT: $(head -c 300 "$work/x.con.err" | tr '\n' ' ') / ACCEPT: $(head -c 300 "$work/x.acc.err" | tr '\n' ' ') (spoofer: $spoofed)"
+elif ! cmp -s "$work/big.in" "$work/x.c.out"; then
+	fail "spoof_transfer_survives" "C got $(stat -c %s "$work/x.c.out") of 16 MB, not byte-exact (spoofer: $spoofed)"
+else
+	ok "spoof_transfer_survives (16 MB byte-exact while $spoofed forged datagrams went to $k4)"
+fi
+if ! [ "${spoofed:-0}" -ge 30 ] 2>/dev/null; then
+	fail "spoof_sent" "the spoofer: $spoofed"
+elif [ "$(num "$route1" changed)" != "$(num "$route0" changed)" ]; then
+	fail "spoof_route_unmoved" "route.changed moved: before $route0, after $route1"
+elif ! [ "$(num "$route1" kept)" -gt "$(num "$route0" kept)" ]; then
+	fail "spoof_route_unmoved" "route.kept did not count the spoofed SYNs: before $route0, after $route1"
+else
+	ok "spoof_route_unmoved (changed $(num "$route1" changed), kept $(num "$route0" kept) -> $(num "$route1" kept))"
+fi
 
 stats=$($API req "$work/S1.sock" STATS)
 if $PY -c 'import json,sys; r=json.loads(sys.argv[1][3:])["route"]; assert r["pktinfo"] is True and r["learned"] >= 3 and r["changed"] >= 1, r' "$stats" 2>"$work/stats.err"; then

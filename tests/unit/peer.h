@@ -89,6 +89,11 @@ struct host {
 	int emit_buf_on;
 	unsigned emit_buf_calls, emit_buf_used;
 	uint8_t ebuf[2048];
+	/* tcp.h callbacks.peer: calls by proof, the last one's sender and
+	 * h->emitted at that call (said before the answer is emitted) */
+	unsigned proofs[3];
+	struct tcp_endpoint proof_from;
+	unsigned proof_emitted;
 	/* the last popped segment, with a private copy of its bytes */
 	struct tcp_seg seg;
 	uint8_t segbuf[2048];
@@ -118,6 +123,17 @@ static inline uint8_t *peer_emit_buf(void *ctx, const struct tcp_endpoint *to, s
 		return NULL;
 	h->emit_buf_calls++;
 	return h->ebuf;
+}
+
+/* tcp.h callbacks.peer: counted by kind (proofs[TCP_PEER_ACCEPTED] ...),
+ * with the last sender and the emitted count when it came */
+static inline void peer_proof(void *ctx, const struct tcp_endpoint *from, int proof)
+{
+	struct host *h = ctx;
+	if (proof > 0 && proof < 3)
+		h->proofs[proof]++;
+	h->proof_from = *from;
+	h->proof_emitted = h->emitted;
 }
 
 static inline void peer_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int err)
@@ -194,7 +210,7 @@ static inline int host_init_ev(struct host *h, uint8_t octet, const struct tcp_c
 	h->ep.addr[3] = octet;
 	h->ep.udp_port = 9811;
 	h->now = T0;
-	struct tcp_callbacks cb = { h, peer_emit, event, peer_log, peer_emit_buf };
+	struct tcp_callbacks cb = { h, peer_emit, event, peer_log, peer_emit_buf, peer_proof };
 	uint8_t secret[16];
 	for (int i = 0; i < 16; i++)
 		secret[i] = (uint8_t)(i * 7 + octet);

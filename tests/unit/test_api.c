@@ -30,7 +30,7 @@ TT_TEST(api_bad_arguments)
 	TT_EQ(cfg.rto_initial, TCP_SEC(1));
 	TT_EQ(cfg.msl, TCP_SEC(30));
 	TT_EQ(cfg.cc, TCP_CC_CUBIC);
-	struct tcp_callbacks cb = { NULL, NULL, NULL, NULL, NULL };
+	struct tcp_callbacks cb = { NULL, NULL, NULL, NULL, NULL, NULL };
 	uint8_t secret[16] = { 0 };
 	struct tcp_stack *s;
 	cfg.mss = 10;
@@ -159,7 +159,7 @@ TT_TEST(api_reentrant_callbacks)
 	TT_EQ(host_init(&b, 2, NULL), 0);
 	struct peer pa = PEER(&b);
 	tcp_stack_free(a.s);
-	struct tcp_callbacks cb = { &a, peer_emit, reentrant_event, NULL, NULL };
+	struct tcp_callbacks cb = { &a, peer_emit, reentrant_event, NULL, NULL, NULL };
 	uint8_t secret[16] = { 9 };
 	TT_EQ(tcp_stack_new(&a.s, &a.cfg, &cb, secret, 1), 0);
 	tcp_stack_set_isn_hook(a.s, peer_isn, &a);
@@ -219,7 +219,7 @@ TT_TEST(api_stats_counters)
  * k+1, k+1+n, ... so that n stacks never give the same id. */
 TT_TEST(api_shard_ports_and_ids)
 {
-	struct tcp_callbacks cb = { NULL, NULL, NULL, NULL, NULL };
+	struct tcp_callbacks cb = { 0 };
 	uint8_t secret[16] = { 0 };
 	struct tcp_stack *s;
 	TT_EQ(tcp_stack_new(&s, NULL, &cb, secret, 7), 0);
