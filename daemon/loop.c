@@ -13,6 +13,7 @@
 #include "loop.h"
 #include "shard.h"
 #include "udp.h"
+#include "udp_err.h"
 #include "usage.h"
 
 #define ENGINE_LOG_PER_S 100 /* engine log lines per second below debug level */
@@ -100,6 +101,28 @@ static void on_handoff(struct shard *sh, void *data, size_t len)
 	tcp_input(sh->stack, &h->from, h->seg, len - sizeof *h, toud_now());
 }
 
+/* An ICMP error (or failed send) about a connection of this shard that
+ * reached another shard's socket. */
+static void on_icmp_handoff(struct shard *sh, void *data, size_t len)
+{
+	(void)len;
+	const struct udp_err_pending *p = data;
+	tcp_icmp_error(sh->stack, &p->peer, p->lport, p->rport, p->seq, &p->e, toud_now());
+}
+
+/* udp_deliver_errors' filter: 1 if the error's connection is another
+ * shard's (by its ports, as the steering), which then gets it. */
+static int icmp_elsewhere(void *arg, const struct udp_err_pending *p)
+{
+	struct shard *sh = arg;
+	unsigned n = sh->d->n_shards, owner = n > 1 ? (unsigned)(p->lport ^ p->rport) % n : 0;
+	if (owner == sh->idx)
+		return 0;
+	if (shard_post(&sh->d->shards[owner], on_icmp_handoff, p, sizeof *p) != 0)
+		sh->handoff_dropped++;
+	return 1;
+}
+
 /* udp.c's input: one datagram into the engine - this shard's, or the one
  * its TCP ports belong to (docs/DESIGN.md section 5.8), which gets a copy
  * through its job queue: never dropped unless out of memory (counted). */
@@ -143,7 +166,7 @@ void loop_turn(struct shard *sh)
 		 * engine callbacks) or by udp.c's poll reach the engine now;
 		 * what they send (a retransmission at a lower MSS) goes too */
 		for (int round = 0; round < 2 && sh->stack; round++) {
-			if (!udp_deliver_errors(sh->udp, sh->stack, toud_now()))
+			if (!udp_deliver_errors(sh->udp, sh->stack, toud_now(), icmp_elsewhere, sh))
 				break;
 			udp_flush(sh->udp);
 		}

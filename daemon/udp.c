@@ -181,9 +181,10 @@ int udp_counters_json(const struct udp_counters *u, const struct udp_err_counter
 		x->icmp, x->icmp_short, x->local, x->send_failed, x->overflow);
 }
 
-unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now)
+unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now,
+			    int (*other)(void *arg, const struct udp_err_pending *p), void *arg)
 {
-	return u && udp_err_pending(&u->err) ? udp_err_deliver(&u->err, st, now) : 0;
+	return u && udp_err_pending(&u->err) ? udp_err_deliver_to(&u->err, st, now, other, arg) : 0;
 }
 
 /* ---- send path ---- */

@@ -55,6 +55,8 @@ int udp_counters_json(const struct udp_counters *c, const struct udp_err_counter
 /* Hands the ICMP errors and failed sends read since the last call to the
  * engine (udp_err.c; tcp_icmp_error): the driver, once per turn, outside
  * any engine call.  Returns how many. */
-unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now);
+struct udp_err_pending;
+unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now,
+			    int (*other)(void *arg, const struct udp_err_pending *p), void *arg);
 
 #endif
