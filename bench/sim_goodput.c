@@ -32,7 +32,12 @@ struct cell {
 
 static struct sim S;
 
-static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds)
+/* The engine's loss recovery to run: the defaults (RACK-TLP, RFC 8985)
+ * or the engine as it was before (RFC 6675 duplicate-ACK loss
+ * detection). */
+enum mode { MODE_NEW = 0, MODE_OLD = 1 };
+
+static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds, int mode)
 {
 	struct cell out;
 	memset(&out, 0, sizeof out);
@@ -40,6 +45,9 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds)
 	sim_config_default(&c);
 	c.tcp.send_buffer = 8u << 20;
 	c.tcp.recv_buffer = 8u << 20;
+	if (mode == MODE_OLD) {
+		c.tcp.loss_detection = TCP_LOSS_RFC6675;
+	}
 	c.cc = cc;
 	c.seed = 42;
 	c.no_close = 1;
@@ -84,29 +92,43 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds)
 	return out;
 }
 
+static void ratio_str(char *buf, size_t n, const struct cell *x)
+{
+	if (isinf(x->mathis_bps))
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%.2f", x->goodput_bps / x->mathis_bps);
+}
+
+/* Each cell twice in one run: "old" is the engine with
+ * loss_detection = rfc6675 (as before RACK-TLP), "new" the defaults;
+ * new/old is the ratio of goodputs. */
 static void table(int cc, const char *name, double seconds)
 {
 	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
 	static const unsigned rtts_ms[] = { 1, 20, 100 };
 	printf("\n%s, 100 Mbit/s bottleneck, queue BDP+64KiB, %.0f s measured after warm-up\n",
 	       name, seconds);
-	printf("| loss  | RTT    | goodput Mbit/s | Mathis Mbit/s | goodput/Mathis | link util | rtx segs |\n");
-	printf("|-------|--------|----------------|---------------|----------------|-----------|----------|\n");
+	printf("old: RFC 6675 loss detection; new: RACK-TLP (the default)\n");
+	printf("| loss  | RTT    | Mathis Mbit/s | old Mbit/s | old/Mathis | old rtx | new Mbit/s | new/Mathis | new rtx | new/old |\n");
+	printf("|-------|--------|---------------|------------|------------|---------|------------|------------|---------|---------|\n");
 	for (unsigned li = 0; li < sizeof losses / sizeof losses[0]; li++) {
 		for (unsigned ri = 0; ri < sizeof rtts_ms / sizeof rtts_ms[0]; ri++) {
-			struct cell x = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds);
-			char mathis[32], ratio[32];
-			if (isinf(x.mathis_bps)) {
+			struct cell o = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_OLD);
+			struct cell x = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_NEW);
+			char mathis[32], ro[32], rn[32];
+			if (isinf(x.mathis_bps))
 				snprintf(mathis, sizeof mathis, "inf");
-				snprintf(ratio, sizeof ratio, "-");
-			} else {
+			else
 				snprintf(mathis, sizeof mathis, "%.2f", x.mathis_bps / 1e6);
-				snprintf(ratio, sizeof ratio, "%.2f", x.goodput_bps / x.mathis_bps);
-			}
-			printf("| %4.0f%% | %3u ms | %14.2f | %13s | %14s | %8.1f%% | %8llu |%s\n",
-			       losses[li] * 100, rtts_ms[ri], x.goodput_bps / 1e6, mathis, ratio,
-			       100.0 * x.goodput_bps / RATE_BPS, (unsigned long long)x.retransmits,
-			       x.ok ? "" : " (error)");
+			ratio_str(ro, sizeof ro, &o);
+			ratio_str(rn, sizeof rn, &x);
+			printf("| %4.0f%% | %3u ms | %13s | %10.2f | %10s | %7llu | %10.2f | %10s | %7llu | %7.2f |%s\n",
+			       losses[li] * 100, rtts_ms[ri], mathis, o.goodput_bps / 1e6, ro,
+			       (unsigned long long)o.retransmits, x.goodput_bps / 1e6, rn,
+			       (unsigned long long)x.retransmits,
+			       o.goodput_bps > 0 ? x.goodput_bps / o.goodput_bps : 0.0,
+			       o.ok && x.ok ? "" : " (error)");
 			fflush(stdout);
 		}
 	}

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "tou_proto.h"
 
-enum ktype { K_STR, K_UDP, K_MODE, K_LEVEL, K_UINT, K_SIZE, K_DUR, K_BOOL, K_CC, K_THREADS };
+enum ktype { K_STR, K_UDP, K_MODE, K_LEVEL, K_UINT, K_SIZE, K_DUR, K_BOOL, K_CC, K_LOSS, K_THREADS };
 
 struct key {
 	const char *section, *name;
@@ -58,6 +58,7 @@ static const struct key keys[] = {
 	{ "tcp", "delayed_ack", K_DUR, F(tcp.delayed_ack), 0, 500000 },
 	{ "tcp", "nodelay", K_BOOL, F(tcp.nodelay), 0, 1 },
 	{ "tcp", "congestion", K_CC, F(tcp.cc), 0, 0 },
+	{ "tcp", "loss_detection", K_LOSS, F(tcp.loss_detection), 0, 0 },
 	{ "tcp", "keepalive", K_BOOL, F(tcp.keepalive), 0, 1 },
 	{ "tcp", "keepalive_idle", K_DUR, F(tcp.keepalive_idle), 1000000, 86400000000ull * 7 },
 	{ "tcp", "keepalive_interval", K_DUR, F(tcp.keepalive_intvl), 1000000, 86400000000ull },
@@ -422,6 +423,16 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 		*(unsigned *)field = (unsigned)v;
 		return 0;
 	}
+	case K_LOSS:
+		if (eq_nocase(value, "rack"))
+			*(enum tcp_loss_detection *)field = TCP_LOSS_RACK;
+		else if (eq_nocase(value, "rfc6675"))
+			*(enum tcp_loss_detection *)field = TCP_LOSS_RFC6675;
+		else {
+			snprintf(err, errlen, "%s: \"%s\" is not one of rack, rfc6675", name, value);
+			return -1;
+		}
+		return 0;
 	case K_UINT: case K_SIZE: case K_DUR: {
 		int r;
 		const char *what;
@@ -580,6 +591,11 @@ void config_dump(const struct toud_config *c, void (*out)(void *arg, const char 
 		case K_CC:
 			snprintf(line, sizeof line, "%s = %s", k->name,
 				 *(const enum tcp_cc_algo *)field == TCP_CC_NEWRENO ? "newreno" : "cubic");
+			break;
+		case K_LOSS:
+			snprintf(line, sizeof line, "%s = %s", k->name,
+				 *(const enum tcp_loss_detection *)field == TCP_LOSS_RFC6675 ? "rfc6675"
+											: "rack");
 			break;
 		case K_UINT: case K_SIZE:
 			snprintf(line, sizeof line, "%s = %" PRIu64, k->name, v);

@@ -74,7 +74,7 @@ static const char usage_text[] =
 "            privileged_ports, pcap, user, syslog, threads\n"
 "  [tcp]     mss, send_buffer, recv_buffer, recv_buffer_auto, rto_initial,\n"
 "            rto_min, rto_max, msl, syn_retries, retries, delayed_ack, nodelay,\n"
-"            congestion, keepalive,\n"
+"            congestion, loss_detection, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
 "            sack, window_scaling, challenge_ack_limit, invalid_ratelimit,\n"
 "            syncookies\n"

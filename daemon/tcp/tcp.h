@@ -184,6 +184,11 @@ enum tcp_peer_proof { TCP_PEER_ACCEPTED = 1, TCP_PEER_UNPROVEN = 2 };
 
 /* Congestion control algorithms (tcp_cc.h has the interface). */
 enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1 };
+/* Loss detection of connections with SACK (without SACK: RFC 5681/6582
+ * duplicate ACKs either way): RFC 8985 RACK-TLP (time-based marks, tail
+ * loss probes, lost retransmissions found without an RTO) or RFC 6675's
+ * duplicate-ACK threshold (DupThresh = 3) for strict peers. */
+enum tcp_loss_detection { TCP_LOSS_RACK = 0, TCP_LOSS_RFC6675 = 1 };
 
 /* Engine-wide configuration; tcp_config_default() fills the defaults. */
 struct tcp_config {
@@ -206,6 +211,7 @@ struct tcp_config {
 	tcp_time_t delayed_ack;    /* RFC 9293 3.8.6.3: < 0.5 s; default 40 ms, 0 = off */
 	int nodelay;               /* 1 = Nagle off by default */
 	enum tcp_cc_algo cc;       /* default CUBIC */
+	enum tcp_loss_detection loss_detection; /* default TCP_LOSS_RACK */
 	int keepalive;             /* 1 = keepalive on by default (off) */
 	tcp_time_t keepalive_idle; /* RFC 9293 3.8.4: >= 2 h */
 	tcp_time_t keepalive_intvl;/* 75 s */
@@ -616,6 +622,9 @@ struct tcp_stats {
 	uint64_t ChallengeAcks, ChallengeAcksSuppressed;
 	uint64_t FastRetransmits, Timeouts, DelayedAcks, SackRecoveries;
 	uint64_t ZeroWindowProbes, KeepAlives;
+	/* RFC 8985: segments RACK marked lost; tail loss probes sent; probes
+	 * that repaired a loss (a congestion response without recovery). */
+	uint64_t RackLost, TlpProbes, TlpRecoveries;
 	/* ACKs not sent in answer to unacceptable segments because the
 	 * connection answered one less than cfg.invalid_ratelimit ago (the
 	 * names of Linux's TCPACKSkipped* counters): PAWS failures,

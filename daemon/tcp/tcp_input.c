@@ -1107,6 +1107,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	/* ESTABLISHED processing (also FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
 	 * LAST-ACK before their additions) */
 	int was_dup = 0;
+	tcp_rack_ack_begin(c, seg, now);
 	if (seq_lt(c->snd_una, seg->ack))
 		new_ack(c, seg, now);
 	/* RFC 2018 / RFC 6675: SACK blocks update the scoreboard */
@@ -1117,7 +1118,8 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			blk[i].start = seg->sack[i].start;
 			blk[i].end = seg->sack[i].end;
 		}
-		newly_sacked = tcp_sb_update(&c->sb, c->snd_una, blk, seg->nsack);
+		newly_sacked = tcp_sb_update_cb(&c->sb, c->snd_una, blk, seg->nsack,
+						tcp_rack_on(c) ? tcp_rack_sack_cb : NULL, c);
 	}
 	if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->len == 0 &&
 	    !(seg->flags & TCP_FIN)) {
@@ -1156,7 +1158,10 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		if (c->snd_wnd && c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER)
 			tcp_timer_clear(c, TCP_T_PERSIST);
 	}
-	loss_recovery(c, was_dup, now);
+	if (tcp_rack_on(c))
+		tcp_rack_input(c, seg, now); /* RFC 8985 */
+	else
+		loss_recovery(c, was_dup, now);
 	if (c->detached)
 		return 0;
 

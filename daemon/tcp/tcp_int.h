@@ -16,6 +16,7 @@
 #include "tcp_seg.h"
 #include "tcp_seqset.h"
 #include "tcp_sack.h"
+#include "tcp_rack.h"
 
 /* Per-connection timers; the TCB's deadline is the earliest armed one. */
 enum tcp_timer {
@@ -26,6 +27,7 @@ enum tcp_timer {
 	TCP_T_KEEPALIVE, /* RFC 9293 3.8.4 */
 	TCP_T_USER,      /* connect timeout / user timeout */
 	TCP_T_IDLE,      /* release or shrink the rings of an idle connection */
+	TCP_T_RACK,      /* RACK reordering timeout or TLP probe timeout (RFC 8985) */
 	TCP_T_N
 };
 
@@ -163,6 +165,8 @@ struct tcp_conn {
 	uint32_t recover;                  /* RFC 6582 recover */
 	int in_fast_recovery;
 	struct tcp_scoreboard sb;          /* RFC 6675 sender scoreboard */
+	struct tcp_rack rack;              /* RFC 8985 RACK-TLP (tcp_rack.c) */
+	int rack_on;                       /* RACK-TLP chosen (cfg.loss_detection) */
 
 	/* retransmission */
 	struct tcp_rtt rtt;
@@ -414,6 +418,34 @@ uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now);
 /* RFC 6675 5 (4.4)/(C): send while cwnd - pipe >= 1 SMSS, what NextSeg()
  * chooses. */
 void tcp_sack_output(struct tcp_conn *c, tcp_time_t now);
+
+/* Send [seq, seq+len) again (len clipped to the data and the peer's
+ * window; the FIN with it if it follows): the sequence space sent. */
+uint32_t tcp_retransmit_range(struct tcp_conn *c, uint32_t seq, uint32_t len, tcp_time_t now);
+/* One segment of new data at SND.NXT (up to SMSS, the peer's window
+ * allowing, cwnd not consulted): the sequence space sent. */
+uint32_t tcp_send_new_one(struct tcp_conn *c, tcp_time_t now);
+
+/* tcp_rack.c: RACK-TLP (RFC 8985) for a connection */
+/* The connection uses RACK-TLP (chosen, and SACK negotiated). */
+int tcp_rack_on(const struct tcp_conn *c);
+/* send_data_at: [seq, seq+used) went out; snd_nxt is SND.NXT before. */
+void tcp_rack_sent(struct tcp_conn *c, uint32_t seq, uint32_t used, uint32_t snd_nxt,
+		   tcp_time_t now);
+/* An acceptable ACK: before SND.UNA moves and the SACK blocks are taken
+ * (with tcp_rack_sack_cb as tcp_sb_update_cb's callback), then
+ * tcp_rack_input instead of the RFC 6675 rules. */
+void tcp_rack_ack_begin(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now);
+void tcp_rack_sack_cb(void *conn, uint32_t start, uint32_t end);
+void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now);
+/* Send lost segments, and new data in recovery, while cwnd - pipe >= SMSS. */
+void tcp_rack_output(struct tcp_conn *c, tcp_time_t now);
+/* (Re)arm the TLP probe timeout when RFC 8985 7.2 allows it. */
+void tcp_rack_arm_tlp(struct tcp_conn *c, tcp_time_t now);
+/* TCP_T_RACK expired. */
+void tcp_rack_timeout(struct tcp_conn *c, tcp_time_t now);
+/* The retransmission timer expired (not into a zero window). */
+void tcp_rack_rto(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_icmp.c */
 /* The largest send MSS (without TCP options) that a path MTU of c->pmtu

@@ -331,6 +331,7 @@ static uint32_t send_data_at(struct tcp_conn *c, uint32_t seq, uint32_t len, int
 {
 	struct tcp_stack *s = c->s;
 	int rtx = seq_lt(seq, c->snd_nxt);
+	uint32_t nxt_before = c->snd_nxt;
 	uint8_t flags = TCP_ACK;
 	if (fin)
 		flags |= TCP_FIN;
@@ -338,6 +339,7 @@ static uint32_t send_data_at(struct tcp_conn *c, uint32_t seq, uint32_t len, int
 		flags |= TCP_PSH;
 	send_segment(c, flags, seq, len, now);
 	uint32_t used = len + (fin ? 1u : 0u);
+	tcp_rack_sent(c, seq, used, nxt_before, now);
 	if (rtx) {
 		c->retransmits++;
 		s->st.RetransSegs++;
@@ -448,6 +450,8 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 			tcp_timer_clear(c, TCP_T_PERSIST);
 	}
 	(void)s;
+	if (sent)
+		tcp_rack_arm_tlp(c, now); /* RFC 8985 7.2: after new data */
 	if (!sent && c->ack_now)
 		tcp_send_ack(c, now);
 }
@@ -475,6 +479,43 @@ uint32_t tcp_retransmit_one(struct tcp_conn *c, uint32_t seq, tcp_time_t now)
 	return send_data_at(c, seq, len, fin, now);
 }
 
+uint32_t tcp_retransmit_range(struct tcp_conn *c, uint32_t seq, uint32_t len, tcp_time_t now)
+{
+	if (seq_lt(seq, c->snd_buf_seq) || !seq_lt(seq, c->snd_nxt))
+		return 0;
+	uint32_t end = data_end(c);
+	uint32_t have = seq_lt(seq, end) ? end - seq : 0;
+	if (len > have)
+		len = have;
+	uint32_t wnd_edge = c->snd_una + c->snd_wnd;
+	uint32_t wroom = seq_gt(wnd_edge, seq) ? wnd_edge - seq : 0;
+	if (len > wroom)
+		len = wroom;
+	int fin = c->fin_sent && seq + len == c->fin_seq;
+	if (!len && !fin)
+		return 0;
+	return send_data_at(c, seq, len, fin, now);
+}
+
+uint32_t tcp_send_new_one(struct tcp_conn *c, tcp_time_t now)
+{
+	uint32_t end = data_end(c);
+	uint32_t wnd_edge = c->snd_una + c->snd_wnd;
+	if (!seq_lt(c->snd_nxt, end) || !seq_lt(c->snd_nxt, wnd_edge))
+		return 0;
+	uint32_t avail = end - c->snd_nxt;
+	uint32_t room = wnd_edge - c->snd_nxt;
+	uint32_t len = c->smss;
+	if (len > avail)
+		len = avail;
+	if (len > room)
+		len = room;
+	int fin = c->fin_queued && !c->fin_sent && c->snd_nxt + len == end;
+	uint32_t used = send_data_at(c, c->snd_nxt, len, fin, now);
+	c->rtx_nxt = c->snd_nxt;
+	return used;
+}
+
 void tcp_sack_output(struct tcp_conn *c, tcp_time_t now)
 {
 	for (unsigned guard = 0; guard < 256 && !c->detached; guard++) {
@@ -492,35 +533,15 @@ void tcp_sack_output(struct tcp_conn *c, tcp_time_t now)
 		if (!tcp_sb_next_seg(&c->sb, c->snd_una, c->snd_nxt, c->smss, &seq, &len, &rtx))
 			break;
 		if (rtx) {
-			if (seq_lt(seq, c->snd_buf_seq))
+			uint32_t used = tcp_retransmit_range(c, seq, len, now);
+			if (!used)
 				break;
-			uint32_t have = seq_lt(seq, end) ? end - seq : 0;
-			if (len > have)
-				len = have;
-			uint32_t wroom = seq_gt(wnd_edge, seq) ? wnd_edge - seq : 0;
-			if (len > wroom)
-				len = wroom;
-			int fin = c->fin_sent && seq + len == c->fin_seq;
-			if (!len && !fin)
-				break;
-			uint32_t used = send_data_at(c, seq, len, fin, now);
 			/* (C.3) "If any of the data octets sent in (C.1) are below
 			 * HighData, HighRxt MUST be set to the highest sequence
 			 * number of the retransmitted segment" */
 			tcp_sb_on_retransmit(&c->sb, seq, used);
-		} else {
-			uint32_t avail = end - c->snd_nxt;
-			uint32_t room = wnd_edge - c->snd_nxt;
-			len = c->smss;
-			if (len > avail)
-				len = avail;
-			if (len > room)
-				len = room;
-			if (!len)
-				break;
-			int fin = c->fin_queued && !c->fin_sent && c->snd_nxt + len == end;
-			send_data_at(c, c->snd_nxt, len, fin, now);
-			c->rtx_nxt = c->snd_nxt;
+		} else if (!tcp_send_new_one(c, now)) {
+			break;
 		}
 	}
 }
@@ -609,6 +630,13 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 	 * ... reset the scoreboard" */
 	tcp_sb_reset(&c->sb);
 	c->rtt_timing = 0;
+	if (tcp_rack_on(c)) {
+		/* RFC 8985 6.3: RACK marks what the timeout says is lost and
+		 * those segments go again, not the whole flight (go-back-N) */
+		tcp_rack_rto(c, now);
+		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
+		return;
+	}
 	c->rtx_nxt = c->snd_una;
 	uint32_t seq = c->snd_una;
 	if (seq_lt(seq, c->snd_buf_seq))

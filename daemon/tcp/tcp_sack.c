@@ -45,8 +45,32 @@ int tcp_sb_high_sacked(const struct tcp_scoreboard *sb, uint32_t *out)
 	return 1;
 }
 
+/* Report the parts of [s, e) the set does not hold yet. */
+static void report_new(const struct tcp_seqset *set, uint32_t s, uint32_t e,
+		       void (*newly)(void *arg, uint32_t start, uint32_t end), void *arg)
+{
+	uint32_t x = s;
+	while (tcp_seq_lt(x, e)) {
+		const struct tcp_seqrange *r = tcp_seqset_next(set, x, 1);
+		if (!r || tcp_seq_geq(r->start, e)) {
+			newly(arg, x, e);
+			return;
+		}
+		if (tcp_seq_gt(r->start, x))
+			newly(arg, x, r->start);
+		x = r->end;
+	}
+}
+
 uint32_t tcp_sb_update(struct tcp_scoreboard *sb, uint32_t snd_una,
 		       const struct tcp_seqrange *blocks, unsigned n)
+{
+	return tcp_sb_update_cb(sb, snd_una, blocks, n, NULL, NULL);
+}
+
+uint32_t tcp_sb_update_cb(struct tcp_scoreboard *sb, uint32_t snd_una,
+			  const struct tcp_seqrange *blocks, unsigned n,
+			  void (*newly)(void *arg, uint32_t start, uint32_t end), void *arg)
 {
 	tcp_seqset_trim_below(&sb->sacked, snd_una);
 	/* HighRxt at or below the cumulative ACK no longer matters; forget it
@@ -80,6 +104,8 @@ uint32_t tcp_sb_update(struct tcp_scoreboard *sb, uint32_t snd_una,
 			sb->invalid_blocks++;
 			continue;
 		}
+		if (newly)
+			report_new(&sb->sacked, s, e, newly, arg);
 		if (tcp_seqset_add(&sb->sacked, s, e) != 0)
 			sb->overflow_blocks++;
 	}

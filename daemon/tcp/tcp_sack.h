@@ -50,6 +50,13 @@ void tcp_sb_recovery_start(struct tcp_scoreboard *sb, uint32_t snd_una);
  * the second block) are counted in `dsacks`. */
 uint32_t tcp_sb_update(struct tcp_scoreboard *sb, uint32_t snd_una,
 		       const struct tcp_seqrange *blocks, unsigned n);
+/* tcp_sb_update, and newly(arg, start, end) for each range a block adds
+ * that the scoreboard did not hold (before it is added; a range that did
+ * not fit the set is reported again by a later block): RACK (tcp_rack.h)
+ * marks its segments delivered. */
+uint32_t tcp_sb_update_cb(struct tcp_scoreboard *sb, uint32_t snd_una,
+			  const struct tcp_seqrange *blocks, unsigned n,
+			  void (*newly)(void *arg, uint32_t start, uint32_t end), void *arg);
 /* RFC 6675 IsLost(SeqNum): DupThresh discontiguous SACKed segments, or
  * more than (DupThresh - 1) * SMSS bytes, SACKed above seq. */
 int tcp_sb_is_lost(const struct tcp_scoreboard *sb, uint32_t seq, uint32_t mss);

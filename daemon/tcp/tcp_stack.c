@@ -74,6 +74,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->delayed_ack = TCP_MS(40);         /* RFC 9293 3.8.6.3: less than 0.5 s */
 	cfg->nodelay = 0;
 	cfg->cc = TCP_CC_CUBIC;
+	cfg->loss_detection = TCP_LOSS_RACK;   /* RFC 8985 */
 	cfg->keepalive = 0;
 	cfg->keepalive_idle = TCP_SEC(7200);   /* RFC 9293 3.8.4: no less than two hours */
 	cfg->keepalive_intvl = TCP_SEC(75);
@@ -125,6 +126,8 @@ static int config_valid(const struct tcp_config *cfg)
 	if (!cfg->max_connections || cfg->max_connections > (1u << 24))
 		return 0;
 	if (cfg->max_time_wait > (1u << 24))
+		return 0;
+	if (cfg->loss_detection != TCP_LOSS_RACK && cfg->loss_detection != TCP_LOSS_RFC6675)
 		return 0;
 	if (cfg->cc != TCP_CC_CUBIC && cfg->cc != TCP_CC_NEWRENO)
 		return 0;
@@ -402,6 +405,8 @@ void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 		c->rcv_wscale = 0;
 	}
 	tcp_cc_init(&c->cc, (enum tcp_cc_algo)c->cc_algo, c->smss, now);
+	tcp_rack_init(&c->rack);
+	c->rack_on = s->cfg.loss_detection == TCP_LOSS_RACK;
 	c->rtx_count = 0;
 	tcp_timer_clear(c, TCP_T_USER);
 	if (c->keepalive)

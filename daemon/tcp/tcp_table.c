@@ -251,6 +251,7 @@ void tcp_conn_closed(struct tcp_conn *c, int err)
 void tcp_conn_free(struct tcp_conn *c)
 {
 	tcp_ao_conn_free(c);
+	tcp_rack_free(&c->rack);
 	tcp_ring_free(&c->sndbuf);
 	tcp_ring_free(&c->rcvbuf);
 	free(c);

@@ -1,5 +1,5 @@
 /*
- * tcp_timer.c - the timers: each TCB's seven deadlines (enum tcp_timer),
+ * tcp_timer.c - the timers: each TCB's eight deadlines (enum tcp_timer),
  * its earliest the key of one binary min-heap of TCBs, so that
  * tcp_next_deadline() is O(1) and re-arming O(log n); tcp_timeout() fires
  * what is due.
@@ -169,6 +169,9 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 			break;
 		case TCP_T_IDLE:
 			tcp_idle_timeout(c, now);
+			break;
+		case TCP_T_RACK:
+			tcp_rack_timeout(c, now);
 			break;
 		}
 	}

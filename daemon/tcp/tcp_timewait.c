@@ -17,6 +17,7 @@ void tcp_conn_time_wait(struct tcp_conn *c)
 	/* both FINs are acknowledged: nothing is left to send; the receive
 	 * ring keeps only what the owner has not read yet */
 	tcp_ring_free(&c->sndbuf);
+	tcp_rack_free(&c->rack);
 	tcp_ring_trim(&c->rcvbuf, c->rcvbuf.len);
 	tcp_seqset_init(&c->ooo);
 	if (!c->owned || c->released)

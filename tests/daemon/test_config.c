@@ -100,6 +100,11 @@ TT_TEST(keys_and_values)
 	TT_EQ(c.tcp.rto_min, 300000);
 	TT_EQ(config_set(&c, "tcp", "congestion", "newreno", err, sizeof err), 0);
 	TT_EQ(c.tcp.cc, TCP_CC_NEWRENO);
+	TT_EQ(c.tcp.loss_detection, TCP_LOSS_RACK); /* the default */
+	TT_EQ(config_set(&c, "tcp", "loss_detection", "rfc6675", err, sizeof err), 0);
+	TT_EQ(c.tcp.loss_detection, TCP_LOSS_RFC6675);
+	TT_EQ(config_set(&c, "tcp", "loss_detection", "RACK", err, sizeof err), 0);
+	TT_EQ(c.tcp.loss_detection, TCP_LOSS_RACK);
 	TT_EQ(config_set(&c, "daemon", "socket_mode", "0600", err, sizeof err), 0);
 	TT_EQ(c.socket_mode, 0600);
 	TT_EQ(config_set(&c, "daemon", "log_level", "debug", err, sizeof err), 0);
@@ -113,6 +118,8 @@ TT_TEST(keys_and_values)
 	TT_ASSERT(strstr(err, "not a non-negative integer") != NULL);
 	TT_EQ(c.tcp.mss, 1400); /* unchanged after errors */
 	TT_EQ(config_set(&c, "tcp", "congestion", "bbr", err, sizeof err), -1);
+	TT_EQ(config_set(&c, "tcp", "loss_detection", "fack", err, sizeof err), -1);
+	TT_ASSERT(strstr(err, "rack, rfc6675") != NULL);
 	TT_EQ(config_set(&c, "tcp", "nosuchkey", "1", err, sizeof err), -1);
 	TT_ASSERT(strstr(err, "unknown key") != NULL);
 	TT_EQ(config_set(&c, "nosection", "mss", "1", err, sizeof err), -1);

@@ -1,0 +1,272 @@
+/*
+ * test_rack.c - RACK-TLP loss detection (RFC 8985) and the switch back to
+ * RFC 6675 (cfg.loss_detection): time-based loss marks after the
+ * reordering window, lost retransmissions found without an RTO, the tail
+ * loss probe, the reordering window widened by D-SACK.
+ *
+ * The host (A, MSS 1000, NewReno, RTO 1 s, SACK) sends; a scripted peer
+ * acknowledges with SACK blocks.  Every time is virtual and exact.
+ */
+#include "peer.h"
+
+static int setup(struct host *a, struct peer *p, struct tcp_conn **c, int mode)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.send_buffer = 65536;
+	cfg.loss_detection = (enum tcp_loss_detection)mode;
+	return fx_active(a, p, c, .cfg = &cfg, .sack = 1, .mss = 1000, .wnd = 60000);
+}
+
+/* The peer acknowledges `ack` with n SACK blocks blk[2i]..blk[2i+1]. */
+static void sack_ack(struct peer *p, uint32_t ack, const uint32_t *blk, unsigned n, tcp_time_t now)
+{
+	struct seg_spec sp = PEER_SPEC(p, .ack = ack, .nsack = (uint8_t)n, .now = now);
+	for (unsigned i = 0; i < n; i++) {
+		sp.sack[i].start = blk[2 * i];
+		sp.sack[i].end = blk[2 * i + 1];
+	}
+	peer_spec_send(p->h, &sp);
+}
+
+/* Queue n octets and take the segments A sends at `now`. */
+static int send_pop(struct host *a, struct tcp_conn *c, size_t n, tcp_time_t now)
+{
+	static char d[20000];
+	memset(d, 'r', sizeof d);
+	if (tcp_send(c, d, n, now) != (ssize_t)n)
+		return -1;
+	int segs = 0;
+	while (host_pop(a))
+		segs++;
+	return segs;
+}
+
+/* RFC 8985 6.2: one segment SACKed above a hole (one duplicate ACK, far
+ * from DupThresh): RACK marks the hole lost once RACK.reo_wnd =
+ * RACK.min_RTT / 4 has passed since the SACKed segment's RTT - at
+ * T0 + 10 ms + 2.5 ms - and fast recovery retransmits it. */
+TT_TEST(rack_marks_lost_after_reo_wnd)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
+	TT_EQ(send_pop(&a, c, 3000, T0), 3);
+	/* 101 lost; 1101 arrives: RTT 10 ms, the reordering timer */
+	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
+	EXPECT_NONE(&a);
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_MS(10) + 2500);
+	host_run_timers(&a, T0 + TCP_MS(12));
+	EXPECT_NONE(&a);
+	host_run_timers(&a, T0 + TCP_MS(13));
+	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000);
+	EXPECT_NONE(&a);
+	struct tcp_stats st = host_stats(&a);
+	TT_EQ(st.RackLost, 1);
+	TT_EQ(st.FastRetransmits, 1);
+	TT_EQ(st.Timeouts, 0);
+	/* the repair arrives: recovery ends, nothing is outstanding */
+	sack_ack(&p, 3101, NULL, 0, T0 + TCP_MS(23));
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_una, 3101);
+	TT_EQ(info.retransmits, 1);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	host_free(&a);
+}
+
+/* The same ACK with loss_detection = rfc6675: one duplicate ACK is below
+ * DupThresh (RFC 6675 5 (2)), so nothing goes until the RTO (1 s from the
+ * first transmission, RFC 6298 (5.1)). */
+TT_TEST(rack_rfc6675_switch_waits_for_dupthresh)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RFC6675), 0);
+	TT_EQ(send_pop(&a, c, 3000, T0), 3);
+	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
+	EXPECT_NONE(&a);
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(1));
+	host_run_timers(&a, T0 + TCP_MS(999));
+	EXPECT_NONE(&a);
+	host_run_timers(&a, T0 + TCP_SEC(1));
+	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000);
+	struct tcp_stats st = host_stats(&a);
+	TT_EQ(st.RackLost, 0);
+	TT_EQ(st.FastRetransmits, 0);
+	TT_EQ(st.Timeouts, 1);
+	host_free(&a);
+}
+
+/* A lost retransmission (RFC 8985 3.3.2 / 6.2 step 5): 101 is lost, its
+ * fast retransmission at 10 ms is lost too; new data sent at 20 ms is
+ * SACKed at 30 ms, so the retransmission, sent before it and one RACK.rtt
+ * ago, is lost: 101 goes a third time at 30 ms, not after an RTO.
+ * Returns the time of the third transmission of 101 (0: none by 3 s). */
+static tcp_time_t lost_retransmission(struct host *a, struct peer *p, struct tcp_conn *c,
+				      int *fail)
+{
+	*fail = 1;
+	if (send_pop(a, c, 5000, T0) != 5)
+		return 0;
+	/* three SACKed above 101: lost at once (RFC 6675 and RACK alike) */
+	sack_ack(p, 101, (uint32_t[]){ 1101, 4101 }, 1, T0 + TCP_MS(10));
+	if (!host_pop(a) || a->seg.seq != 101 || a->seg.len != 1000 || host_pop(a))
+		return 0;
+	/* one more segment of data to send */
+	if (send_pop(a, c, 1000, T0 + TCP_MS(15)) != 0)
+		return 0;
+	/* 4101 arrives: pipe has room for the new segment */
+	sack_ack(p, 101, (uint32_t[]){ 1101, 5101 }, 1, T0 + TCP_MS(20));
+	if (!host_pop(a) || a->seg.seq != 5101 || a->seg.len != 1000 || host_pop(a))
+		return 0;
+	/* the new segment arrives, the retransmission of 101 does not */
+	sack_ack(p, 101, (uint32_t[]){ 1101, 6101 }, 1, T0 + TCP_MS(30));
+	*fail = 0;
+	for (tcp_time_t t = T0 + TCP_MS(30);; t = tcp_next_deadline(a->s)) {
+		if (t > T0 + TCP_SEC(3))
+			return 0;
+		host_run_timers(a, t);
+		while (host_pop(a))
+			if (a->seg.seq == 101 && a->seg.len == 1000)
+				return t;
+	}
+}
+
+TT_TEST(rack_lost_retransmission_without_rto)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
+	int fail;
+	tcp_time_t t = lost_retransmission(&a, &p, c, &fail);
+	TT_EQ(fail, 0);
+	TT_EQ(t, T0 + TCP_MS(30));
+	struct tcp_stats st = host_stats(&a);
+	TT_EQ(st.Timeouts, 0);
+	TT_EQ(st.RackLost, 2); /* 101 twice */
+	TT_EQ(st.FastRetransmits, 1);
+	host_free(&a);
+}
+
+/* RFC 6675 retransmits a segment once per recovery (HighRxt): the lost
+ * retransmission waits for the RTO, armed by the first transmission at T0
+ * (RFC 6298 (5.1); no ACK advanced SND.UNA since). */
+TT_TEST(rack_rfc6675_switch_lost_retransmission_waits_rto)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RFC6675), 0);
+	int fail;
+	tcp_time_t t = lost_retransmission(&a, &p, c, &fail);
+	TT_EQ(fail, 0);
+	TT_EQ(t, T0 + TCP_SEC(1));
+	TT_EQ(host_stats(&a).Timeouts, 1);
+	host_free(&a);
+}
+
+/* RFC 8985 7: the last two segments of a flight are lost and no SACK can
+ * come.  The probe timeout, PTO = 2 * SRTT (two segments in flight, no
+ * WCDelAckT), resends the last segment; its ACK SACKs it, which shows the
+ * earlier one lost: fast recovery, no RTO. */
+TT_TEST(rack_tlp_probe_at_pto)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
+	TT_EQ(send_pop(&a, c, 3000, T0), 3);
+	tcp_time_t t1 = T0 + TCP_MS(10);
+	sack_ack(&p, 1101, NULL, 0, t1);
+	EXPECT_NONE(&a);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_ASSERT(info.srtt > 0);
+	tcp_time_t pto = t1 + 2 * info.srtt;
+	TT_EQ(tcp_next_deadline(a.s), pto);
+	TT_ASSERT(pto < t1 + info.rto);
+	host_run_timers(&a, pto - 1);
+	EXPECT_NONE(&a);
+	host_run_timers(&a, pto);
+	/* TLP_send: no new data, so "the highest-sequence Segment sent" */
+	EXPECT_SEG_WL(&a, F_ACK | F_PSH, 2101, 301, 8192, 1000);
+	EXPECT_NONE(&a);
+	TT_EQ(host_stats(&a).TlpProbes, 1);
+	/* "the sender MUST re-arm the RTO timer": one RTO from the probe */
+	TT_EQ(tcp_next_deadline(a.s), pto + info.rto);
+	/* the probe's ACK: 2101 SACKed, 1101 sent before it is lost */
+	sack_ack(&p, 1101, (uint32_t[]){ 2101, 3101 }, 1, pto + TCP_MS(10));
+	EXPECT_SEG_WL(&a, F_ACK, 1101, 301, 8192, 1000);
+	EXPECT_NONE(&a);
+	struct tcp_stats st = host_stats(&a);
+	TT_EQ(st.Timeouts, 0);
+	TT_EQ(st.RackLost, 1);
+	TT_EQ(st.FastRetransmits, 1);
+	sack_ack(&p, 3101, NULL, 0, pto + TCP_MS(20));
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_una, 3101);
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	host_free(&a);
+}
+
+/* Without RACK there is no probe: the tail waits for the RTO. */
+TT_TEST(rack_rfc6675_switch_no_tlp)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RFC6675), 0);
+	TT_EQ(send_pop(&a, c, 3000, T0), 3);
+	tcp_time_t t1 = T0 + TCP_MS(10);
+	sack_ack(&p, 1101, NULL, 0, t1);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(tcp_next_deadline(a.s), t1 + info.rto);
+	host_run_timers(&a, t1 + info.rto);
+	EXPECT_SEG_WL(&a, F_ACK, 1101, 301, 8192, 1000);
+	TT_EQ(host_stats(&a).TlpProbes, 0);
+	TT_EQ(host_stats(&a).Timeouts, 1);
+	host_free(&a);
+}
+
+/* RFC 8985 6.2 step 4: a D-SACK shows a spurious retransmission (the
+ * network reordered 101 beyond RACK.reo_wnd): "RACK.reo_wnd_mult += 1",
+ * so the next hole waits 2 * RACK.min_RTT / 4 = 5 ms instead of 2.5 ms. */
+TT_TEST(rack_dsack_widens_reo_wnd)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
+	TT_EQ(send_pop(&a, c, 3000, T0), 3);
+	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_MS(10) + 2500);
+	host_run_timers(&a, T0 + TCP_MS(13));
+	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000);
+	/* the original 101 was only late: everything is acknowledged, then
+	 * the retransmission arrives and is reported as a duplicate */
+	sack_ack(&p, 3101, NULL, 0, T0 + TCP_MS(14));
+	sack_ack(&p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
+	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	/* the next flight (cwnd is 2 segments after that recovery), the
+	 * same hole */
+	TT_EQ(send_pop(&a, c, 2000, T0 + TCP_MS(20)), 2);
+	sack_ack(&p, 3101, (uint32_t[]){ 4101, 5101 }, 1, T0 + TCP_MS(30));
+	EXPECT_NONE(&a);
+	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_MS(30) + TCP_MS(5));
+	host_run_timers(&a, T0 + TCP_MS(34));
+	EXPECT_NONE(&a);
+	host_run_timers(&a, T0 + TCP_MS(35));
+	EXPECT_SEG_WL(&a, F_ACK, 3101, 301, 8192, 1000);
+	TT_EQ(host_stats(&a).RackLost, 2);
+	host_free(&a);
+}
+
+int main(int argc, char **argv)
+{
+	return tt_main(argc, argv);
+}
