@@ -118,18 +118,31 @@ static void print_status(const char *id)
 	close(fd);
 }
 
+/* What a writer sends: wsize bytes of 'x' (room for 64K reads too). */
+static char *write_buf(size_t wsize)
+{
+	char *buf = malloc(wsize > 65536 ? wsize : 65536);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'x', wsize);
+	return buf;
+}
+
+/* The CPU seconds each -P daemon has used so far. */
+static void daemons_cpu(double *out)
+{
+	for (int i = 0; i < npids; i++)
+		out[i] = bu_cpu_pid(pids[i]);
+}
+
 static int bulk(uint64_t total, size_t wsize)
 {
 	int lfd, cfd, sfd;
 	char cid[32];
 	open_stream(&lfd, &cfd, &sfd, cid, sizeof cid);
-	char *buf = malloc(wsize > 65536 ? wsize : 65536);
-	if (!buf)
-		bu_die("malloc");
-	memset(buf, 'x', wsize);
+	char *buf = write_buf(wsize);
 	double dcpu0[8];
-	for (int i = 0; i < npids; i++)
-		dcpu0[i] = bu_cpu_pid(pids[i]);
+	daemons_cpu(dcpu0);
 	double cpu0 = bu_cpu_self();
 	uint64_t t0 = bu_now_ns();
 	pid_t pid = fork();
@@ -210,13 +223,9 @@ static int bulk_parallel(uint64_t total, size_t wsize, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		read_line(sfd[i], ans, sizeof ans, "ACCEPT");
 	uint64_t each = total / n;
-	char *buf = malloc(wsize > 65536 ? wsize : 65536);
-	if (!buf)
-		bu_die("malloc");
-	memset(buf, 'x', wsize);
+	char *buf = write_buf(wsize);
 	double dcpu0[8];
-	for (int i = 0; i < npids; i++)
-		dcpu0[i] = bu_cpu_pid(pids[i]);
+	daemons_cpu(dcpu0);
 	uint64_t t0 = bu_now_ns();
 	pid_t kids[64];
 	for (unsigned i = 0; i < n; i++) {

@@ -125,29 +125,42 @@ echo "$CLI"
 # (bench_tou's CONNECT uses the key that matches the peer).
 printf 'a bench key\n' >"$T/ao.key"
 chmod 600 "$T/ao.key"
-ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
-	local alg=$1 port=$2 ports pa pb d p pids=()
+# pair_bulk NAME TCP-PORT BENCH-ARGS [TOUD-ARGS...]: two more daemons
+# ($T/NAME{A,B}.conf if written, else no file; TOUD-ARGS added) and
+# bench_tou bulk between them (BENCH-ARGS added); prints its result line
+pair_bulk() {
+	local name=$1 port=$2 bargs=$3 ports pa pb d p conf pids=()
+	shift 3
 	ports=$("$RELAY" --pick-ports 2)
 	pa=$(sed -n 1p <<<"$ports") pb=$(sed -n 2p <<<"$ports")
 	for d in A B; do
 		p=$pa
 		if [ $d = B ]; then p=$pb; fi
-		printf '[key k]\npeer = 127.0.0.1\nsend_id = 1\nrecv_id = 1\nalgorithm = %s\nsecret_file = %s\n' \
-			"$alg" "$T/ao.key" >"$T/ao$d.conf"
-		"$TOUD" -c "$T/ao$d.conf" -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/ao$d.sock" \
-			-o daemon.log_level=notice 2>"$T/ao$d.log" &
+		conf=/dev/null
+		if [ -f "$T/$name$d.conf" ]; then conf=$T/$name$d.conf; fi
+		"$TOUD" -c "$conf" -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/$name$d.sock" \
+			-o daemon.log_level=notice "$@" 2>"$T/$name$d.log" &
 		PIDS+=($!)
 		pids+=($!)
 	done
 	for i in $(seq 100); do
-		[ -S "$T/aoA.sock" ] && [ -S "$T/aoB.sock" ] && break
+		[ -S "$T/${name}A.sock" ] && [ -S "$T/${name}B.sock" ] && break
 		sleep 0.1
 	done
-	"$BB/bench_tou" bulk -a "$T/aoA.sock" -b "$T/aoB.sock" -u "127.0.0.1:$pb" -p "$port" \
-		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/ao.err" || { cat "$T/ao.err" >&2; exit 1; }
+	# shellcheck disable=SC2086 # BENCH-ARGS are words
+	"$BB/bench_tou" bulk -a "$T/${name}A.sock" -b "$T/${name}B.sock" -u "127.0.0.1:$pb" -p "$port" $bargs \
+		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/$name.err" || { cat "$T/$name.err" >&2; exit 1; }
 	kill "${pids[@]}" 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
-	rm -f "$T/aoA.sock" "$T/aoB.sock"
+	rm -f "$T/${name}A.sock" "$T/${name}B.sock"
+}
+ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
+	local d
+	for d in A B; do
+		printf '[key k]\npeer = 127.0.0.1\nsend_id = 1\nrecv_id = 1\nalgorithm = %s\nsecret_file = %s\n' \
+			"$1" "$T/ao.key" >"$T/ao$d.conf"
+	done
+	pair_bulk ao "$2" ""
 }
 AOSHA=$(ao_bulk hmac-sha-1-96 7003 | sed 's/^/ao-hmac-sha-1-96 /'); echo "$AOSHA"
 AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$AOCMAC"
@@ -157,26 +170,7 @@ AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$
 # with one engine shard each and a pair with one per CPU; the pairs take
 # turns (1 then auto, twice) so that a change of load hits both alike.
 shard_pair() { # shard_pair THREADS STREAMS TCP-PORT: bench_tou's result line
-	local threads=$1 streams=$2 port=$3 ports pa pb d p pids=()
-	ports=$("$RELAY" --pick-ports 2)
-	pa=$(sed -n 1p <<<"$ports") pb=$(sed -n 2p <<<"$ports")
-	for d in A B; do
-		p=$pa
-		if [ $d = B ]; then p=$pb; fi
-		"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/sh$d.sock" \
-			-o "daemon.threads=$threads" -o daemon.log_level=notice 2>"$T/sh$d.log" &
-		PIDS+=($!)
-		pids+=($!)
-	done
-	for i in $(seq 100); do
-		[ -S "$T/shA.sock" ] && [ -S "$T/shB.sock" ] && break
-		sleep 0.1
-	done
-	"$BB/bench_tou" bulk -a "$T/shA.sock" -b "$T/shB.sock" -u "127.0.0.1:$pb" -p "$port" -S "$streams" \
-		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/sh.err" || { cat "$T/sh.err" >&2; exit 1; }
-	kill "${pids[@]}" 2>/dev/null || true
-	wait "${pids[@]}" 2>/dev/null || true
-	rm -f "$T/shA.sock" "$T/shB.sock"
+	pair_bulk sh "$3" "-S $2" -o "daemon.threads=$1"
 }
 best() { # best LINE LINE: the line with the higher mb_s
 	if awk -v a="$(kv "$1" mb_s)" -v b="$(kv "$2" mb_s)" 'BEGIN { exit !(a >= b) }'; then echo "$1"; else echo "$2"; fi
