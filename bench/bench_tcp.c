@@ -12,10 +12,25 @@
  *   Option -m MSS sets TCP_MAXSEG on both ends (e.g. 1440, tou's data per
  *   segment) for a like-for-like segment size; loopback's default is ~65483.
  *
+ * On an impaired path (bench/grid.sh):
+ *   bench_tcp bulk -t SECONDS -N NS_CLIENT,NS_SERVER -A SERVER_IP [-C CC]
+ *       The listener is opened in network namespace NS_SERVER on SERVER_IP,
+ *       the connecting (sending) socket in NS_CLIENT (both /run/netns/NAME,
+ *       entered with setns(2); a socket stays in the namespace it was made
+ *       in).  -t: the sender writes without end; the receiver counts what
+ *       arrives during SECONDS from the connection's start and then both
+ *       ends are closed (goodput over a fixed time, not a fixed size, so a
+ *       lossy long path does not take minutes).  -C sets TCP_CONGESTION
+ *       (e.g. cubic; default: the namespace's default, printed as cc=).
+ *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
+#include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -23,30 +38,126 @@
 #include "bench_util.h"
 
 static int mss_opt;
+static const char *ns_client, *ns_server; /* -N: network namespaces */
+static const char *server_ip;             /* -A: listener address */
+static const char *cc_opt;                /* -C: TCP_CONGESTION */
+
+/* Enters network namespace NAME (/run/netns/NAME); NULL: the one this
+ * process started in. */
+static void enter_netns(const char *name)
+{
+	static int home = -1;
+	char path[256];
+	if (home < 0 && (home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		bu_die("open /proc/self/ns/net");
+	if (!name) {
+		if (setns(home, CLONE_NEWNET) < 0)
+			bu_die("setns home");
+		return;
+	}
+	snprintf(path, sizeof path, "/run/netns/%s", name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		bu_die(path);
+	if (setns(fd, CLONE_NEWNET) < 0)
+		bu_die("setns");
+	close(fd);
+}
+
+static int tcp_socket(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0)
+		bu_die("socket");
+	if (mss_opt && setsockopt(s, IPPROTO_TCP, TCP_MAXSEG, &mss_opt, sizeof mss_opt) < 0)
+		bu_die("TCP_MAXSEG");
+	if (cc_opt && setsockopt(s, IPPROTO_TCP, TCP_CONGESTION, cc_opt, (socklen_t)strlen(cc_opt)) < 0)
+		bu_die("TCP_CONGESTION");
+	return s;
+}
 
 static void tcp_pair(int *a, int *b)
 {
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0)
-		bu_die("socket");
-	if (mss_opt && setsockopt(l, IPPROTO_TCP, TCP_MAXSEG, &mss_opt, sizeof mss_opt) < 0)
-		bu_die("TCP_MAXSEG");
+	if (ns_server)
+		enter_netns(ns_server);
+	int l = tcp_socket();
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (server_ip && inet_pton(AF_INET, server_ip, &sin.sin_addr) != 1) {
+		fprintf(stderr, "bench_tcp: -A wants an IPv4 address, got '%s'\n", server_ip);
+		exit(2);
+	}
 	socklen_t len = sizeof sin;
 	if (bind(l, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(l, 1) < 0 ||
 	    getsockname(l, (struct sockaddr *)&sin, &len) < 0)
 		bu_die("listen");
-	*a = socket(AF_INET, SOCK_STREAM, 0);
-	if (*a < 0)
-		bu_die("socket");
-	if (mss_opt && setsockopt(*a, IPPROTO_TCP, TCP_MAXSEG, &mss_opt, sizeof mss_opt) < 0)
-		bu_die("TCP_MAXSEG");
+	if (ns_client)
+		enter_netns(ns_client);
+	*a = tcp_socket();
 	if (connect(*a, (struct sockaddr *)&sin, sizeof sin) < 0)
 		bu_die("connect");
 	*b = accept(l, NULL, NULL);
 	if (*b < 0)
 		bu_die("accept");
 	close(l);
+	if (ns_client || ns_server)
+		enter_netns(NULL);
+}
+
+/* The congestion control the sending socket uses. */
+static void cc_name(int fd, char *out, size_t cap)
+{
+	socklen_t l = (socklen_t)cap - 1;
+	memset(out, 0, cap);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, out, &l) < 0)
+		snprintf(out, cap, "?");
+}
+
+/* -t: counts what arrives on B during SECONDS while a child writes to A
+ * without end; then the child is killed and both ends closed. */
+static int timed(double seconds, size_t wsize)
+{
+	int a, b;
+	char cc[32];
+	tcp_pair(&a, &b);
+	cc_name(a, cc, sizeof cc);
+	char *buf = malloc(wsize > 65536 ? wsize : 65536);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'x', wsize);
+	uint64_t t0 = bu_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	if (pid == 0) {
+		close(b);
+		for (;;)
+			if (bu_write_all(a, buf, wsize) < 0)
+				_exit(0);
+	}
+	close(a);
+	uint64_t got = 0, now;
+	while ((now = bu_now_ns()) < end) {
+		struct pollfd p = { .fd = b, .events = POLLIN };
+		int ms = (int)((end - now) / 1000000u) + 1;
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		ssize_t n = read(b, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (uint64_t)n;
+	}
+	double secs = (double)(bu_now_ns() - t0) / 1e9;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 }; /* RST: no FIN exchange left behind */
+	setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(b);
+	printf("tcp_timed bytes=%llu cc=%s seconds=%.3f mb_s=%.3f\n", (unsigned long long)got, cc,
+	       secs, (double)got / secs / 1e6);
+	free(buf);
+	return got > 0 ? 0 : 1;
 }
 
 static int bulk(uint64_t total, size_t wsize)
@@ -137,7 +248,7 @@ static int rr(size_t size, unsigned count)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_tcp bulk [-n BYTES] [-w WRITE] [-m MSS]\n"
+	fprintf(stderr, "usage: bench_tcp bulk [-n BYTES | -t SECONDS] [-w WRITE] [-m MSS] [-N NS_CLIENT,NS_SERVER -A SERVER_IP] [-C CC]\n"
 			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n");
 	exit(2);
 }
@@ -150,22 +261,38 @@ int main(int argc, char **argv)
 	int is_rr = strcmp(mode, "rr") == 0;
 	uint64_t n = is_rr ? 10000 : (1ull << 30);
 	size_t size = 1, wsize = 65536;
+	double seconds = 0;
+	char *nsarg = NULL;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "n:s:w:m:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:")) != -1) {
 		switch (c) {
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
 		case 'm': mss_opt = atoi(optarg); break;
+		case 't': seconds = atof(optarg); break;
+		case 'N': nsarg = optarg; break;
+		case 'A': server_ip = optarg; break;
+		case 'C': cc_opt = optarg; break;
 		default: usage();
 		}
 	}
 	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20))
 		usage();
+	if (nsarg) {
+		char *comma = strchr(nsarg, ',');
+		if (!comma || comma == nsarg || !comma[1])
+			usage();
+		*comma = 0;
+		ns_client = nsarg;
+		ns_server = comma + 1;
+	}
+	if (seconds < 0)
+		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "bulk") == 0)
-		return bulk(n, wsize);
+		return seconds > 0 ? timed(seconds, wsize) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
 	usage();

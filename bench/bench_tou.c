@@ -13,9 +13,18 @@
  *       -S STREAMS: that many streams at once (BYTES split evenly), one
  *       writer process each, this process reading all of them (poll):
  *       the aggregate over several connections (and a daemon's shards).
- *   bench_tou rr ... [-s SIZE] [-n COUNT]
+ *   bench_tou bulk ... -t SECONDS
+ *       The same stream, but the writer writes without end and this process
+ *       counts what arrives during SECONDS from the streams' opening; then
+ *       both streams are closed (goodput over a fixed time: bench/grid.sh).
+ *   bench_tou rr ... [-s SIZE] [-n COUNT] [-W]
  *       Ping-pong of SIZE-byte messages (default 1) over a "nodelay"
- *       stream, COUNT (2000) round trips: RTT p50/p99/mean.
+ *       stream, COUNT (2000) round trips: RTT p50/p99/mean.  -W: both
+ *       apps wait for each answer in poll(2) (POLLIN) before read(2): a
+ *       read(2) blocked on a Unix stream socket is also woken (for
+ *       nothing) when the daemon takes the app's own bytes from it
+ *       (the kernel's unix_write_space wakes every waiter; poll(2) waiters
+ *       only for the events they asked for).
  *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
@@ -32,6 +41,19 @@ static const char *sock_a, *sock_b, *udp_b;
 static unsigned port = 7000;
 static pid_t pids[8];
 static int npids;
+static int poll_wait; /* -W */
+
+/* bu_read_exact, after poll(2) for POLLIN with -W */
+static int rr_read(int fd, void *buf, size_t len)
+{
+	if (poll_wait) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		while (poll(&p, 1, -1) < 0)
+			if (errno != EINTR)
+				return -1;
+	}
+	return bu_read_exact(fd, buf, len);
+}
 
 static int unix_connect(const char *path)
 {
@@ -291,6 +313,49 @@ static int bulk_parallel(uint64_t total, size_t wsize, unsigned n)
 	return got == each * n ? 0 : 1;
 }
 
+/* -t: what arrives on B's stream during SECONDS while a child writes to A's
+ * without end; then the child is killed and both streams closed. */
+static int timed(double seconds, size_t wsize)
+{
+	int lfd, cfd, sfd;
+	char cid[32];
+	open_stream(&lfd, &cfd, &sfd, cid, sizeof cid);
+	char *buf = write_buf(wsize);
+	uint64_t t0 = bu_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	if (pid == 0) {
+		close(sfd);
+		for (;;)
+			if (bu_write_all(cfd, buf, wsize) < 0)
+				_exit(0);
+	}
+	uint64_t got = 0, now;
+	while ((now = bu_now_ns()) < end) {
+		struct pollfd p = { .fd = sfd, .events = POLLIN };
+		int ms = (int)((end - now) / 1000000u) + 1;
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		ssize_t n = read(sfd, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (uint64_t)n;
+	}
+	double secs = (double)(bu_now_ns() - t0) / 1e9;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(sfd);
+	close(cfd);
+	close(lfd);
+	printf("tou_timed bytes=%llu seconds=%.3f mb_s=%.3f\n", (unsigned long long)got, secs,
+	       (double)got / secs / 1e6);
+	free(buf);
+	return got > 0 ? 0 : 1;
+}
+
 static int rr(size_t size, unsigned count)
 {
 	int lfd, cfd, sfd;
@@ -305,7 +370,7 @@ static int rr(size_t size, unsigned count)
 		bu_die("fork");
 	if (pid == 0) {
 		close(cfd);
-		while (bu_read_exact(sfd, buf, size) == 1)
+		while (rr_read(sfd, buf, size) == 1)
 			if (bu_write_all(sfd, buf, size) < 0)
 				_exit(2);
 		_exit(0);
@@ -314,11 +379,11 @@ static int rr(size_t size, unsigned count)
 	unsigned i;
 	for (i = 0; i < count; i++) {
 		uint64_t t = bu_now_ns();
-		if (bu_write_all(cfd, buf, size) < 0 || bu_read_exact(cfd, buf, size) != 1)
+		if (bu_write_all(cfd, buf, size) < 0 || rr_read(cfd, buf, size) != 1)
 			break;
 		rt[i] = bu_now_ns() - t;
 	}
-	bu_print_rtts("tou_rr", rt, i, size);
+	bu_print_rtts(poll_wait ? "tou_rr_poll" : "tou_rr", rt, i, size);
 	shutdown(cfd, SHUT_WR);
 	close(sfd);
 	kill(pid, SIGTERM);
@@ -333,8 +398,8 @@ static int rr(size_t size, unsigned count)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES] [-w WRITE] [-P PID,...] [-S STREAMS]\n"
-		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT]\n");
+		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES | -t SECONDS] [-w WRITE] [-P PID,...] [-S STREAMS]\n"
+		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT] [-W]\n");
 	exit(2);
 }
 
@@ -347,9 +412,10 @@ int main(int argc, char **argv)
 	uint64_t n = is_rr ? 2000 : (256ull << 20);
 	size_t size = 1, wsize = 65536;
 	unsigned streams = 1;
+	double seconds = 0;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:S:")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:S:t:W")) != -1) {
 		switch (c) {
 		case 'a': sock_a = optarg; break;
 		case 'b': sock_b = optarg; break;
@@ -359,6 +425,8 @@ int main(int argc, char **argv)
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
 		case 'S': streams = (unsigned)atoi(optarg); break;
+		case 't': seconds = atof(optarg); break;
+		case 'W': poll_wait = 1; break;
 		case 'P':
 			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
 				pids[npids++] = (pid_t)atoi(t);
@@ -371,7 +439,8 @@ int main(int argc, char **argv)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "bulk") == 0)
-		return streams > 1 ? bulk_parallel(n, wsize, streams) : bulk(n, wsize);
+		return seconds > 0 ? timed(seconds, wsize)
+		       : streams > 1 ? bulk_parallel(n, wsize, streams) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
 	usage();

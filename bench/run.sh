@@ -3,6 +3,7 @@
 # the same run on the same machine (never part of the test run).
 #
 #   bench/run.sh [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]
+#                [--grid-full | --no-grid]
 #
 # Builds (or uses) toud, tou, the relay and the bench programs in BUILD_DIR
 # (default: build-bench next to this script's source tree, RelWithDebInfo),
@@ -11,10 +12,17 @@
 #             and with UDP GSO/GRO, 44 datagrams per send (toud uses GSO)
 #   kernel TCP bench_tcp bulk (loopback MSS ~64K) and with -m 1440 (tou's MSS)
 #   tou/API   bench_tou bulk: two toud daemons, bytes through the API sockets
-#   tou/CLI   `tou connect` < /dev/zero-like input, `tou listen` > /dev/null
+#   tou/CLI   `tou connect < FILE` (in /dev/shm), `tou listen > /dev/null`, and
+#             through pipes (cat FILE | tou connect, tou listen | cat)
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
-#   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay)
+#   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay) with
+#             apps blocked in read(2) and waiting in poll(2) (bench_tou rr -W),
+#             and through `tou connect/listen --nodelay` (bench/cli_rr.py)
+#   grid      goodput against the kernel's TCP (its default congestion
+#             control and CUBIC) through the same impairment relay at 0, 1,
+#             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
+#             3 s per point, or 30 s with --grid-full; --no-grid skips it
 #   cores     bench_tou bulk with 1 and with 8 streams at once, between two
 #             daemons with [daemon] threads = 1 and with threads = auto (one
 #             engine shard per CPU), the two kinds of pair interleaved
@@ -28,6 +36,7 @@ BUILD=$SRC/build-bench
 BYTES=1G
 RTS=5000
 BUILD_IT=1
+GRID=short
 while [ $# -gt 0 ]; do
 	case $1 in
 	-B) BUILD=$2; shift 2 ;;
@@ -35,13 +44,15 @@ while [ $# -gt 0 ]; do
 	-r) RTS=$2; shift 2 ;;
 	-q) BYTES=256M; shift ;;
 	--no-build) BUILD_IT=0; shift ;;
-	-h | --help) sed -n '2,19p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build]" >&2; exit 2 ;;
+	--grid-full) GRID=full; shift ;;
+	--no-grid) GRID=none; shift ;;
+	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build] [--grid-full | --no-grid]" >&2; exit 2 ;;
 	esac
 done
 if [ "$BUILD_IT" = 1 ]; then
 	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud tou-cli relay bench >/dev/null
+	cmake --build "$BUILD" -j2 --target toud tou-cli relay tunbridge bench >/dev/null
 fi
 TOUD=$BUILD/daemon/toud TOU=$BUILD/client/tou RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
 for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_udp" "$BB/bench_tcp" "$BB/bench_tou"; do
@@ -55,6 +66,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	rm -rf "$T"
+	if [ -n "${DATA:-}" ]; then rm -f "$DATA"; fi
 }
 trap cleanup EXIT
 
@@ -100,25 +112,50 @@ echo "$TOUBULK"
 TOURR=$("$BB/bench_tou" rr -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7001 -n "$RTS" 2>"$T/rr.err") \
 	|| { cat "$T/rr.err" >&2; exit 1; }
 echo "$TOURR"
+TOURRW=$("$BB/bench_tou" rr -W -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7006 -n "$RTS" 2>"$T/rr.err") \
+	|| { cat "$T/rr.err" >&2; exit 1; }
+echo "$TOURRW"
 
-# The CLI in the path: stdin -> tou -> Unix socket -> toud -> UDP -> toud -> tou -> stdout
-"$TOU" -s "$T/B.sock" listen 7002 >/dev/null 2>"$T/cli.listen.err" &
-LP=$!
-PIDS+=($LP)
-sleep 0.3
-c0a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
-c0b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
-t0=$(date +%s.%N)
-head -c "$NBYTES" /dev/zero | "$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" 7002 >/dev/null 2>"$T/cli.err" \
-	|| { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
-wait $LP || true
-t1=$(date +%s.%N)
-c1a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
-c1b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+# The CLI in the path: stdin -> tou -> Unix socket -> toud -> UDP -> toud -> tou -> stdout,
+# twice: `tou connect < FILE` (a file in /dev/shm: sendfile(2)) into `tou listen >
+# /dev/null` (splice(2)), and through pipes (cat FILE | tou connect, tou listen | cat)
+DATA=$(mktemp /dev/shm/tou-bench.XXXXXX)
+head -c "$NBYTES" /dev/zero >"$DATA"
 HZ=$(getconf CLK_TCK)
-CLI=$(awk -v n="$NBYTES" -v t0="$t0" -v t1="$t1" -v c="$((c1a - c0a + c1b - c0b))" -v hz="$HZ" \
-	'BEGIN { s = t1 - t0; printf "tou_cli bytes=%d seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f\n", n, s, n / s / 1e6, c / hz, c / hz / (n / 1e9) }')
-echo "$CLI"
+cli_run() { # cli_run LABEL PORT MODE(file|pipe): prints a tou_cli result line
+	local lp t0 t1 c0a c0b c1a c1b
+	if [ "$3" = file ]; then
+		"$TOU" -s "$T/B.sock" listen "$2" >/dev/null 2>"$T/cli.listen.err" </dev/null &
+	else
+		"$TOU" -s "$T/B.sock" listen "$2" 2>"$T/cli.listen.err" </dev/null | cat >/dev/null &
+	fi
+	lp=$!
+	PIDS+=($lp)
+	for i in $(seq 60); do
+		"$TOU" -s "$T/B.sock" status 2>/dev/null | grep -q "LISTEN .*/$2 " && break
+		sleep 0.05
+	done
+	c0a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
+	c0b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+	t0=$(date +%s.%N)
+	if [ "$3" = file ]; then
+		"$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" <"$DATA" >/dev/null 2>"$T/cli.err"
+	else
+		cat "$DATA" | "$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" >/dev/null 2>"$T/cli.err"
+	fi || { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
+	wait $lp || true
+	t1=$(date +%s.%N)
+	c1a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
+	c1b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
+	awk -v l="$1" -v n="$NBYTES" -v t0="$t0" -v t1="$t1" -v c="$((c1a - c0a + c1b - c0b))" -v hz="$HZ" \
+		'BEGIN { s = t1 - t0; printf "%s bytes=%d seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f\n", l, n, s, n / s / 1e6, c / hz, c / hz / (n / 1e9) }'
+}
+CLI=$(cli_run tou_cli 7002 file); echo "$CLI"
+CLIP=$(cli_run tou_cli_pipe 7005 pipe); echo "$CLIP"
+# 1-byte ping-pong through the CLI (pipes as stdin and stdout: splice(2))
+CLIRR=$(python3 "$SRC/bench/cli_rr.py" --tou "$TOU" -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" \
+	-p 7007 -n "$RTS" 2>"$T/clirr.err") || { cat "$T/clirr.err" >&2; exit 1; }
+echo "$CLIRR"
 
 # TCP-AO (RFC 5925): the same bulk transfer between two more daemons that
 # share a [key] for 127.0.0.1, so every segment is MACed and verified
@@ -197,9 +234,15 @@ row "raw UDP, GSO/GRO 44 x 1472 B" "$udpg_mb" "$(kv "$UDPG" cpu_s_per_gb)"
 row "kernel TCP loopback" "$tcp_mb" "$(kv "$TCP" cpu_s_per_gb)"
 row "kernel TCP, MSS 1440" "$(kv "$TCPM" mb_s)" "$(kv "$TCPM" cpu_s_per_gb)"
 row "tou via API (bench_tou)" "$(kv "$TOUBULK" mb_s)" "$(kv "$TOUBULK" daemon_cpu_s_per_gb)"
-row "tou via CLI (tou connect/listen)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_cpu_s_per_gb)"
+row "tou via CLI (< file, > /dev/null)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_cpu_s_per_gb)"
+row "tou via CLI (cat | tou | cat)" "$(kv "$CLIP" mb_s)" "$(kv "$CLIP" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO HMAC-SHA-1-96" "$(kv "$AOSHA" mb_s)" "$(kv "$AOSHA" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO AES-128-CMAC-96" "$(kv "$AOCMAC" mb_s)" "$(kv "$AOCMAC" daemon_cpu_s_per_gb)"
+echo
+echo "== the CLI against the API path (same run; target >= 0.9)"
+printf "%-34s %10s\n" "" "MB/s ratio"
+printf "%-34s %10s\n" "CLI (files) / API" "$(ratio "$(kv "$CLI" mb_s)" "$(kv "$TOUBULK" mb_s)")"
+printf "%-34s %10s\n" "CLI (pipes) / API" "$(ratio "$(kv "$CLIP" mb_s)" "$(kv "$TOUBULK" mb_s)")"
 echo
 echo "== TCP-AO against plain tou (bench_tou bulk, same run)"
 printf "%-34s %10s %12s\n" "" "MB/s ratio" "CPU/GB ratio"
@@ -209,11 +252,14 @@ aorow "HMAC-SHA-1-96 / plain" "$AOSHA"
 aorow "AES-128-CMAC-96 / plain" "$AOCMAC"
 echo
 echo "== 1-byte ping-pong round trip (microseconds)"
-printf "%-34s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"
-rrow() { printf "%-34s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv "$2" rtt_us_p99)" "$(kv "$2" rtt_us_mean)" "$(ratio "$(kv "$2" rtt_us_p50)" "$(kv "$TCPRR" rtt_us_p50)")"; }
+printf "%-38s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"
+rrow() { printf "%-38s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv "$2" rtt_us_p99)" "$(kv "$2" rtt_us_mean)" "$(ratio "$(kv "$2" rtt_us_p50)" "$(kv "$TCPRR" rtt_us_p50)")"; }
 rrow "raw UDP" "$UDPRR"
 rrow "kernel TCP (nodelay)" "$TCPRR"
 rrow "tou (nodelay, via API)" "$TOURR"
+rrow "tou (nodelay, API, poll before read)" "$TOURRW"
+rrow "tou (nodelay, CLI, python app)" "$CLIRR"
+
 echo
 echo "== several cores: bench_tou bulk, 1 and 8 streams at once (best of two interleaved runs each)"
 printf "%-34s %10s %9s %12s\n" "" "MB/s" "/1 stream" "CPU s/GB"
@@ -223,3 +269,14 @@ crow "threads=1, 8 streams" "$S8"
 crow "threads=auto ($(nproc)), 1 stream" "$SA1"
 crow "threads=auto ($(nproc)), 8 streams" "$SA8"
 echo "threads=auto 8 streams / threads=auto 1 stream: $(ratio "$(kv "$SA8" mb_s)" "$(kv "$SA1" mb_s)")"
+
+if [ "$GRID" != none ]; then
+	echo
+	if [ "$(id -u)" != 0 ]; then
+		echo "== loss/RTT grid against the kernel's TCP: skipped (needs root; bench/grid.sh)"
+	else
+		gopt=()
+		if [ "$GRID" = full ]; then gopt=(--full); fi
+		"$SRC/bench/grid.sh" -B "$BUILD" --no-build "${gopt[@]}"
+	fi
+fi

@@ -2,6 +2,12 @@
  * tou_pipe.c - a stream's life in tou connect / tou listen: stdin to the
  * stream and the stream to stdout (like netcat), watching the API socket
  * for the stream's end the whole time, with -w/-q/-N and the progress line.
+ *
+ * Bytes move without passing through this process where the kernel allows
+ * it: splice(2) between a pipe and the API socket, sendfile(2) from a
+ * regular file, and splice(2) through a pipe of ours into a regular file or
+ * /dev/null.  Other stdin/stdout (a terminal, a socket, a device) and a
+ * kernel that refuses (EINVAL) take the read(2)/write(2) path.
  */
 #include "tou.h"
 #include "tou_cli.h"
@@ -15,14 +21,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 /* Buffer per direction: big enough that a pipe or socket is drained in
  * few system calls (we compete on throughput). */
 #define PIPE_BUF_SIZE (256u * 1024u)
+
+/* Most one splice(2)/sendfile(2) call moves: a pipe holds at most
+ * /proc/sys/fs/pipe-max-size (1 MiB by default) anyway. */
+#define MOVE_CHUNK (1u << 20)
 
 /* Set by the signal handler (tou.c), which only a global can reach. */
 volatile sig_atomic_t got_signal;
@@ -249,6 +261,86 @@ static void stdout_to_null(void)
 	}
 }
 
+/* How one direction moves its bytes. */
+enum mover {
+	MOVE_COPY,      /* read(2) into our buffer, then write(2) */
+	MOVE_SPLICE,    /* splice(2): one end is a pipe (stdin or stdout) */
+	MOVE_SENDFILE,  /* sendfile(2): stdin is a regular file */
+	MOVE_VIA_PIPE,  /* splice(2) into a pipe of ours, then out of it: stdout
+			 * is a regular file or /dev/null */
+};
+
+static enum mover stdin_mover(void)
+{
+	struct stat sb;
+	if (fstat(0, &sb) < 0)
+		return MOVE_COPY;
+	return S_ISFIFO(sb.st_mode) ? MOVE_SPLICE : S_ISREG(sb.st_mode) ? MOVE_SENDFILE : MOVE_COPY;
+}
+
+static enum mover stdout_mover(void)
+{
+	struct stat sb;
+	if (fstat(1, &sb) < 0)
+		return MOVE_COPY;
+	if (S_ISFIFO(sb.st_mode))
+		return MOVE_SPLICE;
+	if (S_ISREG(sb.st_mode) || (S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(1, 3)))
+		return MOVE_VIA_PIPE; /* (1, 3): /dev/null on Linux */
+	return MOVE_COPY;
+}
+
+/* The pipe of MOVE_VIA_PIPE, made once (it outlives a stream with -k);
+ * 0 or -1 if no pipe can be had (the caller copies instead). */
+static int mid_pipe[2] = { -1, -1 };
+
+static int get_mid_pipe(void)
+{
+	if (mid_pipe[0] >= 0)
+		return 0;
+	if (pipe2(mid_pipe, O_CLOEXEC) < 0)
+		return -1;
+#ifdef F_SETPIPE_SZ
+	(void)fcntl(mid_pipe[1], F_SETPIPE_SZ, (int)MOVE_CHUNK);
+#endif
+	return 0;
+}
+
+/* splice(2)/sendfile(2) errors that mean "not between these two files":
+ * the direction falls back to copying, nothing was moved. */
+static int move_unsupported(int err)
+{
+	return err == EINVAL || err == ENOSYS || err == EOPNOTSUPP || err == EBADF;
+}
+
+/* stdin -> stream without our buffer: bytes moved, 0 at the end of input,
+ * -1 with errno. */
+static ssize_t move_up(enum mover m, int fd)
+{
+	if (m == MOVE_SENDFILE)
+		return sendfile(fd, 0, NULL, MOVE_CHUNK);
+	return splice(0, NULL, fd, NULL, MOVE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE);
+}
+
+/* Empties our pipe (n bytes in it) into stdout, a regular file or
+ * /dev/null, which take all without EAGAIN.  0, or -1 with errno; on an
+ * error what is left stays in the pipe. */
+static int drain_mid(size_t n)
+{
+	while (n) {
+		ssize_t w = splice(mid_pipe[0], NULL, 1, NULL, n, SPLICE_F_MOVE);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /*
  * Copy stdin -> stream and stream -> stdout until both directions have
  * ended, watching the stream all along (a reset, a timeout or the daemon's
@@ -268,6 +360,12 @@ static int pipe_stream(const struct stream *s)
 	 * /dev/null): the stream's bytes are then read and dropped */
 	static int in_eof, out_gone;
 	int up_done = 0, sock_eof = 0, down_done = 0;
+	/* splice/sendfile state: the stream (up) or stdout (down) was full
+	 * at the last move, so we wait for it to take more */
+	int up_wait = 0, down_wait = 0;
+	enum mover mi = stdin_mover(), mo = stdout_mover();
+	if (mo == MOVE_VIA_PIPE && get_mid_pipe() < 0)
+		mo = MOVE_COPY;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		msg("fcntl: %s", strerror(errno));
@@ -338,14 +436,14 @@ static int pipe_stream(const struct stream *s)
 
 		struct pollfd p[3];
 		int np = 0, ii = -1, is = -1, io = -1;
-		if (!in_eof && up_len == 0) {
+		if (!in_eof && up_len == 0 && !up_wait) {
 			ii = np;
 			p[np++] = (struct pollfd){ .fd = 0, .events = POLLIN };
 		}
 		short sev = 0;
-		if (up_len > 0)
+		if (up_len > 0 || up_wait)
 			sev |= POLLOUT;
-		if (!sock_eof && down_len == 0)
+		if (!sock_eof && down_len == 0 && !down_wait)
 			sev |= POLLIN;
 		/* After the peer's FIN, while our input is still open, the
 		 * stream is watched for its end: the daemon closes the API
@@ -355,7 +453,7 @@ static int pipe_stream(const struct stream *s)
 			is = np;
 			p[np++] = (struct pollfd){ .fd = fd, .events = sev };
 		}
-		if (down_len > 0) {
+		if (down_len > 0 || down_wait) {
 			io = np;
 			p[np++] = (struct pollfd){ .fd = 1, .events = POLLOUT };
 		}
@@ -369,11 +467,31 @@ static int pipe_stream(const struct stream *s)
 		}
 		if (cli.progress)
 			progress_show(&pg, 0);
-		if (ii >= 0 && p[ii].revents) {
+		int got_up = 0, got_down = 0; /* read this turn, not yet sent on */
+		if (ii >= 0 && p[ii].revents && mi != MOVE_COPY) {
+			ssize_t r = move_up(mi, fd);
+			if (r > 0) {
+				pg.sent += (uint64_t)r;
+				last_io = now_s();
+			} else if (r == 0) {
+				in_eof = 1;
+			} else if (errno == EAGAIN) {
+				up_wait = 1; /* the stream is full (stdin had data) */
+			} else if (move_unsupported(errno)) {
+				mi = MOVE_COPY; /* and read(2) on the next turn */
+			} else if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) {
+				status = closed_by_daemon(s, 1);
+				break;
+			} else if (errno != EINTR) {
+				msg("reading stdin: %s", strerror(errno));
+				in_eof = 1; /* treat as the end of input */
+			}
+		} else if (ii >= 0 && p[ii].revents) {
 			ssize_t r = read(0, up, PIPE_BUF_SIZE);
 			if (r > 0) {
 				up_off = 0;
 				up_len = (size_t)r;
+				got_up = 1;
 			} else if (r == 0) {
 				in_eof = 1;
 			} else if (errno != EAGAIN && errno != EINTR) {
@@ -381,9 +499,14 @@ static int pipe_stream(const struct stream *s)
 				in_eof = 1; /* treat as the end of input */
 			}
 		}
-		if (is >= 0 && p[is].revents) {
+		/* Bytes just read are sent (written) at once, without a poll for
+		 * room first: the stream and stdout have room almost always, and
+		 * a 1-byte request costs two system calls in tou, not four. */
+		if (is >= 0 && (p[is].revents || got_up)) {
 			short re = p[is].revents;
-			if (up_len > 0 && (re & (POLLOUT | POLLERR | POLLHUP))) {
+			if (up_wait && (re & (POLLOUT | POLLERR | POLLHUP)))
+				up_wait = 0; /* room again: stdin is watched next turn */
+			if (up_len > 0 && (got_up || (re & (POLLOUT | POLLERR | POLLHUP)))) {
 				ssize_t w = send(fd, up + up_off, up_len, MSG_NOSIGNAL);
 				if (w > 0) {
 					up_off += (size_t)w;
@@ -396,7 +519,44 @@ static int pipe_stream(const struct stream *s)
 					break;
 				}
 			}
-			if (!sock_eof && down_len == 0 && (re & (POLLIN | POLLERR | POLLHUP))) {
+			if (!sock_eof && down_len == 0 && !down_wait && mo != MOVE_COPY && !out_gone &&
+			    (re & (POLLIN | POLLERR | POLLHUP))) {
+				ssize_t r = splice(fd, NULL, mo == MOVE_SPLICE ? 1 : mid_pipe[1], NULL, MOVE_CHUNK,
+						   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+				if (r > 0) {
+					pg.received += (uint64_t)r;
+					last_io = now_s();
+					if (mo == MOVE_VIA_PIPE && drain_mid((size_t)r) < 0) {
+						if (!move_unsupported(errno)) {
+							msg("writing stdout: %s", strerror(errno));
+							status = EX_ERROR;
+							break;
+						}
+						/* stdout takes no splice: what is in our
+						 * pipe goes out by write(2), and so on */
+						ssize_t got = read(mid_pipe[0], down, PIPE_BUF_SIZE);
+						down_off = 0;
+						down_len = got > 0 ? (size_t)got : 0;
+						mo = MOVE_COPY;
+					}
+				} else if (r < 0 && errno == EAGAIN) {
+					down_wait = mo == MOVE_SPLICE; /* stdout is full */
+				} else if (r < 0 && move_unsupported(errno)) {
+					mo = MOVE_COPY; /* and read(2) on the next turn */
+				} else if (r < 0 && errno == EPIPE) {
+					if (cli.verbose)
+						msg("%s: connection %" PRIu64 ": stdout closed; discarding what the stream sends",
+						    s->what, s->id);
+					stdout_to_null();
+					out_gone = 1;
+				} else if (r == 0 || errno != EINTR) {
+					sock_eof = 1;
+					/* The peer's FIN, or the stream's abnormal end. */
+					status = check_abnormal_end(s);
+					if (status >= 0)
+						break;
+				}
+			} else if (!sock_eof && down_len == 0 && !down_wait && (re & (POLLIN | POLLERR | POLLHUP))) {
 				ssize_t r = read(fd, down, PIPE_BUF_SIZE);
 				if (r > 0) {
 					pg.received += (uint64_t)r;
@@ -404,6 +564,7 @@ static int pipe_stream(const struct stream *s)
 					if (!out_gone) { /* else dropped: nobody reads stdout */
 						down_off = 0;
 						down_len = (size_t)r;
+						got_down = 1;
 					}
 				} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
 					sock_eof = 1;
@@ -417,7 +578,9 @@ static int pipe_stream(const struct stream *s)
 				break;
 			}
 		}
-		if (io >= 0 && p[io].revents) {
+		if (io >= 0 && p[io].revents && down_wait) {
+			down_wait = 0; /* room again (or its reader left: the next splice says EPIPE) */
+		} else if (down_len > 0 && (got_down || (io >= 0 && p[io].revents))) {
 			ssize_t w = write(1, down + down_off, down_len);
 			if (w > 0) {
 				down_off += (size_t)w;

@@ -24,6 +24,12 @@
  * Optional impairment (--loss PCT --seed N): drops datagrams in both
  * directions with a seeded PRNG, for kernels without sch_netem.
  *
+ * --netns NAME creates the TUN device inside the network namespace NAME
+ * (/run/netns/NAME, as made by `ip netns add`) while the UDP sockets stay in
+ * the caller's namespace.  Two bridges so placed put two kernel TCPs in two
+ * namespaces on either side of a UDP path (bench/grid.sh: kernel TCP through
+ * the impairment relay, tests/tools/relay.c, the path tou's daemons take).
+ *
  * Bounded: exits on SIGTERM/SIGINT and after --max-seconds.  Prints its
  * counters on stderr at exit.  Exit status 0 on a signal or time limit, 1 on
  * a runtime error, 2 on bad usage.
@@ -43,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +84,8 @@ static void usage(void)
 "Bridge the kernel's TCP (through a TUN device) and toud (TCP segments in UDP).\n"
 "\n"
 "  --tun NAME          TUN device to create or attach to (IFF_TUN|IFF_NO_PI)\n"
+"  --netns NAME        create the TUN device in network namespace NAME\n"
+"                      (/run/netns/NAME); the UDP sockets stay in this one\n"
 "  --peer IP:PORT      toud's IPv4 UDP address (segments from the TUN go there)\n"
 "  --bind IP:PORT      local IPv4 UDP address (default 127.0.0.1:0)\n"
 "  --local-ip IP       kernel-side IPv4 address: destination of packets from toud\n"
@@ -438,6 +447,43 @@ static int open_tun(const char *name)
 	return fd;
 }
 
+/* The TUN device opened inside network namespace NAME: this thread enters
+ * it (setns(2)), opens the device there and comes back, so the UDP sockets
+ * opened afterwards belong to the namespace the bridge was started in. */
+static int open_tun_in(const char *name, const char *netns)
+{
+	char path[4096];
+	int home, there, fd;
+	if (!netns)
+		return open_tun(name);
+	snprintf(path, sizeof(path), "/run/netns/%s", netns);
+	home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	there = open(path, O_RDONLY | O_CLOEXEC);
+	if (home < 0 || there < 0) {
+		fprintf(stderr, "tunbridge: open %s: %s\n", home < 0 ? "/proc/self/ns/net" : path,
+			strerror(errno));
+		if (home >= 0)
+			close(home);
+		return -1;
+	}
+	if (setns(there, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "tunbridge: setns %s: %s\n", path, strerror(errno));
+		close(home);
+		close(there);
+		return -1;
+	}
+	fd = open_tun(name);
+	if (setns(home, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "tunbridge: setns back: %s\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	close(home);
+	close(there);
+	return fd;
+}
+
 static int open_udp(struct lane *ln)
 {
 	struct sockaddr_storage got;
@@ -471,6 +517,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "tun", required_argument, NULL, 't' },
+		{ "netns", required_argument, NULL, 'n' },
 		{ "peer", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "local-ip", required_argument, NULL, 'l' },
@@ -489,7 +536,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lane lanes[2];
-	const char *tun_name = NULL, *port_file = NULL;
+	const char *tun_name = NULL, *port_file = NULL, *netns = NULL;
 	const char *peer4 = NULL, *bind4 = "127.0.0.1:0", *lip4 = NULL, *rip4 = NULL;
 	const char *peer6 = NULL, *bind6 = "[::1]:0", *lip6 = NULL, *rip6 = NULL;
 	double loss = 0, max_seconds = 0, deadline = 0;
@@ -500,6 +547,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': tun_name = optarg; break;
+		case 'n': netns = optarg; break;
 		case 'p': peer4 = optarg; break;
 		case 'b': bind4 = optarg; break;
 		case 'l': lip4 = optarg; break;
@@ -576,7 +624,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	tunfd = open_tun(tun_name);
+	tunfd = open_tun_in(tun_name, netns);
 	if (tunfd < 0)
 		return 1;
 	for (int i = 0; i < 2; i++)
