@@ -44,6 +44,15 @@ const char *bridge_end_reason(int err)
 	}
 }
 
+unsigned bridge_count_peer(const struct bridge_set *set, const struct tcp_endpoint *ep)
+{
+	unsigned n = 0;
+	size_t al = ep->family == 6 ? 16 : 4;
+	for (const struct bridge *b = set->all; b; b = b->next)
+		n += b->tc && b->remote.family == ep->family && memcmp(b->remote.addr, ep->addr, al) == 0;
+	return n;
+}
+
 /* ---- the set and the ready queue ---- */
 
 int bridge_set_init(struct bridge_set *set, uv_loop_t *loop)

@@ -164,6 +164,10 @@ void bridge_run_all(struct bridge_set *set);
  * stream's close callback, or now. */
 void bridge_close_all(struct bridge_set *set);
 
+/* Live connections (holding an engine connection) to the peer address
+ * of ep ([limits] max_per_peer). */
+unsigned bridge_count_peer(const struct bridge_set *set, const struct tcp_endpoint *ep);
+
 /* "fin", "reset", ... (tou_proto.h TOU_END_*) for an ended's err. */
 const char *bridge_end_reason(int err);
 

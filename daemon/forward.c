@@ -4,6 +4,7 @@
  */
 #include "forward.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,24 +13,29 @@
 #include "api_json.h"
 #include "bridge.h"
 #include "endpoint.h"
+#include "keys.h"
 #include "log.h"
 #include "resolve.h"
 #include "shard.h"
 #include "udp.h"
 #include "usage.h"
 
-/* One forward or service. */
+/* One forward or service: its settings, its listener, its connections. */
 struct fwd_entry {
 	struct fwd_set *fs;
 	int is_service;
+	int from_api;                   /* FORWARD / SERVE of an API client */
+	int retired;                    /* removed: listener closed, freed after its last connection */
+	long long uid;                  /* its connections' owner: -1, or the API client's */
 	char via[FWD_NAME_MAX + 16];    /* "forward web": bridge.via */
 	struct fwd_forward_conf f;      /* is_service 0 */
 	struct fwd_service_conf s;      /* is_service 1 */
 	uv_tcp_t server;                /* forward: the kernel listener */
-	int server_open;
+	int server_open, server_closing;
 	struct tcp_owner owner;         /* service: the engine listener's user pointer */
 	struct tcp_listener *tl;
 	uint64_t connections, refused, bytes_out, bytes_in; /* out: towards the tou peer */
+	struct tcp_listener_counters engine; /* the engine's refusals of closed listeners */
 	struct fconn *conns;
 	struct fwd_entry *next;
 };
@@ -42,6 +48,8 @@ struct fconn {
 	struct lstream *ls;             /* the side not yet attached (a forward's client; a service's target) */
 	struct resolve_req *rr;
 	int resolving;
+	uint16_t port;                  /* forward: the tou port, as configured when accepted */
+	struct tcp_conn_opts opts;      /* forward: likewise */
 	uv_connect_t creq;              /* service: connecting to the target */
 	int connecting;
 	struct fconn *next, *prev;
@@ -49,12 +57,29 @@ struct fconn {
 
 struct fwd_set {
 	struct toud *d;
-	struct shard *sh;               /* the engine shard its connections live on */
+	struct shard *sh;               /* shard 0: its forwards and services live there (docs/DESIGN.md 5.8) */
 	struct fwd_entry *entries;
 	void (*end_hook)(void *arg, struct bridge *b, int err);
 	void *end_arg;
 	int stopped;
 };
+
+/* A removed entry goes once nothing refers to it: no connection (its
+ * bridges' via), no closing handle.  After forward_stop(), forward_free()
+ * frees every entry instead. */
+static void entry_maybe_free(struct fwd_entry *e)
+{
+	struct fwd_set *fs = e->fs;
+	if (!e->retired || e->conns || e->server_closing || fs->stopped)
+		return;
+	struct fwd_entry **pp = &fs->entries;
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = e->next;
+	log_debug("%s: removed entry freed (its last connection ended)", e->via);
+	free(e);
+}
 
 static void fconn_link(struct fconn *c)
 {
@@ -77,8 +102,20 @@ static void fconn_unlink(struct fconn *c)
 	c->next = c->prev = NULL;
 }
 
+/* A connection is over for its entry: unlinked (and freed unless a
+ * libuv request of ours still refers to it); a removed entry may go. */
+static void fconn_done(struct fconn *c, int keep)
+{
+	struct fwd_entry *e = c->e;
+	fconn_unlink(c);
+	if (!keep)
+		free(c);
+	entry_maybe_free(e);
+}
+
 /* A bridge ended: its connection (NULL if none), its bytes counted, the
- * API's end record kept, b and c parted. */
+ * API's end record kept, b and c parted (b's via, which points into the
+ * entry, is dropped: the end record has a copy). */
 static struct fconn *take_ended(struct bridge *b, int err)
 {
 	struct fconn *c = b->owner_data;
@@ -94,10 +131,11 @@ static struct fconn *take_ended(struct bridge *b, int err)
 	}
 	if (e->fs->end_hook)
 		e->fs->end_hook(e->fs->end_arg, b, err);
+	b->via = NULL;
 	return c;
 }
 
-/* ---- [forward]: kernel client -> tou peer ---- */
+/* ---- forward: kernel client -> tou peer ---- */
 
 static void forward_refuse(struct fconn *c, const char *why)
 {
@@ -107,8 +145,7 @@ static void forward_refuse(struct fconn *c, const char *why)
 	if (c->ls)
 		lstream_close(c->ls, 1); /* SO_LINGER 0: the client sees RST */
 	c->ls = NULL;
-	fconn_unlink(c);
-	free(c);
+	fconn_done(c, 0);
 }
 
 static void fwd_opened(struct bridge *b)
@@ -133,12 +170,11 @@ static void fwd_ended(struct bridge *b, int err)
 		return;
 	if (c->ls) { /* never opened: the tou peer refused, timed out, ... */
 		char why[400];
-		snprintf(why, sizeof why, "%s:%u %s", c->e->f.host, c->e->f.port, bridge_end_reason(err));
+		snprintf(why, sizeof why, "%s:%u %s", c->e->f.host, c->port, bridge_end_reason(err));
 		forward_refuse(c, why);
 		return;
 	}
-	fconn_unlink(c);
-	free(c);
+	fconn_done(c, 0);
 }
 
 static const struct bridge_ops fwd_ops = { fwd_opened, fwd_ended };
@@ -147,6 +183,7 @@ static void fwd_resolved(void *arg, int status, const struct tcp_endpoint *ep)
 {
 	struct fconn *c = arg;
 	struct fwd_entry *e = c->e;
+	struct toud *d = e->fs->d;
 	struct shard *sh = e->fs->sh;
 	c->rr = NULL;
 	c->resolving = 0;
@@ -161,19 +198,43 @@ static void fwd_resolved(void *arg, int status, const struct tcp_endpoint *ep)
 		forward_refuse(c, why);
 		return;
 	}
-	struct tcp_conn_opts o = TCP_CONN_OPTS_DEFAULT;
-	o.nodelay = e->f.nodelay;
-	o.keepalive = e->f.keepalive;
-	o.timeout = e->f.timeout;
+	if (usage_peer(d->usage, ep) >= d->cfg.max_per_peer) {
+		snprintf(why, sizeof why, "max_per_peer (%u) connections to %s", d->cfg.max_per_peer, e->f.host);
+		forward_refuse(c, why);
+		return;
+	}
 	struct bridge *b = NULL;
-	int r = bridge_connect(sh->bridges, sh->stack, ep, e->f.port, &o, -1, &fwd_ops, e->fs, c, &b);
+	int r = bridge_connect(sh->bridges, sh->stack, ep, c->port, &c->opts, e->uid, &fwd_ops, e->fs, c, &b);
 	if (r != 0) {
-		snprintf(why, sizeof why, "cannot open a connection: %s", tcp_strerror(r));
+		snprintf(why, sizeof why, "cannot open a connection: %s%s", tcp_strerror(r),
+			 r == TCP_ENOKEY ? " (ao: no [key] matches the peer)" : "");
 		forward_refuse(c, why);
 		return;
 	}
 	b->via = e->via;
 	c->b = b;
+}
+
+/* The per-connection options of a forward (tcp_conn_opts): 0, or -1 when
+ * its ao key is gone from the configuration. */
+static int forward_opts(const struct fwd_entry *e, struct tcp_conn_opts *o)
+{
+	const struct toud *d = e->fs->d;
+	struct tcp_conn_opts def = TCP_CONN_OPTS_DEFAULT;
+	*o = def;
+	o->nodelay = e->f.nodelay;
+	o->keepalive = e->f.keepalive;
+	o->timeout = e->f.timeout;
+	if (e->f.ao_required) {
+		o->ao = TCP_AO_REQUIRED;
+		if (e->f.ao_key[0]) {
+			int ki = keys_find(&d->cfg.keys, e->f.ao_key);
+			if (ki < 0)
+				return -1;
+			o->ao_key = (unsigned)ki + 1;
+		}
+	}
+	return 0;
 }
 
 static void on_kernel_connection(uv_stream_t *server, int status)
@@ -201,9 +262,16 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 	}
 	c->e = e;
 	c->ls = ls;
+	c->port = e->f.port;
 	fconn_link(c);
 	if (d->stopping || usage_total(d->usage) >= d->cfg.max_connections) {
 		forward_refuse(c, d->stopping ? "daemon is stopping" : "max_connections reached");
+		return;
+	}
+	if (forward_opts(e, &c->opts) != 0) {
+		char why[200];
+		snprintf(why, sizeof why, "ao: no [key %s] in the configuration", e->f.ao_key);
+		forward_refuse(c, why);
 		return;
 	}
 	int usable = (udp_have_family(sh->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(sh->udp, 6) ? RESOLVE_V6 : 0);
@@ -218,9 +286,27 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 	/* a literal answered already (fwd_resolved ran; c may be gone) */
 }
 
+static void on_server_closed(uv_handle_t *h)
+{
+	struct fwd_entry *e = h->data;
+	e->server_closing = 0;
+	entry_maybe_free(e);
+}
+
+static void forward_close_server(struct fwd_entry *e)
+{
+	if (!e->server_open)
+		return;
+	e->server_open = 0;
+	e->server_closing = 1;
+	uv_close((uv_handle_t *)&e->server, on_server_closed); /* the socket is closed now: its address is free */
+}
+
+/* 0, or a libuv code (the listener is closed again then). */
 static int forward_open(struct fwd_entry *e)
 {
-	int r = uv_tcp_init(e->fs->sh->loop, &e->server);
+	struct shard *sh = e->fs->sh;
+	int r = uv_tcp_init(sh->loop, &e->server);
 	if (r != 0)
 		return r;
 	e->server.data = e;
@@ -228,10 +314,12 @@ static int forward_open(struct fwd_entry *e)
 	r = uv_tcp_bind(&e->server, (const struct sockaddr *)&e->f.listen, 0);
 	if (r == 0)
 		r = uv_listen((uv_stream_t *)&e->server, 511, on_kernel_connection);
+	if (r != 0)
+		forward_close_server(e);
 	return r;
 }
 
-/* ---- [service]: tou peer -> target ---- */
+/* ---- service: tou peer -> target ---- */
 
 static void svc_target_connected(uv_connect_t *req, int status)
 {
@@ -295,22 +383,46 @@ static void svc_ended(struct bridge *b, int err)
 	struct fconn *c = take_ended(b, err);
 	if (!c)
 		return;
-	fconn_unlink(c);
 	struct lstream *ls = c->ls;
 	c->ls = NULL;
-	int pending = c->connecting;
-	if (!pending)
-		free(c);
+	fconn_done(c, c->connecting); /* a pending connect's callback frees c */
 	if (ls)
-		lstream_close(ls, 0); /* a pending connect is cancelled; its callback frees c */
+		lstream_close(ls, 0); /* a pending connect is cancelled */
 }
 
 static const struct bridge_ops svc_ops = { svc_opened, svc_ended };
 
+/* Live connections of this service from that peer. */
+static unsigned service_count_peer(const struct fwd_entry *e, const struct tcp_endpoint *ep)
+{
+	unsigned n = 0;
+	size_t al = ep->family == 6 ? 16 : 4;
+	for (const struct fconn *c = e->conns; c; c = c->next)
+		n += c->b && c->b->remote.family == ep->family && memcmp(c->b->remote.addr, ep->addr, al) == 0;
+	return n;
+}
+
+/* ao = KEY: was the connection made with that [key]?  (A peer's SendID is
+ * our RecvID; (peer, RecvID) names one MKT, RFC 5925 3.1.) */
+static int service_key_ok(const struct fwd_entry *e, const struct tcp_conn_info *info)
+{
+	if (!e->s.ao_key[0])
+		return 1;
+	const struct toud_keys *ks = &e->fs->d->cfg.keys;
+	int ki = keys_find(ks, e->s.ao_key);
+	if (ki < 0 || !info->ao)
+		return 0;
+	const struct tcp_ao_key *k = &ks->key[ki].k;
+	struct tcp_prefix p = { .family = k->family, .len = k->prefix_len };
+	memcpy(p.addr, k->addr, sizeof p.addr);
+	return info->ao_send_id == k->send_id && tcp_prefix_match(&p, info->remote.family, info->remote.addr);
+}
+
 /* TCP_EV_ACCEPTED: a bridge (PARKED; svc_opened connects the target) or
  * a refusal at once, as api_listen.c does: the engine allows tcp_abort
  * and tcp_release from inside its callbacks; no daemon object exists for
- * the connection yet. */
+ * the connection yet.  The allow list and ao = required were the
+ * engine's (before a TCB existed). */
 static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_event ev, int err)
 {
 	(void)err;
@@ -323,16 +435,21 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 	const char *why = NULL;
 	struct fconn *c = NULL;
 	struct bridge *b = NULL;
+	unsigned per_peer = e->s.max_per_peer ? e->s.max_per_peer : d->cfg.max_per_peer;
 	e->connections++;
 	if (tcp_conn_info(tc, &info) != 0)
 		why = "no connection information";
-	else if (!fwd_allowed(&e->s, info.remote.family, info.remote.addr))
-		why = "not in its allow list";
+	else if (!service_key_ok(e, &info))
+		why = "not made with its ao key";
 	else if (usage_total(d->usage) >= d->cfg.max_connections)
 		why = "max_connections reached";
+	else if (service_count_peer(e, &info.remote) >= per_peer)
+		why = "its max_per_peer reached";
+	else if (usage_peer(d->usage, &info.remote) >= d->cfg.max_per_peer)
+		why = "[limits] max_per_peer reached";
 	else if (!(c = calloc(1, sizeof *c)))
 		why = "out of memory";
-	else if (!(b = bridge_accepted(sh->bridges, tc, -1, &svc_ops, e->fs, c)))
+	else if (!(b = bridge_accepted(sh->bridges, tc, e->uid, &svc_ops, e->fs, c)))
 		why = "out of memory";
 	if (why) {
 		free(c);
@@ -351,71 +468,268 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 	fconn_link(c);
 }
 
-/* ---- the set ---- */
-
-/* One shard's set (docs/DESIGN.md section 5.8): every shard has every
- * entry, in the same order; a [forward]'s kernel listener is shard 0's
- * (its connections live there), a [service] listens on every shard's
- * engine (the SYNs steered to it). */
-static int fwd_set_start(struct shard *sh)
+/* The allow list and the TCP-AO policy of a service's engine listener. */
+static int service_policy(struct fwd_entry *e)
 {
-	struct toud *d = sh->d;
+	int r = tcp_listener_set_allow(e->tl, e->s.allow, e->s.n_allow, 1);
+	if (r == 0)
+		r = tcp_listener_set_ao(e->tl, e->s.ao_required ? TCP_AO_REQUIRED : TCP_AO_OPTIONAL);
+	return r;
+}
+
+static void service_unlisten(struct fwd_entry *e)
+{
+	if (!e->tl)
+		return;
+	struct tcp_listener_counters lc = { 0, 0 };
+	tcp_listener_get_counters(e->tl, &lc); /* e->tl is valid: cannot fail */
+	e->engine.denied += lc.denied;
+	e->engine.ao_dropped += lc.ao_dropped;
+	tcp_unlisten(e->tl, toud_now()); /* its half-open connections are reset */
+	e->tl = NULL;
+	udp_pin_port(e->fs->sh->udp, e->s.port, 0);
+}
+
+/* 0, or a tcp_* code (nothing listens then). */
+static int service_open(struct fwd_entry *e)
+{
+	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
+	e->owner.event = on_service_event;
+	int r = tcp_listen(sh->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
+	if (r == 0) /* with several shards, its SYNs must reach shard 0 (udp.h) */
+		udp_pin_port(sh->udp, e->s.port, 1);
+	if (r == 0 && (r = service_policy(e)) != 0)
+		service_unlisten(e);
+	return r;
+}
+
+/* ---- entries ---- */
+
+static struct fwd_entry *entry_new(struct fwd_set *fs, const struct fwd_forward_conf *f,
+				   const struct fwd_service_conf *s, long long uid)
+{
+	struct fwd_entry *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->fs = fs;
+	e->uid = uid;
+	if (f) {
+		e->f = *f;
+		snprintf(e->via, sizeof e->via, "forward %s", f->name);
+	} else {
+		e->is_service = 1;
+		e->s = *s;
+		snprintf(e->via, sizeof e->via, "service %s", s->name);
+	}
+	return e;
+}
+
+static const char *entry_name(const struct fwd_entry *e)
+{
+	return e->is_service ? e->s.name : e->f.name;
+}
+
+/* Opens e's listener and links it into the set: 0, or a negative errno
+ * with the reason in err ("[forward NAME] listen = ...: ..."); e is
+ * not linked then. */
+static int entry_open(struct fwd_entry *e, char *err, size_t errlen)
+{
+	int r;
+	if (!e->is_service) {
+		r = forward_open(e);
+		if (r != 0) {
+			snprintf(err, errlen, "[forward %s] listen = %s: %s", e->f.name, e->f.listen_text, uv_strerror(r));
+			return r; /* libuv codes are negative errnos */
+		}
+		log_notice("%s: listening on %s, to %s%s", e->via, e->f.listen_text, e->f.to_text,
+			   e->f.ao_required ? ", TCP-AO" : "");
+	} else {
+		r = service_open(e);
+		if (r != 0) {
+			snprintf(err, errlen, "[service %s] port = %u: %s", e->s.name, e->s.port, tcp_strerror(r));
+			return r == TCP_EADDRINUSE ? -EADDRINUSE : r == TCP_ENOMEM ? -ENOMEM : -EINVAL;
+		}
+		log_notice("%s: tou port %u, to %s, allow %s%s", e->via, e->s.port, e->s.to_text,
+			   e->s.n_allow ? e->s.allow_text : "anyone who reaches the UDP port",
+			   e->s.ao_required ? ", TCP-AO required" : "");
+	}
+	e->next = e->fs->entries;
+	e->fs->entries = e;
+	return 0;
+}
+
+/* An entry entry_open() refused (not linked): freed now, or once its
+ * listener's handle has closed. */
+static void entry_discard(struct fwd_entry *e)
+{
+	e->retired = 1;
+	entry_maybe_free(e);
+}
+
+/* A removed entry: no new connections; the live ones go on until they
+ * end (the entry is freed after the last). */
+static void entry_retire(struct fwd_entry *e, const char *why)
+{
+	if (e->retired)
+		return;
+	e->retired = 1;
+	forward_close_server(e);
+	service_unlisten(e);
+	unsigned live = 0;
+	for (const struct fconn *c = e->conns; c; c = c->next)
+		live++;
+	log_notice("%s: %s: listener closed; %u live connection(s) go on until they end", e->via, why, live);
+	entry_maybe_free(e);
+}
+
+/* A changed section that listens where it did: the new settings apply to
+ * new connections (a forward's resolution, options and ao; a service's
+ * target, allow list, ao and limit); the live ones keep theirs. */
+static int entry_update(struct fwd_entry *e, const struct fwd_forward_conf *f, const struct fwd_service_conf *s)
+{
+	if (f) {
+		log_notice("%s: changed: to %s -> %s (for new connections)", e->via, e->f.to_text, f->to_text);
+		e->f = *f;
+		return 0;
+	}
+	struct fwd_service_conf old = e->s;
+	e->s = *s;
+	int r = service_policy(e);
+	if (r != 0) {
+		e->s = old;
+		if (service_policy(e) != 0)
+			log_err("%s: cannot restore its allow list and ao", e->via);
+		log_err("%s: changed settings refused by the engine (%s); keeping the running ones", e->via,
+			tcp_strerror(r));
+		return -1;
+	}
+	log_notice("%s: changed: to %s, allow %s%s (for new connections)", e->via, e->s.to_text,
+		   e->s.n_allow ? e->s.allow_text : "anyone", e->s.ao_required ? ", TCP-AO required" : "");
+	return 0;
+}
+
+/* The running configured entry of that kind and name, or NULL. */
+static struct fwd_entry *find_configured(struct fwd_set *fs, int is_service, const char *name)
+{
+	for (struct fwd_entry *e = fs->entries; e; e = e->next)
+		if (!e->retired && !e->from_api && e->is_service == is_service && strcmp(entry_name(e), name) == 0)
+			return e;
+	return NULL;
+}
+
+int forward_start(struct toud *d)
+{
 	struct fwd_set *fs = calloc(1, sizeof *fs);
 	if (!fs) {
 		log_err("forwards: out of memory");
 		return -1;
 	}
 	fs->d = d;
-	fs->sh = sh;
-	sh->fwd = fs;
-	int first = sh->idx == 0;
+	fs->sh = &d->shards[0];
+	d->fwd = fs;
 	const struct fwd_conf *fc = &d->cfg.fwd;
 	for (unsigned i = 0; i < fc->n_forward + fc->n_service; i++) {
-		struct fwd_entry *e = calloc(1, sizeof *e);
+		int svc = i >= fc->n_forward;
+		struct fwd_entry *e = svc ? entry_new(fs, NULL, &fc->service[i - fc->n_forward], -1)
+					  : entry_new(fs, &fc->forward[i], NULL, -1);
+		char err[400];
 		if (!e) {
 			log_err("forwards: out of memory");
 			return -1;
 		}
-		e->fs = fs;
-		e->next = fs->entries;
-		fs->entries = e;
-		int r;
-		if (i < fc->n_forward) {
-			e->f = fc->forward[i];
-			snprintf(e->via, sizeof e->via, "forward %s", e->f.name);
-			if (!first)
-				continue;
-			r = forward_open(e);
-			if (r != 0) {
-				log_err("[forward %s] listen = %s: %s", e->f.name, e->f.listen_text, uv_strerror(r));
-				return -1;
-			}
-			log_notice("%s: listening on %s, to %s", e->via, e->f.listen_text, e->f.to_text);
-		} else {
-			e->is_service = 1;
-			e->s = fc->service[i - fc->n_forward];
-			snprintf(e->via, sizeof e->via, "service %s", e->s.name);
-			e->owner.event = on_service_event;
-			r = tcp_listen(fs->sh->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
-			if (r != 0) {
-				log_err("[service %s] port = %u: %s", e->s.name, e->s.port, tcp_strerror(r));
-				return -1;
-			}
-			if (first)
-				log_notice("%s: tou port %u, to %s, allow %s", e->via, e->s.port, e->s.to_text,
-				   e->s.n_allow ? e->s.allow_text : "anyone who reaches the UDP port");
+		if (entry_open(e, err, sizeof err) != 0) {
+			log_err("%s", err);
+			entry_discard(e);
+			return -1;
 		}
 	}
 	return 0;
 }
 
-int forward_start(struct toud *d)
+/* One section of the new configuration against the running entries. */
+static int reload_one(struct fwd_set *fs, const struct fwd_forward_conf *f, const struct fwd_service_conf *s)
 {
-	for (unsigned i = 0; i < d->n_shards; i++)
-		if (fwd_set_start(&d->shards[i]) != 0)
-			return -1;
-	d->fwd = d->shards[0].fwd;
+	int svc = s != NULL;
+	struct fwd_entry *old = find_configured(fs, svc, svc ? s->name : f->name);
+	if (old && !(svc ? fwd_service_differs(&old->s, s) : fwd_forward_differs(&old->f, f)))
+		return 0; /* unchanged: not touched */
+	if (old && (svc ? old->s.port == s->port : strcmp(old->f.listen_text, f->listen_text) == 0))
+		return entry_update(old, f, s) == 0 ? 0 : 1;
+	struct fwd_entry *e = entry_new(fs, f, s, -1);
+	if (!e) {
+		log_err("reload: [%s %s]: out of memory; not started", svc ? "service" : "forward",
+			svc ? s->name : f->name);
+		return 1;
+	}
+	if (old) { /* it listens elsewhere now: a new entry, the same counters */
+		e->connections = old->connections;
+		e->refused = old->refused;
+		e->bytes_out = old->bytes_out;
+		e->bytes_in = old->bytes_in;
+		entry_retire(old, "changed where it listens");
+	}
+	char err[400];
+	if (entry_open(e, err, sizeof err) != 0) {
+		log_err("reload: %s; not started (the next reload tries again)", err);
+		entry_discard(e);
+		return 1;
+	}
 	return 0;
+}
+
+int forward_reload(struct toud *d)
+{
+	struct fwd_set *fs = d->fwd;
+	const struct fwd_conf *fc = &d->cfg.fwd;
+	if (!fs || fs->stopped)
+		return 0;
+	/* first the removed sections: their addresses may be reused below */
+	for (struct fwd_entry *e = fs->entries, *next; e; e = next) {
+		next = e->next; /* entry_retire may free e */
+		if (e->retired || e->from_api)
+			continue;
+		int found = 0;
+		for (unsigned i = 0; i < (e->is_service ? fc->n_service : fc->n_forward) && !found; i++)
+			found = strcmp(e->is_service ? fc->service[i].name : fc->forward[i].name, entry_name(e)) == 0;
+		if (!found)
+			entry_retire(e, "removed from the configuration");
+	}
+	int failed = 0;
+	for (unsigned i = 0; i < fc->n_forward; i++)
+		failed += reload_one(fs, &fc->forward[i], NULL);
+	for (unsigned i = 0; i < fc->n_service; i++)
+		failed += reload_one(fs, NULL, &fc->service[i]);
+	return failed;
+}
+
+int forward_add(struct fwd_set *fs, const struct fwd_forward_conf *f, const struct fwd_service_conf *s,
+		long long uid, struct fwd_entry **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!fs || fs->stopped) {
+		snprintf(err, errlen, "daemon is stopping");
+		return -EINVAL;
+	}
+	struct fwd_entry *e = entry_new(fs, f, s, uid);
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	e->from_api = 1;
+	int r = entry_open(e, err, errlen);
+	if (r != 0) {
+		entry_discard(e);
+		return r;
+	}
+	*out = e;
+	return 0;
+}
+
+void forward_remove(struct fwd_entry *e)
+{
+	if (e)
+		entry_retire(e, "its API client went away");
 }
 
 void forward_set_end_hook(struct fwd_set *fs, void (*hook)(void *arg, struct bridge *b, int err), void *arg)
@@ -426,25 +740,16 @@ void forward_set_end_hook(struct fwd_set *fs, void (*hook)(void *arg, struct bri
 	fs->end_arg = arg;
 }
 
-static void on_server_closed(uv_handle_t *h)
-{
-	(void)h; /* the entry is freed by forward_free(), after the loop */
-}
-
-static void fwd_set_stop(struct fwd_set *fs)
+void forward_stop(struct fwd_set *fs)
 {
 	if (!fs || fs->stopped)
 		return;
-	fs->stopped = 1;
 	for (struct fwd_entry *e = fs->entries; e; e = e->next) {
-		if (e->server_open) {
-			uv_close((uv_handle_t *)&e->server, on_server_closed);
-			e->server_open = 0;
-		}
-		if (e->tl) {
-			tcp_unlisten(e->tl, toud_now());
-			e->tl = NULL;
-		}
+		forward_close_server(e);
+		service_unlisten(e);
+	}
+	fs->stopped = 1; /* from here on forward_free() frees the entries */
+	for (struct fwd_entry *e = fs->entries; e; e = e->next) {
 		/* connections still resolving their peer's name: reset */
 		for (struct fconn *c = e->conns, *n; c; c = n) {
 			n = c->next;
@@ -455,18 +760,6 @@ static void fwd_set_stop(struct fwd_set *fs)
 				forward_refuse(c, "daemon is stopping");
 			}
 		}
-	}
-}
-
-void forward_stop(struct fwd_set *fs)
-{
-	if (!fs)
-		return;
-	for (unsigned i = 0; i < fs->d->n_shards; i++) { /* each under its shard's lock (shard.h) */
-		struct shard *sh = &fs->d->shards[i];
-		shard_lock(sh);
-		fwd_set_stop(sh->fwd);
-		shard_unlock(sh);
 	}
 }
 
@@ -490,44 +783,44 @@ void forward_stats_json(const struct fwd_set *fs, struct sbuf *b)
 	for (int svc = 0; svc < 2; svc++) {
 		sb_printf(b, "%s\"%s\":[", svc ? "," : "", svc ? "services" : "forwards");
 		int n = 0;
-		unsigned pos = 0;
-		for (const struct fwd_entry *e = fs ? fs->entries : NULL; e; e = e->next, pos++) {
-			if (e->is_service != svc)
+		for (const struct fwd_entry *e = fs ? fs->entries : NULL; e; e = e->next) {
+			if (e->is_service != svc || e->retired)
 				continue;
-			/* the sum of this entry over the shards (same position in
-			 * every shard's list), each read under its shard's lock */
-			uint64_t out = 0, in = 0, conns = 0, refused = 0;
-			unsigned active = 0;
-			for (unsigned i = 0; i < fs->d->n_shards; i++) {
-				struct shard *sh = &fs->d->shards[i];
-				shard_lock(sh);
-				const struct fwd_entry *x = sh->fwd ? sh->fwd->entries : NULL;
-				for (unsigned k = 0; x && k < pos; k++)
-					x = x->next;
-				if (x) {
-					uint64_t o1, i1;
-					unsigned a1;
-					live_bytes(x, &o1, &i1, &a1);
-					out += o1;
-					in += i1;
-					active += a1;
-					conns += x->connections;
-					refused += x->refused;
-				}
-				shard_unlock(sh);
+			uint64_t out, in;
+			unsigned active;
+			live_bytes(e, &out, &in, &active);
+			struct tcp_listener_counters lc = e->engine;
+			struct tcp_listener_counters now;
+			if (e->tl && tcp_listener_get_counters(e->tl, &now) == 0) {
+				lc.denied += now.denied;
+				lc.ao_dropped += now.ao_dropped;
 			}
 			sb_printf(b, "%s{\"name\":", n++ ? "," : "");
-			sb_json_str(b, svc ? e->s.name : e->f.name);
-			sb_printf(b, ",\"connections\":%" PRIu64 ",\"active\":%u,\"refused\":%" PRIu64
-				  ",\"bytes_to_peer\":%" PRIu64 ",\"bytes_from_peer\":%" PRIu64 "}",
-				  conns, active, refused, out, in);
+			sb_json_str(b, entry_name(e));
+			if (svc)
+				sb_printf(b, ",\"port\":%u", e->s.port);
+			else {
+				sb_printf(b, ",\"listen\":");
+				sb_json_str(b, e->f.listen_text);
+			}
+			sb_printf(b, ",\"to\":");
+			sb_json_str(b, svc ? e->s.to_text : e->f.to_text);
+			if (e->from_api)
+				sb_printf(b, ",\"uid\":%lld", e->uid);
+			sb_printf(b, ",\"connections\":%" PRIu64 ",\"active\":%u,\"refused\":%" PRIu64, e->connections,
+				  active, e->refused + lc.denied + lc.ao_dropped);
+			if (svc)
+				sb_printf(b, ",\"refused_allow\":%" PRIu64 ",\"refused_ao\":%" PRIu64, lc.denied,
+					  lc.ao_dropped);
+			sb_printf(b, ",\"bytes_to_peer\":%" PRIu64 ",\"bytes_from_peer\":%" PRIu64 "}", out, in);
 		}
 		sb_printf(b, "]");
 	}
 }
 
-static void fwd_set_free(struct fwd_set *fs)
+void forward_free(struct toud *d)
 {
+	struct fwd_set *fs = d->fwd;
 	if (!fs)
 		return;
 	while (fs->entries) {
@@ -542,13 +835,5 @@ static void fwd_set_free(struct fwd_set *fs)
 		free(e);
 	}
 	free(fs);
-}
-
-void forward_free(struct toud *d)
-{
-	for (unsigned i = 0; i < d->n_shards; i++) {
-		fwd_set_free(d->shards[i].fwd);
-		d->shards[i].fwd = NULL;
-	}
 	d->fwd = NULL;
 }

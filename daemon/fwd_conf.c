@@ -111,6 +111,25 @@ static int fwd_set_bool(const char *v, int *out, char *err, size_t errlen, const
 	return -1;
 }
 
+/* ao = required | KEY (a [key KEY] section, checked by fwd_conf_check) */
+static int fwd_set_ao(const char *v, int *required, char *key, size_t keylen, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+	int ok = n > 0 && n < keylen;
+	for (const char *p = v; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		     *p == '_' || *p == '.';
+	if (!ok) {
+		snprintf(err, errlen, "ao: \"%s\" is not \"required\" or the name of a [key] section", v);
+		return -1;
+	}
+	*required = 1;
+	memset(key, 0, keylen);
+	if (strcmp(v, "required") != 0)
+		snprintf(key, keylen, "%s", v);
+	return 0;
+}
+
 static int fwd_forward_set(struct fwd_forward_conf *f, const char *key, const char *v, char *err, size_t errlen)
 {
 	if (strcmp(key, "listen") == 0) {
@@ -161,7 +180,9 @@ static int fwd_forward_set(struct fwd_forward_conf *f, const char *key, const ch
 		}
 		return 0;
 	}
-	snprintf(err, errlen, "unknown key \"%s\" (known: listen, to, nodelay, keepalive, timeout)", key);
+	if (strcmp(key, "ao") == 0)
+		return fwd_set_ao(v, &f->ao_required, f->ao_key, sizeof f->ao_key, err, errlen);
+	snprintf(err, errlen, "unknown key \"%s\" (known: listen, to, nodelay, keepalive, timeout, ao)", key);
 	return -1;
 }
 
@@ -228,7 +249,20 @@ static int fwd_service_set(struct fwd_service_conf *s, const char *key, const ch
 		snprintf(s->allow_text, sizeof s->allow_text, "%s", v);
 		return 0;
 	}
-	snprintf(err, errlen, "unknown key \"%s\" (known: port, to, allow)", key);
+	if (strcmp(key, "ao") == 0)
+		return fwd_set_ao(v, &s->ao_required, s->ao_key, sizeof s->ao_key, err, errlen);
+	if (strcmp(key, "max_per_peer") == 0) {
+		char *end;
+		errno = 0;
+		unsigned long n = strtoul(v, &end, 10);
+		if (!*v || *end || errno || n < 1 || n > 1000000 || *v == '-' || *v == '+' || *v == ' ') {
+			snprintf(err, errlen, "max_per_peer: \"%s\" is not a number 1..1000000", v);
+			return -1;
+		}
+		s->max_per_peer = (unsigned)n;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown key \"%s\" (known: port, to, allow, ao, max_per_peer)", key);
 	return -1;
 }
 
@@ -271,7 +305,12 @@ int fwd_conf_set(struct fwd_conf *fc, const char *kind, const char *name, const 
 	return r;
 }
 
-int fwd_conf_check(const struct fwd_conf *fc, char *err, size_t errlen)
+static int fwd_key_known(const struct toud_keys *ks, const char *key)
+{
+	return !ks || !key[0] || keys_find(ks, key) >= 0;
+}
+
+int fwd_conf_check(const struct fwd_conf *fc, const struct toud_keys *ks, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < fc->n_forward; i++) {
 		const struct fwd_forward_conf *f = &fc->forward[i];
@@ -286,6 +325,10 @@ int fwd_conf_check(const struct fwd_conf *fc, char *err, size_t errlen)
 					 f->listen_text, fc->forward[j].name);
 				return -1;
 			}
+		if (!fwd_key_known(ks, f->ao_key)) {
+			snprintf(err, errlen, "[forward %s] ao: no [key %s] section", f->name, f->ao_key);
+			return -1;
+		}
 	}
 	for (unsigned i = 0; i < fc->n_service; i++) {
 		const struct fwd_service_conf *s = &fc->service[i];
@@ -300,8 +343,27 @@ int fwd_conf_check(const struct fwd_conf *fc, char *err, size_t errlen)
 					 fc->service[j].name);
 				return -1;
 			}
+		if (!fwd_key_known(ks, s->ao_key)) {
+			snprintf(err, errlen, "[service %s] ao: no [key %s] section", s->name, s->ao_key);
+			return -1;
+		}
 	}
 	return 0;
+}
+
+/* The texts say what the parsed values are (each is set with them). */
+int fwd_forward_differs(const struct fwd_forward_conf *a, const struct fwd_forward_conf *b)
+{
+	return strcmp(a->listen_text, b->listen_text) || strcmp(a->to_text, b->to_text) || a->nodelay != b->nodelay ||
+	       a->keepalive != b->keepalive || a->timeout != b->timeout || a->ao_required != b->ao_required ||
+	       strcmp(a->ao_key, b->ao_key);
+}
+
+int fwd_service_differs(const struct fwd_service_conf *a, const struct fwd_service_conf *b)
+{
+	return a->port != b->port || strcmp(a->to_text, b->to_text) || a->n_allow != b->n_allow ||
+	       (a->n_allow && strcmp(a->allow_text, b->allow_text)) || a->ao_required != b->ao_required ||
+	       strcmp(a->ao_key, b->ao_key) || a->max_per_peer != b->max_per_peer;
 }
 
 void fwd_conf_dump(const struct fwd_conf *fc, void (*out)(void *arg, const char *line), void *arg)
@@ -327,6 +389,10 @@ void fwd_conf_dump(const struct fwd_conf *fc, void (*out)(void *arg, const char 
 			snprintf(line, sizeof line, "timeout = %" PRIu64 "ms", f->timeout / 1000);
 			out(arg, line);
 		}
+		if (f->ao_required) {
+			snprintf(line, sizeof line, "ao = %s", f->ao_key[0] ? f->ao_key : "required");
+			out(arg, line);
+		}
 	}
 	for (unsigned i = 0; i < fc->n_service; i++) {
 		const struct fwd_service_conf *s = &fc->service[i];
@@ -336,8 +402,17 @@ void fwd_conf_dump(const struct fwd_conf *fc, void (*out)(void *arg, const char 
 		out(arg, line);
 		snprintf(line, sizeof line, "to = %s", s->to_text);
 		out(arg, line);
-		snprintf(line, sizeof line, "allow = %s", s->n_allow ? s->allow_text : "(anyone)");
-		if (s->n_allow)
+		if (s->n_allow) {
+			snprintf(line, sizeof line, "allow = %s", s->allow_text);
 			out(arg, line);
+		}
+		if (s->ao_required) {
+			snprintf(line, sizeof line, "ao = %s", s->ao_key[0] ? s->ao_key : "required");
+			out(arg, line);
+		}
+		if (s->max_per_peer) {
+			snprintf(line, sizeof line, "max_per_peer = %u", s->max_per_peer);
+			out(arg, line);
+		}
 	}
 }

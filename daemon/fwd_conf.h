@@ -8,11 +8,17 @@
  *   nodelay = no                   ; per-connection options (tcp_conn_opts)
  *   keepalive = no
  *   timeout = 0                    ; connect / user timeout, 0 = from retries
+ *   ao = KEY                       ; TCP-AO: send with [key KEY] (or "required")
  *
  *   [service web]                  ; a tou port whose connections become
  *   port = 80                      ; TCP (or Unix) connections to a target
  *   to = 127.0.0.1:8000            ; ADDR:PORT, [V6]:PORT or unix:/path
- *   allow = 192.0.2.0/24 ::1       ; peers that may use it (default: anyone)
+ *   allow = 192.0.2.0/24 ::1       ; peers that may use it (default: anyone),
+ *                                  ; enforced by the engine before a TCB exists
+ *   ao = required                  ; TCP-AO: only authenticated SYNs (or KEY:
+ *                                  ; only connections made with [key KEY])
+ *   max_per_peer = 16              ; live connections per peer address
+ *                                  ; (default [limits] max_per_peer)
  */
 #ifndef TOUD_FWD_CONF_H
 #define TOUD_FWD_CONF_H
@@ -21,7 +27,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "tcp.h" /* struct tcp_prefix */
+#include "keys.h" /* struct toud_keys (ao = KEY) */
+#include "tcp.h"  /* struct tcp_prefix */
 
 #define FWD_MAX 32            /* forwards, and services, per daemon */
 #define FWD_NAME_MAX 63
@@ -37,7 +44,9 @@ struct fwd_forward_conf {
 	uint16_t udp_port, port;
 	int nodelay, keepalive; /* -1 unset */
 	uint64_t timeout;       /* us, 0 = from retries */
-	unsigned given;         /* FWD_GIVEN_* */
+	int ao_required;        /* ao = required, or ao = KEY */
+	char ao_key[TOUD_KEY_NAME_MAX + 1]; /* ao = KEY: a [key] section, "" none */
+	unsigned given;         /* G_* bits (fwd_conf.c) */
 };
 
 struct fwd_service_conf {
@@ -50,6 +59,9 @@ struct fwd_service_conf {
 	char allow_text[400];
 	unsigned n_allow;       /* 0 = anyone */
 	struct tcp_prefix allow[FWD_ALLOW_MAX]; /* prefix.h's syntax */
+	int ao_required;        /* ao = required, or ao = KEY */
+	char ao_key[TOUD_KEY_NAME_MAX + 1]; /* ao = KEY: only connections made with it */
+	unsigned max_per_peer;  /* 0 = [limits] max_per_peer */
 	unsigned given;
 };
 
@@ -64,8 +76,12 @@ struct fwd_conf {
 int fwd_conf_set(struct fwd_conf *fc, const char *kind, const char *name, const char *key, const char *value,
 		 char *err, size_t errlen);
 /* After every setting: each section complete, no two listening on the
- * same address or port.  0, or -1 with "[forward NAME]: ..." in err. */
-int fwd_conf_check(const struct fwd_conf *fc, char *err, size_t errlen);
+ * same address or port, every ao = KEY naming a [key] of ks (ks
+ * NULL: not checked).  0, or -1 with "[forward NAME]: ..." in err. */
+int fwd_conf_check(const struct fwd_conf *fc, const struct toud_keys *ks, char *err, size_t errlen);
+/* Do two sections differ in any setting? */
+int fwd_forward_differs(const struct fwd_forward_conf *a, const struct fwd_forward_conf *b);
+int fwd_service_differs(const struct fwd_service_conf *a, const struct fwd_service_conf *b);
 /* Does an allow list let this peer in (n_allow 0: everyone)? */
 int fwd_allowed(const struct fwd_service_conf *s, int family, const uint8_t *addr);
 /* The sections in INI form. */

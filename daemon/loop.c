@@ -115,7 +115,7 @@ static void on_icmp_handoff(struct shard *sh, void *data, size_t len)
 static int icmp_elsewhere(void *arg, const struct udp_err_pending *p)
 {
 	struct shard *sh = arg;
-	unsigned n = sh->d->n_shards, owner = n > 1 ? (unsigned)(p->lport ^ p->rport) % n : 0;
+	unsigned owner = shard_of_ports(sh->d, p->lport, p->rport);
 	if (owner == sh->idx)
 		return 0;
 	if (shard_post(&sh->d->shards[owner], on_icmp_handoff, p, sizeof *p) != 0)
@@ -129,7 +129,7 @@ static int icmp_elsewhere(void *arg, const struct udp_err_pending *p)
 static void on_datagram(void *arg, const struct tcp_endpoint *from, const uint8_t *p, size_t len, tcp_time_t now)
 {
 	struct shard *sh = arg;
-	unsigned owner = shard_of_datagram(p, len, sh->d->n_shards);
+	unsigned owner = shard_of_datagram(sh->d, p, len);
 	if (owner != sh->idx) {
 		struct handoff *h = malloc(sizeof *h + len);
 		if (h) {

@@ -91,9 +91,12 @@ static const char usage_text[] =
 "                   second signal resets everything at once.\n"
 "  SIGHUP           reload the configuration file and -o overrides: log_level,\n"
 "                   privileged_ports, [tcp] (for new connections) and [limits]\n"
-"                   change at once; changes of udp, socket, socket_mode,\n"
-"                   socket_group, pcap, user, syslog and threads need a\n"
-"                   restart.  A bad file is refused and the running\n"
+"                   change at once; [forward] and [service] sections are\n"
+"                   added, changed and removed (a removed one stops\n"
+"                   listening, its live connections go on until they end;\n"
+"                   the others are not touched); changes of udp, socket,\n"
+"                   socket_mode, socket_group, pcap, user, syslog and threads\n"
+"                   need a restart.  A bad file is refused and the running\n"
 "                   configuration kept.\n"
 "\n"
 "systemd: Type=notify (READY=1, STATUS=, RELOADING=1, STOPPING=1, WATCHDOG=1 at\n"
@@ -134,7 +137,7 @@ static int load_config(const struct toud *d, struct toud_config *c, char *err, s
 		return -1;
 	/* [forward] and [service] sections are complete only now */
 	char e[400];
-	if (fwd_conf_check(&c->fwd, e, sizeof e) != 0) {
+	if (fwd_conf_check(&c->fwd, &c->keys, e, sizeof e) != 0) {
 		snprintf(err, errlen, "%s: %s", d->config_path, e);
 		return -1;
 	}
@@ -317,13 +320,6 @@ static void reload(struct toud *d)
 		}
 	}
 	free(dumps);
-	/* [forward] and [service] sections are acted on at start only */
-	if (memcmp(&nc->fwd, &d->cfg.fwd, sizeof nc->fwd) != 0) {
-		log_warn("reload: the [forward] / [service] sections changed; they need a restart; keeping the "
-			 "running ones");
-		restart = 1;
-	}
-	nc->fwd = d->cfg.fwd;
 	/* keep what cannot change at run time */
 	memcpy(nc->udp, d->cfg.udp, sizeof nc->udp);
 	memcpy(nc->udp_addrs, d->cfg.udp_addrs, sizeof nc->udp_addrs);
@@ -363,8 +359,11 @@ static void reload(struct toud *d)
 	keys_clear(&nc->keys);
 	free(nc);
 	log_set_level(d->cfg.log_level);
-	log_notice("configuration reloaded from %s: %d change(s)%s", d->config_path, changed,
-		   restart ? ", some need a restart" : "");
+	/* [forward] / [service]: added, changed and removed (forward.c) */
+	int fwd_failed = forward_reload(d);
+	log_notice("configuration reloaded from %s: %d change(s)%s%s", d->config_path, changed,
+		   restart ? ", some need a restart" : "",
+		   fwd_failed ? ", some [forward]/[service] sections could not start" : "");
 	notify_ready("running");
 }
 
@@ -502,8 +501,7 @@ int main(int argc, char **argv)
 		fatal("cannot open the API socket %s; exiting", d->cfg.socket);
 	if (forward_start(d) != 0)
 		fatal("cannot start the [forward] and [service] sections; exiting");
-	for (unsigned i = 0; i < d->n_shards; i++) /* each shard's ends go to its end records */
-		forward_set_end_hook(d->shards[i].fwd, api_record_end, d->shards[i].api);
+	forward_set_end_hook(d->fwd, api_record_end, d->api); /* the forwards live on shard 0 */
 	if (d->cfg.user[0] && privdrop(d->cfg.user, d->api_fd < 0 ? d->cfg.socket : NULL, err, sizeof err) != 0)
 		fatal("user %s: %s; exiting", d->cfg.user, err);
 	if (loop_threads_start(d) != 0)

@@ -203,10 +203,16 @@ void shard_fini(struct shard *sh)
 	pthread_mutex_destroy(&sh->jobs_mu);
 }
 
-unsigned shard_of_datagram(const uint8_t *p, size_t len, unsigned n)
+unsigned shard_of_ports(const struct toud *d, uint16_t lport, uint16_t rport)
 {
-	if (n <= 1 || len < 4)
+	if (d->n_shards <= 1 || __atomic_load_n(&d->pinned_ports[lport >> 3], __ATOMIC_RELAXED) & (1u << (lport & 7)))
 		return 0;
-	unsigned sport = (unsigned)p[0] << 8 | p[1], dport = (unsigned)p[2] << 8 | p[3];
-	return (sport ^ dport) % n;
+	return (unsigned)(lport ^ rport) % d->n_shards;
+}
+
+unsigned shard_of_datagram(const struct toud *d, const uint8_t *p, size_t len)
+{
+	if (d->n_shards <= 1 || len < 4)
+		return 0;
+	return shard_of_ports(d, (uint16_t)(p[2] << 8 | p[3]), (uint16_t)(p[0] << 8 | p[1]));
 }

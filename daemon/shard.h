@@ -40,9 +40,13 @@ void shard_join(struct shard *sh);
 /* After the join: its loop, eventfd and the jobs never run. */
 void shard_fini(struct shard *sh);
 
-/* The shard of n that a datagram belongs to: (TCP source port ^ TCP
- * destination port) % n, the ports being the first 4 bytes of the UDP
- * payload (0 if shorter): what the BPF program of udp.c computes. */
-unsigned shard_of_datagram(const uint8_t *p, size_t len, unsigned n);
+/* The shard of a connection with local TCP port lport and remote port
+ * rport: 0 if lport is pinned (d->pinned_ports), else (lport ^ rport) % n:
+ * what the BPF program of udp.c computes. */
+unsigned shard_of_ports(const struct toud *d, uint16_t lport, uint16_t rport);
+/* ... of a datagram received (its TCP source port is the remote one, its
+ * destination port the local one: the first 4 bytes of the UDP payload;
+ * 0 if shorter). */
+unsigned shard_of_datagram(const struct toud *d, const uint8_t *p, size_t len);
 
 #endif

@@ -65,7 +65,6 @@ struct shard {
 	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
 	struct bridge_set *bridges;   /* bridge.c */
 	struct api *api;              /* api_server.c: its clients, listeners, end records */
-	struct fwd_set *fwd;          /* forward.c: its [service] listeners (and shard 0's [forward]s) */
 
 	/* shard.c: the thread, its lock, its wake-up and the jobs other
 	 * shards post to it */
@@ -105,8 +104,11 @@ struct toud {
 	struct shard *shards;         /* n_shards of them (loop.c) */
 	unsigned n_shards;
 	struct usage *usage;          /* live connections for the limits (usage.h) */
+	/* local TCP ports whose datagrams all go to shard 0 (its [service]
+	 * listeners; udp_pin_port()): one bit each, read by every shard */
+	uint8_t pinned_ports[65536 / 8];
 	struct api *api;              /* shard 0's: the API socket's */              /* api_server.c */
-	struct fwd_set *fwd;          /* shard 0's (forward.c): [forward] and [service] */
+	struct fwd_set *fwd;          /* forward.c: [forward] and [service], on shard 0 */
 };
 
 /* The clock: monotonic microseconds (uv_hrtime() / 1000).  Inline so that

@@ -648,18 +648,51 @@ static void on_sock_closed(uv_handle_t *h)
  * engine's choice of local ports (tcp_stack_set_shard) compute it.  A
  * datagram shorter than 4 bytes stops the program, which then returns 0:
  * shard 0.  Returns 0 or -errno. */
-static int attach_steering(int fd, unsigned n)
+#define STEER_PINNED_MAX 200 /* pinned ports the program tests (a jump spans at most 255) */
+static int attach_steering(int fd, const struct toud *d)
 {
-	struct sock_filter code[] = {
-		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, 0 },  /* A = source port */
-		{ BPF_MISC | BPF_TAX, 0, 0, 0 },        /* X = A */
-		{ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 },  /* A = destination port */
-		{ BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0 }, /* A ^= X */
-		{ BPF_ALU | BPF_MOD | BPF_K, 0, 0, n }, /* A %= n */
-		{ BPF_RET | BPF_A, 0, 0, 0 },           /* the socket's index in the group */
-	};
-	struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
+	struct sock_filter code[STEER_PINNED_MAX + 8];
+	unsigned k = 0, np = 0;
+	uint16_t pinned[STEER_PINNED_MAX];
+	for (unsigned p = 0; p < 65536 && np < STEER_PINNED_MAX; p++)
+		if (__atomic_load_n(&d->pinned_ports[p >> 3], __ATOMIC_RELAXED) & (1u << (p & 7)))
+			pinned[np++] = (uint16_t)p;
+	code[k++] = (struct sock_filter){ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 }; /* A = destination port */
+	for (unsigned i = 0; i < np; i++) /* a pinned port: shard 0 (the last instruction) */
+		code[k++] = (struct sock_filter){ BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(np - i + 4), 0, pinned[i] };
+	code[k++] = (struct sock_filter){ BPF_MISC | BPF_TAX, 0, 0, 0 };               /* X = A */
+	code[k++] = (struct sock_filter){ BPF_LD | BPF_H | BPF_ABS, 0, 0, 0 };         /* A = source port */
+	code[k++] = (struct sock_filter){ BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0 };        /* A ^= X */
+	code[k++] = (struct sock_filter){ BPF_ALU | BPF_MOD | BPF_K, 0, 0, d->n_shards }; /* A %= n */
+	code[k++] = (struct sock_filter){ BPF_RET | BPF_A, 0, 0, 0 };                  /* the socket's index */
+	code[k++] = (struct sock_filter){ BPF_RET | BPF_K, 0, 0, 0 };                  /* shard 0 */
+	struct sock_fprog prog = { .len = (unsigned short)k, .filter = code };
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : -errno;
+}
+
+static int steering_on(void)
+{
+	const char *steer = getenv("TOUD_STEERING");
+	return !(steer && strcmp(steer, "kernel") == 0);
+}
+
+void udp_pin_port(struct udp *u, uint16_t port, int on)
+{
+	struct toud *d = u->sh->d;
+	if (d->n_shards <= 1)
+		return;
+	uint8_t bit = (uint8_t)(1u << (port & 7));
+	if (on)
+		__atomic_fetch_or(&d->pinned_ports[port >> 3], bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&d->pinned_ports[port >> 3], (uint8_t)~bit, __ATOMIC_RELAXED);
+	if (!steering_on())
+		return; /* the shards hand datagrams on by the same table */
+	for (int i = 0; i < u->n_socks; i++) { /* one per reuseport group */
+		int e = attach_steering(u->socks[i]->fd, d);
+		if (e != 0)
+			log_warn("udp: steering port %u to shard 0: %s; its datagrams are handed on", port, strerror(-e));
+	}
 }
 
 /* socket + bind: IPv6 sockets are IPv6-only (the config lists both).
@@ -685,9 +718,8 @@ static int open_bound(const struct sockaddr *sa, const struct shard *sh, int *ou
 		close(fd);
 		return e;
 	}
-	const char *steer = getenv("TOUD_STEERING");
-	if (n > 1 && sh->idx == 0 && !(steer && strcmp(steer, "kernel") == 0)) {
-		int e = attach_steering(fd, n);
+	if (n > 1 && sh->idx == 0 && steering_on()) {
+		int e = attach_steering(fd, sh->d);
 		if (e != 0)
 			log_warn("udp: no BPF steering (SO_ATTACH_REUSEPORT_CBPF: %s): datagrams reach the %u shards by "
 				 "the kernel's hash and are handed on to theirs", strerror(-e), n);

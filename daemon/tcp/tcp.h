@@ -411,6 +411,15 @@ int tcp_prefix_match(const struct tcp_prefix *p, uint8_t family, const uint8_t *
  *   TCP_ENOMEM  allocation failed */
 int tcp_listener_set_allow(struct tcp_listener *l, const struct tcp_prefix *allow, unsigned n,
 			   int reset);
+/* What one listener refused (the stack-wide tcp_stats count them too):
+ * SYNs from peers outside its allow list (DropListenDenied) and SYNs its
+ * TCP-AO check discarded (DropAoMissing, DropAoNoKey, DropAoBadMac). */
+struct tcp_listener_counters {
+	uint64_t denied;
+	uint64_t ao_dropped;
+};
+/* Fills *out; TCP_EINVAL when l or out is NULL. */
+int tcp_listener_get_counters(const struct tcp_listener *l, struct tcp_listener_counters *out);
 /* Stops listening and frees l (NULL is ignored); connections not yet
  * accepted are reset (<RST,ACK>) and closed with TCP_EABORTED. */
 void tcp_unlisten(struct tcp_listener *l, tcp_time_t now);

@@ -319,6 +319,7 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	 * it gets what a port nothing listens on answers, or silence */
 	if (!tcp_listener_allows(l, from)) {
 		s->st.DropListenDenied++;
+		l->cnt.denied++;
 		if (l->allow_reset) {
 			peer_proof(s, from, TCP_PEER_UNPROVEN);
 			tcp_send_rst_raw(s, from, seg->dport, seg->sport, 0, seg->seq + tcp_seg_seqlen(seg),
@@ -329,8 +330,10 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
 	 * a TCB; the check counts what it discards */
 	int ao_mkt;
-	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0)
+	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0) {
+		l->cnt.ao_dropped++;
 		return 0;
+	}
 	/* a SYN,ACK answers it, from a TCB or a cookie */
 	peer_proof(s, from, TCP_PEER_UNPROVEN);
 	if (l->pending >= l->backlog || tcp_live_conns(s) >= s->cfg.max_connections) {

@@ -80,6 +80,7 @@ struct tcp_listener {
 	struct tcp_prefix *allow;          /* tcp_listener_set_allow, or NULL: every peer */
 	unsigned nallow;
 	int allow_reset;                   /* refuse with RST, else silently */
+	struct tcp_listener_counters cnt;  /* tcp_listener_get_counters */
 };
 
 struct tcp_conn {

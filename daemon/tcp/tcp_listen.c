@@ -83,6 +83,14 @@ int tcp_listener_set_allow(struct tcp_listener *l, const struct tcp_prefix *allo
 	return 0;
 }
 
+int tcp_listener_get_counters(const struct tcp_listener *l, struct tcp_listener_counters *out)
+{
+	if (!l || !out)
+		return TCP_EINVAL;
+	*out = l->cnt;
+	return 0;
+}
+
 int tcp_prefix_match(const struct tcp_prefix *p, uint8_t family, const uint8_t *addr)
 {
 	return p->family == 0 || (p->family == family && tcp_prefix_bits_eq(p->addr, addr, p->len));

@@ -41,10 +41,10 @@ TT_TEST(fwd_forward_forms)
 	TT_EQ(set(&c, "forward web", "timeout", "30s"), 0);
 	TT_EQ(f->timeout, 30000000u);
 	/* [forward v6] has no "to": the check names it */
-	TT_EQ(fwd_conf_check(&c.fwd, err, sizeof err), -1);
+	TT_EQ(fwd_conf_check(&c.fwd, NULL, err, sizeof err), -1);
 	TT_ASSERT(strstr(err, "[forward v6]") && strstr(err, "\"to\""));
 	TT_EQ(set(&c, "forward v6", "to", "192.0.2.1 22"), 0);
-	TT_EQ(fwd_conf_check(&c.fwd, err, sizeof err), 0);
+	TT_EQ(fwd_conf_check(&c.fwd, NULL, err, sizeof err), 0);
 }
 
 TT_TEST(fwd_bad_values_name_section_and_key)
@@ -101,11 +101,11 @@ TT_TEST(fwd_service_and_allow)
 	TT_EQ(fwd_allowed(s, 6, a6), 1);
 	a4[3] = 200; /* outside /25 */
 	TT_EQ(fwd_allowed(s, 4, a4), 0);
-	TT_EQ(fwd_conf_check(&c.fwd, err, sizeof err), 0);
+	TT_EQ(fwd_conf_check(&c.fwd, NULL, err, sizeof err), 0);
 	/* two services on one port */
 	TT_EQ(set(&c, "service two", "port", "80"), 0);
 	TT_EQ(set(&c, "service two", "to", "127.0.0.1:81"), 0);
-	TT_EQ(fwd_conf_check(&c.fwd, err, sizeof err), -1);
+	TT_EQ(fwd_conf_check(&c.fwd, NULL, err, sizeof err), -1);
 	TT_ASSERT(strstr(err, "[service two] port") != NULL);
 }
 

@@ -26,3 +26,77 @@ import json, sys
 doc = json.loads(sys.stdin.read()[3:])
 print(next(e for e in doc[sys.argv[1]] if e["name"] == sys.argv[2])[sys.argv[3]])' "$2" "$3" "$4"
 }
+
+# file_server VAR FILE: a TCP server on 127.0.0.1 (port into VAR) that
+# sends FILE whole to every connection, then closes it.
+file_server() {
+	local f="$WORK/fileserver.$RANDOM"
+	$PY - "$2" "$f" <<'PYEOF' &
+import os, socket, sys, threading
+data = open(sys.argv[1], "rb").read()
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(64)
+open(sys.argv[2] + ".tmp", "w").write("%d\n" % ls.getsockname()[1])
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+def serve(s):
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+    s.close()
+while True:
+    s, _ = ls.accept()
+    threading.Thread(target=serve, args=(s,), daemon=True).start()
+PYEOF
+	BG_PIDS+=($!)
+	wait_for "a file server" 10 test -s "$f"
+	printf -v "$1" %s "$(cat "$f")"
+}
+
+# paused_fetch PORT OUT: connect to 127.0.0.1:PORT, read 1 MiB, create
+# OUT.paused, wait for OUT.go to exist, read to EOF; OUT gets every byte
+# read (OUT.err the error, if any).  In the background; its pid in
+# PAUSED_PID.
+paused_fetch() {
+	$PY - "$1" "$2" <<'PYEOF' &
+import os, socket, sys, time
+out = sys.argv[2]
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.settimeout(120)
+    got = bytearray()
+    while len(got) < 1 << 20:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    open(out + ".paused", "w").close()
+    while not os.path.exists(out + ".go"):
+        time.sleep(0.02)
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        got += b
+    open(out + ".tmp", "wb").write(got)
+    os.rename(out + ".tmp", out)
+except Exception as e:
+    open(out + ".err", "w").write(repr(e))
+PYEOF
+	PAUSED_PID=$!
+	BG_PIDS+=($PAUSED_PID)
+}
+
+# expect_refused PORT WHAT: a TCP connection to 127.0.0.1:PORT is refused
+# by the kernel (nothing listens there any more).
+expect_refused() {
+	$PY - "$1" <<'PYEOF' || fail "$2: 127.0.0.1:$1 still accepts connections"
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10).close()
+except ConnectionRefusedError:
+    sys.exit(0)
+sys.exit("connected")
+PYEOF
+}

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test_forward_config.sh - toud refuses to start on a bad [forward] or
 # [service] section, naming the section and the key: a bad value, a
-# missing key (--check-config and a real start), and a listen address
-# another program holds (found only when binding).
+# missing key (--check-config and a real start), a listen address
+# another program holds (found only when binding); on SIGHUP a bad section
+# refuses the reload and a taken address skips only its section.
 set -euo pipefail
-. "$(dirname "$0")/test_daemon_common.bash"
+. "$(dirname "$0")/test_forward_common.bash"
 
 expect_refusal() { # expect_refusal WHAT PATTERN CONFIG-TEXT
 	printf '%s\n' "$3" >"$WORK/bad.conf"
@@ -37,13 +38,23 @@ grep -qF "[forward web] listen = 127.0.0.1:$BUSY: address already in use" "$WORK
 	fail "no clear message: $(cat "$WORK/busy.log")"
 echo "ok: listen address in use: toud exits $rc naming [forward web] listen"
 
-# SIGHUP with changed sections: the running forward stays, the log says why
-LP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# SIGHUP: a bad section refuses the whole reload; a section whose address
+# is taken is logged and skipped while the others apply; the running
+# forward keeps listening through both
+LP=$(free_tcp_port)
 printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n' "$LP" >"$WORK/A.conf"
 start_daemon A -c "$WORK/A.conf"
-printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 81\n' "$LP" >"$WORK/A.conf"
+printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n[service s]\nport = 80\nto = 127.0.0.1:1\nao = nokey\n' \
+	"$LP" >"$WORK/A.conf"
 kill -HUP "$A_PID"
-wait_for "the reload's warning" 10 grep -q 'reload: the \[forward\] / \[service\] sections changed; they need a restart' "$WORK/A.log"
+wait_for "the refused reload" 10 grep -q 'reload refused, configuration unchanged: .*\[service s\] ao: no \[key nokey\] section' "$WORK/A.log"
+echo "ok: SIGHUP with ao = an unknown [key]: the reload is refused, naming it"
+printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n[forward busy]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n[service s]\nport = 80\nto = 127.0.0.1:1\n' \
+	"$LP" "$BUSY" >"$WORK/A.conf"
+kill -HUP "$A_PID"
+wait_for "the skipped section" 10 grep -qF "reload: [forward busy] listen = 127.0.0.1:$BUSY: address already in use; not started" "$WORK/A.log"
+wait_for "the reload's end" 10 grep -q 'configuration reloaded .*some \[forward\]/\[service\] sections could not start' "$WORK/A.log"
+[ "$(stats_field "$A_SOCK" services s port)" = 80 ] || fail "the new [service s] is not running"
 $PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$LP" ||
-	fail "the forward's listener is gone after the reload"
-echo "ok: SIGHUP: changed sections are reported as needing a restart; the forward keeps listening"
+	fail "the forward's listener is gone after the reloads"
+echo "ok: SIGHUP with a taken address: that section is logged and skipped, the new service starts, the forward keeps listening"

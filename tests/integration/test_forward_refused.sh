@@ -99,6 +99,10 @@ n=$(stats_field "$A_SOCK" forwards nopeer refused)
 # its end record says so and names the forward
 st=$(api "$A_SOCK" "STATUS 1")
 case "$st" in *'"via":"forward refuse"'*'"end":"reset"'*) ;; *) fail "A's STATUS 1: $st" ;; esac
-grep -q 'service deny: connection from .* refused: not in its allow list' "$WORK/B.log" ||
-	fail "B did not log the allow-list refusal"
+# the allow list is the engine's: the SYN was refused before a TCB existed
+n=$(stats_field "$B_SOCK" services deny refused_allow)
+[ "$n" -ge 1 ] || fail "B's service deny counts $n allow-list refusals"
+api "$B_SOCK" LIST | grep -q '"via":"service deny"' && fail "a connection of service deny exists on B"
+grep -q 'forward deny: connection refused: 127.0.0.1:81 refused' "$WORK/A.log" ||
+	fail "A did not log the refusal of forward deny"
 echo "ok: STATS and the log count and explain the refusals"

@@ -653,6 +653,10 @@ TT_TEST(ao_required_listener)
 	EXPECT_NONE(&b);
 	TT_EQ(host_stats(&b).DropAoMissing, 1);
 	TT_EQ(host_nconns(&b), 0);
+	struct tcp_listener_counters lc;
+	TT_EQ(tcp_listener_get_counters(l, &lc), 0);
+	TT_EQ(lc.ao_dropped, 1); /* the listener's own count (a [service]'s refusals) */
+	TT_EQ(lc.denied, 0);
 	/* optional: the same SYN makes a plain connection */
 	TT_EQ(tcp_listener_set_ao(l, TCP_AO_OPTIONAL), 0);
 	host_run_timers(&a, T0 + TCP_SEC(1));

@@ -47,6 +47,12 @@ TT_TEST(allow_refuses_outside_with_rst_before_a_tcb)
 	EXPECT_SEG(&b, F_SYN | F_ACK, b.isn, 901);
 	TT_EQ(host_nconns(&b), 1);
 	TT_EQ(host_stats(&b).DropListenDenied, 2);
+	/* the listener counts its own refusals (a [service]'s "refused") */
+	struct tcp_listener_counters lc;
+	TT_EQ(tcp_listener_get_counters(l, &lc), 0);
+	TT_EQ(lc.denied, 2);
+	TT_EQ(lc.ao_dropped, 0);
+	TT_EQ(tcp_listener_get_counters(NULL, &lc), TCP_EINVAL);
 	host_free(&b);
 }
 
