@@ -4,11 +4,12 @@
 # connecting side (CONNECT goes to each shard in turn) and on the accepting
 # side (the BPF steering by TCP ports), data flows both ways on each,
 # byte-exact; STATUS, LIST and ABORT reach a connection on either shard;
-# and with the steering off (TOUD_STEERING=kernel: the kernel's own hash
+# a [service] (which lives on shard 0: its port is pinned there) takes
+# connections whose ports would hash to either shard; and with the steering off (TOUD_STEERING=kernel: the kernel's own hash
 # picks the socket) the datagrams that reach the wrong shard are handed on
 # to theirs, counted, and the transfers are still byte-exact.
 set -euo pipefail
-. "$(dirname "$0")/test_daemon_common.bash"
+. "$(dirname "$0")/test_forward_common.bash" # (and test_daemon_common.bash)
 
 N=4 # connections per round: two per shard
 
@@ -110,6 +111,24 @@ for id in "$id1" "$id2"; do
 	[ "$end" = aborted ] || fail "connection $id ended \"$end\", expected aborted"
 done
 echo "ok: STATUS, LIST and ABORT reach connections $id1 and $id2 on both shards"
+
+# ---- a [service]: its port is pinned to shard 0 ----
+head -c 300K /dev/urandom >"$WORK/svc.bin"
+file_server SVC_TCP "$WORK/svc.bin"
+printf '[service files]\nport = 7300\nto = 127.0.0.1:%s\n' "$SVC_TCP" >"$WORK/E.conf"
+start_daemon E -c "$WORK/E.conf" -o daemon.threads=2
+pids=()
+for i in 1 2 3 4; do # A's CONNECTs alternate between its shards: local ports of both parities
+	: >"$WORK/empty.in"
+	$API stream "$A_SOCK" "CONNECT 127.0.0.1:$E_PORT 7300 timeout=10" "$WORK/empty.in" "$WORK/svc$i.out" \
+		--order last 2>"$WORK/svc$i.err" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a connection to the service failed: $(cat "$WORK"/svc*.err)"; done
+for i in 1 2 3 4; do cmp -s "$WORK/svc.bin" "$WORK/svc$i.out" || fail "service connection $i: wrong bytes"; done
+n=$(shard_field "$E_SOCK" 0 passive_opens)
+[ "$n" = 4 ] || fail "E's shard 0 accepted $n of the 4 service connections"
+echo "ok: 4 connections to a [service] on a 2-shard daemon, all on shard 0, byte-exact"
 
 # ---- no steering: the kernel's hash; misdirected datagrams are handed on ----
 export TOUD_STEERING=kernel
