@@ -29,7 +29,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -112,51 +111,22 @@ static void cc_name(int fd, char *out, size_t cap)
 		snprintf(out, cap, "?");
 }
 
-/* -t: counts what arrives on B during SECONDS while a child writes to A
- * without end; then the child is killed and both ends closed. */
+/* -t: what arrives on B during SECONDS while a child writes to A without
+ * end (bu_timed_transfer). */
 static int timed(double seconds, size_t wsize)
 {
 	int a, b;
 	char cc[32];
+	double secs;
 	tcp_pair(&a, &b);
 	cc_name(a, cc, sizeof cc);
-	char *buf = malloc(wsize > 65536 ? wsize : 65536);
-	if (!buf)
-		bu_die("malloc");
-	memset(buf, 'x', wsize);
-	uint64_t t0 = bu_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
-	pid_t pid = fork();
-	if (pid < 0)
-		bu_die("fork");
-	if (pid == 0) {
-		close(b);
-		for (;;)
-			if (bu_write_all(a, buf, wsize) < 0)
-				_exit(0);
-	}
+	uint64_t got = bu_timed_transfer(a, b, wsize, seconds, &secs);
 	close(a);
-	uint64_t got = 0, now;
-	while ((now = bu_now_ns()) < end) {
-		struct pollfd p = { .fd = b, .events = POLLIN };
-		int ms = (int)((end - now) / 1000000u) + 1;
-		if (poll(&p, 1, ms) <= 0)
-			continue;
-		ssize_t n = read(b, buf, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (uint64_t)n;
-	}
-	double secs = (double)(bu_now_ns() - t0) / 1e9;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 }; /* RST: no FIN exchange left behind */
 	setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
 	close(b);
 	printf("tcp_timed bytes=%llu cc=%s seconds=%.3f mb_s=%.3f\n", (unsigned long long)got, cc,
 	       secs, (double)got / secs / 1e6);
-	free(buf);
 	return got > 0 ? 0 : 1;
 }
 

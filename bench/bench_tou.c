@@ -313,46 +313,20 @@ static int bulk_parallel(uint64_t total, size_t wsize, unsigned n)
 	return got == each * n ? 0 : 1;
 }
 
-/* -t: what arrives on B's stream during SECONDS while a child writes to A's
- * without end; then the child is killed and both streams closed. */
+/* -t: what arrives on B's stream during SECONDS while a child writes to
+ * A's without end (bu_timed_transfer); then both streams are closed. */
 static int timed(double seconds, size_t wsize)
 {
 	int lfd, cfd, sfd;
 	char cid[32];
+	double secs;
 	open_stream(&lfd, &cfd, &sfd, cid, sizeof cid);
-	char *buf = write_buf(wsize);
-	uint64_t t0 = bu_now_ns(), end = t0 + (uint64_t)(seconds * 1e9);
-	pid_t pid = fork();
-	if (pid < 0)
-		bu_die("fork");
-	if (pid == 0) {
-		close(sfd);
-		for (;;)
-			if (bu_write_all(cfd, buf, wsize) < 0)
-				_exit(0);
-	}
-	uint64_t got = 0, now;
-	while ((now = bu_now_ns()) < end) {
-		struct pollfd p = { .fd = sfd, .events = POLLIN };
-		int ms = (int)((end - now) / 1000000u) + 1;
-		if (poll(&p, 1, ms) <= 0)
-			continue;
-		ssize_t n = read(sfd, buf, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (uint64_t)n;
-	}
-	double secs = (double)(bu_now_ns() - t0) / 1e9;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	uint64_t got = bu_timed_transfer(cfd, sfd, wsize, seconds, &secs);
 	close(sfd);
 	close(cfd);
 	close(lfd);
 	printf("tou_timed bytes=%llu seconds=%.3f mb_s=%.3f\n", (unsigned long long)got, secs,
 	       (double)got / secs / 1e6);
-	free(buf);
 	return got > 0 ? 0 : 1;
 }
 

@@ -11,12 +11,15 @@
 #define TOU_BENCH_UTIL_H
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,6 +124,45 @@ static inline int bu_read_exact(int fd, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 1;
+}
+
+/* Goodput over a fixed time (bench_tcp/bench_tou bulk -t): a child writes
+ * WSIZE-byte blocks into WFD without end while this process counts what
+ * RFD delivers during SECONDS; then the child is killed.  Returns the bytes
+ * read and sets *secs to the time taken (the caller closes both fds). */
+static inline uint64_t bu_timed_transfer(int wfd, int rfd, size_t wsize, double seconds, double *secs)
+{
+	char *buf = malloc(wsize > 65536 ? wsize : 65536);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'x', wsize);
+	uint64_t t0 = bu_now_ns(), end = t0 + (uint64_t)(seconds * 1e9), got = 0, now;
+	pid_t pid = fork();
+	if (pid < 0)
+		bu_die("fork");
+	if (pid == 0) {
+		close(rfd);
+		for (;;)
+			if (bu_write_all(wfd, buf, wsize) < 0)
+				_exit(0);
+	}
+	while ((now = bu_now_ns()) < end) {
+		struct pollfd p = { .fd = rfd, .events = POLLIN };
+		int ms = (int)((end - now) / 1000000u) + 1;
+		if (poll(&p, 1, ms) <= 0)
+			continue;
+		ssize_t n = read(rfd, buf, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (uint64_t)n;
+	}
+	*secs = (double)(bu_now_ns() - t0) / 1e9;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(buf);
+	return got;
 }
 
 static int bu_cmp_u64(const void *a, const void *b)

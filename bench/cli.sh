@@ -12,7 +12,10 @@
 #   (and, with --before, the same two CLI transfers with that tou binary,
 #    e.g. one built from an older commit: a before/after in the same run)
 # and prints each one's median MB/s (10^6 bytes/s of stream data) over the
-# rounds with its ratio to the API path's median.
+# rounds with its ratio to the API path's median, and the CPU seconds per GB
+# of the two daemons and of the apps (bench_tou; the tou and cat processes):
+# on a shared machine the CPU figures move less than the rates.  The CLI's
+# time includes starting tou, the handshake and the wait for a clean end.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
@@ -40,82 +43,79 @@ for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_tou" ${BEFORE:+"$BEFORE"}; do
 	[ -x "$f" ] || { echo "cli.sh: missing $f" >&2; exit 2; }
 done
 
-T=$(mktemp -d /tmp/tou-cli-bench.XXXXXX)
+source "$SRC/bench/lib.sh"
+bench_init tou-cli-bench
 DATA=$(mktemp /dev/shm/tou-cli-bench.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T" "$DATA"
-}
-trap cleanup EXIT
+CLEAN+=("$DATA")
 
 n=${BYTES%[KkMmGg]} s=${BYTES: -1}
 case $s in k | K) NBYTES=$((n << 10)) ;; m | M) NBYTES=$((n << 20)) ;; g | G) NBYTES=$((n << 30)) ;; *) NBYTES=$BYTES ;; esac
 head -c "$NBYTES" /dev/zero >"$DATA"
 
-PORTS=$("$RELAY" --pick-ports 2)
-PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
-for d in A B; do
-	port=$PA
-	if [ $d = B ]; then port=$PB; fi
-	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-		-o daemon.log_level=warning 2>"$T/$d.log" &
-	PIDS+=($!)
-done
-for i in $(seq 100); do
-	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
-	sleep 0.1
-done
+start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning
 
 TPORT=7200
-# cli TOU MODE: one CLI transfer of the file; prints MB/s
+HZ=$(getconf CLK_TCK)
+dticks() { awk '{ t += $14 + $15 } END { print t }' "/proc/$PID_A/stat" "/proc/$PID_B/stat"; }
+# result T0 T1 DTICKS0 APP_CPU_S: "MB/s daemon-CPU-s/GB app-CPU-s/GB"
+result() {
+	awk -v n="$NBYTES" -v a="$1" -v b="$2" -v d="$(($(dticks) - $3))" -v hz="$HZ" -v app="$4" \
+		'BEGIN { gb = n / 1e9; printf "%.1f %.2f %.2f\n", n / (b - a) / 1e6, d / hz / gb, app / gb }'
+}
+# children_cpu FILE: user+system seconds of this shell's waited-for children
+# into FILE (`times` in this shell: in a $(...) it would see the children
+# of that subshell)
+children_cpu() {
+	times >"$1.times"
+	tail -n 1 "$1.times" | awk '{ for (i = 1; i <= 2; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] } } END { print s }' >"$1"
+}
+# cli TOU MODE: one CLI transfer of the file (in a subshell: its children
+# are the tou and cat processes of this transfer)
 cli() {
-	local tou=$1 mode=$2 lp t0 t1
+	local t0 t1 d0
 	TPORT=$((TPORT + 1))
-	if [ "$mode" = file ]; then
-		"$tou" -s "$T/B.sock" listen "$TPORT" >/dev/null 2>"$T/listen.err" </dev/null &
-	else
-		"$tou" -s "$T/B.sock" listen "$TPORT" 2>"$T/listen.err" </dev/null | cat >/dev/null &
-	fi
-	lp=$!
-	for i in $(seq 50); do
-		"$TOU" -s "$T/B.sock" status 2>/dev/null | grep -q "LISTEN .*/$TPORT " && break
-		sleep 0.05
-	done
+	cli_listen "$1" "$2" "$TPORT"
+	children_cpu "$T/cpu0"
+	d0=$(dticks)
 	t0=$(date +%s.%N)
-	if [ "$mode" = file ]; then
-		"$tou" -s "$T/A.sock" connect "127.0.0.1:$PB" "$TPORT" <"$DATA" >/dev/null 2>"$T/connect.err"
-	else
-		cat "$DATA" | "$tou" -s "$T/A.sock" connect "127.0.0.1:$PB" "$TPORT" >/dev/null 2>"$T/connect.err"
-	fi || { echo "cli.sh: tou connect failed: $(cat "$T/connect.err")" >&2; exit 1; }
-	wait $lp || true
+	cli_connect "$1" "$2" "$TPORT" "$DATA"
 	t1=$(date +%s.%N)
-	awk -v n="$NBYTES" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", n / (b - a) / 1e6 }'
+	children_cpu "$T/cpu1"
+	result "$t0" "$t1" "$d0" "$(awk '{ v[NR] = $1 } END { print v[2] - v[1] }' "$T/cpu0" "$T/cpu1")"
 }
 api() {
+	local out d0 t0 t1
 	TPORT=$((TPORT + 1))
-	"$BB/bench_tou" bulk -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p "$TPORT" -n "$NBYTES" 2>/dev/null |
-		tr ' ' '\n' | sed -n 's/^mb_s=//p'
+	d0=$(dticks)
+	out=$("$BB/bench_tou" bulk -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p "$TPORT" -n "$NBYTES" 2>/dev/null)
+	t1=$(tr ' ' '\n' <<<"$out" | sed -n 's/^seconds=//p')
+	result 0 "$t1" "$d0" "$(tr ' ' '\n' <<<"$out" | sed -n 's/^app_cpu_s=//p')"
 }
 
 KEYS=(api file pipe)
 if [ -n "$BEFORE" ]; then KEYS+=(file_before pipe_before); fi
-declare -A R
+declare -A R D A
+add() { # add KEY "MB/s dcpu acpu"
+	local m d a
+	read -r m d a <<<"$2"
+	R[$1]+=" $m"
+	D[$1]+=" $d"
+	A[$1]+=" $a"
+}
 for ((r = 0; r < ROUNDS; r++)); do
-	R[api]+=" $(api)"
-	R[file]+=" $(cli "$TOU" file)"
-	R[pipe]+=" $(cli "$TOU" pipe)"
+	add api "$(api)"
+	add file "$(cli "$TOU" file)"
+	add pipe "$(cli "$TOU" pipe)"
 	if [ -n "$BEFORE" ]; then
-		R[file_before]+=" $(cli "$BEFORE" file)"
-		R[pipe_before]+=" $(cli "$BEFORE" pipe)"
+		add file_before "$(cli "$BEFORE" file)"
+		add pipe_before "$(cli "$BEFORE" pipe)"
 	fi
 done
 median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 API=$(median "${R[api]}")
 echo "tou CLI against the API path, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $NBYTES bytes, $ROUNDS rounds interleaved"
-printf "%-46s %10s %8s   %s\n" "" "MB/s p50" "/API" "(each round)"
+echo "(medians; CPU s/GB: the two daemons, and the apps: bench_tou, or the tou and cat processes)"
+printf "%-46s %9s %6s %10s %10s   %s\n" "" "MB/s" "/API" "toud s/GB" "apps s/GB" "(MB/s of each round)"
 label() {
 	case $1 in
 	api) echo "API (bench_tou bulk)" ;;
@@ -127,6 +127,7 @@ label() {
 }
 for k in "${KEYS[@]}"; do
 	m=$(median "${R[$k]}")
-	printf "%-46s %10s %8s  %s\n" "$(label "$k")" "$m" \
-		"$(awk -v a="$m" -v b="$API" 'BEGIN { printf "%.2f", a / b }')" "${R[$k]}"
+	printf "%-46s %9s %6s %10s %10s  %s\n" "$(label "$k")" "$m" \
+		"$(awk -v a="$m" -v b="$API" 'BEGIN { printf "%.2f", a / b }')" "$(median "${D[$k]}")" \
+		"$(median "${A[$k]}")" "${R[$k]}"
 done

@@ -67,19 +67,17 @@ for cc in $CCS; do
 		{ echo "grid.sh: the kernel has no congestion control '$cc'" >&2; exit 2; }
 done
 
-T=$(mktemp -d /tmp/tou-grid.XXXXXX)
+source "$SRC/bench/lib.sh"
+bench_init tou-grid
 NSA=tougridA$$ NSB=tougridB$$
 KA=10.213.0.1 KB=10.213.0.2
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+# the namespaces go with the rest at exit
+grid_cleanup() {
+	bench_cleanup
 	ip netns del "$NSA" 2>/dev/null || true
 	ip netns del "$NSB" 2>/dev/null || true
-	rm -rf "$T"
 }
-trap cleanup EXIT
+trap grid_cleanup EXIT
 trap 'exit 130' INT TERM
 
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
@@ -111,9 +109,8 @@ impair() {
 }
 
 # -- the kernel's path: two namespaces, a TUN in each, bridged over the relay
-PORTS=$("$RELAY" --pick-ports 4)
+PORTS=$("$RELAY" --pick-ports 2)
 BA=$(sed -n 1p <<<"$PORTS") BBP=$(sed -n 2p <<<"$PORTS")
-TA=$(sed -n 3p <<<"$PORTS") TB=$(sed -n 4p <<<"$PORTS")
 start_relay KREL "$BA" "$BBP"
 ip netns add "$NSA"
 ip netns add "$NSB"
@@ -133,19 +130,8 @@ bridge "$NSB" "$KB" "$KA" "$BBP"
 KDEFAULT=$(ip netns exec "$NSA" cat /proc/sys/net/ipv4/tcp_congestion_control)
 
 # -- tou's path: two daemons on loopback, A sends to the relay, B answers it
-for d in A B; do
-	port=$TA
-	if [ $d = B ]; then port=$TB; fi
-	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-		-o daemon.log_level=warning 2>"$T/toud$d.log" &
-	PIDS+=($!)
-done
-for i in $(seq 100); do
-	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
-	sleep 0.1
-done
-[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] || { echo "grid.sh: toud did not start" >&2; cat "$T"/toud?.log >&2; exit 1; }
-start_relay TREL "$TA" "$TB"
+start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning
+start_relay TREL "$PA" "$PB"
 
 echo "tou against the kernel's TCP on one impaired path, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r)"
 echo "$SECS s per run; loss each way; kernel default congestion control: $KDEFAULT; tou: CUBIC; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"

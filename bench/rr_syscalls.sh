@@ -32,31 +32,10 @@ command -v strace >/dev/null || { echo "rr_syscalls.sh: needs strace" >&2; exit 
 for f in "$TOUD" "$RELAY" "$BB/bench_tou"; do
 	[ -x "$f" ] || { echo "rr_syscalls.sh: missing $f" >&2; exit 2; }
 done
-T=$(mktemp -d /tmp/tou-rrsys.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-PORTS=$("$RELAY" --pick-ports 2)
-PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
-DP=()
-for d in A B; do
-	port=$PA
-	if [ $d = B ]; then port=$PB; fi
-	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-		-o daemon.log_level=warning 2>"$T/$d.log" &
-	PIDS+=($!)
-	DP+=($!)
-done
-for i in $(seq 100); do
-	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
-	sleep 0.1
-done
+source "$SRC/bench/lib.sh"
+bench_init tou-rrsys
+start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning
+DP=("$PID_A" "$PID_B")
 for i in 0 1; do
 	strace -c -f -o "$T/d$i.strace" -p "${DP[$i]}" 2>/dev/null &
 	PIDS+=($!)
@@ -72,7 +51,7 @@ wait "${PIDS[2]}" "${PIDS[3]}" 2>/dev/null || true
 # per round trip: calls by name from strace -c's table
 per_rt() { # per_rt FILE LABEL
 	awk -v n="$N" -v l="$2" '
-		$1 ~ /^[0-9.]+$/ && NF >= 5 { name = $NF; calls = $4; if (calls ~ /^[0-9]+$/) c[name] += calls }
+		$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { name = $NF; calls = $4; if (calls ~ /^[0-9]+$/) c[name] += calls }
 		END { t = 0; line = ""
 		      for (k in c) { t += c[k]; if (c[k] / n >= 0.05) line = line sprintf(" %s=%.2f", k, c[k] / n) }
 		      printf "%-8s total=%.2f%s\n", l, t / n, line }' "$1"

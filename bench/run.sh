@@ -23,6 +23,8 @@
 #             control and CUBIC) through the same impairment relay at 0, 1,
 #             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
 #             3 s per point, or 30 s with --grid-full; --no-grid skips it
+#   setups/s  bench/conn.sh: connect, 1 byte each way, close, 1/4/16 clients,
+#             tou against kernel TCP
 #   cores     bench_tou bulk with 1 and with 8 streams at once, between two
 #             daemons with [daemon] threads = 1 and with threads = auto (one
 #             engine shard per CPU), the two kinds of pair interleaved
@@ -46,7 +48,7 @@ while [ $# -gt 0 ]; do
 	--no-build) BUILD_IT=0; shift ;;
 	--grid-full) GRID=full; shift ;;
 	--no-grid) GRID=none; shift ;;
-	-h | --help) sed -n '2,32p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,34p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build] [--grid-full | --no-grid]" >&2; exit 2 ;;
 	esac
 done
@@ -59,16 +61,8 @@ for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_udp" "$BB/bench_tcp" "$BB/bench_tou"
 	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
 done
 
-T=$(mktemp -d /tmp/tou-bench.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-	if [ -n "${DATA:-}" ]; then rm -f "$DATA"; fi
-}
-trap cleanup EXIT
+source "$SRC/bench/lib.sh"
+bench_init tou-bench
 
 # kv "LINE" KEY: the value of KEY=... in a result line
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
@@ -92,20 +86,7 @@ UDPRR=$("$BB/bench_udp" rr -n "$RTS"); echo "$UDPRR"
 TCPRR=$("$BB/bench_tcp" rr -n "$RTS"); echo "$TCPRR"
 
 echo "-- tou: two toud daemons on 127.0.0.1"
-PORTS=$("$RELAY" --pick-ports 2)
-PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
-for d in A B; do
-	port=$PA
-	if [ $d = B ]; then port=$PB; fi
-	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-		-o daemon.log_level=notice 2>"$T/$d.log" &
-	PIDS+=($!)
-	printf -v "PID_$d" %s $!
-done
-for i in $(seq 100); do
-	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
-	sleep 0.1
-done
+start_pair "$TOUD" "$RELAY"
 TOUBULK=$("$BB/bench_tou" bulk -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p 7000 \
 	-n "$NBYTES" -P "$PID_A,$PID_B" 2>"$T/bulk.err") || { cat "$T/bulk.err" >&2; exit 1; }
 echo "$TOUBULK"
@@ -120,30 +101,16 @@ echo "$TOURRW"
 # twice: `tou connect < FILE` (a file in /dev/shm: sendfile(2)) into `tou listen >
 # /dev/null` (splice(2)), and through pipes (cat FILE | tou connect, tou listen | cat)
 DATA=$(mktemp /dev/shm/tou-bench.XXXXXX)
+CLEAN+=("$DATA")
 head -c "$NBYTES" /dev/zero >"$DATA"
 HZ=$(getconf CLK_TCK)
 cli_run() { # cli_run LABEL PORT MODE(file|pipe): prints a tou_cli result line
-	local lp t0 t1 c0a c0b c1a c1b
-	if [ "$3" = file ]; then
-		"$TOU" -s "$T/B.sock" listen "$2" >/dev/null 2>"$T/cli.listen.err" </dev/null &
-	else
-		"$TOU" -s "$T/B.sock" listen "$2" 2>"$T/cli.listen.err" </dev/null | cat >/dev/null &
-	fi
-	lp=$!
-	PIDS+=($lp)
-	for i in $(seq 60); do
-		"$TOU" -s "$T/B.sock" status 2>/dev/null | grep -q "LISTEN .*/$2 " && break
-		sleep 0.05
-	done
+	local t0 t1 c0a c0b c1a c1b
+	cli_listen "$TOU" "$3" "$2"
 	c0a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
 	c0b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
 	t0=$(date +%s.%N)
-	if [ "$3" = file ]; then
-		"$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" <"$DATA" >/dev/null 2>"$T/cli.err"
-	else
-		cat "$DATA" | "$TOU" -s "$T/A.sock" connect "127.0.0.1:$PB" "$2" >/dev/null 2>"$T/cli.err"
-	fi || { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
-	wait $lp || true
+	cli_connect "$TOU" "$3" "$2" "$DATA"
 	t1=$(date +%s.%N)
 	c1a=$(awk '{print $14 + $15}' "/proc/$PID_A/stat")
 	c1b=$(awk '{print $14 + $15}' "/proc/$PID_B/stat")
@@ -280,3 +247,7 @@ if [ "$GRID" != none ]; then
 		"$SRC/bench/grid.sh" -B "$BUILD" --no-build "${gopt[@]}"
 	fi
 fi
+
+# The cost of a connection (bench/conn.sh: its own pair of daemons)
+echo
+"$SRC/bench/conn.sh" -B "$BUILD" --no-build

@@ -24,4 +24,25 @@
  */
 const char *tou_addr_not_unicast(int af, const void *addr);
 
+#include <net/if.h>
+#include <stdint.h>
+
+/* The directed broadcast addresses of this host's IPv4 subnets, as
+ * tou_addr_not_unicast() reads them from getifaddrs(3) (a netlink dump of
+ * about ten system calls): a caller that judges many destinations (toud,
+ * once per CONNECT) keeps one list and loads it again when it is old. */
+#define TOU_BCAST_MAX 64
+struct tou_bcast {
+	unsigned n;
+	struct {
+		uint32_t addr;              /* network byte order */
+		char ifname[IF_NAMESIZE];
+	} e[TOU_BCAST_MAX];
+};
+/* Fill l from getifaddrs(3).  0, or -1 (errno set; l is then empty:
+ * nothing is refused as a subnet broadcast). */
+int tou_bcast_load(struct tou_bcast *l);
+/* tou_addr_not_unicast() against the list l (NULL: a fresh getifaddrs(3)). */
+const char *tou_addr_not_unicast_in(int af, const void *addr, const struct tou_bcast *l);
+
 #endif

@@ -186,8 +186,9 @@ void client_handover(struct client *cl, struct bridge *b)
 	conn_names(a, &b->remote, b->lport, b->rport, local, sizeof local, rem, sizeof rem);
 	cl->br = NULL;
 	b->owner_data = NULL;
-	if (!cl->ls || lstream_printf(cl->ls, "OK %" PRIu64 " %s %s", b->id, local, rem) != 0 ||
-	    bridge_attach(b, cl->ls, cl->pend, cl->pend_len, cl->app_eof) != 0) {
+	char ok[TOU_PROTO_MAX_LINE];
+	snprintf(ok, sizeof ok, "OK %" PRIu64 " %s %s\n", b->id, local, rem);
+	if (!cl->ls || bridge_attach_answer(b, cl->ls, ok, cl->pend, cl->pend_len, cl->app_eof) != 0) {
 		bridge_reset(b); /* the app is gone (or no memory): nobody reads this connection */
 		client_close(cl);
 		return;
@@ -314,7 +315,7 @@ struct client *client_new(struct api *a)
 	}
 	cl->api = a;
 	cl->ls = ls;
-	lstream_hold(ls, &client_ops, cl);
+	lstream_hold(ls, &client_ops, cl, 0);
 	uv_timer_init(sh->loop, &cl->timer);
 	cl->timer.data = cl;
 	cl->phase = CL_REQUEST;

@@ -16,6 +16,7 @@
 #include "bridge.h"
 #include "fifo.h"
 #include "lstream.h"
+#include "tou_addr.h"
 #include "tou_proto.h"
 #include "toud.h"
 
@@ -114,6 +115,8 @@ struct api {
 	unsigned next_shard;            /* shard 0: where the next CONNECT goes */
 	uint64_t refused_uid;           /* of which over max_api_clients_per_uid */
 	uint64_t refused_reserve;       /* of which non-root into api_root_reserve */
+	struct tou_bcast bcast;         /* the host's subnet broadcasts (api_bcast) */
+	tcp_time_t bcast_at;            /* when read, 0: never */
 	uint8_t rbuf[API_RBUF];
 };
 

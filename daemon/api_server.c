@@ -76,6 +76,21 @@ static void connect_ended(struct bridge *b, int err)
 
 static const struct bridge_ops connect_ops = { connect_opened, connect_ended };
 
+/* The directed broadcast addresses of the host's subnets, which CONNECT
+ * refuses (RFC 1122 4.2.3.10): read again once they are a second old, so
+ * that a CONNECT costs no netlink dump of its own.  An address added within
+ * that second is still refused, by the kernel: the SYN's send fails with
+ * EACCES and the CONNECT ends "unreachable" all the same. */
+static const struct tou_bcast *api_bcast(struct api *a)
+{
+	tcp_time_t now = toud_now();
+	if (!a->bcast_at || now - a->bcast_at >= TCP_SEC(1)) {
+		tou_bcast_load(&a->bcast);
+		a->bcast_at = now;
+	}
+	return &a->bcast;
+}
+
 static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 {
 	struct client *cl = arg;
@@ -89,7 +104,7 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "cannot resolve \"%s\": %s", cl->req.host, uv_strerror(status));
 		return;
 	}
-	const char *why = tou_addr_not_unicast(ep->family == 4 ? AF_INET : AF_INET6, ep->addr);
+	const char *why = tou_addr_not_unicast_in(ep->family == 4 ? AF_INET : AF_INET6, ep->addr, api_bcast(a));
 	if (why) { /* RFC 1122 4.2.3.10: OPEN to a broadcast or multicast address is an error */
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "%s is %s, not one host", cl->req.host, why);
 		return;

@@ -195,7 +195,8 @@ static void maybe_free(struct bridge *b)
 
 /* ---- owner requests ---- */
 
-int bridge_attach(struct bridge *b, struct lstream *ls, const uint8_t *held, size_t len, int app_eof)
+int bridge_attach_answer(struct bridge *b, struct lstream *ls, const char *answer, const uint8_t *held,
+			 size_t len, int app_eof)
 {
 	if (b->state != BRIDGE_PARKED)
 		return -1;
@@ -207,13 +208,45 @@ int bridge_attach(struct bridge *b, struct lstream *ls, const uint8_t *held, siz
 		b->held_len = len;
 		b->held_off = 0;
 	}
+	if (answer) {
+		/* the answer line and what the peer has sent already (a
+		 * server's greeting, data that came with the handshake's ACK)
+		 * in one write */
+		struct tcp_iov v[LSTREAM_IOV_MAX], r[2];
+		size_t alen = strlen(answer);
+		int n = 0;
+		v[n++] = (struct tcp_iov){ (uint8_t *)answer, alen };
+		if (b->tc && tcp_recv_peek(b->tc, r) > 0) {
+			v[n++] = r[0];
+			if (r[1].len)
+				v[n++] = r[1];
+		}
+		ssize_t took = lstream_write(ls, v, n, BRIDGE_RBUF > alen ? BRIDGE_RBUF : alen);
+		if (took < (ssize_t)alen) {
+			free(b->held);
+			b->held = NULL;
+			b->held_len = 0;
+			return -1;
+		}
+		if ((size_t)took > alen) {
+			ssize_t k = tcp_recv_consume(b->tc, (size_t)took - alen, toud_now());
+			if (k < 0)
+				log_warn("conn %" PRIu64 ": receive: %s", b->id, tcp_strerror((int)k));
+		}
+	}
 	b->ls = ls;
-	lstream_hold(ls, &stream_ops, b);
+	/* with nothing held the reads go on, straight to the bridge */
+	lstream_hold(ls, &stream_ops, b, len == 0 && !app_eof);
 	/* room for big writes to the app: fewer partial writes and copies */
 	lstream_set_bufs(ls, BRIDGE_SOCKBUF);
 	b->state = BRIDGE_OPEN;
 	note(b, BRIDGE_EV_DATA | BRIDGE_EV_WRITABLE | (app_eof ? BRIDGE_DO_FIN : 0));
 	return 0;
+}
+
+int bridge_attach(struct bridge *b, struct lstream *ls, const uint8_t *held, size_t len, int app_eof)
+{
+	return bridge_attach_answer(b, ls, NULL, held, len, app_eof);
 }
 
 void bridge_reset(struct bridge *b)

@@ -149,6 +149,11 @@ struct bridge *bridge_accepted(struct bridge_set *set, struct tcp_conn *tc, long
  * app's bytes already read (copied); app_eof: the app has already shut
  * its side.  0, or -1 (not PARKED, or out of memory: the caller keeps ls). */
 int bridge_attach(struct bridge *b, struct lstream *ls, const uint8_t *held, size_t len, int app_eof);
+/* The same, writing first the line `answer` (the API's "OK ...\n"), in
+ * one write with the bytes the peer has sent already.  -1 also when that
+ * write fails (the app is gone). */
+int bridge_attach_answer(struct bridge *b, struct lstream *ls, const char *answer, const uint8_t *held,
+			 size_t len, int app_eof);
 /* RST now (ABORT, a refused accept, the shutdown deadline). */
 void bridge_reset(struct bridge *b);
 /* The daemon is stopping: as if the app had shut its side (FIN after

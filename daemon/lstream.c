@@ -167,9 +167,13 @@ int lstream_open_fd(uv_loop_t *loop, int fd, struct lstream_pool *pool, struct l
 	return 0;
 }
 
-void lstream_hold(struct lstream *ls, const struct lstream_ops *ops, void *holder)
+void lstream_hold(struct lstream *ls, const struct lstream_ops *ops, void *holder, int keep_reading)
 {
-	uv_read_stop(&ls->u.s);
+	/* a stop and a start in the same turn cost libuv two epoll_ctl calls
+	 * (EPOLL_CTL_ADD, EEXIST, then MOD): a holder that reads at once keeps
+	 * the reads going, and gets them from now on */
+	if (!keep_reading)
+		uv_read_stop(&ls->u.s);
 	ls->ops = ops;
 	ls->holder = holder;
 }
@@ -190,6 +194,37 @@ void lstream_read_stop(struct lstream *ls)
 
 /* ---- the write path ---- */
 
+static void set_sndbuf(struct lstream *ls, int bytes)
+{
+	uv_os_fd_t fd;
+	if (uv_fileno(&ls->u.h, &fd) == 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+}
+
+/* uv_try_write of the pieces of iov from byte off on: what the socket
+ * took (0 when it is full), or -1 when the stream failed. */
+static ssize_t try_write_from(struct lstream *ls, const struct tcp_iov *iov, int n, size_t off)
+{
+	uv_buf_t b[LSTREAM_IOV_MAX];
+	unsigned nb = 0;
+	for (int i = 0; i < n; i++) {
+		if (off >= iov[i].len) {
+			off -= iov[i].len;
+			continue;
+		}
+		b[nb++] = uv_buf_init((char *)iov[i].base + off, (unsigned)(iov[i].len - off));
+		off = 0;
+	}
+	if (nb == 0)
+		return 0;
+	int r = uv_try_write(&ls->u.s, b, nb);
+	if (r > 0)
+		return r;
+	if (r < 0 && r != UV_EAGAIN)
+		return -1;
+	return 0;
+}
+
 ssize_t lstream_write(struct lstream *ls, const struct tcp_iov *iov, int n, size_t max_copy)
 {
 	if (ls->state != LS_OPEN)
@@ -198,16 +233,20 @@ ssize_t lstream_write(struct lstream *ls, const struct tcp_iov *iov, int n, size
 	for (int i = 0; i < n; i++)
 		total += iov[i].len;
 	if (ls->queued == 0) { /* nothing queued: the socket may take it now */
-		uv_buf_t b[2];
-		for (int i = 0; i < n; i++)
-			b[i] = uv_buf_init((char *)iov[i].base, (unsigned)iov[i].len);
-		int r = uv_try_write(&ls->u.s, b, (unsigned)n);
-		if (r > 0) {
-			done = (size_t)r;
-		} else if (r < 0 && r != UV_EAGAIN) {
+		ssize_t r = try_write_from(ls, iov, n, 0);
+		if (r >= 0 && (size_t)r < total && ls->sndbuf_want) {
+			/* the socket buffer is the limit for the first time:
+			 * grow it now (lstream_set_bufs) and try the rest */
+			set_sndbuf(ls, ls->sndbuf_want);
+			ls->sndbuf_want = 0;
+			ssize_t more = try_write_from(ls, iov, n, (size_t)r);
+			r = more < 0 ? -1 : r + more;
+		}
+		if (r < 0) {
 			ls->state = LS_FAILED;
 			return -1;
 		}
+		done = (size_t)r;
 	}
 	if (done == total)
 		return (ssize_t)total;
@@ -313,8 +352,16 @@ int lstream_hung_up(struct lstream *ls)
 void lstream_set_bufs(struct lstream *ls, int bytes)
 {
 	uv_os_fd_t fd;
-	if (uv_fileno(&ls->u.h, &fd) != 0)
+	if (ls->is_tcp) {
+		if (uv_fileno(&ls->u.h, &fd) != 0)
+			return;
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+	}
+	/* a Unix stream socket: the sender's SO_SNDBUF bounds what is in
+	 * flight (SO_RCVBUF bounds nothing), so only SO_SNDBUF, and only once
+	 * a write finds the default too small: a short stream makes no
+	 * system call for it */
+	ls->sndbuf_want = bytes;
 }

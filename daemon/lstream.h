@@ -54,6 +54,7 @@ struct lstream {
 	} u;
 	int is_tcp;
 	int close_reset;                /* close with RST (TCP streams) */
+	int sndbuf_want;                /* SO_SNDBUF to set at the first short write, 0: none */
 	enum lstream_state state;
 	size_t queued;                  /* bytes in uv_write requests */
 	struct lstream_pool *pool;
@@ -70,15 +71,17 @@ struct lstream *lstream_new(uv_loop_t *loop, int tcp, struct lstream_pool *pool)
  * negative libuv code. */
 int lstream_open_fd(uv_loop_t *loop, int fd, struct lstream_pool *pool, struct lstream **out);
 
-/* The holder from now on (reading stops until the holder starts it). */
-void lstream_hold(struct lstream *ls, const struct lstream_ops *ops, void *holder);
+/* The holder from now on.  Reading stops until the holder starts it,
+ * unless keep_reading: then reads (if on) go on, to the new holder. */
+void lstream_hold(struct lstream *ls, const struct lstream_ops *ops, void *holder, int keep_reading);
 int lstream_read_start(struct lstream *ls);  /* idempotent; 0 or a libuv code */
 void lstream_read_stop(struct lstream *ls);  /* idempotent */
 
-/* Writes the n pieces of iov (n <= 2): what the socket takes now, then at
+/* Writes the n pieces of iov (n <= LSTREAM_IOV_MAX): what the socket takes now, then at
  * most max_copy more bytes copied into one queued write (SIZE_MAX: all).
  * Returns the bytes taken (the rest is the caller's to keep), or -1 if
  * the stream failed or is closing (then nothing is taken). */
+#define LSTREAM_IOV_MAX 3
 ssize_t lstream_write(struct lstream *ls, const struct tcp_iov *iov, int n, size_t max_copy);
 /* One text line ("\n" appended), all of it queued if need be. */
 int lstream_printf(struct lstream *ls, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -91,7 +94,8 @@ void lstream_close_drained(struct lstream *ls, int reset);
 void lstream_close(struct lstream *ls, int reset);
 /* Did the app close its socket completely (not just shut its write side)? */
 int lstream_hung_up(struct lstream *ls);
-/* SO_SNDBUF / SO_RCVBUF of the socket (best effort). */
+/* SO_SNDBUF / SO_RCVBUF of the socket (best effort; a Unix socket's
+ * SO_SNDBUF only, set when a write first finds the socket full). */
 void lstream_set_bufs(struct lstream *ls, int bytes);
 
 #endif

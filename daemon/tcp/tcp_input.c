@@ -1271,6 +1271,24 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	return 0;
 }
 
+/* Is a SYN reaching TIME-WAIT from a newer incarnation of the connection?
+ * RFC 6191 2, when the old incarnation used timestamps: honored if "the
+ * timestamp contained in the incoming SYN segment is greater than the last
+ * timestamp seen on the previous incarnation", or equal to it with "the
+ * sequence number of the incoming SYN segment ... greater than the last
+ * sequence number seen" (a new connection in the same millisecond: the
+ * peer's TSval clock ticks once per ms, RFC 7323 5.4; without this case
+ * such a SYN drew a challenge ACK and the peer's connect stalled for its
+ * 1 s SYN retransmission); a SYN without timestamps by its sequence number
+ * alone.  Without timestamps, by the sequence number (RFC 1122 4.2.2.13). */
+static int tw_syn_newer(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+	int seq_newer = seq_gt(seg->seq, c->rcv_nxt);
+	if (!c->ts_ok || !seg->has_ts || !c->s->cfg.timestamps)
+		return seq_newer;
+	return seq_gt(seg->tsval, c->ts_recent) || (seg->tsval == c->ts_recent && seq_newer);
+}
+
 int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		  struct tcp_seg *seg, tcp_time_t now)
 {
@@ -1302,13 +1320,11 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		return r;
 	}
 	if (c->state == TCP_S_TIME_WAIT && (seg->flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
-	    seq_gt(seg->seq, c->rcv_nxt) &&
-	    (!c->ts_ok || (seg->has_ts && seq_gt(seg->tsval, c->ts_recent)))) {
+	    tw_syn_newer(c, seg)) {
 		/* RFC 9293 3.6.1: "it MAY accept a new SYN from the remote TCP
 		 * endpoint to reopen the connection directly from TIME-WAIT state
-		 * (MAY-2)" - if the SYN is newer than the old incarnation (its
-		 * sequence number beyond RCV.NXT, RFC 1122 4.2.2.13, and with
-		 * timestamps a newer TSval, RFC 6191) and the port listens. */
+		 * (MAY-2)" - if the SYN is newer than the old incarnation
+		 * (tw_syn_newer) and the port listens. */
 		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
 		int ao_mkt;
 		if (l && tcp_ao_syn_check(s, l, from, seg, &ao_mkt) == 0) {

@@ -267,6 +267,70 @@ TT_TEST(tw_record_keeps_the_ack_rate_limit)
 	host_free(&b);
 }
 
+/* The listener h closes first and ends in TIME-WAIT (released: a
+ * record); the peer p (timestamps, last TSval 501) is gone.  0 or -1. */
+static int listener_in_time_wait(struct host *h, struct peer *p)
+{
+	struct tcp_conn *c;
+	if (fx_passive(h, p, &c, .ts = 1, .tsval = 500) != 0)
+		return -1;
+	tcp_close(c, h->now);
+	if (!host_pop(h) || h->seg.flags != (F_FIN | F_ACK))
+		return -1;
+	/* the peer ACKs the FIN and sends its own: TSval 501 is the last */
+	peer_send(p, .flags = F_FIN | F_ACK, .ack = 301);
+	if (!host_pop(h) || h->seg.flags != F_ACK || tcp_conn_state(c) != TCP_S_TIME_WAIT)
+		return -1;
+	tcp_release(c, h->now);
+	host_drop_all(h);
+	return mem(h).time_wait == 1 ? 0 : -1;
+}
+
+/* RFC 6191 2 on the listener's side: a SYN for a TIME-WAIT 4-tuple with
+ * the same TSval as the old incarnation's last (a new connection within
+ * the same millisecond) and a sequence number beyond RCV.NXT opens the
+ * new connection; with the same TSval and an old sequence number, or an
+ * older TSval, the TIME-WAIT stays (before, the equal TSval drew a
+ * challenge ACK and the peer's connect waited 1 s for its retransmission:
+ * bench/conn.sh saw such 1 s setups). */
+TT_TEST(tw_reopen_same_tsval_newer_seq)
+{
+	struct host h;
+	struct peer p;
+	TT_EQ(listener_in_time_wait(&h, &p), 0);
+	peer_send(&p, .flags = F_SYN, .seq = 5000, .ack = 0, .tsval = 501, .tsecr = 0);
+	TT_ASSERT(host_pop(&h));
+	TT_EQ(h.seg.flags, F_SYN | F_ACK);
+	TT_EQ(h.seg.ack, 5001);
+	TT_EQ(mem(&h).time_wait, 0);
+	host_free(&h);
+}
+
+TT_TEST(tw_reopen_refused_same_tsval_old_seq)
+{
+	struct host h;
+	struct peer p;
+	TT_EQ(listener_in_time_wait(&h, &p), 0);
+	/* RCV.NXT is 102 (after the peer's FIN) */
+	peer_send(&p, .flags = F_SYN, .seq = 101, .ack = 0, .tsval = 501, .tsecr = 0);
+	while (host_pop(&h))
+		TT_ASSERT(h.seg.flags != (F_SYN | F_ACK));
+	TT_EQ(mem(&h).time_wait, 1);
+	host_free(&h);
+}
+
+TT_TEST(tw_reopen_refused_older_tsval)
+{
+	struct host h;
+	struct peer p;
+	TT_EQ(listener_in_time_wait(&h, &p), 0);
+	peer_send(&p, .flags = F_SYN, .seq = 5000, .ack = 0, .tsval = 400, .tsecr = 0);
+	while (host_pop(&h))
+		TT_ASSERT(h.seg.flags != (F_SYN | F_ACK));
+	TT_EQ(mem(&h).time_wait, 1);
+	host_free(&h);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);

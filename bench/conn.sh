@@ -1,0 +1,88 @@
+#!/bin/bash
+# bench/conn.sh - the cost of a connection: setups per second (connect, one
+# byte each way, close) through two toud daemons on 127.0.0.1, against the
+# kernel's TCP over loopback in the same run (never part of the test run).
+#
+#   bench/conn.sh [-B BUILD_DIR] [--toud BIN] [-c "1 4 16"] [-t SECONDS]
+#                 [--no-build] [--tou-only]
+#
+# For each number of parallel clients (-c, default "1 4 16") it runs
+# bench_conn tcp and bench_conn tou (bench/bench_conn.c) for SECONDS each
+# (default 3) and prints setups/s, the ratio tou/kernel and the daemons' CPU
+# microseconds per connection.  --toud BIN measures another toud binary
+# (e.g. an older build) with the same clients; --tou-only skips the kernel
+# rows (for interleaved A/B runs of two daemons).
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$SRC/build-bench
+TOUD=
+CLIENTS="1 4 16"
+SECS=3
+BUILD_IT=1
+TOU_ONLY=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	-B) BUILD=$2; shift 2 ;;
+	--toud) TOUD=$2; shift 2 ;;
+	-c) CLIENTS=$2; shift 2 ;;
+	-t) SECS=$2; shift 2 ;;
+	--no-build) BUILD_IT=0; shift ;;
+	--tou-only) TOU_ONLY=1; shift ;;
+	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	*) echo "usage: $0 [-B BUILD_DIR] [--toud BIN] [-c \"1 4 16\"] [-t SECONDS] [--no-build] [--tou-only]" >&2; exit 2 ;;
+	esac
+done
+if [ "$BUILD_IT" = 1 ]; then
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$BUILD" -j2 --target toud relay bench_conn >/dev/null
+fi
+TOUD=${TOUD:-$BUILD/daemon/toud}
+RELAY=$BUILD/tests/tools/relay BC=$BUILD/bench/bench_conn
+for f in "$TOUD" "$RELAY" "$BC"; do
+	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
+done
+
+T=$(mktemp -d /tmp/tou-conn.XXXXXX)
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+PORTS=$("$RELAY" --pick-ports 2)
+PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
+for d in A B; do
+	port=$PA
+	if [ $d = B ]; then port=$PB; fi
+	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
+		-o daemon.log_level=notice 2>"$T/$d.log" &
+	PIDS+=($!)
+	printf -v "PID_$d" %s $!
+done
+for i in $(seq 100); do
+	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
+	sleep 0.1
+done
+
+echo "== connection setups per second (connect, 1 byte each way, close; ${SECS} s each)"
+printf "%-10s %12s %12s %9s %16s\n" "clients" "kTCP /s" "tou /s" "/kTCP" "daemon us/conn"
+tport=7100
+for c in $CLIENTS; do
+	tcp=
+	if [ "$TOU_ONLY" = 0 ]; then
+		tcp=$("$BC" tcp -c "$c" -t "$SECS")
+	fi
+	tou=$("$BC" tou -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p "$tport" -c "$c" \
+		-t "$SECS" -P "$PID_A,$PID_B" 2>"$T/conn.err") || { cat "$T/conn.err" >&2; exit 1; }
+	tport=$((tport + 1))
+	printf "%-10s %12s %12s %9s %16s" "$c" "$(kv "$tcp" per_s)" "$(kv "$tou" per_s)" \
+		"$(ratio "$(kv "$tou" per_s)" "$(kv "$tcp" per_s)")" "$(kv "$tou" daemon_cpu_us_per_conn)"
+	errs=$(kv "$tou" errors)
+	if [ "${errs:-0}" != 0 ]; then printf "  (%s failed)" "$errs"; fi
+	printf "\n"
+done

@@ -1,0 +1,86 @@
+# bench/lib.sh - what the bench scripts (run.sh, cli.sh, grid.sh,
+# rr_syscalls.sh) share; sourced, not run.
+#
+#   bench_init PREFIX      a temporary directory $T (/tmp/PREFIX.XXXXXX) and
+#                          the exit trap that ends every process in $PIDS and
+#                          removes $T and the paths in $CLEAN
+#   start_pair TOUD RELAY [toud options...]
+#                          two toud daemons on free UDP ports of 127.0.0.1
+#                          (picked by RELAY --pick-ports), API sockets
+#                          $T/A.sock and $T/B.sock; sets PA, PB, PID_A, PID_B
+#   wait_listener TOU SOCK PORT
+#                          until that daemon lists a listener on PORT
+#   cli_listen TOU MODE PORT, then cli_connect TOU MODE PORT FILE
+#                          one CLI transfer of FILE from daemon A to B:
+#                          `tou listen` on B (started, listening: sets
+#                          CLI_LP), then `tou connect` from A, waiting for
+#                          both.  MODE file: `tou connect < FILE`, `tou
+#                          listen > /dev/null`; MODE pipe: `cat FILE | tou
+#                          connect`, `tou listen | cat`.  (Callers time what
+#                          lies between the two.)
+
+bench_init() {
+	T=$(mktemp -d "/tmp/$1.XXXXXX")
+	PIDS=()
+	CLEAN=()
+	trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$T" "${CLEAN[@]}"
+}
+
+start_pair() {
+	local toud=$1 relay=$2 d port ports i
+	shift 2
+	ports=$("$relay" --pick-ports 2)
+	PA=$(sed -n 1p <<<"$ports") PB=$(sed -n 2p <<<"$ports")
+	for d in A B; do
+		port=$PA
+		if [ $d = B ]; then port=$PB; fi
+		"$toud" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
+			-o daemon.log_level=notice "$@" 2>"$T/$d.log" &
+		PIDS+=($!)
+		printf -v "PID_$d" %s $!
+	done
+	for i in $(seq 100); do
+		if [ -S "$T/A.sock" ] && [ -S "$T/B.sock" ]; then return 0; fi
+		sleep 0.1
+	done
+	echo "toud did not start:" >&2
+	cat "$T/A.log" "$T/B.log" >&2
+	exit 1
+}
+
+wait_listener() {
+	local i
+	for i in $(seq 100); do
+		if "$1" -s "$2" status 2>/dev/null | grep -q "LISTEN .*/$3 "; then return 0; fi
+		sleep 0.05
+	done
+	echo "no listener on port $3 of $2" >&2
+	exit 1
+}
+
+cli_listen() {
+	if [ "$2" = file ]; then
+		"$1" -s "$T/B.sock" listen "$3" >/dev/null 2>"$T/cli.listen.err" </dev/null &
+	else
+		"$1" -s "$T/B.sock" listen "$3" 2>"$T/cli.listen.err" </dev/null | cat >/dev/null &
+	fi
+	CLI_LP=$!
+	PIDS+=("$CLI_LP")
+	wait_listener "$1" "$T/B.sock" "$3"
+}
+
+cli_connect() {
+	if [ "$2" = file ]; then
+		"$1" -s "$T/A.sock" connect "127.0.0.1:$PB" "$3" <"$4" >/dev/null 2>"$T/cli.err"
+	else
+		cat "$4" | "$1" -s "$T/A.sock" connect "127.0.0.1:$PB" "$3" >/dev/null 2>"$T/cli.err"
+	fi || { echo "tou connect failed: $(cat "$T/cli.err")" >&2; exit 1; }
+	wait "$CLI_LP" || true
+}
