@@ -16,6 +16,11 @@
  *       and closes; each server connects to B's API socket, sends "ACCEPT
  *       PORT", reads the OK line, reads 1 byte, writes 1 byte and closes.
  *       -P: the daemons' pids, whose CPU time per connection is printed.
+ *   bench_conn tcp -f PORT -l PORT [-c CLIENTS] [-t SECONDS] [-P PID,...]
+ *       Kernel TCP at both ends of something that forwards it: the clients
+ *       connect to 127.0.0.1:PORT (-f: a toud [forward]'s listen), the
+ *       servers listen on 127.0.0.1:PORT (-l: the [service]'s target).
+ *       Prints fwd_conn.
  *
  * The clients run SECONDS (default 3) after a common start; a setup counts
  * when its client saw the byte and the EOF.  Output, one line:
@@ -43,7 +48,8 @@ static unsigned clients = 4;
 static double seconds = 3.0;
 static pid_t dpids[8];
 static int ndpids;
-static struct sockaddr_in tcp_addr; /* the kernel TCP server's address */
+static struct sockaddr_in tcp_addr; /* where the kernel TCP clients connect */
+static unsigned fwd_port, target_port; /* -f, -l */
 
 static int unix_connect(const char *path)
 {
@@ -189,7 +195,7 @@ static void client_proc(int start_fd, int res_fd, int (*once)(void))
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_conn tcp [-c CLIENTS] [-t SECONDS]\n"
+		"usage: bench_conn tcp [-c CLIENTS] [-t SECONDS] [-f PORT -l PORT] [-P PID,...]\n"
 		"       bench_conn tou -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-c CLIENTS]\n"
 		"                      [-t SECONDS] [-P PID,...]\n");
 	exit(2);
@@ -204,7 +210,7 @@ int main(int argc, char **argv)
 		usage();
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "a:b:u:p:c:t:P:")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:u:p:c:t:P:f:l:")) != -1) {
 		switch (c) {
 		case 'a': sock_a = optarg; break;
 		case 'b': sock_b = optarg; break;
@@ -212,6 +218,8 @@ int main(int argc, char **argv)
 		case 'p': port = (unsigned)atoi(optarg); break;
 		case 'c': clients = (unsigned)atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
+		case 'f': fwd_port = (unsigned)atoi(optarg); break;
+		case 'l': target_port = (unsigned)atoi(optarg); break;
 		case 'P':
 			for (char *t = strtok(optarg, ","); t && ndpids < 8; t = strtok(NULL, ","))
 				dpids[ndpids++] = (pid_t)atoi(t);
@@ -222,6 +230,8 @@ int main(int argc, char **argv)
 	if (clients == 0 || clients > MAX_PROCS / 2 || seconds <= 0 || port == 0 || port > 65535)
 		usage();
 	if (is_tou && (!sock_a || !sock_b || !udp_b))
+		usage();
+	if (!fwd_port != !target_port || fwd_port > 65535 || target_port > 65535 || (is_tou && fwd_port))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 
@@ -243,10 +253,16 @@ int main(int argc, char **argv)
 		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		tcp_addr.sin_family = AF_INET;
 		tcp_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		tcp_addr.sin_port = htons((uint16_t)target_port);
 		socklen_t al = sizeof tcp_addr;
+		int one = 1; /* -l: the port again while earlier runs' TIME-WAITs last */
+		if (lfd >= 0 && target_port)
+			setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 		if (lfd < 0 || bind(lfd, (struct sockaddr *)&tcp_addr, sizeof tcp_addr) < 0 ||
 		    listen(lfd, 4096) < 0 || getsockname(lfd, (struct sockaddr *)&tcp_addr, &al) < 0)
 			bu_die("listen");
+		if (fwd_port)
+			tcp_addr.sin_port = htons((uint16_t)fwd_port);
 	}
 	for (unsigned i = 0; i < clients; i++) {
 		pid_t p = fork();
@@ -309,7 +325,7 @@ int main(int argc, char **argv)
 		waitpid(servers[i], NULL, 0);
 	close(lfd);
 	printf("%s_conn clients=%u setups=%lu seconds=%.2f per_s=%.1f errors=%lu slow_10ms=%lu max_ms=%.1f",
-	       is_tou ? "tou" : "tcp", clients, ok, secs, (double)ok / secs, bad, slow, (double)worst / 1e3);
+	       is_tou ? "tou" : fwd_port ? "fwd" : "tcp", clients, ok, secs, (double)ok / secs, bad, slow, (double)worst / 1e3);
 	if (ndpids)
 		printf(" daemon_cpu_s=%.2f daemon_cpu_us_per_conn=%.1f", dcpu,
 		       ok ? dcpu / (double)ok * 1e6 : 0.0);

@@ -11,6 +11,11 @@
  *       (10000) round trips: RTT p50/p99/mean in microseconds.
  *   Option -m MSS sets TCP_MAXSEG on both ends (e.g. 1440, tou's data per
  *   segment) for a like-for-like segment size; loopback's default is ~65483.
+ *   Options -c PORT -l PORT put something between the two ends (bulk,
+ *   rr): the connecting end goes to 127.0.0.1:PORT (-c: a toud
+ *   [forward]'s listen), the listening end binds 127.0.0.1:PORT (-l: the
+ *   [service]'s target); -P PID,... adds those processes' CPU during the
+ *   run (the daemons: daemon_cpu_s).
  *
  * On an impaired path (bench/grid.sh):
  *   bench_tcp bulk -t SECONDS -N NS_CLIENT,NS_SERVER -A SERVER_IP [-C CC]
@@ -40,6 +45,18 @@ static int mss_opt;
 static const char *ns_client, *ns_server; /* -N: network namespaces */
 static const char *server_ip;             /* -A: listener address */
 static const char *cc_opt;                /* -C: TCP_CONGESTION */
+static unsigned fwd_port, target_port;    /* -c, -l: 0 = the pair's own listener */
+static pid_t pids[8];                     /* -P */
+static int npids;
+
+/* CPU seconds of the -P processes now (summed) */
+static double daemons_cpu(void)
+{
+	double c = 0;
+	for (int i = 0; i < npids; i++)
+		c += bu_cpu_pid(pids[i]);
+	return c;
+}
 
 /* Enters network namespace NAME (/run/netns/NAME); NULL: the one this
  * process started in. */
@@ -75,20 +92,36 @@ static int tcp_socket(void)
 	return s;
 }
 
-static void tcp_pair(int *a, int *b)
+/* The receiving end's listener (on -l PORT, else an ephemeral port);
+ * *to is where the sending end connects (-c PORT, else the listener). */
+static int listener(struct sockaddr_in *to, int backlog)
 {
-	if (ns_server)
-		enter_netns(ns_server);
-	int l = tcp_socket();
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int l = tcp_socket(), one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				   .sin_port = htons((uint16_t)target_port) };
 	if (server_ip && inet_pton(AF_INET, server_ip, &sin.sin_addr) != 1) {
 		fprintf(stderr, "bench_tcp: -A wants an IPv4 address, got '%s'\n", server_ip);
 		exit(2);
 	}
 	socklen_t len = sizeof sin;
-	if (bind(l, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(l, 1) < 0 ||
+	if (bind(l, (struct sockaddr *)&sin, sizeof sin) < 0 || listen(l, backlog) < 0 ||
 	    getsockname(l, (struct sockaddr *)&sin, &len) < 0)
 		bu_die("listen");
+	*to = sin;
+	if (fwd_port) {
+		to->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		to->sin_port = htons((uint16_t)fwd_port);
+	}
+	return l;
+}
+
+static void tcp_pair(int *a, int *b)
+{
+	if (ns_server)
+		enter_netns(ns_server);
+	struct sockaddr_in sin;
+	int l = listener(&sin, 1);
 	if (ns_client)
 		enter_netns(ns_client);
 	*a = tcp_socket();
@@ -138,7 +171,7 @@ static int bulk(uint64_t total, size_t wsize)
 	if (!buf)
 		bu_die("malloc");
 	memset(buf, 'x', wsize);
-	double cpu0 = bu_cpu_self();
+	double cpu0 = bu_cpu_self(), dcpu0 = daemons_cpu();
 	uint64_t t0 = bu_now_ns();
 	pid_t pid = fork();
 	if (pid < 0)
@@ -169,12 +202,15 @@ static int bulk(uint64_t total, size_t wsize)
 		got += (uint64_t)n;
 	}
 	uint64_t t1 = bu_now_ns();
+	double dcpu = daemons_cpu() - dcpu0;
 	int st;
 	waitpid(pid, &st, 0);
 	double cpu = bu_cpu_self() - cpu0, secs = (double)(t1 - t0) / 1e9;
-	printf("tcp_bulk bytes=%llu mss=%d seconds=%.3f mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f%s\n",
-	       (unsigned long long)got, mss_opt, secs, (double)got / secs / 1e6, cpu,
-	       cpu / ((double)got / 1e9), got == total ? "" : " SHORT");
+	printf("tcp_bulk bytes=%llu mss=%d seconds=%.3f mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f",
+	       (unsigned long long)got, mss_opt, secs, (double)got / secs / 1e6, cpu, cpu / ((double)got / 1e9));
+	if (npids)
+		printf(" daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f", dcpu, dcpu / ((double)got / 1e9));
+	printf("%s\n", got == total ? "" : " SHORT");
 	free(buf);
 	return got == total ? 0 : 1;
 }
@@ -219,7 +255,8 @@ static int rr(size_t size, unsigned count)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_tcp bulk [-n BYTES | -t SECONDS] [-w WRITE] [-m MSS] [-N NS_CLIENT,NS_SERVER -A SERVER_IP] [-C CC]\n"
-			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n");
+			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n"
+			"       (bulk, rr: [-c PORT -l PORT] [-P PID,...])\n");
 	exit(2);
 }
 
@@ -235,7 +272,7 @@ int main(int argc, char **argv)
 	char *nsarg = NULL;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:c:l:P:")) != -1) {
 		switch (c) {
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
@@ -245,10 +282,17 @@ int main(int argc, char **argv)
 		case 'N': nsarg = optarg; break;
 		case 'A': server_ip = optarg; break;
 		case 'C': cc_opt = optarg; break;
+		case 'c': fwd_port = (unsigned)atoi(optarg); break;
+		case 'l': target_port = (unsigned)atoi(optarg); break;
+		case 'P':
+			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
+				pids[npids++] = (pid_t)atoi(t);
+			break;
 		default: usage();
 		}
 	}
-	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20))
+	if (n == 0 || size == 0 || wsize == 0 || wsize > (64u << 20) || fwd_port > 65535 ||
+	    target_port > 65535 || !fwd_port != !target_port)
 		usage();
 	if (nsarg) {
 		char *comma = strchr(nsarg, ',');

@@ -9,7 +9,10 @@
 # For each number of parallel clients (-c, default "1 4 16") it runs
 # bench_conn tcp and bench_conn tou (bench/bench_conn.c) for SECONDS each
 # (default 3) and prints setups/s, the ratio tou/kernel and the daemons' CPU
-# microseconds per connection.  --toud BIN measures another toud binary
+# microseconds per connection; then the same through a [forward] on A to a
+# [service] on B with kernel TCP at both ends (bench_conn tcp -f -l: the
+# "fwd" columns, their ratio to the API path and the daemons' CPU; not
+# with --tou-only).  --toud BIN measures another toud binary
 # (e.g. an older build) with the same clients; --tou-only skips the kernel
 # rows (for interleaved A/B runs of two daemons).
 set -euo pipefail
@@ -42,35 +45,20 @@ for f in "$TOUD" "$RELAY" "$BC"; do
 	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
 done
 
-T=$(mktemp -d /tmp/tou-conn.XXXXXX)
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
+source "$SRC/bench/lib.sh"
+bench_init tou-conn
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
-PORTS=$("$RELAY" --pick-ports 2)
-PA=$(sed -n 1p <<<"$PORTS") PB=$(sed -n 2p <<<"$PORTS")
-for d in A B; do
-	port=$PA
-	if [ $d = B ]; then port=$PB; fi
-	"$TOUD" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-		-o daemon.log_level=notice 2>"$T/$d.log" &
-	PIDS+=($!)
-	printf -v "PID_$d" %s $!
-done
-for i in $(seq 100); do
-	[ -S "$T/A.sock" ] && [ -S "$T/B.sock" ] && break
-	sleep 0.1
-done
+if [ "$TOU_ONLY" = 0 ]; then
+	start_fwd_pair "$TOUD" "$RELAY" ""
+else # (--toud may be a toud from before [forward])
+	start_pair "$TOUD" "$RELAY"
+fi
 
 echo "== connection setups per second (connect, 1 byte each way, close; ${SECS} s each)"
-printf "%-10s %12s %12s %9s %16s\n" "clients" "kTCP /s" "tou /s" "/kTCP" "daemon us/conn"
+printf "%-10s %12s %12s %9s %16s %12s %9s %16s\n" "clients" "kTCP /s" "tou /s" "/kTCP" "daemon us/conn" \
+	"fwd /s" "fwd/tou" "fwd us/conn"
 tport=7100
 for c in $CLIENTS; do
 	tcp=
@@ -80,9 +68,16 @@ for c in $CLIENTS; do
 	tou=$("$BC" tou -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p "$tport" -c "$c" \
 		-t "$SECS" -P "$PID_A,$PID_B" 2>"$T/conn.err") || { cat "$T/conn.err" >&2; exit 1; }
 	tport=$((tport + 1))
-	printf "%-10s %12s %12s %9s %16s" "$c" "$(kv "$tcp" per_s)" "$(kv "$tou" per_s)" \
-		"$(ratio "$(kv "$tou" per_s)" "$(kv "$tcp" per_s)")" "$(kv "$tou" daemon_cpu_us_per_conn)"
-	errs=$(kv "$tou" errors)
+	fwd=
+	if [ "$TOU_ONLY" = 0 ]; then
+		fwd=$("$BC" tcp -f "$FWD" -l "$TGT" -c "$c" -t "$SECS" -P "$PID_A,$PID_B") || true
+	fi
+	printf "%-10s %12s %12s %9s %16s %12s %9s %16s" "$c" "$(kv "$tcp" per_s)" "$(kv "$tou" per_s)" \
+		"$(ratio "$(kv "$tou" per_s)" "$(kv "$tcp" per_s)")" "$(kv "$tou" daemon_cpu_us_per_conn)" \
+		"$(kv "$fwd" per_s)" "$(if [ -n "$fwd" ]; then ratio "$(kv "$fwd" per_s)" "$(kv "$tou" per_s)"; fi)" \
+		"$(kv "$fwd" daemon_cpu_us_per_conn)"
+	errs=$(kv "$tou" errors) ferrs=$(kv "$fwd" errors)
 	if [ "${errs:-0}" != 0 ]; then printf "  (%s failed)" "$errs"; fi
+	if [ "${ferrs:-0}" != 0 ]; then printf "  (fwd: %s failed)" "$ferrs"; fi
 	printf "\n"
 done

@@ -1,5 +1,5 @@
 # bench/lib.sh - what the bench scripts (run.sh, cli.sh, grid.sh,
-# rr_syscalls.sh) share; sourced, not run.
+# rr_syscalls.sh, conn.sh) share; sourced, not run.
 #
 #   bench_init PREFIX      a temporary directory $T (/tmp/PREFIX.XXXXXX) and
 #                          the exit trap that ends every process in $PIDS and
@@ -8,6 +8,13 @@
 #                          two toud daemons on free UDP ports of 127.0.0.1
 #                          (picked by RELAY --pick-ports), API sockets
 #                          $T/A.sock and $T/B.sock; sets PA, PB, PID_A, PID_B
+#   start_fwd_pair TOUD RELAY NAME [toud options...]
+#                          the same pair named NAME (sockets $T/NAMEA.sock
+#                          and $T/NAMEB.sock, PID_NAMEA, PID_NAMEB) with a
+#                          [forward bench] on A listening on 127.0.0.1:$FWD
+#                          to B's tou port 7099, where a [service bench]
+#                          connects to 127.0.0.1:$TGT (FWD and TGT: two more
+#                          free ports)
 #   wait_listener TOU SOCK PORT
 #                          until that daemon lists a listener on PORT
 #   cli_listen TOU MODE PORT, then cli_connect TOU MODE PORT FILE
@@ -33,25 +40,36 @@ bench_cleanup() {
 	rm -rf "$T" "${CLEAN[@]}"
 }
 
-start_pair() {
-	local toud=$1 relay=$2 d port ports i
-	shift 2
-	ports=$("$relay" --pick-ports 2)
+start_pair() { pair_up "$1" "$2" "" 0 "${@:3}"; }
+start_fwd_pair() { pair_up "$1" "$2" "$3" 1 "${@:4}"; }
+
+# pair_up TOUD RELAY NAME FORWARD(0|1) [toud options...]: both of the above
+pair_up() {
+	local toud=$1 relay=$2 name=$3 fwd=$4 d port ports i
+	shift 4
+	ports=$("$relay" --pick-ports 4) # free for UDP; the last two serve as TCP ports
 	PA=$(sed -n 1p <<<"$ports") PB=$(sed -n 2p <<<"$ports")
+	FWD=$(sed -n 3p <<<"$ports") TGT=$(sed -n 4p <<<"$ports")
+	: >"$T/${name}A.conf"
+	: >"$T/${name}B.conf"
+	if [ "$fwd" = 1 ]; then
+		printf '[forward bench]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 7099\n' "$FWD" "$PB" >"$T/${name}A.conf"
+		printf '[service bench]\nport = 7099\nto = 127.0.0.1:%s\n' "$TGT" >"$T/${name}B.conf"
+	fi
 	for d in A B; do
 		port=$PA
 		if [ $d = B ]; then port=$PB; fi
-		"$toud" -c /dev/null -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$d.sock" \
-			-o daemon.log_level=notice "$@" 2>"$T/$d.log" &
+		"$toud" -c "$T/$name$d.conf" -o "daemon.udp=127.0.0.1:$port" -o "daemon.socket=$T/$name$d.sock" \
+			-o daemon.log_level=notice "$@" 2>"$T/$name$d.log" &
 		PIDS+=($!)
-		printf -v "PID_$d" %s $!
+		printf -v "PID_$name$d" %s $!
 	done
 	for i in $(seq 100); do
-		if [ -S "$T/A.sock" ] && [ -S "$T/B.sock" ]; then return 0; fi
+		if [ -S "$T/${name}A.sock" ] && [ -S "$T/${name}B.sock" ]; then return 0; fi
 		sleep 0.1
 	done
 	echo "toud did not start:" >&2
-	cat "$T/A.log" "$T/B.log" >&2
+	cat "$T/${name}A.log" "$T/${name}B.log" >&2
 	exit 1
 }
 

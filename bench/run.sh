@@ -19,12 +19,16 @@
 #   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay) with
 #             apps blocked in read(2) and waiting in poll(2) (bench_tou rr -W),
 #             and through `tou connect/listen --nodelay` (bench/cli_rr.py)
+#   tou/fwd   two more daemons, a [forward] on A to a [service] on B,
+#             kernel TCP at both ends (bench_tcp bulk -c/-l), interleaved
+#             with bench_tou bulk through the same two daemons' API: 3
+#             rounds, medians and the median of the rounds' ratios
 #   grid      goodput against the kernel's TCP (its default congestion
 #             control and CUBIC) through the same impairment relay at 0, 1,
 #             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
 #             3 s per point, or 30 s with --grid-full; --no-grid skips it
 #   setups/s  bench/conn.sh: connect, 1 byte each way, close, 1/4/16 clients,
-#             tou against kernel TCP
+#             tou (API, and forwarded) against kernel TCP
 #   cores     bench_tou bulk with 1 and with 8 streams at once, between two
 #             daemons with [daemon] threads = 1 and with threads = auto (one
 #             engine shard per CPU), the two kinds of pair interleaved
@@ -48,7 +52,7 @@ while [ $# -gt 0 ]; do
 	--no-build) BUILD_IT=0; shift ;;
 	--grid-full) GRID=full; shift ;;
 	--no-grid) GRID=none; shift ;;
-	-h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build] [--grid-full | --no-grid]" >&2; exit 2 ;;
 	esac
 done
@@ -169,6 +173,32 @@ ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
 AOSHA=$(ao_bulk hmac-sha-1-96 7003 | sed 's/^/ao-hmac-sha-1-96 /'); echo "$AOSHA"
 AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$AOCMAC"
 
+# The forwarded path: kernel TCP -> [forward] on FA -> tou -> [service] on
+# FB -> kernel TCP, measured by the kernel baseline's own program with -c
+# (connect to the forward's listen) and -l (listen as the target), in turn
+# with the API path through the same two daemons (the machine's load moves
+# between minutes: compare within a round).
+echo "-- tou forwarded: bench_tcp -> [forward] on daemon FA -> [service] on FB -> bench_tcp"
+start_fwd_pair "$TOUD" "$RELAY" F
+FAPI=() FFWD=()
+for round in 1 2 3; do
+	l=$("$BB/bench_tou" bulk -a "$T/FA.sock" -b "$T/FB.sock" -u "127.0.0.1:$PB" -p $((7010 + round)) \
+		-n "$NBYTES" -P "$PID_FA,$PID_FB" 2>"$T/fapi.err") || { cat "$T/fapi.err" >&2; exit 1; }
+	echo "round $round API       $l"
+	FAPI+=("$l")
+	l=$("$BB/bench_tcp" bulk -n "$NBYTES" -c "$FWD" -l "$TGT" -P "$PID_FA,$PID_FB") ||
+		{ echo "forwarded bulk failed: $l" >&2; cat "$T/FA.log" "$T/FB.log" >&2; exit 1; }
+	echo "round $round forwarded $l"
+	FFWD+=("$l")
+done
+# med3 KEY LINE1 LINE2 LINE3: the median of KEY over three result lines
+med3() { printf '%s\n' "$(kv "$2" "$1")" "$(kv "$3" "$1")" "$(kv "$4" "$1")" | sort -g | sed -n 2p; }
+# rmed3 KEY A1 A2 A3 B1 B2 B3: the median of the rounds' ratios A/B
+rmed3() {
+	printf '%s\n' "$(ratio "$(kv "$2" "$1")" "$(kv "$5" "$1")")" "$(ratio "$(kv "$3" "$1")" "$(kv "$6" "$1")")" \
+		"$(ratio "$(kv "$4" "$1")" "$(kv "$7" "$1")")" | sort -g | sed -n 2p
+}
+
 # Several cores ([daemon] threads, docs/DESIGN.md section 5.8): the same
 # bulk transfer as one stream and as 8 at once, between a pair of daemons
 # with one engine shard each and a pair with one per CPU; the pairs take
@@ -205,6 +235,13 @@ row "tou via CLI (< file, > /dev/null)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_
 row "tou via CLI (cat | tou | cat)" "$(kv "$CLIP" mb_s)" "$(kv "$CLIP" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO HMAC-SHA-1-96" "$(kv "$AOSHA" mb_s)" "$(kv "$AOSHA" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO AES-128-CMAC-96" "$(kv "$AOCMAC" mb_s)" "$(kv "$AOCMAC" daemon_cpu_s_per_gb)"
+row "tou via API (FA/FB, median of 3)" "$(med3 mb_s "${FAPI[@]}")" "$(med3 daemon_cpu_s_per_gb "${FAPI[@]}")"
+row "tou forwarded (FA/FB, median of 3)" "$(med3 mb_s "${FFWD[@]}")" "$(med3 daemon_cpu_s_per_gb "${FFWD[@]}")"
+echo
+echo "== forwarded against the API path (same daemons, in turn; median of 3 rounds' ratios; target >= 0.8)"
+printf "%-34s %10s %12s\n" "" "MB/s ratio" "CPU/GB ratio"
+printf "%-34s %10s %12s\n" "forwarded / API" "$(rmed3 mb_s "${FFWD[@]}" "${FAPI[@]}")" \
+	"$(rmed3 daemon_cpu_s_per_gb "${FFWD[@]}" "${FAPI[@]}")"
 echo
 echo "== the CLI against the API path (same run; target >= 0.9)"
 printf "%-34s %10s\n" "" "MB/s ratio"

@@ -376,15 +376,10 @@ int tou_accept(const char *socket_path, unsigned port, unsigned timeout_s,
 	return tou_accept_flags(socket_path, port, 0, timeout_s, info);
 }
 
-int tou_listen(const char *socket_path, unsigned port, unsigned backlog)
+int tou_hold(const char *socket_path, const char *line, char *reply, size_t len)
 {
-	if (port == 0 || port > 65535)
+	if (!line || strlen(line) + 1 > TOU_PROTO_MAX_LINE || strchr(line, '\n'))
 		return -EINVAL;
-	char line[64];
-	if (backlog)
-		snprintf(line, sizeof(line), "LISTEN %u backlog=%u", port, backlog);
-	else
-		snprintf(line, sizeof(line), "LISTEN %u", port);
 	int fd = api_open(socket_path);
 	if (fd < 0)
 		return fd;
@@ -399,7 +394,21 @@ int tou_listen(const char *socket_path, unsigned port, unsigned backlog)
 		close(fd);
 		return r;
 	}
+	if (reply && len)
+		snprintf(reply, len, "%s", rest ? rest : "");
 	return fd;
+}
+
+int tou_listen(const char *socket_path, unsigned port, unsigned backlog)
+{
+	if (port == 0 || port > 65535)
+		return -EINVAL;
+	char line[64];
+	if (backlog)
+		snprintf(line, sizeof(line), "LISTEN %u backlog=%u", port, backlog);
+	else
+		snprintf(line, sizeof(line), "LISTEN %u", port);
+	return tou_hold(socket_path, line, NULL, 0);
 }
 
 int tou_request(const char *socket_path, const char *line, char **reply)

@@ -4,6 +4,8 @@
  *
  *   tou connect HOST[:UDPPORT] PORT   stdin -> stream -> stdout
  *   tou listen PORT [-k]              accept and pipe like nc -l
+ *   tou forward [ADDR:]PORT HOST PORT a local port to a tou port (tou_tunnel.c)
+ *   tou serve PORT TARGET [PREFIX...] a tou port to a local target (tou_tunnel.c)
  *   tou status [--json] [ID|FILTER]   connections (LIST / STATUS)
  *   tou stats [--json] [PATTERN...]   counters (STATS), --delta like nstat
  *   tou info                          the daemon (STATUS without an id)
@@ -274,6 +276,8 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{ "connect", cmd_connect, help_connect, O_STREAM | B(O_FAMILY), 2, 2 },
 	{ "listen", cmd_listen, help_listen, O_STREAM | B(O_KEEP) | B(O_BACKLOG), 1, 1 },
+	{ "forward", cmd_forward, help_forward, O_COMMON | B(O_TIMEOUT) | B(O_NODELAY) | B(O_KEEPALIVE), 3, 3 },
+	{ "serve", cmd_serve, help_serve, O_COMMON, 2, 2 + 16 },
 	{ "status", cmd_status, help_status, O_COMMON | B(O_JSON) | B(O_LISTENING), 0, 64 },
 	{ "stats", cmd_stats, help_stats, O_COMMON | B(O_JSON) | B(O_ZEROS) | B(O_DELTA), 0, 64 },
 	{ "info", cmd_info, help_info, O_COMMON | B(O_JSON), 0, 0 },

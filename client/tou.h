@@ -161,6 +161,15 @@ TOU_API int tou_version(const char *socket_path, char *buf, size_t len);
  */
 TOU_API int tou_request(const char *socket_path, const char *line, char **reply);
 
+/*
+ * Send one request line (without "\n") whose connection stays open after
+ * "OK" (LISTEN, FORWARD, SERVE: what it sets up lasts as long as that
+ * connection) and read the answer.  Returns the fd that holds it (close it
+ * to end it; EOF on it means the daemon ended it) and copies what follows
+ * "OK" into reply (truncated to len-1; reply may be NULL).
+ */
+TOU_API int tou_hold(const char *socket_path, const char *line, char *reply, size_t len);
+
 /* Fill *st from one JSON connection object (as in LIST/STATUS).  For a
  * listener (state "LISTEN", as LIST reports them) recv_queue is its accept
  * queue and send_queue its backlog, as `ss -lt` shows them. */

@@ -35,7 +35,7 @@ struct cli_opts {
 extern struct cli_opts cli;
 
 /* Help texts (tou_help.c): the program's and each command's. */
-extern const char help_main[], help_connect[], help_listen[], help_status[], help_stats[], help_info[], help_abort[], help_help[];
+extern const char help_main[], help_connect[], help_listen[], help_forward[], help_serve[], help_status[], help_stats[], help_info[], help_abort[], help_help[];
 
 /* A message on stderr prefixed "tou: " (nothing with --quiet). */
 void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -62,5 +62,8 @@ int cmd_status(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_abort(int argc, char **argv);
+/* tou_tunnel.c */
+int cmd_forward(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -13,6 +13,11 @@ const char help_main[] =
 "Commands:\n"
 "  connect HOST[:UDPPORT] PORT   pipe stdin to a new stream, the stream to stdout\n"
 "  listen PORT                   accept a stream (-k: one after another) and pipe it\n"
+"  forward [ADDR:]PORT HOST[:UDPPORT] PORT\n"
+"                                carry a local TCP port's connections to HOST's\n"
+"                                tou port PORT, until interrupted\n"
+"  serve PORT TARGET [PREFIX...] carry tou port PORT's connections to TARGET\n"
+"                                (ADDR:PORT or unix:/path), until interrupted\n"
 "  status [ID | FILTER]          show connections and listeners (like ss -tai)\n"
 "  stats [PATTERN...]            show the daemon's counters (like nstat)\n"
 "  info                          show the daemon: version, pid, uptime, sockets\n"
@@ -57,6 +62,46 @@ const char help_main[] =
 "  -p, --progress      show bytes, rate and elapsed time on stderr\n" \
 "  -s, --socket PATH   the daemon's API socket\n" \
 "  --quiet / -v, --verbose\n"
+
+const char help_forward[] =
+"Usage: tou forward [OPTIONS] [ADDR:]PORT HOST[:UDPPORT] PORT\n"
+"\n"
+"Have toud listen on the local TCP address ADDR:PORT (127.0.0.1 when ADDR is\n"
+"left out; IPv6 as [ADDR]:PORT) and carry each connection to it, for any\n"
+"program, as a tou connection to TCP port PORT of the toud at HOST (UDP port\n"
+"UDPPORT, default 9811), usually a [service] or `tou serve` there: ssh -L for\n"
+"tou.  Half-close, resets and backpressure are carried end to end.  Runs\n"
+"until interrupted (exit 0): then the listener closes and connections still\n"
+"open go on until they end.  Local ports below 1024 need root.  The same as a\n"
+"[forward NAME] section of toud.conf(5), for as long as the command runs.\n"
+"\n"
+"Options:\n"
+"  --nodelay           disable Nagle's algorithm on the tou connections\n"
+"  --keepalive         send TCP keep-alives on them\n"
+"  -t, --timeout S     their connect and user timeout\n"
+"  -s, --socket PATH   the daemon's API socket\n"
+"  --quiet / -v, --verbose\n"
+"\n"
+"Example:  tou forward 8080 hostb 80  then  curl http://127.0.0.1:8080/\n";
+
+const char help_serve[] =
+"Usage: tou serve [OPTIONS] PORT TARGET [PREFIX...]\n"
+"\n"
+"Have toud listen on tou port PORT and carry each connection to it to TARGET\n"
+"on this host: ADDR:PORT, [V6]:PORT or unix:/path (a Unix socket you own, or\n"
+"any as root).  With PREFIXes (192.0.2.0/24 2001:db8::/32 10.1.2.3 ...) only\n"
+"peers within them may connect (others are reset before a connection\n"
+"exists); WITHOUT THEM ANYONE WHO CAN REACH THE DAEMON'S UDP PORT CAN USE\n"
+"TARGET.  Runs until interrupted (exit 0): then the port closes and\n"
+"connections still open go on until they end.  Ports below the daemon's\n"
+"privileged_ports need root.  The same as a [service NAME] section of\n"
+"toud.conf(5), for as long as the command runs.\n"
+"\n"
+"Options:\n"
+"  -s, --socket PATH   the daemon's API socket\n"
+"  --quiet / -v, --verbose\n"
+"\n"
+"Example:  tou serve 80 127.0.0.1:8000 192.0.2.0/24\n";
 
 const char help_connect[] =
 "Usage: tou connect [OPTIONS] HOST[:UDPPORT] PORT\n"

@@ -19,6 +19,15 @@
  *   ACCEPT <port> [nodelay] [keepalive] [timeout=<s>]
  *       -> OK <id> <local> <remote>  (waits for the next connection on a port
  *                                     that has a LISTEN of the same uid or root)
+ *   FORWARD [<addr>:]<port> <host>[:<udp-port>] <port> [nodelay] [keepalive]
+ *           [timeout=<s>] [ao=<key>|required]
+ *       -> OK <id> <addr>:<port>     (a local TCP listener whose connections
+ *                                     go to <host> <port>; it lives as long
+ *                                     as this connection, as LISTEN)
+ *   SERVE <port> <target> [allow=<prefix>,...] [ao=<key>|required] [max_per_peer=<n>]
+ *       -> OK <id> <port>            (tou port <port>'s connections go to
+ *                                     <target>: ADDR:PORT or unix:/path;
+ *                                     as long as this connection lasts)
  *   STATUS <id>    -> OK <json object>   (live connection, listener, or end record)
  *   STATUS         -> OK <json object>   (the daemon: version, pid, uptime_s,
  *                                         connections, listeners, udp, socket,

@@ -30,8 +30,9 @@ static void print_status_header(void)
 }
 
 /* One connection like `ss -ti`: a summary line, then an indented line of
- * options and TCP internals (times in ms as ss prints them). */
-static void print_status(const struct tou_status *s)
+ * options and TCP internals (times in ms as ss prints them); via: the
+ * [forward]/[service] it belongs to, or "". */
+static void print_status(const struct tou_status *s, const char *via)
 {
 	printf("%-6" PRIu64 " %-12s %8" PRIu64 " %8" PRIu64 " %-28s %s\n", s->id,
 	       s->state[0] ? s->state : "?", s->recv_queue, s->send_queue, s->local, s->remote);
@@ -63,7 +64,18 @@ static void print_status(const struct tou_status *s)
 		printf(" uid:%" PRIu64, s->uid);
 	if (s->end[0])
 		printf(" end:%s", s->end);
+	if (via[0])
+		printf(" via:%s", via);
 	printf("\n");
+}
+
+/* "via" of a connection object (a forwarded one's forward or service). */
+static void via_of(const char *json, const struct tj_tok *toks, int obj, char *via, size_t len)
+{
+	via[0] = '\0';
+	int v = tj_get(json, toks, obj, "via");
+	if (v >= 0 && tj_str(json, toks, v, via, len) < 0)
+		via[0] = '\0';
 }
 
 /* `tou status` filters, like ss's: states (any of them), ports. */
@@ -216,8 +228,13 @@ int cmd_status(int argc, char **argv)
 		}
 		if (cli.json)
 			return print_doc(json);
+		char via[96] = "";
+		struct tj_tok *toks = parse_doc(json, TJ_OBJECT);
+		if (toks)
+			via_of(json, toks, 0, via, sizeof via);
+		free(toks);
 		print_status_header();
-		print_status(&st);
+		print_status(&st, via);
 		free(json);
 		return fflush(stdout) == 0 ? EX_CLEAN : EX_ERROR;
 	}
@@ -237,8 +254,10 @@ int cmd_status(int argc, char **argv)
 		if (toks[e].type != TJ_OBJECT ||
 		    tou_status_parse(json + toks[e].start, toks[e].end - toks[e].start, &st) < 0)
 			continue;
+		char via[96];
+		via_of(json, toks, e, via, sizeof via);
 		if (filter_match(&f, &st))
-			print_status(&st);
+			print_status(&st, via);
 	}
 	free(toks);
 	free(json);
@@ -279,6 +298,26 @@ static int counters_add(struct counters *c, const char *name, const char *text, 
 	return 0;
 }
 
+static int collect_counters(const char *json, const struct tj_tok *toks, int obj, const char *prefix, int depth,
+			    struct counters *out);
+
+/* STATS "forwards" / "services": [{"name":N, ...}] -> forward.N.connections,
+ * service.N.refused, ... (the settings' strings too). */
+static int collect_entries(const char *json, const struct tj_tok *toks, int arr, const char *key,
+			   struct counters *out)
+{
+	for (int e = tj_first(toks, arr); e >= 0; e = tj_next(toks, arr, e)) {
+		char name[64], prefix[80];
+		if (toks[e].type != TJ_OBJECT || tj_str(json, toks, tj_get(json, toks, e, "name"), name, sizeof(name)) < 0)
+			continue;
+		snprintf(prefix, sizeof(prefix), "%.7s.%s", key, name); /* "forward" / "service" */
+		int r = collect_counters(json, toks, e, prefix, 1, out);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* The scalars of a JSON object: nested keys are joined by '.', except that
  * a group's MIB-style keys (capitalized) become one MIB name:
  * {"tcp":{"ActiveOpens":..}} -> TcpActiveOpens. */
@@ -290,6 +329,8 @@ static int collect_counters(const char *json, const struct tj_tok *toks, int obj
 		if (toks[obj].type != TJ_OBJECT)
 			continue;
 		tj_str(json, toks, k, key, sizeof(key));
+		if (depth == 1 && strcmp(key, "name") == 0 && strchr(prefix, '.'))
+			continue; /* an entry's name is in its prefix */
 		if (*prefix && !strchr(prefix, '.') && key[0] >= 'A' && key[0] <= 'Z')
 			snprintf(name, sizeof(name), "%c%s%s",
 				 prefix[0] >= 'a' && prefix[0] <= 'z' ? prefix[0] - 'a' + 'A' : prefix[0],
@@ -306,7 +347,9 @@ static int collect_counters(const char *json, const struct tj_tok *toks, int obj
 				r = collect_counters(json, toks, k + 1, name, depth + 1, out);
 			break;
 		case TJ_ARRAY:
-			break; /* not a counter */
+			if (depth == 0 && (!strcmp(key, "forwards") || !strcmp(key, "services")))
+				r = collect_entries(json, toks, k + 1, key, out);
+			break; /* else not a counter */
 		case TJ_STRING:
 			tj_str(json, toks, k + 1, text, sizeof(text));
 			r = counters_add(out, name, text, 0, 0);
@@ -335,7 +378,8 @@ static int is_gauge(const char *name)
 	for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++)
 		if (strcmp(name, gauges[i]) == 0)
 			return 1;
-	return 0;
+	/* a forward's or service's live connections */
+	return fnmatch("forward.*.active", name, 0) == 0 || fnmatch("service.*.active", name, 0) == 0;
 }
 
 /* The --delta history file of this user and daemon socket. */

@@ -1,7 +1,7 @@
 /*
  * api_int.h - what the API server's files share: api_server.c (the
  * socket, dispatch, CONNECT/ABORT, shutdown) uses api_listen.c
- * (LISTEN/ACCEPT), api_info.c (STATUS/LIST/STATS, end records) and
+ * (LISTEN/ACCEPT), api_tunnel.c (FORWARD/SERVE), api_info.c (STATUS/LIST/STATS, end records) and
  * api_client.c (one client's stream, replies, handover); those use
  * api_client.c only.  Not for other parts of the daemon.
  */
@@ -37,6 +37,7 @@ enum client_phase {
 
 struct listener;
 struct sbuf;
+struct fwd_entry;
 
 struct client {
 	struct api *api;
@@ -55,6 +56,7 @@ struct client {
 	struct resolve_req *rr;         /* CL_RESOLVING */
 	struct bridge *br;              /* CL_CONNECTING */
 	struct listener *lst;           /* CL_LISTENING: ours */
+	struct fwd_entry *tunnel;       /* CL_LISTENING: our FORWARD / SERVE (forward.h) */
 	struct listener *waiting_on;    /* CL_ACCEPT_WAIT */
 	struct fifo_link wlink;         /* the listener's waiters */
 	struct client *next, *prev;
@@ -158,6 +160,10 @@ void listener_abort(struct client *cl, struct listener *l);
 void accept_queue_remove(struct bridge *b);
 /* Its accept queue's length, its mirrors' included (locks them). */
 unsigned listener_queued(const struct listener *l);
+
+/* api_tunnel.c */
+void do_forward(struct client *cl);
+void do_serve(struct client *cl);
 
 /* api_info.c */
 /* One listener as LIST and STATUS show it. */

@@ -147,7 +147,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
 	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
 	S(DropListenDenied);
-	S(SyncookiesSent); S(SyncookiesRecv); S(SyncookiesFailed);
+	S(SyncookiesSent); S(SyncookiesRecv); S(SyncookiesFailed); S(DropSynRate);
 	S(TimeWaitRecycled); S(TimeWaitReused); S(NoMemory);
 	sb_printf(b, "}");
 #undef S

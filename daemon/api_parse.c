@@ -12,6 +12,10 @@
  *   STATUS  [<id>]
  *   LIST | STATS | VERSION
  *   ABORT   <id>
+ *   FORWARD [<addr>:]<port> <host>[:<udp-port>] <port> [nodelay] [keepalive]
+ *           [timeout=<s>] [ao=<key>|required]
+ *   SERVE   <port> <target> [allow=<prefix>[,<prefix>...]]
+ *           [ao=<key>|required] [max_per_peer=<n>]
  */
 #include "api_parse.h"
 
@@ -211,12 +215,98 @@ static int parse_allow(const struct word *v, struct api_request *req, char *err,
 }
 
 static const char *const verb_names[] = {
-	NULL, "CONNECT", "LISTEN", "ACCEPT", "STATUS", "LIST", "STATS", "ABORT", "VERSION"
+	NULL, "CONNECT", "LISTEN", "ACCEPT", "STATUS", "LIST", "STATS", "ABORT", "VERSION", "FORWARD", "SERVE"
 };
 
 const char *api_verb_name(enum api_verb v)
 {
-	return (v >= API_CONNECT && v <= API_VERSION) ? verb_names[v] : "?";
+	return (v >= API_CONNECT && v <= API_VERB_LAST) ? verb_names[v] : "?";
+}
+
+/* A word copied into buf (at most max characters), each character one of
+ * `ok` or a letter or digit (ok NULL: any, the line is printable ASCII
+ * already).  0, or -1 with the reason. */
+static int copy_word(const struct word *w, char *buf, size_t max, const char *ok, const char *what, char *err,
+		     size_t errlen)
+{
+	if (w->n == 0 || w->n > max) {
+		snprintf(err, errlen, "bad %s: empty or longer than %zu characters", what, max);
+		return -1;
+	}
+	for (size_t i = 0; i < w->n; i++) {
+		char ch = w->p[i];
+		if (ok && !((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			    strchr(ok, ch))) {
+			snprintf(err, errlen, "bad %s: invalid character 0x%02x", what, (unsigned char)ch);
+			return -1;
+		}
+	}
+	memcpy(buf, w->p, w->n);
+	buf[w->n] = '\0';
+	return 0;
+}
+
+/* CONNECT's and FORWARD's options from word k on. */
+static int parse_conn_opts(const struct word *w, int k, int nw, struct api_request *req, char *err, size_t errlen)
+{
+	struct word v;
+	for (; k < nw; k++) {
+		if (word_is(&w[k], "nodelay") && req->nodelay < 0)
+			req->nodelay = 1;
+		else if (word_is(&w[k], "keepalive") && req->keepalive < 0)
+			req->keepalive = 1;
+		else if (opt_kv(&w[k], "timeout", &v) && !req->has_timeout) {
+			if (parse_timeout(&v, req, err, errlen) != 0)
+				return -1;
+		} else if (opt_kv(&w[k], "ao", &v) && !req->ao) {
+			if (parse_ao(&v, req, 1, err, errlen) != 0)
+				return -1;
+		} else {
+			snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want nodelay, keepalive, timeout=<s>, ao=<key>|required)",
+				 (int)(w[k].n > 40 ? 40 : w[k].n), w[k].p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_serve(const struct word *w, int nw, struct api_request *req, char *err, size_t errlen)
+{
+	struct word v;
+	if (nw < 3) {
+		snprintf(err, errlen, "usage: SERVE <port> <target> [allow=<prefix>[,...]] [ao=<key>|required] [max_per_peer=<n>]");
+		return -1;
+	}
+	if (parse_port(&w[1], &req->port, "port", err, errlen) != 0 ||
+	    copy_word(&w[2], req->target, API_TARGET_MAX, NULL, "target", err, errlen) != 0)
+		return -1;
+	for (int k = 3; k < nw; k++) {
+		uint64_t n;
+		if (opt_kv(&w[k], "allow", &v) && !req->nallow) {
+			if (v.n > API_ALLOW_TEXT_MAX) {
+				snprintf(err, errlen, "allow: longer than %d characters", API_ALLOW_TEXT_MAX);
+				return -1;
+			}
+			if (parse_allow(&v, req, err, errlen) != 0)
+				return -1;
+			memcpy(req->allow_text, v.p, v.n);
+			req->allow_text[v.n] = '\0';
+		} else if (opt_kv(&w[k], "ao", &v) && !req->ao) {
+			if (parse_ao(&v, req, 1, err, errlen) != 0)
+				return -1;
+		} else if (opt_kv(&w[k], "max_per_peer", &v) && !req->max_per_peer) {
+			if (parse_uint(v.p, v.n, 1000000, &n) != 0 || n == 0) {
+				snprintf(err, errlen, "bad max_per_peer (want 1..1000000)");
+				return -1;
+			}
+			req->max_per_peer = (unsigned)n;
+		} else {
+			snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want allow=<prefixes>, ao=<key>|required, max_per_peer=<n>)",
+				 (int)(w[k].n > 40 ? 40 : w[k].n), w[k].p);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int parse_id(const struct word *w, struct api_request *req, char *err, size_t errlen)
@@ -267,15 +357,15 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 		nw++;
 	}
 	if (nw == 0) {
-		snprintf(err, errlen, "empty request (want CONNECT, LISTEN, ACCEPT, STATUS, LIST, STATS, ABORT or VERSION)");
+		snprintf(err, errlen, "empty request (want CONNECT, LISTEN, ACCEPT, FORWARD, SERVE, STATUS, LIST, STATS, ABORT or VERSION)");
 		return -1;
 	}
 	int verb = 0;
-	for (int v = API_CONNECT; v <= API_VERSION; v++)
+	for (int v = API_CONNECT; v <= API_VERB_LAST; v++)
 		if (word_is(&w[0], verb_names[v]))
 			verb = v;
 	if (!verb) {
-		snprintf(err, errlen, "unknown request \"%.*s\" (want CONNECT, LISTEN, ACCEPT, STATUS, LIST, STATS, ABORT or VERSION)",
+		snprintf(err, errlen, "unknown request \"%.*s\" (want CONNECT, LISTEN, ACCEPT, FORWARD, SERVE, STATUS, LIST, STATS, ABORT or VERSION)",
 			 (int)(w[0].n > 40 ? 40 : w[0].n), w[0].p);
 		return -1;
 	}
@@ -291,24 +381,18 @@ int api_parse_line(const char *line, size_t len, struct api_request *req, char *
 			return -1;
 		if (parse_port(&w[2], &req->port, "port", err, errlen) != 0)
 			return -1;
-		for (int k = 3; k < nw; k++) {
-			if (word_is(&w[k], "nodelay") && req->nodelay < 0)
-				req->nodelay = 1;
-			else if (word_is(&w[k], "keepalive") && req->keepalive < 0)
-				req->keepalive = 1;
-			else if (opt_kv(&w[k], "timeout", &v) && !req->has_timeout) {
-				if (parse_timeout(&v, req, err, errlen) != 0)
-					return -1;
-			} else if (opt_kv(&w[k], "ao", &v) && !req->ao) {
-				if (parse_ao(&v, req, 1, err, errlen) != 0)
-					return -1;
-			} else {
-				snprintf(err, errlen, "unknown or repeated option \"%.*s\" (want nodelay, keepalive, timeout=<s>, ao=<key>|required)",
-					 (int)(w[k].n > 40 ? 40 : w[k].n), w[k].p);
-				return -1;
-			}
+		return parse_conn_opts(w, 3, nw, req, err, errlen);
+	case API_FORWARD:
+		if (nw < 4) {
+			snprintf(err, errlen, "usage: FORWARD [<addr>:]<port> <host>[:<udp-port>] <port> [nodelay] [keepalive] [timeout=<s>] [ao=<key>|required]");
+			return -1;
 		}
-		return 0;
+		if (copy_word(&w[1], req->listen, API_LISTEN_MAX, ".:[]", "local address", err, errlen) != 0 ||
+		    parse_host(&w[2], req, err, errlen) != 0 || parse_port(&w[3], &req->port, "port", err, errlen) != 0)
+			return -1;
+		return parse_conn_opts(w, 4, nw, req, err, errlen);
+	case API_SERVE:
+		return parse_serve(w, nw, req, err, errlen);
 	case API_LISTEN:
 		if (nw < 2) {
 			snprintf(err, errlen, "usage: LISTEN <port> [backlog=<n>] [ao=required|optional] [allow=<prefix>[,...]] [refuse=rst|silent]");

@@ -19,12 +19,18 @@ enum api_verb {
 	API_LIST,
 	API_STATS,
 	API_ABORT,
-	API_VERSION
+	API_VERSION,
+	API_FORWARD,
+	API_SERVE
 };
+#define API_VERB_LAST API_SERVE
 
 #define API_HOST_MAX 253 /* RFC 1035 2.3.4: names are at most 253 characters */
 #define API_KEY_NAME_MAX 63 /* a [key NAME] of toud.conf (daemon/keys.h) */
 #define API_ALLOW_MAX 16    /* prefixes in one LISTEN allow= */
+#define API_ALLOW_TEXT_MAX 399 /* SERVE allow= (a [service] allow's room) */
+#define API_LISTEN_MAX 63   /* FORWARD's local address */
+#define API_TARGET_MAX 119  /* SERVE's target (a [service] to's room) */
 
 /* TCP-AO (RFC 5925) policy of a CONNECT or LISTEN (docs/API.md) */
 enum api_ao {
@@ -54,6 +60,10 @@ struct api_request {
 	struct tcp_prefix allow[API_ALLOW_MAX];
 	int refuse_silent;           /* LISTEN refuse=silent (default refuse=rst) */
 	int has_refuse;
+	char allow_text[API_ALLOW_TEXT_MAX + 1]; /* SERVE allow=: as written */
+	char listen[API_LISTEN_MAX + 1]; /* FORWARD [<addr>:]<port>: as written */
+	char target[API_TARGET_MAX + 1]; /* SERVE <target>: ADDR:PORT, [V6]:PORT, unix:/path */
+	unsigned max_per_peer;       /* SERVE max_per_peer=<n>, 0 = not given */
 };
 
 /*

@@ -26,6 +26,7 @@
 #include "api_int.h"
 #include "api_json.h"
 #include "endpoint.h"
+#include "forward.h"
 #include "log.h"
 #include "resolve.h"
 #include "tou_addr.h"
@@ -255,7 +256,8 @@ static void dispatch(struct client *cl)
 		return;
 	}
 	if (a->d->stopping &&
-	    (cl->req.verb == API_CONNECT || cl->req.verb == API_LISTEN || cl->req.verb == API_ACCEPT)) {
+	    (cl->req.verb == API_CONNECT || cl->req.verb == API_LISTEN || cl->req.verb == API_ACCEPT ||
+	     cl->req.verb == API_FORWARD || cl->req.verb == API_SERVE)) {
 		client_reply_err(cl, TOU_ERR_SHUTDOWN, "daemon is stopping");
 		return;
 	}
@@ -267,6 +269,8 @@ static void dispatch(struct client *cl)
 	case API_LIST: do_list(cl); return;
 	case API_STATS: do_stats(cl); return;
 	case API_ABORT: do_abort(cl); return;
+	case API_FORWARD: do_forward(cl); return;
+	case API_SERVE: do_serve(cl); return;
 	case API_VERSION:
 		lstream_printf(cl->ls, "OK %s", TOU_VERSION);
 		client_finish(cl);
@@ -287,6 +291,10 @@ static void release(struct client *cl)
 		struct listener *l = cl->lst;
 		cl->lst = NULL;
 		listener_close(l);
+	}
+	if (cl->tunnel) { /* FORWARD / SERVE: the tunnel goes with its client */
+		forward_remove(cl->tunnel);
+		cl->tunnel = NULL;
 	}
 	if (cl->br) { /* CONNECTING: the app went away */
 		struct bridge *b = cl->br;

@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{ "daemon", "user", K_STR, F(user), 0, 0 },
 	{ "daemon", "syslog", K_BOOL, F(syslog), 0, 1 },
 	{ "daemon", "threads", K_THREADS, F(threads), 1, TOUD_MAX_THREADS },
+	{ "daemon", "udp_receive_buffer", K_SIZE, F(udp_receive_buffer), 65536, 1u << 30 },
 
 	/* RFC 879 / 9293 3.7.1: the MSS must leave room for 20+20 byte headers
 	 * in the 576-byte minimum datagram => 536 is the smallest sane value. */
@@ -69,6 +70,7 @@ static const struct key keys[] = {
 	{ "tcp", "challenge_ack_limit", K_UINT, F(tcp.challenge_ack_limit), 0, 1000000 },
 	{ "tcp", "invalid_ratelimit", K_DUR, F(tcp.invalid_ratelimit), 0, 60000000 },
 	{ "tcp", "syncookies", K_BOOL, F(tcp.syncookies), 0, 1 },
+	{ "tcp", "syn_rate_per_source", K_UINT, F(tcp.syn_rate_per_source), 0, 1000000 },
 
 	{ "limits", "max_connections", K_UINT, F(max_connections), 1, 1000000 },
 	{ "limits", "max_time_wait", K_UINT, F(tcp.max_time_wait), 0, 1u << 24 },
@@ -97,6 +99,8 @@ void config_default(struct toud_config *c)
 	c->log_level = LOG_LVL_INFO;
 	c->privileged_ports = 1024;
 	c->threads = 1;
+	/* room for ~30,000 queued segments while a SYN flood is shed (udp.c) */
+	c->udp_receive_buffer = 32u << 20;
 	tcp_config_default(&c->tcp);
 	c->max_connections = c->tcp.max_connections ? c->tcp.max_connections : 4096;
 	c->max_per_peer = 256;

@@ -30,6 +30,7 @@ struct toud_config {
 	int log_level;                    /* syslog priority, default info */
 	unsigned privileged_ports;        /* ports below need uid 0: 1024 */
 	char pcap[256];                   /* "" = no capture */
+	unsigned udp_receive_buffer;      /* SO_RCVBUF of each UDP socket: 32 MiB (udp.c) */
 	char user[64];                    /* "" = keep the user toud started as */
 	int syslog;                       /* log to syslog(3) instead of stderr */
 	unsigned threads;                 /* engine shards; 0 = auto (one per CPU) */

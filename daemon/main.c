@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -71,13 +72,14 @@ static const char usage_text[] =
 "Configuration (INI; every key with its default and unit in toud(8) and in the\n"
 "commented " TOUD_DEFAULT_CONFIG "):\n"
 "  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
-"            privileged_ports, pcap, user, syslog, threads\n"
+"            privileged_ports, pcap, user, syslog, threads,\n"
+"            udp_receive_buffer\n"
 "  [tcp]     mss, send_buffer, recv_buffer, recv_buffer_auto, rto_initial,\n"
 "            rto_min, rto_max, msl, syn_retries, retries, delayed_ack, nodelay,\n"
 "            congestion, loss_detection, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
 "            sack, window_scaling, challenge_ack_limit, invalid_ratelimit,\n"
-"            syncookies\n"
+"            syncookies, syn_rate_per_source\n"
 "  [limits]  max_connections, max_time_wait, max_per_peer, max_per_uid, max_api_clients,\n"
 "            max_api_clients_per_uid, api_root_reserve, max_backlog,\n"
 "            request_timeout, shutdown_timeout\n"
@@ -259,13 +261,52 @@ static void dump_line(void *arg, const char *line)
 static int restart_only(const char *section, const char *line)
 {
 	static const char *const keys[] = { "udp ", "socket ", "socket_mode ", "socket_group ", "pcap ",
-					    "user ", "syslog ", "threads " };
+					    "user ", "syslog ", "threads ",
+					    "udp_receive_buffer " };
 	if (strcmp(section, "[daemon]") != 0)
 		return 0;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strncmp(line, keys[i], strlen(keys[i])) == 0)
 			return 1;
 	return 0;
+}
+
+/* File descriptors beyond the connections: UDP and API sockets, forward
+ * listeners, the loop's epoll, eventfd and signal pipe, syslog, pcap. */
+#define TOUD_FD_SPARE 64
+
+/* Every forwarded connection (its kernel socket), API stream and API
+ * client holds one file descriptor.  The usual soft RLIMIT_NOFILE of a
+ * shell (1024) would stop a daemon near 1000 forwarded connections, far
+ * below [limits] max_connections: accept(2) fails with EMFILE and libuv
+ * closes the kernel's pending connections unannounced.  So the soft limit
+ * is raised to what max_connections + max_api_clients need (the hard
+ * limit allowing; systemd/toud.service sets LimitNOFILE=65536), and a
+ * hard limit too low for them is said plainly. */
+static void fit_fd_limit(const struct toud_config *c)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = (rlim_t)c->max_connections + c->max_api_clients + TOUD_FD_SPARE;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return;
+	rlim_t was = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	if (rl.rlim_cur > was && setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_warn("open files: cannot raise the soft limit from %llu to %llu: %s", (unsigned long long)was,
+			 (unsigned long long)rl.rlim_cur, strerror(errno));
+		rl.rlim_cur = was;
+	}
+	if (rl.rlim_cur < want)
+		log_warn("open files: the limit is %llu, max_connections = %u and max_api_clients = %u need %llu: "
+			 "connections beyond it fail (raise LimitNOFILE= or ulimit -Hn, or lower the limits)",
+			 (unsigned long long)rl.rlim_cur, c->max_connections, c->max_api_clients,
+			 (unsigned long long)want);
+	else
+		log_info("open files: soft limit raised from %llu to %llu for max_connections = %u and "
+			 "max_api_clients = %u", (unsigned long long)was, (unsigned long long)rl.rlim_cur,
+			 c->max_connections, c->max_api_clients);
 }
 
 static void reload(struct toud *d)
@@ -328,6 +369,7 @@ static void reload(struct toud *d)
 	nc->socket_mode = d->cfg.socket_mode;
 	memcpy(nc->socket_group, d->cfg.socket_group, sizeof nc->socket_group);
 	memcpy(nc->pcap, d->cfg.pcap, sizeof nc->pcap);
+	nc->udp_receive_buffer = d->cfg.udp_receive_buffer;
 	/* every shard's engine checks the same settings the same way: the
 	 * first refuses before any has changed, or none refuses */
 	lock_all(d);
@@ -359,6 +401,7 @@ static void reload(struct toud *d)
 	keys_clear(&nc->keys);
 	free(nc);
 	log_set_level(d->cfg.log_level);
+	fit_fd_limit(&d->cfg);
 	/* [forward] / [service]: added, changed and removed (forward.c) */
 	int fwd_failed = forward_reload(d);
 	log_notice("configuration reloaded from %s: %d change(s)%s%s", d->config_path, changed,
@@ -479,6 +522,7 @@ int main(int argc, char **argv)
 	log_init(d->cfg.log_level);
 	log_set_syslog(d->cfg.syslog);
 	signal(SIGPIPE, SIG_IGN);
+	fit_fd_limit(&d->cfg);
 	d->api_fd = -1;
 	d->loop = uv_default_loop();
 	d->started_us = toud_now();

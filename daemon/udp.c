@@ -49,7 +49,15 @@
 #define RECV_CHUNK (64 * 1024)      /* one slot: the largest UDP payload (or GRO train) */
 #define RECV_SLOTS 32               /* datagrams per recvmmsg() */
 #define RECV_ROUNDS 8               /* recvmmsg() calls per wakeup at most (fairness) */
-#define SOCK_BUF (8 * 1024 * 1024)  /* SO_SNDBUF / SO_RCVBUF we ask for */
+/* New-connection segments (SYNs, tcp_seg_opens) handed to the engine per
+ * FULL receive batch at most: a full batch means more datagrams wait in
+ * the kernel's queue, and under a SYN flood they are the connections'
+ * segments that the queue drops when it overflows.  The rest of the
+ * batch's SYNs are shed unread (udp.rx_syn_shed) - far cheaper than a
+ * SYN,ACK or a cookie each - so the queue drains faster than the flood
+ * fills it.  A batch that empties the queue hands every SYN over. */
+#define RECV_SYN_SHARE (RECV_SLOTS / 4)
+#define SOCK_BUF (8 * 1024 * 1024)  /* SO_SNDBUF we ask for (SO_RCVBUF: [daemon] udp_receive_buffer) */
 #define GSO_MAX_SEGS 64             /* UDP_MAX_SEGMENTS of older kernels */
 #define GSO_MAX_BYTES 65000         /* one UDP datagram's worth of payload */
 
@@ -104,6 +112,8 @@ struct udp {
 	struct udp_sock *cur_sock;
 	const struct msghdr *cur_msg;
 	struct tcp_endpoint cur_from;
+	uint8_t syn[RECV_SLOTS];        /* the batch's new-connection segments */
+	int rcvbuf_warned;
 	uint8_t *recv_buf;              /* RECV_SLOTS * RECV_CHUNK */
 	struct mmsghdr rmsgs[RECV_SLOTS];
 	struct iovec riov[RECV_SLOTS];
@@ -171,12 +181,13 @@ int udp_counters_json(const struct udp_counters *u, const struct udp_err_counter
 {
 	return snprintf(buf, len,
 		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
-		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64
+		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"rx_syn_shed\":%" PRIu64
+		",\"tx_datagrams\":%" PRIu64
 		",\"tx_bytes\":%" PRIu64 ",\"tx_errors\":%" PRIu64 ",\"tx_dropped\":%" PRIu64
 		",\"tx_batches\":%" PRIu64 ",\"tx_gso\":%" PRIu64 ",\"tx_nosocket\":%" PRIu64
 		",\"rx_icmp\":%" PRIu64 ",\"rx_icmp_short\":%" PRIu64 ",\"rx_local_errors\":%" PRIu64
 		",\"tx_failed\":%" PRIu64 ",\"errors_overflow\":%" PRIu64 "}",
-		u->rx_datagrams, u->rx_bytes, u->rx_truncated, u->rx_errors, u->rx_batches,
+		u->rx_datagrams, u->rx_bytes, u->rx_truncated, u->rx_errors, u->rx_batches, u->rx_syn_shed,
 		u->tx_datagrams, u->tx_bytes, u->tx_errors, u->tx_dropped, u->tx_batches, u->tx_gso, u->tx_nosocket,
 		x->icmp, x->icmp_short, x->local, x->send_failed, x->overflow);
 }
@@ -475,6 +486,52 @@ void udp_peer_proof(struct udp *u, const struct tcp_endpoint *from, int proof)
 	udp_route_learn(u->sh->route, u->cur_sock, (struct sockaddr *)&u->cur_sock->local, from, u->cur_msg, proof);
 }
 
+/* Datagram i of the batch just received on s, into the engine (a GRO
+ * train cut into its datagrams). */
+static void input_datagram(struct udp_sock *s, int i)
+{
+	struct udp *u = s->u;
+	/* The clock is read per datagram, not once per batch: an
+	 * engine call made while this batch is handled (a listener
+	 * refusing a connection from inside its event) takes a fresh
+	 * time, and a later tcp_input of the same batch must not
+	 * pass an older one (timers, RTT samples and the rate
+	 * limits would see time go backwards; issue 9 item 4). */
+	tcp_time_t now = toud_now();
+	struct msghdr *m = &u->rmsgs[i].msg_hdr;
+	size_t len = u->rmsgs[i].msg_len;
+	if (m->msg_flags & MSG_TRUNC) {
+		s->u->c.rx_truncated++;
+		return;
+	}
+	struct tcp_endpoint from;
+	if (endpoint_from_sockaddr(&from, (struct sockaddr *)m->msg_name) != 0)
+		return;
+	/* pktinfo hook (udp_route.c): our socket and address are
+	 * learned if the engine vouches for the sender */
+	u->cur_sock = s;
+	u->cur_msg = m;
+	u->cur_from = from;
+	size_t seg = len;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			int g;
+			memcpy(&g, CMSG_DATA(c), sizeof g);
+			if (g > 0)
+				seg = (size_t)g;
+		}
+	}
+	const uint8_t *p = u->riov[i].iov_base;
+	if (len == 0) { /* an empty datagram: the engine counts it malformed */
+		input_one(s, &from, p, 0, now);
+	} else {
+		/* a GRO train: equal-sized datagrams, the last may be shorter */
+		for (size_t off = 0; off < len; off += seg)
+			input_one(s, &from, p + off, len - off < seg ? len - off : seg, now);
+	}
+	u->cur_sock = NULL;
+}
+
 static void on_io(uv_poll_t *h, int status, int events)
 {
 	struct udp_sock *s = h->data;
@@ -501,6 +558,7 @@ static void on_io(uv_poll_t *h, int status, int events)
 		flush_sock(s); /* unblocks (poll: readable only) once the queue is out */
 	if (!(events & UV_READABLE))
 		return;
+	unsigned budget = RECV_SYN_SHARE; /* SYNs of this wakeup's full batches */
 	for (int round = 0; round < RECV_ROUNDS; round++) {
 		for (unsigned i = 0; i < RECV_SLOTS; i++) {
 			u->riov[i].iov_base = u->recv_buf + (size_t)i * RECV_CHUNK;
@@ -527,46 +585,30 @@ static void on_io(uv_poll_t *h, int status, int events)
 			return;
 		}
 		s->u->c.rx_batches++;
+		/* the connections' segments first, then the SYNs: all of
+		 * them if the queue is drained, else RECV_SYN_SHARE */
+		unsigned nsyn = 0;
 		for (int i = 0; i < n; i++) {
-			/* The clock is read per datagram, not once per batch: an
-			 * engine call made while this batch is handled (a listener
-			 * refusing a connection from inside its event) takes a fresh
-			 * time, and a later tcp_input of the same batch must not
-			 * pass an older one (timers, RTT samples and the rate
-			 * limits would see time go backwards; issue 9 item 4). */
-			tcp_time_t now = toud_now();
-			struct msghdr *m = &u->rmsgs[i].msg_hdr;
-			size_t len = u->rmsgs[i].msg_len;
-			if (m->msg_flags & MSG_TRUNC) {
-				s->u->c.rx_truncated++;
+			u->syn[i] = tcp_seg_opens(u->riov[i].iov_base, u->rmsgs[i].msg_len);
+			if (u->syn[i])
+				nsyn++;
+			else
+				input_datagram(s, i);
+		}
+		if (n < RECV_SLOTS)
+			budget = nsyn;
+		for (int i = 0; i < n && nsyn; i++) {
+			if (!u->syn[i])
 				continue;
-			}
-			struct tcp_endpoint from;
-			if (endpoint_from_sockaddr(&from, (struct sockaddr *)m->msg_name) != 0)
-				continue;
-			/* pktinfo hook (udp_route.c): our socket and address are
-			 * learned if the engine vouches for the sender */
-			u->cur_sock = s;
-			u->cur_msg = m;
-			u->cur_from = from;
-			size_t seg = len;
-			for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-				if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-					int g;
-					memcpy(&g, CMSG_DATA(c), sizeof g);
-					if (g > 0)
-						seg = (size_t)g;
-				}
-			}
-			const uint8_t *p = u->riov[i].iov_base;
-			if (len == 0) { /* an empty datagram: the engine counts it malformed */
-				input_one(s, &from, p, 0, now);
+			nsyn--;
+			if (budget) {
+				budget--;
+				input_datagram(s, i);
 			} else {
-				/* a GRO train: equal-sized datagrams, the last may be shorter */
-				for (size_t off = 0; off < len; off += seg)
-					input_one(s, &from, p + off, len - off < seg ? len - off : seg, now);
+				u->c.rx_datagrams++;
+				u->c.rx_bytes += u->rmsgs[i].msg_len;
+				u->c.rx_syn_shed++;
 			}
-			u->cur_sock = NULL;
 		}
 		if (n < RECV_SLOTS)
 			return;
@@ -575,12 +617,23 @@ static void on_io(uv_poll_t *h, int status, int events)
 
 /* ---- setup ---- */
 
-static void set_bufs(int fd)
+/* The receive buffer is what absorbs a burst - and, under a SYN flood,
+ * what keeps the connections' segments queued while the SYNs of full
+ * batches are shed (RECV_SYN_SHARE): [daemon] udp_receive_buffer, 32 MiB
+ * by default.  Without root (SO_RCVBUFFORCE) the kernel caps it at
+ * net.core.rmem_max: logged once. */
+static void set_bufs(struct udp *u, int fd)
 {
-	int v = SOCK_BUF;
+	int v = (int)u->sh->d->cfg.udp_receive_buffer, got = 0;
+	socklen_t gl = sizeof got;
 	/* The FORCE variants pass rmem_max/wmem_max when we are root. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+	/* the kernel reports twice what it grants (its bookkeeping) */
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && got / 2 < v && !u->rcvbuf_warned++)
+		log_notice("udp: receive buffer %d bytes, not the %d of udp_receive_buffer (net.core.rmem_max; "
+			   "toud not started as root)", got / 2, v);
+	v = SOCK_BUF;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof v) != 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
 }
@@ -604,7 +657,7 @@ static int add_sock(struct udp *u, int fd)
 		free(s);
 		return -errno;
 	}
-	set_bufs(fd);
+	set_bufs(u, fd);
 	int one = 1;
 	/* UDP GRO: optional, only saves work */
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);

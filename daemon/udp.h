@@ -17,6 +17,7 @@
 /* UDP I/O counters (STATS "udp" object). */
 struct udp_counters {
 	uint64_t rx_datagrams, rx_bytes, rx_truncated, rx_errors, rx_batches;
+	uint64_t rx_syn_shed; /* SYNs of full batches beyond RECV_SYN_SHARE, dropped unread (udp.c) */
 	uint64_t tx_datagrams, tx_bytes, tx_errors, tx_dropped, tx_batches, tx_gso, tx_nosocket;
 };
 

@@ -3,7 +3,7 @@
 # Connection ids (status, abort) and counter names (stats) are asked of the
 # daemon named by -s/--socket or $TOU_SOCKET.
 
-_tou_commands="connect listen status stats info abort help"
+_tou_commands="connect listen forward serve status stats info abort help"
 
 # The options of each command (and of none: the global ones).
 _tou_options()
@@ -13,6 +13,8 @@ _tou_options()
 	case $1 in
 	connect) echo "$common $stream -4 -6" ;;
 	listen) echo "$common $stream -k --keep-open -b --backlog" ;;
+	forward) echo "$common -t --timeout --nodelay --keepalive" ;;
+	serve) echo "$common" ;;
 	status) echo "$common -l --listening -j --json" ;;
 	stats) echo "$common -d --delta -z --zeros -j --json" ;;
 	info) echo "$common -j --json" ;;
@@ -72,6 +74,12 @@ _tou()
 		;;
 	connect)
 		((nargs == 0)) && COMPREPLY=($(compgen -A hostname -- "$cur"))
+		;;
+	forward)
+		((nargs == 1)) && COMPREPLY=($(compgen -A hostname -- "$cur"))
+		;;
+	serve)
+		((nargs == 1)) && [[ $cur == u* ]] && COMPREPLY=($(compgen -W "unix:/" -- "$cur"))
 		;;
 	status)
 		case $prev in

@@ -233,6 +233,12 @@ struct tcp_config {
 	int syncookies;            /* RFC 4987 3.6: SYN cookies when a listener's
 	                              backlog is full (default 1); 0: the oldest
 	                              half-open connection is dropped instead */
+	unsigned syn_rate_per_source; /* while a listener is pressed (backlog or
+	                              connection table full, or cookies sent in
+	                              the last second): SYNs per second one source
+	                              address (IPv4, IPv6 /64) may open, a burst of
+	                              as many; the rest are discarded (DropSynRate,
+	                              tcp_synrate.c).  Default 100, 0 = no limit */
 };
 void tcp_config_default(struct tcp_config *cfg);
 
@@ -244,7 +250,8 @@ void tcp_config_default(struct tcp_config *cfg);
  *   TCP_EINVAL  out, cb or secret is NULL, or cfg is out of range: mss <
  *               64, a buffer < 16 octets or > 1 GiB, rto_initial or
  *               rto_min 0, rto_max < rto_min, max_connections 0 or >
- *               2^24, max_time_wait > 2^24, cc not a tcp_cc_algo
+ *               2^24, max_time_wait > 2^24, cc not a tcp_cc_algo,
+ *               syn_rate_per_source > 10^6
  *   TCP_ENOMEM  allocation failed */
 int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
 		  const struct tcp_callbacks *cb, const uint8_t secret[16], uint64_t seed);
@@ -287,6 +294,13 @@ int tcp_stack_set_shard(struct tcp_stack *s, unsigned n, unsigned k);
  * returns 0. */
 int tcp_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 	      const uint8_t *buf, size_t len, tcp_time_t now);
+/* Does the UDP payload buf[0..len) open a connection: a SYN without ACK
+ * or RST, what RFC 9293 3.10.7.2 hands to a listener?  Reads the fixed
+ * header's flags only (no state, no parsing of options), so that a caller
+ * can tell new-connection segments from a connection's traffic before
+ * tcp_input (the daemon's share of each receive batch for them under a
+ * SYN flood, udp.c).  1 or 0 (also for anything shorter than 20 octets). */
+int tcp_seg_opens(const uint8_t *buf, size_t len);
 /* Earliest time any timer is due, or TCP_TIME_NEVER (also for s NULL). */
 tcp_time_t tcp_next_deadline(const struct tcp_stack *s);
 /* Run every timer due at `now` (NULL s is ignored). */
@@ -661,6 +675,9 @@ struct tcp_stats {
 	 * to a listener that had sent cookies whose cookie was stale
 	 * (answered with RST) or not ours (dropped) */
 	uint64_t SyncookiesSent, SyncookiesRecv, SyncookiesFailed;
+	/* SYNs a pressed listener discarded: their source was over
+	 * cfg.syn_rate_per_source */
+	uint64_t DropSynRate;
 };
 /* Copies the counters into *out (nothing if s or out is NULL). */
 void tcp_get_stats(const struct tcp_stack *s, struct tcp_stats *out);

@@ -327,6 +327,12 @@ static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
 		}
 		return 0;
 	}
+	/* a pressed listener: one source gets its share of the SYNs answered
+	 * (tcp_synrate.c), checked before the MAC and the TCB cost anything */
+	if (tcp_listener_pressed(l, now) && !tcp_synrate_allow(s, from, now)) {
+		s->st.DropSynRate++;
+		return 0;
+	}
 	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
 	 * a TCB; the check counts what it discards */
 	int ao_mkt;

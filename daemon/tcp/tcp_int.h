@@ -219,6 +219,13 @@ struct tcp_tw {
 	uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok, passive, ts_sent, oow_ack_sent;
 };
 
+/* tcp_synrate.c: one source's SYN budget (generic cell rate algorithm) */
+#define TCP_SYNRATE_SLOTS 1024
+struct tcp_synrate_slot {
+	uint64_t tag;       /* the source's hash | 1; 0: empty */
+	tcp_time_t tat;     /* theoretical arrival time of its next SYN */
+};
+
 struct tcp_stack {
 	struct tcp_config cfg;
 	struct tcp_callbacks cb;
@@ -260,6 +267,7 @@ struct tcp_stack {
 
 	struct tcp_stats st;
 	struct tcp_ao_table ao;             /* the MKTs (tcp_ao_set_keys) */
+	struct tcp_synrate_slot synrate[TCP_SYNRATE_SLOTS]; /* tcp_synrate.c */
 	uint8_t segbuf[TCP_MAX_HDR_LEN + 65536];
 };
 
@@ -452,6 +460,14 @@ void tcp_rack_rto(struct tcp_conn *c, tcp_time_t now);
 /* The largest send MSS (without TCP options) that a path MTU of c->pmtu
  * allows, or UINT32_MAX when no path MTU is known. */
 uint32_t tcp_pmtu_mss(const struct tcp_conn *c);
+
+/* tcp_synrate.c */
+/* Is listener l pressed now: backlog full, connection table full, or SYN
+ * cookies sent within the last second? */
+int tcp_listener_pressed(const struct tcp_listener *l, tcp_time_t now);
+/* May a SYN from `from` open a connection now (cfg.syn_rate_per_source)?
+ * 1 (its budget charged) or 0.  Called for pressed listeners only. */
+int tcp_synrate_allow(struct tcp_stack *s, const struct tcp_endpoint *from, tcp_time_t now);
 
 /* tcp_input.c */
 int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,

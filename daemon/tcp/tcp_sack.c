@@ -18,7 +18,7 @@ void tcp_sb_init(struct tcp_scoreboard *sb)
 
 void tcp_sb_reset(struct tcp_scoreboard *sb)
 {
-	tcp_seqset_init_cap(&sb->sacked, TCP_SEQSET_MAX);
+	tcp_seqset_clear(&sb->sacked);
 	sb->high_rxt = 0;
 	sb->high_rxt_valid = 0;
 }

@@ -94,6 +94,12 @@ static int parse_options(struct tcp_seg *seg, const uint8_t *p, size_t n)
 	return 0;
 }
 
+int tcp_seg_opens(const uint8_t *buf, size_t len)
+{
+	/* RFC 9293 3.1: the control bits are the low six bits of octet 13 */
+	return buf && len >= 20 && (buf[13] & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+}
+
 int tcp_seg_parse(struct tcp_seg *seg, const uint8_t *buf, size_t len)
 {
 	memset(seg, 0, sizeof *seg);

@@ -1,7 +1,9 @@
 /*
  * tcp_seqset.c - sorted, merged set of sequence ranges (see tcp_seqset.h).
- * Capacity is fixed; everything is O(capacity).
+ * Capacity is fixed, storage allocated while the set is not empty;
+ * everything is O(capacity).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "tcp_seqset.h"
@@ -23,6 +25,14 @@ void tcp_seqset_init_cap(struct tcp_seqset *s, unsigned cap)
 static unsigned seqset_cap(const struct tcp_seqset *s)
 {
 	return s->cap ? s->cap : TCP_SEQSET_CAP;
+}
+
+void tcp_seqset_clear(struct tcp_seqset *s)
+{
+	free(s->r);
+	s->r = NULL;
+	s->stamp = NULL;
+	s->n = 0;
 }
 
 void tcp_seqset_init(struct tcp_seqset *s)
@@ -54,8 +64,26 @@ static void remove_at(struct tcp_seqset *s, unsigned i, unsigned count)
 	memmove(&s->r[i], &s->r[i + count], (s->n - i - count) * sizeof(s->r[0]));
 	memmove(&s->stamp[i], &s->stamp[i + count], (s->n - i - count) * sizeof(s->stamp[0]));
 	s->n -= count;
+	if (s->n == 0)
+		tcp_seqset_clear(s); /* empty: the storage goes back */
 }
 
+/* Storage for the set's capacity (ranges, then stamps, one block): 0 or
+ * TCP_ENOMEM. */
+static int reserve(struct tcp_seqset *s)
+{
+	if (s->r)
+		return 0;
+	unsigned cap = seqset_cap(s);
+	void *m = malloc(cap * (sizeof(struct tcp_seqrange) + sizeof(uint32_t)));
+	if (!m)
+		return TCP_ENOMEM;
+	s->r = m;
+	s->stamp = (uint32_t *)(s->r + cap);
+	return 0;
+}
+
+/* The caller made room: n < capacity, storage reserved. */
 static void insert_at(struct tcp_seqset *s, unsigned i, uint32_t start, uint32_t end,
 		      uint32_t stamp)
 {
@@ -82,7 +110,7 @@ int tcp_seqset_add(struct tcp_seqset *s, uint32_t start, uint32_t end)
 	while (j < s->n && tcp_seq_leq(s->r[j].start, end))
 		j++;
 	if (i == j) {
-		if (s->n >= seqset_cap(s))
+		if (s->n >= seqset_cap(s) || reserve(s) < 0)
 			return TCP_ENOMEM;
 		insert_at(s, i, start, end, next_stamp(s));
 		return 0;

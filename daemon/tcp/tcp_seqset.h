@@ -36,18 +36,26 @@ struct tcp_seqrange {
 #define TCP_SEQSET_CAP 32
 #define TCP_SEQSET_MAX 64
 
+/* The ranges live in storage allocated when the first range comes and
+ * given back when the set empties (and by tcp_seqset_clear): a connection
+ * that never sees a hole (its out-of-order queue, its SACK scoreboard)
+ * holds none, issue 11's memory per idle connection. */
 struct tcp_seqset {
 	unsigned n;                               /* ranges in use */
 	unsigned cap;                             /* capacity, <= TCP_SEQSET_MAX */
-	struct tcp_seqrange r[TCP_SEQSET_MAX];    /* ascending, disjoint, non-adjacent */
-	uint32_t stamp[TCP_SEQSET_MAX];           /* recency of r[i]: larger = newer */
+	struct tcp_seqrange *r;                   /* cap: ascending, disjoint,
+	                                             non-adjacent; NULL while n == 0 */
+	uint32_t *stamp;                          /* recency of r[i]: larger = newer */
 	uint32_t clock;                           /* last stamp handed out */
 };
 
-/* An empty set holding up to TCP_SEQSET_CAP ranges. */
+/* An empty set holding up to TCP_SEQSET_CAP ranges (s is not yet
+ * initialised: a set in use is emptied with tcp_seqset_clear). */
 void tcp_seqset_init(struct tcp_seqset *s);
 /* An empty set holding up to cap ranges (clamped to 1..TCP_SEQSET_MAX). */
 void tcp_seqset_init_cap(struct tcp_seqset *s, unsigned cap);
+/* Empty the set and give back its storage (its capacity stays). */
+void tcp_seqset_clear(struct tcp_seqset *s);
 /* Add [start, end), merging with overlapping and adjacent ranges; the
  * resulting range becomes the most recent.  Returns 0 (also for an empty
  * range, which changes nothing), TCP_EINVAL if end is more than 2^31 before

@@ -92,6 +92,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	 * to unacceptable segments of one connection (tcp_oow_ack_allowed) */
 	cfg->invalid_ratelimit = TCP_MS(500);
 	cfg->syncookies = 1;                   /* as Linux's net.ipv4.tcp_syncookies = 1 */
+	cfg->syn_rate_per_source = 100;        /* tcp_synrate.c */
 }
 
 void tcp_log(struct tcp_stack *s, int level, const char *fmt, ...)
@@ -130,6 +131,8 @@ static int config_valid(const struct tcp_config *cfg)
 	if (cfg->loss_detection != TCP_LOSS_RACK && cfg->loss_detection != TCP_LOSS_RFC6675)
 		return 0;
 	if (cfg->cc != TCP_CC_CUBIC && cfg->cc != TCP_CC_NEWRENO)
+		return 0;
+	if (cfg->syn_rate_per_source > 1000000) /* 1 us apart at least (tcp_synrate.c) */
 		return 0;
 	return 1;
 }

@@ -251,6 +251,8 @@ void tcp_conn_closed(struct tcp_conn *c, int err)
 void tcp_conn_free(struct tcp_conn *c)
 {
 	tcp_ao_conn_free(c);
+	tcp_seqset_clear(&c->ooo);
+	tcp_seqset_clear(&c->sb.sacked);
 	tcp_rack_free(&c->rack);
 	tcp_ring_free(&c->sndbuf);
 	tcp_ring_free(&c->rcvbuf);

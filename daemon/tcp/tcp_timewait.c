@@ -19,7 +19,7 @@ void tcp_conn_time_wait(struct tcp_conn *c)
 	tcp_ring_free(&c->sndbuf);
 	tcp_rack_free(&c->rack);
 	tcp_ring_trim(&c->rcvbuf, c->rcvbuf.len);
-	tcp_seqset_init(&c->ooo);
+	tcp_seqset_clear(&c->ooo);
 	if (!c->owned || c->released)
 		tcp_tw_todo_push(c);
 }

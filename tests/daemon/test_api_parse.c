@@ -67,6 +67,48 @@ TT_TEST(connect_errors)
 	TT_EQ(P(longhost, &r, err), -1);
 }
 
+TT_TEST(forward_serve)
+{
+	struct api_request r;
+	char err[256];
+	TT_EQ(P("FORWARD 8080 hostb 80", &r, err), 0);
+	TT_EQ(r.verb, API_FORWARD);
+	TT_STREQ(r.listen, "8080");
+	TT_STREQ(r.host, "hostb");
+	TT_EQ(r.port, 80);
+	TT_EQ(P("forward [::1]:2222 [2001:db8::7]:9000 22 nodelay timeout=30 ao=peer-b", &r, err), 0);
+	TT_STREQ(r.listen, "[::1]:2222");
+	TT_STREQ(r.host, "2001:db8::7");
+	TT_EQ(r.udp_port, 9000);
+	TT_EQ(r.port, 22);
+	TT_EQ(r.nodelay, 1);
+	TT_EQ(r.timeout_s, 30);
+	TT_EQ(r.ao, API_AO_KEY);
+	TT_STREQ(r.ao_key, "peer-b");
+	TT_EQ(P("FORWARD 8080 hostb", &r, err), -1);
+	TT_ASSERT(strstr(err, "usage: FORWARD") != NULL);
+	TT_EQ(P("FORWARD 80/80 hostb 80", &r, err), -1); /* not an address */
+	TT_EQ(P("FORWARD 8080 hostb 0", &r, err), -1);
+	TT_EQ(P("FORWARD 8080 hostb 80 allow=any", &r, err), -1);
+	TT_EQ(P("SERVE 80 127.0.0.1:8000", &r, err), 0);
+	TT_EQ(r.verb, API_SERVE);
+	TT_EQ(r.port, 80);
+	TT_STREQ(r.target, "127.0.0.1:8000");
+	TT_EQ(r.nallow, 0u);
+	TT_EQ(P("SERVE 22 unix:/run/a+b.sock allow=192.0.2.0/24,::1 ao=required max_per_peer=4", &r, err), 0);
+	TT_STREQ(r.target, "unix:/run/a+b.sock");
+	TT_EQ(r.nallow, 2u);
+	TT_STREQ(r.allow_text, "192.0.2.0/24,::1");
+	TT_EQ(r.ao, API_AO_REQUIRED);
+	TT_EQ(r.max_per_peer, 4u);
+	TT_EQ(P("SERVE 80", &r, err), -1);
+	TT_ASSERT(strstr(err, "usage: SERVE") != NULL);
+	TT_EQ(P("SERVE 80 x allow=10.0.0.0/33", &r, err), -1);
+	TT_EQ(P("SERVE 80 x max_per_peer=0", &r, err), -1);
+	TT_EQ(P("SERVE 80 x nodelay", &r, err), -1);
+	TT_EQ(P("SERVE 0 x", &r, err), -1);
+}
+
 TT_TEST(listen_accept)
 {
 	struct api_request r;

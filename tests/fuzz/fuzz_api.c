@@ -27,9 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	int rc = api_parse_line(line, size, &r, err, sizeof err);
 	if (rc == 0) {
-		if (r.verb < API_CONNECT || r.verb > API_VERSION)
+		if (r.verb < API_CONNECT || r.verb > API_VERB_LAST)
 			abort();
-		if ((r.verb == API_CONNECT || r.verb == API_LISTEN || r.verb == API_ACCEPT) && r.port == 0)
+		if ((r.verb == API_CONNECT || r.verb == API_LISTEN || r.verb == API_ACCEPT || r.verb == API_FORWARD ||
+		     r.verb == API_SERVE) && r.port == 0)
 			abort();
 		if (r.verb == API_CONNECT && (r.host[0] == '\0' || strlen(r.host) > API_HOST_MAX))
 			abort();

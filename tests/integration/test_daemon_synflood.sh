@@ -7,7 +7,12 @@
 # spoofed SYNs to B from random 127.1.x.y addresses and UDP ports as fast
 # as a raw socket takes them.  Meanwhile clients connect through daemon A
 # (8 at a time, for as long as the flood lasts and at least SF_MIN
-# connections, default 64), each sending 4 KiB and reading the echo back.
+# connections, default 64), each sending 4 KiB and reading the echo back,
+# and one more sends 8 MiB through the echo once the flood runs.  The
+# listener's backlog is SF_BACKLOG (default 8: B hands the listener only a
+# share of the SYNs of each full receive batch, and the SYN,ACKs to the
+# spoofed sources come back as ICMP errors that end their TCBs, so a
+# larger backlog would not overflow).
 # Checks:
 #   a) every legitimate exchange completes byte-exact: no CONNECT refused,
 #      reset or timed out (with SYN cookies no half-open connection is
@@ -16,8 +21,11 @@
 #      client whose handshake ACK B's full socket buffer dropped is not
 #      reset for the later segments that reach B first)
 #   b) the flood did overflow the backlog: B's tcp.SyncookiesSent > 0
-#   c) B's half-open connections stay within its backlog (128: no flood
-#      TCBs beyond it) and both daemons stop cleanly
+#   c) B's half-open connections stay within its backlog (no flood TCBs
+#      beyond it) and both daemons stop cleanly
+#   d) the 8 MiB exchange under the flood comes back byte-exact, and B shed
+#      SYNs of full receive batches (udp.rx_syn_shed > 0, issue 14): the
+#      connections' segments kept their place in the socket's queue
 # SF_COOKIES=no runs B without cookies (the old behaviour, for a by-hand
 # before/after); SF_LOG=debug sets both daemons' log level (B then logs
 # every cookie it refuses); SF_PCAP=1 writes B's segments to $WORK/B.pcap
@@ -27,6 +35,7 @@ set -euo pipefail
 
 COUNT=${SF_COUNT:-100000}
 MIN=${SF_MIN:-64}
+BACKLOG=${SF_BACKLOG:-8}
 COOKIES=${SF_COOKIES:-yes}
 FLOOD=${TOU_TOOLS:-$TOU_BUILD_DIR/tests/tools}/synflood
 [ "$(id -u)" = 0 ] || fail "needs root (network namespace, raw socket)"
@@ -50,16 +59,18 @@ A_PORT=9811 B_PORT=9812
 start_ns_daemon A $A_PORT
 start_ns_daemon B $B_PORT -o tcp.syncookies="$COOKIES" ${SF_PCAP:+-o daemon.pcap=$WORK/B.pcap}
 
-$PY - "$WORK/A.sock" "$WORK/B.sock" "$B_PORT" "$A_PORT" "$FLOOD" "$NS" "$COUNT" "$MIN" "$HERE" \
+$PY - "$WORK/A.sock" "$WORK/B.sock" "$B_PORT" "$A_PORT" "$FLOOD" "$NS" "$COUNT" "$MIN" "$HERE" "$BACKLOG" \
 	>"$WORK/driver.out" 2>"$WORK/driver.err" <<'EOF' || fail "driver: $(tail -n 20 "$WORK/driver.err")"
 import json, os, socket, subprocess, sys, threading, time
-a_sock, b_sock, b_port, a_port, flood, ns, count, minimum, here = sys.argv[1:10]
+a_sock, b_sock, b_port, a_port, flood, ns, count, minimum, here, backlog = sys.argv[1:11]
 count, minimum = int(count), int(minimum)
 sys.path.insert(0, here)
 from test_daemon_api import connect as api, read_line as line, req
 
 def stats(path):
-    return json.loads(req(path, "STATS")[3:])["tcp"]
+    st = json.loads(req(path, "STATS")[3:])
+    st["tcp"]["rx_syn_shed"] = st["udp"]["rx_syn_shed"]
+    return st["tcp"]
 
 def recv_all(s):
     out = b""
@@ -71,7 +82,7 @@ def recv_all(s):
 
 # the listener and an echo server: 8 ACCEPTs always waiting
 lst = api(b_sock)
-lst.sendall(b"LISTEN 7200\n")
+lst.sendall(("LISTEN 7200 backlog=%s\n" % backlog).encode())
 ans = line(lst)
 if not ans.startswith("OK"):
     sys.exit("LISTEN: " + ans)
@@ -101,9 +112,9 @@ ok, failures, during = 0, [], 0
 lock = threading.Lock()
 flooding = threading.Event()
 
-def client(n):
+def client(n, size=4096):
     global ok, during
-    payload = os.urandom(4096)
+    payload = os.urandom(size)
     s = api(a_sock)
     s.settimeout(120)
     s.sendall(("CONNECT 127.0.0.1:%s 7200\n" % b_port).encode())
@@ -114,9 +125,18 @@ def client(n):
             failures.append("connect %d: %s" % (n, ans))
         return
     try:
-        s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
-        echo = recv_all(s)
+        if size > 4096:  # sent while the echo comes back
+            def send():
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+            sender = threading.Thread(target=send)
+            sender.start()
+            echo = recv_all(s)
+            sender.join()
+        else:
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)
+            echo = recv_all(s)
     except OSError as e:
         echo = ("error %s" % e).encode()
     s.close()
@@ -141,6 +161,10 @@ proc = subprocess.Popen(["ip", "netns", "exec", ns, flood, "--to", "127.0.0.1:%s
 workers = [threading.Thread(target=clients, args=(i,)) for i in range(8)]
 for t in workers:
     t.start()
+time.sleep(0.3)  # the flood runs
+bulk = threading.Thread(target=client, args=(-1, 8 << 20))
+bulk.start()
+bulk.join()
 out, err = proc.communicate()
 # the daemon may still be working through the flood's datagrams
 time.sleep(1)
@@ -158,8 +182,10 @@ if proc.returncode != 0:
     sys.exit("synflood: " + err.decode())
 print("flood: %s" % out.decode().strip())
 print("legit: %d ok, %d failed, %d of them during the flood" % (ok, len(failures), during))
+big_failed = any(f.startswith(("exchange -1", "connect -1")) for f in failures)
+print("bulk: 8 MiB echo %s" % ("FAILED" if big_failed else "byte-exact"))
 for k in ("SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "DropListenOverflow",
-          "PassiveOpens", "AttemptFails"):
+          "PassiveOpens", "AttemptFails", "rx_syn_shed"):
     print("B %s +%d" % (k, after[k] - before[k]))
 for f in failures[:10]:
     print("failure: " + f)
@@ -178,8 +204,12 @@ if [ "$COOKIES" = yes ]; then
 	echo "ok: B answered $cookies SYNs with cookies"
 fi
 half=$(sed -n 's/^B half-open \([0-9]*\)$/\1/p' "$WORK/driver.out")
-[ -n "$half" ] && [ "$half" -le 128 ] || fail "B holds ${half:-?} half-open connections, more than its backlog"
-echo "ok: B holds $half half-open connections (backlog 128)"
+[ -n "$half" ] && [ "$half" -le "$BACKLOG" ] || fail "B holds ${half:-?} half-open connections, more than its backlog"
+echo "ok: B holds $half half-open connections (backlog $BACKLOG)"
+grep -q '^bulk: 8 MiB echo byte-exact' "$WORK/driver.out" || fail "the 8 MiB exchange under the flood failed"
+shed=$(sed -n 's/^B rx_syn_shed +\([0-9]*\)/\1/p' "$WORK/driver.out")
+[ "${shed:-0}" -gt 0 ] || fail "B shed no SYN of a full receive batch (udp.rx_syn_shed)"
+echo "ok: 8 MiB echoed byte-exact under the flood; B shed $shed SYNs of full receive batches"
 for n in A B; do
 	p=${n}_PID
 	kill -TERM "${!p}"

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # test_forward_halfclose.sh - half-close carried both ways through a
 # [forward] on A and a [service] on B:
+#   0. interactive socat: 20 lines typed one at a time, each echoed back
+#      (socat ... EXEC:cat) before the next; the last one typed with the
+#      end of input (the client's FIN) still comes back, then EOF;
 #   1. client -> server: socat sends 2 MB and shuts its write side; the
 #      target (socat ... EXEC:cat) sees EOF only then, echoes every byte
 #      and closes; the client reads the whole echo, then EOF.
@@ -51,6 +54,29 @@ F2=$(free_tcp_port)
 printf '[forward echo]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 80\n[forward speak]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s 81\n' \
 	"$F1" "$B_PORT" "$F2" "$B_PORT" >"$WORK/A.conf"
 start_daemon A -c "$WORK/A.conf"
+
+# interactive: each line comes back before the next is typed (nothing
+# waits for more bytes on the way); the last one is typed together with
+# the end of input (socat's shutdown: the client's FIN), and its echo and
+# then EOF still reach the half-closed client
+mkfifo "$WORK/to_socat" "$WORK/from_socat"
+socat -t 30 - TCP:127.0.0.1:"$F1" <"$WORK/to_socat" >"$WORK/from_socat" 2>"$WORK/isocat.log" &
+soc_pid=$!
+BG_PIDS+=($soc_pid)
+exec {to_soc}>"$WORK/to_socat" {from_soc}<"$WORK/from_socat"
+for i in $(seq 1 20); do
+	echo "line $i of an interactive session" >&"$to_soc"
+	read -t 30 -r got <&"$from_soc" || fail "interactive: no echo of line $i"
+	[ "$got" = "line $i of an interactive session" ] || fail "interactive: line $i came back as \"$got\""
+done
+echo "the last line, then EOF" >&"$to_soc"
+exec {to_soc}>&- # socat shuts down its write side: our FIN
+read -t 30 -r got <&"$from_soc" || fail "interactive: the last line did not come back to the half-closed client"
+[ "$got" = "the last line, then EOF" ] || fail "interactive: the last line came back as \"$got\""
+if read -t 30 -r got <&"$from_soc"; then fail "interactive: \"$got\" after the echo of the last line"; fi
+exec {from_soc}<&-
+wait "$soc_pid" || fail "interactive: socat failed: $(cat "$WORK/isocat.log")"
+echo "ok: interactive socat: 20 lines echoed one by one, the last one with the client's FIN, then EOF"
 
 head -c 2M /dev/urandom >"$WORK/in.bin"
 socat -t 60 - TCP:127.0.0.1:"$F1" <"$WORK/in.bin" >"$WORK/out.bin" || fail "socat client failed"

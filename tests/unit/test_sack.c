@@ -106,6 +106,7 @@ static void two_losses_one_window(uint32_t base)
 	TT_EQ(tcp_sb_sacked_bytes(&sb), 0);
 	TT_EQ(tcp_sb_pipe(&sb, una, nxt, SMSS), 2 * SMSS);
 	TT_EQ(sb.high_rxt_valid, 0);
+	tcp_sb_reset(&sb); /* frees the SACKed ranges */
 }
 
 TT_TEST(sack_two_losses_in_one_window)
@@ -132,6 +133,7 @@ TT_TEST(sack_islost_byte_rule_and_small_segments)
 	tcp_sb_update(&sb, S(0), &b, 1);
 	TT_ASSERT(tcp_sb_is_lost(&sb, S(0), SMSS));
 	/* three discontiguous small SACKed pieces above seq -> lost */
+	tcp_sb_reset(&sb); /* frees the SACKed ranges */
 	tcp_sb_init(&sb);
 	struct tcp_seqrange small[3] = {
 		{ S(1), S(1) + 100 }, { S(1) + 200, S(1) + 300 }, { S(1) + 400, S(1) + 500 } };
@@ -142,6 +144,7 @@ TT_TEST(sack_islost_byte_rule_and_small_segments)
 	/* the middle hole has only one piece above it */
 	TT_ASSERT(!tcp_sb_is_lost(&sb, S(1) + 350, SMSS));
 	TT_ASSERT(tcp_sb_is_lost(&sb, S(1) + 150, SMSS) == 0);
+	tcp_sb_reset(&sb); /* frees the SACKed ranges */
 }
 
 TT_TEST(sack_dsack_and_invalid_blocks)
@@ -179,6 +182,7 @@ TT_TEST(sack_dsack_and_invalid_blocks)
 	tcp_sb_reset(&sb);
 	TT_EQ(tcp_sb_sacked_bytes(&sb), 0);
 	TT_EQ(tcp_sb_high_sacked(&sb, &hs), 0);
+	tcp_sb_reset(&sb); /* frees the SACKed ranges */
 }
 
 TT_TEST(sack_nextseg_respects_sacked_and_highrxt)
@@ -220,6 +224,7 @@ TT_TEST(sack_nextseg_respects_sacked_and_highrxt)
 	/* pipe: holes 0, 3, 4, 8, 9 lost and retransmitted (count once),
 	 * 14..19 not lost */
 	TT_EQ(tcp_sb_pipe(&sb, una, nxt, SMSS), 600 + 4 * SMSS + 6 * SMSS);
+	tcp_sb_reset(&sb); /* frees the SACKed ranges */
 }
 
 TT_TEST(sack_scoreboard_holds_many_holes)
@@ -247,6 +252,7 @@ TT_TEST(sack_scoreboard_holds_many_holes)
 	TT_EQ(sb.overflow_blocks, 70 - TCP_SEQSET_MAX);
 	/* a block that merges with a kept island still counts */
 	TT_EQ(sack(&sb, una, 2, 3), SMSS);
+	tcp_sb_reset(&sb); /* frees the SACKed ranges */
 }
 
 int main(int argc, char **argv)

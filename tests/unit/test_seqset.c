@@ -45,6 +45,7 @@ TT_TEST(seqset_add_merges_overlap_and_adjacent)
 	TT_ASSERT(tcp_seqset_contains(&s, 699));
 	TT_ASSERT(!tcp_seqset_contains(&s, 700));
 	TT_ASSERT(!tcp_seqset_contains(&s, 4));
+	tcp_seqset_clear(&s);
 }
 
 TT_TEST(seqset_trim_below_cuts_straddling)
@@ -70,6 +71,7 @@ TT_TEST(seqset_trim_below_cuts_straddling)
 	tcp_seqset_trim_below(&s, 1000);
 	TT_EQ(tcp_seqset_count(&s), 0);
 	TT_EQ(tcp_seqset_bytes(&s), 0);
+	tcp_seqset_clear(&s);
 }
 
 TT_TEST(seqset_remove_splits)
@@ -83,6 +85,7 @@ TT_TEST(seqset_remove_splits)
 	{ uint32_t w[] = { 100, 150, 350, 500 }; TT_ASSERT(ranges_are(&s, w, 2)); }
 	TT_EQ(tcp_seqset_remove(&s, 0, 1000), 0);
 	TT_EQ(tcp_seqset_count(&s), 0);
+	tcp_seqset_clear(&s);
 }
 
 TT_TEST(seqset_wraparound)
@@ -108,6 +111,7 @@ TT_TEST(seqset_wraparound)
 	tcp_seqset_trim_below(&s, 0x20);
 	{ uint32_t w[] = { 0x20, 0x40, 0x100, 0x200 }; TT_ASSERT(ranges_are(&s, w, 2)); }
 	TT_EQ(tcp_seqset_bytes(&s), 0x20 + 0x100);
+	tcp_seqset_clear(&s);
 }
 
 TT_TEST(seqset_capacity)
@@ -128,6 +132,7 @@ TT_TEST(seqset_capacity)
 	/* a split removal when full is refused */
 	TT_EQ(tcp_seqset_remove(&s, 30, 40), TCP_ENOMEM);
 	TT_ASSERT(tcp_seqset_contains(&s, 35));
+	tcp_seqset_clear(&s);
 }
 
 TT_TEST(seqset_capacity_per_set)
@@ -143,6 +148,7 @@ TT_TEST(seqset_capacity_per_set)
 	TT_EQ(b[0].start, (TCP_SEQSET_MAX - 1) * 100); /* newest first */
 	TT_EQ(b[TCP_SEQSET_MAX - 1].start, 0);
 	/* clamped */
+	tcp_seqset_clear(&s);
 	tcp_seqset_init_cap(&s, 1000);
 	TT_EQ(s.cap, TCP_SEQSET_MAX);
 	tcp_seqset_init_cap(&s, 0);
@@ -155,6 +161,8 @@ TT_TEST(seqset_capacity_per_set)
 	for (uint32_t i = 0; i < TCP_SEQSET_CAP; i++)
 		TT_EQ(tcp_seqset_add(&z, i * 100, i * 100 + 10), 0);
 	TT_EQ(tcp_seqset_add(&z, 50, 60), TCP_ENOMEM);
+	tcp_seqset_clear(&s);
+	tcp_seqset_clear(&z);
 }
 
 TT_TEST(seqset_sack_blocks_rfc2018_order)
@@ -201,6 +209,7 @@ TT_TEST(seqset_sack_blocks_rfc2018_order)
 	/* a split removal keeps both halves reportable */
 	tcp_seqset_remove(&s, 7600, 7700);
 	TT_EQ(tcp_seqset_sack_blocks(&s, b, 4), 4);
+	tcp_seqset_clear(&s);
 }
 
 TT_TEST(seqset_next_and_find)
@@ -215,6 +224,7 @@ TT_TEST(seqset_next_and_find)
 	TT_ASSERT(tcp_seqset_next(&s, 400, 1) == NULL);
 	TT_ASSERT(tcp_seqset_find(&s, 399)->start == 300);
 	TT_ASSERT(tcp_seqset_find(&s, 250) == NULL);
+	tcp_seqset_clear(&s);
 }
 
 /* splitmix64 for the random comparison */
@@ -224,6 +234,37 @@ static uint64_t rnd(uint64_t *x)
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
+}
+
+/* Issue 11: a set holds storage only while it holds ranges (a connection
+ * without holes has none): allocated at the first range, given back when
+ * the last one goes (trimmed, removed) and by tcp_seqset_clear. */
+TT_TEST(seqset_storage_follows_use)
+{
+	struct tcp_seqset s;
+	tcp_seqset_init(&s);
+	TT_ASSERT(s.r == NULL);
+	TT_EQ(tcp_seqset_add(&s, 100, 200), 0);
+	TT_ASSERT(s.r != NULL);
+	tcp_seqset_trim_below(&s, 200);
+	TT_EQ(tcp_seqset_count(&s), 0);
+	TT_ASSERT(s.r == NULL);
+	TT_EQ(tcp_seqset_add(&s, 300, 400), 0);
+	TT_EQ(tcp_seqset_add(&s, 500, 600), 0);
+	TT_EQ(tcp_seqset_remove(&s, 300, 400), 0);
+	TT_ASSERT(s.r != NULL);
+	TT_EQ(tcp_seqset_remove(&s, 450, 650), 0);
+	TT_EQ(tcp_seqset_count(&s), 0);
+	TT_ASSERT(s.r == NULL);
+	/* emptied storage is had again, with the set's capacity */
+	for (uint32_t i = 0; i < TCP_SEQSET_CAP; i++)
+		TT_EQ(tcp_seqset_add(&s, i * 100, i * 100 + 10), 0);
+	TT_EQ(tcp_seqset_add(&s, 50, 60), TCP_ENOMEM);
+	tcp_seqset_clear(&s);
+	TT_ASSERT(s.r == NULL);
+	TT_EQ(tcp_seqset_count(&s), 0);
+	TT_EQ(tcp_seqset_add(&s, 1, 2), 0);
+	tcp_seqset_clear(&s);
 }
 
 TT_TEST(seqset_random_against_bytemap)
@@ -282,6 +323,7 @@ TT_TEST(seqset_random_against_bytemap)
 			struct tcp_seqrange b[TCP_SEQSET_CAP];
 			TT_EQ(tcp_seqset_sack_blocks(&s, b, TCP_SEQSET_CAP), nr);
 		}
+		tcp_seqset_clear(&s);
 	}
 }
 
