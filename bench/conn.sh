@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	-t) SECS=$2; shift 2 ;;
 	--no-build) BUILD_IT=0; shift ;;
 	--tou-only) TOU_ONLY=1; shift ;;
-	-h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [--toud BIN] [-c \"1 4 16\"] [-t SECONDS] [--no-build] [--tou-only]" >&2; exit 2 ;;
 	esac
 done

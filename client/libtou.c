@@ -338,9 +338,15 @@ static int check_literal(const char *host)
 int tou_connect(const char *socket_path, const char *host, unsigned port,
 		unsigned flags, unsigned timeout_s, struct tou_conn_info *info)
 {
+	return tou_connect_ao(socket_path, host, port, flags, timeout_s, NULL, info);
+}
+
+int tou_connect_ao(const char *socket_path, const char *host, unsigned port, unsigned flags,
+		   unsigned timeout_s, const char *ao, struct tou_conn_info *info)
+{
 	tou_detail[0] = '\0';
 	if (!word_ok(host) || port == 0 || port > 65535 ||
-	    (flags & ~(unsigned)(TOU_NODELAY | TOU_KEEPALIVE)))
+	    (flags & ~(unsigned)(TOU_NODELAY | TOU_KEEPALIVE)) || (ao && !word_ok(ao)))
 		return -EINVAL;
 	int bad = check_literal(host);
 	if (bad < 0)
@@ -352,7 +358,9 @@ int tou_connect(const char *socket_path, const char *host, unsigned port,
 	if (n < 0 || (size_t)n >= sizeof(line) - 24)
 		return -EINVAL;
 	if (timeout_s)
-		snprintf(line + n, sizeof(line) - (size_t)n, " timeout=%u", timeout_s);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " timeout=%u", timeout_s);
+	if (ao && (size_t)snprintf(line + n, sizeof(line) - (size_t)n, " ao=%s", ao) >= sizeof(line) - (size_t)n)
+		return -EINVAL;
 	return open_stream(socket_path, line, info);
 }
 
@@ -401,13 +409,24 @@ int tou_hold(const char *socket_path, const char *line, char *reply, size_t len)
 
 int tou_listen(const char *socket_path, unsigned port, unsigned backlog)
 {
-	if (port == 0 || port > 65535)
+	return tou_listen_opts(socket_path, port, backlog, NULL, NULL);
+}
+
+int tou_listen_opts(const char *socket_path, unsigned port, unsigned backlog, const char *ao,
+		    const char *allow)
+{
+	tou_detail[0] = '\0';
+	if (port == 0 || port > 65535 || (ao && !word_ok(ao)) || (allow && !word_ok(allow)))
 		return -EINVAL;
-	char line[64];
+	char line[TOU_PROTO_MAX_LINE];
+	int n = snprintf(line, sizeof(line), "LISTEN %u", port);
 	if (backlog)
-		snprintf(line, sizeof(line), "LISTEN %u backlog=%u", port, backlog);
-	else
-		snprintf(line, sizeof(line), "LISTEN %u", port);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " backlog=%u", backlog);
+	if (ao)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " ao=%s", ao);
+	if (allow && (size_t)snprintf(line + n, sizeof(line) - (size_t)n, " allow=%s", allow) >=
+			     sizeof(line) - (size_t)n)
+		return -EINVAL;
 	return tou_hold(socket_path, line, NULL, 0);
 }
 

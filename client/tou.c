@@ -64,7 +64,7 @@ void msg(const char *fmt, ...)
 enum {
 	O_SOCKET, O_QUIET, O_VERBOSE, O_PROGRESS, O_JSON, O_KEEP, O_BACKLOG, O_TIMEOUT,
 	O_NODELAY, O_KEEPALIVE, O_IDLE, O_QUIT, O_SHUTDOWN, O_FAMILY, O_LISTENING, O_ZEROS,
-	O_DELTA, O_COUNT
+	O_DELTA, O_AO, O_ALLOW, O_COUNT
 };
 #define B(o) (1u << (o))
 #define O_COMMON (B(O_SOCKET) | B(O_QUIET) | B(O_VERBOSE))
@@ -78,7 +78,7 @@ static const char *const opt_names[O_COUNT] = {
 	[O_BACKLOG] = "-b/--backlog", [O_TIMEOUT] = "-t/--timeout", [O_NODELAY] = "--nodelay",
 	[O_KEEPALIVE] = "--keepalive", [O_IDLE] = "-w/--idle-timeout", [O_QUIT] = "-q SECONDS",
 	[O_SHUTDOWN] = "-N/--shutdown", [O_FAMILY] = "-4/-6", [O_LISTENING] = "-l/--listening",
-	[O_ZEROS] = "-z/--zeros", [O_DELTA] = "-d/--delta",
+	[O_ZEROS] = "-z/--zeros", [O_DELTA] = "-d/--delta", [O_AO] = "--ao", [O_ALLOW] = "--allow",
 };
 
 struct command {
@@ -225,7 +225,7 @@ static int cmd_connect(int argc, char **argv)
 	}
 	unsigned flags = (cli.nodelay ? TOU_NODELAY : 0) | (cli.keepalive ? TOU_KEEPALIVE : 0);
 	struct tou_conn_info info;
-	int fd = tou_connect(cli.socket, host, port, flags, cli.timeout, &info);
+	int fd = tou_connect_ao(cli.socket, host, port, flags, cli.timeout, cli.ao, &info);
 	if (fd < 0)
 		return fail(what, fd);
 	if (cli.verbose)
@@ -239,7 +239,10 @@ static int cmd_listen(int argc, char **argv)
 	unsigned port = 0;
 	if (parse_port(argv[0], help_listen, &port))
 		return EX_USAGE;
-	int lfd = tou_listen(cli.socket, port, cli.backlog);
+	if (cli.ao && strcmp(cli.ao, "required") != 0 && strcmp(cli.ao, "optional") != 0)
+		return usage_error(help_listen, "--ao: a listener takes 'required' or 'optional', not '%s'",
+				   cli.ao);
+	int lfd = tou_listen_opts(cli.socket, port, cli.backlog, cli.ao, cli.allow[0] ? cli.allow : NULL);
 	char what[64];
 	snprintf(what, sizeof(what), "listen %u", port);
 	if (lfd < 0)
@@ -274,8 +277,8 @@ static int cmd_listen(int argc, char **argv)
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "connect", cmd_connect, help_connect, O_STREAM | B(O_FAMILY), 2, 2 },
-	{ "listen", cmd_listen, help_listen, O_STREAM | B(O_KEEP) | B(O_BACKLOG), 1, 1 },
+	{ "connect", cmd_connect, help_connect, O_STREAM | B(O_FAMILY) | B(O_AO), 2, 2 },
+	{ "listen", cmd_listen, help_listen, O_STREAM | B(O_KEEP) | B(O_BACKLOG) | B(O_AO) | B(O_ALLOW), 1, 1 },
 	{ "forward", cmd_forward, help_forward, O_COMMON | B(O_TIMEOUT) | B(O_NODELAY) | B(O_KEEPALIVE), 3, 3 },
 	{ "serve", cmd_serve, help_serve, O_COMMON, 2, 2 + 16 },
 	{ "status", cmd_status, help_status, O_COMMON | B(O_JSON) | B(O_LISTENING), 0, 64 },
@@ -360,7 +363,7 @@ static unsigned long long opt_number(const char *arg, unsigned long long min, un
 
 int main(int argc, char **argv)
 {
-	enum { L_NODELAY = 256, L_KEEPALIVE, L_QUIT, L_QUIET };
+	enum { L_NODELAY = 256, L_KEEPALIVE, L_QUIT, L_QUIET, L_AO, L_ALLOW };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, L_QUIET },
@@ -378,6 +381,8 @@ int main(int argc, char **argv)
 		{ "delta", no_argument, NULL, 'd' },
 		{ "nodelay", no_argument, NULL, L_NODELAY },
 		{ "keepalive", no_argument, NULL, L_KEEPALIVE },
+		{ "ao", required_argument, NULL, L_AO },
+		{ "allow", required_argument, NULL, L_ALLOW },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -416,6 +421,25 @@ int main(int argc, char **argv)
 		case '6': cli.family = c - '0'; used |= B(O_FAMILY); break;
 		case L_NODELAY: cli.nodelay = 1; used |= B(O_NODELAY); break;
 		case L_KEEPALIVE: cli.keepalive = 1; used |= B(O_KEEPALIVE); break;
+		case L_AO:
+			used |= B(O_AO);
+			if (!*optarg || strpbrk(optarg, " \t\r\n,="))
+				bad_value = "--ao needs a key name of toud.conf, 'required' or 'optional'";
+			else
+				cli.ao = optarg;
+			break;
+		case L_ALLOW: {
+			/* repeatable; each one a prefix or a comma-separated list */
+			used |= B(O_ALLOW);
+			size_t have = strlen(cli.allow);
+			if (!*optarg || strpbrk(optarg, " \t\r\n="))
+				bad_value = "--allow needs address prefixes (10.0.0.0/8, 2001:db8::/32, an address)";
+			else if (have + 1 + strlen(optarg) >= sizeof cli.allow)
+				bad_value = "--allow: too many prefixes";
+			else
+				snprintf(cli.allow + have, sizeof cli.allow - have, "%s%s", have ? "," : "", optarg);
+			break;
+		}
 		case 'b':
 			used |= B(O_BACKLOG);
 			cli.backlog = (unsigned)opt_number(optarg, 1, 65535, cli.backlog,

@@ -111,6 +111,14 @@ struct tou_status {
  */
 TOU_API int tou_connect(const char *socket_path, const char *host, unsigned port,
 		unsigned flags, unsigned timeout_s, struct tou_conn_info *info);
+/* tou_connect() with the TCP Authentication Option (RFC 5925): `ao` is
+ * the name of a [key] section of the daemon's toud.conf, "required" (the
+ * key it prefers for the host) or "optional" (a key if one matches, the
+ * default); NULL is tou_connect().  -EINVAL for an empty name or one with
+ * blanks; the daemon refuses unknown keys (ERR badrequest: -EINVAL) and
+ * "required" without a key for the host (ERR denied: -EACCES). */
+TOU_API int tou_connect_ao(const char *socket_path, const char *host, unsigned port, unsigned flags,
+			   unsigned timeout_s, const char *ao, struct tou_conn_info *info);
 
 /*
  * Listen on TCP port `port` (backlog > 0 sets the queue length, 0 = the
@@ -119,6 +127,13 @@ TOU_API int tou_connect(const char *socket_path, const char *host, unsigned port
  * the daemon stopped the listener.
  */
 TOU_API int tou_listen(const char *socket_path, unsigned port, unsigned backlog);
+/* tou_listen() with the listener's TCP-AO policy `ao` ("required": only
+ * SYNs with a valid MAC; "optional"; NULL: the daemon's default) and its
+ * allow list `allow` (comma-separated address prefixes, "10.0.0.0/8,
+ * 2001:db8::/32", at most 16: only those peers may connect; NULL: every
+ * peer).  -EINVAL for values with blanks; the daemon checks the rest. */
+TOU_API int tou_listen_opts(const char *socket_path, unsigned port, unsigned backlog, const char *ao,
+			    const char *allow);
 
 /*
  * Wait for the next connection on `port`, which must have a listener

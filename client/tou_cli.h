@@ -30,6 +30,8 @@ struct cli_opts {
 	int quiet, verbose, progress, json, keep;
 	int nodelay, keepalive, family, listening, zeros, delta;
 	unsigned timeout, backlog, idle;
+	const char *ao;     /* --ao: CONNECT/LISTEN ao= (NULL: none given) */
+	char allow[1024];   /* --allow: LISTEN allow=, the prefixes comma-joined */
 	long quit; /* -q SECONDS: quit that long after EOF on stdin; -1 = never */
 };
 extern struct cli_opts cli;

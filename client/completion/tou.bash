@@ -11,8 +11,8 @@ _tou_options()
 	local common="-s --socket --quiet -v --verbose -h --help"
 	local stream="-p --progress -t --timeout -w --idle-timeout -q -N --shutdown --nodelay --keepalive"
 	case $1 in
-	connect) echo "$common $stream -4 -6" ;;
-	listen) echo "$common $stream -k --keep-open -b --backlog" ;;
+	connect) echo "$common $stream -4 -6 --ao" ;;
+	listen) echo "$common $stream -k --keep-open -b --backlog --ao --allow" ;;
 	forward) echo "$common -t --timeout --nodelay --keepalive" ;;
 	serve) echo "$common" ;;
 	status) echo "$common -l --listening -j --json" ;;
@@ -36,7 +36,7 @@ _tou()
 			((i++))
 			;;
 		--socket=*) sock=(-s "${w#--socket=}") ;;
-		-t | --timeout | -w | --idle-timeout | -b | --backlog) ((i++)) ;;
+		-t | --timeout | -w | --idle-timeout | -b | --backlog | --ao | --allow) ((i++)) ;;
 		-q)
 			[[ ${COMP_WORDS[i+1]} == [0-9]* ]] && ((i++))
 			;;
@@ -56,8 +56,13 @@ _tou()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return
 		;;
-	-t | --timeout | -w | --idle-timeout | -b | --backlog)
-		COMPREPLY=() # a number
+	-t | --timeout | -w | --idle-timeout | -b | --backlog | --allow)
+		COMPREPLY=() # a number, a prefix
+		return
+		;;
+	--ao)
+		[[ $cmd == listen ]] && COMPREPLY=($(compgen -W "required optional" -- "$cur"))
+		[[ $cmd == connect ]] && COMPREPLY=($(compgen -W "required optional" -- "$cur")) # or a key name
 		return
 		;;
 	esac

@@ -39,6 +39,8 @@ struct rig {
 };
 
 static struct rig R;
+/* rig_up leaves the bridge PARKED (the test attaches it) when set */
+static int rig_park;
 
 /* host a's events go to their owners, as loop.c delivers them */
 static void owner_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event ev, int err)
@@ -53,6 +55,8 @@ static void r_opened(struct bridge *b)
 {
 	struct rig *r = b->owner_ctx;
 	r->opened++;
+	if (rig_park)
+		return;
 	struct lstream *ls = NULL;
 	if (lstream_open_fd(&r->loop, r->fd, &r->set.pool, &ls) != 0)
 		return;
@@ -150,7 +154,7 @@ static int rig_up(struct rig *r, const struct tcp_config *ca, const struct tcp_c
 	if (r->br->state != BRIDGE_CONNECTING)
 		return -6;
 	settle(r);
-	if (r->opened != 1 || !r->cb || r->br->state != BRIDGE_OPEN)
+	if (r->opened != 1 || !r->cb || r->br->state != (rig_park ? BRIDGE_PARKED : BRIDGE_OPEN))
 		return -7;
 	return 0;
 }
@@ -329,6 +333,44 @@ TT_TEST(bridge_data_both_ways)
 	TT_EQ(R.ended, 0);
 	TT_EQ(R.set.live, 1);
 	TT_EQ(pinned(&R), 1);
+	rig_down(&R);
+}
+
+/* The API's handover (bridge_attach_answer): bytes the peer sent while the
+ * bridge was parked (a server's greeting) reach the app right after the
+ * answer line, in order, written with it; the stream then carries on both
+ * ways. */
+TT_TEST(bridge_answer_then_early_bytes)
+{
+	struct tcp_config c = plain();
+	rig_park = 1;
+	int up = rig_up(&R, &c, &c, 0);
+	rig_park = 0;
+	TT_EQ(up, 0);
+	TT_EQ(remote_send(&R, 3000, 5), 3000);
+	settle(&R);
+	struct lstream *ls = NULL;
+	TT_EQ(lstream_open_fd(&R.loop, R.fd, &R.set.pool, &ls), 0);
+	R.fd = -1;
+	const char *answer = "OK 7 127.0.0.1:1/80 127.0.0.2:1/1000\n";
+	size_t alen = strlen(answer);
+	TT_EQ(bridge_attach_answer(R.br, ls, answer, NULL, 0, 0), 0);
+	TT_STREQ(bridge_state_name(R.br->state), "open");
+	/* nothing else ran: the answer and the 3000 bytes are in the socket */
+	uint8_t buf[4096];
+	size_t got = 0;
+	for (ssize_t k; got < alen + 3000 && (k = read(R.app, buf + got, sizeof buf - got)) > 0;)
+		got += (size_t)k;
+	TT_EQ(got, alen + 3000);
+	TT_ASSERT(memcmp(buf, answer, alen) == 0);
+	for (size_t i = 0; i < 3000; i++)
+		TT_EQ(buf[alen + i], pat(i, 5));
+	int eof;
+	TT_EQ(app_write(&R, 20000, 6), 20000);
+	TT_EQ(remote_read(&R, 20000, 6, &eof), 20000);
+	TT_EQ(remote_send(&R, 20000, 7), 20000);
+	TT_EQ(app_read(&R, 20000, 7, &eof), 20000);
+	TT_EQ(eof, 0);
 	rig_down(&R);
 }
 

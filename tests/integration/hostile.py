@@ -15,6 +15,12 @@ Used by tests/integration/test_hostile_*.sh (one scenario each):
                   source stay bounded per connection; the transfer survives
   clean           a clean 100 MB transfer between two daemons: no segment
                   dropped by PAWS (timestamps never go backwards)
+  ao_forge        TCP-AO (RFC 5925) connection between daemons sharing a key:
+                  in-window data and RSTs forged as the peer without TCP-AO,
+                  with a wrong MAC, with an unknown KeyID, and a signed data
+                  segment of an earlier connection replayed into the live one;
+                  each is discarded and counted (DropAoMissing, DropAoBadMac,
+                  DropAoNoKey), the transfer is byte-exact (issue 14)
 
 A forger is a raw IPv4 socket (IPPROTO_RAW: the test builds the IP and UDP
 headers, so the source is any address and port); a tou segment is a UDP
@@ -67,7 +73,7 @@ def fail(name, why):
 class Daemon:
     """One toud on 127.0.0.1:<port> with its own API socket."""
 
-    def __init__(self, name, work):
+    def __init__(self, name, work, conf="/dev/null"):
         self.name = name
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((LO, 0))
@@ -78,7 +84,7 @@ class Daemon:
         toud = os.environ.get("TOUD", "build/daemon/toud")
         self.log = open(self.logpath, "w")
         self.proc = subprocess.Popen(
-            [toud, "-c", "/dev/null", "-o", "daemon.udp=%s:%d" % (LO, self.port),
+            [toud, "-c", conf, "-o", "daemon.udp=%s:%d" % (LO, self.port),
              "-o", "daemon.socket=" + self.sock], stderr=self.log, stdout=self.log)
         self.api = Api(self.sock, timeout=10.0)
         for _ in range(200):
@@ -613,8 +619,110 @@ def scenario_clean():
         B.stop()
 
 
+def ao_conf(work):
+    """A toud.conf with one [key] for 127.0.0.1 (both daemons load it)."""
+    secret = os.path.join(work, "k1.secret")
+    with open(secret, "w") as f:
+        f.write("a hostile test's secret\n")
+    os.chmod(secret, 0o600)
+    conf = os.path.join(work, "ao.conf")
+    with open(conf, "w") as f:
+        f.write("[key k1]\npeer = 127.0.0.1\nsend_id = 1\nrecv_id = 1\n"
+                "algorithm = hmac-sha-1-96\nsecret_file = %s\n" % secret)
+    return conf
+
+
+def ao_option(keyid, mac):
+    """RFC 5925 2.2: kind 29, length, KeyID, RNextKeyID, MAC."""
+    return bytes([29, 4 + len(mac), keyid, keyid]) + mac
+
+
+def scenario_ao_forge():
+    """Segments forged as A at B's end of a TCP-AO connection A -> B while
+    48 MB flow on it: without the option, with a MAC of random bytes, with a
+    KeyID no key has, RSTs at RCV.NXT with a wrong MAC, and a signed data
+    segment of an earlier connection (ports and sequence number moved into
+    the live one).  RFC 5925 7.5.2: each is silently discarded before any
+    other processing, and counted."""
+    work = tempfile.mkdtemp(prefix="tou-hostile.")
+    conf = ao_conf(work)
+    A, B = Daemon("A", work, conf), Daemon("B", work, conf)
+    forge, sniff = Forger(), Sniffer()
+    try:
+        # an earlier connection: one of its signed data segments A -> B
+        lst, o_b, o_a = open_pair(B, A, 7000)
+        oport = tcp_port(o_a.local)
+        old, _, _, _ = learn(sniff, B, A, oport, o_b, o_a)
+        if not any(k == 29 for k, _ in old.opts):
+            raise RuntimeError("the daemons did not use TCP-AO (no option 29 on the wire)")
+        o_a.close()
+        o_b.close()
+        time.sleep(0.3)
+        # the live one
+        _, s_b, s_a = open_pair(B, A, 7000, listener=lst)
+        aport = tcp_port(s_a.local)
+        up, _, b_rcv_nxt, _ = learn(sniff, B, A, aport, s_b, s_a)
+        sniff.close()
+        st0 = B.stats()
+        t = Transfer(s_a, s_b, pattern(48 << 20, 9), timeout=60)
+        rng = random.Random(12)
+        ts = T.opt_nop() + T.opt_nop() + T.opt_ts((up.ts[0] + 1000000) % MOD, up.ts[1])
+        sent = [0] * 5
+        for i in range(4000):
+            k = i % 5
+            seq = (b_rcv_nxt + rng.randrange(0, 32768)) % MOD
+            data = b"forged" * 20
+            if k == 0:    # no TCP-AO at all
+                seg = T.build(aport, 7000, seq, up.ack, T.ACK | T.PSH, 65535, data, ts)
+            elif k == 1:  # the right KeyID, a MAC of random bytes
+                seg = T.build(aport, 7000, seq, up.ack, T.ACK | T.PSH, 65535, data,
+                              ao_option(1, rng.getrandbits(96).to_bytes(12, "big")) + ts)
+            elif k == 2:  # a KeyID no key has
+                seg = T.build(aport, 7000, seq, up.ack, T.ACK | T.PSH, 65535, data,
+                              ao_option(77, rng.getrandbits(96).to_bytes(12, "big")) + ts)
+            elif k == 3:  # a RST at RCV.NXT, wrong MAC
+                seg = T.build(aport, 7000, b_rcv_nxt, 0, T.RST, 0, b"",
+                              ao_option(1, rng.getrandbits(96).to_bytes(12, "big")))
+            else:         # the earlier connection's signed segment, moved here
+                seg = struct.pack("!HHI", aport, 7000, seq) + old.raw[8:]
+            forge.send(A.port, B.port, seg)
+            sent[k] += 1
+            if i % 100 == 99:
+                time.sleep(0.002)
+        done = t.wait()
+        time.sleep(0.3)
+        st1 = B.stats()
+        d = {k: st1[k] - st0[k] for k in ("DropAoMissing", "DropAoBadMac", "DropAoNoKey")}
+        note("ao_forge: forged %s (missing, bad MAC, unknown KeyID, RST, replay); B's counters "
+             "grew by %s; transfer: %s" % (sent, d, t.why()))
+        if done:
+            ok("ao_forge_transfer_survives")
+        else:
+            fail("ao_forge_transfer_survives", t.why())
+        # every forged segment that reached B is counted under its reason:
+        # at most what was sent, and more than half of it (lo may drop some
+        # while the transfer fills B's socket buffer)
+        want = {"DropAoMissing": sent[0], "DropAoBadMac": sent[1] + sent[3] + sent[4],
+                "DropAoNoKey": sent[2]}
+        for k, n in want.items():
+            if n // 2 < d[k] <= n + 50:  # (+ a few of the transfer's own: none expected)
+                ok("ao_forge_counted_%s" % k)
+            else:
+                fail("ao_forge_counted_%s" % k, "%d counted for %d forged" % (d[k], n))
+        s_a.send(b"still")
+        if s_b.recv_exact(5, timeout=10) == b"still":
+            ok("ao_forge_connection_alive")
+        else:
+            fail("ao_forge_connection_alive", "no data after the forgeries")
+        for s in (s_a, s_b, lst):
+            s.close()
+    finally:
+        A.stop()
+        B.stop()
+
+
 SCENARIOS = {"ts_poison": scenario_ts_poison, "challenge_ack": scenario_challenge_ack,
-             "spray": scenario_spray, "clean": scenario_clean}
+             "spray": scenario_spray, "clean": scenario_clean, "ao_forge": scenario_ao_forge}
 
 
 def main():

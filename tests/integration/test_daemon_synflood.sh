@@ -185,7 +185,7 @@ print("legit: %d ok, %d failed, %d of them during the flood" % (ok, len(failures
 big_failed = any(f.startswith(("exchange -1", "connect -1")) for f in failures)
 print("bulk: 8 MiB echo %s" % ("FAILED" if big_failed else "byte-exact"))
 for k in ("SyncookiesSent", "SyncookiesRecv", "SyncookiesFailed", "DropListenOverflow",
-          "PassiveOpens", "AttemptFails", "rx_syn_shed"):
+          "PassiveOpens", "AttemptFails", "DropSynRate", "rx_syn_shed"):
     print("B %s +%d" % (k, after[k] - before[k]))
 for f in failures[:10]:
     print("failure: " + f)

@@ -1,0 +1,19 @@
+#!/bin/bash
+# test_hostile_ao.sh - tests/integration/hostile.py ao_forge against live toud
+# daemons sharing a TCP-AO key (issue 14): segments forged without TCP-AO,
+# with wrong MACs or KeyIDs, and a replayed signed segment of an earlier
+# connection are discarded and counted; the transfer survives (forged
+# datagrams from a raw socket; needs root).  The daemons,
+# the forger and the sniffer share a network namespace of their own, whose
+# lo carries nothing else (no other test's traffic fills the sniffer).
+# Environment: TOUD (set by ctest); by hand:
+#   TOUD=build/daemon/toud bash tests/integration/test_hostile_ao.sh
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+src=${TOU_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
+export TOUD=${TOUD:-$src/build/daemon/toud}
+if [ "$(id -u)" != 0 ]; then
+	echo "FAIL setup: needs root (a network namespace, raw and packet sockets)"
+	exit 1
+fi
+exec unshare -n sh -c 'ip link set lo up && exec timeout 300 python3 "$0" ao_forge' "$here/hostile.py"
