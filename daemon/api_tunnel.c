@@ -40,19 +40,6 @@ static int tunnel_ao(struct client *cl, struct fwd_conf *fc, const char *kind, c
 	return tunnel_set(fc, kind, "ao", v, err, errlen);
 }
 
-/* The tunnel is running: the answer, then the client holds it. */
-static void tunnel_started(struct client *cl, struct fwd_entry *e, uint64_t id, const char *what)
-{
-	cl->tunnel = e;
-	cl->phase = CL_LISTENING; /* holds something until it goes, as LISTEN */
-	free(cl->pend);           /* tunnel connections carry no data */
-	cl->pend = NULL;
-	cl->pend_len = 0;
-	lstream_printf(cl->ls, "OK %" PRIu64 " %s", id, what);
-	log_info("tunnel %" PRIu64 ": %s for uid %u pid %d", id, what, (unsigned)cl->uid, (int)cl->pid);
-	client_read_start(cl); /* notices the client's close */
-}
-
 static void tunnel_failed(struct client *cl, int r, const char *err)
 {
 	const char *reason = r == -EADDRINUSE ? TOU_ERR_INUSE
@@ -62,9 +49,37 @@ static void tunnel_failed(struct client *cl, int r, const char *err)
 	client_reply_err(cl, reason, "%s", err);
 }
 
-void do_forward(struct client *cl)
+/* Names the tunnel api-<id> and opens it: "OK <id> <where>" and the
+ * client holds it from then on (as a LISTEN client its listener), or ERR. */
+static void tunnel_open(struct client *cl, struct fwd_forward_conf *f, struct fwd_service_conf *s)
 {
 	struct api *a = cl->api;
+	char err[400], where[96];
+	uint64_t id = tcp_reserve_id(a->sh->stack);
+	snprintf(f ? f->name : s->name, FWD_NAME_MAX + 1, "api-%" PRIu64, id);
+	struct fwd_entry *e = NULL;
+	int r = forward_add(a->d->fwd, f, s, (long long)cl->uid, &e, err, sizeof err);
+	if (r != 0) {
+		tunnel_failed(cl, r, err);
+		return;
+	}
+	if (f)
+		snprintf(where, sizeof where, "%s", f->listen_text);
+	else
+		snprintf(where, sizeof where, "%u", s->port);
+	cl->tunnel = e;
+	cl->phase = CL_LISTENING; /* holds something until it goes, as LISTEN */
+	free(cl->pend);           /* tunnel connections carry no data */
+	cl->pend = NULL;
+	cl->pend_len = 0;
+	lstream_printf(cl->ls, "OK %" PRIu64 " %s", id, where);
+	log_info("tunnel %" PRIu64 ": %s %s for uid %u pid %d", id, f ? "forward" : "service", where,
+		 (unsigned)cl->uid, (int)cl->pid);
+	client_read_start(cl); /* notices the client's close */
+}
+
+void do_forward(struct client *cl)
+{
 	const struct api_request *q = &cl->req;
 	struct fwd_conf *fc = calloc(1, sizeof *fc);
 	char err[400], v[400];
@@ -108,14 +123,7 @@ void do_forward(struct client *cl)
 		free(fc);
 		return;
 	}
-	uint64_t id = tcp_reserve_id(a->sh->stack);
-	snprintf(f->name, sizeof f->name, "api-%" PRIu64, id);
-	struct fwd_entry *e = NULL;
-	r = forward_add(a->d->fwd, f, NULL, (long long)cl->uid, &e, err, sizeof err);
-	if (r != 0)
-		tunnel_failed(cl, r, err);
-	else
-		tunnel_started(cl, e, id, f->listen_text);
+	tunnel_open(cl, f, NULL);
 	free(fc);
 }
 
@@ -171,15 +179,6 @@ void do_serve(struct client *cl)
 		free(fc);
 		return;
 	}
-	uint64_t id = tcp_reserve_id(a->sh->stack);
-	snprintf(s->name, sizeof s->name, "api-%" PRIu64, id);
-	struct fwd_entry *e = NULL;
-	r = forward_add(a->d->fwd, NULL, s, (long long)cl->uid, &e, err, sizeof err);
-	if (r != 0) {
-		tunnel_failed(cl, r, err);
-	} else {
-		snprintf(v, sizeof v, "%u", s->port);
-		tunnel_started(cl, e, id, v);
-	}
+	tunnel_open(cl, NULL, s);
 	free(fc);
 }
