@@ -11,7 +11,8 @@
  * a measurement window that starts after a warm-up.
  *
  * Usage: sim_goodput [newreno|cubic|both] [seconds]   (default: both, 30)
- *        sim_goodput trace newreno|cubic LOSS RTT_MS SECONDS   (time series)
+ *        sim_goodput trace newreno|cubic LOSS RTT_MS SECONDS [old]   (time series;
+ *                    old: loss_detection = rfc6675, hystart = no)
  * Deterministic: same output for the same build.
  */
 #include <math.h>
@@ -32,9 +33,9 @@ struct cell {
 
 static struct sim S;
 
-/* The engine's loss recovery to run: the defaults (RACK-TLP, RFC 8985)
- * or the engine as it was before (RFC 6675 duplicate-ACK loss
- * detection). */
+/* The engine's loss recovery to run: the defaults (RACK-TLP, RFC 8985;
+ * HyStart++, RFC 9406) or the engine as it was before them (RFC 6675
+ * duplicate-ACK loss detection, standard slow start). */
 enum mode { MODE_NEW = 0, MODE_OLD = 1 };
 
 static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds, int mode)
@@ -47,6 +48,7 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds,
 	c.tcp.recv_buffer = 8u << 20;
 	if (mode == MODE_OLD) {
 		c.tcp.loss_detection = TCP_LOSS_RFC6675;
+		c.tcp.hystart = 0;
 	}
 	c.cc = cc;
 	c.seed = 42;
@@ -101,15 +103,15 @@ static void ratio_str(char *buf, size_t n, const struct cell *x)
 }
 
 /* Each cell twice in one run: "old" is the engine with
- * loss_detection = rfc6675 (as before RACK-TLP), "new" the defaults;
- * new/old is the ratio of goodputs. */
+ * loss_detection = rfc6675 and hystart = no (as before RACK-TLP and
+ * HyStart++), "new" the defaults; new/old is the ratio of goodputs. */
 static void table(int cc, const char *name, double seconds)
 {
 	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
 	static const unsigned rtts_ms[] = { 1, 20, 100 };
 	printf("\n%s, 100 Mbit/s bottleneck, queue BDP+64KiB, %.0f s measured after warm-up\n",
 	       name, seconds);
-	printf("old: RFC 6675 loss detection; new: RACK-TLP (the default)\n");
+	printf("old: loss_detection = rfc6675, hystart = no; new: the defaults (RACK-TLP, HyStart++)\n");
 	printf("| loss  | RTT    | Mathis Mbit/s | old Mbit/s | old/Mathis | old rtx | new Mbit/s | new/Mathis | new rtx | new/old |\n");
 	printf("|-------|--------|---------------|------------|------------|---------|------------|------------|---------|---------|\n");
 	for (unsigned li = 0; li < sizeof losses / sizeof losses[0]; li++) {
@@ -148,6 +150,10 @@ static int trace_run(int argc, char **argv)
 	sim_config_default(&c);
 	c.tcp.send_buffer = 8u << 20;
 	c.tcp.recv_buffer = 8u << 20;
+	if (argc > 6 && !strcmp(argv[6], "old")) {
+		c.tcp.loss_detection = TCP_LOSS_RFC6675;
+		c.tcp.hystart = 0;
+	}
 	c.cc = cc;
 	c.seed = 42;
 	c.no_close = 1;
@@ -177,6 +183,15 @@ static int trace_run(int argc, char **argv)
 		       (unsigned long long)S.node[0].out.st.lost_queue);
 		last_rx = S.app[0][1].rx_done;
 	}
+	/* the sender's loss recovery in numbers */
+	struct tcp_stats st;
+	tcp_get_stats(S.node[0].stack, &st);
+	printf("# Timeouts %llu FastRetransmits %llu RackLost %llu TlpProbes %llu "
+	       "TlpRecoveries %llu HystartCss %llu RetransSegs %llu\n",
+	       (unsigned long long)st.Timeouts, (unsigned long long)st.FastRetransmits,
+	       (unsigned long long)st.RackLost, (unsigned long long)st.TlpProbes,
+	       (unsigned long long)st.TlpRecoveries, (unsigned long long)st.HystartCss,
+	       (unsigned long long)st.RetransSegs);
 	sim_free(&S);
 	return 0;
 }

@@ -143,7 +143,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(FastRetransmits); S(Timeouts); S(DelayedAcks); S(SackRecoveries); S(ZeroWindowProbes);
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
 	S(AckSkippedTimeWait);
-	S(RackLost); S(TlpProbes); S(TlpRecoveries);
+	S(RackLost); S(TlpProbes); S(TlpRecoveries); S(HystartCss);
 	S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
 	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
 	S(DropListenDenied);

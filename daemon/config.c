@@ -60,6 +60,7 @@ static const struct key keys[] = {
 	{ "tcp", "nodelay", K_BOOL, F(tcp.nodelay), 0, 1 },
 	{ "tcp", "congestion", K_CC, F(tcp.cc), 0, 0 },
 	{ "tcp", "loss_detection", K_LOSS, F(tcp.loss_detection), 0, 0 },
+	{ "tcp", "hystart", K_BOOL, F(tcp.hystart), 0, 1 },
 	{ "tcp", "keepalive", K_BOOL, F(tcp.keepalive), 0, 1 },
 	{ "tcp", "keepalive_idle", K_DUR, F(tcp.keepalive_idle), 1000000, 86400000000ull * 7 },
 	{ "tcp", "keepalive_interval", K_DUR, F(tcp.keepalive_intvl), 1000000, 86400000000ull },

@@ -76,7 +76,7 @@ static const char usage_text[] =
 "            udp_receive_buffer\n"
 "  [tcp]     mss, send_buffer, recv_buffer, recv_buffer_auto, rto_initial,\n"
 "            rto_min, rto_max, msl, syn_retries, retries, delayed_ack, nodelay,\n"
-"            congestion, loss_detection, keepalive,\n"
+"            congestion, loss_detection, hystart, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
 "            sack, window_scaling, challenge_ack_limit, invalid_ratelimit,\n"
 "            syncookies, syn_rate_per_source\n"

@@ -212,6 +212,7 @@ struct tcp_config {
 	int nodelay;               /* 1 = Nagle off by default */
 	enum tcp_cc_algo cc;       /* default CUBIC */
 	enum tcp_loss_detection loss_detection; /* default TCP_LOSS_RACK */
+	int hystart;               /* RFC 9406 HyStart++ in CUBIC's first slow start, default 1 */
 	int keepalive;             /* 1 = keepalive on by default (off) */
 	tcp_time_t keepalive_idle; /* RFC 9293 3.8.4: >= 2 h */
 	tcp_time_t keepalive_intvl;/* 75 s */
@@ -646,8 +647,9 @@ struct tcp_stats {
 	uint64_t FastRetransmits, Timeouts, DelayedAcks, SackRecoveries;
 	uint64_t ZeroWindowProbes, KeepAlives;
 	/* RFC 8985: segments RACK marked lost; tail loss probes sent; probes
-	 * that repaired a loss (a congestion response without recovery). */
-	uint64_t RackLost, TlpProbes, TlpRecoveries;
+	 * that repaired a loss (a congestion response without recovery).
+	 * RFC 9406: slow starts HyStart++ left for CSS on a rising RTT. */
+	uint64_t RackLost, TlpProbes, TlpRecoveries, HystartCss;
 	/* ACKs not sent in answer to unacceptable segments because the
 	 * connection answered one less than cfg.invalid_ratelimit ago (the
 	 * names of Linux's TCPACKSkipped* counters): PAWS failures,

@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 #include "tcp.h"
+#include "tcp_hystart.h"
 
 struct tcp_cc;
 
@@ -55,6 +56,10 @@ struct tcp_cc {
 	double cwnd_frac;          /* CUBIC: fractional bytes of growth carried over */
 	int app_limited;           /* set by the engine for each ACK: the flow did not
 	                              fill cwnd (RFC 9438 5.8, RFC 7661) */
+	uint32_t ack_seq, snd_nxt; /* set by the engine for each ACK: SEG.ACK and
+	                              SND.NXT (HyStart++ rounds) */
+	struct tcp_hystart hs;     /* RFC 9406, CUBIC's initial slow start; the
+	                              engine sets it up after tcp_cc_init */
 };
 
 /* Upper bound on cwnd so byte arithmetic in uint32_t never overflows;

@@ -86,6 +86,19 @@ static void cubic_on_ack(struct tcp_cc *cc, uint32_t acked, tcp_time_t rtt, tcp_
 		/* RFC 9438 4.10 slow start, RFC 5681 3.1 equation (2):
 		 * "cwnd += min (N, SMSS)" */
 		uint32_t inc = acked < cc->mss ? acked : cc->mss;
+		if (cc->ssthresh == UINT32_MAX) {
+			/* RFC 9406 4.2: "An implementation SHOULD use HyStart++
+			 * only for the initial slow start (when the ssthresh is
+			 * at its initial value of arbitrarily high per
+			 * [RFC5681])" */
+			int to_ca;
+			inc = tcp_hystart_on_ack(&cc->hs, cc->mss, acked, rtt, cc->ack_seq,
+						 cc->snd_nxt, &to_ca);
+			if (to_ca) {
+				cc->ssthresh = cc->cwnd;
+				return;
+			}
+		}
 		cc->cwnd = clamp_cwnd((double)cc->cwnd + inc, cc->mss);
 		return;
 	}

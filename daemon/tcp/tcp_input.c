@@ -704,6 +704,9 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 	uint32_t flight = c->snd_nxt - c->snd_una;
 	c->cc.app_limited = !((uint64_t)flight + c->smss >= c->cc.cwnd ||
 			      (tcp_cc_in_slow_start(&c->cc) && 2ull * flight >= c->cc.cwnd));
+	c->cc.ack_seq = seg->ack;
+	c->cc.snd_nxt = c->snd_nxt;
+	uint64_t css = c->cc.hs.css_entered;
 	/* "set SND.UNA <- SEG.ACK. Any segments on the retransmission queue
 	 * that are thereby entirely acknowledged are removed." */
 	uint32_t data_acked = 0;
@@ -754,6 +757,7 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 			c->cc.ops->on_ack(&c->cc, acked, rtt, now);
 		}
 	}
+	s->st.HystartCss += c->cc.hs.css_entered - css;
 	c->dupacks = 0;
 	tcp_snd_lim_update(c);
 	/* RFC 6298 (5.2) "When all outstanding data has been acknowledged,

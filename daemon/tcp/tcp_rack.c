@@ -5,9 +5,8 @@
  * and an RTO do to a connection that uses it, and the sending during its
  * loss recovery.
  *
- * RFC 8985 9.3 leaves the congestion response to the congestion control:
- * "RACK-TLP ... only detects losses; the response ... is up to the
- * congestion control".  Here a first loss starts fast recovery as RFC 6675
+ * RACK-TLP detects losses; the response to them is the congestion
+ * control's (RFC 8985 recommends PRR, RFC 6937).  Here a first loss starts fast recovery as RFC 6675
  * 5 (4) does (tcp_cc on_congestion: ssthresh and cwnd = ssthresh, RFC 6582
  * `recover` = SND.NXT) and segments go while cwnd - pipe >= SMSS, lost
  * ones first (RFC 6675 5 (C) with RACK's marks for IsLost); there is no
@@ -24,7 +23,8 @@
 void tcp_rack_init(struct tcp_rack *r)
 {
 	memset(r, 0, sizeof *r);
-	/* RFC 8985 6.1: "RACK.reo_wnd_mult = 1", "RACK.reo_wnd_persist = 0" */
+	/* RFC 8985 6.1: RACK.reo_wnd_mult starts at 1, RACK.reo_wnd_persist
+	 * at 0 */
 	r->reo_wnd_mult = 1;
 }
 
@@ -353,11 +353,12 @@ tcp_time_t tcp_rack_detect_loss(struct tcp_rack *r, tcp_time_t now, uint32_t *ne
 		if (e->flags & (TCP_RACK_SACKED | TCP_RACK_LOST))
 			continue;
 		if (!sent_after(r->xmit_ts, r->end_seq, e->xmit, e->end)) {
-			/* "Implementation optimization: ... stop at the first
-			 * segment sent after RACK.segment": an original
-			 * transmission sent after it is followed only by later
-			 * sends (originals go out in sequence order, a
-			 * retransmission after its original). */
+			/* RFC 8985 suggests walking in send order and stopping
+			 * at the first segment sent after RACK.segment; in
+			 * sequence order an original transmission sent after it
+			 * is followed only by later sends (originals go out in
+			 * sequence order, a retransmission after its original),
+			 * so the walk stops there. */
 			if (!(e->flags & TCP_RACK_RETRANS))
 				break;
 			continue;
@@ -424,8 +425,9 @@ int tcp_rack_last(const struct tcp_rack *r, uint32_t *seq, uint32_t *len)
 
 int tcp_rack_on(const struct tcp_conn *c)
 {
-	/* RFC 8985 2: "RACK-TLP requires ... SACK"; without it the
-	 * connection keeps RFC 5681/6582 duplicate-ACK recovery. */
+	/* RFC 8985 abstract: "RACK-TLP uses per-segment transmit timestamps
+	 * and selective acknowledgments (SACKs)"; without SACK the connection
+	 * keeps RFC 5681/6582 duplicate-ACK recovery. */
 	return c->rack_on && c->sack_ok;
 }
 

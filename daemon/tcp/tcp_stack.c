@@ -75,6 +75,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->nodelay = 0;
 	cfg->cc = TCP_CC_CUBIC;
 	cfg->loss_detection = TCP_LOSS_RACK;   /* RFC 8985 */
+	cfg->hystart = 1;                      /* RFC 9406 */
 	cfg->keepalive = 0;
 	cfg->keepalive_idle = TCP_SEC(7200);   /* RFC 9293 3.8.4: no less than two hours */
 	cfg->keepalive_intvl = TCP_SEC(75);
@@ -408,6 +409,7 @@ void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 		c->rcv_wscale = 0;
 	}
 	tcp_cc_init(&c->cc, (enum tcp_cc_algo)c->cc_algo, c->smss, now);
+	tcp_hystart_init(&c->cc.hs, s->cfg.hystart && c->cc_algo == TCP_CC_CUBIC);
 	tcp_rack_init(&c->rack);
 	c->rack_on = s->cfg.loss_detection == TCP_LOSS_RACK;
 	c->rtx_count = 0;

@@ -105,6 +105,9 @@ TT_TEST(keys_and_values)
 	TT_EQ(c.tcp.loss_detection, TCP_LOSS_RFC6675);
 	TT_EQ(config_set(&c, "tcp", "loss_detection", "RACK", err, sizeof err), 0);
 	TT_EQ(c.tcp.loss_detection, TCP_LOSS_RACK);
+	TT_EQ(c.tcp.hystart, 1); /* the default */
+	TT_EQ(config_set(&c, "tcp", "hystart", "no", err, sizeof err), 0);
+	TT_EQ(c.tcp.hystart, 0);
 	TT_EQ(config_set(&c, "daemon", "socket_mode", "0600", err, sizeof err), 0);
 	TT_EQ(c.socket_mode, 0600);
 	TT_EQ(config_set(&c, "daemon", "log_level", "debug", err, sizeof err), 0);

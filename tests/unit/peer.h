@@ -582,6 +582,19 @@ static inline int peer_spec_send(struct host *h, const struct seg_spec *sp)
  * (for tests that damage them); returns the length, 0 if cap is short. */
 #define peer_make(p, buf, cap, ...) peer_spec_build(&PEER_SPEC(p, __VA_ARGS__), (buf), (cap))
 
+/* The peer acknowledges `ack` at `now` with n SACK blocks (RFC 2018),
+ * blk[2i]..blk[2i+1]. */
+static inline int peer_send_sack(struct peer *p, uint32_t ack, const uint32_t *blk, unsigned n,
+				 tcp_time_t now)
+{
+	struct seg_spec sp = PEER_SPEC(p, .ack = ack, .nsack = (uint8_t)n, .now = now);
+	for (unsigned i = 0; i < n && i < TCP_SEG_MAX_SACK; i++) {
+		sp.sack[i].start = blk[2 * i];
+		sp.sack[i].end = blk[2 * i + 1];
+	}
+	return peer_spec_send(p->h, &sp);
+}
+
 /* ---- fixtures ---- */
 
 /* What fx_passive() / fx_active() set up, by named fields. */

@@ -204,17 +204,6 @@ static int setup_sack(struct host *a, struct peer *p, struct tcp_conn **c)
 	return fx_active(a, p, c, .cfg = &cfg, .sack = 1, .mss = 1000, .wnd = 60000);
 }
 
-/* The peer acknowledges `ack` with n SACK blocks blk[2i]..blk[2i+1]. */
-static void sack_ack(struct peer *p, uint32_t ack, const uint32_t *blk, unsigned n, tcp_time_t now)
-{
-	struct seg_spec sp = PEER_SPEC(p, .ack = ack, .nsack = (uint8_t)n, .now = now);
-	for (unsigned i = 0; i < n; i++) {
-		sp.sack[i].start = blk[2 * i];
-		sp.sack[i].end = blk[2 * i + 1];
-	}
-	peer_spec_send(p->h, &sp);
-}
-
 /* RFC 6675 NextSeg rule (1): two holes in one window; the second is
  * retransmitted once IsLost() says so (DupThresh segments SACKed above
  * it), within cwnd - pipe. */
@@ -232,17 +221,17 @@ TT_TEST(opt_sack_recovery_two_holes)
 	EXPECT_NONE(&a);
 	tcp_time_t t = T0 + TCP_MS(10);
 	/* lost: 101 and 3101 */
-	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, t);
-	sack_ack(&p, 101, (uint32_t[]){ 1101, 3101 }, 1, t);
+	peer_send_sack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, t);
+	peer_send_sack(&p, 101, (uint32_t[]){ 1101, 3101 }, 1, t);
 	EXPECT_NONE(&a);
-	sack_ack(&p, 101, (uint32_t[]){ 4101, 5101, 1101, 3101 }, 2, t);
+	peer_send_sack(&p, 101, (uint32_t[]){ 4101, 5101, 1101, 3101 }, 2, t);
 	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000); /* first hole */
 	EXPECT_NONE(&a);
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
 	TT_EQ(info.ssthresh, 5000);
-	sack_ack(&p, 101, (uint32_t[]){ 4101, 6101, 1101, 3101 }, 2, t);
-	sack_ack(&p, 101, (uint32_t[]){ 4101, 7101, 1101, 3101 }, 2, t);
+	peer_send_sack(&p, 101, (uint32_t[]){ 4101, 6101, 1101, 3101 }, 2, t);
+	peer_send_sack(&p, 101, (uint32_t[]){ 4101, 7101, 1101, 3101 }, 2, t);
 	/* three segments SACKed above 3101: it is lost; pipe has room */
 	int saw = 0;
 	while (host_pop(&a)) {
@@ -251,8 +240,8 @@ TT_TEST(opt_sack_recovery_two_holes)
 	}
 	TT_EQ(saw, 1);
 	/* the retransmissions arrive: cumulative ACK to the end */
-	sack_ack(&p, 3101, (uint32_t[]){ 4101, 10101 }, 1, t + TCP_MS(10));
-	sack_ack(&p, 10101, NULL, 0, t + TCP_MS(20));
+	peer_send_sack(&p, 3101, (uint32_t[]){ 4101, 10101 }, 1, t + TCP_MS(10));
+	peer_send_sack(&p, 10101, NULL, 0, t + TCP_MS(20));
 	tcp_conn_info(c, &info);
 	TT_EQ(info.snd_una, 10101);
 	TT_EQ(info.retransmits, 2);

@@ -18,17 +18,6 @@ static int setup(struct host *a, struct peer *p, struct tcp_conn **c, int mode)
 	return fx_active(a, p, c, .cfg = &cfg, .sack = 1, .mss = 1000, .wnd = 60000);
 }
 
-/* The peer acknowledges `ack` with n SACK blocks blk[2i]..blk[2i+1]. */
-static void sack_ack(struct peer *p, uint32_t ack, const uint32_t *blk, unsigned n, tcp_time_t now)
-{
-	struct seg_spec sp = PEER_SPEC(p, .ack = ack, .nsack = (uint8_t)n, .now = now);
-	for (unsigned i = 0; i < n; i++) {
-		sp.sack[i].start = blk[2 * i];
-		sp.sack[i].end = blk[2 * i + 1];
-	}
-	peer_spec_send(p->h, &sp);
-}
-
 /* Queue n octets and take the segments A sends at `now`. */
 static int send_pop(struct host *a, struct tcp_conn *c, size_t n, tcp_time_t now)
 {
@@ -42,6 +31,39 @@ static int send_pop(struct host *a, struct tcp_conn *c, size_t n, tcp_time_t now
 	return segs;
 }
 
+/* The peer acknowledges everything up to `ack`: nothing is left
+ * outstanding, no timer runs.  0 or the failed check. */
+static int all_acked(struct peer *p, struct tcp_conn *c, uint32_t ack, tcp_time_t now)
+{
+	peer_send_sack(p, ack, NULL, 0, now);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	if (info.snd_una != ack)
+		return -1;
+	return tcp_next_deadline(p->h->s) == TCP_TIME_NEVER ? 0 : -2;
+}
+
+/* Three segments at T0; at T0 + 10 ms the peer SACKs the second: RTT
+ * 10 ms, the first is lost once RACK.reo_wnd = RACK.min_RTT / 4 = 2.5 ms
+ * has passed (the reordering timer), not before.  0 or the failed step. */
+static int hole_after_reo_wnd(struct host *a, struct peer *p, struct tcp_conn *c)
+{
+	if (send_pop(a, c, 3000, T0) != 3)
+		return -1;
+	peer_send_sack(p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
+	if (host_pop(a))
+		return -2;
+	if (tcp_next_deadline(a->s) != T0 + TCP_MS(10) + 2500)
+		return -3;
+	host_run_timers(a, T0 + TCP_MS(12));
+	if (host_pop(a))
+		return -4;
+	host_run_timers(a, T0 + TCP_MS(13));
+	if (!host_pop(a) || a->seg.seq != 101 || a->seg.len != 1000)
+		return -5;
+	return 0;
+}
+
 /* RFC 8985 6.2: one segment SACKed above a hole (one duplicate ACK, far
  * from DupThresh): RACK marks the hole lost once RACK.reo_wnd =
  * RACK.min_RTT / 4 has passed since the SACKed segment's RTT - at
@@ -52,27 +74,17 @@ TT_TEST(rack_marks_lost_after_reo_wnd)
 	struct peer p;
 	struct tcp_conn *c;
 	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
-	TT_EQ(send_pop(&a, c, 3000, T0), 3);
-	/* 101 lost; 1101 arrives: RTT 10 ms, the reordering timer */
-	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
-	EXPECT_NONE(&a);
-	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_MS(10) + 2500);
-	host_run_timers(&a, T0 + TCP_MS(12));
-	EXPECT_NONE(&a);
-	host_run_timers(&a, T0 + TCP_MS(13));
-	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000);
+	TT_EQ(hole_after_reo_wnd(&a, &p, c), 0);
 	EXPECT_NONE(&a);
 	struct tcp_stats st = host_stats(&a);
 	TT_EQ(st.RackLost, 1);
 	TT_EQ(st.FastRetransmits, 1);
 	TT_EQ(st.Timeouts, 0);
 	/* the repair arrives: recovery ends, nothing is outstanding */
-	sack_ack(&p, 3101, NULL, 0, T0 + TCP_MS(23));
+	TT_EQ(all_acked(&p, c, 3101, T0 + TCP_MS(23)), 0);
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
-	TT_EQ(info.snd_una, 3101);
 	TT_EQ(info.retransmits, 1);
-	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
 	host_free(&a);
 }
 
@@ -86,7 +98,7 @@ TT_TEST(rack_rfc6675_switch_waits_for_dupthresh)
 	struct tcp_conn *c;
 	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RFC6675), 0);
 	TT_EQ(send_pop(&a, c, 3000, T0), 3);
-	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
+	peer_send_sack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
 	EXPECT_NONE(&a);
 	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_SEC(1));
 	host_run_timers(&a, T0 + TCP_MS(999));
@@ -100,7 +112,7 @@ TT_TEST(rack_rfc6675_switch_waits_for_dupthresh)
 	host_free(&a);
 }
 
-/* A lost retransmission (RFC 8985 3.3.2 / 6.2 step 5): 101 is lost, its
+/* A lost retransmission (RFC 8985 6.2 step 5): 101 is lost, its
  * fast retransmission at 10 ms is lost too; new data sent at 20 ms is
  * SACKed at 30 ms, so the retransmission, sent before it and one RACK.rtt
  * ago, is lost: 101 goes a third time at 30 ms, not after an RTO.
@@ -112,18 +124,18 @@ static tcp_time_t lost_retransmission(struct host *a, struct peer *p, struct tcp
 	if (send_pop(a, c, 5000, T0) != 5)
 		return 0;
 	/* three SACKed above 101: lost at once (RFC 6675 and RACK alike) */
-	sack_ack(p, 101, (uint32_t[]){ 1101, 4101 }, 1, T0 + TCP_MS(10));
+	peer_send_sack(p, 101, (uint32_t[]){ 1101, 4101 }, 1, T0 + TCP_MS(10));
 	if (!host_pop(a) || a->seg.seq != 101 || a->seg.len != 1000 || host_pop(a))
 		return 0;
 	/* one more segment of data to send */
 	if (send_pop(a, c, 1000, T0 + TCP_MS(15)) != 0)
 		return 0;
 	/* 4101 arrives: pipe has room for the new segment */
-	sack_ack(p, 101, (uint32_t[]){ 1101, 5101 }, 1, T0 + TCP_MS(20));
+	peer_send_sack(p, 101, (uint32_t[]){ 1101, 5101 }, 1, T0 + TCP_MS(20));
 	if (!host_pop(a) || a->seg.seq != 5101 || a->seg.len != 1000 || host_pop(a))
 		return 0;
 	/* the new segment arrives, the retransmission of 101 does not */
-	sack_ack(p, 101, (uint32_t[]){ 1101, 6101 }, 1, T0 + TCP_MS(30));
+	peer_send_sack(p, 101, (uint32_t[]){ 1101, 6101 }, 1, T0 + TCP_MS(30));
 	*fail = 0;
 	for (tcp_time_t t = T0 + TCP_MS(30);; t = tcp_next_deadline(a->s)) {
 		if (t > T0 + TCP_SEC(3))
@@ -181,7 +193,7 @@ TT_TEST(rack_tlp_probe_at_pto)
 	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
 	TT_EQ(send_pop(&a, c, 3000, T0), 3);
 	tcp_time_t t1 = T0 + TCP_MS(10);
-	sack_ack(&p, 1101, NULL, 0, t1);
+	peer_send_sack(&p, 1101, NULL, 0, t1);
 	EXPECT_NONE(&a);
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
@@ -199,17 +211,14 @@ TT_TEST(rack_tlp_probe_at_pto)
 	/* "the sender MUST re-arm the RTO timer": one RTO from the probe */
 	TT_EQ(tcp_next_deadline(a.s), pto + info.rto);
 	/* the probe's ACK: 2101 SACKed, 1101 sent before it is lost */
-	sack_ack(&p, 1101, (uint32_t[]){ 2101, 3101 }, 1, pto + TCP_MS(10));
+	peer_send_sack(&p, 1101, (uint32_t[]){ 2101, 3101 }, 1, pto + TCP_MS(10));
 	EXPECT_SEG_WL(&a, F_ACK, 1101, 301, 8192, 1000);
 	EXPECT_NONE(&a);
 	struct tcp_stats st = host_stats(&a);
 	TT_EQ(st.Timeouts, 0);
 	TT_EQ(st.RackLost, 1);
 	TT_EQ(st.FastRetransmits, 1);
-	sack_ack(&p, 3101, NULL, 0, pto + TCP_MS(20));
-	tcp_conn_info(c, &info);
-	TT_EQ(info.snd_una, 3101);
-	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	TT_EQ(all_acked(&p, c, 3101, pto + TCP_MS(20)), 0);
 	host_free(&a);
 }
 
@@ -222,7 +231,7 @@ TT_TEST(rack_rfc6675_switch_no_tlp)
 	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RFC6675), 0);
 	TT_EQ(send_pop(&a, c, 3000, T0), 3);
 	tcp_time_t t1 = T0 + TCP_MS(10);
-	sack_ack(&p, 1101, NULL, 0, t1);
+	peer_send_sack(&p, 1101, NULL, 0, t1);
 	struct tcp_conn_info info;
 	tcp_conn_info(c, &info);
 	TT_EQ(tcp_next_deadline(a.s), t1 + info.rto);
@@ -242,20 +251,16 @@ TT_TEST(rack_dsack_widens_reo_wnd)
 	struct peer p;
 	struct tcp_conn *c;
 	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
-	TT_EQ(send_pop(&a, c, 3000, T0), 3);
-	sack_ack(&p, 101, (uint32_t[]){ 1101, 2101 }, 1, T0 + TCP_MS(10));
-	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_MS(10) + 2500);
-	host_run_timers(&a, T0 + TCP_MS(13));
-	EXPECT_SEG_WL(&a, F_ACK, 101, 301, 8192, 1000);
+	TT_EQ(hole_after_reo_wnd(&a, &p, c), 0);
 	/* the original 101 was only late: everything is acknowledged, then
 	 * the retransmission arrives and is reported as a duplicate */
-	sack_ack(&p, 3101, NULL, 0, T0 + TCP_MS(14));
-	sack_ack(&p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
+	TT_EQ(all_acked(&p, c, 3101, T0 + TCP_MS(14)), 0);
+	peer_send_sack(&p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
 	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
 	/* the next flight (cwnd is 2 segments after that recovery), the
 	 * same hole */
 	TT_EQ(send_pop(&a, c, 2000, T0 + TCP_MS(20)), 2);
-	sack_ack(&p, 3101, (uint32_t[]){ 4101, 5101 }, 1, T0 + TCP_MS(30));
+	peer_send_sack(&p, 3101, (uint32_t[]){ 4101, 5101 }, 1, T0 + TCP_MS(30));
 	EXPECT_NONE(&a);
 	TT_EQ(tcp_next_deadline(a.s), T0 + TCP_MS(30) + TCP_MS(5));
 	host_run_timers(&a, T0 + TCP_MS(34));
@@ -263,6 +268,85 @@ TT_TEST(rack_dsack_widens_reo_wnd)
 	host_run_timers(&a, T0 + TCP_MS(35));
 	EXPECT_SEG_WL(&a, F_ACK, 3101, 301, 8192, 1000);
 	TT_EQ(host_stats(&a).RackLost, 2);
+	host_free(&a);
+}
+
+/* An RTO with SACKed data above the holes: 8 segments at T0, 2101..8101
+ * SACKed at 10 ms (six segments: 101 and 1101 are lost at once, RFC 6675
+ * and RACK alike); recovery resends both and both are lost again; no ACK
+ * comes until the RTO at T0 + 1 s.  From then on every segment arrives and
+ * the peer acknowledges what it holds in order (with the SACK block while
+ * a hole is left).  Returns a bit mask of the data segments A sent from
+ * the RTO until all is acknowledged: bit k for the one at 101 + 1000 k. */
+static unsigned rto_with_sacked(struct host *a, struct peer *p, struct tcp_conn *c, int *fail)
+{
+	*fail = 1;
+	if (send_pop(a, c, 8000, T0) != 8)
+		return 0;
+	peer_send_sack(p, 101, (uint32_t[]){ 2101, 8101 }, 1, T0 + TCP_MS(10));
+	while (host_pop(a))
+		;
+	if (tcp_next_deadline(a->s) != T0 + TCP_SEC(1))
+		return 0;
+	unsigned sent = 0;
+	uint32_t held = 101; /* in order at the peer */
+	tcp_time_t t = T0 + TCP_SEC(1);
+	host_run_timers(a, t);
+	for (int round = 0; round < 8 && held < 2101; round++) {
+		int any = 0;
+		while (host_pop(a)) {
+			if (!a->seg.len)
+				continue;
+			any = 1;
+			sent |= 1u << ((a->seg.seq - 101) / 1000);
+			if (a->seg.seq <= held && a->seg.seq + (uint32_t)a->seg.len > held)
+				held = a->seg.seq + (uint32_t)a->seg.len;
+		}
+		if (!any)
+			break;
+		t += TCP_MS(10);
+		if (held >= 2101)
+			peer_send_sack(p, 8101, NULL, 0, t);
+		else
+			peer_send_sack(p, held, (uint32_t[]){ 2101, 8101 }, 1, t);
+	}
+	*fail = 0;
+	return sent;
+}
+
+/* RFC 8985 6.3: after the RTO, RACK resends what it marks lost (101 and
+ * 1101), not the SACKed segments above them. */
+TT_TEST(rack_rto_resends_only_lost)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
+	int fail;
+	unsigned sent = rto_with_sacked(&a, &p, c, &fail);
+	TT_EQ(fail, 0);
+	TT_EQ(sent, 0x3u);
+	TT_EQ(host_stats(&a).Timeouts, 1);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.snd_una, 8101);
+	host_free(&a);
+}
+
+/* RFC 6675 5.1: the RTO clears the scoreboard and the retransmission goes
+ * back to SND.UNA through the flight as cwnd allows (go-back-N): the
+ * SACKed 2101 is sent again. */
+TT_TEST(rack_rfc6675_switch_rto_go_back_n)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RFC6675), 0);
+	int fail;
+	unsigned sent = rto_with_sacked(&a, &p, c, &fail);
+	TT_EQ(fail, 0);
+	TT_EQ(sent, 0x7u);
+	TT_EQ(host_stats(&a).Timeouts, 1);
 	host_free(&a);
 }
 
