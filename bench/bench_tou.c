@@ -10,6 +10,9 @@
  *       stream to EOF.  Time runs from both streams being open to EOF.
  *       Prints MB/s and, for each -P pid (the daemons), CPU seconds used
  *       during the transfer, and CPU seconds per GB (daemons only).
+ *       -S STREAMS: that many streams at once (BYTES split evenly), one
+ *       writer process each, this process reading all of them (poll):
+ *       the aggregate over several connections (and a daemon's shards).
  *   bench_tou bulk ... -t SECONDS
  *       The same stream, but the writer writes without end and this process
  *       counts what arrives during SECONDS from the streams' opening; then
@@ -137,18 +140,31 @@ static void print_status(const char *id)
 	close(fd);
 }
 
+/* What a writer sends: wsize bytes of 'x' (room for 64K reads too). */
+static char *write_buf(size_t wsize)
+{
+	char *buf = malloc(wsize > 65536 ? wsize : 65536);
+	if (!buf)
+		bu_die("malloc");
+	memset(buf, 'x', wsize);
+	return buf;
+}
+
+/* The CPU seconds each -P daemon has used so far. */
+static void daemons_cpu(double *out)
+{
+	for (int i = 0; i < npids; i++)
+		out[i] = bu_cpu_pid(pids[i]);
+}
+
 static int bulk(uint64_t total, size_t wsize)
 {
 	int lfd, cfd, sfd;
 	char cid[32];
 	open_stream(&lfd, &cfd, &sfd, cid, sizeof cid);
-	char *buf = malloc(wsize > 65536 ? wsize : 65536);
-	if (!buf)
-		bu_die("malloc");
-	memset(buf, 'x', wsize);
+	char *buf = write_buf(wsize);
 	double dcpu0[8];
-	for (int i = 0; i < npids; i++)
-		dcpu0[i] = bu_cpu_pid(pids[i]);
+	daemons_cpu(dcpu0);
 	double cpu0 = bu_cpu_self();
 	uint64_t t0 = bu_now_ns();
 	pid_t pid = fork();
@@ -206,6 +222,95 @@ static int bulk(uint64_t total, size_t wsize)
 	close(lfd);
 	free(buf);
 	return got == total ? 0 : 1;
+}
+
+/* -S: n streams at once, total bytes over all of them. */
+static int bulk_parallel(uint64_t total, size_t wsize, unsigned n)
+{
+	char line[TOU_PROTO_MAX_LINE], ans[TOU_PROTO_MAX_LINE];
+	int lfd = unix_connect(sock_b);
+	snprintf(line, sizeof line, "LISTEN %u\n", port);
+	request(lfd, line);
+	read_line(lfd, ans, sizeof ans, "LISTEN");
+	int sfd[64], cfd[64];
+	for (unsigned i = 0; i < n; i++) {
+		sfd[i] = unix_connect(sock_b);
+		snprintf(line, sizeof line, "ACCEPT %u\n", port);
+		request(sfd[i], line);
+		cfd[i] = unix_connect(sock_a);
+		snprintf(line, sizeof line, "CONNECT %s %u\n", udp_b, port);
+		request(cfd[i], line);
+		read_line(cfd[i], ans, sizeof ans, "CONNECT");
+	}
+	for (unsigned i = 0; i < n; i++)
+		read_line(sfd[i], ans, sizeof ans, "ACCEPT");
+	uint64_t each = total / n;
+	char *buf = write_buf(wsize);
+	double dcpu0[8];
+	daemons_cpu(dcpu0);
+	uint64_t t0 = bu_now_ns();
+	pid_t kids[64];
+	for (unsigned i = 0; i < n; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			bu_die("fork");
+		if (kids[i] == 0) {
+			for (unsigned k = 0; k < n; k++)
+				close(sfd[k]);
+			uint64_t left = each;
+			while (left) {
+				size_t w = left < wsize ? (size_t)left : wsize;
+				if (bu_write_all(cfd[i], buf, w) < 0)
+					_exit(2);
+				left -= w;
+			}
+			shutdown(cfd[i], SHUT_WR);
+			while (read(cfd[i], buf, 65536) > 0)
+				;
+			_exit(0);
+		}
+	}
+	struct pollfd pf[64];
+	for (unsigned i = 0; i < n; i++)
+		pf[i] = (struct pollfd){ .fd = sfd[i], .events = POLLIN };
+	uint64_t got = 0;
+	unsigned open_n = n;
+	while (open_n) {
+		if (poll(pf, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			bu_die("poll");
+		}
+		for (unsigned i = 0; i < n; i++) {
+			if (pf[i].fd < 0 || !pf[i].revents)
+				continue;
+			ssize_t r = read(pf[i].fd, buf, 65536);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				pf[i].fd = -1;
+				open_n--;
+				continue;
+			}
+			got += (uint64_t)r;
+		}
+	}
+	uint64_t t1 = bu_now_ns();
+	double secs = (double)(t1 - t0) / 1e9, dcpu = 0;
+	for (int i = 0; i < npids; i++)
+		dcpu += bu_cpu_pid(pids[i]) - dcpu0[i];
+	for (unsigned i = 0; i < n; i++)
+		close(sfd[i]);
+	for (unsigned i = 0; i < n; i++) {
+		waitpid(kids[i], NULL, 0);
+		close(cfd[i]);
+	}
+	close(lfd);
+	free(buf);
+	printf("tou_bulk streams=%u bytes=%llu seconds=%.3f mb_s=%.1f daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f%s\n", n,
+	       (unsigned long long)got, secs, (double)got / secs / 1e6, dcpu, dcpu / ((double)got / 1e9),
+	       got == each * n ? "" : " SHORT");
+	return got == each * n ? 0 : 1;
 }
 
 /* -t: what arrives on B's stream during SECONDS while a child writes to
@@ -267,7 +372,7 @@ static int rr(size_t size, unsigned count)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES | -t SECONDS] [-w WRITE] [-P PID,...]\n"
+		"usage: bench_tou bulk -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-n BYTES | -t SECONDS] [-w WRITE] [-P PID,...] [-S STREAMS]\n"
 		"       bench_tou rr   -a SOCK_A -b SOCK_B -u HOST:UDPPORT_B [-p PORT] [-s SIZE] [-n COUNT] [-W]\n");
 	exit(2);
 }
@@ -280,10 +385,11 @@ int main(int argc, char **argv)
 	int is_rr = strcmp(mode, "rr") == 0;
 	uint64_t n = is_rr ? 2000 : (256ull << 20);
 	size_t size = 1, wsize = 65536;
+	unsigned streams = 1;
 	double seconds = 0;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:t:W")) != -1) {
+	while ((c = getopt(argc, argv, "a:b:u:p:n:s:w:P:S:t:W")) != -1) {
 		switch (c) {
 		case 'a': sock_a = optarg; break;
 		case 'b': sock_b = optarg; break;
@@ -292,6 +398,7 @@ int main(int argc, char **argv)
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 'w': wsize = (size_t)bu_parse_size(optarg); break;
+		case 'S': streams = (unsigned)atoi(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'W': poll_wait = 1; break;
 		case 'P':
@@ -302,11 +409,12 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!sock_a || !sock_b || !udp_b || n == 0 || size == 0 || wsize == 0 || port == 0 ||
-	    port > 65535)
+	    port > 65535 || streams < 1 || streams > 64)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "bulk") == 0)
-		return seconds > 0 ? timed(seconds, wsize) : bulk(n, wsize);
+		return seconds > 0 ? timed(seconds, wsize)
+		       : streams > 1 ? bulk_parallel(n, wsize, streams) : bulk(n, wsize);
 	if (is_rr)
 		return rr(size, (unsigned)n);
 	usage();

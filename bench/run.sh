@@ -29,6 +29,9 @@
 #             3 s per point, or 30 s with --grid-full; --no-grid skips it
 #   setups/s  bench/conn.sh: connect, 1 byte each way, close, 1/4/16 clients,
 #             tou (API, and forwarded) against kernel TCP
+#   cores     bench_tou bulk with 1 and with 8 streams at once, between two
+#             daemons with [daemon] threads = 1 and with threads = auto (one
+#             engine shard per CPU), the two kinds of pair interleaved
 # and prints a table: MB/s (10^6 bytes per second), the ratio to kernel TCP,
 # to raw UDP and to raw UDP with GSO/GRO, and CPU seconds per GB (for tou:
 # the two daemons only).
@@ -49,7 +52,7 @@ while [ $# -gt 0 ]; do
 	--no-build) BUILD_IT=0; shift ;;
 	--grid-full) GRID=full; shift ;;
 	--no-grid) GRID=none; shift ;;
-	-h | --help) sed -n '2,35p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDTRIPS] [-q] [--no-build] [--grid-full | --no-grid]" >&2; exit 2 ;;
 	esac
 done
@@ -130,29 +133,42 @@ echo "$CLIRR"
 # (bench_tou's CONNECT uses the key that matches the peer).
 printf 'a bench key\n' >"$T/ao.key"
 chmod 600 "$T/ao.key"
-ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
-	local alg=$1 port=$2 ports pa pb d p pids=()
+# pair_bulk NAME TCP-PORT BENCH-ARGS [TOUD-ARGS...]: two more daemons
+# ($T/NAME{A,B}.conf if written, else no file; TOUD-ARGS added) and
+# bench_tou bulk between them (BENCH-ARGS added); prints its result line
+pair_bulk() {
+	local name=$1 port=$2 bargs=$3 ports pa pb d p conf pids=()
+	shift 3
 	ports=$("$RELAY" --pick-ports 2)
 	pa=$(sed -n 1p <<<"$ports") pb=$(sed -n 2p <<<"$ports")
 	for d in A B; do
 		p=$pa
 		if [ $d = B ]; then p=$pb; fi
-		printf '[key k]\npeer = 127.0.0.1\nsend_id = 1\nrecv_id = 1\nalgorithm = %s\nsecret_file = %s\n' \
-			"$alg" "$T/ao.key" >"$T/ao$d.conf"
-		"$TOUD" -c "$T/ao$d.conf" -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/ao$d.sock" \
-			-o daemon.log_level=notice 2>"$T/ao$d.log" &
+		conf=/dev/null
+		if [ -f "$T/$name$d.conf" ]; then conf=$T/$name$d.conf; fi
+		"$TOUD" -c "$conf" -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/$name$d.sock" \
+			-o daemon.log_level=notice "$@" 2>"$T/$name$d.log" &
 		PIDS+=($!)
 		pids+=($!)
 	done
 	for i in $(seq 100); do
-		[ -S "$T/aoA.sock" ] && [ -S "$T/aoB.sock" ] && break
+		[ -S "$T/${name}A.sock" ] && [ -S "$T/${name}B.sock" ] && break
 		sleep 0.1
 	done
-	"$BB/bench_tou" bulk -a "$T/aoA.sock" -b "$T/aoB.sock" -u "127.0.0.1:$pb" -p "$port" \
-		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/ao.err" || { cat "$T/ao.err" >&2; exit 1; }
+	# shellcheck disable=SC2086 # BENCH-ARGS are words
+	"$BB/bench_tou" bulk -a "$T/${name}A.sock" -b "$T/${name}B.sock" -u "127.0.0.1:$pb" -p "$port" $bargs \
+		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/$name.err" || { cat "$T/$name.err" >&2; exit 1; }
 	kill "${pids[@]}" 2>/dev/null || true
 	wait "${pids[@]}" 2>/dev/null || true
-	rm -f "$T/aoA.sock" "$T/aoB.sock"
+	rm -f "$T/${name}A.sock" "$T/${name}B.sock"
+}
+ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
+	local d
+	for d in A B; do
+		printf '[key k]\npeer = 127.0.0.1\nsend_id = 1\nrecv_id = 1\nalgorithm = %s\nsecret_file = %s\n' \
+			"$1" "$T/ao.key" >"$T/ao$d.conf"
+	done
+	pair_bulk ao "$2" ""
 }
 AOSHA=$(ao_bulk hmac-sha-1-96 7003 | sed 's/^/ao-hmac-sha-1-96 /'); echo "$AOSHA"
 AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$AOCMAC"
@@ -182,6 +198,26 @@ rmed3() {
 	printf '%s\n' "$(ratio "$(kv "$2" "$1")" "$(kv "$5" "$1")")" "$(ratio "$(kv "$3" "$1")" "$(kv "$6" "$1")")" \
 		"$(ratio "$(kv "$4" "$1")" "$(kv "$7" "$1")")" | sort -g | sed -n 2p
 }
+
+# Several cores ([daemon] threads, docs/DESIGN.md section 5.8): the same
+# bulk transfer as one stream and as 8 at once, between a pair of daemons
+# with one engine shard each and a pair with one per CPU; the pairs take
+# turns (1 then auto, twice) so that a change of load hits both alike.
+shard_pair() { # shard_pair THREADS STREAMS TCP-PORT: bench_tou's result line
+	pair_bulk sh "$3" "-S $2" -o "daemon.threads=$1"
+}
+best() { # best LINE LINE: the line with the higher mb_s
+	if awk -v a="$(kv "$1" mb_s)" -v b="$(kv "$2" mb_s)" 'BEGIN { exit !(a >= b) }'; then echo "$1"; else echo "$2"; fi
+}
+S1A=$(shard_pair 1 1 7010); echo "threads=1    $S1A"
+SAA=$(shard_pair auto 1 7011); echo "threads=auto $SAA"
+S8A=$(shard_pair 1 8 7012); echo "threads=1    $S8A"
+SA8A=$(shard_pair auto 8 7013); echo "threads=auto $SA8A"
+S1B=$(shard_pair 1 1 7014); echo "threads=1    $S1B"
+SAB=$(shard_pair auto 1 7015); echo "threads=auto $SAB"
+S8B=$(shard_pair 1 8 7016); echo "threads=1    $S8B"
+SA8B=$(shard_pair auto 8 7017); echo "threads=auto $SA8B"
+S1=$(best "$S1A" "$S1B") SA1=$(best "$SAA" "$SAB") S8=$(best "$S8A" "$S8B") SA8=$(best "$SA8A" "$SA8B")
 
 udp_mb=$(kv "$UDP" mb_s)
 udpg_mb=$(kv "$UDPG" mb_s)
@@ -227,6 +263,16 @@ rrow "kernel TCP (nodelay)" "$TCPRR"
 rrow "tou (nodelay, via API)" "$TOURR"
 rrow "tou (nodelay, API, poll before read)" "$TOURRW"
 rrow "tou (nodelay, CLI, python app)" "$CLIRR"
+
+echo
+echo "== several cores: bench_tou bulk, 1 and 8 streams at once (best of two interleaved runs each)"
+printf "%-34s %10s %9s %12s\n" "" "MB/s" "/1 stream" "CPU s/GB"
+crow() { printf "%-34s %10s %9s %12s\n" "$1" "$(kv "$2" mb_s)" "$(ratio "$(kv "$2" mb_s)" "$(kv "$S1" mb_s)")" "$(kv "$2" daemon_cpu_s_per_gb)"; }
+crow "threads=1, 1 stream" "$S1"
+crow "threads=1, 8 streams" "$S8"
+crow "threads=auto ($(nproc)), 1 stream" "$SA1"
+crow "threads=auto ($(nproc)), 8 streams" "$SA8"
+echo "threads=auto 8 streams / threads=auto 1 stream: $(ratio "$(kv "$SA8" mb_s)" "$(kv "$SA1" mb_s)")"
 
 if [ "$GRID" != none ]; then
 	echo

@@ -5,11 +5,14 @@
  * What a request means is the server's (api_server.c): the client calls
  * it through the server's hooks (struct client_hooks), never directly.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api_int.h"
 #include "endpoint.h"
@@ -26,8 +29,8 @@ void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t
 {
 	char s[72];
 	/* the address the peer talks to (udp_route.c), else the bound one */
-	if (udp_route_local_name(a->d->route, remote, s, sizeof s) != 0)
-		udp_local_name(a->d->udp, remote->family, s, sizeof s);
+	if (udp_route_local_name(a->sh->route, remote, s, sizeof s) != 0)
+		udp_local_name(a->sh->udp, remote->family, s, sizeof s);
 	snprintf(local, llen, "%s/%u", s, lport);
 	endpoint_format(remote, s, sizeof s);
 	snprintf(rem, rlen, "%s/%u", s, rport);
@@ -303,9 +306,9 @@ static const struct lstream_ops client_ops = { c_alloc, c_read, NULL, c_closed }
 
 struct client *client_new(struct api *a)
 {
-	struct toud *d = a->d;
+	struct shard *sh = a->sh;
 	struct client *cl = calloc(1, sizeof *cl);
-	struct lstream *ls = cl ? lstream_new(d->loop, 0, &d->bridges->pool) : NULL;
+	struct lstream *ls = cl ? lstream_new(sh->loop, 0, &sh->bridges->pool) : NULL;
 	if (!ls) {
 		free(cl);
 		return NULL;
@@ -313,7 +316,7 @@ struct client *client_new(struct api *a)
 	cl->api = a;
 	cl->ls = ls;
 	lstream_hold(ls, &client_ops, cl, 0);
-	uv_timer_init(d->loop, &cl->timer);
+	uv_timer_init(sh->loop, &cl->timer);
 	cl->timer.data = cl;
 	cl->phase = CL_REQUEST;
 	cl->next = a->clients;
@@ -322,6 +325,42 @@ struct client *client_new(struct api *a)
 	a->clients = cl;
 	a->n_req++;
 	return cl;
+}
+
+struct client *client_move(struct client *cl, struct api *to)
+{
+	uv_os_fd_t fd;
+	int nfd = -1;
+	struct client *n = NULL;
+	if (cl->ls && uv_fileno(&cl->ls->u.h, &fd) == 0)
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (nfd >= 0)
+		n = client_new(to);
+	if (!n || uv_pipe_open(&n->ls->u.pipe, nfd) != 0) {
+		log_err("api: cannot hand a client to shard %u: %s", to->sh->idx,
+			nfd < 0 ? strerror(errno) : "out of memory");
+		if (nfd >= 0)
+			close(nfd);
+		if (n)
+			client_close(n);
+		client_reply_err(cl, TOU_ERR_INTERNAL, "cannot hand the stream to an engine shard");
+		return NULL;
+	}
+	to->n_req--; /* client_new counted it: it is past its request */
+	n->phase = CL_REPLIED; /* until its verb moves it on */
+	n->uid = cl->uid;
+	n->gid = cl->gid;
+	n->pid = cl->pid;
+	memcpy(n->line, cl->line, cl->line_len);
+	n->line_len = cl->line_len;
+	n->req = cl->req;
+	n->pend = cl->pend; /* the app's bytes read so far go along */
+	n->pend_len = cl->pend_len;
+	n->app_eof = cl->app_eof;
+	cl->pend = NULL;
+	cl->pend_len = 0;
+	client_close(cl); /* closes its handle; the socket lives on in n's */
+	return n;
 }
 
 void client_refuse(struct client *cl, const char *reason, const char *fmt, ...)

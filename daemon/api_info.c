@@ -14,8 +14,11 @@
 #include "endpoint.h"
 #include "forward.h"
 #include "log.h"
+#include "shard.h"
 #include "udp.h"
+#include "udp_err.h"
 #include "udp_route.h"
+#include "usage.h"
 
 void api_record_end(void *api, struct bridge *b, int err)
 {
@@ -59,17 +62,21 @@ void conn_ended(struct api *a, struct bridge *b, int err)
 
 /* Live connections of a user, to a peer (the limits). */
 
+/* Over every shard (usage.h: the bridges count theirs). */
 unsigned api_count_uid(const struct api *a, uid_t uid)
 {
-	unsigned n = 0;
-	for (const struct bridge *b = a->d->bridges->all; b; b = b->next)
-		n += b->tc && b->uid == (long long)uid;
-	return n;
+	return usage_uid(a->d->usage, (long long)uid);
 }
 
 unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep)
 {
-	return bridge_count_peer(a->d->bridges, ep);
+	return usage_peer(a->d->usage, ep);
+}
+
+struct api *api_of_id(const struct api *a, uint64_t id)
+{
+	unsigned n = a->d->n_shards;
+	return a->d->shards[n > 1 && id ? (id - 1) % n : 0].api;
 }
 
 const struct end_record *find_end(const struct api *a, uint64_t id)
@@ -92,7 +99,7 @@ struct listener *find_listener_id(const struct api *a, uint64_t id)
 /* A live connection of ours (one that still holds its engine connection). */
 struct bridge *find_bridge(const struct api *a, uint64_t id)
 {
-	for (struct bridge *b = a->d->bridges->all; b; b = b->next)
+	for (struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		if (b->tc && b->id == id)
 			return b;
 	return NULL;
@@ -139,12 +146,12 @@ void listener_json(const struct api *a, struct sbuf *b, const struct listener *l
 {
 	char s[72], local[96];
 	/* a listener: LISTEN state, no peer; it accepts on every UDP socket */
-	udp_local_name(a->d->udp, udp_have_family(a->d->udp, 4) ? 4 : 6, s, sizeof s);
+	udp_local_name(a->sh->udp, udp_have_family(a->sh->udp, 4) ? 4 : 6, s, sizeof s);
 	snprintf(local, sizeof local, "%s/%u", s, l->port);
 	sb_printf(b, "{\"id\":%" PRIu64 ",\"state\":\"LISTEN\",\"local\":", l->id);
 	sb_json_str(b, local);
 	sb_printf(b, ",\"remote\":\"*\",\"uid\":%u,\"backlog\":%u,\"accept_queue\":%u}", (unsigned)l->uid,
-		  l->backlog, l->queue.len);
+		  l->backlog, listener_queued(l));
 }
 
 static void reply_doc(struct client *cl, struct sbuf *b)
@@ -162,6 +169,36 @@ static void reply_doc(struct client *cl, struct sbuf *b)
 	client_finish(cl);
 }
 
+/* STATUS <id> of a connection, on the shard of its id (its lock held):
+ * 1 with its document in b, 0 if that shard knows no such id. */
+static int status_conn(struct api *a, uint64_t id, struct sbuf *b)
+{
+	/* as LIST shows it while the engine has it (ours first: its
+	 * connection answers until the bridges' phase has recorded its end,
+	 * also when the engine no longer lists it), then its end record */
+	struct bridge *br = find_bridge(a, id);
+	struct tcp_conn *tc = br ? br->tc : tcp_find_by_id(a->sh->stack, id);
+	if (tc) {
+		conn_json(a, b, tc, br);
+		if (b->len)
+			return 1;
+	}
+	/* a TIME-WAIT the engine keeps as a compact record */
+	struct tcp_conn_info twi;
+	if (!br && tcp_time_wait_info(a->sh->stack, id, &twi) == 0) {
+		time_wait_json(a, b, &twi);
+		return 1;
+	}
+	const struct end_record *e = find_end(a, id);
+	if (e) {
+		struct tcp_conn_info i = e->info;
+		i.cc_name = e->cc;
+		json_conn(b, &i, e->uid, e->local, e->remote, e->via[0] ? e->via : NULL, e->end);
+		return 1;
+	}
+	return 0;
+}
+
 void do_status(struct client *cl)
 {
 	struct api *a = cl->api;
@@ -170,17 +207,17 @@ void do_status(struct client *cl)
 	sb_init(&b);
 	if (!cl->req.has_id) { /* the daemon itself */
 		char udp[512];
-		udp_describe(d->udp, udp, sizeof udp);
+		udp_describe(a->sh->udp, udp, sizeof udp);
 		unsigned nl = 0;
 		for (struct listener *l = a->listeners; l; l = l->next)
 			nl++;
 		sb_printf(&b, "{\"version\":\"%s\",\"pid\":%d,\"uptime_s\":%" PRIu64
 			  ",\"connections\":%u,\"listeners\":%u,\"udp\":",
-			  TOU_VERSION, (int)getpid(), (toud_now() - d->started_us) / 1000000, d->bridges->live, nl);
+			  TOU_VERSION, (int)getpid(), (toud_now() - d->started_us) / 1000000, usage_total(d->usage), nl);
 		sb_json_str(&b, udp);
 		sb_printf(&b, ",\"socket\":");
 		sb_json_str(&b, a->path);
-		sb_printf(&b, ",\"stopping\":%s}", d->stopping ? "true" : "false");
+		sb_printf(&b, ",\"stopping\":%s,\"threads\":%u}", d->stopping ? "true" : "false", d->n_shards);
 		reply_doc(cl, &b);
 		return;
 	}
@@ -190,30 +227,11 @@ void do_status(struct client *cl)
 		reply_doc(cl, &b);
 		return;
 	}
-	/* as LIST shows it while the engine has it (ours first: its
-	 * connection answers until the bridges' phase has recorded its end,
-	 * also when the engine no longer lists it), then its end record */
-	struct bridge *br = find_bridge(a, cl->req.id);
-	struct tcp_conn *tc = br ? br->tc : tcp_find_by_id(d->stack, cl->req.id);
-	if (tc) {
-		conn_json(a, &b, tc, br);
-		if (b.len) {
-			reply_doc(cl, &b);
-			return;
-		}
-	}
-	/* a TIME-WAIT the engine keeps as a compact record */
-	struct tcp_conn_info twi;
-	if (!br && tcp_time_wait_info(d->stack, cl->req.id, &twi) == 0) {
-		time_wait_json(a, &b, &twi);
-		reply_doc(cl, &b);
-		return;
-	}
-	const struct end_record *e = find_end(a, cl->req.id);
-	if (e) {
-		struct tcp_conn_info i = e->info;
-		i.cc_name = e->cc;
-		json_conn(&b, &i, e->uid, e->local, e->remote, e->via[0] ? e->via : NULL, e->end);
+	struct api *o = api_of_id(a, cl->req.id);
+	shard_lock(o->sh);
+	int found = status_conn(o, cl->req.id, &b);
+	shard_unlock(o->sh);
+	if (found) {
 		reply_doc(cl, &b);
 		return;
 	}
@@ -258,8 +276,15 @@ void do_list(struct client *cl)
 	sb_init(&b);
 	sb_printf(&b, "[");
 	struct list_ctx lc = { a, &b, 0 };
-	tcp_foreach(a->d->stack, list_one, &lc);
-	tcp_foreach_time_wait(a->d->stack, list_time_wait, &lc);
+	for (unsigned i = 0; i < a->d->n_shards; i++) { /* every shard's, under its lock */
+		struct shard *sh = &a->d->shards[i];
+		shard_lock(sh);
+		lc.a = sh->api;
+		tcp_foreach(sh->stack, list_one, &lc);
+		tcp_foreach_time_wait(sh->stack, list_time_wait, &lc);
+		shard_unlock(sh);
+	}
+	lc.a = a;
 	for (struct listener *l = a->listeners; l; l = l->next) {
 		sb_printf(&b, "%s", lc.n++ ? "," : "");
 		listener_json(a, &b, l);
@@ -268,26 +293,63 @@ void do_list(struct client *cl)
 	reply_doc(cl, &b);
 }
 
+/* STATS: the sums over every shard (each read under its lock), and per
+ * shard what shows how the connections and datagrams spread over them
+ * (docs/DESIGN.md section 5.8). */
 void do_stats(struct client *cl)
 {
 	struct api *a = cl->api;
-	struct tcp_stats s;
-	tcp_get_stats(a->d->stack, &s);
+	struct toud *d = a->d;
+	struct tcp_stats s = { 0 };
+	struct udp_counters uc = { 0 };
+	struct udp_err_counters ue = { 0 };
+	struct udp_route_counters rc = { 0 };
+	uint64_t requests = 0, errors = 0;
+	unsigned ends = 0;
+	struct sbuf per;
+	sb_init(&per);
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		struct tcp_stats one;
+		struct udp_counters u1 = { 0 };
+		struct udp_err_counters e1 = { 0 };
+		shard_lock(sh);
+		tcp_get_stats(sh->stack, &one);
+		udp_counters_add(sh->udp, &u1, &e1);
+		udp_counters_add(sh->udp, &uc, &ue);
+		udp_route_counters_add(sh->route, &rc);
+		requests += sh->api->requests;
+		errors += sh->api->errors;
+		ends += sh->api->n_ends;
+		sb_printf(&per, "%s{\"shard\":%u,\"connections\":%u,\"established\":%" PRIu64 ",\"active_opens\":%" PRIu64
+			  ",\"passive_opens\":%" PRIu64 ",\"in_segs\":%" PRIu64 ",\"out_segs\":%" PRIu64
+			  ",\"rx_datagrams\":%" PRIu64 ",\"tx_datagrams\":%" PRIu64 ",\"handed_on\":%" PRIu64
+			  ",\"handed_in\":%" PRIu64 ",\"handoff_dropped\":%" PRIu64 "}",
+			  i ? "," : "", i, sh->bridges->live, one.CurrEstab, one.ActiveOpens, one.PassiveOpens, one.InSegs,
+			  one.OutSegs, u1.rx_datagrams, u1.tx_datagrams, sh->handed_on, sh->handed_in, sh->handoff_dropped);
+		shard_unlock(sh);
+		/* every field is a uint64_t counter: add them as arrays */
+		uint64_t *to = (uint64_t *)&s;
+		const uint64_t *from = (const uint64_t *)&one;
+		for (size_t k = 0; k < sizeof s / sizeof(uint64_t); k++)
+			to[k] += from[k];
+	}
 	struct sbuf b;
 	sb_init(&b);
 	sb_printf(&b, "{\"tcp\":");
 	json_tcp_stats(&b, &s);
 	char u[1024];
-	udp_json(a->d->udp, u, sizeof u);
+	udp_counters_json(&uc, &ue, u, sizeof u);
 	char rt[512];
-	udp_route_json(a->d->route, rt, sizeof rt);
+	udp_route_counters_json(&rc, rt, sizeof rt);
 	sb_printf(&b, ",\"udp\":%s,\"route\":%s,\"api\":{\"requests\":%" PRIu64 ",\"errors\":%" PRIu64
 		  ",\"clients_refused\":%" PRIu64 ",\"clients_refused_uid\":%" PRIu64
 		  ",\"clients_refused_reserve\":%" PRIu64 ",\"clients_waiting\":%u,\"connections\":%u,"
 		  "\"ended_kept\":%u},",
-		  u, rt, a->requests, a->errors, a->clients_refused, a->refused_uid, a->refused_reserve, a->n_req,
-		  a->d->bridges->live, a->n_ends);
-	forward_stats_json(a->d->fwd, &b);
-	sb_printf(&b, "}");
+		  u, rt, requests, errors, a->clients_refused, a->refused_uid, a->refused_reserve, a->n_req,
+		  usage_total(d->usage), ends);
+	forward_stats_json(d->fwd, &b);
+	sb_printf(&b, ",\"shards\":[%s]}", per.p ? per.p : "");
+	sb_free(&per);
 	reply_doc(cl, &b);
 }

@@ -64,7 +64,14 @@ struct client {
 
 struct listener {
 	struct tcp_owner owner;         /* the engine listener's user pointer */
-	struct api *api;
+	struct api *api;                /* its shard's */
+	/* With several shards (docs/DESIGN.md section 5.8) a LISTEN is a
+	 * listener on shard 0 (the one its client and ACCEPTs see) and a
+	 * mirror on each other shard, whose engine gets the SYNs steered
+	 * there; a mirror's accept queue is its shard's, and an ACCEPT takes
+	 * from any of them. */
+	int is_mirror;
+	struct listener *mirrors[TOUD_MAX_THREADS]; /* shard 0's: [i] on shard i, i >= 1 */
 	struct tcp_listener *tl;
 	uint64_t id;                    /* from the connections' id space (tcp_reserve_id) */
 	uint16_t port;
@@ -95,6 +102,7 @@ struct client_hooks {
 
 struct api {
 	struct toud *d;
+	struct shard *sh;               /* the engine shard its connections live on */
 	const struct client_hooks *hooks;
 	uv_pipe_t server;
 	int server_open;
@@ -106,6 +114,7 @@ struct api {
 	struct end_record ends[API_END_RECORDS];
 	unsigned n_ends, ends_next;
 	uint64_t requests, errors, clients_refused;
+	unsigned next_shard;            /* shard 0: where the next CONNECT goes */
 	uint64_t refused_uid;           /* of which over max_api_clients_per_uid */
 	uint64_t refused_reserve;       /* of which non-root into api_root_reserve */
 	struct tou_bcast bcast;         /* the host's subnet broadcasts (api_bcast) */
@@ -130,6 +139,13 @@ void client_timer_start(struct client *cl, uint64_t ms, uint64_t repeat);
 /* The connection b is the client's: "OK id local remote", then the stream
  * and the bytes read so far go to b. */
 void client_handover(struct client *cl, struct bridge *b);
+/* The client moves to another shard's API (docs/DESIGN.md section 5.8;
+ * the main thread holds that shard's lock): a new client on its loop
+ * takes a duplicate of the socket, the credentials, the parsed request
+ * and the bytes read so far; cl closes.  The new client, in CL_REPLIED
+ * until its verb moves it on; NULL when that failed (cl has been answered
+ * ERR internal). */
+struct client *client_move(struct client *cl, struct api *to);
 /* "<ip>:<udp-port>/<tcp-port>" of both sides */
 void conn_names(const struct api *a, const struct tcp_endpoint *remote, uint16_t lport, uint16_t rport,
 		char *local, size_t llen, char *rem, size_t rlen);
@@ -142,6 +158,8 @@ void listener_close(struct listener *l);         /* resets its accept queue, fai
 /* ABORT <id> of a listener: closes it and its LISTEN client */
 void listener_abort(struct client *cl, struct listener *l);
 void accept_queue_remove(struct bridge *b);
+/* Its accept queue's length, its mirrors' included (locks them). */
+unsigned listener_queued(const struct listener *l);
 
 /* api_tunnel.c */
 void do_forward(struct client *cl);
@@ -160,6 +178,9 @@ const struct end_record *find_end(const struct api *a, uint64_t id);
 unsigned api_count_uid(const struct api *a, uid_t uid);
 unsigned api_count_peer(const struct api *a, const struct tcp_endpoint *ep);
 struct bridge *find_bridge(const struct api *a, uint64_t id);
+/* The API of the shard whose engine gave that id (tcp_stack_set_shard:
+ * ids k+1, k+1+n, ...); listeners' ids are shard 0's. */
+struct api *api_of_id(const struct api *a, uint64_t id);
 struct listener *find_listener_id(const struct api *a, uint64_t id);
 
 #endif

@@ -4,10 +4,13 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api_int.h"
 #include "endpoint.h"
 #include "log.h"
+#include "shard.h"
+#include "usage.h"
 
 static struct listener *find_listener(const struct api *a, uint16_t port)
 {
@@ -50,15 +53,72 @@ static struct bridge *first_accepted(struct listener *l)
 	return l->queue.head ? FIFO_ENTRY(l->queue.head, struct bridge, owner_link) : NULL;
 }
 
+unsigned listener_queued(const struct listener *l)
+{
+	unsigned n = l->queue.len;
+	for (unsigned i = 1; i < l->api->d->n_shards; i++) {
+		struct listener *m = l->mirrors[i];
+		if (!m)
+			continue;
+		shard_lock(m->api->sh);
+		n += m->queue.len;
+		shard_unlock(m->api->sh);
+	}
+	return n;
+}
+
+/* ACCEPT on shard 0 with nothing in l's own queue: the first mirror with
+ * a connection waiting takes the client (moved to its shard, shard.h)
+ * and hands it that connection.  1 if so (cl is gone then). */
+static int take_from_mirrors(struct client *cl, struct listener *l)
+{
+	for (unsigned i = 1; i < l->api->d->n_shards; i++) {
+		struct listener *m = l->mirrors[i];
+		if (!m)
+			continue;
+		struct shard *sh = m->api->sh;
+		shard_lock(sh);
+		struct bridge *b = first_accepted(m);
+		if (!b) {
+			shard_unlock(sh);
+			continue;
+		}
+		waiter_remove(cl);
+		accept_queue_remove(b);
+		struct client *n = client_move(cl, m->api);
+		if (n) {
+			n->phase = CL_ACCEPT_WAIT;
+			client_handover(n, b);
+		} else { /* cl was answered ERR: the connection waits for the next ACCEPT */
+			b->owner_data = m;
+			fifo_push(&m->queue, &b->owner_link);
+		}
+		shard_unlock(sh);
+		return 1;
+	}
+	return 0;
+}
+
 void listener_close(struct listener *l)
 {
 	struct api *a = l->api;
+	for (unsigned i = 1; i < a->d->n_shards; i++) { /* the mirrors first, each under its shard's lock */
+		struct listener *m = l->mirrors[i];
+		if (!m)
+			continue;
+		l->mirrors[i] = NULL;
+		struct shard *sh = m->api->sh;
+		shard_lock(sh);
+		listener_close(m); /* frees m */
+		shard_unlock(sh);
+	}
 	struct listener **pp = &a->listeners;
 	while (*pp && *pp != l)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = l->next;
-	log_info("listener on port %u closed", l->port);
+	if (!l->is_mirror)
+		log_info("listener on port %u closed", l->port);
 	tcp_unlisten(l->tl, toud_now());
 	struct client *w;
 	while ((w = first_waiter(l))) {
@@ -90,11 +150,33 @@ void listener_abort(struct client *cl, struct listener *l)
 
 /* ---- accepted connections ---- */
 
+/* Shard 0, job of a mirror's shard: a connection to port waits in that
+ * shard's accept queue; waiting ACCEPT clients take what the mirrors have. */
+static void on_accept_ready(struct shard *sh, void *data, size_t len)
+{
+	(void)len;
+	uint16_t port;
+	memcpy(&port, data, sizeof port);
+	struct listener *l = find_listener(sh->api, port);
+	while (l && first_waiter(l)) {
+		struct client *w = first_waiter(l);
+		if (!take_from_mirrors(w, l))
+			break;
+	}
+}
+
 /* An accepted connection is established: a waiting ACCEPT client takes
- * it, else it stays in the accept queue. */
+ * it, else it stays in the accept queue.  A mirror's: shard 0 (its
+ * waiting ACCEPTs) hears of it. */
 static void accepted_opened(struct bridge *b)
 {
 	struct listener *l = b->owner_data;
+	if (l && l->is_mirror) {
+		if (b->state == BRIDGE_PARKED &&
+		    shard_post(&l->api->d->shards[0], on_accept_ready, &l->port, sizeof l->port) != 0)
+			log_warn("port %u: out of memory: a connection waits for the next ACCEPT", l->port);
+		return;
+	}
 	struct client *w = l ? first_waiter(l) : NULL;
 	if (!w || b->state != BRIDGE_PARKED)
 		return;
@@ -127,7 +209,7 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 	const char *why = NULL;
 	if (tcp_conn_info(tc, &info) != 0)
 		why = "no connection information";
-	else if (a->d->bridges->live >= cfg->max_connections)
+	else if (usage_total(a->d->usage) >= cfg->max_connections)
 		why = "max_connections";
 	else if (api_count_peer(a, &info.remote) >= cfg->max_per_peer)
 		why = "max_per_peer";
@@ -135,7 +217,7 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 		why = "max_per_uid";
 	else if (l->queue.len >= l->backlog && !l->waiters.len)
 		why = "backlog";
-	struct bridge *b = why ? NULL : bridge_accepted(a->d->bridges, tc, (long long)l->uid, &accepted_ops, a, l);
+	struct bridge *b = why ? NULL : bridge_accepted(a->sh->bridges, tc, (long long)l->uid, &accepted_ops, a, l);
 	if (!b) {
 		char rem[96];
 		endpoint_format(&info.remote, rem, sizeof rem);
@@ -151,6 +233,44 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 
 /* ---- verbs ---- */
 
+/* A listener of a's shard's engine for req (port, ao=, allow=): NULL
+ * with the engine's code in *err and what failed in *what.  Not linked
+ * into a->listeners. */
+static struct listener *listener_open(struct api *a, const struct api_request *req, uid_t uid, unsigned backlog,
+				      int *err, const char **what)
+{
+	struct listener *l = calloc(1, sizeof *l);
+	if (!l) {
+		*err = TCP_ENOMEM;
+		*what = "cannot listen";
+		return NULL;
+	}
+	l->owner.event = on_listener_event;
+	l->api = a;
+	int r = tcp_listen(a->sh->stack, req->port, backlog, &l->owner, &l->tl);
+	if (r != 0) {
+		free(l);
+		*err = r;
+		*what = "cannot listen";
+		return NULL;
+	}
+	if (req->ao == API_AO_REQUIRED)
+		tcp_listener_set_ao(l->tl, TCP_AO_REQUIRED); /* a valid policy: cannot fail */
+	/* allow=: peers outside are refused before a TCB exists */
+	if (req->nallow && (r = tcp_listener_set_allow(l->tl, req->allow, req->nallow, !req->refuse_silent)) != 0) {
+		tcp_unlisten(l->tl, toud_now());
+		free(l);
+		*err = r;
+		*what = "cannot set the allow list";
+		return NULL;
+	}
+	l->id = tcp_reserve_id(a->sh->stack);
+	l->port = req->port;
+	l->uid = uid;
+	l->backlog = backlog;
+	return l;
+}
+
 void do_listen(struct client *cl)
 {
 	struct api *a = cl->api;
@@ -165,39 +285,36 @@ void do_listen(struct client *cl)
 		client_reply_err(cl, TOU_ERR_INUSE, "port %u is already listened on", port);
 		return;
 	}
-	struct listener *l = calloc(1, sizeof *l);
-	if (!l) {
-		client_reply_err(cl, TOU_ERR_INTERNAL, "out of memory");
-		return;
-	}
 	unsigned backlog = cl->req.has_backlog ? cl->req.backlog : 128;
 	if (backlog > cfg->max_backlog)
 		backlog = cfg->max_backlog;
-	l->owner.event = on_listener_event;
-	l->api = a;
-	int r = tcp_listen(a->d->stack, port, backlog, &l->owner, &l->tl);
-	if (r != 0) {
-		free(l);
+	const char *what = NULL;
+	int r = 0;
+	struct listener *l = listener_open(a, &cl->req, cl->uid, backlog, &r, &what);
+	/* the mirrors: the same listener on every other shard */
+	for (unsigned i = 1; l && i < a->d->n_shards; i++) {
+		struct shard *sh = &a->d->shards[i];
+		shard_lock(sh);
+		struct listener *m = listener_open(sh->api, &cl->req, cl->uid, backlog, &r, &what);
+		if (m) {
+			m->is_mirror = 1;
+			l->mirrors[i] = m;
+		}
+		shard_unlock(sh);
+		if (!m) {
+			listener_close(l); /* and the mirrors made so far */
+			l = NULL;
+		}
+	}
+	if (!l) {
 		if (r == TCP_EADDRINUSE)
 			client_reply_err(cl, TOU_ERR_INUSE, "port %u is already listened on", port);
 		else
-			client_reply_err(cl, TOU_ERR_INTERNAL, "cannot listen: %s", tcp_strerror(r));
+			client_reply_err(cl, TOU_ERR_INTERNAL, "%s: %s", what, tcp_strerror(r));
 		return;
 	}
-	if (cl->req.ao == API_AO_REQUIRED)
-		tcp_listener_set_ao(l->tl, TCP_AO_REQUIRED); /* a valid policy: cannot fail */
-	/* allow=: peers outside are refused before a TCB exists */
-	if (cl->req.nallow &&
-	    (r = tcp_listener_set_allow(l->tl, cl->req.allow, cl->req.nallow, !cl->req.refuse_silent)) != 0) {
-		tcp_unlisten(l->tl, toud_now());
-		free(l);
-		client_reply_err(cl, TOU_ERR_INTERNAL, "cannot set the allow list: %s", tcp_strerror(r));
-		return;
-	}
-	l->id = tcp_reserve_id(a->d->stack);
-	l->port = port;
-	l->uid = cl->uid;
-	l->backlog = backlog;
+	for (unsigned i = 1; i < a->d->n_shards; i++)
+		l->mirrors[i]->id = l->id;
 	l->holder = cl;
 	l->next = a->listeners;
 	a->listeners = l;
@@ -238,6 +355,8 @@ void do_accept(struct client *cl)
 		client_handover(cl, b);
 		return;
 	}
+	if (take_from_mirrors(cl, l))
+		return;
 	cl->waiting_on = l;
 	fifo_push(&l->waiters, &cl->wlink);
 	if (cl->req.has_timeout)

@@ -30,7 +30,9 @@
 #include "log.h"
 #include "resolve.h"
 #include "tou_addr.h"
+#include "shard.h"
 #include "udp.h"
+#include "usage.h"
 
 /* ---- CONNECT ---- */
 
@@ -95,6 +97,7 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 	struct client *cl = arg;
 	struct api *a = cl->api;
 	struct toud *d = a->d;
+	struct shard *sh = a->sh;
 	cl->rr = NULL;
 	if (cl->phase != CL_RESOLVING)
 		return; /* answered meanwhile (daemon stopping) */
@@ -107,7 +110,7 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "%s is %s, not one host", cl->req.host, why);
 		return;
 	}
-	if (!udp_have_family(d->udp, ep->family)) {
+	if (!udp_have_family(sh->udp, ep->family)) {
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "no IPv%d UDP socket to reach %s", ep->family, cl->req.host);
 		return;
 	}
@@ -135,7 +138,7 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 		o.ao_key = (unsigned)ki + 1;
 	}
 	struct bridge *b = NULL;
-	int r = bridge_connect(d->bridges, d->stack, ep, cl->req.port, &o, (long long)cl->uid, &connect_ops, a, cl, &b);
+	int r = bridge_connect(sh->bridges, sh->stack, ep, cl->req.port, &o, (long long)cl->uid, &connect_ops, a, cl, &b);
 	if (r != 0) {
 		if (r == TCP_ENOMEM || r == TCP_ELIMIT || r == TCP_ENOPORTS)
 			client_reply_err(cl, TOU_ERR_LIMIT, "cannot open a connection: %s", tcp_strerror(r));
@@ -154,11 +157,12 @@ static void start_connect(void *arg, int status, const struct tcp_endpoint *ep)
 	client_read_start(cl); /* notice an app that goes away */
 }
 
-static void do_connect(struct client *cl)
+static void connect_here(struct client *cl)
 {
 	struct api *a = cl->api;
 	struct toud *d = a->d;
-	if (d->bridges->live >= d->cfg.max_connections) {
+	struct shard *sh = a->sh;
+	if (usage_total(d->usage) >= d->cfg.max_connections) {
 		client_reply_err(cl, TOU_ERR_LIMIT, "max_connections (%u) reached", d->cfg.max_connections);
 		return;
 	}
@@ -168,10 +172,10 @@ static void do_connect(struct client *cl)
 		return;
 	}
 	uint16_t udp_port = cl->req.udp_port ? cl->req.udp_port : TOU_DEFAULT_UDP_PORT;
-	int usable = (udp_have_family(d->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(d->udp, 6) ? RESOLVE_V6 : 0);
+	int usable = (udp_have_family(sh->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(sh->udp, 6) ? RESOLVE_V6 : 0);
 	cl->phase = CL_RESOLVING;
 	struct resolve_req *rr = NULL;
-	int r = resolve_start(d->loop, cl->req.host, udp_port, usable, start_connect, cl, &rr);
+	int r = resolve_start(sh->loop, cl->req.host, udp_port, usable, start_connect, cl, &rr);
 	if (r != 0) {
 		client_reply_err(cl, TOU_ERR_UNREACHABLE, "cannot resolve \"%s\": %s", cl->req.host, uv_strerror(r));
 		return;
@@ -182,30 +186,56 @@ static void do_connect(struct client *cl)
 	}
 }
 
+/* CONNECT: the connection goes to the next shard in turn (docs/DESIGN.md
+ * section 5.8); the client with it, so that its answer and its stream
+ * are that shard's from now on. */
+static void do_connect(struct client *cl)
+{
+	struct api *a = cl->api;
+	struct toud *d = a->d;
+	unsigned k = d->n_shards > 1 ? a->next_shard++ % d->n_shards : 0;
+	if (k == a->sh->idx) {
+		connect_here(cl);
+		return;
+	}
+	struct shard *sh = &d->shards[k];
+	shard_lock(sh);
+	struct client *n = client_move(cl, sh->api);
+	if (n)
+		connect_here(n);
+	shard_unlock(sh);
+}
+
 /* ---- ABORT, the dispatcher ---- */
 
 static void do_abort(struct client *cl)
 {
 	struct api *a = cl->api;
-	struct bridge *b = find_bridge(a, cl->req.id);
-	struct listener *l = b ? NULL : find_listener_id(a, cl->req.id);
+	struct listener *l = find_listener_id(a, cl->req.id);
 	if (l) {
 		listener_abort(cl, l);
 		return;
 	}
+	struct api *o = api_of_id(a, cl->req.id); /* the shard the connection lives on */
+	shard_lock(o->sh);
+	struct bridge *b = find_bridge(o, cl->req.id);
 	if (!b) {
-		if (find_end(a, cl->req.id))
+		int ended = find_end(o, cl->req.id) != NULL;
+		shard_unlock(o->sh);
+		if (ended)
 			client_reply_err(cl, TOU_ERR_NOTFOUND, "connection %" PRIu64 " has already ended", cl->req.id);
 		else
 			client_reply_err(cl, TOU_ERR_NOTFOUND, "no connection %" PRIu64, cl->req.id);
 		return;
 	}
 	if (b->uid != (long long)cl->uid && cl->uid != 0) {
-		client_reply_err(cl, TOU_ERR_DENIED, "connection %" PRIu64 " belongs to another user", b->id);
+		shard_unlock(o->sh);
+		client_reply_err(cl, TOU_ERR_DENIED, "connection %" PRIu64 " belongs to another user", cl->req.id);
 		return;
 	}
 	log_info("conn %" PRIu64 ": ABORT by uid %u pid %d", b->id, (unsigned)cl->uid, (int)cl->pid);
 	bridge_reset(b); /* RST and the end record in this turn's bridges phase */
+	shard_unlock(o->sh);
 	lstream_printf(cl->ls, "OK");
 	client_finish(cl);
 }
@@ -455,12 +485,18 @@ static int bind_path(struct api *a, const struct toud_config *cfg)
 
 int api_start(struct toud *d)
 {
-	struct api *a = calloc(1, sizeof *a);
-	if (!a)
-		return UV_ENOMEM;
+	/* every shard serves the clients handed to it; shard 0 the socket */
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct api *sa = calloc(1, sizeof *sa);
+		if (!sa)
+			return UV_ENOMEM;
+		sa->d = d;
+		sa->sh = &d->shards[i];
+		sa->hooks = &hooks;
+		d->shards[i].api = sa;
+	}
+	struct api *a = d->shards[0].api;
 	d->api = a;
-	a->d = d;
-	a->hooks = &hooks;
 	snprintf(a->path, sizeof a->path, "%s", d->cfg.socket);
 	int r = uv_pipe_init(d->loop, &a->server, 0);
 	if (r != 0)
@@ -499,7 +535,8 @@ void api_stop_accepting(struct api *a)
 	}
 }
 
-void api_shutdown(struct api *a)
+/* One shard's part of api_shutdown() (the caller holds its lock). */
+static void shutdown_shard(struct api *a)
 {
 	struct client *next;
 	for (struct client *cl = a->clients; cl; cl = next) {
@@ -524,32 +561,63 @@ void api_shutdown(struct api *a)
 	}
 	/* every stream: as if its app had shut its side (FIN after the held
 	 * bytes; reading stops); a connection without a stream closes */
-	for (struct bridge *b = a->d->bridges->all; b; b = b->next)
+	for (struct bridge *b = a->sh->bridges->all; b; b = b->next)
 		bridge_shutdown(b);
+}
+
+/* fn(shard's API) for shard 0 (the main thread's), then for each other
+ * shard under its lock (shard.h). */
+static void each_shard(struct toud *d, void (*fn)(struct api *sa))
+{
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		if (!sh->api)
+			continue;
+		shard_lock(sh);
+		fn(sh->api);
+		shard_unlock(sh);
+	}
+}
+
+void api_shutdown(struct api *a)
+{
+	each_shard(a->d, shutdown_shard);
+}
+
+static void abort_shard(struct api *a)
+{
+	for (struct bridge *b = a->sh->bridges->all; b; b = b->next)
+		bridge_reset(b);
 }
 
 void api_abort_all(struct api *a)
 {
-	for (struct bridge *b = a->d->bridges->all; b; b = b->next)
-		bridge_reset(b);
+	each_shard(a->d, abort_shard);
 }
 
 unsigned api_live_connections(const struct api *a)
 {
-	return a->d->bridges->live;
+	return usage_total(a->d->usage);
 }
 
-void api_close(struct api *a)
+static void close_shard(struct api *a)
 {
-	if (!a)
-		return;
 	api_stop_accepting(a);
 	while (a->clients)
 		client_close(a->clients);
 }
 
+void api_close(struct api *a)
+{
+	if (a)
+		each_shard(a->d, close_shard);
+}
+
 void api_free(struct toud *d)
 {
-	free(d->api);
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		free(d->shards[i].api);
+		d->shards[i].api = NULL;
+	}
 	d->api = NULL;
 }

@@ -55,7 +55,7 @@ static void tunnel_open(struct client *cl, struct fwd_forward_conf *f, struct fw
 {
 	struct api *a = cl->api;
 	char err[400], where[96];
-	uint64_t id = tcp_reserve_id(a->d->stack);
+	uint64_t id = tcp_reserve_id(a->sh->stack);
 	snprintf(f ? f->name : s->name, FWD_NAME_MAX + 1, "api-%" PRIu64, id);
 	struct fwd_entry *e = NULL;
 	int r = forward_add(a->d->fwd, f, s, (long long)cl->uid, &e, err, sizeof err);

@@ -19,6 +19,7 @@
 
 #include "bridge.h"
 #include "log.h"
+#include "usage.h"
 #include "tou_proto.h"
 #include "udp_route.h"
 
@@ -120,6 +121,7 @@ static void link_live(struct bridge *b)
 		set->all->prev = b;
 	set->all = b;
 	set->live++;
+	usage_add(set->usage, b->uid, &b->remote, 1);
 	if (set->route) /* keep the peer's route while the connection lives */
 		udp_route_pin(set->route, &b->remote);
 }
@@ -397,6 +399,7 @@ static void end(struct bridge *b)
 	tcp_release(b->tc, toud_now());
 	b->tc = NULL;
 	b->set->live--;
+	usage_add(b->set->usage, b->uid, &b->remote, -1);
 	if (b->set->route)
 		udp_route_unpin(b->set->route, &b->remote);
 }
@@ -452,6 +455,7 @@ void bridge_close_all(struct bridge_set *set)
 			tcp_release(b->tc, toud_now());
 			b->tc = NULL;
 			set->live--;
+			usage_add(set->usage, b->uid, &b->remote, -1);
 			if (set->route)
 				udp_route_unpin(set->route, &b->remote);
 		}

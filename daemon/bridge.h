@@ -125,6 +125,7 @@ struct bridge_set {
 	uint8_t *rbuf;                  /* BRIDGE_RBUF: reads not taken directly */
 	struct lstream_pool pool;       /* write blocks, for every lstream */
 	struct udp_route *route;        /* pins the routes of live peers; may be NULL */
+	struct usage *usage;            /* the daemon's counts for the limits (usage.h); may be NULL */
 	uint64_t aborted_app_gone;      /* resets: an app vanished with data */
 };
 

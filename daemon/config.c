@@ -19,7 +19,7 @@
 #include "log.h"
 #include "tou_proto.h"
 
-enum ktype { K_STR, K_UDP, K_MODE, K_LEVEL, K_UINT, K_SIZE, K_DUR, K_BOOL, K_CC, K_LOSS };
+enum ktype { K_STR, K_UDP, K_MODE, K_LEVEL, K_UINT, K_SIZE, K_DUR, K_BOOL, K_CC, K_LOSS, K_THREADS };
 
 struct key {
 	const char *section, *name;
@@ -41,6 +41,7 @@ static const struct key keys[] = {
 	{ "daemon", "pcap", K_STR, F(pcap), 0, 0 },
 	{ "daemon", "user", K_STR, F(user), 0, 0 },
 	{ "daemon", "syslog", K_BOOL, F(syslog), 0, 1 },
+	{ "daemon", "threads", K_THREADS, F(threads), 1, TOUD_MAX_THREADS },
 	{ "daemon", "udp_receive_buffer", K_SIZE, F(udp_receive_buffer), 65536, 1u << 30 },
 
 	/* RFC 879 / 9293 3.7.1: the MSS must leave room for 20+20 byte headers
@@ -98,6 +99,7 @@ void config_default(struct toud_config *c)
 	snprintf(c->socket_group, sizeof c->socket_group, "tou");
 	c->log_level = LOG_LVL_INFO;
 	c->privileged_ports = 1024;
+	c->threads = 1;
 	/* room for ~30,000 queued segments while a SYN flood is shed (udp.c) */
 	c->udp_receive_buffer = 32u << 20;
 	tcp_config_default(&c->tcp);
@@ -414,6 +416,21 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 			return -1;
 		}
 		return 0;
+	case K_THREADS: {
+		/* "auto" (0: one per CPU, main.c) or 1 .. TOUD_MAX_THREADS */
+		const char *p = eq_nocase(value, "auto") ? NULL : parse_u64(value, &v);
+		if (eq_nocase(value, "auto")) {
+			*(unsigned *)field = 0;
+			return 0;
+		}
+		if (!p || *p || v < k->min || v > k->max) {
+			snprintf(err, errlen, "%s: \"%s\" is not auto or a number of threads from %" PRIu64 " to %" PRIu64,
+				 name, value, k->min, k->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
 	case K_LOSS:
 		if (eq_nocase(value, "rack"))
 			*(enum tcp_loss_detection *)field = TCP_LOSS_RACK;
@@ -590,6 +607,12 @@ void config_dump(const struct toud_config *c, void (*out)(void *arg, const char 
 			break;
 		case K_UINT: case K_SIZE:
 			snprintf(line, sizeof line, "%s = %" PRIu64, k->name, v);
+			break;
+		case K_THREADS:
+			if (v)
+				snprintf(line, sizeof line, "%s = %" PRIu64, k->name, v);
+			else
+				snprintf(line, sizeof line, "%s = auto", k->name);
 			break;
 		case K_DUR:
 			if (v % 1000000 == 0)

@@ -17,6 +17,7 @@
 #define TOUD_DEFAULT_CONFIG "/etc/tou/toud.conf"
 #define TOUD_MAX_UDP 16
 #define TOUD_DEFAULT_UDP "0.0.0.0:9811 [::]:9811"
+#define TOUD_MAX_THREADS 64               /* [daemon] threads: engine shards at most */
 
 struct toud_config {
 	/* [daemon] */
@@ -32,6 +33,7 @@ struct toud_config {
 	unsigned udp_receive_buffer;      /* SO_RCVBUF of each UDP socket: 32 MiB (udp.c) */
 	char user[64];                    /* "" = keep the user toud started as */
 	int syslog;                       /* log to syslog(3) instead of stderr */
+	unsigned threads;                 /* engine shards; 0 = auto (one per CPU) */
 	/* [tcp] */
 	struct tcp_config tcp;
 	/* [limits] */

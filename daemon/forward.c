@@ -16,7 +16,9 @@
 #include "keys.h"
 #include "log.h"
 #include "resolve.h"
+#include "shard.h"
 #include "udp.h"
+#include "usage.h"
 
 /* One forward or service: its settings, its listener, its connections. */
 struct fwd_entry {
@@ -55,6 +57,7 @@ struct fconn {
 
 struct fwd_set {
 	struct toud *d;
+	struct shard *sh;               /* shard 0: its forwards and services live there (docs/DESIGN.md 5.8) */
 	struct fwd_entry *entries;
 	void (*end_hook)(void *arg, struct bridge *b, int err);
 	void *end_arg;
@@ -181,6 +184,7 @@ static void fwd_resolved(void *arg, int status, const struct tcp_endpoint *ep)
 	struct fconn *c = arg;
 	struct fwd_entry *e = c->e;
 	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
 	c->rr = NULL;
 	c->resolving = 0;
 	char why[400];
@@ -189,18 +193,18 @@ static void fwd_resolved(void *arg, int status, const struct tcp_endpoint *ep)
 		forward_refuse(c, why);
 		return;
 	}
-	if (!udp_have_family(d->udp, ep->family)) {
+	if (!udp_have_family(sh->udp, ep->family)) {
 		snprintf(why, sizeof why, "no IPv%d UDP socket to reach %s", ep->family, e->f.host);
 		forward_refuse(c, why);
 		return;
 	}
-	if (bridge_count_peer(d->bridges, ep) >= d->cfg.max_per_peer) {
+	if (usage_peer(d->usage, ep) >= d->cfg.max_per_peer) {
 		snprintf(why, sizeof why, "max_per_peer (%u) connections to %s", d->cfg.max_per_peer, e->f.host);
 		forward_refuse(c, why);
 		return;
 	}
 	struct bridge *b = NULL;
-	int r = bridge_connect(d->bridges, d->stack, ep, c->port, &c->opts, e->uid, &fwd_ops, e->fs, c, &b);
+	int r = bridge_connect(sh->bridges, sh->stack, ep, c->port, &c->opts, e->uid, &fwd_ops, e->fs, c, &b);
 	if (r != 0) {
 		snprintf(why, sizeof why, "cannot open a connection: %s%s", tcp_strerror(r),
 			 r == TCP_ENOKEY ? " (ao: no [key] matches the peer)" : "");
@@ -237,11 +241,12 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 {
 	struct fwd_entry *e = server->data;
 	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
 	if (status < 0) {
 		log_warn("%s: accept: %s", e->via, uv_strerror(status));
 		return;
 	}
-	struct lstream *ls = lstream_new(d->loop, 1, &d->bridges->pool);
+	struct lstream *ls = lstream_new(sh->loop, 1, &sh->bridges->pool);
 	if (!ls)
 		return; /* out of memory: it stays in the kernel's queue */
 	if (uv_accept(server, &ls->u.s) != 0) {
@@ -259,7 +264,7 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 	c->ls = ls;
 	c->port = e->f.port;
 	fconn_link(c);
-	if (d->stopping || d->bridges->live >= d->cfg.max_connections) {
+	if (d->stopping || usage_total(d->usage) >= d->cfg.max_connections) {
 		forward_refuse(c, d->stopping ? "daemon is stopping" : "max_connections reached");
 		return;
 	}
@@ -269,9 +274,9 @@ static void on_kernel_connection(uv_stream_t *server, int status)
 		forward_refuse(c, why);
 		return;
 	}
-	int usable = (udp_have_family(d->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(d->udp, 6) ? RESOLVE_V6 : 0);
+	int usable = (udp_have_family(sh->udp, 4) ? RESOLVE_V4 : 0) | (udp_have_family(sh->udp, 6) ? RESOLVE_V6 : 0);
 	c->resolving = 1;
-	int r = resolve_start(d->loop, e->f.host, e->f.udp_port, usable, fwd_resolved, c, &c->rr);
+	int r = resolve_start(sh->loop, e->f.host, e->f.udp_port, usable, fwd_resolved, c, &c->rr);
 	if (r != 0) {
 		c->resolving = 0;
 		char why[400];
@@ -300,8 +305,8 @@ static void forward_close_server(struct fwd_entry *e)
 /* 0, or a libuv code (the listener is closed again then). */
 static int forward_open(struct fwd_entry *e)
 {
-	struct toud *d = e->fs->d;
-	int r = uv_tcp_init(d->loop, &e->server);
+	struct shard *sh = e->fs->sh;
+	int r = uv_tcp_init(sh->loop, &e->server);
 	if (r != 0)
 		return r;
 	e->server.data = e;
@@ -347,8 +352,8 @@ static void svc_opened(struct bridge *b)
 	if (!c || c->ls || c->connecting)
 		return;
 	struct fwd_entry *e = c->e;
-	struct toud *d = e->fs->d;
-	struct lstream *ls = lstream_new(d->loop, !e->s.to_unix, &d->bridges->pool);
+	struct shard *sh = e->fs->sh;
+	struct lstream *ls = lstream_new(sh->loop, !e->s.to_unix, &sh->bridges->pool);
 	if (!ls) {
 		e->refused++;
 		bridge_reset(b);
@@ -425,6 +430,7 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 	if (ev != TCP_EV_ACCEPTED)
 		return;
 	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
 	struct tcp_conn_info info;
 	const char *why = NULL;
 	struct fconn *c = NULL;
@@ -435,15 +441,15 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 		why = "no connection information";
 	else if (!service_key_ok(e, &info))
 		why = "not made with its ao key";
-	else if (d->bridges->live >= d->cfg.max_connections)
+	else if (usage_total(d->usage) >= d->cfg.max_connections)
 		why = "max_connections reached";
 	else if (service_count_peer(e, &info.remote) >= per_peer)
 		why = "its max_per_peer reached";
-	else if (bridge_count_peer(d->bridges, &info.remote) >= d->cfg.max_per_peer)
+	else if (usage_peer(d->usage, &info.remote) >= d->cfg.max_per_peer)
 		why = "[limits] max_per_peer reached";
 	else if (!(c = calloc(1, sizeof *c)))
 		why = "out of memory";
-	else if (!(b = bridge_accepted(d->bridges, tc, e->uid, &svc_ops, e->fs, c)))
+	else if (!(b = bridge_accepted(sh->bridges, tc, e->uid, &svc_ops, e->fs, c)))
 		why = "out of memory";
 	if (why) {
 		free(c);
@@ -481,14 +487,18 @@ static void service_unlisten(struct fwd_entry *e)
 	e->engine.ao_dropped += lc.ao_dropped;
 	tcp_unlisten(e->tl, toud_now()); /* its half-open connections are reset */
 	e->tl = NULL;
+	udp_pin_port(e->fs->sh->udp, e->s.port, 0);
 }
 
 /* 0, or a tcp_* code (nothing listens then). */
 static int service_open(struct fwd_entry *e)
 {
 	struct toud *d = e->fs->d;
+	struct shard *sh = e->fs->sh;
 	e->owner.event = on_service_event;
-	int r = tcp_listen(d->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
+	int r = tcp_listen(sh->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
+	if (r == 0) /* with several shards, its SYNs must reach shard 0 (udp.h) */
+		udp_pin_port(sh->udp, e->s.port, 1);
 	if (r == 0 && (r = service_policy(e)) != 0)
 		service_unlisten(e);
 	return r;
@@ -616,6 +626,7 @@ int forward_start(struct toud *d)
 		return -1;
 	}
 	fs->d = d;
+	fs->sh = &d->shards[0];
 	d->fwd = fs;
 	const struct fwd_conf *fc = &d->cfg.fwd;
 	for (unsigned i = 0; i < fc->n_forward + fc->n_service; i++) {

@@ -8,6 +8,7 @@
  */
 #include "log.h"
 
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +155,7 @@ struct peer_slot {
 	unsigned suppressed; /* lines dropped in the current window */
 };
 static struct peer_slot peer_slots[PEER_SLOTS];
+static pthread_mutex_t peer_mu = PTHREAD_MUTEX_INITIALIZER; /* the shards' threads share the slots */
 
 static unsigned peer_hash(const uint8_t *key, int keylen)
 {
@@ -172,6 +174,7 @@ int log_peer(int level, const uint8_t *key, int keylen, uint64_t now, const char
 	if (keylen > 16)
 		keylen = 16;
 	struct peer_slot *p = &peer_slots[peer_hash(key, keylen)];
+	pthread_mutex_lock(&peer_mu);
 	if (p->keylen != keylen || memcmp(p->key, key, (size_t)keylen) != 0) {
 		memcpy(p->key, key, (size_t)keylen);
 		p->keylen = keylen;
@@ -188,9 +191,11 @@ int log_peer(int level, const uint8_t *key, int keylen, uint64_t now, const char
 	}
 	if (p->count >= LOG_PEER_BURST) {
 		p->suppressed++;
+		pthread_mutex_unlock(&peer_mu);
 		return 0;
 	}
 	p->count++;
+	pthread_mutex_unlock(&peer_mu);
 	char line[900];
 	va_list ap;
 	va_start(ap, fmt);

@@ -6,11 +6,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bridge.h"
 #include "log.h"
 #include "loop.h"
+#include "shard.h"
 #include "udp.h"
+#include "udp_err.h"
+#include "usage.h"
 
 #define ENGINE_LOG_PER_S 100 /* engine log lines per second below debug level */
 
@@ -25,24 +29,24 @@ struct loop {
 	unsigned log_lines, log_dropped;
 };
 
-/* ---- the engine's callbacks (ctx = d) ---- */
+/* ---- the engine's callbacks (ctx = the shard) ---- */
 
 static void cb_emit(void *ctx, const struct tcp_endpoint *to, const uint8_t *seg, size_t len)
 {
-	struct toud *d = ctx;
-	udp_emit(d->udp, to, seg, len);
+	struct shard *sh = ctx;
+	udp_emit(sh->udp, to, seg, len);
 }
 
 static uint8_t *cb_emit_buf(void *ctx, const struct tcp_endpoint *to, size_t len)
 {
-	struct toud *d = ctx;
-	return udp_emit_buf(d->udp, to, len);
+	struct shard *sh = ctx;
+	return udp_emit_buf(sh->udp, to, len);
 }
 
 static void cb_peer(void *ctx, const struct tcp_endpoint *from, int proof)
 {
-	struct toud *d = ctx;
-	udp_peer_proof(d->udp, from, proof);
+	struct shard *sh = ctx;
+	udp_peer_proof(sh->udp, from, proof);
 }
 
 /* The one way an engine event reaches the daemon: the owner the user
@@ -58,8 +62,8 @@ static void cb_event(void *ctx, struct tcp_conn *c, void *user, enum tcp_event e
 /* Rate limited except at debug level. */
 static void cb_log(void *ctx, int level, const char *fmt, ...)
 {
-	struct toud *d = ctx;
-	struct loop *l = d->drv;
+	struct shard *sh = ctx;
+	struct loop *l = sh->drv;
 	if (level > log_get_level())
 		return;
 	if (level < LOG_LVL_DEBUG) {
@@ -84,43 +88,94 @@ static void cb_log(void *ctx, int level, const char *fmt, ...)
 	log_msg(level, "tcp: %s", buf);
 }
 
-/* udp.c's input: one datagram into the engine. */
+/* A datagram another shard received for this one (no BPF steering). */
+struct handoff {
+	struct tcp_endpoint from;
+	uint8_t seg[];
+};
+
+static void on_handoff(struct shard *sh, void *data, size_t len)
+{
+	struct handoff *h = data;
+	sh->handed_in++;
+	tcp_input(sh->stack, &h->from, h->seg, len - sizeof *h, toud_now());
+}
+
+/* An ICMP error (or failed send) about a connection of this shard that
+ * reached another shard's socket. */
+static void on_icmp_handoff(struct shard *sh, void *data, size_t len)
+{
+	(void)len;
+	const struct udp_err_pending *p = data;
+	tcp_icmp_error(sh->stack, &p->peer, p->lport, p->rport, p->seq, &p->e, toud_now());
+}
+
+/* udp_deliver_errors' filter: 1 if the error's connection is another
+ * shard's (by its ports, as the steering), which then gets it. */
+static int icmp_elsewhere(void *arg, const struct udp_err_pending *p)
+{
+	struct shard *sh = arg;
+	unsigned owner = shard_of_ports(sh->d, p->lport, p->rport);
+	if (owner == sh->idx)
+		return 0;
+	if (shard_post(&sh->d->shards[owner], on_icmp_handoff, p, sizeof *p) != 0)
+		sh->handoff_dropped++;
+	return 1;
+}
+
+/* udp.c's input: one datagram into the engine - this shard's, or the one
+ * its TCP ports belong to (docs/DESIGN.md section 5.8), which gets a copy
+ * through its job queue: never dropped unless out of memory (counted). */
 static void on_datagram(void *arg, const struct tcp_endpoint *from, const uint8_t *p, size_t len, tcp_time_t now)
 {
-	struct toud *d = arg;
-	tcp_input(d->stack, from, p, len, now);
+	struct shard *sh = arg;
+	unsigned owner = shard_of_datagram(sh->d, p, len);
+	if (owner != sh->idx) {
+		struct handoff *h = malloc(sizeof *h + len);
+		if (h) {
+			h->from = *from;
+			memcpy(h->seg, p, len);
+		}
+		if (h && shard_post(&sh->d->shards[owner], on_handoff, h, sizeof *h + len) == 0)
+			sh->handed_on++;
+		else
+			sh->handoff_dropped++;
+		free(h);
+		return;
+	}
+	tcp_input(sh->stack, from, p, len, now);
 }
 
 /* ---- the turn ---- */
 
 static void on_timer(uv_timer_t *t)
 {
-	struct toud *d = t->data;
-	d->drv->timer_due = TCP_TIME_NEVER;
-	tcp_timeout(d->stack, toud_now());
-	loop_turn(d);
+	struct shard *sh = t->data;
+	sh->drv->timer_due = TCP_TIME_NEVER;
+	tcp_timeout(sh->stack, toud_now());
+	loop_turn(sh);
 }
 
-void loop_turn(struct toud *d)
+void loop_turn(struct shard *sh)
 {
-	struct loop *l = d->drv;
-	bridge_run_all(d->bridges); /* may send data and window updates: before the flush */
-	if (d->udp) {
-		udp_flush(d->udp);
+	struct loop *l = sh->drv;
+	bridge_run_all(sh->bridges); /* may send data and window updates: before the flush */
+	if (sh->udp) {
+		udp_flush(sh->udp);
 		/* ICMP errors and failed sends read during the flush (inside
 		 * engine callbacks) or by udp.c's poll reach the engine now;
 		 * what they send (a retransmission at a lower MSS) goes too */
-		for (int round = 0; round < 2 && d->stack; round++) {
-			if (!udp_deliver_errors(d->udp, d->stack, toud_now()))
+		for (int round = 0; round < 2 && sh->stack; round++) {
+			if (!udp_deliver_errors(sh->udp, sh->stack, toud_now(), icmp_elsewhere, sh))
 				break;
-			udp_flush(d->udp);
+			udp_flush(sh->udp);
 		}
 	}
-	if (d->pcap)
-		pcap_flush(d->pcap);
-	if (!d->stack || !l->handles_open)
+	if (sh->d->pcap)
+		pcap_flush(sh->d->pcap);
+	if (!sh->stack || !l->handles_open)
 		return;
-	tcp_time_t due = tcp_next_deadline(d->stack);
+	tcp_time_t due = tcp_next_deadline(sh->stack);
 	if (due == l->timer_due)
 		return;
 	l->timer_due = due;
@@ -145,55 +200,98 @@ static void on_check(uv_check_t *h)
 	loop_turn(h->data);
 }
 
+void loop_turn_all(struct toud *d)
+{
+	loop_turn(&d->shards[0]);
+	for (unsigned i = 1; i < d->n_shards; i++)
+		shard_wake(&d->shards[i]); /* runs its turn on its thread */
+}
+
 /* ---- life ---- */
 
-int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed)
+static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed)
 {
+	struct toud *d = sh->d;
 	struct loop *l = calloc(1, sizeof *l);
-	d->bridges = calloc(1, sizeof *d->bridges);
-	if (!l || !d->bridges) {
+	sh->bridges = calloc(1, sizeof *sh->bridges);
+	if (!l || !sh->bridges) {
 		free(l);
 		return UV_ENOMEM;
 	}
-	d->drv = l;
+	sh->drv = l;
 	l->timer_due = TCP_TIME_NEVER;
-	int r = bridge_set_init(d->bridges, d->loop);
+	int r = bridge_set_init(sh->bridges, sh->loop);
 	if (r != 0)
 		return r;
-	struct tcp_callbacks cb = { .ctx = d, .emit = cb_emit, .event = cb_event, .log = cb_log,
+	struct tcp_callbacks cb = { .ctx = sh, .emit = cb_emit, .event = cb_event, .log = cb_log,
 				     .emit_buf = cb_emit_buf, .peer = cb_peer };
-	r = tcp_stack_new(&d->stack, &d->cfg.tcp, &cb, secret, seed);
+	/* one secret (ISNs, SYN cookies: a connection stays on one shard
+	 * anyway), a seed of its own per shard */
+	r = tcp_stack_new(&sh->stack, &d->cfg.tcp, &cb, secret, seed + 0x9e3779b97f4a7c15ull * sh->idx);
 	if (r != 0) {
 		log_err("cannot create the TCP stack: %s", tcp_strerror(r));
 		return r;
 	}
-	r = keys_apply(d->stack, &d->cfg.keys); /* TCP-AO master keys (keys.h) */
+	/* its ports and ids (tcp.h): replies come back to this shard */
+	if (d->n_shards > 1 && (r = tcp_stack_set_shard(sh->stack, d->n_shards, sh->idx)) != 0) {
+		log_err("shard %u: %s", sh->idx, tcp_strerror(r));
+		return r;
+	}
+	r = keys_apply(sh->stack, &d->cfg.keys); /* TCP-AO master keys (keys.h) */
 	if (r != 0) {
 		log_err("cannot use the TCP-AO keys: %s", tcp_strerror(r));
 		return r;
 	}
-	if (d->cfg.keys.n)
-		log_info("TCP-AO: %u key(s) loaded", d->cfg.keys.n);
-	r = udp_start(d, on_datagram, d);
+	r = udp_start(sh, on_datagram, sh);
 	if (r != 0)
 		return r;
-	d->bridges->route = d->route;
-	uv_timer_init(d->loop, &l->timer);
-	uv_prepare_init(d->loop, &l->prep);
-	uv_check_init(d->loop, &l->check);
-	l->timer.data = l->prep.data = l->check.data = d;
+	sh->bridges->route = sh->route;
+	sh->bridges->usage = d->usage;
+	uv_timer_init(sh->loop, &l->timer);
+	uv_prepare_init(sh->loop, &l->prep);
+	uv_check_init(sh->loop, &l->check);
+	l->timer.data = l->prep.data = l->check.data = sh;
 	uv_prepare_start(&l->prep, on_prepare);
 	uv_check_start(&l->check, on_check);
 	l->handles_open = 1;
 	return 0;
 }
 
-void loop_stop(struct toud *d)
+int loop_start(struct toud *d, unsigned n_shards, const uint8_t secret[16], uint64_t seed)
 {
-	struct loop *l = d->drv;
-	if (d->bridges)
-		bridge_close_all(d->bridges);
-	udp_stop(d->udp);
+	d->usage = usage_new();
+	d->shards = calloc(n_shards, sizeof *d->shards);
+	if (!d->shards || !d->usage)
+		return UV_ENOMEM;
+	d->n_shards = n_shards;
+	for (unsigned i = 0; i < n_shards; i++)
+		d->shards[i].kick_fd = -1;
+	/* in order: each binds its UDP sockets after the one before, so
+	 * that shard i is socket i of each SO_REUSEPORT group (udp.c) */
+	for (unsigned i = 0; i < n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		int r = shard_init(sh, d, i);
+		if (r != 0) {
+			log_err("shard %u: %s", i, uv_strerror(r));
+			return r;
+		}
+		r = shard_start(sh, secret, seed);
+		if (r != 0)
+			return r;
+	}
+	if (n_shards > 1)
+		log_info("%u engine shards (threads)", n_shards);
+	if (d->cfg.keys.n)
+		log_info("TCP-AO: %u key(s) loaded", d->cfg.keys.n);
+	return 0;
+}
+
+static void shard_stop(struct shard *sh)
+{
+	struct loop *l = sh->drv;
+	if (sh->bridges)
+		bridge_close_all(sh->bridges);
+	udp_stop(sh->udp);
 	if (!l || !l->handles_open)
 		return;
 	l->handles_open = 0;
@@ -203,17 +301,59 @@ void loop_stop(struct toud *d)
 	uv_close((uv_handle_t *)&l->check, NULL);
 }
 
+int loop_threads_start(struct toud *d)
+{
+	for (unsigned i = 1; i < d->n_shards; i++) {
+		int r = shard_thread_start(&d->shards[i]);
+		if (r != 0) {
+			log_err("shard %u: cannot start its thread: %s", i, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+void loop_stop(struct toud *d)
+{
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		shard_lock(sh);
+		shard_stop(sh);
+		shard_unlock(sh);
+		shard_quit(sh);
+	}
+}
+
+void loop_join(struct toud *d)
+{
+	for (unsigned i = 0; i < d->n_shards; i++)
+		shard_join(&d->shards[i]);
+}
+
+static void shard_free(struct shard *sh)
+{
+	tcp_stack_free(sh->stack);
+	sh->stack = NULL;
+	udp_free(sh->udp);
+	sh->udp = NULL;
+	if (sh->bridges) {
+		bridge_set_free(sh->bridges);
+		free(sh->bridges);
+		sh->bridges = NULL;
+	}
+	free(sh->drv);
+	sh->drv = NULL;
+}
+
 void loop_free(struct toud *d)
 {
-	tcp_stack_free(d->stack);
-	d->stack = NULL;
-	udp_free(d->udp);
-	d->udp = NULL;
-	if (d->bridges) {
-		bridge_set_free(d->bridges);
-		free(d->bridges);
-		d->bridges = NULL;
+	for (unsigned i = 0; i < d->n_shards; i++) {
+		shard_fini(&d->shards[i]);
+		shard_free(&d->shards[i]);
 	}
-	free(d->drv);
-	d->drv = NULL;
+	free(d->shards);
+	d->shards = NULL;
+	d->n_shards = 0;
+	usage_free(d->usage);
+	d->usage = NULL;
 }

@@ -22,15 +22,24 @@
 
 #include "toud.h"
 
-/* The stack (tcp_stack_new with callbacks.ctx = d), the bridges' set, the
- * UDP sockets, the timer and the turn's handles: d->stack, d->bridges,
- * d->udp, d->drv.  0, or a negative code (logged). */
-int loop_start(struct toud *d, const uint8_t secret[16], uint64_t seed);
-/* Steps 3-5 above. */
-void loop_turn(struct toud *d);
-/* Closes the timer, the turn's handles and the UDP sockets. */
+/* The shards (d->shards, d->n_shards), each with its stack
+ * (tcp_stack_new with callbacks.ctx = the shard), bridges' set, UDP
+ * sockets, timer and the turn's handles: sh->stack, sh->bridges, sh->udp,
+ * sh->drv.  0, or a negative code (logged). */
+int loop_start(struct toud *d, unsigned n_shards, const uint8_t secret[16], uint64_t seed);
+/* Shards 1 .. n-1 start running on their own threads (shard.h); until
+ * then the main thread sets them up.  0 or a negative code (logged). */
+int loop_threads_start(struct toud *d);
+/* Steps 3-5 above, for one shard. */
+void loop_turn(struct shard *sh);
+/* ... for every shard (main.c, after a signal changed something). */
+void loop_turn_all(struct toud *d);
+/* Closes every shard's timer, turn handles and UDP sockets; the shards'
+ * threads leave once their loops have no handle left. */
 void loop_stop(struct toud *d);
-/* After uv_run returned: the stack and every buffer. */
+/* After the process's loop ended: waits for the shards' threads. */
+void loop_join(struct toud *d);
+/* After uv_run returned: the stacks and every buffer. */
 void loop_free(struct toud *d);
 
 #endif

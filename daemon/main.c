@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "privdrop.h"
+#include "shard.h"
 #include "tou_proto.h"
 #include "toud.h"
 #include "udp.h"
@@ -70,7 +72,8 @@ static const char usage_text[] =
 "Configuration (INI; every key with its default and unit in toud(8) and in the\n"
 "commented " TOUD_DEFAULT_CONFIG "):\n"
 "  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
-"            privileged_ports, pcap, user, syslog, udp_receive_buffer\n"
+"            privileged_ports, pcap, user, syslog, threads,\n"
+"            udp_receive_buffer\n"
 "  [tcp]     mss, send_buffer, recv_buffer, recv_buffer_auto, rto_initial,\n"
 "            rto_min, rto_max, msl, syn_retries, retries, delayed_ack, nodelay,\n"
 "            congestion, loss_detection, hystart, keepalive,\n"
@@ -94,8 +97,8 @@ static const char usage_text[] =
 "                   added, changed and removed (a removed one stops\n"
 "                   listening, its live connections go on until they end;\n"
 "                   the others are not touched); changes of udp, socket,\n"
-"                   socket_mode, socket_group, pcap, user and syslog need a\n"
-"                   restart.  A bad file is refused and the running\n"
+"                   socket_mode, socket_group, pcap, user, syslog and threads\n"
+"                   need a restart.  A bad file is refused and the running\n"
 "                   configuration kept.\n"
 "\n"
 "systemd: Type=notify (READY=1, STATUS=, RELOADING=1, STOPPING=1, WATCHDOG=1 at\n"
@@ -152,6 +155,20 @@ static void print_line(void *arg, const char *line)
 	fprintf(arg, "%s\n", line);
 }
 
+/* The shards read d->cfg and d->stopping on their threads: the main
+ * thread changes them with every shard's lock held (shard.h). */
+static void lock_all(struct toud *d)
+{
+	for (unsigned i = 0; i < d->n_shards; i++)
+		shard_lock(&d->shards[i]);
+}
+
+static void unlock_all(struct toud *d)
+{
+	for (unsigned i = d->n_shards; i-- > 0;)
+		shard_unlock(&d->shards[i]);
+}
+
 /* ---- shutdown ---- */
 
 static void on_handle_closed_noop(uv_handle_t *h)
@@ -192,7 +209,7 @@ static void reset_all_and_finish(struct daemon *m)
 	if (n)
 		log_warn("shutdown_timeout reached: resetting %u remaining connection(s)", n);
 	api_abort_all(m->d.api);
-	loop_turn(&m->d); /* the bridges send their RSTs, the queue is flushed */
+	loop_turn_all(&m->d); /* the bridges send their RSTs, the queue is flushed */
 	finish(m);
 }
 
@@ -209,14 +226,16 @@ static void begin_shutdown(struct daemon *m, int signum)
 		reset_all_and_finish(m);
 		return;
 	}
+	lock_all(d);
 	d->stopping = 1;
+	unlock_all(d);
 	notify_stopping();
 	log_notice("%s: shutting down (%u connection(s), up to %llu ms)", strsignal(signum),
 		   api_live_connections(d->api), (unsigned long long)(d->cfg.shutdown_timeout / 1000));
 	api_stop_accepting(d->api);
 	forward_stop(d->fwd);
 	api_shutdown(d->api);
-	loop_turn(d);
+	loop_turn_all(d);
 	uv_timer_init(d->loop, &m->shutdown_deadline);
 	uv_timer_init(d->loop, &m->shutdown_poll);
 	m->shutdown_deadline.data = m->shutdown_poll.data = m;
@@ -242,7 +261,8 @@ static void dump_line(void *arg, const char *line)
 static int restart_only(const char *section, const char *line)
 {
 	static const char *const keys[] = { "udp ", "socket ", "socket_mode ", "socket_group ", "pcap ",
-					    "user ", "syslog ", "udp_receive_buffer " };
+					    "user ", "syslog ", "threads ",
+					    "udp_receive_buffer " };
 	if (strcmp(section, "[daemon]") != 0)
 		return 0;
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -350,15 +370,23 @@ static void reload(struct toud *d)
 	memcpy(nc->socket_group, d->cfg.socket_group, sizeof nc->socket_group);
 	memcpy(nc->pcap, d->cfg.pcap, sizeof nc->pcap);
 	nc->udp_receive_buffer = d->cfg.udp_receive_buffer;
-	int r = tcp_stack_reconfigure(d->stack, &nc->tcp);
+	/* every shard's engine checks the same settings the same way: the
+	 * first refuses before any has changed, or none refuses */
+	lock_all(d);
+	int r = 0;
+	for (unsigned i = 0; i < d->n_shards && r == 0; i++)
+		r = tcp_stack_reconfigure(d->shards[i].stack, &nc->tcp);
 	if (r != 0) {
+		unlock_all(d);
 		log_err("reload: the engine refused the [tcp] settings (%s); configuration unchanged", tcp_strerror(r));
 		free(nc);
 		notify_ready("running (reload refused)");
 		return;
 	}
-	r = keys_apply(d->stack, &nc->keys);
+	for (unsigned i = 0; i < d->n_shards && r == 0; i++)
+		r = keys_apply(d->shards[i].stack, &nc->keys);
 	if (r != 0) {
+		unlock_all(d);
 		log_err("reload: the engine refused the TCP-AO keys (%s); configuration unchanged", tcp_strerror(r));
 		keys_clear(&nc->keys);
 		free(nc);
@@ -369,6 +397,7 @@ static void reload(struct toud *d)
 		log_notice("reload: TCP-AO: %u key(s) (was %u); open connections keep the keys they use",
 			   nc->keys.n, d->cfg.keys.n);
 	d->cfg = *nc; /* every part reads its limits from d->cfg when it needs them */
+	unlock_all(d);
 	keys_clear(&nc->keys);
 	free(nc);
 	log_set_level(d->cfg.log_level);
@@ -393,6 +422,25 @@ static void on_signal(uv_signal_t *h, int signum)
 }
 
 /* ---- main ---- */
+
+/* [daemon] threads: auto is one shard per CPU we may run on. */
+static unsigned shard_count(const struct toud *d)
+{
+	unsigned n = d->cfg.threads;
+	if (n == 0) {
+		cpu_set_t set;
+		n = sched_getaffinity(0, sizeof set, &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+		if (n < 1)
+			n = 1;
+		if (n > TOUD_MAX_THREADS)
+			n = TOUD_MAX_THREADS;
+	}
+	if (n > 1 && d->n_udp_fds > 0) {
+		log_notice("threads = %u: the UDP sockets systemd passed cannot be multiplied; one engine shard", n);
+		n = 1;
+	}
+	return n;
+}
 
 static void get_random(void *buf, size_t len)
 {
@@ -491,15 +539,17 @@ int main(int argc, char **argv)
 			fatal("pcap: %s", err);
 		log_info("capturing every segment to %s", pcap);
 	}
-	if (loop_start(d, secret, seed) != 0)
+	if (loop_start(d, shard_count(d), secret, seed) != 0)
 		fatal("cannot start the TCP stack and the UDP sockets; exiting");
 	if (api_start(d) != 0)
 		fatal("cannot open the API socket %s; exiting", d->cfg.socket);
 	if (forward_start(d) != 0)
 		fatal("cannot start the [forward] and [service] sections; exiting");
-	forward_set_end_hook(d->fwd, api_record_end, d->api);
+	forward_set_end_hook(d->fwd, api_record_end, d->api); /* the forwards live on shard 0 */
 	if (d->cfg.user[0] && privdrop(d->cfg.user, d->api_fd < 0 ? d->cfg.socket : NULL, err, sizeof err) != 0)
 		fatal("user %s: %s; exiting", d->cfg.user, err);
+	if (loop_threads_start(d) != 0)
+		fatal("cannot start the engine threads; exiting");
 
 	uv_signal_init(d->loop, &m.sig_term);
 	uv_signal_init(d->loop, &m.sig_int);
@@ -510,7 +560,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&m.sig_hup, on_signal, SIGHUP);
 
 	char udp[512];
-	udp_describe(d->udp, udp, sizeof udp);
+	udp_describe(d->shards[0].udp, udp, sizeof udp);
 	log_notice("toud %s started: udp %s, api %s, congestion %s, pid %d", TOU_VERSION, udp,
 		   d->api_fd >= 0 ? "(socket-activated)" : d->cfg.socket,
 		   d->cfg.tcp.cc == TCP_CC_NEWRENO ? "newreno" : "cubic", (int)getpid());
@@ -520,6 +570,7 @@ int main(int argc, char **argv)
 	m.watchdog_on = notify_watchdog_start(d->loop, &m.watchdog) == 1;
 
 	uv_run(d->loop, UV_RUN_DEFAULT);
+	loop_join(d); /* the other shards' threads end once their handles have closed */
 
 	pcap_close(d->pcap);
 	d->pcap = NULL;

@@ -108,7 +108,7 @@ void pcap_segment(struct pcap_writer *w, int dir_out, const struct tcp_endpoint 
 		memset(ip, 0, 20);
 		ip[0] = 0x45;
 		put16(ip + 2, (uint16_t)(20 + len));
-		put16(ip + 4, w->ip_id++);
+		put16(ip + 4, __atomic_fetch_add(&w->ip_id, 1, __ATOMIC_RELAXED)); /* shards share w */
 		put16(ip + 6, 0x4000); /* DF */
 		ip[8] = 64;
 		ip[9] = 6; /* TCP */
@@ -146,7 +146,10 @@ void pcap_segment(struct pcap_writer *w, int dir_out, const struct tcp_endpoint 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	struct pcap_rec r = { (uint32_t)ts.tv_sec, (uint32_t)(ts.tv_nsec / 1000), (uint32_t)(iph + len),
 			      (uint32_t)(iph + len) };
-	if (fwrite(&r, sizeof r, 1, w->f) != 1 || fwrite(pkt, iph + len, 1, w->f) != 1) {
+	flockfile(w->f); /* record header and packet together: shards share the file */
+	int bad = fwrite(&r, sizeof r, 1, w->f) != 1 || fwrite(pkt, iph + len, 1, w->f) != 1;
+	funlockfile(w->f);
+	if (bad) {
 		log_err("pcap: write failed: %m; capture stopped");
 		w->failed = 1;
 	}

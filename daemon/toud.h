@@ -13,17 +13,21 @@
  *   lstream.c     a local stream handle and its write queue  (lstream.h)
  *   udp.c         UDP sockets, batched datagram I/O           (udp.h)
  *   udp_route.c   which socket and address each peer talks to (udp_route.h)
+ *   shard.c       the shards' threads, locks, wake-ups, jobs (shard.h)
+ *   usage.c       live connections for the limits, all shards (usage.h)
  *   endpoint.c    struct tcp_endpoint <-> sockaddr and text  (endpoint.h)
  *   resolve.c     non-blocking name resolution               (resolve.h)
  *   api_parse.c, api_json.c, config.c, log.c, notify.c, pcap.c  leaves
  *
- * There is one `struct toud` per daemon (main.c's stack frame); every
- * libuv handle's `data` and the engine's callbacks.ctx lead back to it or to
- * the object that owns the handle.
+ * There is one `struct toud` per daemon (main.c's stack frame) and one
+ * `struct shard` per engine shard in it; every libuv handle's `data` and
+ * the engine's callbacks.ctx lead back to one of them or to the object
+ * that owns the handle.
  */
 #ifndef TOUD_H
 #define TOUD_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -41,9 +45,45 @@ struct udp_route;
 struct bridge_set;
 struct api;
 struct fwd_set;
+struct shard_job;
+struct usage;
+
+/* One engine shard: everything on the data path, touched by one libuv
+ * loop only: the stack, its driver and timer, the UDP sockets and their
+ * routes, the bridges, its part of the API server and of the forwards
+ * (docs/DESIGN.md sections 5.1 and 5.8).  The engine's callbacks.ctx is
+ * the shard.  Shard 0 runs on the process's loop (main thread); each
+ * other one on its own thread and loop (shard.c), and the main thread
+ * touches its state only under its lock (shard_lock). */
+struct shard {
+	struct toud *d;               /* the process: configuration, pcap, API */
+	unsigned idx;                 /* 0 .. d->n_shards - 1 */
+	uv_loop_t *loop;
+	struct tcp_stack *stack;      /* loop.c makes and frees it */
+	struct loop *drv;             /* loop.c */
+	struct udp *udp;              /* udp.c */
+	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
+	struct bridge_set *bridges;   /* bridge.c */
+	struct api *api;              /* api_server.c: its clients, listeners, end records */
+
+	/* shard.c: the thread, its lock, its wake-up and the jobs other
+	 * shards post to it */
+	uv_loop_t own_loop;           /* idx > 0: sh->loop */
+	pthread_t thread;
+	int threaded;                 /* its own thread runs */
+	int quit;                     /* under mu: finish once every handle closed */
+	pthread_mutex_t mu;           /* its thread holds it while it runs */
+	int kick_fd;                  /* eventfd: wakes it (jobs, a change under mu) */
+	uv_poll_t kick_h;             /* shard 0: kick_fd on the process's loop */
+	int kick_h_open;
+	pthread_mutex_t jobs_mu;
+	struct shard_job *jobs, **jobs_tail;
+	/* datagrams that reached the wrong shard (no BPF steering) */
+	uint64_t handed_on, handed_in, handoff_dropped;
+};
 
 struct toud {
-	uv_loop_t *loop;
+	uv_loop_t *loop;              /* the process's loop: signals, API socket */
 	struct toud_config cfg;
 	const char *config_path;
 	int config_explicit;          /* -c given: the file must exist */
@@ -51,7 +91,6 @@ struct toud {
 	int n_overrides;
 	const char *pcap_path;        /* --pcap (beats the config key) */
 
-	struct tcp_stack *stack;      /* loop.c makes and frees it */
 	struct pcap_writer *pcap;
 	int stopping;                 /* SIGTERM seen: graceful shutdown */
 	uint64_t started_us;
@@ -61,13 +100,15 @@ struct toud {
 	int udp_fds[TOUD_MAX_UDP];
 	int n_udp_fds;
 
-	/* the parts, each owned by its file */
-	struct loop *drv;             /* loop.c */
-	struct udp *udp;              /* udp.c */
-	struct udp_route *route;      /* udp_route.c: made and freed by udp.c */
-	struct bridge_set *bridges;   /* bridge.c */
-	struct api *api;              /* api_server.c */
-	struct fwd_set *fwd;          /* forward.c: [forward] and [service] */
+	/* the engine shards and the parts, each owned by its file */
+	struct shard *shards;         /* n_shards of them (loop.c) */
+	unsigned n_shards;
+	struct usage *usage;          /* live connections for the limits (usage.h) */
+	/* local TCP ports whose datagrams all go to shard 0 (its [service]
+	 * listeners; udp_pin_port()): one bit each, read by every shard */
+	uint8_t pinned_ports[65536 / 8];
+	struct api *api;              /* shard 0's: the API socket's */              /* api_server.c */
+	struct fwd_set *fwd;          /* forward.c: [forward] and [service], on shard 0 */
 };
 
 /* The clock: monotonic microseconds (uv_hrtime() / 1000).  Inline so that

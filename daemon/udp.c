@@ -22,7 +22,7 @@
  * ICMP errors (IP_RECVERR) and datagrams the kernel refuses are read and
  * queued by udp_err.c; the driver hands them to the engine once per turn
  * (udp_deliver_errors()).
- * All state is in struct udp (d->udp); each socket's uv_poll handle's data
+ * All state is in struct udp (sh->udp, one per shard); each socket's uv_poll handle's data
  * is its struct udp_sock, which points back to it.
  */
 #include <arpa/inet.h>
@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <linux/filter.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +99,7 @@ struct udp_lent {
 };
 
 struct udp {
-	struct toud *d;                 /* the loop, the config, pcap */
+	struct shard *sh;               /* its loop and routes; sh->d: the config, pcap */
 	udp_input_fn input;
 	void *input_arg;
 	struct udp_sock *socks[TOUD_MAX_UDP];
@@ -158,10 +159,26 @@ int udp_describe(const struct udp *u, char *buf, size_t len)
 	return (int)off;
 }
 
+void udp_counters_add(const struct udp *ud, struct udp_counters *c, struct udp_err_counters *e)
+{
+	/* both are uint64_t throughout: add them as arrays */
+	uint64_t *to = (uint64_t *)c;
+	const uint64_t *from = (const uint64_t *)&ud->c;
+	for (size_t i = 0; i < sizeof *c / sizeof(uint64_t); i++)
+		to[i] += from[i];
+	to = (uint64_t *)e;
+	from = (const uint64_t *)&ud->err.cnt;
+	for (size_t i = 0; i < sizeof *e / sizeof(uint64_t); i++)
+		to[i] += from[i];
+}
+
 int udp_json(const struct udp *ud, char *buf, size_t len)
 {
-	const struct udp_counters *u = &ud->c;
-	const struct udp_err_counters *x = &ud->err.cnt;
+	return udp_counters_json(&ud->c, &ud->err.cnt, buf, len);
+}
+
+int udp_counters_json(const struct udp_counters *u, const struct udp_err_counters *x, char *buf, size_t len)
+{
 	return snprintf(buf, len,
 		"{\"rx_datagrams\":%" PRIu64 ",\"rx_bytes\":%" PRIu64 ",\"rx_truncated\":%" PRIu64
 		",\"rx_errors\":%" PRIu64 ",\"rx_batches\":%" PRIu64 ",\"rx_syn_shed\":%" PRIu64
@@ -175,9 +192,10 @@ int udp_json(const struct udp *ud, char *buf, size_t len)
 		x->icmp, x->icmp_short, x->local, x->send_failed, x->overflow);
 }
 
-unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now)
+unsigned udp_deliver_errors(struct udp *u, struct tcp_stack *st, tcp_time_t now,
+			    int (*other)(void *arg, const struct udp_err_pending *p), void *arg)
 {
-	return u && udp_err_pending(&u->err) ? udp_err_deliver(&u->err, st, now) : 0;
+	return u && udp_err_pending(&u->err) ? udp_err_deliver_to(&u->err, st, now, other, arg) : 0;
 }
 
 /* ---- send path ---- */
@@ -377,7 +395,7 @@ static int make_room(struct udp_sock *s, size_t len)
  * peer talked to (pktinfo hook, udp_route.c), else the family's first. */
 static struct udp_sock *sock_to(struct udp *u, const struct tcp_endpoint *to, struct udp_route_src *src)
 {
-	struct udp_sock *s = udp_route_lookup(u->d->route, to, src);
+	struct udp_sock *s = udp_route_lookup(u->sh->route, to, src);
 	return s ? s : sock_for(u, to->family);
 }
 
@@ -442,8 +460,8 @@ void udp_emit(struct udp *u, const struct tcp_endpoint *to, const uint8_t *seg, 
 					      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
 	s->msgs[i].msg_len = 0;
 	s->src[i] = src; /* pktinfo hook */
-	if (u->d->pcap)
-		pcap_segment(u->d->pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
+	if (u->sh->d->pcap)
+		pcap_segment(u->sh->d->pcap, 1, to, (struct sockaddr *)&s->local, seg, len, toud_now());
 }
 
 /* ---- receive path ---- */
@@ -454,8 +472,8 @@ static void input_one(struct udp_sock *s, const struct tcp_endpoint *from, const
 	struct udp *u = s->u;
 	u->c.rx_datagrams++;
 	u->c.rx_bytes += len;
-	if (u->d->pcap)
-		pcap_segment(u->d->pcap, 0, from, (struct sockaddr *)&s->local, p, len, now);
+	if (u->sh->d->pcap)
+		pcap_segment(u->sh->d->pcap, 0, from, (struct sockaddr *)&s->local, p, len, now);
 	u->input(u->input_arg, from, p, len, now);
 }
 
@@ -465,7 +483,7 @@ void udp_peer_proof(struct udp *u, const struct tcp_endpoint *from, int proof)
 	if (!u->cur_sock || from->family != c->family || from->udp_port != c->udp_port ||
 	    memcmp(from->addr, c->addr, from->family == 6 ? 16 : 4) != 0)
 		return; /* not the datagram being input (cannot happen) */
-	udp_route_learn(u->d->route, u->cur_sock, (struct sockaddr *)&u->cur_sock->local, from, u->cur_msg, proof);
+	udp_route_learn(u->sh->route, u->cur_sock, (struct sockaddr *)&u->cur_sock->local, from, u->cur_msg, proof);
 }
 
 /* Datagram i of the batch just received on s, into the engine (a GRO
@@ -606,7 +624,7 @@ static void on_io(uv_poll_t *h, int status, int events)
  * net.core.rmem_max: logged once. */
 static void set_bufs(struct udp *u, int fd)
 {
-	int v = (int)u->d->cfg.udp_receive_buffer, got = 0;
+	int v = (int)u->sh->d->cfg.udp_receive_buffer, got = 0;
 	socklen_t gl = sizeof got;
 	/* The FORCE variants pass rmem_max/wmem_max when we are root. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) != 0)
@@ -644,7 +662,7 @@ static int add_sock(struct udp *u, int fd)
 	/* UDP GRO: optional, only saves work */
 	setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one);
 	/* pktinfo hook (udp_route.c): optional, logs once if unavailable */
-	udp_route_sock_init(u->d->route, fd, (struct sockaddr *)&s->local);
+	udp_route_sock_init(u->sh->route, fd, (struct sockaddr *)&s->local);
 	/* ICMP errors (IP_RECVERR) and the don't-fragment bit: optional,
 	 * logs once if unavailable */
 	udp_err_sock_init(&u->err, fd, s->family);
@@ -654,7 +672,7 @@ static int add_sock(struct udp *u, int fd)
 		free(s);
 		return UV_ENOMEM;
 	}
-	int r = uv_poll_init(u->d->loop, &s->h, fd);
+	int r = uv_poll_init(u->sh->loop, &s->h, fd);
 	if (r != 0) {
 		free(s->arena);
 		free(s);
@@ -674,8 +692,69 @@ static void on_sock_closed(uv_handle_t *h)
 	free(s);
 }
 
-/* socket + bind: IPv6 sockets are IPv6-only (the config lists both). */
-static int open_bound(const struct sockaddr *sa, int *out)
+/* Several shards (docs/DESIGN.md section 5.8): the classic BPF program
+ * that picks the socket of an SO_REUSEPORT group for each datagram.  For
+ * a UDP socket the packet data it reads begins at the UDP payload (the
+ * kernel's tools/testing/selftests/net/reuseport_bpf.c reads the payload
+ * at offset 0), which is a TCP header here: the shard is
+ * (source port ^ destination port) % n, as shard_of_datagram() and the
+ * engine's choice of local ports (tcp_stack_set_shard) compute it.  A
+ * datagram shorter than 4 bytes stops the program, which then returns 0:
+ * shard 0.  Returns 0 or -errno. */
+#define STEER_PINNED_MAX 200 /* pinned ports the program tests (a jump spans at most 255) */
+static int attach_steering(int fd, const struct toud *d)
+{
+	struct sock_filter code[STEER_PINNED_MAX + 8];
+	unsigned k = 0, np = 0;
+	uint16_t pinned[STEER_PINNED_MAX];
+	for (unsigned p = 0; p < 65536 && np < STEER_PINNED_MAX; p++)
+		if (__atomic_load_n(&d->pinned_ports[p >> 3], __ATOMIC_RELAXED) & (1u << (p & 7)))
+			pinned[np++] = (uint16_t)p;
+	code[k++] = (struct sock_filter){ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 }; /* A = destination port */
+	for (unsigned i = 0; i < np; i++) /* a pinned port: shard 0 (the last instruction) */
+		code[k++] = (struct sock_filter){ BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(np - i + 4), 0, pinned[i] };
+	code[k++] = (struct sock_filter){ BPF_MISC | BPF_TAX, 0, 0, 0 };               /* X = A */
+	code[k++] = (struct sock_filter){ BPF_LD | BPF_H | BPF_ABS, 0, 0, 0 };         /* A = source port */
+	code[k++] = (struct sock_filter){ BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0 };        /* A ^= X */
+	code[k++] = (struct sock_filter){ BPF_ALU | BPF_MOD | BPF_K, 0, 0, d->n_shards }; /* A %= n */
+	code[k++] = (struct sock_filter){ BPF_RET | BPF_A, 0, 0, 0 };                  /* the socket's index */
+	code[k++] = (struct sock_filter){ BPF_RET | BPF_K, 0, 0, 0 };                  /* shard 0 */
+	struct sock_fprog prog = { .len = (unsigned short)k, .filter = code };
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : -errno;
+}
+
+static int steering_on(void)
+{
+	const char *steer = getenv("TOUD_STEERING");
+	return !(steer && strcmp(steer, "kernel") == 0);
+}
+
+void udp_pin_port(struct udp *u, uint16_t port, int on)
+{
+	struct toud *d = u->sh->d;
+	if (d->n_shards <= 1)
+		return;
+	uint8_t bit = (uint8_t)(1u << (port & 7));
+	if (on)
+		__atomic_fetch_or(&d->pinned_ports[port >> 3], bit, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&d->pinned_ports[port >> 3], (uint8_t)~bit, __ATOMIC_RELAXED);
+	if (!steering_on())
+		return; /* the shards hand datagrams on by the same table */
+	for (int i = 0; i < u->n_socks; i++) { /* one per reuseport group */
+		int e = attach_steering(u->socks[i]->fd, d);
+		if (e != 0)
+			log_warn("udp: steering port %u to shard 0: %s; its datagrams are handed on", port, strerror(-e));
+	}
+}
+
+/* socket + bind: IPv6 sockets are IPv6-only (the config lists both).
+ * With several shards each binds its own socket to the same address
+ * (SO_REUSEPORT), in shard order: shard i is socket i of the group;
+ * shard 0's carries the steering program (unless TOUD_STEERING=kernel,
+ * for tests: then the kernel's own hash spreads the datagrams and the
+ * shards hand on what is not theirs). */
+static int open_bound(const struct sockaddr *sa, const struct shard *sh, int *out)
 {
 	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -685,6 +764,20 @@ static int open_bound(const struct sockaddr *sa, int *out)
 		int e = -errno;
 		close(fd);
 		return e;
+	}
+	unsigned n = sh->d->n_shards;
+	if (n > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (n > 1 && sh->idx == 0 && steering_on()) {
+		int e = attach_steering(fd, sh->d);
+		if (e != 0)
+			log_warn("udp: no BPF steering (SO_ATTACH_REUSEPORT_CBPF: %s): datagrams reach the %u shards by "
+				 "the kernel's hash and are handed on to theirs", strerror(-e), n);
+	} else if (n > 1 && sh->idx == 0) {
+		log_notice("udp: TOUD_STEERING=kernel: no BPF steering; the shards hand datagrams on");
 	}
 	socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	if (bind(fd, sa, len) != 0) {
@@ -696,18 +789,19 @@ static int open_bound(const struct sockaddr *sa, int *out)
 	return 0;
 }
 
-int udp_start(struct toud *d, udp_input_fn input, void *arg)
+int udp_start(struct shard *sh, udp_input_fn input, void *arg)
 {
+	struct toud *d = sh->d;
 	struct udp *u = calloc(1, sizeof *u);
 	if (!u)
 		return UV_ENOMEM;
-	d->udp = u;
-	u->d = d;
+	sh->udp = u;
+	u->sh = sh;
 	u->input = input;
 	u->input_arg = arg;
 	u->recv_buf = malloc((size_t)RECV_CHUNK * RECV_SLOTS);
-	d->route = udp_route_new();
-	if (!u->recv_buf || !d->route)
+	sh->route = udp_route_new();
+	if (!u->recv_buf || !sh->route)
 		return UV_ENOMEM;
 
 	if (d->n_udp_fds > 0) { /* socket activation: adopt what systemd passed */
@@ -725,7 +819,7 @@ int udp_start(struct toud *d, udp_input_fn input, void *arg)
 		char a[64];
 		sockaddr_format(sa, a, sizeof a);
 		int fd = -1;
-		int r = open_bound(sa, &fd);
+		int r = open_bound(sa, sh, &fd);
 		if (r == 0) {
 			r = add_sock(u, fd);
 			if (r != 0)
@@ -759,7 +853,7 @@ void udp_stop(struct udp *u)
 		uv_close((uv_handle_t *)&u->socks[i]->h, on_sock_closed);
 	}
 	u->n_socks = 0;
-	udp_route_reset(u->d->route); /* pktinfo hook: the table points to the sockets */
+	udp_route_reset(u->sh->route); /* pktinfo hook: the table points to the sockets */
 	u->lent.buf = NULL;
 	u->err.n = 0; /* errors not delivered by now concern closing connections */
 }
@@ -768,8 +862,8 @@ void udp_free(struct udp *u)
 {
 	if (!u)
 		return;
-	udp_route_free(u->d->route);
-	u->d->route = NULL;
+	udp_route_free(u->sh->route);
+	u->sh->route = NULL;
 	free(u->recv_buf);
 	free(u);
 }

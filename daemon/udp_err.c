@@ -256,10 +256,18 @@ int udp_err_pending(const struct udp_err *x)
 
 unsigned udp_err_deliver(struct udp_err *x, struct tcp_stack *st, tcp_time_t now)
 {
+	return udp_err_deliver_to(x, st, now, NULL, NULL);
+}
+
+unsigned udp_err_deliver_to(struct udp_err *x, struct tcp_stack *st, tcp_time_t now,
+			    int (*other)(void *arg, const struct udp_err_pending *p), void *arg)
+{
 	unsigned n = x->n;
 	x->n = 0;
 	for (unsigned i = 0; st && i < n; i++) {
 		const struct udp_err_pending *p = &x->q[i];
+		if (other && other(arg, p))
+			continue; /* another shard's connection: handed on */
 		tcp_icmp_error(st, &p->peer, p->lport, p->rport, p->seq, &p->e, now);
 	}
 	return n;

@@ -63,6 +63,11 @@ void udp_err_send_failed(struct udp_err *x, const struct sockaddr *to, const uin
 int udp_err_pending(const struct udp_err *x);
 /* Hands every queued error to the engine; returns how many. */
 unsigned udp_err_deliver(struct udp_err *x, struct tcp_stack *st, tcp_time_t now);
+/* ... except those for which other(arg, entry) returns 1: with several
+ * shards an ICMP error reaches the socket the kernel picks, and the
+ * driver hands it to the shard of its connection (docs/DESIGN.md 5.8). */
+unsigned udp_err_deliver_to(struct udp_err *x, struct tcp_stack *st, tcp_time_t now,
+			    int (*other)(void *arg, const struct udp_err_pending *p), void *arg);
 
 /* Pure mappings (unit-tested): an ICMP (family 4) or ICMPv6 (family 6)
  * type and code to the engine's kind, and a send errno to a kind; 0 when

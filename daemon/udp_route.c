@@ -381,11 +381,31 @@ void udp_route_get_counters(const struct udp_route *rt, struct udp_route_counter
 
 int udp_route_json(const struct udp_route *rt, char *buf, size_t len)
 {
+	return udp_route_counters_json(&rt->cnt, buf, len);
+}
+
+void udp_route_counters_add(const struct udp_route *rt, struct udp_route_counters *sum)
+{
+	const struct udp_route_counters *c = &rt->cnt;
+	sum->learned += c->learned;
+	sum->changed += c->changed;
+	sum->evicted += c->evicted;
+	sum->full += c->full;
+	sum->kept += c->kept;
+	sum->misses += c->misses;
+	sum->entries += c->entries;
+	sum->pinned += c->pinned;
+	if (c->pktinfo > sum->pktinfo)
+		sum->pktinfo = c->pktinfo;
+}
+
+int udp_route_counters_json(const struct udp_route_counters *cnt, char *buf, size_t len)
+{
 	return snprintf(buf, len,
 			"{\"pktinfo\":%s,\"entries\":%u,\"pinned\":%u,\"learned\":%llu,\"changed\":%llu,"
 			"\"evicted\":%llu,\"full\":%llu,\"kept\":%llu,\"misses\":%llu}",
-			rt->cnt.pktinfo > 0 ? "true" : "false", rt->cnt.entries, rt->cnt.pinned, (unsigned long long)rt->cnt.learned,
-			(unsigned long long)rt->cnt.changed, (unsigned long long)rt->cnt.evicted,
-			(unsigned long long)rt->cnt.full, (unsigned long long)rt->cnt.kept,
-			(unsigned long long)rt->cnt.misses);
+			cnt->pktinfo > 0 ? "true" : "false", cnt->entries, cnt->pinned, (unsigned long long)cnt->learned,
+			(unsigned long long)cnt->changed, (unsigned long long)cnt->evicted,
+			(unsigned long long)cnt->full, (unsigned long long)cnt->kept,
+			(unsigned long long)cnt->misses);
 }

@@ -2,7 +2,7 @@
  * udp_route.h - which of our UDP sockets, and which of our addresses, each
  * peer talks to (udp_route.c), so that replies leave from there.
  *
- * udp.c makes the table (d->route) and calls four hooks:
+ * udp.c makes the table (sh->route, one per shard) and calls four hooks:
  * udp_route_sock_init() when it takes a socket, udp_route_learn() for
  * every datagram the engine vouches for (tcp.h callbacks.peer: accepted by
  * a connection, or answered), udp_route_lookup() for every segment queued and
@@ -106,5 +106,9 @@ void udp_route_set_key(struct udp_route *rt, uint64_t k0, uint64_t k1);
 void udp_route_get_counters(const struct udp_route *rt, struct udp_route_counters *out);
 /* The counters as a JSON object (STATS "route"). */
 int udp_route_json(const struct udp_route *rt, char *buf, size_t len);
+/* STATS over the shards: adds rt's counters to *sum (pktinfo: the best
+ * of them); the JSON of such a sum. */
+void udp_route_counters_add(const struct udp_route *rt, struct udp_route_counters *sum);
+int udp_route_counters_json(const struct udp_route_counters *c, char *buf, size_t len);
 
 #endif

@@ -265,6 +265,15 @@ void tcp_stack_free(struct tcp_stack *s);
  *   TCP_EINVAL  s or cfg is NULL, or cfg is out of range (as for
  *               tcp_stack_new); the old configuration stays */
 int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg);
+/* This stack is shard k of n that share one UDP port (toud's threads,
+ * docs/DESIGN.md section 5.8), where a datagram reaches shard
+ * (TCP source port ^ TCP destination port) % n.  Then an active open
+ * with lport 0 picks only a dynamic port p with (p ^ rport) % n == k, so
+ * that the peer's replies reach this stack, and the ids of connections
+ * (and tcp_reserve_id) are k+1, k+1+n, k+1+2n, ...: unique over the n
+ * stacks.  Call before any connection exists.  Returns 0, or TCP_EINVAL
+ * (s NULL, n 0, k >= n, or an id already given). */
+int tcp_stack_set_shard(struct tcp_stack *s, unsigned n, unsigned k);
 
 /* ======================================================================
  * 3. Driving the stack: input and timers

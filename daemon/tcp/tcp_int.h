@@ -232,6 +232,8 @@ struct tcp_stack {
 	uint8_t secret[16];
 	uint64_t rng;
 	uint64_t next_id;
+	unsigned id_step;                   /* ids: next_id, next_id + id_step, ... (tcp_stack_set_shard) */
+	unsigned shards, shard;             /* active opens: (lport ^ rport) % shards == shard */
 	int depth;                          /* nesting of API entry points */
 	int delivering;
 

@@ -159,6 +159,7 @@ int tcp_stack_new(struct tcp_stack **out, const struct tcp_config *cfg,
 	memcpy(s->secret, secret, 16);
 	s->rng = seed;
 	s->next_id = 1;
+	s->id_step = 1;
 	s->nbuckets = 64;
 	while (s->nbuckets < cfg->max_connections * 2u)
 		s->nbuckets *= 2;

@@ -133,7 +133,8 @@ struct tcp_conn *tcp_conn_alloc(struct tcp_stack *s, const struct tcp_endpoint *
 		return NULL;
 	}
 	c->s = s;
-	c->id = s->next_id++;
+	c->id = s->next_id;
+	s->next_id += s->id_step;
 	c->state = TCP_S_CLOSED;
 	c->remote = *r;
 	c->lport = lport;
@@ -272,7 +273,20 @@ uint64_t tcp_conn_id(const struct tcp_conn *c)
 
 uint64_t tcp_reserve_id(struct tcp_stack *s)
 {
-	return s->next_id++;
+	uint64_t id = s->next_id;
+	s->next_id += s->id_step;
+	return id;
+}
+
+int tcp_stack_set_shard(struct tcp_stack *s, unsigned n, unsigned k)
+{
+	if (!s || n == 0 || k >= n || s->next_id != 1)
+		return TCP_EINVAL;
+	s->shards = n;
+	s->shard = k;
+	s->id_step = n;
+	s->next_id = 1 + k;
+	return 0;
 }
 
 void tcp_foreach(struct tcp_stack *s, int (*fn)(void *arg, struct tcp_conn *c), void *arg)

@@ -182,7 +182,7 @@ static struct tcp_conn *tw_revive(struct tcp_stack *s, struct tcp_tw *tw)
 		s->st.NoMemory++;
 		return NULL;
 	}
-	s->next_id--; /* the same connection: it keeps its id */
+	s->next_id -= s->id_step; /* the same connection: it keeps its id */
 	c->id = tw->id;
 	tcp_ring_init(&c->sndbuf, 0);
 	tcp_ring_init(&c->rcvbuf, 0);

@@ -55,6 +55,8 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 		uint16_t tw_port = 0;
 		for (i = 0; i < n; i++) {
 			uint16_t p = (uint16_t)(lo + (start + i) % n);
+			if (s->shards > 1 && (unsigned)(p ^ rport) % s->shards != s->shard)
+				continue; /* the peer's replies would reach another shard */
 			if (port_in_use(s, remote, p, rport))
 				continue;
 			if (s->ntw && tcp_tw_lookup(s, remote, p, rport)) {

@@ -214,6 +214,35 @@ TT_TEST(api_stats_counters)
 	host_free(&b);
 }
 
+/* tcp_stack_set_shard: shard k of n picks only ports whose replies the
+ * steering ((sport ^ dport) % n) brings back to it, and its ids are
+ * k+1, k+1+n, ... so that n stacks never give the same id. */
+TT_TEST(api_shard_ports_and_ids)
+{
+	struct tcp_callbacks cb = { 0 };
+	uint8_t secret[16] = { 0 };
+	struct tcp_stack *s;
+	TT_EQ(tcp_stack_new(&s, NULL, &cb, secret, 7), 0);
+	TT_EQ(tcp_stack_set_shard(s, 0, 0), TCP_EINVAL);
+	TT_EQ(tcp_stack_set_shard(s, 3, 3), TCP_EINVAL);
+	TT_EQ(tcp_stack_set_shard(s, 3, 2), 0);
+	struct tcp_endpoint peer = { 4, { 10, 0, 0, 1 }, 9811 };
+	for (unsigned i = 0; i < 40; i++) {
+		struct tcp_conn *c;
+		uint16_t rport = (uint16_t)(1000 + i * 7);
+		TT_EQ(tcp_connect(s, &peer, rport, 0, NULL, NULL, 0, &c), 0);
+		struct tcp_conn_info info;
+		TT_EQ(tcp_conn_info(c, &info), 0);
+		TT_EQ((info.local_port ^ rport) % 3, 2);
+		TT_ASSERT(info.local_port >= 49152);
+		TT_EQ(info.id, 3 + 3 * (uint64_t)i);
+		TT_EQ(tcp_conn_id(c), info.id);
+	}
+	TT_EQ(tcp_reserve_id(s), 3 + 3 * 40);
+	TT_EQ(tcp_stack_set_shard(s, 3, 2), TCP_EINVAL); /* ids already given */
+	tcp_stack_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
