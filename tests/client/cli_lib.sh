@@ -154,7 +154,7 @@ start_pair() {
 # `tou status` has STATE and a local address matching PORTPATTERN.
 conn_id() {
 	"$TOU" -s "$1" status 2>/dev/null | awk -v p="$2" -v s="$3" \
-		'$2 == s && $5 ~ p { print $1; exit }'
+		'!n && $2 == s && $5 ~ p { print $1; n = 1 }'
 }
 
 has_conn() {

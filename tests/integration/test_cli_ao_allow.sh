@@ -29,7 +29,9 @@ start_toud a "$(free_udp_port)" -c "$T/ao.conf"
 start_toud b "$PB" -c "$T/ao.conf"
 start_toud c "$(free_udp_port)"
 A=$T/a.sock B=$T/b.sock C=$T/c.sock
-stat_of() { "$TOU" -s "$1" stats -z | awk -v k="$2" '$1 ~ k { print $2; exit }'; }
+# (awk reads to the end: an early exit would SIGPIPE tou once STATS passes a
+# stdio buffer, and pipefail would end the test)
+stat_of() { "$TOU" -s "$1" stats -z | awk -v k="$2" '!n && $1 ~ k { print $2; n = 1 }'; }
 
 step "listen --ao required: no key, no connection; connect --ao k1: byte-exact"
 head -c 1000000 /dev/urandom >"$T/up"

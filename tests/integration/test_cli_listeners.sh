@@ -67,7 +67,7 @@ listening 7000 || fail "the other listener went too"
 
 step "one view: LIST and STATUS <id> agree on an ended connection in TIME-WAIT"
 tw() { # SOCK: a connection in TIME-WAIT
-	"$TOU" -s "$1" status state time-wait | awk 'NR > 1 && /^[0-9]/ { print $1; exit }'
+	"$TOU" -s "$1" status state time-wait | awk '!n && NR > 1 && /^[0-9]/ { print $1; n = 1 }'
 }
 for s in "$A" "$B"; do
 	id=$(tw "$s")
