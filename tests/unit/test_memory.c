@@ -35,6 +35,22 @@ static struct tcp_mem_info mem(const struct host *h)
 	return mi;
 }
 
+/* Hosts a (1) and b (2) on mem_config: 0, or -1 if either cannot start. */
+static int mem_hosts(struct host *a, struct host *b)
+{
+	struct tcp_config cfg;
+	mem_config(&cfg);
+	return host_init(a, 1, &cfg) == 0 && host_init(b, 2, &cfg) == 0 ? 0 : -1;
+}
+
+/* mem_hosts and a connection a:1000 -> b:80 established at T0. */
+static int mem_pair(struct host *a, struct host *b, struct tcp_conn **ca, struct tcp_conn **cb)
+{
+	if (mem_hosts(a, b) != 0)
+		return -1;
+	return pair_establish(a, b, 1000, 5000, 1000, 80, T0, ca, cb);
+}
+
 static struct tcp_conn_info cinfo(const struct tcp_conn *c)
 {
 	struct tcp_conn_info i;
@@ -45,11 +61,8 @@ static struct tcp_conn_info cinfo(const struct tcp_conn *c)
 /* A new, a half-open and an established connection hold no ring. */
 TT_TEST(mem_new_half_open_and_idle_connections_have_no_ring)
 {
-	struct tcp_config cfg;
-	mem_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
+	TT_EQ(mem_hosts(&a, &b), 0);
 	struct tcp_listener *l;
 	TT_EQ(tcp_listen(b.s, 80, 8, NULL, &l), 0);
 	struct tcp_conn *ca;
@@ -80,13 +93,9 @@ TT_TEST(mem_new_half_open_and_idle_connections_have_no_ring)
 /* Rings appear with data and go when drained (small rings at once). */
 TT_TEST(mem_rings_follow_data)
 {
-	struct tcp_config cfg;
-	mem_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(mem_pair(&a, &b, &ca, &cb), 0);
 	char d[3000];
 	memset(d, 'x', sizeof d);
 	TT_EQ(tcp_send(ca, d, sizeof d, T0 + 1), (ssize_t)sizeof d);
@@ -191,9 +200,7 @@ static int bulk_run(struct host *a, struct host *b, struct bulk *x, tcp_time_t d
 /* Two hosts of mem_config() and a bulk run of `dur` between them. */
 static int bulk_pair(struct host *a, struct host *b, struct bulk *x, size_t drain, tcp_time_t dur)
 {
-	struct tcp_config cfg;
-	mem_config(&cfg);
-	if (host_init(a, 1, &cfg) != 0 || host_init(b, 2, &cfg) != 0)
+	if (mem_hosts(a, b) != 0)
 		return -1;
 	memset(x, 0, sizeof *x);
 	x->drain = drain;
@@ -328,13 +335,9 @@ TT_TEST(mem_out_of_order_data_survives_growth)
  * a compact record of at most 512 bytes (table share included). */
 TT_TEST(mem_time_wait_holds_no_ring_and_is_compact)
 {
-	struct tcp_config cfg;
-	mem_config(&cfg);
 	struct host a, b;
-	TT_EQ(host_init(&a, 1, &cfg), 0);
-	TT_EQ(host_init(&b, 2, &cfg), 0);
 	struct tcp_conn *ca, *cb;
-	TT_EQ(pair_establish(&a, &b, 1000, 5000, 1000, 80, T0, &ca, &cb), 0);
+	TT_EQ(mem_pair(&a, &b, &ca, &cb), 0);
 	char d[2000];
 	memset(d, 'z', sizeof d);
 	TT_EQ(tcp_send(cb, d, sizeof d, T0), 2000);
