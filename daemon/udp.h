@@ -43,6 +43,13 @@ uint8_t *udp_emit_buf(struct udp *u, const struct tcp_endpoint *to, size_t len);
  * tcp_input of a datagram udp.c hands over: learns the reply route of
  * `from` from that datagram (udp_route_learn with the engine's proof). */
 void udp_peer_proof(struct udp *u, const struct tcp_endpoint *from, int proof);
+/* Where the datagram being input arrived (during the input function's
+ * call; NULL otherwise), and the same for a datagram another shard
+ * received and handed on (loop.c): set before its tcp_input, so that the
+ * engine's proof teaches this shard's route table; NULL clears it. */
+struct udp_route_arrival;
+const struct udp_route_arrival *udp_arrival(const struct udp *u);
+void udp_arrival_set(struct udp *u, const struct tcp_endpoint *from, const struct udp_route_arrival *a);
 
 /* Several shards (docs/DESIGN.md section 5.8): every datagram to local
  * TCP port `port` goes to shard 0 (on) or by the ports' hash again (off):
