@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "udp.h"
 
 struct shard_job {
 	struct shard_job *next;
@@ -201,6 +202,22 @@ void shard_fini(struct shard *sh)
 	sh->kick_fd = -1;
 	pthread_mutex_destroy(&sh->mu);
 	pthread_mutex_destroy(&sh->jobs_mu);
+}
+
+void shard_pin_port(struct toud *d, uint16_t port, int on)
+{
+	if (d->n_shards <= 1)
+		return;
+	for (unsigned i = 1; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		shard_lock(sh);
+		int r = sh->stack ? tcp_stack_reserve_port(sh->stack, port, on) : 0;
+		shard_unlock(sh);
+		if (r != 0)
+			log_warn("shard %u: cannot reserve port %u: %s; an active open there may pick it", i, port,
+				 tcp_strerror(r));
+	}
+	udp_pin_port(d->shards[0].udp, port, on);
 }
 
 unsigned shard_of_ports(const struct toud *d, uint16_t lport, uint16_t rport)

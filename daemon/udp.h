@@ -54,7 +54,8 @@ void udp_arrival_set(struct udp *u, const struct tcp_endpoint *from, const struc
 /* Several shards (docs/DESIGN.md section 5.8): every datagram to local
  * TCP port `port` goes to shard 0 (on) or by the ports' hash again (off):
  * sh->d->pinned_ports and the steering program of u's sockets (u: shard
- * 0's).  For the [service] listeners, which live on shard 0. */
+ * 0's).  For the [service] listeners, which live on shard 0: through
+ * shard_pin_port(). */
 void udp_pin_port(struct udp *u, uint16_t port, int on);
 int udp_have_family(const struct udp *u, int family);  /* 4 or 6: is there a socket? */
 /* "<ip>:<udp-port>" of our socket for that family */
