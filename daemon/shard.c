@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -120,6 +121,9 @@ int shard_thread_start(struct shard *sh)
 		sh->threaded = 0;
 		return -r;
 	}
+	char name[16]; /* what top -H, ps -L and perf show */
+	snprintf(name, sizeof name, "toud-shard%u", sh->idx);
+	pthread_setname_np(sh->thread, name);
 	return 0;
 }
 
