@@ -3,6 +3,7 @@
  * per-turn order, and the engine's callbacks (emit -> udp.c, events ->
  * their owners, log lines -> log.c).
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,10 @@ static void on_busy(uv_idle_t *h)
 		return;
 	}
 	sh->busy_polls++;
+	/* as the kernel's own busy polling stops when another task needs the
+	 * CPU (need_resched): a runnable task sharing this core - the app
+	 * that will answer - runs first */
+	sched_yield();
 }
 
 /* After a turn: did it move a datagram (in or out)?  Then (re)open the
