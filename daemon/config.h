@@ -24,6 +24,7 @@
  * one daemon's throughput is bound by the apps and the API socket more
  * than by the engines.  A larger number is taken when set explicitly. */
 #define TOUD_AUTO_THREADS_MAX 8
+#define TOUD_MAX_BUSY_POLL 10000          /* [daemon] busy_poll: 10 ms at most (us) */
 
 struct toud_config {
 	/* [daemon] */
@@ -40,6 +41,7 @@ struct toud_config {
 	char user[64];                    /* "" = keep the user toud started as */
 	int syslog;                       /* log to syslog(3) instead of stderr */
 	unsigned threads;                 /* engine shards; 0 = auto (one per CPU) */
+	uint64_t busy_poll;               /* us the loop polls without sleeping after moving a datagram; 0 = off */
 	/* [tcp] */
 	struct tcp_config tcp;
 	/* [limits] */
@@ -80,6 +82,7 @@ int config_set(struct toud_config *c, const char *section, const char *key,
 int config_parse_size(const char *s, uint64_t *out);      /* 4M, 64K, 1G, 1500 */
 int config_parse_duration(const char *s, uint64_t *us);   /* 200ms, 1s, 2m, 2h, 500us; bare = s */
 int config_parse_bool(const char *s, int *out);           /* yes/no/true/false/on/off/1/0 */
+const char *config_cc_name(enum tcp_cc_algo cc);          /* "cubic", "newreno", "bbr" */
 int config_parse_udp_list(const char *s, struct sockaddr_storage *addrs, int max, int *n,
 			  char *err, size_t errlen);
 

@@ -28,6 +28,7 @@ enum tcp_timer {
 	TCP_T_USER,      /* connect timeout / user timeout */
 	TCP_T_IDLE,      /* release or shrink the rings of an idle connection */
 	TCP_T_RACK,      /* RACK reordering timeout or TLP probe timeout (RFC 8985) */
+	TCP_T_PACE,      /* the departure time of paced new data (cc.pacing_rate) */
 	TCP_T_N
 };
 
@@ -182,6 +183,8 @@ struct tcp_conn {
 
 	struct tcp_cc cc;
 	int cc_algo;
+	uint64_t pace_next_ns;             /* C.next_send_time (draft-ietf-ccwg-bbr
+	                                      5.6.2), nanoseconds on the µs clock */
 	int nodelay, keepalive;
 	tcp_time_t user_timeout;
 	tcp_time_t progress_at;            /* last new ACK, or send from idle */
@@ -438,12 +441,23 @@ void tcp_sack_output(struct tcp_conn *c, tcp_time_t now);
  * window; the FIN with it if it follows): the sequence space sent. */
 uint32_t tcp_retransmit_range(struct tcp_conn *c, uint32_t seq, uint32_t len, tcp_time_t now);
 /* One segment of new data at SND.NXT (up to SMSS, the peer's window
- * allowing, cwnd not consulted): the sequence space sent. */
+ * allowing, cwnd and pacing not consulted): the sequence space sent. */
 uint32_t tcp_send_new_one(struct tcp_conn *c, tcp_time_t now);
+/* Pacing (draft-ietf-ccwg-bbr 5.6.2, cc.pacing_rate): may new data go
+ * now?  If not, TCP_T_PACE is armed for the departure time. */
+int tcp_pace_allows(struct tcp_conn *c, tcp_time_t now);
+/* TCP_T_PACE expired: send what the departure time held back. */
+void tcp_pace_timeout(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_rack.c: RACK-TLP (RFC 8985) for a connection */
 /* The connection uses RACK-TLP (chosen, and SACK negotiated). */
 int tcp_rack_on(const struct tcp_conn *c);
+/* The transmission record is kept: RACK-TLP, or delivery-rate sampling
+ * (c->rack.cc set, tcp_rate.h) for the congestion control. */
+int tcp_rack_recording(const struct tcp_conn *c);
+/* An ACK of a connection that keeps the record without RACK-TLP: the
+ * record follows SND.UNA (after new_ack) and the ACK's samples close. */
+void tcp_rack_record_ack(struct tcp_conn *c);
 /* send_data_at: [seq, seq+used) went out; snd_nxt is SND.NXT before. */
 void tcp_rack_sent(struct tcp_conn *c, uint32_t seq, uint32_t used, uint32_t snd_nxt,
 		   tcp_time_t now);
@@ -478,6 +492,45 @@ int tcp_synrate_allow(struct tcp_stack *s, const struct tcp_endpoint *from, tcp_
 /* tcp_input.c */
 int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		  struct tcp_seg *seg, tcp_time_t now);
+/* What a segment proved about its sender (enum tcp_peer_proof) to
+ * callbacks.peer, before any answer is emitted. */
+void tcp_report_peer(struct tcp_stack *s, const struct tcp_endpoint *from, int proof);
+/* The options of the peer's SYN (MSS, WS, SACK-permitted, TS) into c,
+ * and the send MSS they give. */
+void tcp_syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now);
+/* The text of a SYN, queued at RCV.NXT until ESTABLISHED (3.10.7.2/3). */
+void tcp_queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg);
+
+/* tcp_passive.c: segments for a listener l (no connection took them) */
+/* RFC 9293 3.10.7.2 LISTEN; isn_above: a SYN reopening TIME-WAIT, whose
+ * ISS must lie above *isn_above (else NULL).  0 (answered or dropped),
+ * or TCP_ELIMIT / TCP_ENOMEM when no TCB could be had for a SYN. */
+int tcp_listen_input(struct tcp_stack *s, struct tcp_listener *l,
+		     const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
+		     const uint32_t *isn_above);
+/* An ACK that may return a SYN cookie (RFC 4987 3.6): 1 with *out the
+ * TCB in SYN-RECEIVED, 0 when the LISTEN rules apply, or a negative code
+ * when the segment is dropped: TCP_EINVAL (not our cookie), TCP_ELIMIT /
+ * TCP_ENOMEM (a valid cookie but no TCB now). */
+int tcp_cookie_ack_open(struct tcp_stack *s, struct tcp_listener *l,
+			const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
+			struct tcp_conn **out);
+
+/* tcp_reasm.c: steps seven (text) and eight (FIN) of 3.10.7.4 */
+/* Enter TIME-WAIT: 2 MSL timer, the others off, the user told. */
+void tcp_enter_time_wait(struct tcp_conn *c, tcp_time_t now);
+/* Our FIN was sent and SND.UNA is past it. */
+int tcp_fin_acked(const struct tcp_conn *c);
+/* Take the contiguous out-of-order data now at RCV.NXT into the stream. */
+void tcp_pull_ooo(struct tcp_conn *c);
+/* The FIN at RCV.NXT: advance over it, tell the user, change state. */
+void tcp_process_fin(struct tcp_conn *c, tcp_time_t now);
+/* Data [seq, seq+len) trimmed to the window, in ESTABLISHED, FIN-WAIT-1/2.
+ * 0, or -1 if the TCB was closed. */
+int tcp_process_text(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len,
+		     tcp_time_t now);
+/* Step eight for a segment's text [seq, seq+len) and (trimmed) FIN bit. */
+void tcp_fin_step(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin, tcp_time_t now);
 
 /* tcp_ring.c */
 /* An empty ring of limit lim; nothing allocated. */
