@@ -312,8 +312,10 @@ static int forward_open(struct fwd_entry *e)
 	e->server.data = e;
 	e->server_open = 1;
 	r = uv_tcp_bind(&e->server, (const struct sockaddr *)&e->f.listen, 0);
+	/* the kernel's accept queue, as long as a service's ([limits]
+	 * max_backlog; the kernel lowers it to net.core.somaxconn) */
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&e->server, 511, on_kernel_connection);
+		r = uv_listen((uv_stream_t *)&e->server, (int)e->fs->d->cfg.max_backlog, on_kernel_connection);
 	if (r != 0)
 		forward_close_server(e);
 	return r;
