@@ -6,11 +6,12 @@
  * loss recovery.
  *
  * RACK-TLP detects losses; the response to them is the congestion
- * control's (RFC 8985 recommends PRR, RFC 6937).  Here a first loss starts fast recovery as RFC 6675
- * 5 (4) does (tcp_cc on_congestion: ssthresh and cwnd = ssthresh, RFC 6582
- * `recover` = SND.NXT) and segments go while cwnd - pipe >= SMSS, lost
- * ones first (RFC 6675 5 (C) with RACK's marks for IsLost); there is no
- * PRR (RFC 6937) in this engine.
+ * control's (RFC 8985 recommends PRR, RFC 6937).  Here a first loss starts
+ * fast recovery as RFC 6675 5 (4) does (tcp_cc on_congestion: ssthresh and
+ * cwnd = ssthresh, RFC 6582 `recover` = SND.NXT), PRR (tcp_prr.c) sets
+ * cwnd = pipe + sndcnt on every ACK of the recovery, and segments go while
+ * cwnd - pipe >= SMSS, lost ones first (RFC 6675 5 (C) with RACK's marks
+ * for IsLost).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +473,7 @@ static void enter_recovery(struct tcp_conn *c, tcp_time_t now)
 	if (c->cc.ops->on_congestion)
 		c->cc.ops->on_congestion(&c->cc, tcp_flight(c), now);
 	c->rtt_timing = 0;
+	tcp_prr_enter(c);
 	/* (4.3) "Retransmit the first data segment presumed dropped", before
 	 * cwnd - pipe is consulted */
 	uint32_t seq, len;
@@ -504,8 +506,11 @@ void tcp_rack_output(struct tcp_conn *c, tcp_time_t now)
 	}
 }
 
-/* RFC 8985 6.2 step 5 and its timer, then what the marks allow to send. */
-static void detect_and_send(struct tcp_conn *c, tcp_time_t now)
+/* RFC 8985 6.2 step 5 and its timer, then what the marks allow to send;
+ * on an ACK (on_ack, its DeliveredData `delivered`) PRR (RFC 6937) sets
+ * the window for that first.  A RACK timer is no ACK: the window PRR set
+ * on the last ACK stays (as Linux, which runs PRR on ACKs only). */
+static void detect_and_send(struct tcp_conn *c, int on_ack, uint32_t delivered, tcp_time_t now)
 {
 	struct tcp_rack *r = &c->rack;
 	uint32_t newly;
@@ -524,6 +529,8 @@ static void detect_and_send(struct tcp_conn *c, tcp_time_t now)
 		r->timer = TCP_RACK_T_NONE;
 		tcp_timer_clear(c, TCP_T_RACK);
 	}
+	if (on_ack)
+		tcp_prr_ack(c, delivered);
 	if (recovering(c) || r->lost_bytes)
 		tcp_rack_output(c, now);
 }
@@ -637,7 +644,8 @@ static void tlp_send(struct tcp_conn *c, tcp_time_t now)
 		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
 }
 
-void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
+void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t delivered,
+		    tcp_time_t now)
 {
 	struct tcp_rack *r = &c->rack;
 	if (!c->cc.ops || c->detached)
@@ -652,7 +660,7 @@ void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 	int exiting = r->was_recovering && !recovering(c);
 	tcp_rack_update_reo_wnd(r, c->snd_una, c->snd_nxt, dsack, recovering(c), exiting,
 				c->rtt.has_sample ? c->rtt.srtt : 0);
-	detect_and_send(c, now);
+	detect_and_send(c, 1, delivered, now);
 	r->was_recovering = recovering(c);
 	tcp_rack_arm_tlp(c, now);
 }
@@ -667,7 +675,7 @@ void tcp_rack_timeout(struct tcp_conn *c, tcp_time_t now)
 	if (what == TCP_RACK_T_TLP) {
 		tlp_send(c, now);
 	} else if (what == TCP_RACK_T_REO) {
-		detect_and_send(c, now);
+		detect_and_send(c, 0, 0, now);
 		r->was_recovering = recovering(c);
 	}
 }
