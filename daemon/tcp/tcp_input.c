@@ -729,12 +729,16 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		newly_sacked = tcp_sb_update_cb(&c->sb, c->snd_una, blk, seg->nsack,
 						tcp_rack_on(c) ? tcp_rack_sack_cb : NULL, c);
 	}
-	if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->len == 0 &&
+	if (seg->ack == una_before && c->snd_una != c->snd_nxt && seg->len == 0 &&
 	    !(seg->flags & TCP_FIN)) {
 		/* RFC 5681 2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data,
-		 * no SYN/FIN, SEG.ACK = SND.UNA, same advertised window (RFC 6675
-		 * 2: or new SACK information).  An ACK of a zero window answers
-		 * a window probe (RFC 9293 3.8.6.1): no loss signal. */
+		 * no SYN/FIN, "(b) the acknowledgment number is equal to the
+		 * greatest acknowledgment received on the given connection" -
+		 * SND.UNA before this ACK: an ACK that moved it is new, not
+		 * the first of three duplicates - and the same advertised
+		 * window (RFC 6675 2: or new SACK information).  An ACK of a
+		 * zero window answers a window probe (RFC 9293 3.8.6.1): no
+		 * loss signal. */
 		if ((seg_wnd == c->snd_wnd || newly_sacked) && seg_wnd != 0)
 			was_dup = 1;
 	}

@@ -55,6 +55,13 @@ uint32_t tcp_prr_sndcnt(struct tcp_prr *p, uint32_t delivered, uint32_t pipe, ui
 		/* "// Proportional Rate Reduction
 		 *  sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out" */
 		uint64_t target = prr_target(p->delivered, ssthresh, p->recover_fs);
+		/* in whole segments, as the section's examples count (3.1:
+		 * "CEIL" of segment counts) and Linux's packet-counted PRR:
+		 * the engine sends full segments, so a byte CEIL would hold
+		 * each one back until a whole SMSS of credit had built up -
+		 * half an ACK later than the RFC's figures */
+		if (mss > 1 && target < UINT64_MAX / 4)
+			target = (target + mss - 1) / mss * mss;
 		sndcnt = target > p->out ? (int64_t)(target - p->out) : 0;
 	} else {
 		/* "// PRR-SSRB

@@ -39,7 +39,8 @@ uint32_t tcp_prr_delivered_data(uint32_t una_before, uint32_t una, uint32_t sack
 /* RFC 6937 3, "On every ACK during recovery": prr_delivered +=
  * delivered, then sndcnt - the bytes this ACK allows to send - from pipe
  * (RFC 6675 SetPipe, or RACK's), ssthresh and SMSS: the proportional part
- * while pipe > ssthresh, the PRR-SSRB bound below it.  Never negative. */
+ * while pipe > ssthresh (its CEIL rounded up to a whole SMSS: the engine
+ * sends full segments), the PRR-SSRB bound below it.  Never negative. */
 uint32_t tcp_prr_sndcnt(struct tcp_prr *p, uint32_t delivered, uint32_t pipe, uint32_t ssthresh,
 			uint32_t mss);
 

@@ -351,6 +351,39 @@ TT_TEST(retransmit_fast_on_three_dupacks)
 	host_free(&b);
 }
 
+/* RFC 5681 2: a duplicate ACK's "acknowledgment number is equal to the
+ * greatest acknowledgment received on the given connection" - SND.UNA
+ * before it.  An ACK that advances SND.UNA is new, not the first of the
+ * three duplicates: after it two duplicate ACKs start nothing, the third
+ * the fast retransmit.  (The engine counted the new ACK itself once and
+ * retransmitted on the second duplicate.) */
+TT_TEST(retransmit_new_ack_is_not_a_dupack)
+{
+	struct host a, b;
+	struct tcp_conn *ca, *cb;
+	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
+	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
+	char d[6000];
+	memset(d, 'f', sizeof d);
+	TT_EQ(tcp_send(ca, d, sizeof d, T0), 6000);
+	for (int i = 0; i < 6; i++)
+		TT_ASSERT(host_pop(&a));
+	EXPECT_NONE(&a);
+	/* the first segment arrives, the second (1100) is lost */
+	peer_send(&pb, .seq = 300, .ack = 1100, .now = T0 + 10);
+	EXPECT_NONE(&a);
+	for (int i = 0; i < 2; i++) {
+		peer_send(&pb, .seq = 300, .ack = 1100, .now = T0 + 11);
+		EXPECT_NONE(&a);
+	}
+	TT_EQ(host_stats(&a).FastRetransmits, 0);
+	peer_send(&pb, .seq = 300, .ack = 1100, .now = T0 + 12);
+	EXPECT_SEG_WL(&a, F_ACK, 1100, 300, 8192, 1000);
+	TT_EQ(host_stats(&a).FastRetransmits, 1);
+	host_free(&a);
+	host_free(&b);
+}
+
 /* Keep-alive (RFC 9293 3.8.4): <SEQ=SND.NXT-1> after the idle time, every
  * interval, reset after the probes go unanswered. */
 TT_TEST(keepalive_probes_and_timeout)
