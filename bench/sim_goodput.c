@@ -153,7 +153,7 @@ static void table(int cc, const char *name, double seconds)
  * timeouts. */
 static void prr_table(int cc, const char *name, double seconds)
 {
-	static const double losses[] = { 0.01, 0.05, 0.10 };
+	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
 	static const unsigned rtts_ms[] = { 1, 20, 100 };
 	printf("\n%s, 100 Mbit/s bottleneck, queue BDP+64KiB, %.0f s measured after warm-up\n",
 	       name, seconds);
