@@ -41,7 +41,13 @@ static struct sim S;
  * HyStart++, RFC 9406) or the engine as it was before them (RFC 6675
  * duplicate-ACK loss detection, standard slow start); MODE_NO_PRR added
  * turns PRR (RFC 6937) off. */
-enum mode { MODE_NEW = 0, MODE_OLD = 1, MODE_NO_PRR = 2 };
+enum mode { MODE_NEW = 0, MODE_OLD = 1, MODE_NO_PRR = 2, MODE_BURST = 4 };
+/* MODE_BURST: the loss comes in bursts (Gilbert-Elliott: good -> bad with
+ * 0.002 per datagram, bad -> good with 0.2, every datagram lost while bad:
+ * 0.99 % of the datagrams, in bursts of 5 on average), `loss` only names
+ * that rate for the Mathis bound. */
+#define BURST_P_GB 0.002
+#define BURST_P_BG 0.2
 
 static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds, int mode)
 {
@@ -69,6 +75,12 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds,
 		c.link[i].queue_bytes = (uint32_t)(bdp + 64 * 1024);
 	}
 	c.link[0].loss = loss;
+	if (mode & MODE_BURST) {
+		c.link[0].loss = 0;
+		c.link[0].ge_p_gb = BURST_P_GB;
+		c.link[0].ge_p_bg = BURST_P_BG;
+		c.link[0].ge_loss_bad = 1.0;
+	}
 	if (sim_init(&S, &c) != 0) {
 		fprintf(stderr, "setup: %s\n", S.err);
 		return out;
@@ -153,21 +165,25 @@ static void table(int cc, const char *name, double seconds)
  * timeouts. */
 static void prr_table(int cc, const char *name, double seconds)
 {
-	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
+	/* the last: burst loss (MODE_BURST) at the same average rate as 1 % */
+	static const double losses[] = { 0, 0.01, 0.05, 0.10, BURST_P_GB / (BURST_P_GB + BURST_P_BG) };
+	const unsigned nloss = sizeof losses / sizeof losses[0];
 	static const unsigned rtts_ms[] = { 1, 20, 100 };
 	printf("\n%s, 100 Mbit/s bottleneck, queue BDP+64KiB, %.0f s measured after warm-up\n",
 	       name, seconds);
 	printf("PRR (RFC 6937) off/on; rfc6675: loss_detection = rfc6675, hystart = no; rack: the defaults\n");
 	printf("| loss  | RTT    | Mathis Mbit/s | rfc6675 off Mbit/s (rtx, rto) | rfc6675 PRR Mbit/s (rtx, rto) | on/off | rack off Mbit/s (rtx, rto) | rack PRR Mbit/s (rtx, rto) | on/off |\n");
 	printf("|-------|--------|---------------|------------------|------------------|--------|------------------|------------------|--------|\n");
-	for (unsigned li = 0; li < sizeof losses / sizeof losses[0]; li++) {
+	for (unsigned li = 0; li < nloss; li++) {
+		int burst = li == nloss - 1 ? MODE_BURST : 0;
 		for (unsigned ri = 0; ri < sizeof rtts_ms / sizeof rtts_ms[0]; ri++) {
 			struct cell x[4];
 			static const int modes[4] = { MODE_OLD | MODE_NO_PRR, MODE_OLD,
 						      MODE_NEW | MODE_NO_PRR, MODE_NEW };
 			int ok = 1;
 			for (int m = 0; m < 4; m++) {
-				x[m] = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds, modes[m]);
+				x[m] = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds,
+						modes[m] | burst);
 				ok &= x[m].ok;
 			}
 			char cell[4][64];
@@ -175,8 +191,8 @@ static void prr_table(int cc, const char *name, double seconds)
 				snprintf(cell[m], sizeof cell[m], "%.2f (%llu, %llu)",
 					 x[m].goodput_bps / 1e6, (unsigned long long)x[m].retransmits,
 					 (unsigned long long)x[m].timeouts);
-			printf("| %4.0f%% | %3u ms | %13.2f | %16s | %16s | %6.2f | %16s | %16s | %6.2f |%s\n",
-			       losses[li] * 100, rtts_ms[ri], x[3].mathis_bps / 1e6, cell[0], cell[1],
+			printf("| %4.0f%%%s | %3u ms | %13.2f | %16s | %16s | %6.2f | %16s | %16s | %6.2f |%s\n",
+			       losses[li] * 100, burst ? " burst" : "", rtts_ms[ri], x[3].mathis_bps / 1e6, cell[0], cell[1],
 			       x[0].goodput_bps > 0 ? x[1].goodput_bps / x[0].goodput_bps : 0.0, cell[2],
 			       cell[3], x[2].goodput_bps > 0 ? x[3].goodput_bps / x[2].goodput_bps : 0.0,
 			       ok ? "" : " (error)");
