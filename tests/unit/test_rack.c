@@ -243,6 +243,22 @@ TT_TEST(rack_rfc6675_switch_no_tlp)
 	host_free(&a);
 }
 
+/* A RACK-TLP connection whose retransmission of 101 (hole_after_reo_wnd)
+ * was spurious: the original was only late, everything is acknowledged at
+ * T0 + 14 ms, then the retransmission arrives and the peer reports it as a
+ * duplicate (D-SACK) at T0 + 20 ms.  0 or the failed step. */
+static int dsack_after_spurious_rtx(struct host *a, struct peer *p, struct tcp_conn **c)
+{
+	if (setup(a, p, c, TCP_LOSS_RACK) != 0)
+		return -1;
+	if (hole_after_reo_wnd(a, p, *c) != 0)
+		return -2;
+	if (all_acked(p, *c, 3101, T0 + TCP_MS(14)) != 0)
+		return -3;
+	peer_send_sack(p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
+	return tcp_next_deadline(a->s) == TCP_TIME_NEVER ? 0 : -4;
+}
+
 /* RFC 8985 6.2 step 4: a D-SACK shows a spurious retransmission (the
  * network reordered 101 beyond RACK.reo_wnd): "RACK.reo_wnd_mult += 1",
  * so the next hole waits 2 * RACK.min_RTT / 4 = 5 ms instead of 2.5 ms. */
@@ -251,13 +267,7 @@ TT_TEST(rack_dsack_widens_reo_wnd)
 	struct host a;
 	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
-	TT_EQ(hole_after_reo_wnd(&a, &p, c), 0);
-	/* the original 101 was only late: everything is acknowledged, then
-	 * the retransmission arrives and is reported as a duplicate */
-	TT_EQ(all_acked(&p, c, 3101, T0 + TCP_MS(14)), 0);
-	peer_send_sack(&p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
-	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	TT_EQ(dsack_after_spurious_rtx(&a, &p, &c), 0);
 	/* the next flight (cwnd is 2 segments after that recovery), the
 	 * same hole */
 	TT_EQ(send_pop(&a, c, 2000, T0 + TCP_MS(20)), 2);
@@ -484,10 +494,7 @@ TT_TEST(rack_reo_wnd_persist_in_connection)
 	struct host a;
 	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
-	TT_EQ(hole_after_reo_wnd(&a, &p, c), 0);
-	TT_EQ(all_acked(&p, c, 3101, T0 + TCP_MS(14)), 0);
-	peer_send_sack(&p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
+	TT_EQ(dsack_after_spurious_rtx(&a, &p, &c), 0);
 	/* RACK.reo_wnd is at most SRTT, and the handshake on the virtual
 	 * clock measured 0: one round trip of 100 ms lifts SRTT above the
 	 * windows compared here (RFC 6298 (2.3): 0 + 100 / 8 ms) */
