@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{ "daemon", "user", K_STR, F(user), 0, 0 },
 	{ "daemon", "syslog", K_BOOL, F(syslog), 0, 1 },
 	{ "daemon", "threads", K_THREADS, F(threads), 1, TOUD_MAX_THREADS },
+	{ "daemon", "busy_poll", K_DUR, F(busy_poll), 0, TOUD_MAX_BUSY_POLL },
 	{ "daemon", "udp_receive_buffer", K_SIZE, F(udp_receive_buffer), 65536, 1u << 30 },
 
 	/* RFC 879 / 9293 3.7.1: the MSS must leave room for 20+20 byte headers
@@ -118,6 +119,19 @@ void config_default(struct toud_config *c)
 static int eq_nocase(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;
+}
+
+const char *config_cc_name(enum tcp_cc_algo cc)
+{
+	switch (cc) {
+	case TCP_CC_NEWRENO:
+		return "newreno";
+	case TCP_CC_BBR:
+		return "bbr";
+	case TCP_CC_CUBIC:
+		break;
+	}
+	return "cubic";
 }
 
 int config_parse_bool(const char *s, int *out)
@@ -411,8 +425,10 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 			*(enum tcp_cc_algo *)field = TCP_CC_CUBIC;
 		else if (eq_nocase(value, "newreno") || eq_nocase(value, "reno"))
 			*(enum tcp_cc_algo *)field = TCP_CC_NEWRENO;
+		else if (eq_nocase(value, "bbr"))
+			*(enum tcp_cc_algo *)field = TCP_CC_BBR;
 		else {
-			snprintf(err, errlen, "%s: \"%s\" is not one of cubic, newreno", name, value);
+			snprintf(err, errlen, "%s: \"%s\" is not one of cubic, newreno, bbr", name, value);
 			return -1;
 		}
 		return 0;
@@ -598,7 +614,7 @@ void config_dump(const struct toud_config *c, void (*out)(void *arg, const char 
 			break;
 		case K_CC:
 			snprintf(line, sizeof line, "%s = %s", k->name,
-				 *(const enum tcp_cc_algo *)field == TCP_CC_NEWRENO ? "newreno" : "cubic");
+				 config_cc_name(*(const enum tcp_cc_algo *)field));
 			break;
 		case K_LOSS:
 			snprintf(line, sizeof line, "%s = %s", k->name,

@@ -18,6 +18,7 @@
 #define TOUD_MAX_UDP 16
 #define TOUD_DEFAULT_UDP "0.0.0.0:9811 [::]:9811"
 #define TOUD_MAX_THREADS 64               /* [daemon] threads: engine shards at most */
+#define TOUD_MAX_BUSY_POLL 10000          /* [daemon] busy_poll: 10 ms at most (us) */
 
 struct toud_config {
 	/* [daemon] */
@@ -34,6 +35,7 @@ struct toud_config {
 	char user[64];                    /* "" = keep the user toud started as */
 	int syslog;                       /* log to syslog(3) instead of stderr */
 	unsigned threads;                 /* engine shards; 0 = auto (one per CPU) */
+	uint64_t busy_poll;               /* us the loop polls without sleeping after moving a datagram; 0 = off */
 	/* [tcp] */
 	struct tcp_config tcp;
 	/* [limits] */
@@ -74,6 +76,7 @@ int config_set(struct toud_config *c, const char *section, const char *key,
 int config_parse_size(const char *s, uint64_t *out);      /* 4M, 64K, 1G, 1500 */
 int config_parse_duration(const char *s, uint64_t *us);   /* 200ms, 1s, 2m, 2h, 500us; bare = s */
 int config_parse_bool(const char *s, int *out);           /* yes/no/true/false/on/off/1/0 */
+const char *config_cc_name(enum tcp_cc_algo cc);          /* "cubic", "newreno", "bbr" */
 int config_parse_udp_list(const char *s, struct sockaddr_storage *addrs, int max, int *n,
 			  char *err, size_t errlen);
 

@@ -714,6 +714,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	 * LAST-ACK before their additions) */
 	int was_dup = 0;
 	uint32_t una_before = c->snd_una;
+	tcp_rate_conn_ack_start(c);
 	tcp_rack_ack_begin(c, seg, now);
 	if (seq_lt(c->snd_una, seg->ack))
 		new_ack(c, seg, now);
@@ -727,7 +728,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			blk[i].end = seg->sack[i].end;
 		}
 		newly_sacked = tcp_sb_update_cb(&c->sb, c->snd_una, blk, seg->nsack,
-						tcp_rack_on(c) ? tcp_rack_sack_cb : NULL, c);
+						tcp_rack_recording(c) ? tcp_rack_sack_cb : NULL, c);
 	}
 	if (seg->ack == una_before && c->snd_una != c->snd_nxt && seg->len == 0 &&
 	    !(seg->flags & TCP_FIN)) {
@@ -773,10 +774,13 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	/* RFC 6937 DeliveredData of this ACK, for PRR in fast recovery */
 	uint32_t delivered = tcp_prr_delivered_data(una_before, c->snd_una, sacked_before,
 						    c->sack_ok ? tcp_sb_sacked_bytes(&c->sb) : 0);
-	if (tcp_rack_on(c))
+	if (tcp_rack_on(c)) {
 		tcp_rack_input(c, seg, delivered, now); /* RFC 8985 */
-	else
+	} else {
+		tcp_rack_record_ack(c);
 		loss_recovery(c, was_dup, delivered, now);
+		tcp_rate_conn_ack_end(c, now);
+	}
 	if (c->detached)
 		return 0;
 
