@@ -105,9 +105,9 @@ static int lower_mss(struct tcp_conn *c, const struct tcp_icmp *e, tcp_time_t no
 	if (c->ts_ok && mss > TSOPT_LEN + 64)
 		mss -= TSOPT_LEN; /* c->smss excludes the options of every segment */
 	if (mss < 64)
-		mss = 64; /* the floor of syn_options() (tcp_input.c) */
+		mss = 64; /* the floor of tcp_syn_options() (tcp_input.c) */
 	if (c->state == TCP_S_SYN_SENT || mss >= c->smss) {
-		/* before the peer's SYN the MSS is not chosen yet: syn_options()
+		/* before the peer's SYN the MSS is not chosen yet: tcp_syn_options()
 		 * applies c->pmtu then */
 		return 0;
 	}

@@ -1,17 +1,18 @@
 /*
  * tcp_input.c - RFC 9293 section 3.10.7 "SEGMENT ARRIVES", state by state,
  * with the RFC 5961 mitigations (3.2 RST, 4.2 SYN, 5.2 ACK, 7 rate limit),
- * RFC 7323 PAWS and timestamps, and the receive side of RFC 2018 SACK.
+ * RFC 7323 PAWS and timestamps, the ACK's effects (RTT, congestion control,
+ * RFC 5681/6582/6675 loss recovery; RACK-TLP in tcp_rack.c) and the
+ * receive side of RFC 2018 SACK.  Segments for a listener are
+ * tcp_passive.c's (LISTEN, SYN cookies); the text and FIN steps are
+ * tcp_reasm.c's.
  */
-#include <string.h>
-
 #include "tcp_int.h"
-#include "tcp_syncookie.h"
 
 /* What this segment proved about its sender (tcp.h callbacks.peer): said
  * before any answer is emitted, so the answer leaves by the route it
  * sets. */
-static void peer_proof(struct tcp_stack *s, const struct tcp_endpoint *from, int proof)
+void tcp_report_peer(struct tcp_stack *s, const struct tcp_endpoint *from, int proof)
 {
 	if (s->cb.peer)
 		s->cb.peer(s->cb.ctx, from, proof);
@@ -26,7 +27,7 @@ static int closed_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 	/* "An incoming segment containing a RST is discarded." */
 	if (seg->flags & TCP_RST)
 		return 0;
-	peer_proof(s, from, TCP_PEER_UNPROVEN);
+	tcp_report_peer(s, from, TCP_PEER_UNPROVEN);
 	/* "An incoming segment not containing a RST causes a RST to be sent in
 	 * response. ... If the ACK bit is off, sequence number zero is used,
 	 * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>  If the ACK bit is on,
@@ -40,7 +41,7 @@ static int closed_input(struct tcp_stack *s, const struct tcp_endpoint *from,
 }
 
 /* Options of a SYN: RFC 9293 3.7.1 MSS, RFC 7323 WS/TS, RFC 2018 SACK-perm */
-static void syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
+void tcp_syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
 	/* RFC 9293 3.7.1: "If an MSS Option is not received at connection
@@ -108,7 +109,7 @@ static void handshake_rtt_sample(struct tcp_conn *c, const struct tcp_seg *seg, 
  * waits in the receive ring as out-of-order data at RCV.NXT and joins
  * the stream on ESTABLISHED (not acknowledged before), within the window
  * our SYN or SYN,ACK announces. */
-static void queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg)
+void tcp_queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg)
 {
 	uint32_t n = (uint32_t)seg->len;
 	uint32_t room = tcp_rcv_wnd_syn(c);
@@ -118,419 +119,6 @@ static void queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg)
 		n = c->rcvbuf.cap; /* what fits without memory */
 	if (n && tcp_seqset_add(&c->ooo, c->rcv_nxt, c->rcv_nxt + n) == 0)
 		tcp_ring_write(&c->rcvbuf, 0, seg->data, n);
-}
-
-/* ---- 3.10.7.2 LISTEN ---- */
-
-/* The listener's clone for a SYN: "set RCV.NXT to SEG.SEQ+1, IRS is set to
- * SEG.SEQ" and the SYN's options, with TCP-AO when the SYN matched MKT
- * ao_mkt (>= 0); the TCB stays in LISTEN until its ISS is chosen
- * (passive_syn_received). */
-static struct tcp_conn *passive_tcb(struct tcp_stack *s, struct tcp_listener *l,
-				    const struct tcp_endpoint *from, const struct tcp_seg *syn,
-				    int ao_mkt, tcp_time_t now, int *err)
-{
-	struct tcp_conn *c = tcp_conn_new(s, from, syn->dport, syn->sport, now, err);
-	if (!c) {
-		s->st.DropListenOverflow++;
-		return NULL;
-	}
-	if (ao_mkt >= 0 && (*err = tcp_ao_conn_passive(c, ao_mkt, syn)) < 0) {
-		tcp_conn_closed(c, 0);
-		return NULL;
-	}
-	c->passive = 1;
-	c->listener_user = l->user;
-	tcp_listener_add_embryo(l, c);
-	c->state = TCP_S_LISTEN; /* this TCB is the listener's clone */
-	c->irs = syn->seq;
-	c->rcv_nxt = syn->seq + 1;
-	c->rcv_adv = c->rcv_nxt;
-	syn_options(c, syn, now);
-	return c;
-}
-
-/* "SND.NXT is set to ISS+1 and SND.UNA to ISS. The connection state should
- * be changed to SYN-RECEIVED." (3.10.7.2) */
-static void passive_syn_received(struct tcp_conn *c, const struct tcp_seg *syn, uint32_t iss)
-{
-	c->iss = iss;
-	c->snd_una = c->iss;
-	c->snd_nxt = c->iss + 1;
-	c->rtx_nxt = c->snd_nxt;
-	c->snd_buf_seq = c->iss + 1;
-	c->snd_wnd = syn->wnd; /* RFC 7323 2.2: never scaled in a SYN */
-	c->max_snd_wnd = c->snd_wnd;
-	c->snd_wl1 = syn->seq;
-	c->snd_wl2 = 0;
-	tcp_set_state(c, TCP_S_SYN_RECEIVED);
-}
-
-/* RFC 4987 3.6: the backlog is full; answer the SYN with a SYN,ACK whose
- * ISN is a SYN cookie (tcp_syncookie.h) and keep nothing.  Its options are
- * those a TCB would announce (tcp_send_syn); the peer's window scale and
- * SACK-permitted ride in the TSval's low bits when the SYN has TSopt, and
- * are declined without it (no room to remember them, as Linux does).
- * Text on the SYN is not acknowledged (nowhere to keep it): the peer sends
- * it again after the handshake. */
-static void syncookie_send(struct tcp_stack *s, struct tcp_listener *l,
-			   const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now)
-{
-	struct tuple_key k;
-	tcp_tuple_key(&k, from, seg->dport, seg->sport);
-	/* RFC 9293 3.7.1 (MUST-15): no MSS option means 536 (IPv4) / 1220 (IPv6) */
-	uint16_t peer_mss = seg->has_mss ? seg->mss : (from->family == 6 ? 1220 : 536);
-	unsigned idx = tcp_syncookie_mss_index(peer_mss);
-	struct tcp_seg sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sport = seg->dport;
-	sa.dport = seg->sport;
-	sa.seq = tcp_syncookie_make(s->secret, &k, sizeof k, seg->seq, idx, now);
-	sa.ack = seg->seq + 1;
-	sa.flags = TCP_SYN | TCP_ACK;
-	/* RFC 7323 2.2: the window of a SYN,ACK is not scaled; a new TCB's
-	 * receive space is cfg.recv_buffer (window_to_advertise) */
-	sa.wnd = (uint16_t)(s->cfg.recv_buffer < 65535 ? s->cfg.recv_buffer : 65535);
-	sa.has_mss = 1;
-	sa.mss = tcp_adv_mss(s, from);
-	if (s->cfg.timestamps && seg->has_ts) {
-		int ws = -1;
-		if (s->cfg.window_scaling && seg->has_ws) {
-			sa.has_ws = 1;
-			sa.ws = tcp_rcv_wscale(s);
-			ws = seg->ws;
-		}
-		sa.sack_perm = s->cfg.sack && seg->sack_perm;
-		sa.has_ts = 1;
-		/* the clock the TCB will have (tcp_conn_new): the offset is a
-		 * function of the 4-tuple */
-		sa.tsval = tcp_syncookie_ts_encode((uint32_t)(now / 1000u) +
-							   tcp_ts_offset(s, from, seg->dport, seg->sport),
-						   ws, sa.sack_perm);
-		sa.tsecr = seg->tsval;
-	}
-	tcp_send_raw(s, from, &sa);
-	l->cookies_sent = 1;
-	l->cookie_at = now;
-	s->st.SyncookiesSent++;
-}
-
-/* RFC 4987 3.6: an ACK for a listener that sent SYN cookies lately
- * (within a cookie's lifetime; otherwise it is an ordinary stray ACK and
- * no cookie is guessed at) may return one: SEG.ACK - 1 is our ISN,
- * SEG.SEQ - 1 the peer's.  A valid cookie gives the TCB in SYN-RECEIVED
- * as if the SYN had been kept - MSS from the cookie, window scale and
- * SACK from the TSecr bits, TS.Recent from this segment - and the segment
- * then completes the handshake like any ACK in SYN-RECEIVED (with its
- * text and FIN).  Returns 1 with *out set, 0 when LISTEN rules apply (not
- * a cookie ACK, or a cookie of ours gone stale: RST), or a negative code
- * when the segment is dropped: the cookie is valid but no TCB can be had
- * now (it stays valid for the peer's retransmission), or the cookie is
- * not one we made.  Such an ACK may be forged, or a later segment of a
- * real cookie connection whose handshake ACK was lost - its data, or the
- * ACK it sends when a duplicate SYN,ACK reaches it: SEG.SEQ - 1 is then
- * not its ISN and the cookie cannot be checked.  A RST would kill that
- * connection (Linux sends one); silence lets its retransmission from
- * ISN+1 make it, and answers a forger nothing. */
-static int syncookie_open(struct tcp_stack *s, struct tcp_listener *l,
-			  const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
-			  struct tcp_conn **out)
-{
-	/* cookies are only sent for SYNs without TCP-AO (listen_input) */
-	if (!s->cfg.syncookies || !l->cookies_sent || seg->has_ao || l->ao_policy == TCP_AO_REQUIRED ||
-	    (seg->flags & (TCP_ACK | TCP_SYN | TCP_RST)) != TCP_ACK ||
-	    now - l->cookie_at >= TCP_SYNCOOKIE_MAX_AGE * TCP_SYNCOOKIE_PERIOD)
-		return 0;
-	struct tuple_key k;
-	tcp_tuple_key(&k, from, seg->dport, seg->sport);
-	int idx = tcp_syncookie_check(s->secret, &k, sizeof k, seg->seq - 1, seg->ack - 1, now);
-	int ws = -1, sack = 0;
-	int ts = s->cfg.timestamps && seg->has_ts;
-	if (idx >= 0 && ts && tcp_syncookie_ts_decode(seg->tsecr, &ws, &sack) < 0)
-		idx = TCP_EINVAL;
-	if (idx < 0) {
-		s->st.SyncookiesFailed++;
-		tcp_log(s, TCP_LOG_DEBUG, "port %u: %s SYN cookie in an ACK from port %u (seq %u len %u)",
-			(unsigned)l->port, idx == TCP_ETIMEDOUT ? "stale" : "invalid", (unsigned)seg->sport,
-			seg->seq, tcp_seg_seqlen(seg));
-		return idx == TCP_EINVAL ? idx : 0;
-	}
-	/* the SYN the cookie stands for */
-	struct tcp_seg syn;
-	memset(&syn, 0, sizeof syn);
-	syn.sport = seg->sport;
-	syn.dport = seg->dport;
-	syn.seq = seg->seq - 1;
-	syn.flags = TCP_SYN;
-	syn.has_mss = 1;
-	syn.mss = tcp_syncookie_mss_table[idx];
-	if (ts) {
-		syn.has_ts = 1;
-		syn.tsval = seg->tsval;
-		syn.has_ws = ws >= 0 && s->cfg.window_scaling;
-		syn.ws = (uint8_t)(ws >= 0 ? ws : 0);
-		syn.sack_perm = (uint8_t)sack;
-	}
-	int err;
-	struct tcp_conn *c = passive_tcb(s, l, from, &syn, -1, now, &err);
-	if (!c)
-		return err;
-	s->st.SyncookiesRecv++;
-	c->from_cookie = 1;
-	/* the window our SYN,ACK announced (syncookie_send) */
-	c->rcv_adv = c->rcv_nxt + tcp_rcv_wnd_syn(c);
-	passive_syn_received(c, &syn, seg->ack - 1);
-	*out = c;
-	return 1;
-}
-
-static int listen_input(struct tcp_stack *s, struct tcp_listener *l,
-			const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
-			const uint32_t *isn_above)
-{
-	/* "First, check for a RST: An incoming RST segment could not be valid
-	 * since it could not have been sent in response to anything sent by
-	 * this incarnation of the connection. An incoming RST should be
-	 * ignored. Return." */
-	if (seg->flags & TCP_RST) {
-		s->st.DropNoConn++;
-		return 0;
-	}
-	/* "Second, check for an ACK: Any acknowledgment is bad if it arrives on
-	 * a connection still in the LISTEN state. An acceptable reset segment
-	 * should be formed for any arriving ACK-bearing segment. The RST
-	 * should be formatted as follows: <SEQ=SEG.ACK><CTL=RST>" */
-	if (seg->flags & TCP_ACK) {
-		s->st.DropNoConn++;
-		peer_proof(s, from, TCP_PEER_UNPROVEN);
-		tcp_send_rst_raw(s, from, seg->dport, seg->sport, seg->ack, 0, TCP_RST);
-		return 0;
-	}
-	/* "Third, check for a SYN" */
-	if (!(seg->flags & TCP_SYN)) {
-		/* "Fourth, other data or control: ... Any other control or
-		 * text-bearing segment (not containing SYN) must have an ACK and
-		 * thus would have been discarded by the ACK processing ...
-		 * drop the segment and return." */
-		s->st.DropNoConn++;
-		return 0;
-	}
-	/* the listener's allow list (tcp_listener_set_allow): a peer outside
-	 * it gets what a port nothing listens on answers, or silence */
-	if (!tcp_listener_allows(l, from)) {
-		s->st.DropListenDenied++;
-		l->cnt.denied++;
-		if (l->allow_reset) {
-			peer_proof(s, from, TCP_PEER_UNPROVEN);
-			tcp_send_rst_raw(s, from, seg->dport, seg->sport, 0, seg->seq + tcp_seg_seqlen(seg),
-					 TCP_RST | TCP_ACK);
-		}
-		return 0;
-	}
-	/* a pressed listener: one source gets its share of the SYNs answered
-	 * (tcp_synrate.c), checked before the MAC and the TCB cost anything */
-	if (tcp_listener_pressed(l, now) && !tcp_synrate_allow(s, from, now)) {
-		s->st.DropSynRate++;
-		return 0;
-	}
-	/* TCP-AO (RFC 5925 7.5.2 1.a): a SYN is authenticated before it makes
-	 * a TCB; the check counts what it discards */
-	int ao_mkt;
-	if (tcp_ao_syn_check(s, l, from, seg, &ao_mkt) < 0) {
-		l->cnt.ao_dropped++;
-		return 0;
-	}
-	/* a SYN,ACK answers it, from a TCB or a cookie */
-	peer_proof(s, from, TCP_PEER_UNPROVEN);
-	if (l->pending >= l->backlog || tcp_live_conns(s) >= s->cfg.max_connections) {
-		if (s->cfg.syncookies && !isn_above && ao_mkt < 0) {
-			/* RFC 4987 3.6: no state for this SYN, none evicted
-			 * (not with TCP-AO: the SYN,ACK's MAC needs the traffic
-			 * keys, RFC 5925 5.2, which a cookie does not carry) */
-			syncookie_send(s, l, from, seg, now);
-			return 0;
-		}
-		/* RFC 4987 3.4/3.5: a full backlog of half-open connections must
-		 * not make the listener unreachable: the oldest SYN-RECEIVED TCB
-		 * of this listener is recycled for the new SYN (without cookies,
-		 * and for a SYN that reopens a TIME-WAIT connection, whose ISN
-		 * must lie above the old one). */
-		s->st.DropListenOverflow++;
-		if (!l->embryo_head)
-			return TCP_ELIMIT;
-		tcp_log(s, TCP_LOG_DEBUG, "port %u: backlog full, dropping the oldest half-open connection",
-			(unsigned)l->port);
-		tcp_conn_closed(l->embryo_head, 0);
-	}
-	int err;
-	/* "set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ, and any other
-	 * control or text should be queued for processing later." */
-	struct tcp_conn *c = passive_tcb(s, l, from, seg, ao_mkt, now, &err);
-	if (!c)
-		return err;
-	queue_syn_text(c, seg);
-	/* "ISS should be selected and a SYN segment sent of the form:
-	 * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> SND.NXT is set to ISS+1 and
-	 * SND.UNA to ISS. The connection state should be changed to
-	 * SYN-RECEIVED." */
-	uint32_t iss = tcp_isn(s, c, now);
-	/* reopened from TIME-WAIT: RFC 9293 3.6.1 (1) "assigns its initial
-	 * sequence number for the new connection to be larger than the
-	 * largest sequence number it used on the previous connection
-	 * incarnation" */
-	if (isn_above && !seq_gt(iss, *isn_above))
-		iss = *isn_above + 65536;
-	passive_syn_received(c, seg, iss);
-	tcp_send_syn(c, now);
-	tcp_arm_rtx(c, now);
-	return 0;
-}
-
-/* ---- receive text (step seven) and FIN (step eight) ---- */
-
-static void enter_time_wait(struct tcp_conn *c, tcp_time_t now)
-{
-	struct tcp_stack *s = c->s;
-	tcp_set_state(c, TCP_S_TIME_WAIT);
-	/* "start the time-wait timer, turn off the other timers" */
-	for (int t = 0; t < TCP_T_N; t++)
-		if (t != TCP_T_DELACK)
-			c->timers[t] = TCP_TIME_NEVER;
-	tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
-	/* the user's connection is over: both FINs are acknowledged */
-	tcp_report_closed(c, 0);
-	/* rings given back; a compact record once nobody holds the TCB */
-	tcp_conn_time_wait(c);
-}
-
-/* Our FIN was sent and SND.UNA is past it. */
-static int fin_acked(const struct tcp_conn *c)
-{
-	return c->fin_sent && seq_gt(c->snd_una, c->fin_seq);
-}
-
-/* Take the contiguous out-of-order data now at RCV.NXT into the stream. */
-static void pull_ooo(struct tcp_conn *c)
-{
-	struct tcp_seqrange r;
-	if (!tcp_seqset_first(&c->ooo, &r))
-		return;
-	if (seq_leq(r.start, c->rcv_nxt) && seq_gt(r.end, c->rcv_nxt)) {
-		uint32_t n = r.end - c->rcv_nxt;
-		c->rcvbuf.len += n;
-		c->rcv_nxt = r.end;
-		c->bytes_received += n;
-	}
-	tcp_seqset_trim_below(&c->ooo, c->rcv_nxt);
-}
-
-static void process_fin(struct tcp_conn *c, tcp_time_t now)
-{
-	/* "If the FIN bit is set, signal the user "connection closing" and
-	 * return any pending RECEIVEs with same message, advance RCV.NXT over
-	 * the FIN, and send an acknowledgment for the FIN. Note that FIN
-	 * implies PUSH for any segment text not yet delivered to the user." */
-	c->rcv_nxt++;
-	c->fin_rcvd = 1;
-	c->ooo_fin = 0;
-	c->ack_now = 1;
-	tcp_conn_event(c, TCP_EVB_PEER_FIN);
-	if (c->rcvbuf.len)
-		tcp_conn_event(c, TCP_EVB_READABLE);
-	switch (c->state) {
-	case TCP_S_SYN_RECEIVED:
-	case TCP_S_ESTABLISHED:
-		/* "Enter the CLOSE-WAIT state." */
-		tcp_set_state(c, TCP_S_CLOSE_WAIT);
-		break;
-	case TCP_S_FIN_WAIT_1:
-		/* "If our FIN has been ACKed (perhaps in this segment), then
-		 * enter TIME-WAIT, start the time-wait timer, turn off the other
-		 * timers; otherwise, enter the CLOSING state." */
-		if (fin_acked(c))
-			enter_time_wait(c, now);
-		else
-			tcp_set_state(c, TCP_S_CLOSING);
-		break;
-	case TCP_S_FIN_WAIT_2:
-		/* "Enter the TIME-WAIT state. Start the time-wait timer, turn off
-		 * the other timers." */
-		enter_time_wait(c, now);
-		break;
-	case TCP_S_TIME_WAIT:
-		/* "Remain in the TIME-WAIT state. Restart the 2 MSL time-wait
-		 * timeout." */
-		tcp_timer_set(c, TCP_T_2MSL, now + 2 * c->s->cfg.msl);
-		break;
-	default:
-		/* CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state." */
-		break;
-	}
-}
-
-/* Step seven for ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: data in [seq, seq+len)
- * already trimmed to the window.  Returns -1 if the TCB was closed. */
-static int process_text(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len,
-			tcp_time_t now)
-{
-	struct tcp_stack *s = c->s;
-	if (!len)
-		return 0;
-	if (c->no_read) {
-		/* tcp.h tcp_close_no_read: data for an owner that has gone aborts
-		 * the connection with RST, as a kernel socket does */
-		tcp_send_ctl(c, TCP_RST | TCP_ACK, c->snd_nxt, now);
-		tcp_conn_closed(c, TCP_EABORTED);
-		return -1;
-	}
-	/* the whole ring, slack included: the window never promised more */
-	uint32_t room = c->rcvbuf.lim - c->rcvbuf.len;
-	uint32_t off = seq - c->rcv_nxt;
-	if (off >= room)
-		return 0;
-	if (len > room - off)
-		len = room - off;
-	/* the ring's allocation grows to hold the segment; without memory
-	 * it takes what fits (the rest comes again: it is not acknowledged) */
-	if (tcp_rcv_reserve(c, c->rcvbuf.len + off + len) < 0) {
-		if (c->rcvbuf.cap <= c->rcvbuf.len + off)
-			return 0;
-		len = c->rcvbuf.cap - c->rcvbuf.len - off;
-	}
-	if (seq == c->rcv_nxt) {
-		int had_ooo = c->ooo.n != 0;
-		tcp_ring_write(&c->rcvbuf, c->rcvbuf.len, data, len);
-		c->rcvbuf.len += len;
-		c->rcv_nxt += len;
-		c->bytes_received += len;
-		pull_ooo(c);
-		tcp_ring_used(c, now);
-		tcp_conn_event(c, TCP_EVB_READABLE);
-		/* RFC 5681 4.2: "an ACK SHOULD be generated for at least every
-		 * second full-sized segment" and "Out-of-order data segments
-		 * SHOULD be acknowledged immediately" - also when filling a hole */
-		if (len >= c->smss)
-			c->unacked_segs++;
-		if (had_ooo || !s->cfg.delayed_ack || c->unacked_segs >= 2) {
-			c->ack_now = 1;
-		} else if (c->timers[TCP_T_DELACK] == TCP_TIME_NEVER) {
-			/* RFC 9293 3.8.6.3: "the delay MUST be less than 0.5 seconds" */
-			tcp_timer_set(c, TCP_T_DELACK, now + s->cfg.delayed_ack);
-		}
-	} else {
-		/* out of order: hold it in the ring beyond the in-order data and
-		 * remember the range (RFC 9293 3.10.7.4: "Segments with higher
-		 * beginning sequence numbers SHOULD be held for later
-		 * processing") */
-		if (tcp_seqset_add(&c->ooo, seq, seq + len) < 0) {
-			s->st.DropRcvBufFull++;
-		} else {
-			tcp_ring_write(&c->rcvbuf, c->rcvbuf.len + off, data, len);
-			tcp_ring_used(c, now);
-		}
-		c->ack_now = 1;
-	}
-	return 0;
 }
 
 /* ---- 3.10.7.3 SYN-SENT ---- */
@@ -576,11 +164,11 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 	}
 	/* an acceptable SYN,ACK completes our handshake; a bare SYN (a
 	 * simultaneous open) is answered with a SYN,ACK but proves nothing */
-	peer_proof(s, &c->remote, ack_ok ? TCP_PEER_ACCEPTED : TCP_PEER_UNPROVEN);
+	tcp_report_peer(s, &c->remote, ack_ok ? TCP_PEER_ACCEPTED : TCP_PEER_UNPROVEN);
 	/* "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ." */
 	c->irs = seg->seq;
 	c->rcv_nxt = seg->seq + 1;
-	syn_options(c, seg, now);
+	tcp_syn_options(c, seg, now);
 	/* the window of our SYN, now relative to RCV.NXT */
 	c->rcv_adv = c->rcv_nxt + tcp_rcv_wnd_syn(c);
 	if (ack_ok) {
@@ -616,10 +204,10 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 			len = wnd;
 			fin = 0;
 		}
-		if (process_text(c, seg->seq + 1, seg->data, len, now) < 0)
+		if (tcp_process_text(c, seg->seq + 1, seg->data, len, now) < 0)
 			return 0;
 		if (fin && c->rcv_nxt == seg->seq + 1 + len)
-			process_fin(c, now);
+			tcp_process_fin(c, now);
 		tcp_output(c, now);
 		if (c->ack_now)
 			tcp_send_ack(c, now);
@@ -631,7 +219,7 @@ static int syn_sent_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_tim
 	 * are other controls or text in the segment, queue them for processing
 	 * after the ESTABLISHED state has been reached, return." */
 	tcp_set_state(c, TCP_S_SYN_RECEIVED);
-	queue_syn_text(c, seg);
+	tcp_queue_syn_text(c, seg);
 	c->rtx_count = 0;
 	tcp_send_syn(c, now);
 	tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
@@ -1063,7 +651,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		if (c->ooo.n) {
 			/* text queued from the SYN (3.10.7.2) */
 			uint32_t before = c->rcv_nxt;
-			pull_ooo(c);
+			tcp_pull_ooo(c);
 			if (c->rcv_nxt != before) {
 				tcp_conn_event(c, TCP_EVB_READABLE);
 				c->ack_now = 1;
@@ -1095,7 +683,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	}
 	/* the segment passed the first to fifth checks (or completed the
 	 * handshake): the sender sees our segments */
-	peer_proof(s, &c->remote, TCP_PEER_ACCEPTED);
+	tcp_report_peer(s, &c->remote, TCP_PEER_ACCEPTED);
 	/* RFC 7323 4.3 (2) / 5.3 R3: "If an arriving segment satisfies
 	 * SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent, then record its
 	 * timestamp in TS.Recent" - only now that the segment passed the
@@ -1183,7 +771,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* "In addition to the processing for the ESTABLISHED state, if the
 		 * FIN segment is now acknowledged, then enter FIN-WAIT-2 and
 		 * continue processing in that state." */
-		if (fin_acked(c)) {
+		if (tcp_fin_acked(c)) {
 			tcp_set_state(c, TCP_S_FIN_WAIT_2);
 			/* nobody will read what comes: an orphan does not wait
 			 * for the peer's FIN forever */
@@ -1195,8 +783,8 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* "In addition to the processing for the ESTABLISHED state, if the
 		 * ACK acknowledges our FIN, then enter the TIME-WAIT state;
 		 * otherwise, ignore the segment." */
-		if (fin_acked(c))
-			enter_time_wait(c, now);
+		if (tcp_fin_acked(c))
+			tcp_enter_time_wait(c, now);
 		/* "otherwise, ignore the segment" - its text and FIN; the ACK was
 		 * processed above, and data queued before our FIN (CLOSE with a
 		 * full send queue, then the peer's FIN) must keep flowing */
@@ -1205,7 +793,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		/* "The only thing that can arrive in this state is an
 		 * acknowledgment of our FIN. If our FIN is now acknowledged,
 		 * delete the TCB, enter the CLOSED state, and return." */
-		if (fin_acked(c)) {
+		if (tcp_fin_acked(c)) {
 			tcp_conn_closed(c, 0);
 			return 0;
 		}
@@ -1236,7 +824,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	case TCP_S_ESTABLISHED:
 	case TCP_S_FIN_WAIT_1:
 	case TCP_S_FIN_WAIT_2:
-		if (process_text(c, seq, data, len, now) < 0)
+		if (tcp_process_text(c, seq, data, len, now) < 0)
 			return 0;
 		break;
 	default:
@@ -1247,26 +835,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	}
 
 	/* "Eighth, check the FIN bit" */
-	if (fin) {
-		if (seq + len == c->rcv_nxt && !c->fin_rcvd) {
-			process_fin(c, now);
-		} else if (c->fin_rcvd && seq + len + 1 == c->rcv_nxt) {
-			/* a repeated FIN: acknowledge (TIME-WAIT restarts 2 MSL) */
-			c->ack_now = 1;
-			if (c->state == TCP_S_TIME_WAIT)
-				tcp_timer_set(c, TCP_T_2MSL, now + 2 * s->cfg.msl);
-		} else if (seq_gt(seq + len, c->rcv_nxt) && !c->fin_rcvd) {
-			c->ooo_fin = 1; /* FIN beyond a hole: wait for the data */
-			c->ooo_fin_seq = seq + len;
-			/* RFC 5681 4.2: "Out-of-order data segments SHOULD be
-			 * acknowledged immediately, in order to accelerate loss
-			 * recovery" - a bare FIN beyond the hole too: the
-			 * duplicate ACK tells the sender of the hole */
-			c->ack_now = 1;
-		}
-	} else if (c->ooo_fin && c->rcv_nxt == c->ooo_fin_seq && !c->fin_rcvd) {
-		process_fin(c, now);
-	}
+	tcp_fin_step(c, seq, len, fin, now);
 
 	if (c->detached)
 		return 0;
@@ -1315,9 +884,9 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		struct tcp_listener *l = tcp_listener_find(s, seg->dport);
 		if (!l)
 			return closed_input(s, from, seg);
-		int r = syncookie_open(s, l, from, seg, now, &c);
+		int r = tcp_cookie_ack_open(s, l, from, seg, now, &c);
 		if (r == 0)
-			return listen_input(s, l, from, seg, now, NULL);
+			return tcp_listen_input(s, l, from, seg, now, NULL);
 		if (r < 0)
 			return r;
 		/* the ACK of a cookie: on in SYN-RECEIVED; a TCB it does not
@@ -1342,7 +911,7 @@ int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 			tcp_log(s, TCP_LOG_DEBUG, "conn %llu: new SYN reopens from TIME-WAIT",
 				(unsigned long long)c->id);
 			tcp_conn_closed(c, 0);
-			return listen_input(s, l, from, seg, now, &old_nxt);
+			return tcp_listen_input(s, l, from, seg, now, &old_nxt);
 		}
 	}
 	/* TCP-AO (RFC 5925 7.5.2): a connection using it authenticates every

@@ -472,6 +472,45 @@ int tcp_synrate_allow(struct tcp_stack *s, const struct tcp_endpoint *from, tcp_
 /* tcp_input.c */
 int tcp_input_seg(struct tcp_stack *s, const struct tcp_endpoint *from,
 		  struct tcp_seg *seg, tcp_time_t now);
+/* What a segment proved about its sender (enum tcp_peer_proof) to
+ * callbacks.peer, before any answer is emitted. */
+void tcp_report_peer(struct tcp_stack *s, const struct tcp_endpoint *from, int proof);
+/* The options of the peer's SYN (MSS, WS, SACK-permitted, TS) into c,
+ * and the send MSS they give. */
+void tcp_syn_options(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now);
+/* The text of a SYN, queued at RCV.NXT until ESTABLISHED (3.10.7.2/3). */
+void tcp_queue_syn_text(struct tcp_conn *c, const struct tcp_seg *seg);
+
+/* tcp_passive.c: segments for a listener l (no connection took them) */
+/* RFC 9293 3.10.7.2 LISTEN; isn_above: a SYN reopening TIME-WAIT, whose
+ * ISS must lie above *isn_above (else NULL).  0 (answered or dropped),
+ * or TCP_ELIMIT / TCP_ENOMEM when no TCB could be had for a SYN. */
+int tcp_listen_input(struct tcp_stack *s, struct tcp_listener *l,
+		     const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
+		     const uint32_t *isn_above);
+/* An ACK that may return a SYN cookie (RFC 4987 3.6): 1 with *out the
+ * TCB in SYN-RECEIVED, 0 when the LISTEN rules apply, or a negative code
+ * when the segment is dropped: TCP_EINVAL (not our cookie), TCP_ELIMIT /
+ * TCP_ENOMEM (a valid cookie but no TCB now). */
+int tcp_cookie_ack_open(struct tcp_stack *s, struct tcp_listener *l,
+			const struct tcp_endpoint *from, const struct tcp_seg *seg, tcp_time_t now,
+			struct tcp_conn **out);
+
+/* tcp_reasm.c: steps seven (text) and eight (FIN) of 3.10.7.4 */
+/* Enter TIME-WAIT: 2 MSL timer, the others off, the user told. */
+void tcp_enter_time_wait(struct tcp_conn *c, tcp_time_t now);
+/* Our FIN was sent and SND.UNA is past it. */
+int tcp_fin_acked(const struct tcp_conn *c);
+/* Take the contiguous out-of-order data now at RCV.NXT into the stream. */
+void tcp_pull_ooo(struct tcp_conn *c);
+/* The FIN at RCV.NXT: advance over it, tell the user, change state. */
+void tcp_process_fin(struct tcp_conn *c, tcp_time_t now);
+/* Data [seq, seq+len) trimmed to the window, in ESTABLISHED, FIN-WAIT-1/2.
+ * 0, or -1 if the TCB was closed. */
+int tcp_process_text(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len,
+		     tcp_time_t now);
+/* Step eight for a segment's text [seq, seq+len) and (trimmed) FIN bit. */
+void tcp_fin_step(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin, tcp_time_t now);
 
 /* tcp_ring.c */
 /* An empty ring of limit lim; nothing allocated. */
