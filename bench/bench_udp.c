@@ -15,12 +15,22 @@
  *   bench_udp rr [-s SIZE] [-n COUNT]
  *       Ping-pong of SIZE-byte datagrams (default 1), COUNT (10000) round
  *       trips: RTT p50/p99/mean in microseconds.
+ *   bench_udp relay [-s SIZE] [-n COUNT] [-W]
+ *       The same ping-pong between two apps through two relay processes,
+ *       the shape of a tou round trip with no protocol work: app A -
+ *       Unix stream socket - relay A - UDP - relay B - Unix stream
+ *       socket - app B, and back.  Each relay waits in epoll_wait(2) and
+ *       moves what one socket has to the other (read + send, recv +
+ *       write: the calls toud makes per message); the apps block in
+ *       read(2), or with -W wait in poll(2) first.  Three processes per
+ *       direction: the floor of tou's architecture on this machine.
  *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -234,10 +244,98 @@ static int rr(size_t size, unsigned count)
 	return 0;
 }
 
+/* One relay: bytes from the Unix stream socket go out as one datagram,
+ * each datagram goes into the stream. */
+static void relay_run(int ufd, int sfd)
+{
+	int ep = epoll_create1(0);
+	if (ep < 0)
+		bu_die("epoll_create1");
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = ufd };
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ufd, &ev) < 0)
+		bu_die("epoll_ctl");
+	ev.data.fd = sfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
+		bu_die("epoll_ctl");
+	static char buf[65536];
+	for (;;) {
+		struct epoll_event got[2];
+		int n = epoll_wait(ep, got, 2, -1);
+		if (n < 0 && errno != EINTR)
+			_exit(2);
+		for (int i = 0; i < n; i++) {
+			int from = got[i].data.fd, to = from == ufd ? sfd : ufd;
+			ssize_t r = from == ufd ? recv(ufd, buf, sizeof buf, MSG_DONTWAIT) : read(sfd, buf, sizeof buf);
+			if (r == 0)
+				_exit(0);
+			if (r < 0)
+				continue;
+			if ((to == ufd ? send(ufd, buf, (size_t)r, 0) : write(sfd, buf, (size_t)r)) < 0)
+				_exit(2);
+		}
+	}
+}
+
+static int relay(size_t size, unsigned count, int poll_first)
+{
+	uint16_t aport, bport;
+	int afd = udp_socket(&aport), bfd = udp_socket(&bport);
+	connect_port(afd, bport);
+	connect_port(bfd, aport);
+	int sa[2], sb[2]; /* app A - relay A, app B - relay B */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sa) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sb) < 0)
+		bu_die("socketpair");
+	static char buf[65536];
+	pid_t pids[3];
+	for (int k = 0; k < 3; k++) {
+		pids[k] = fork();
+		if (pids[k] < 0)
+			bu_die("fork");
+		if (pids[k] > 0)
+			continue;
+		if (k == 0)
+			relay_run(afd, sa[1]);
+		if (k == 1)
+			relay_run(bfd, sb[1]);
+		for (;;) { /* app B: answers each message */
+			ssize_t n = read(sb[0], buf, sizeof buf);
+			if (n <= 0 || write(sb[0], buf, (size_t)n) < 0)
+				_exit(0);
+		}
+	}
+	uint64_t *rt = calloc(count, sizeof *rt);
+	memset(buf, 'p', size);
+	size_t ok = 0;
+	struct pollfd pfd = { .fd = sa[0], .events = POLLIN };
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t t = bu_now_ns();
+		if (write(sa[0], buf, size) < 0)
+			bu_die("write");
+		size_t got = 0;
+		while (got < size) {
+			if (poll_first && poll(&pfd, 1, -1) < 0)
+				bu_die("poll");
+			ssize_t n = read(sa[0], buf + got, sizeof buf - got);
+			if (n <= 0)
+				bu_die("read");
+			got += (size_t)n;
+		}
+		rt[ok++] = bu_now_ns() - t;
+	}
+	for (int k = 0; k < 3; k++)
+		kill(pids[k], SIGTERM);
+	for (int k = 0; k < 3; k++)
+		waitpid(pids[k], NULL, 0);
+	bu_print_rtts(poll_first ? "udp_relay_rr_poll" : "udp_relay_rr", rt, ok, size);
+	free(rt);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_udp bulk [-s SIZE] [-t SECONDS] [-b BATCH] [-g GSO_SEGS]\n"
-			"       bench_udp rr [-s SIZE] [-n COUNT]\n");
+			"       bench_udp rr [-s SIZE] [-n COUNT]\n"
+			"       bench_udp relay [-s SIZE] [-n COUNT] [-W]\n");
 	exit(2);
 }
 
@@ -246,23 +344,25 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	const char *mode = argv[1];
-	size_t size = strcmp(mode, "rr") == 0 ? 1 : 1472;
+	int is_rr = strcmp(mode, "rr") == 0 || strcmp(mode, "relay") == 0, poll_first = 0;
+	size_t size = is_rr ? 1 : 1472;
 	double seconds = 3;
 	unsigned batch = 64, count = 10000;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "s:t:b:n:g:")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:b:n:g:W")) != -1) {
 		switch (c) {
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 't': seconds = atof(optarg); break;
 		case 'b': batch = (unsigned)atoi(optarg); break;
 		case 'n': count = (unsigned)atoi(optarg); break;
 		case 'g': gso_segs = (unsigned)atoi(optarg); break;
+		case 'W': poll_first = 1; break;
 		default: usage();
 		}
 	}
 	if (size < 2 || size > 65507) {
-		if (!(strcmp(mode, "rr") == 0 && size == 1))
+		if (!(is_rr && size == 1))
 			usage();
 	}
 	if (batch == 0 || batch > MAXB || seconds <= 0 || count == 0 || gso_segs > 64 ||
@@ -272,6 +372,8 @@ int main(int argc, char **argv)
 		return bulk(size, seconds, batch);
 	if (strcmp(mode, "rr") == 0)
 		return rr(size, count);
+	if (strcmp(mode, "relay") == 0)
+		return relay(size, count, poll_first);
 	usage();
 	return 2;
 }

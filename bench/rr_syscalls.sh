@@ -3,6 +3,7 @@
 # round trip through tou (never part of the test run; needs strace).
 #
 #   bench/rr_syscalls.sh [-B BUILD_DIR] [-n ROUNDTRIPS] [--toud TOUD_BINARY]
+#                        [-o SECTION.KEY=VALUE]... [-W]
 #
 # Two toud daemons on 127.0.0.1 (TOUD_BINARY: another build of toud, for a
 # before/after), bench_tou rr (ping-pong over a nodelay stream, both apps in
@@ -11,19 +12,24 @@
 # per round trip, each side's calls by name and the totals; epoll_wait
 # returns are the daemons' wakeups (one loop turn each).  The setup (LISTEN,
 # CONNECT, ACCEPT) is in the counts too, a few dozen calls: negligible
-# over thousands of round trips.
+# over thousands of round trips.  -o: given to both daemons (e.g.
+# -o daemon.busy_poll=50us); -W: the apps wait in poll(2) before read(2).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
 N=5000
 TOUD=
+OPTS=()
+W=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-B) BUILD=$2; shift 2 ;;
 	-n) N=$2; shift 2 ;;
 	--toud) TOUD=$2; shift 2 ;;
-	-h | --help) sed -n '2,15p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [-B BUILD_DIR] [-n ROUNDTRIPS] [--toud TOUD_BINARY]" >&2; exit 2 ;;
+	-o) OPTS+=(-o "$2"); shift 2 ;;
+	-W) W=-W; shift ;;
+	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	*) echo "usage: $0 [-B BUILD_DIR] [-n ROUNDTRIPS] [--toud TOUD_BINARY] [-o SECTION.KEY=VALUE]... [-W]" >&2; exit 2 ;;
 	esac
 done
 TOUD=${TOUD:-$BUILD/daemon/toud}
@@ -34,14 +40,14 @@ for f in "$TOUD" "$RELAY" "$BB/bench_tou"; do
 done
 source "$SRC/bench/lib.sh"
 bench_init tou-rrsys
-start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning
+start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning "${OPTS[@]}"
 DP=("$PID_A" "$PID_B")
 for i in 0 1; do
 	strace -c -f -o "$T/d$i.strace" -p "${DP[$i]}" 2>/dev/null &
 	PIDS+=($!)
 done
 sleep 0.5 # strace attached
-strace -c -f -o "$T/app.strace" "$BB/bench_tou" rr -a "$T/A.sock" -b "$T/B.sock" \
+strace -c -f -o "$T/app.strace" "$BB/bench_tou" rr $W -a "$T/A.sock" -b "$T/B.sock" \
 	-u "127.0.0.1:$PB" -p 7300 -n "$N" >"$T/rr.out" 2>"$T/rr.err" ||
 	{ cat "$T/rr.err" >&2; exit 1; }
 sleep 0.3
@@ -57,7 +63,7 @@ per_rt() { # per_rt FILE LABEL
 		      printf "%-8s total=%.2f%s\n", l, t / n, line }' "$1"
 }
 echo "1-byte ping-pong through two toud daemons: system calls per round trip ($N round trips)"
-echo "toud: $TOUD"
+echo "toud: $TOUD ${OPTS[*]}"
 cat "$T/rr.out"
 per_rt "$T/d0.strace" "toud A"
 per_rt "$T/d1.strace" "toud B"

@@ -18,8 +18,10 @@
 #             through pipes (cat FILE | tou connect, tou listen | cat)
 #   tou/AO    bench_tou bulk between daemons sharing a TCP-AO key (RFC 5925),
 #             HMAC-SHA-1-96 and AES-128-CMAC-96, with ratios to plain tou
-#   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), tou (nodelay) with
-#             apps blocked in read(2) and waiting in poll(2) (bench_tou rr -W),
+#   RTT       1-byte ping-pong: UDP, kernel TCP (nodelay), UDP through two
+#             relay processes (bench_udp relay: tou's shape, no protocol),
+#             tou (nodelay) with apps blocked in read(2) and waiting in
+#             poll(2) (bench_tou rr -W), with [daemon] busy_poll = 50us,
 #             and through `tou connect/listen --nodelay` (bench/cli_rr.py)
 #   tou/fwd   two more daemons, a [forward] on A to a [service] on B,
 #             kernel TCP at both ends (bench_tcp bulk -c/-l), interleaved
@@ -90,6 +92,10 @@ TCP=$("$BB/bench_tcp" bulk -n "$NBYTES"); echo "$TCP"
 TCPM=$("$BB/bench_tcp" bulk -n "$NBYTES" -m 1440); echo "$TCPM"
 UDPRR=$("$BB/bench_udp" rr -n "$RTS"); echo "$UDPRR"
 TCPRR=$("$BB/bench_tcp" rr -n "$RTS"); echo "$TCPRR"
+# the shape of a tou round trip with no protocol work: app - Unix socket -
+# relay - UDP - relay - Unix socket - app (the architecture's floor)
+RELAYRR=$("$BB/bench_udp" relay -n "$RTS"); echo "$RELAYRR"
+RELAYRRW=$("$BB/bench_udp" relay -W -n "$RTS"); echo "$RELAYRRW"
 
 echo "-- tou: two toud daemons on 127.0.0.1"
 start_pair "$TOUD" "$RELAY"
@@ -135,34 +141,56 @@ echo "$CLIRR"
 # (bench_tou's CONNECT uses the key that matches the peer).
 printf 'a bench key\n' >"$T/ao.key"
 chmod 600 "$T/ao.key"
-# pair_bulk NAME TCP-PORT BENCH-ARGS [TOUD-ARGS...]: two more daemons
-# ($T/NAME{A,B}.conf if written, else no file; TOUD-ARGS added) and
-# bench_tou bulk between them (BENCH-ARGS added); prints its result line
-pair_bulk() {
-	local name=$1 port=$2 bargs=$3 ports pa pb d p conf pids=()
-	shift 3
+# pair_start NAME [TOUD-ARGS...]: two more daemons ($T/NAME{A,B}.conf if
+# written, else no file; TOUD-ARGS added), API sockets $T/NAME{A,B}.sock;
+# sets PAIR_PB (B's UDP port) and PAIR_PIDS.  pair_stop ends them.
+pair_start() {
+	local name=$1 ports pa d p conf
+	shift
 	ports=$("$RELAY" --pick-ports 2)
-	pa=$(sed -n 1p <<<"$ports") pb=$(sed -n 2p <<<"$ports")
+	pa=$(sed -n 1p <<<"$ports") PAIR_PB=$(sed -n 2p <<<"$ports")
+	PAIR_PIDS=()
 	for d in A B; do
 		p=$pa
-		if [ $d = B ]; then p=$pb; fi
+		if [ $d = B ]; then p=$PAIR_PB; fi
 		conf=/dev/null
 		if [ -f "$T/$name$d.conf" ]; then conf=$T/$name$d.conf; fi
 		"$TOUD" -c "$conf" -o "daemon.udp=127.0.0.1:$p" -o "daemon.socket=$T/$name$d.sock" \
 			-o daemon.log_level=notice "$@" 2>"$T/$name$d.log" &
 		PIDS+=($!)
-		pids+=($!)
+		PAIR_PIDS+=($!)
 	done
 	for i in $(seq 100); do
 		[ -S "$T/${name}A.sock" ] && [ -S "$T/${name}B.sock" ] && break
 		sleep 0.1
 	done
+}
+pair_stop() { # pair_stop NAME
+	kill "${PAIR_PIDS[@]}" 2>/dev/null || true
+	wait "${PAIR_PIDS[@]}" 2>/dev/null || true
+	rm -f "$T/${1}A.sock" "$T/${1}B.sock"
+}
+# pair_bulk NAME TCP-PORT BENCH-ARGS [TOUD-ARGS...]: bench_tou bulk
+# between two more daemons (pair_start; BENCH-ARGS added); prints its
+# result line
+pair_bulk() {
+	local name=$1 port=$2 bargs=$3
+	shift 3
+	pair_start "$name" "$@"
 	# shellcheck disable=SC2086 # BENCH-ARGS are words
-	"$BB/bench_tou" bulk -a "$T/${name}A.sock" -b "$T/${name}B.sock" -u "127.0.0.1:$pb" -p "$port" $bargs \
-		-n "$NBYTES" -P "${pids[0]},${pids[1]}" 2>"$T/$name.err" || { cat "$T/$name.err" >&2; exit 1; }
-	kill "${pids[@]}" 2>/dev/null || true
-	wait "${pids[@]}" 2>/dev/null || true
-	rm -f "$T/${name}A.sock" "$T/${name}B.sock"
+	"$BB/bench_tou" bulk -a "$T/${name}A.sock" -b "$T/${name}B.sock" -u "127.0.0.1:$PAIR_PB" -p "$port" $bargs \
+		-n "$NBYTES" -P "${PAIR_PIDS[0]},${PAIR_PIDS[1]}" 2>"$T/$name.err" || { cat "$T/$name.err" >&2; exit 1; }
+	pair_stop "$name"
+}
+# pair_rr NAME TCP-PORT BENCH-ARGS [TOUD-ARGS...]: bench_tou rr, the same way
+pair_rr() {
+	local name=$1 port=$2 bargs=$3
+	shift 3
+	pair_start "$name" "$@"
+	# shellcheck disable=SC2086 # BENCH-ARGS are words
+	"$BB/bench_tou" rr -a "$T/${name}A.sock" -b "$T/${name}B.sock" -u "127.0.0.1:$PAIR_PB" -p "$port" $bargs \
+		-n "$RTS" 2>"$T/$name.err" || { cat "$T/$name.err" >&2; exit 1; }
+	pair_stop "$name"
 }
 ao_bulk() { # ao_bulk ALGORITHM TCP-PORT: prints bench_tou's result line
 	local d
@@ -178,7 +206,10 @@ AOCMAC=$(ao_bulk aes-128-cmac-96 7004 | sed 's/^/ao-aes-128-cmac-96 /'); echo "$
 # mss_loopback = 65487 (64 KiB, as the kernel's TCP on loopback; off by
 # default) against the default row's 1452 (hold that one against "kernel
 # TCP, MSS 1440").
-MSS64=$(pair_bulk m64 7008 "" -o tcp.mss_loopback=65487 | sed 's/^/mss-loopback /'); echo "$MSS64"
+MSS64=$(pair_bulk m64 7020 "" -o tcp.mss_loopback=65487 | sed 's/^/mss-loopback /'); echo "$MSS64"
+# [daemon] busy_poll: two more daemons that poll 50 us after each exchange
+BPRR=$(pair_rr bp 7008 "" -o daemon.busy_poll=50us | sed 's/^/busy_poll=50us /'); echo "$BPRR"
+BPRRW=$(pair_rr bpw 7009 -W -o daemon.busy_poll=50us | sed 's/^/busy_poll=50us /'); echo "$BPRRW"
 
 # The forwarded path: kernel TCP -> [forward] on FA -> tou -> [service] on
 # FB -> kernel TCP, measured by the kernel baseline's own program with -c
@@ -268,8 +299,12 @@ printf "%-38s %10s %10s %10s %8s\n" "" "p50" "p99" "mean" "/kTCP"
 rrow() { printf "%-38s %10s %10s %10s %8s\n" "$1" "$(kv "$2" rtt_us_p50)" "$(kv "$2" rtt_us_p99)" "$(kv "$2" rtt_us_mean)" "$(ratio "$(kv "$2" rtt_us_p50)" "$(kv "$TCPRR" rtt_us_p50)")"; }
 rrow "raw UDP" "$UDPRR"
 rrow "kernel TCP (nodelay)" "$TCPRR"
+rrow "UDP via 2 relays (floor)" "$RELAYRR"
+rrow "UDP via 2 relays, poll before read" "$RELAYRRW"
 rrow "tou (nodelay, via API)" "$TOURR"
 rrow "tou (nodelay, API, poll before read)" "$TOURRW"
+rrow "tou (API, busy_poll = 50us)" "$BPRR"
+rrow "tou (API, busy_poll = 50us, poll)" "$BPRRW"
 rrow "tou (nodelay, CLI, python app)" "$CLIRR"
 
 echo

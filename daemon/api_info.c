@@ -304,6 +304,7 @@ void do_stats(struct client *cl)
 	struct udp_counters uc = { 0 };
 	struct udp_err_counters ue = { 0 };
 	struct udp_route_counters rc = { 0 };
+	uint64_t busy[3] = { 0 };
 	uint64_t requests = 0, errors = 0;
 	unsigned ends = 0;
 	struct sbuf per;
@@ -318,6 +319,9 @@ void do_stats(struct client *cl)
 		udp_counters_add(sh->udp, &u1, &e1);
 		udp_counters_add(sh->udp, &uc, &ue);
 		udp_route_counters_add(sh->route, &rc);
+		busy[0] += sh->busy_windows;
+		busy[1] += sh->busy_polls;
+		busy[2] += sh->busy_hits;
 		requests += sh->api->requests;
 		errors += sh->api->errors;
 		ends += sh->api->n_ends;
@@ -348,6 +352,9 @@ void do_stats(struct client *cl)
 		  "\"ended_kept\":%u},",
 		  u, rt, requests, errors, a->clients_refused, a->refused_uid, a->refused_reserve, a->n_req,
 		  usage_total(d->usage), ends);
+	sb_printf(&b, "\"busy_poll\":{\"us\":%" PRIu64 ",\"windows\":%" PRIu64 ",\"polls\":%" PRIu64
+		  ",\"hits\":%" PRIu64 "},",
+		  d->cfg.busy_poll, busy[0], busy[1], busy[2]);
 	forward_stats_json(d->fwd, &b);
 	sb_printf(&b, ",\"shards\":[%s]}", per.p ? per.p : "");
 	sb_free(&per);

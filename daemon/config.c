@@ -42,6 +42,7 @@ static const struct key keys[] = {
 	{ "daemon", "user", K_STR, F(user), 0, 0 },
 	{ "daemon", "syslog", K_BOOL, F(syslog), 0, 1 },
 	{ "daemon", "threads", K_THREADS, F(threads), 1, TOUD_MAX_THREADS },
+	{ "daemon", "busy_poll", K_DUR, F(busy_poll), 0, TOUD_MAX_BUSY_POLL },
 	{ "daemon", "udp_receive_buffer", K_SIZE, F(udp_receive_buffer), 65536, 1u << 30 },
 
 	/* RFC 879 / 9293 3.7.1: the MSS must leave room for 20+20 byte headers

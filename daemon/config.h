@@ -21,6 +21,7 @@
 /* [tcp] mss, mss_loopback at most: a 65535-octet IPv4 datagram less the
  * IP, UDP and TCP headers (20 + 8 + 20) */
 #define TOUD_MSS_MAX 65487u
+#define TOUD_MAX_BUSY_POLL 10000          /* [daemon] busy_poll: 10 ms at most (us) */
 
 struct toud_config {
 	/* [daemon] */
@@ -37,6 +38,7 @@ struct toud_config {
 	char user[64];                    /* "" = keep the user toud started as */
 	int syslog;                       /* log to syslog(3) instead of stderr */
 	unsigned threads;                 /* engine shards; 0 = auto (one per CPU) */
+	uint64_t busy_poll;               /* us the loop polls without sleeping after moving a datagram; 0 = off */
 	/* [tcp] */
 	struct tcp_config tcp;
 	/* [limits] */

@@ -3,6 +3,7 @@
  * per-turn order, and the engine's callbacks (emit -> udp.c, events ->
  * their owners, log lines -> log.c).
  */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,12 @@ struct loop {
 	tcp_time_t timer_due;           /* what it is armed for */
 	uv_prepare_t prep;
 	uv_check_t check;
+	/* [daemon] busy_poll: while active, the loop polls without sleeping */
+	uv_idle_t busy;
+	uint64_t busy_us;               /* the window; 0 = never */
+	uint64_t busy_until;            /* toud_now() at which polling stops */
+	uint64_t moved;                 /* datagrams in + out at the last turn */
+	int busy_on;                    /* busy is started */
 	int handles_open;
 	/* the engine log's rate limit */
 	uint64_t log_window;
@@ -148,6 +155,49 @@ static void on_datagram(void *arg, const struct tcp_endpoint *from, const uint8_
 
 /* ---- the turn ---- */
 
+/* [daemon] busy_poll (docs/DESIGN.md section 5.1): while the idle handle
+ * is active libuv polls for I/O with a zero timeout, so the loop turns
+ * without sleeping - a datagram or an app's bytes that arrive meanwhile
+ * need no wakeup of the daemon.  The window ends busy_us after the last
+ * turn that moved a datagram; then the loop sleeps in epoll again. */
+static void on_busy(uv_idle_t *h)
+{
+	struct shard *sh = h->data;
+	struct loop *l = sh->drv;
+	if (toud_now() >= l->busy_until) {
+		uv_idle_stop(h);
+		l->busy_on = 0;
+		return;
+	}
+	sh->busy_polls++;
+	/* as the kernel's own busy polling stops when another task needs the
+	 * CPU (need_resched): a runnable task sharing this core - the app
+	 * that will answer - runs first */
+	sched_yield();
+}
+
+/* After a turn: did it move a datagram (in or out)?  Then (re)open the
+ * window. */
+static void busy_after_turn(struct shard *sh)
+{
+	struct loop *l = sh->drv;
+	struct udp_counters c = { 0 };
+	struct udp_err_counters e = { 0 };
+	udp_counters_add(sh->udp, &c, &e);
+	uint64_t moved = c.rx_datagrams + c.tx_datagrams;
+	if (moved == l->moved)
+		return;
+	l->moved = moved;
+	l->busy_until = toud_now() + l->busy_us;
+	if (l->busy_on) {
+		sh->busy_hits++; /* found by polling, not by a wakeup */
+		return;
+	}
+	sh->busy_windows++;
+	l->busy_on = 1;
+	uv_idle_start(&l->busy, on_busy);
+}
+
 static void on_timer(uv_timer_t *t)
 {
 	struct shard *sh = t->data;
@@ -175,6 +225,8 @@ void loop_turn(struct shard *sh)
 		pcap_flush(sh->d->pcap);
 	if (!sh->stack || !l->handles_open)
 		return;
+	if (l->busy_us && sh->udp)
+		busy_after_turn(sh);
 	tcp_time_t due = tcp_next_deadline(sh->stack);
 	if (due == l->timer_due)
 		return;
@@ -250,7 +302,9 @@ static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed
 	uv_timer_init(sh->loop, &l->timer);
 	uv_prepare_init(sh->loop, &l->prep);
 	uv_check_init(sh->loop, &l->check);
-	l->timer.data = l->prep.data = l->check.data = sh;
+	uv_idle_init(sh->loop, &l->busy);
+	l->busy_us = d->cfg.busy_poll;
+	l->timer.data = l->prep.data = l->check.data = l->busy.data = sh;
 	uv_prepare_start(&l->prep, on_prepare);
 	uv_check_start(&l->check, on_check);
 	l->handles_open = 1;
@@ -299,6 +353,7 @@ static void shard_stop(struct shard *sh)
 	uv_close((uv_handle_t *)&l->timer, NULL);
 	uv_close((uv_handle_t *)&l->prep, NULL);
 	uv_close((uv_handle_t *)&l->check, NULL);
+	uv_close((uv_handle_t *)&l->busy, NULL);
 }
 
 int loop_threads_start(struct toud *d)

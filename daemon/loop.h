@@ -12,6 +12,8 @@
  *   4. flush    udp_flush(): every segment queued by 1-3 leaves in as
  *               few sendmmsg(2) calls as it can; the pcap file is flushed
  *   5. re-arm   the uv_timer at tcp_next_deadline()
+ *   6. busy     with [daemon] busy_poll, a turn that moved a datagram
+ *               keeps the loop polling without sleeping for that long
  *
  * Steps 3-5 are loop_turn(), run from a uv_check (after I/O) and a
  * uv_prepare (before the loop blocks), after the timer, and by main.c after

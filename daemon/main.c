@@ -75,7 +75,7 @@ static const char usage_text[] =
 "Configuration (INI; every key with its default and unit in toud(8) and in the\n"
 "commented " TOUD_DEFAULT_CONFIG "):\n"
 "  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
-"            privileged_ports, pcap, user, syslog, threads,\n"
+"            privileged_ports, pcap, user, syslog, threads, busy_poll,\n"
 "            udp_receive_buffer\n"
 "  [tcp]     mss, mss_loopback, send_buffer, recv_buffer, recv_buffer_auto,\n"
 "            rto_initial, rto_min, rto_max, msl, syn_retries, retries,\n"
@@ -101,9 +101,9 @@ static const char usage_text[] =
 "                   added, changed and removed (a removed one stops\n"
 "                   listening, its live connections go on until they end;\n"
 "                   the others are not touched); changes of udp, socket,\n"
-"                   socket_mode, socket_group, pcap, user, syslog and threads\n"
-"                   need a restart.  A bad file is refused and the running\n"
-"                   configuration kept.\n"
+"                   socket_mode, socket_group, pcap, user, syslog, threads,\n"
+"                   busy_poll and udp_receive_buffer need a restart.  A bad\n"
+"                   file is refused and the running configuration kept.\n"
 "\n"
 "systemd: Type=notify (READY=1, STATUS=, RELOADING=1, STOPPING=1, WATCHDOG=1 at\n"
 "half of WatchdogSec).  Socket activation: a passed AF_UNIX stream socket is\n"
@@ -288,7 +288,7 @@ static void dump_line(void *arg, const char *line)
 static int restart_only(const char *section, const char *line)
 {
 	static const char *const keys[] = { "udp ", "socket ", "socket_mode ", "socket_group ", "pcap ",
-					    "user ", "syslog ", "threads ",
+					    "user ", "syslog ", "threads ", "busy_poll ",
 					    "udp_receive_buffer " };
 	if (strcmp(section, "[daemon]") != 0)
 		return 0;

@@ -80,6 +80,10 @@ struct shard {
 	struct shard_job *jobs, **jobs_tail;
 	/* datagrams that reached the wrong shard (no BPF steering) */
 	uint64_t handed_on, handed_in, handoff_dropped;
+	/* [daemon] busy_poll (loop.c): windows opened (a turn moved a
+	 * datagram), loop iterations run without sleeping inside them, turns
+	 * that moved a datagram found by polling (no wakeup needed) */
+	uint64_t busy_windows, busy_polls, busy_hits;
 };
 
 struct toud {

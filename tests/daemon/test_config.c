@@ -114,6 +114,16 @@ TT_TEST(keys_and_values)
 	TT_EQ(c.log_level, LOG_LVL_DEBUG);
 	TT_EQ(config_set(&c, "limits", "request_timeout", "2s", err, sizeof err), 0);
 	TT_EQ(c.request_timeout, 2000000);
+	TT_EQ(c.busy_poll, 0); /* off by default: an idle daemon never spins */
+	TT_EQ(config_set(&c, "daemon", "busy_poll", "50us", err, sizeof err), 0);
+	TT_EQ(c.busy_poll, 50);
+	TT_EQ(config_set(&c, "daemon", "busy_poll", "10ms", err, sizeof err), 0);
+	TT_EQ(c.busy_poll, TOUD_MAX_BUSY_POLL);
+	/* a bare number is seconds: 50 s of spinning is refused, not taken */
+	TT_EQ(config_set(&c, "daemon", "busy_poll", "50", err, sizeof err), -1);
+	TT_ASSERT(strstr(err, "out of range") != NULL);
+	TT_EQ(config_set(&c, "daemon", "busy_poll", "0", err, sizeof err), 0);
+	TT_EQ(c.busy_poll, 0);
 
 	TT_EQ(config_set(&c, "tcp", "mss", "100", err, sizeof err), -1);
 	TT_ASSERT(strstr(err, "out of range") != NULL);

@@ -13,7 +13,9 @@ set -euo pipefail
 source "${TOU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/integration/impair_lib.bash"
 
 RELAY_ARGS=(--seed 51 --delay 20)
-start_pair
+# Receive buffers far smaller than the 3 MB of step 1, so that a listener
+# that does not read keeps A's data (and A's FIN behind it) queued at A.
+start_pair -o tcp.recv_buffer=256K
 
 step "A in FIN-WAIT-1 with 3 MB queued, then B's FIN"
 make_file "$T/c1.up" 3000000
@@ -22,22 +24,22 @@ mkfifo "$T/c1.fifo"
 LP=$!
 BG_PIDS+=("$LP")
 exec 7<>"$T/c1.fifo"
-ok=0
-for ((i = 0; i < 50; i++)); do
-	"$TOU" -s "$SA" connect "127.0.0.1:$RP" 5401 <"$T/c1.up" >"$T/c1.down.out" \
-		2>"$T/c1.connect.err" 7>&- &
-	CPID=$!
-	BG_PIDS+=("$CPID")
-	# A's CLI sends its stdin and closes at once: FIN-WAIT-1, data queued
-	if wait_until 100 0.05 sh -c "\"$TOU\" -s \"$SA\" status | grep -q FIN-WAIT-1"; then
-		ok=1
-		break
-	fi
-	wait_pid "$CPID" 10
-	[ "$WAIT_RC" -eq 4 ] || fail "connect exit $WAIT_RC: $(cat "$T/c1.connect.err")"
-done
-[ $ok -eq 1 ] || fail "A never reached FIN-WAIT-1"
-exec 7>&- # B's stdin EOF: B sends its FIN while A's data is in flight
+wait_until 100 0.1 sh -c "\"$TOU\" -s \"$SB\" status | grep -q LISTEN" ||
+	fail "B's listener did not appear"
+# The listener stops reading: B's window closes once its buffers are full,
+# so A's CLI, which writes its whole stdin and then closes, leaves A in
+# FIN-WAIT-1 with most of the data still queued -- however slow the machine.
+kill -STOP "$LP"
+"$TOU" -s "$SA" connect "127.0.0.1:$RP" 5401 <"$T/c1.up" >"$T/c1.down.out" \
+	2>"$T/c1.connect.err" 7>&- &
+CPID=$!
+BG_PIDS+=("$CPID")
+if ! wait_until 300 0.1 sh -c "\"$TOU\" -s \"$SA\" status | grep -q FIN-WAIT-1"; then
+	kill -CONT "$LP"
+	fail "A never reached FIN-WAIT-1: $("$TOU" -s "$SA" status 2>&1)"
+fi
+exec 7>&- # B's stdin EOF: B sends its FIN while A's data is still queued
+kill -CONT "$LP"
 wait_pid "$CPID" 600
 CONN_RC=$WAIT_RC
 wait_pid "$LP" 600
