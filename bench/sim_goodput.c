@@ -10,8 +10,9 @@
  * Goodput counts bytes the receiving application read and verified, over
  * a measurement window that starts after a warm-up.
  *
- * Usage: sim_goodput [newreno|cubic|both] [seconds]   (default: both, 30)
- *        sim_goodput trace newreno|cubic LOSS RTT_MS SECONDS [old]   (time series;
+ * Usage: sim_goodput [newreno|cubic|both|bbr|all] [seconds]   (default: both, 30;
+ *                    bbr: BBR next to CUBIC; all: the three tables)
+ *        sim_goodput trace newreno|cubic|bbr LOSS RTT_MS SECONDS [old]   (time series;
  *                    old: loss_detection = rfc6675, hystart = no)
  * Deterministic: same output for the same build.
  */
@@ -136,13 +137,47 @@ static void table(int cc, const char *name, double seconds)
 	}
 }
 
+/* The model-based BBR (draft-ietf-ccwg-bbr) next to the loss-based CUBIC,
+ * both with the engine's defaults otherwise (RACK-TLP; HyStart++ for
+ * CUBIC); bbr/cubic is the ratio of goodputs. */
+static void table_bbr(double seconds)
+{
+	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
+	static const unsigned rtts_ms[] = { 1, 20, 100 };
+	printf("\nBBR (draft-ietf-ccwg-bbr) and CUBIC, 100 Mbit/s bottleneck, queue BDP+64KiB, "
+	       "%.0f s measured after warm-up\n", seconds);
+	printf("| loss  | RTT    | Mathis Mbit/s | cubic Mbit/s | cubic/Mathis | bbr Mbit/s | bbr/Mathis | bbr rtx | bbr/cubic |\n");
+	printf("|-------|--------|---------------|--------------|--------------|------------|------------|---------|-----------|\n");
+	for (unsigned li = 0; li < sizeof losses / sizeof losses[0]; li++) {
+		for (unsigned ri = 0; ri < sizeof rtts_ms / sizeof rtts_ms[0]; ri++) {
+			struct cell u = run_cell(TCP_CC_CUBIC, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_NEW);
+			struct cell b = run_cell(TCP_CC_BBR, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_NEW);
+			char mathis[32], ru[32], rb[32];
+			if (isinf(b.mathis_bps))
+				snprintf(mathis, sizeof mathis, "inf");
+			else
+				snprintf(mathis, sizeof mathis, "%.2f", b.mathis_bps / 1e6);
+			ratio_str(ru, sizeof ru, &u);
+			ratio_str(rb, sizeof rb, &b);
+			printf("| %4.0f%% | %3u ms | %13s | %12.2f | %12s | %10.2f | %10s | %7llu | %9.2f |%s\n",
+			       losses[li] * 100, rtts_ms[ri], mathis, u.goodput_bps / 1e6, ru,
+			       b.goodput_bps / 1e6, rb, (unsigned long long)b.retransmits,
+			       u.goodput_bps > 0 ? b.goodput_bps / u.goodput_bps : 0.0,
+			       u.ok && b.ok ? "" : " (error)");
+			fflush(stdout);
+		}
+	}
+}
+
 /* `sim_goodput trace CC LOSS RTT_MS SECONDS`: one run, cwnd and goodput
  * every RTT-ish interval (at least 10 ms), for looking at the dynamics. */
 static int trace_run(int argc, char **argv)
 {
 	if (argc < 6)
 		return 2;
-	int cc = !strcmp(argv[2], "newreno") ? TCP_CC_NEWRENO : TCP_CC_CUBIC;
+	int cc = !strcmp(argv[2], "newreno") ? TCP_CC_NEWRENO
+		 : !strcmp(argv[2], "bbr")   ? TCP_CC_BBR
+					     : TCP_CC_CUBIC;
 	double loss = atof(argv[3]);
 	tcp_time_t rtt = TCP_MS(atoi(argv[4]));
 	double seconds = atof(argv[5]);
@@ -169,29 +204,33 @@ static int trace_run(int argc, char **argv)
 		return 1;
 	tcp_time_t t0 = S.now, step = rtt > TCP_MS(10) ? rtt : TCP_MS(10);
 	uint64_t last_rx = 0;
-	printf("# t_s cwnd_segs ssthresh_segs srtt_ms rto_ms retransmits goodput_mbps qdrops\n");
+	printf("# t_s cwnd_segs ssthresh_segs srtt_ms rto_ms retransmits goodput_mbps qdrops"
+	       " [pacing_mbps model_bw_mbps state]\n");
 	for (tcp_time_t t = step; t <= (tcp_time_t)(seconds * 1e6); t += step) {
 		sim_run(&S, t0 + t, UINT64_MAX);
 		struct tcp_conn_info ci;
 		if (!S.app[0][0].c || tcp_conn_info(S.app[0][0].c, &ci) != 0)
 			break;
 		double mss = ci.mss ? ci.mss : 1440;
-		printf("%.3f %.1f %.1f %.2f %.1f %llu %.2f %llu\n", (double)t / 1e6, ci.cwnd / mss,
+		printf("%.3f %.1f %.1f %.2f %.1f %llu %.2f %llu%s", (double)t / 1e6, ci.cwnd / mss,
 		       ci.ssthresh == UINT32_MAX ? -1.0 : ci.ssthresh / mss, (double)ci.srtt / 1e3,
 		       (double)ci.rto / 1e3, (unsigned long long)ci.retransmits,
 		       (double)(S.app[0][1].rx_done - last_rx) * 8 / ((double)step / 1e6) / 1e6,
-		       (unsigned long long)S.node[0].out.st.lost_queue);
+		       (unsigned long long)S.node[0].out.st.lost_queue, ci.pacing_rate ? "" : "\n");
+		if (ci.pacing_rate)
+			printf("  %.2f %.2f %s\n", (double)ci.pacing_rate * 8 / 1e6,
+			       (double)ci.model_bw * 8 / 1e6, ci.cc_state);
 		last_rx = S.app[0][1].rx_done;
 	}
 	/* the sender's loss recovery in numbers */
 	struct tcp_stats st;
 	tcp_get_stats(S.node[0].stack, &st);
 	printf("# Timeouts %llu FastRetransmits %llu RackLost %llu TlpProbes %llu "
-	       "TlpRecoveries %llu HystartCss %llu RetransSegs %llu\n",
+	       "TlpRecoveries %llu HystartCss %llu RetransSegs %llu PacingDelays %llu\n",
 	       (unsigned long long)st.Timeouts, (unsigned long long)st.FastRetransmits,
 	       (unsigned long long)st.RackLost, (unsigned long long)st.TlpProbes,
 	       (unsigned long long)st.TlpRecoveries, (unsigned long long)st.HystartCss,
-	       (unsigned long long)st.RetransSegs);
+	       (unsigned long long)st.RetransSegs, (unsigned long long)st.PacingDelays);
 	sim_free(&S);
 	return 0;
 }
@@ -203,12 +242,14 @@ int main(int argc, char **argv)
 	const char *which = argc > 1 ? argv[1] : "both";
 	double seconds = argc > 2 ? atof(argv[2]) : 30;
 	if (!(seconds > 0)) {
-		fprintf(stderr, "usage: %s [newreno|cubic|both] [seconds]\n", argv[0]);
+		fprintf(stderr, "usage: %s [newreno|cubic|both|bbr|all] [seconds]\n", argv[0]);
 		return 2;
 	}
-	if (!strcmp(which, "cubic") || !strcmp(which, "both"))
+	if (!strcmp(which, "cubic") || !strcmp(which, "both") || !strcmp(which, "all"))
 		table(TCP_CC_CUBIC, "CUBIC (RFC 9438)", seconds);
-	if (!strcmp(which, "newreno") || !strcmp(which, "both"))
+	if (!strcmp(which, "newreno") || !strcmp(which, "both") || !strcmp(which, "all"))
 		table(TCP_CC_NEWRENO, "NewReno (RFC 5681/6582)", seconds);
+	if (!strcmp(which, "bbr") || !strcmp(which, "all"))
+		table_bbr(seconds);
 	return 0;
 }

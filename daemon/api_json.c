@@ -98,6 +98,12 @@ void json_conn(struct sbuf *b, const struct tcp_conn_info *i, long long uid, con
 		  i->rcv_buf_limit);
 	if (i->pmtu)
 		sb_printf(b, ",\"pmtu\":%" PRIu32, i->pmtu);
+	if (i->pacing_rate) {
+		sb_printf(b, ",\"pacing_rate\":%" PRIu64 ",\"model_bw\":%" PRIu64
+			  ",\"model_min_rtt_us\":%" PRIu64 ",\"cc_state\":",
+			  i->pacing_rate, i->model_bw, (uint64_t)i->model_min_rtt);
+		sb_json_str(b, i->cc_state);
+	}
 	if (i->error_kind) {
 		char t[160];
 		conn_error_text(i, t, sizeof t);
@@ -144,6 +150,7 @@ void json_tcp_stats(struct sbuf *b, const struct tcp_stats *s)
 	S(KeepAlives); S(AckSkippedPaws); S(AckSkippedSeq); S(AckSkippedChallenge);
 	S(AckSkippedTimeWait);
 	S(RackLost); S(TlpProbes); S(TlpRecoveries); S(HystartCss);
+	S(PacingDelays);
 	S(IcmpIn); S(IcmpAborts); S(IcmpSoft); S(IcmpMssLowered); S(IcmpIgnored);
 	S(DropAoMissing); S(DropAoNoKey); S(DropAoBadMac); S(AoKeyChanges);
 	S(DropListenDenied);

@@ -125,6 +125,19 @@ static int eq_nocase(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+const char *config_cc_name(enum tcp_cc_algo cc)
+{
+	switch (cc) {
+	case TCP_CC_NEWRENO:
+		return "newreno";
+	case TCP_CC_BBR:
+		return "bbr";
+	case TCP_CC_CUBIC:
+		break;
+	}
+	return "cubic";
+}
+
 int config_parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = { "yes", "true", "on", "1" };
@@ -416,8 +429,10 @@ int config_set(struct toud_config *c, const char *section, const char *name,
 			*(enum tcp_cc_algo *)field = TCP_CC_CUBIC;
 		else if (eq_nocase(value, "newreno") || eq_nocase(value, "reno"))
 			*(enum tcp_cc_algo *)field = TCP_CC_NEWRENO;
+		else if (eq_nocase(value, "bbr"))
+			*(enum tcp_cc_algo *)field = TCP_CC_BBR;
 		else {
-			snprintf(err, errlen, "%s: \"%s\" is not one of cubic, newreno", name, value);
+			snprintf(err, errlen, "%s: \"%s\" is not one of cubic, newreno, bbr", name, value);
 			return -1;
 		}
 		return 0;
@@ -607,7 +622,7 @@ void config_dump(const struct toud_config *c, void (*out)(void *arg, const char 
 			break;
 		case K_CC:
 			snprintf(line, sizeof line, "%s = %s", k->name,
-				 *(const enum tcp_cc_algo *)field == TCP_CC_NEWRENO ? "newreno" : "cubic");
+				 config_cc_name(*(const enum tcp_cc_algo *)field));
 			break;
 		case K_LOSS:
 			snprintf(line, sizeof line, "%s = %s", k->name,

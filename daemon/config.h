@@ -79,6 +79,7 @@ int config_set(struct toud_config *c, const char *section, const char *key,
 int config_parse_size(const char *s, uint64_t *out);      /* 4M, 64K, 1G, 1500 */
 int config_parse_duration(const char *s, uint64_t *us);   /* 200ms, 1s, 2m, 2h, 500us; bare = s */
 int config_parse_bool(const char *s, int *out);           /* yes/no/true/false/on/off/1/0 */
+const char *config_cc_name(enum tcp_cc_algo cc);          /* "cubic", "newreno", "bbr" */
 int config_parse_udp_list(const char *s, struct sockaddr_storage *addrs, int max, int *n,
 			  char *err, size_t errlen);
 

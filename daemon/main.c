@@ -590,7 +590,7 @@ int main(int argc, char **argv)
 	udp_describe(d->shards[0].udp, udp, sizeof udp);
 	log_notice("toud %s started: udp %s, api %s, congestion %s, pid %d", TOU_VERSION, udp,
 		   d->api_fd >= 0 ? "(socket-activated)" : d->cfg.socket,
-		   d->cfg.tcp.cc == TCP_CC_NEWRENO ? "newreno" : "cubic", (int)getpid());
+		   config_cc_name(d->cfg.tcp.cc), (int)getpid());
 	char status[700];
 	snprintf(status, sizeof status, "udp %s, api %s", udp, d->cfg.socket);
 	notify_ready(status);

@@ -183,7 +183,7 @@ enum tcp_peer_proof { TCP_PEER_ACCEPTED = 1, TCP_PEER_UNPROVEN = 2 };
  * ====================================================================== */
 
 /* Congestion control algorithms (tcp_cc.h has the interface). */
-enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1 };
+enum tcp_cc_algo { TCP_CC_CUBIC = 0, TCP_CC_NEWRENO = 1, TCP_CC_BBR = 2 };
 /* Loss detection of connections with SACK (without SACK: RFC 5681/6582
  * duplicate ACKs either way): RFC 8985 RACK-TLP (time-based marks, tail
  * loss probes, lost retransmissions found without an RTO) or RFC 6675's
@@ -612,6 +612,12 @@ struct tcp_conn_info {
 	                                needed" / "packet too big", 0 = none */
 	uint8_t ao;                  /* TCP-AO in use */
 	uint8_t ao_send_id, ao_recv_id; /* current_key's SendID, rnext_key's RecvID */
+	/* a paced (model-based) congestion control, BBR (draft-ietf-ccwg-bbr):
+	 * the pacing rate (0: not paced), the model's bandwidth (BBR.bw) and
+	 * minimum RTT (BBR.min_rtt, 0: none yet), the state ("" otherwise) */
+	uint64_t pacing_rate, model_bw;  /* bytes per second */
+	tcp_time_t model_min_rtt;        /* microseconds */
+	char cc_state[16];
 };
 /* Fills *out.  Returns 0, or TCP_EINVAL when c or out is NULL. */
 int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *out);
@@ -657,6 +663,9 @@ struct tcp_stats {
 	 * that repaired a loss (a congestion response without recovery).
 	 * RFC 9406: slow starts HyStart++ left for CSS on a rising RTT. */
 	uint64_t RackLost, TlpProbes, TlpRecoveries, HystartCss;
+	/* draft-ietf-ccwg-bbr 5.6.2: times new data waited for its pacing
+	 * departure time (cc bbr) */
+	uint64_t PacingDelays;
 	/* ACKs not sent in answer to unacceptable segments because the
 	 * connection answered one less than cfg.invalid_ratelimit ago (the
 	 * names of Linux's TCPACKSkipped* counters): PAWS failures,

@@ -3,7 +3,7 @@
  * recovery-window helpers shared by every algorithm.
  *
  * The algorithms themselves are in tcp_cc_newreno.c (RFC 5681 + RFC 6582)
- * and tcp_cc_cubic.c (RFC 9438).
+ * tcp_cc_cubic.c (RFC 9438) and tcp_cc_bbr.c (draft-ietf-ccwg-bbr).
  */
 #include <string.h>
 
@@ -28,6 +28,8 @@ const struct tcp_cc_ops *tcp_cc_find(enum tcp_cc_algo algo)
 		return &tcp_cc_cubic;
 	case TCP_CC_NEWRENO:
 		return &tcp_cc_newreno;
+	case TCP_CC_BBR:
+		return &tcp_cc_bbr;
 	}
 	return NULL;
 }

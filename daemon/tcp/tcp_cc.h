@@ -4,7 +4,10 @@
  * struct tcp_cc per connection and calls the hooks; the algorithm only
  * changes cwnd and ssthresh.  All sizes in bytes, times in microseconds.
  *
- * Algorithms: RFC 5681 + RFC 6582 NewReno, RFC 9438 CUBIC (default).
+ * Algorithms: RFC 5681 + RFC 6582 NewReno, RFC 9438 CUBIC (default), and
+ * the model-based BBR (draft-ietf-ccwg-bbr), which also sets a pacing rate
+ * the engine enforces on new data (tcp_output.c) and takes delivery-rate
+ * samples (tcp_rate.h) instead of on_ack.
  */
 #ifndef TOU_TCP_CC_H
 #define TOU_TCP_CC_H
@@ -12,6 +15,8 @@
 #include <stdint.h>
 #include "tcp.h"
 #include "tcp_hystart.h"
+#include "tcp_rate.h"
+#include "tcp_cc_bbr.h"
 
 struct tcp_cc;
 
@@ -32,6 +37,21 @@ struct tcp_cc_ops {
 	/* RFC 5681 4.1 restart after idle: called when sending after an idle
 	 * period longer than rto. */
 	void (*on_idle_restart)(struct tcp_cc *cc, tcp_time_t now);
+	/* --- optional, for model-based algorithms (NULL otherwise) --- */
+	/* Sending resumes with nothing in flight (draft-ietf-ccwg-bbr 5.2.2
+	 * "Before transmitting ... check for the case where the flow is
+	 * restarting from idle"). */
+	void (*on_restart)(struct tcp_cc *cc, tcp_time_t now);
+	/* Every ACK that delivered data or on which data was marked lost: the
+	 * rate sample cc->rs is complete, cc->rate and cc->inflight are
+	 * current (draft-ietf-ccwg-bbr 5.2.3 BBRUpdateOnACK).  An algorithm
+	 * with this hook keeps the engine's per-segment delivery record
+	 * (tcp_rate.h) and gets no on_ack. */
+	void (*on_rate_sample)(struct tcp_cc *cc, tcp_time_t now);
+	/* `size` bytes sent with snapshot p were marked lost (5.2.4
+	 * BBRUpdateOnLoss); cc->rate.lost already counts them. */
+	void (*on_packet_lost)(struct tcp_cc *cc, const struct tcp_rate_pkt *p, uint32_t size,
+			       tcp_time_t now);
 };
 
 struct tcp_cc {
@@ -60,6 +80,15 @@ struct tcp_cc {
 	                              SND.NXT (HyStart++ rounds) */
 	struct tcp_hystart hs;     /* RFC 9406, CUBIC's initial slow start; the
 	                              engine sets it up after tcp_cc_init */
+	/* --- model-based algorithms (on_rate_sample) --- */
+	struct tcp_rate rate;      /* delivery-rate estimator's C state (the engine) */
+	struct tcp_rate_sample rs; /* the ACK's rate sample (the engine) */
+	uint32_t inflight;         /* C.inflight for on_rate_sample (the engine) */
+	int cwnd_limited;          /* the engine found cwnd full since the algorithm
+	                              last cleared this */
+	uint64_t pacing_rate;      /* C.pacing_rate, bytes/s; 0: no pacing */
+	uint32_t send_quantum;     /* C.send_quantum: the burst pacing allows */
+	struct tcp_bbr bbr;        /* tcp_cc_bbr.c */
 };
 
 /* Upper bound on cwnd so byte arithmetic in uint32_t never overflows;
@@ -114,5 +143,6 @@ uint32_t tcp_cc_initial_window(uint32_t mss);
 
 extern const struct tcp_cc_ops tcp_cc_newreno;
 extern const struct tcp_cc_ops tcp_cc_cubic;
+extern const struct tcp_cc_ops tcp_cc_bbr;
 
 #endif

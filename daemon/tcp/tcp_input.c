@@ -708,6 +708,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	/* ESTABLISHED processing (also FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
 	 * LAST-ACK before their additions) */
 	int was_dup = 0;
+	tcp_rate_conn_ack_start(c);
 	tcp_rack_ack_begin(c, seg, now);
 	if (seq_lt(c->snd_una, seg->ack))
 		new_ack(c, seg, now);
@@ -720,7 +721,7 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 			blk[i].end = seg->sack[i].end;
 		}
 		newly_sacked = tcp_sb_update_cb(&c->sb, c->snd_una, blk, seg->nsack,
-						tcp_rack_on(c) ? tcp_rack_sack_cb : NULL, c);
+						tcp_rack_recording(c) ? tcp_rack_sack_cb : NULL, c);
 	}
 	if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->len == 0 &&
 	    !(seg->flags & TCP_FIN)) {
@@ -759,10 +760,13 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		if (c->snd_wnd && c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER)
 			tcp_timer_clear(c, TCP_T_PERSIST);
 	}
-	if (tcp_rack_on(c))
+	if (tcp_rack_on(c)) {
 		tcp_rack_input(c, seg, now); /* RFC 8985 */
-	else
+	} else {
+		tcp_rack_record_ack(c);
 		loss_recovery(c, was_dup, now);
+		tcp_rate_conn_ack_end(c, now);
+	}
 	if (c->detached)
 		return 0;
 

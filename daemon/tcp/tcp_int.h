@@ -28,6 +28,7 @@ enum tcp_timer {
 	TCP_T_USER,      /* connect timeout / user timeout */
 	TCP_T_IDLE,      /* release or shrink the rings of an idle connection */
 	TCP_T_RACK,      /* RACK reordering timeout or TLP probe timeout (RFC 8985) */
+	TCP_T_PACE,      /* the departure time of paced new data (cc.pacing_rate) */
 	TCP_T_N
 };
 
@@ -182,6 +183,8 @@ struct tcp_conn {
 
 	struct tcp_cc cc;
 	int cc_algo;
+	uint64_t pace_next_ns;             /* C.next_send_time (draft-ietf-ccwg-bbr
+	                                      5.6.2), nanoseconds on the µs clock */
 	int nodelay, keepalive;
 	tcp_time_t user_timeout;
 	tcp_time_t progress_at;            /* last new ACK, or send from idle */
@@ -432,12 +435,23 @@ void tcp_sack_output(struct tcp_conn *c, tcp_time_t now);
  * window; the FIN with it if it follows): the sequence space sent. */
 uint32_t tcp_retransmit_range(struct tcp_conn *c, uint32_t seq, uint32_t len, tcp_time_t now);
 /* One segment of new data at SND.NXT (up to SMSS, the peer's window
- * allowing, cwnd not consulted): the sequence space sent. */
+ * allowing, cwnd and pacing not consulted): the sequence space sent. */
 uint32_t tcp_send_new_one(struct tcp_conn *c, tcp_time_t now);
+/* Pacing (draft-ietf-ccwg-bbr 5.6.2, cc.pacing_rate): may new data go
+ * now?  If not, TCP_T_PACE is armed for the departure time. */
+int tcp_pace_allows(struct tcp_conn *c, tcp_time_t now);
+/* TCP_T_PACE expired: send what the departure time held back. */
+void tcp_pace_timeout(struct tcp_conn *c, tcp_time_t now);
 
 /* tcp_rack.c: RACK-TLP (RFC 8985) for a connection */
 /* The connection uses RACK-TLP (chosen, and SACK negotiated). */
 int tcp_rack_on(const struct tcp_conn *c);
+/* The transmission record is kept: RACK-TLP, or delivery-rate sampling
+ * (c->rack.cc set, tcp_rate.h) for the congestion control. */
+int tcp_rack_recording(const struct tcp_conn *c);
+/* An ACK of a connection that keeps the record without RACK-TLP: the
+ * record follows SND.UNA (after new_ack) and the ACK's samples close. */
+void tcp_rack_record_ack(struct tcp_conn *c);
 /* send_data_at: [seq, seq+used) went out; snd_nxt is SND.NXT before. */
 void tcp_rack_sent(struct tcp_conn *c, uint32_t seq, uint32_t used, uint32_t snd_nxt,
 		   tcp_time_t now);

@@ -318,6 +318,59 @@ void tcp_arm_rtx(struct tcp_conn *c, tcp_time_t now)
 		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
 }
 
+/* ---- pacing (draft-ietf-ccwg-bbr 5.6.2) ----
+ *
+ * "The sending host implements pacing by maintaining inter-quantum spacing
+ * at the time each packet is scheduled for departure": C.next_send_time
+ * (pace_next_ns) advances by "pacing_delay = packet.size / C.pacing_rate"
+ * for every data segment sent.  New data waits for it (tcp_pace_allows,
+ * TCP_T_PACE); what is not new data never waits - ACKs, RSTs, SYNs, FINs
+ * without data, retransmissions, window probes, TLP probes - though
+ * retransmitted data counts against the rate.  5.6.3 C.send_quantum: up to
+ * that many bytes may leave at once, so the departure time never lags the
+ * clock by more than one quantum (a timer that fires late - the driver's
+ * are millisecond ones - is made up for by one burst, not lost). */
+static void pace_charge(struct tcp_conn *c, uint32_t len, tcp_time_t now)
+{
+	uint64_t rate = c->cc.pacing_rate;
+	if (!rate || !len)
+		return;
+	uint64_t now_ns = now * 1000u;
+	uint64_t burst_ns = (uint64_t)c->cc.send_quantum * 1000000000u / rate;
+	uint64_t floor_ns = now_ns > burst_ns ? now_ns - burst_ns : 0;
+	/* "C.next_send_time = max(Now(), C.next_send_time)" less the quantum;
+	 * "C.next_send_time = C.next_send_time + pacing_delay" */
+	if (c->pace_next_ns < floor_ns)
+		c->pace_next_ns = floor_ns;
+	c->pace_next_ns += (uint64_t)len * 1000000000u / rate;
+}
+
+int tcp_pace_allows(struct tcp_conn *c, tcp_time_t now)
+{
+	if (!c->cc.pacing_rate || c->pace_next_ns <= now * 1000u)
+		return 1;
+	tcp_time_t due = (tcp_time_t)((c->pace_next_ns + 999u) / 1000u);
+	if (c->timers[TCP_T_PACE] != due) {
+		c->s->st.PacingDelays++;
+		tcp_timer_set(c, TCP_T_PACE, due);
+	}
+	return 0;
+}
+
+void tcp_pace_timeout(struct tcp_conn *c, tcp_time_t now)
+{
+	if (c->detached)
+		return;
+	tcp_output(c, now);
+	/* new data held back in loss recovery goes the way it would have */
+	if (c->detached || !c->cc.ops)
+		return;
+	if (tcp_rack_on(c))
+		tcp_rack_output(c, now);
+	else if (c->in_fast_recovery && c->sack_ok)
+		tcp_sack_output(c, now);
+}
+
 static int can_send_data(enum tcp_state st)
 {
 	return st == TCP_S_ESTABLISHED || st == TCP_S_CLOSE_WAIT || st == TCP_S_FIN_WAIT_1 ||
@@ -339,6 +392,7 @@ static uint32_t send_data_at(struct tcp_conn *c, uint32_t seq, uint32_t len, int
 		flags |= TCP_PSH;
 	send_segment(c, flags, seq, len, now);
 	uint32_t used = len + (fin ? 1u : 0u);
+	pace_charge(c, len, now);
 	tcp_rack_sent(c, seq, used, nxt_before, now);
 	if (rtx) {
 		c->retransmits++;
@@ -391,6 +445,10 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 	    now - c->last_send > tcp_rtt_current_rto(&c->rtt) && seq_lt(c->snd_nxt, data_end(c)) &&
 	    c->cc.ops->on_idle_restart)
 		c->cc.ops->on_idle_restart(&c->cc, now);
+	/* draft-ietf-ccwg-bbr 5.2.2 BBROnTransmit(): restarting from idle */
+	if (c->snd_una == c->snd_nxt && c->cc.ops && c->cc.ops->on_restart &&
+	    seq_lt(c->snd_nxt, data_end(c)))
+		c->cc.ops->on_restart(&c->cc, now);
 
 	for (unsigned guard = 0; guard < 100000; guard++) {
 		uint32_t nxt = seq_lt(c->rtx_nxt, c->snd_nxt) ? c->rtx_nxt : c->snd_nxt;
@@ -410,8 +468,11 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 		uint32_t len = avail;
 		if (len > c->smss)
 			len = c->smss;
-		if (len > usable)
+		if (len > usable) {
 			len = usable;
+			if (c->cc.ops && c->cc.cwnd < c->snd_wnd)
+				c->cc.cwnd_limited = 1; /* draft-ietf-ccwg-bbr 2.1 */
+		}
 		if (avail && (len == 0 || (!rtx && len < avail && len < c->smss &&
 					   len < c->max_snd_wnd / 2))) {
 			/* RFC 9293 3.8.6.2.1 sender SWS avoidance: send only if a
@@ -438,6 +499,8 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 		int fin = fin_pending && nxt + len == end;
 		if (!len && !fin)
 			break;
+		if (!rtx && len && !tcp_pace_allows(c, now))
+			break; /* new data leaves at its departure time */
 		uint32_t used = send_data_at(c, nxt, len, fin, now);
 		if (rtx)
 			c->rtx_nxt = nxt + used;
@@ -454,6 +517,9 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
 		tcp_rack_arm_tlp(c, now); /* RFC 8985 7.2: after new data */
 	if (!sent && c->ack_now)
 		tcp_send_ack(c, now);
+	/* draft-ietf-ccwg-bbr 4.1.2.4: the sender stopped - did it run out
+	 * of data? */
+	tcp_rate_conn_check_app_limited(c);
 }
 
 /* One segment at `seq` regardless of the congestion window: RTO and fast
@@ -523,8 +589,10 @@ void tcp_sack_output(struct tcp_conn *c, tcp_time_t now)
 		 * transmit one or more segments as follows: (C.1) The scoreboard
 		 * MUST be queried via NextSeg ()" */
 		uint32_t pipe = tcp_sb_pipe(&c->sb, c->snd_una, c->snd_nxt, c->smss);
-		if (c->cc.cwnd < pipe + c->smss)
+		if (c->cc.cwnd < pipe + c->smss) {
+			c->cc.cwnd_limited = 1;
 			break;
+		}
 		uint32_t end = data_end(c);
 		uint32_t wnd_edge = c->snd_una + c->snd_wnd;
 		c->sb.can_send_new = seq_lt(c->snd_nxt, end) && seq_lt(c->snd_nxt, wnd_edge);
@@ -540,7 +608,7 @@ void tcp_sack_output(struct tcp_conn *c, tcp_time_t now)
 			 * HighData, HighRxt MUST be set to the highest sequence
 			 * number of the retransmitted segment" */
 			tcp_sb_on_retransmit(&c->sb, seq, used);
-		} else if (!tcp_send_new_one(c, now)) {
+		} else if (!tcp_pace_allows(c, now) || !tcp_send_new_one(c, now)) {
 			break;
 		}
 	}

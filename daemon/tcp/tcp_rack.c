@@ -157,6 +157,21 @@ void tcp_rack_on_send(struct tcp_rack *r, uint32_t seq, uint32_t len, uint32_t s
 	e->flags = 0;
 }
 
+void tcp_rack_rate_stamp(struct tcp_rack *r, uint32_t seq, uint32_t len, tcp_time_t now,
+			 int idle, uint32_t inflight)
+{
+	if (!r->cc || !len || !r->n)
+		return;
+	uint32_t end = seq + len;
+	/* new data is the last entry; a retransmission is found by search */
+	uint32_t i = seq_leq(at(r, r->n - 1)->start, seq) ? r->n - 1 : find(r, seq);
+	for (; i < r->n && seq_lt(at(r, i)->start, end); i++) {
+		struct tcp_rack_seg *e = at(r, i);
+		if (e->xmit == now)
+			tcp_rate_on_send(&r->cc->rate, &e->rs, now, idle, inflight);
+	}
+}
+
 /* RFC 8985 6.2: "RACK_sent_after(t1, seq1, t2, seq2): If t1 > t2: Return
  * true; Else if t1 == t2 AND seq1 > seq2: Return true; Else: Return
  * false" */
@@ -175,10 +190,15 @@ void tcp_rack_ack_start(struct tcp_rack *r, tcp_time_t now, int has_tsecr, uint3
 	r->ack.ts_offset = ts_offset;
 }
 
-/* Entry e is newly acknowledged (cumulatively or selectively). */
-static void deliver(struct tcp_rack *r, const struct tcp_rack_seg *e)
+/* `bytes` of entry e are newly acknowledged (cumulatively or
+ * selectively). */
+static void deliver(struct tcp_rack *r, const struct tcp_rack_seg *e, uint32_t bytes)
 {
 	struct tcp_rack_ack *a = &r->ack;
+	/* draft-ietf-ccwg-bbr 4.1.2.3: "for each newly acknowledged packet,
+	 * the connection calls UpdateRateSample()" */
+	if (r->cc)
+		tcp_rate_delivered(&r->cc->rate, &r->cc->rs, &e->rs, bytes, e->xmit, e->end, a->now);
 	/* RFC 8985 6.2 step 3: "If Segment.end_seq > RACK.fack: RACK.fack =
 	 * Segment.end_seq; Else if Segment.end_seq < RACK.fack AND
 	 * Segment.retransmitted is FALSE: RACK.reordering_seen = TRUE" -
@@ -214,7 +234,7 @@ void tcp_rack_cum_ack(struct tcp_rack *r, uint32_t una)
 	while (r->n && seq_leq(at(r, 0)->start, una) && seq_lt(at(r, 0)->start, una)) {
 		struct tcp_rack_seg *e = at(r, 0);
 		if (!(e->flags & TCP_RACK_SACKED))
-			deliver(r, e);
+			deliver(r, e, (seq_leq(e->end, una) ? e->end : una) - e->start);
 		if (seq_leq(e->end, una)) {
 			if (e->flags & TCP_RACK_SACKED) {
 				r->sacked_bytes -= seg_len(e);
@@ -255,7 +275,7 @@ void tcp_rack_sacked(struct tcp_rack *r, uint32_t start, uint32_t end)
 		r->sacked_bytes += seg_len(e);
 		r->segs_sacked++;
 		clear_lost(r, e);
-		deliver(r, e);
+		deliver(r, e, seg_len(e));
 	}
 }
 
@@ -284,6 +304,13 @@ void tcp_rack_ack_done(struct tcp_rack *r)
 			r->xmit_ts = a->best_xmit;
 			r->end_seq = a->best_end;
 			r->seg_valid = 1;
+		}
+		/* draft-ietf-ccwg-bbr 4.2: "RS.rtt = Now() - P.send_time" of
+		 * the most recently sent packet delivered, retransmission
+		 * ambiguity considered - the same sample */
+		if (r->cc) {
+			r->cc->rs.rtt = rtt;
+			r->cc->rs.has_rtt = 1;
 		}
 	}
 	memset(a, 0, sizeof *a);
@@ -327,12 +354,20 @@ tcp_time_t tcp_rack_update_reo_wnd(struct tcp_rack *r, uint32_t snd_una, uint32_
 	return w;
 }
 
-static void mark_lost(struct tcp_rack *r, struct tcp_rack_seg *e, uint32_t *newly)
+static void mark_lost(struct tcp_rack *r, struct tcp_rack_seg *e, uint32_t *newly, tcp_time_t now)
 {
 	e->flags |= TCP_RACK_LOST;
 	r->lost_bytes += seg_len(e);
 	r->marked++;
 	*newly += seg_len(e);
+	if (r->cc) {
+		/* C.lost and RS.newly_lost, then draft-ietf-ccwg-bbr 5.2.4
+		 * "On every packet loss event, where some sequence range
+		 * "packet" is marked lost": BBRUpdateOnLoss(packet) */
+		tcp_rate_lost(&r->cc->rate, &r->cc->rs, seg_len(e));
+		if (r->cc->ops && r->cc->ops->on_packet_lost)
+			r->cc->ops->on_packet_lost(r->cc, &e->rs, seg_len(e), now);
+	}
 }
 
 tcp_time_t tcp_rack_detect_loss(struct tcp_rack *r, tcp_time_t now, uint32_t *newly)
@@ -365,7 +400,7 @@ tcp_time_t tcp_rack_detect_loss(struct tcp_rack *r, tcp_time_t now, uint32_t *ne
 		}
 		tcp_time_t due = e->xmit + r->rtt + r->reo_wnd;
 		if (due <= now) {
-			mark_lost(r, e, newly);
+			mark_lost(r, e, newly, now);
 		} else if (due - now > timeout) {
 			timeout = due - now;
 		}
@@ -385,7 +420,7 @@ void tcp_rack_mark_losses_on_rto(struct tcp_rack *r, tcp_time_t now)
 		if (e->flags & (TCP_RACK_SACKED | TCP_RACK_LOST))
 			continue;
 		if (i == 0 || e->xmit + r->rtt + r->reo_wnd <= now)
-			mark_lost(r, e, &newly);
+			mark_lost(r, e, &newly, now);
 	}
 }
 
@@ -436,17 +471,34 @@ static int recovering(const struct tcp_conn *c)
 	return c->in_fast_recovery || c->rack.rto_recovery;
 }
 
+int tcp_rack_recording(const struct tcp_conn *c)
+{
+	return tcp_rack_on(c) || c->rack.cc;
+}
+
 void tcp_rack_sent(struct tcp_conn *c, uint32_t seq, uint32_t used, uint32_t snd_nxt,
 		   tcp_time_t now)
 {
-	if (tcp_rack_on(c))
-		tcp_rack_on_send(&c->rack, seq, used, snd_nxt, now);
+	struct tcp_rack *r = &c->rack;
+	if (!tcp_rack_recording(c))
+		return;
+	if (!r->cc) {
+		tcp_rack_on_send(r, seq, used, snd_nxt, now);
+		return;
+	}
+	/* draft-ietf-ccwg-bbr 4.1.2.2 OnPacketSent(): "if (C.inflight ==
+	 * 0)" before, "P.tx_in_flight = C.inflight  (includes data in P)"
+	 * after */
+	int idle = tcp_rack_pipe(r, c->snd_una, snd_nxt) == 0;
+	tcp_rack_on_send(r, seq, used, snd_nxt, now);
+	uint32_t nxt = seq_gt(seq + used, snd_nxt) ? seq + used : snd_nxt;
+	tcp_rack_rate_stamp(r, seq, used, now, idle, tcp_rack_pipe(r, c->snd_una, nxt));
 }
 
 void tcp_rack_ack_begin(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
 {
 	struct tcp_rack *r = &c->rack;
-	if (!tcp_rack_on(c))
+	if (!tcp_rack_recording(c))
 		return;
 	tcp_rack_ack_start(r, now, c->ts_ok && seg->has_ts, seg->tsecr, c->ts_offset);
 	r->una_before = c->snd_una;
@@ -486,8 +538,10 @@ void tcp_rack_output(struct tcp_conn *c, tcp_time_t now)
 		/* RFC 6675 5 (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD
 		 * transmit one or more segments", pipe from RACK's marks */
 		uint32_t pipe = tcp_rack_pipe(r, c->snd_una, c->snd_nxt);
-		if (c->cc.cwnd < pipe + c->smss)
+		if (c->cc.cwnd < pipe + c->smss) {
+			c->cc.cwnd_limited = 1;
 			break;
+		}
 		uint32_t seq, len;
 		if (tcp_rack_next_lost(r, &seq, &len)) {
 			/* NextSeg (1) with RACK's Segment.lost for IsLost */
@@ -498,14 +552,14 @@ void tcp_rack_output(struct tcp_conn *c, tcp_time_t now)
 			continue;
 		}
 		/* NextSeg (2): new data, in recovery (outside it tcp_output
-		 * sends by the flight) */
-		if (!recovering(c) || !tcp_send_new_one(c, now))
+		 * sends by the flight), when pacing allows */
+		if (!recovering(c) || !tcp_pace_allows(c, now) || !tcp_send_new_one(c, now))
 			break;
 	}
 }
 
-/* RFC 8985 6.2 step 5 and its timer, then what the marks allow to send. */
-static void detect_and_send(struct tcp_conn *c, tcp_time_t now)
+/* RFC 8985 6.2 step 5 and its timer. */
+static void detect(struct tcp_conn *c, tcp_time_t now)
 {
 	struct tcp_rack *r = &c->rack;
 	uint32_t newly;
@@ -524,8 +578,19 @@ static void detect_and_send(struct tcp_conn *c, tcp_time_t now)
 		r->timer = TCP_RACK_T_NONE;
 		tcp_timer_clear(c, TCP_T_RACK);
 	}
-	if (recovering(c) || r->lost_bytes)
+}
+
+/* What the marks allow to send. */
+static void send_marked(struct tcp_conn *c, tcp_time_t now)
+{
+	if (recovering(c) || c->rack.lost_bytes)
 		tcp_rack_output(c, now);
+}
+
+static void detect_and_send(struct tcp_conn *c, tcp_time_t now)
+{
+	detect(c, now);
+	send_marked(c, now);
 }
 
 /* RFC 8985 7.4 "Detecting Losses Using the ACK of the Loss Probe". */
@@ -652,9 +717,23 @@ void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 	int exiting = r->was_recovering && !recovering(c);
 	tcp_rack_update_reo_wnd(r, c->snd_una, c->snd_nxt, dsack, recovering(c), exiting,
 				c->rtt.has_sample ? c->rtt.srtt : 0);
-	detect_and_send(c, now);
+	detect(c, now);
+	/* the congestion control sees the ACK's deliveries and losses before
+	 * what they allow is sent */
+	tcp_rate_conn_ack_end(c, now);
+	send_marked(c, now);
 	r->was_recovering = recovering(c);
 	tcp_rack_arm_tlp(c, now);
+}
+
+void tcp_rack_record_ack(struct tcp_conn *c)
+{
+	struct tcp_rack *r = &c->rack;
+	if (tcp_rack_on(c) || !r->cc)
+		return;
+	if (seq_gt(c->snd_una, r->una_before))
+		tcp_rack_cum_ack(r, c->snd_una);
+	tcp_rack_ack_done(r);
 }
 
 void tcp_rack_timeout(struct tcp_conn *c, tcp_time_t now)

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "tcp.h"
+#include "tcp_rate.h"
 
 #define TCP_RACK_SACKED 0x1u   /* selectively acknowledged */
 #define TCP_RACK_LOST 0x2u     /* marked lost, not retransmitted since */
@@ -44,10 +45,14 @@
 /* RFC 6675 2: "DupThresh = 3" (RFC 8985 6.2 step 4 uses it too). */
 #define TCP_RACK_DUPTHRESH 3
 
+struct tcp_cc;
+
 struct tcp_rack_seg {
 	uint32_t start, end;       /* [start, end) of sequence space */
 	tcp_time_t xmit;           /* Segment.xmit_ts: the latest transmission */
 	uint32_t flags;            /* TCP_RACK_* */
+	struct tcp_rate_pkt rs;    /* the delivery-rate snapshot of that
+	                              transmission (when rate->cc is set) */
 };
 
 /* What one ACK delivered (filled by tcp_rack_cum_ack/tcp_rack_sacked,
@@ -96,6 +101,11 @@ struct tcp_rack {
 	uint64_t marked;           /* entries ever marked lost */
 	struct tcp_rack_ack ack;   /* the ACK being processed */
 	uint64_t nomem;            /* segments not tracked for want of memory */
+	/* Delivery-rate sampling (tcp_rate.h): the congestion control whose
+	 * estimator the record feeds - snapshots stamped at each send
+	 * (tcp_rack_rate_stamp), deliveries and loss marks counted - or NULL.
+	 * Then the record is kept whatever the loss detection. */
+	struct tcp_cc *cc;
 };
 #define TCP_RACK_T_NONE 0
 #define TCP_RACK_T_REO 1       /* RFC 8985 6.2 step 5 reordering timer */
@@ -109,6 +119,11 @@ void tcp_rack_free(struct tcp_rack *r);
  * lose their LOST mark and are marked retransmitted. */
 void tcp_rack_on_send(struct tcp_rack *r, uint32_t seq, uint32_t len, uint32_t snd_nxt,
 		      tcp_time_t now);
+/* With r->cc set: stamp the delivery-rate snapshot of the entries of
+ * [seq, seq+len) just sent at now (tcp_rate_on_send); `idle`: nothing
+ * was in flight before, inflight: C.inflight after the send. */
+void tcp_rack_rate_stamp(struct tcp_rack *r, uint32_t seq, uint32_t len, tcp_time_t now,
+			 int idle, uint32_t inflight);
 /* Start the bookkeeping of one ACK (now, its TSecr if any). */
 void tcp_rack_ack_start(struct tcp_rack *r, tcp_time_t now, int has_tsecr, uint32_t tsecr,
 			uint32_t ts_offset);

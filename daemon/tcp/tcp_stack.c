@@ -131,7 +131,7 @@ static int config_valid(const struct tcp_config *cfg)
 		return 0;
 	if (cfg->loss_detection != TCP_LOSS_RACK && cfg->loss_detection != TCP_LOSS_RFC6675)
 		return 0;
-	if (cfg->cc != TCP_CC_CUBIC && cfg->cc != TCP_CC_NEWRENO)
+	if (cfg->cc != TCP_CC_CUBIC && cfg->cc != TCP_CC_NEWRENO && cfg->cc != TCP_CC_BBR)
 		return 0;
 	if (cfg->syn_rate_per_source > 1000000) /* 1 us apart at least (tcp_synrate.c) */
 		return 0;
@@ -412,6 +412,15 @@ void tcp_conn_established(struct tcp_conn *c, tcp_time_t now)
 	tcp_hystart_init(&c->cc.hs, s->cfg.hystart && c->cc_algo == TCP_CC_CUBIC);
 	tcp_rack_init(&c->rack);
 	c->rack_on = s->cfg.loss_detection == TCP_LOSS_RACK;
+	if (c->cc.ops && c->cc.ops->on_rate_sample) {
+		/* the congestion control takes delivery-rate samples: the
+		 * transmission record feeds them (tcp_rate.h) */
+		c->rack.cc = &c->cc;
+		if (c->cc_algo == TCP_CC_BBR)
+			tcp_cc_bbr_start(&c->cc, c->rtt.has_sample ? c->rtt.srtt : 0,
+					 tcp_rng_next(s), now);
+	}
+	c->pace_next_ns = 0;
 	c->rtx_count = 0;
 	tcp_timer_clear(c, TCP_T_USER);
 	if (c->keepalive)

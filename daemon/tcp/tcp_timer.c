@@ -173,6 +173,9 @@ static void fire_timers(struct tcp_conn *c, tcp_time_t now)
 		case TCP_T_RACK:
 			tcp_rack_timeout(c, now);
 			break;
+		case TCP_T_PACE:
+			tcp_pace_timeout(c, now);
+			break;
 		}
 	}
 }

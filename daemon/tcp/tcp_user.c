@@ -26,7 +26,7 @@ static void apply_opts(struct tcp_conn *c, const struct tcp_conn_opts *o)
 		c->nodelay = o->nodelay ? 1 : 0;
 	if (o->keepalive >= 0)
 		c->keepalive = o->keepalive ? 1 : 0;
-	if (o->cc == TCP_CC_CUBIC || o->cc == TCP_CC_NEWRENO)
+	if (o->cc == TCP_CC_CUBIC || o->cc == TCP_CC_NEWRENO || o->cc == TCP_CC_BBR)
 		c->cc_algo = o->cc;
 	c->user_timeout = o->timeout;
 }
@@ -37,7 +37,8 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 {
 	if (!s || !out || !tcp_endpoint_valid(remote) || rport == 0)
 		return TCP_EINVAL;
-	if (opts && opts->cc != -1 && opts->cc != TCP_CC_CUBIC && opts->cc != TCP_CC_NEWRENO)
+	if (opts && opts->cc != -1 && opts->cc != TCP_CC_CUBIC && opts->cc != TCP_CC_NEWRENO &&
+	    opts->cc != TCP_CC_BBR)
 		return TCP_EINVAL;
 	*out = NULL;
 	struct tcp_tw *tw = NULL;  /* a TIME-WAIT of the 4-tuple to reuse */
@@ -473,7 +474,8 @@ int tcp_conn_set_opts(struct tcp_conn *c, const struct tcp_conn_opts *opts)
 {
 	if (!c || !opts)
 		return TCP_EINVAL;
-	if (opts->cc != -1 && opts->cc != TCP_CC_CUBIC && opts->cc != TCP_CC_NEWRENO)
+	if (opts->cc != -1 && opts->cc != TCP_CC_CUBIC && opts->cc != TCP_CC_NEWRENO &&
+	    opts->cc != TCP_CC_BBR)
 		return TCP_EINVAL;
 	int old_keep = c->keepalive;
 	tcp_time_t old_timeout = c->user_timeout;
@@ -524,7 +526,19 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->ts_ok = c->ts_ok;
 	o->nodelay = c->nodelay != 0;
 	o->keepalive = c->keepalive != 0;
-	o->cc_name = c->cc.ops ? c->cc.ops->name : (c->cc_algo == TCP_CC_NEWRENO ? "newreno" : "cubic");
+	o->cc_name = c->cc.ops ? c->cc.ops->name : tcp_cc_find((enum tcp_cc_algo)c->cc_algo)->name;
+	if (c->cc.ops == &tcp_cc_bbr) {
+		const struct tcp_bbr *b = &c->cc.bbr;
+		o->pacing_rate = c->cc.pacing_rate;
+		o->model_bw = (uint64_t)b->bw;
+		o->model_min_rtt = b->min_rtt == TCP_TIME_NEVER ? 0 : b->min_rtt;
+		const char *name = tcp_cc_bbr_state_name(b->state);
+		size_t n = strlen(name);
+		if (n >= sizeof o->cc_state)
+			n = sizeof o->cc_state - 1;
+		memcpy(o->cc_state, name, n);
+		o->cc_state[n] = 0;
+	}
 	o->snd_buf_alloc = c->sndbuf.cap;
 	o->snd_buf_limit = c->sndbuf.lim;
 	o->rcv_buf_alloc = c->rcvbuf.cap;

@@ -130,7 +130,10 @@ TT_TEST(keys_and_values)
 	TT_EQ(config_set(&c, "tcp", "mss", "abc", err, sizeof err), -1);
 	TT_ASSERT(strstr(err, "not a non-negative integer") != NULL);
 	TT_EQ(c.tcp.mss, 1400); /* unchanged after errors */
-	TT_EQ(config_set(&c, "tcp", "congestion", "bbr", err, sizeof err), -1);
+	TT_EQ(config_set(&c, "tcp", "congestion", "vegas", err, sizeof err), -1);
+	TT_ASSERT(strstr(err, "cubic, newreno, bbr") != NULL);
+	TT_EQ(config_set(&c, "tcp", "congestion", "BBR", err, sizeof err), 0);
+	TT_EQ(c.tcp.cc, TCP_CC_BBR);
 	TT_EQ(config_set(&c, "tcp", "loss_detection", "fack", err, sizeof err), -1);
 	TT_ASSERT(strstr(err, "rack, rfc6675") != NULL);
 	TT_EQ(config_set(&c, "tcp", "nosuchkey", "1", err, sizeof err), -1);
