@@ -25,8 +25,9 @@
 #             and through `tou connect/listen --nodelay` (bench/cli_rr.py)
 #   tou/fwd   two more daemons, a [forward] on A to a [service] on B,
 #             kernel TCP at both ends (bench_tcp bulk -c/-l), interleaved
-#             with bench_tou bulk through the same two daemons' API: 3
+#             with bench_tou bulk through the same two daemons' API: 5
 #             rounds, medians and the median of the rounds' ratios
+#             (bench/fwd.sh)
 #   grid      goodput against the kernel's TCP (its default congestion
 #             control and CUBIC) through the same impairment relay at 0, 1,
 #             5 % loss and 1, 20, 100 ms RTT (bench/grid.sh; as root only):
@@ -212,30 +213,15 @@ BPRR=$(pair_rr bp 7008 "" -o daemon.busy_poll=50us | sed 's/^/busy_poll=50us /')
 BPRRW=$(pair_rr bpw 7009 -W -o daemon.busy_poll=50us | sed 's/^/busy_poll=50us /'); echo "$BPRRW"
 
 # The forwarded path: kernel TCP -> [forward] on FA -> tou -> [service] on
-# FB -> kernel TCP, measured by the kernel baseline's own program with -c
-# (connect to the forward's listen) and -l (listen as the target), in turn
-# with the API path through the same two daemons (the machine's load moves
+# FB -> kernel TCP, measured by the kernel baseline's own program, in turn
+# with the API path through the same two daemons (bench/fwd.sh: 5 rounds,
+# medians and the median of the rounds' ratios; the machine's load moves
 # between minutes: compare within a round).
-echo "-- tou forwarded: bench_tcp -> [forward] on daemon FA -> [service] on FB -> bench_tcp"
-start_fwd_pair "$TOUD" "$RELAY" F
-FAPI=() FFWD=()
-for round in 1 2 3; do
-	l=$("$BB/bench_tou" bulk -a "$T/FA.sock" -b "$T/FB.sock" -u "127.0.0.1:$PB" -p $((7010 + round)) \
-		-n "$NBYTES" -P "$PID_FA,$PID_FB" 2>"$T/fapi.err") || { cat "$T/fapi.err" >&2; exit 1; }
-	echo "round $round API       $l"
-	FAPI+=("$l")
-	l=$("$BB/bench_tcp" bulk -n "$NBYTES" -c "$FWD" -l "$TGT" -P "$PID_FA,$PID_FB") ||
-		{ echo "forwarded bulk failed: $l" >&2; cat "$T/FA.log" "$T/FB.log" >&2; exit 1; }
-	echo "round $round forwarded $l"
-	FFWD+=("$l")
-done
-# med3 KEY LINE1 LINE2 LINE3: the median of KEY over three result lines
-med3() { printf '%s\n' "$(kv "$2" "$1")" "$(kv "$3" "$1")" "$(kv "$4" "$1")" | sort -g | sed -n 2p; }
-# rmed3 KEY A1 A2 A3 B1 B2 B3: the median of the rounds' ratios A/B
-rmed3() {
-	printf '%s\n' "$(ratio "$(kv "$2" "$1")" "$(kv "$5" "$1")")" "$(ratio "$(kv "$3" "$1")" "$(kv "$6" "$1")")" \
-		"$(ratio "$(kv "$4" "$1")" "$(kv "$7" "$1")")" | sort -g | sed -n 2p
-}
+echo "-- tou forwarded: bench_tcp -> [forward] on daemon FA -> [service] on FB -> bench_tcp (bench/fwd.sh)"
+FWDOUT=$("$SRC/bench/fwd.sh" -B "$BUILD" --no-build -N 5 -n "$NBYTES") || { echo "$FWDOUT" >&2; exit 1; }
+echo "$FWDOUT"
+FMED=$(grep '^median' <<<"$FWDOUT") # median API-MB/s fwd-MB/s ratio API-CPU/GB fwd-CPU/GB
+fcol() { awk -v c="$1" '{ print $c }' <<<"$FMED"; }
 
 # Several cores ([daemon] threads, docs/DESIGN.md section 5.8): the same
 # bulk transfer as one stream and as 8 at once, between a pair of daemons
@@ -274,13 +260,12 @@ row "tou via CLI (< file, > /dev/null)" "$(kv "$CLI" mb_s)" "$(kv "$CLI" daemon_
 row "tou via CLI (cat | tou | cat)" "$(kv "$CLIP" mb_s)" "$(kv "$CLIP" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO HMAC-SHA-1-96" "$(kv "$AOSHA" mb_s)" "$(kv "$AOSHA" daemon_cpu_s_per_gb)"
 row "tou via API, TCP-AO AES-128-CMAC-96" "$(kv "$AOCMAC" mb_s)" "$(kv "$AOCMAC" daemon_cpu_s_per_gb)"
-row "tou via API (FA/FB, median of 3)" "$(med3 mb_s "${FAPI[@]}")" "$(med3 daemon_cpu_s_per_gb "${FAPI[@]}")"
-row "tou forwarded (FA/FB, median of 3)" "$(med3 mb_s "${FFWD[@]}")" "$(med3 daemon_cpu_s_per_gb "${FFWD[@]}")"
+row "tou via API (FA/FB, median of 5)" "$(fcol 2)" "$(fcol 5)"
+row "tou forwarded (FA/FB, median of 5)" "$(fcol 3)" "$(fcol 6)"
 echo
-echo "== forwarded against the API path (same daemons, in turn; median of 3 rounds' ratios; target >= 0.8)"
+echo "== forwarded against the API path (same daemons, in turn; median of 5 rounds' ratios; target >= 0.8)"
 printf "%-34s %10s %12s\n" "" "MB/s ratio" "CPU/GB ratio"
-printf "%-34s %10s %12s\n" "forwarded / API" "$(rmed3 mb_s "${FFWD[@]}" "${FAPI[@]}")" \
-	"$(rmed3 daemon_cpu_s_per_gb "${FFWD[@]}" "${FAPI[@]}")"
+printf "%-34s %10s %12s\n" "forwarded / API" "$(fcol 4)" "$(ratio "$(fcol 6)" "$(fcol 5)")"
 echo
 echo "== the CLI against the API path (same run; target >= 0.9)"
 printf "%-34s %10s\n" "" "MB/s ratio"

@@ -474,13 +474,19 @@ static void s_alloc(void *holder, uv_buf_t *buf)
 	struct bridge *b = holder;
 	/* nothing held: read straight into the engine's send buffer
 	 * (tcp_send_space; s_read commits what came): libuv calls s_read
-	 * right after this, before anything else can run */
+	 * right after this, before anything else can run.  As much as the
+	 * ring's first free piece takes, up to BRIDGE_DIRECT_MAX: reading a
+	 * kernel TCP socket costs per read as well as per byte (each read
+	 * that frees its buffer sends a window update, and on loopback the
+	 * sender's queued segments then move in this read's system call),
+	 * so 2 MiB reads instead of 256 KiB cut a forward's CPU per byte
+	 * (bench/README.md, "Forwarded connections") */
 	if (app_writes(b) && b->tc && b->held_off == b->held_len) {
 		struct tcp_iov iov[2];
 		ssize_t room = tcp_send_space(b->tc, iov);
 		if (room > 0 && iov[0].len >= BRIDGE_DIRECT_MIN) {
 			*buf = uv_buf_init((char *)iov[0].base,
-					   (unsigned)(iov[0].len > BRIDGE_RBUF ? BRIDGE_RBUF : iov[0].len));
+					   (unsigned)(iov[0].len > BRIDGE_DIRECT_MAX ? BRIDGE_DIRECT_MAX : iov[0].len));
 			return;
 		}
 	}

@@ -4,7 +4,11 @@
  *
  *   app --read--> engine's send buffer   read(2) straight into the send
  *                                        ring (tcp_send_space, then
- *                                        tcp_send_commit); with less than
+ *                                        tcp_send_commit), up to
+ *                                        BRIDGE_DIRECT_MAX at once: what a
+ *                                        TCP app's socket holds, so one
+ *                                        read and one window update of
+ *                                        that socket per 2 MiB; with less than
  *                                        BRIDGE_DIRECT_MIN free: into the
  *                                        set's buffer, tcp_send, the rest
  *                                        held and reading stopped until
@@ -39,8 +43,9 @@
 #include "tcp.h"
 #include "toud.h"
 
-#define BRIDGE_RBUF (256 * 1024)        /* one read from an app */
+#define BRIDGE_RBUF (256 * 1024)        /* one read from an app into the set's buffer */
 #define BRIDGE_DIRECT_MIN (16 * 1024)   /* read straight into the send ring when this much is free */
+#define BRIDGE_DIRECT_MAX BRIDGE_SOCKBUF /* one read straight into the send ring at most */
 #define BRIDGE_WQ_HIGH (1024 * 1024)    /* stop taking from the engine above this queued */
 #define BRIDGE_WQ_LOW (256 * 1024)      /* ...and take again below this */
 #define BRIDGE_SOCKBUF (2 * 1024 * 1024) /* SO_SNDBUF/SO_RCVBUF of an attached stream */

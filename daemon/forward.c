@@ -3,6 +3,7 @@
  * joined to tou connections by bridges (forward.h).
  */
 #include "forward.h"
+#include "forward_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,26 +21,6 @@
 #include "udp.h"
 #include "usage.h"
 
-/* One forward or service: its settings, its listener, its connections. */
-struct fwd_entry {
-	struct fwd_set *fs;
-	int is_service;
-	int from_api;                   /* FORWARD / SERVE of an API client */
-	int retired;                    /* removed: listener closed, freed after its last connection */
-	long long uid;                  /* its connections' owner: -1, or the API client's */
-	char via[FWD_NAME_MAX + 16];    /* "forward web": bridge.via */
-	struct fwd_forward_conf f;      /* is_service 0 */
-	struct fwd_service_conf s;      /* is_service 1 */
-	uv_tcp_t server;                /* forward: the kernel listener */
-	int server_open, server_closing;
-	struct tcp_owner owner;         /* service: the engine listener's user pointer */
-	struct tcp_listener *tl;
-	uint64_t connections, refused, bytes_out, bytes_in; /* out: towards the tou peer */
-	struct tcp_listener_counters engine; /* the engine's refusals of closed listeners */
-	struct fconn *conns;
-	struct fwd_entry *next;
-};
-
 /* One forwarded connection: the bridge's owner_data, freed when the
  * bridge ended and no libuv request of ours is pending. */
 struct fconn {
@@ -53,15 +34,6 @@ struct fconn {
 	uv_connect_t creq;              /* service: connecting to the target */
 	int connecting;
 	struct fconn *next, *prev;
-};
-
-struct fwd_set {
-	struct toud *d;
-	struct shard *sh;               /* shard 0: its forwards and services live there (docs/DESIGN.md 5.8) */
-	struct fwd_entry *entries;
-	void (*end_hook)(void *arg, struct bridge *b, int err);
-	void *end_arg;
-	int stopped;
 };
 
 /* A removed entry goes once nothing refers to it: no connection (its
@@ -312,8 +284,10 @@ static int forward_open(struct fwd_entry *e)
 	e->server.data = e;
 	e->server_open = 1;
 	r = uv_tcp_bind(&e->server, (const struct sockaddr *)&e->f.listen, 0);
+	/* the kernel's accept queue, as long as a service's ([limits]
+	 * max_backlog; the kernel lowers it to net.core.somaxconn) */
 	if (r == 0)
-		r = uv_listen((uv_stream_t *)&e->server, 511, on_kernel_connection);
+		r = uv_listen((uv_stream_t *)&e->server, (int)e->fs->d->cfg.max_backlog, on_kernel_connection);
 	if (r != 0)
 		forward_close_server(e);
 	return r;
@@ -469,7 +443,7 @@ static void on_service_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp_
 }
 
 /* The allow list and the TCP-AO policy of a service's engine listener. */
-static int service_policy(struct fwd_entry *e)
+int fwd_service_policy(struct fwd_entry *e)
 {
 	int r = tcp_listener_set_allow(e->tl, e->s.allow, e->s.n_allow, 1);
 	if (r == 0)
@@ -499,15 +473,15 @@ static int service_open(struct fwd_entry *e)
 	int r = tcp_listen(sh->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
 	if (r == 0) /* with several shards, its SYNs must reach shard 0 (udp.h) */
 		udp_pin_port(sh->udp, e->s.port, 1);
-	if (r == 0 && (r = service_policy(e)) != 0)
+	if (r == 0 && (r = fwd_service_policy(e)) != 0)
 		service_unlisten(e);
 	return r;
 }
 
 /* ---- entries ---- */
 
-static struct fwd_entry *entry_new(struct fwd_set *fs, const struct fwd_forward_conf *f,
-				   const struct fwd_service_conf *s, long long uid)
+struct fwd_entry *fwd_entry_new(struct fwd_set *fs, const struct fwd_forward_conf *f,
+				const struct fwd_service_conf *s, long long uid)
 {
 	struct fwd_entry *e = calloc(1, sizeof *e);
 	if (!e)
@@ -525,15 +499,12 @@ static struct fwd_entry *entry_new(struct fwd_set *fs, const struct fwd_forward_
 	return e;
 }
 
-static const char *entry_name(const struct fwd_entry *e)
+const char *fwd_entry_name(const struct fwd_entry *e)
 {
 	return e->is_service ? e->s.name : e->f.name;
 }
 
-/* Opens e's listener and links it into the set: 0, or a negative errno
- * with the reason in err ("[forward NAME] listen = ...: ..."); e is
- * not linked then. */
-static int entry_open(struct fwd_entry *e, char *err, size_t errlen)
+int fwd_entry_open(struct fwd_entry *e, char *err, size_t errlen)
 {
 	int r;
 	if (!e->is_service) {
@@ -559,17 +530,13 @@ static int entry_open(struct fwd_entry *e, char *err, size_t errlen)
 	return 0;
 }
 
-/* An entry entry_open() refused (not linked): freed now, or once its
- * listener's handle has closed. */
-static void entry_discard(struct fwd_entry *e)
+void fwd_entry_discard(struct fwd_entry *e)
 {
 	e->retired = 1;
 	entry_maybe_free(e);
 }
 
-/* A removed entry: no new connections; the live ones go on until they
- * end (the entry is freed after the last). */
-static void entry_retire(struct fwd_entry *e, const char *why)
+void fwd_entry_retire(struct fwd_entry *e, const char *why)
 {
 	if (e->retired)
 		return;
@@ -581,41 +548,6 @@ static void entry_retire(struct fwd_entry *e, const char *why)
 		live++;
 	log_notice("%s: %s: listener closed; %u live connection(s) go on until they end", e->via, why, live);
 	entry_maybe_free(e);
-}
-
-/* A changed section that listens where it did: the new settings apply to
- * new connections (a forward's resolution, options and ao; a service's
- * target, allow list, ao and limit); the live ones keep theirs. */
-static int entry_update(struct fwd_entry *e, const struct fwd_forward_conf *f, const struct fwd_service_conf *s)
-{
-	if (f) {
-		log_notice("%s: changed: to %s -> %s (for new connections)", e->via, e->f.to_text, f->to_text);
-		e->f = *f;
-		return 0;
-	}
-	struct fwd_service_conf old = e->s;
-	e->s = *s;
-	int r = service_policy(e);
-	if (r != 0) {
-		e->s = old;
-		if (service_policy(e) != 0)
-			log_err("%s: cannot restore its allow list and ao", e->via);
-		log_err("%s: changed settings refused by the engine (%s); keeping the running ones", e->via,
-			tcp_strerror(r));
-		return -1;
-	}
-	log_notice("%s: changed: to %s, allow %s%s (for new connections)", e->via, e->s.to_text,
-		   e->s.n_allow ? e->s.allow_text : "anyone", e->s.ao_required ? ", TCP-AO required" : "");
-	return 0;
-}
-
-/* The running configured entry of that kind and name, or NULL. */
-static struct fwd_entry *find_configured(struct fwd_set *fs, int is_service, const char *name)
-{
-	for (struct fwd_entry *e = fs->entries; e; e = e->next)
-		if (!e->retired && !e->from_api && e->is_service == is_service && strcmp(entry_name(e), name) == 0)
-			return e;
-	return NULL;
 }
 
 int forward_start(struct toud *d)
@@ -631,76 +563,20 @@ int forward_start(struct toud *d)
 	const struct fwd_conf *fc = &d->cfg.fwd;
 	for (unsigned i = 0; i < fc->n_forward + fc->n_service; i++) {
 		int svc = i >= fc->n_forward;
-		struct fwd_entry *e = svc ? entry_new(fs, NULL, &fc->service[i - fc->n_forward], -1)
-					  : entry_new(fs, &fc->forward[i], NULL, -1);
+		struct fwd_entry *e = svc ? fwd_entry_new(fs, NULL, &fc->service[i - fc->n_forward], -1)
+					  : fwd_entry_new(fs, &fc->forward[i], NULL, -1);
 		char err[400];
 		if (!e) {
 			log_err("forwards: out of memory");
 			return -1;
 		}
-		if (entry_open(e, err, sizeof err) != 0) {
+		if (fwd_entry_open(e, err, sizeof err) != 0) {
 			log_err("%s", err);
-			entry_discard(e);
+			fwd_entry_discard(e);
 			return -1;
 		}
 	}
 	return 0;
-}
-
-/* One section of the new configuration against the running entries. */
-static int reload_one(struct fwd_set *fs, const struct fwd_forward_conf *f, const struct fwd_service_conf *s)
-{
-	int svc = s != NULL;
-	struct fwd_entry *old = find_configured(fs, svc, svc ? s->name : f->name);
-	if (old && !(svc ? fwd_service_differs(&old->s, s) : fwd_forward_differs(&old->f, f)))
-		return 0; /* unchanged: not touched */
-	if (old && (svc ? old->s.port == s->port : strcmp(old->f.listen_text, f->listen_text) == 0))
-		return entry_update(old, f, s) == 0 ? 0 : 1;
-	struct fwd_entry *e = entry_new(fs, f, s, -1);
-	if (!e) {
-		log_err("reload: [%s %s]: out of memory; not started", svc ? "service" : "forward",
-			svc ? s->name : f->name);
-		return 1;
-	}
-	if (old) { /* it listens elsewhere now: a new entry, the same counters */
-		e->connections = old->connections;
-		e->refused = old->refused;
-		e->bytes_out = old->bytes_out;
-		e->bytes_in = old->bytes_in;
-		entry_retire(old, "changed where it listens");
-	}
-	char err[400];
-	if (entry_open(e, err, sizeof err) != 0) {
-		log_err("reload: %s; not started (the next reload tries again)", err);
-		entry_discard(e);
-		return 1;
-	}
-	return 0;
-}
-
-int forward_reload(struct toud *d)
-{
-	struct fwd_set *fs = d->fwd;
-	const struct fwd_conf *fc = &d->cfg.fwd;
-	if (!fs || fs->stopped)
-		return 0;
-	/* first the removed sections: their addresses may be reused below */
-	for (struct fwd_entry *e = fs->entries, *next; e; e = next) {
-		next = e->next; /* entry_retire may free e */
-		if (e->retired || e->from_api)
-			continue;
-		int found = 0;
-		for (unsigned i = 0; i < (e->is_service ? fc->n_service : fc->n_forward) && !found; i++)
-			found = strcmp(e->is_service ? fc->service[i].name : fc->forward[i].name, entry_name(e)) == 0;
-		if (!found)
-			entry_retire(e, "removed from the configuration");
-	}
-	int failed = 0;
-	for (unsigned i = 0; i < fc->n_forward; i++)
-		failed += reload_one(fs, &fc->forward[i], NULL);
-	for (unsigned i = 0; i < fc->n_service; i++)
-		failed += reload_one(fs, NULL, &fc->service[i]);
-	return failed;
 }
 
 int forward_add(struct fwd_set *fs, const struct fwd_forward_conf *f, const struct fwd_service_conf *s,
@@ -711,15 +587,15 @@ int forward_add(struct fwd_set *fs, const struct fwd_forward_conf *f, const stru
 		snprintf(err, errlen, "daemon is stopping");
 		return -EINVAL;
 	}
-	struct fwd_entry *e = entry_new(fs, f, s, uid);
+	struct fwd_entry *e = fwd_entry_new(fs, f, s, uid);
 	if (!e) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	e->from_api = 1;
-	int r = entry_open(e, err, errlen);
+	int r = fwd_entry_open(e, err, errlen);
 	if (r != 0) {
-		entry_discard(e);
+		fwd_entry_discard(e);
 		return r;
 	}
 	*out = e;
@@ -729,7 +605,7 @@ int forward_add(struct fwd_set *fs, const struct fwd_forward_conf *f, const stru
 void forward_remove(struct fwd_entry *e)
 {
 	if (e)
-		entry_retire(e, "its API client went away");
+		fwd_entry_retire(e, "its API client went away");
 }
 
 void forward_set_end_hook(struct fwd_set *fs, void (*hook)(void *arg, struct bridge *b, int err), void *arg)
@@ -796,7 +672,7 @@ void forward_stats_json(const struct fwd_set *fs, struct sbuf *b)
 				lc.ao_dropped += now.ao_dropped;
 			}
 			sb_printf(b, "%s{\"name\":", n++ ? "," : "");
-			sb_json_str(b, entry_name(e));
+			sb_json_str(b, fwd_entry_name(e));
 			if (svc)
 				sb_printf(b, ",\"port\":%u", e->s.port);
 			else {

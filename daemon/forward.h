@@ -39,15 +39,16 @@ struct fwd_entry;
  * loop_start); d->fwd.  0, or -1 with the failing section and the reason
  * logged (the daemon refuses to start). */
 int forward_start(struct toud *d);
-/* SIGHUP, after d->cfg took the new configuration: every configured
- * entry whose section is gone is removed (its listener closes, its live
- * connections go on); a changed section changes its entry in place when
- * it listens where it did (new settings for new connections; nothing
- * live is touched), else the old entry is removed and a new one opened;
- * new sections open.  Unchanged entries and the API's are not touched.
- * Logs every change.  Returns the number of sections that could not
- * start (each logged; the next SIGHUP tries them again). */
-int forward_reload(struct toud *d);
+/* SIGHUP, after d->cfg took the new configuration (forward_reload.c):
+ * every configured entry whose section is gone is removed (its listener
+ * closes, its live connections go on); a changed section changes its
+ * entry in place when it listens where it did (new settings for new
+ * connections; nothing live is touched), else the old entry is removed
+ * and a new one opened; new sections open.  Unchanged entries and the
+ * API's are not touched.  Logs every change and adds their number to
+ * *changed.  Returns the number of sections that could not start (each
+ * logged; the next SIGHUP tries them again). */
+int forward_reload(struct toud *d, int *changed);
 /* An API client's tunnel (FORWARD: f, SERVE: s; the other NULL), named
  * NAME, its connections owned by uid.  0 and *out, or a negative errno
  * (-EADDRINUSE, -EACCES, -ENOMEM, -EINVAL) with the reason in err. */

@@ -430,7 +430,7 @@ static void reload(struct toud *d)
 	log_set_level(d->cfg.log_level);
 	fit_fd_limit(&d->cfg);
 	/* [forward] / [service]: added, changed and removed (forward.c) */
-	int fwd_failed = forward_reload(d);
+	int fwd_failed = forward_reload(d, &changed);
 	log_notice("configuration reloaded from %s: %d change(s)%s%s", d->config_path, changed,
 		   restart ? ", some need a restart" : "",
 		   fwd_failed ? ", some [forward]/[service] sections could not start" : "");

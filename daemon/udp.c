@@ -122,6 +122,11 @@ struct udp {
 		char buf[CMSG_SPACE(sizeof(int)) + UDP_ROUTE_CMSG_SPACE]; /* UDP_GRO + IP(V6)_PKTINFO */
 		struct cmsghdr align;
 	} rcmsg[RECV_SLOTS];
+	/* entries to set up before the next recvmmsg: those the last one
+	 * wrote (msg_namelen, msg_controllen, msg_flags, msg_len); all
+	 * until the first call (rset_once) or after an error */
+	unsigned rdirty;
+	int rset_once;
 };
 
 static struct udp_sock *sock_for(const struct udp *u, int family)
@@ -560,7 +565,9 @@ static void on_io(uv_poll_t *h, int status, int events)
 		return;
 	unsigned budget = RECV_SYN_SHARE; /* SYNs of this wakeup's full batches */
 	for (int round = 0; round < RECV_ROUNDS; round++) {
-		for (unsigned i = 0; i < RECV_SLOTS; i++) {
+		unsigned reset = u->rset_once ? u->rdirty : RECV_SLOTS;
+		u->rset_once = 1;
+		for (unsigned i = 0; i < reset; i++) {
 			u->riov[i].iov_base = u->recv_buf + (size_t)i * RECV_CHUNK;
 			u->riov[i].iov_len = RECV_CHUNK;
 			u->rmsgs[i].msg_hdr = (struct msghdr){ .msg_name = &u->rfrom[i], .msg_namelen = sizeof u->rfrom[i],
@@ -570,6 +577,7 @@ static void on_io(uv_poll_t *h, int status, int events)
 			u->rmsgs[i].msg_len = 0;
 		}
 		int n = recvmmsg(s->fd, u->rmsgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
+		u->rdirty = n >= 0 ? (unsigned)n : errno == EAGAIN || errno == EWOULDBLOCK ? 0 : RECV_SLOTS;
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				/* ICMP errors of earlier sends surface here too

@@ -55,6 +55,32 @@ ao_drops() {
 	echo "$n"
 }
 
+ao_counters() { # the drop counters and what explains a spurious segment
+	local k out=""
+	for k in DropAoMissing DropAoNoKey DropAoBadMac DropNoConn TlpProbes RetransSegs; do out+=" $k=$(dstat "$1" "$k")"; done
+	echo "$out"
+}
+# Clean path: no segment discarded for a bad MAC or an unknown key, and none
+# for a missing option -- but one exception a kernel TCP shares: when a daemon
+# is descheduled longer than its peer's tail loss probe timeout (2*SRTT +
+# 2 ms, RFC 8985 7.2), the peer sends its FIN twice and, CLOSED after the first
+# ACK, answers the second ACK with a RST it cannot sign (no TCB, RFC 5925
+# 7.7), which the TIME-WAIT side discards.  Each such drop needs a segment
+# the other side got for no connection and a retransmission that caused it.
+clean_path() { # clean_path SELF PEER NAME
+	local self=$1 peer=$2 name=$3
+	local missing nokey badmac noconn retrans
+	missing=$(dstat "$self" DropAoMissing) nokey=$(dstat "$self" DropAoNoKey)
+	badmac=$(dstat "$self" DropAoBadMac) noconn=$(dstat "$peer" DropNoConn)
+	retrans=$(dstat "$peer" RetransSegs)
+	if [ "$nokey" -ne 0 ] || [ "$badmac" -ne 0 ] || [ "$missing" -gt "$noconn" ] ||
+		{ [ "$missing" -gt 0 ] && [ "$retrans" -eq 0 ]; }; then
+		fail "$name discarded segments of a clean path: A$(ao_counters "$SA"); B$(ao_counters "$SB")"
+	fi
+	[ "$missing" -eq 0 ] ||
+		echo "note: $name discarded $missing unsigned RST(s) of a peer that resent its FIN (see above)"
+}
+
 reloaded() { # reloaded LOG N: the daemon logged its N-th reload
 	[ "$(grep -c 'configuration reloaded' "$1")" -ge "$2" ]
 }
@@ -107,11 +133,11 @@ BG_PIDS+=("$!")
 wait_until 50 0.1 grep -q '^OK' "$T/listen.out" || fail "LISTEN: $(cat "$T/listen.out")"
 ao_stream one 5701 4000000 ao=ab
 ao_wait one
-[ "$(ao_drops "$SA")" -eq 0 ] || fail "A discarded segments of a clean path"
-[ "$(ao_drops "$SB")" -eq 0 ] || fail "B discarded segments of a clean path"
+clean_path "$SA" "$SB" A
+clean_path "$SB" "$SA" B
 st=$($API req "$SA" "STATUS $(cat "$T/one.id")")
 grep -q '"ao":{"keyid":1,"rnextkeyid":2}' <<<"$st" || fail "STATUS shows no TCP-AO: $st"
-echo "ok: byte-exact, $(dstat "$SB" InSegs) segments in at B, none discarded"
+echo "ok: byte-exact, $(dstat "$SB" InSegs) segments in at B, none discarded by TCP-AO"
 
 step "2. without the key / with the wrong secret: SYNs discarded and counted"
 ports=$("$RELAY" --pick-ports 1)

@@ -28,18 +28,26 @@ read -r us windows polls hits moved <<<"$(busy "$A_SOCK")"
 [ "$windows $polls $hits" = "0 0 0" ] || fail "A polled before any datagram: $windows $polls $hits"
 echo "ok: busy_poll = 10ms in STATS, nothing polled while idle"
 
+# exchange NAME SRC_SOCK PORT: a LISTEN on B's PORT, then one stream from
+# SRC to it sends $WORK/NAME.in while B's sends $WORK/b.in; byte-exact
+# both ways
+exchange() {
+	local name=$1 src=$2 port=$3 acc
+	$API hold "$B_SOCK" "LISTEN $port" >"$WORK/$name.listen" &
+	BG_PIDS+=($!)
+	wait_for "LISTEN $port answer" 10 grep -q "^OK $port\$" "$WORK/$name.listen"
+	$API stream "$B_SOCK" "ACCEPT $port timeout=60" "$WORK/b.in" "$WORK/$name.back" 2>"$WORK/$name.acc.err" &
+	acc=$!
+	$API stream "$src" "CONNECT 127.0.0.1:$B_PORT $port nodelay timeout=10" "$WORK/$name.in" "$WORK/$name.out" \
+		2>"$WORK/$name.con.err" || fail "$name: client stream failed: $(cat "$WORK/$name.con.err")"
+	wait "$acc" || fail "$name: server stream failed: $(cat "$WORK/$name.acc.err")"
+	cmp -s "$WORK/$name.in" "$WORK/$name.back" || fail "$name: data to B differs"
+	cmp -s "$WORK/b.in" "$WORK/$name.out" || fail "$name: data from B differs"
+}
+
 head -c 2M /dev/urandom >"$WORK/a.in"
 head -c 2M /dev/urandom >"$WORK/b.in"
-$API hold "$B_SOCK" "LISTEN 7000" >"$WORK/listen.out" &
-BG_PIDS+=($!)
-wait_for "LISTEN answer" 10 grep -q '^OK 7000$' "$WORK/listen.out"
-$API stream "$B_SOCK" "ACCEPT 7000 timeout=60" "$WORK/b.in" "$WORK/b.out" 2>"$WORK/acc.err" &
-acc=$!
-$API stream "$A_SOCK" "CONNECT 127.0.0.1:$B_PORT 7000 nodelay timeout=10" "$WORK/a.in" "$WORK/a.out" \
-	2>"$WORK/con.err" || fail "client stream failed: $(cat "$WORK/con.err")"
-wait "$acc" || fail "server stream failed: $(cat "$WORK/acc.err")"
-cmp -s "$WORK/a.in" "$WORK/b.out" || fail "data A->B differs"
-cmp -s "$WORK/b.in" "$WORK/a.out" || fail "data B->A differs"
+exchange a "$A_SOCK" 7000
 echo "ok: 2 MiB each way with busy polling, byte-exact"
 
 for d in A B; do
@@ -69,16 +77,8 @@ done
 echo "ok: no datagram, no polling ($p2 polls)"
 
 # off by default: C talks to B and never polls
-$API hold "$B_SOCK" "LISTEN 7001" >"$WORK/listen1.out" &
-BG_PIDS+=($!)
-wait_for "LISTEN 7001 answer" 10 grep -q '^OK 7001$' "$WORK/listen1.out"
 head -c 64K /dev/urandom >"$WORK/c.in"
-$API stream "$B_SOCK" "ACCEPT 7001 timeout=60" "$WORK/b.in" "$WORK/c.back" 2>"$WORK/acc1.err" &
-acc=$!
-$API stream "$C_SOCK" "CONNECT 127.0.0.1:$B_PORT 7001 timeout=10" "$WORK/c.in" "$WORK/c.out" \
-	2>"$WORK/con1.err" || fail "C's stream failed: $(cat "$WORK/con1.err")"
-wait "$acc" || fail "B's stream from C failed: $(cat "$WORK/acc1.err")"
-cmp -s "$WORK/c.in" "$WORK/c.back" || fail "data C->B differs"
+exchange c "$C_SOCK" 7001
 read -r us windows polls hits moved <<<"$(busy "$C_SOCK")"
 [ "$moved" -ge 1 ] || fail "C moved no datagram"
 [ "$us $windows $polls $hits" = "0 0 0 0" ] || fail "C (busy_poll off) polled: $us $windows $polls $hits"

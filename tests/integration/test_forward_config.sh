@@ -3,7 +3,8 @@
 # [service] section, naming the section and the key: a bad value, a
 # missing key (--check-config and a real start), a listen address
 # another program holds (found only when binding); on SIGHUP a bad section
-# refuses the reload and a taken address skips only its section.
+# refuses the reload and a taken address skips only its section.  A
+# forward's listener has the backlog of [limits] max_backlog.
 set -euo pipefail
 . "$(dirname "$0")/test_forward_common.bash"
 
@@ -43,7 +44,12 @@ echo "ok: listen address in use: toud exits $rc naming [forward web] listen"
 # forward keeps listening through both
 LP=$(free_tcp_port)
 printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n' "$LP" >"$WORK/A.conf"
-start_daemon A -c "$WORK/A.conf"
+start_daemon A -c "$WORK/A.conf" -o limits.max_backlog=77
+# the forward's kernel listener queues [limits] max_backlog (ss: a
+# listening socket's Send-Q is its backlog)
+backlog=$(ss -Hltn "sport = :$LP" | awk '{print $3}')
+[ "$backlog" = 77 ] || fail "the forward listens with backlog \"$backlog\", not max_backlog = 77"
+echo "ok: the forward's TCP listener has the backlog of [limits] max_backlog (77)"
 printf '[forward web]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1 80\n[service s]\nport = 80\nto = 127.0.0.1:1\nao = nokey\n' \
 	"$LP" >"$WORK/A.conf"
 kill -HUP "$A_PID"

@@ -7,6 +7,8 @@
 #   nopeer  nothing listens on the tou port at B (the peer daemon's RST);
 #   reset   the target sends a line, then resets (SO_LINGER 0): the client
 #           gets the line, then ECONNRESET;
+#   limit   the service's max_per_peer = 2: with two connections live the
+#           third is reset (and counted); once one ends a new one gets in;
 # and STATS counts the refusals, STATUS <id> keeps the forward and the end.
 set -euo pipefail
 . "$(dirname "$0")/test_forward_common.bash"
@@ -29,6 +31,25 @@ while True:
 PYEOF
 BG_PIDS+=($!)
 wait_for "the resetting target" 10 test -e "$WORK/rst.ready"
+HOLD_PORT=$(free_tcp_port) # sends a line to each connection, holds it until EOF
+$PY - "$HOLD_PORT" "$WORK/hold.ready" <<'PYEOF' &
+import socket, sys, threading
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1])))
+ls.listen(8)
+open(sys.argv[2], "w").close()
+def hold(s):
+    s.sendall(b"held\n")
+    while s.recv(100):
+        pass
+    s.close()
+while True:
+    s, _ = ls.accept()
+    threading.Thread(target=hold, args=(s,), daemon=True).start()
+PYEOF
+BG_PIDS+=($!)
+wait_for "the holding target" 10 test -e "$WORK/hold.ready"
 
 cat >"$WORK/B.conf" <<EOC
 [service refuse]
@@ -41,11 +62,15 @@ allow = 10.0.0.0/8 2001:db8::/32
 [service reset]
 port = 82
 to = 127.0.0.1:$RST_PORT
+[service limit]
+port = 83
+to = 127.0.0.1:$HOLD_PORT
+max_per_peer = 2
 EOC
 start_daemon B -c "$WORK/B.conf"
 declare -A FP
 : >"$WORK/A.conf"
-for n in refuse:80 deny:81 reset:82 nopeer:99; do
+for n in refuse:80 deny:81 reset:82 limit:83 nopeer:99; do
 	FP[${n%:*}]=$(free_tcp_port)
 	printf '[forward %s]\nlisten = 127.0.0.1:%s\nto = 127.0.0.1:%s %s\n' "${n%:*}" "${FP[${n%:*}]}" "$B_PORT" "${n#*:}" \
 		>>"$WORK/A.conf"
@@ -106,3 +131,59 @@ api "$B_SOCK" LIST | grep -q '"via":"service deny"' && fail "a connection of ser
 grep -q 'forward deny: connection refused: 127.0.0.1:81 refused' "$WORK/A.log" ||
 	fail "A did not log the refusal of forward deny"
 echo "ok: STATS and the log count and explain the refusals"
+
+# limit: two connections held open (each got the target's line, so each
+# is live at B), a third reset at once; once the first ends, a new one
+# gets in (max_per_peer counts live connections)
+$PY - "${FP[limit]}" "$WORK/limit" <<'PYEOF' &
+import os, socket, sys, time
+port, base = int(sys.argv[1]), sys.argv[2]
+def opened():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(60)
+    got = b""
+    while not got.endswith(b"\n"):
+        b = s.recv(100)
+        if not b:
+            raise ConnectionResetError("EOF")
+        got += b
+    if got != b"held\n":
+        sys.exit("got %r" % got)
+    return s
+held = [opened(), opened()]
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(60)
+try:
+    b = s.recv(100)
+    sys.exit("the third connection got %r instead of a reset" % b)
+except ConnectionResetError:
+    pass
+except socket.timeout:
+    sys.exit("the third connection hung")
+open(base + ".third", "w").close()
+while not os.path.exists(base + ".go"):
+    time.sleep(0.02)
+held[0].close()
+for attempt in range(600):   # until B has seen the first one end
+    try:
+        opened().close()
+        break
+    except ConnectionResetError:
+        time.sleep(0.1)
+else:
+    sys.exit("no connection got in after the first one ended")
+open(base + ".fourth", "w").close()
+PYEOF
+LIMIT_PID=$!
+BG_PIDS+=($LIMIT_PID)
+wait_for "the third connection's reset" 60 test -e "$WORK/limit.third"
+n=$(stats_field "$B_SOCK" services limit refused)
+[ "$n" -ge 1 ] || fail "B's service limit counts $n refusals"
+[ "$(stats_field "$B_SOCK" services limit active)" = 2 ] || fail "B's service limit does not have 2 live connections"
+grep -q 'service limit: connection from 127.0.0.1:[0-9]*/[0-9]* refused: its max_per_peer reached' "$WORK/B.log" ||
+	fail "B did not log the max_per_peer refusal"
+echo "ok: limit: with max_per_peer = 2 connections live, the third was reset at once ($n counted, logged)"
+touch "$WORK/limit.go"
+wait "$LIMIT_PID" || fail "forward limit: see above"
+[ -e "$WORK/limit.fourth" ] || fail "forward limit: no fourth connection"
+echo "ok: limit: once one of them ended, a new connection got in"
