@@ -24,6 +24,9 @@
  * one daemon's throughput is bound by the apps and the API socket more
  * than by the engines.  A larger number is taken when set explicitly. */
 #define TOUD_AUTO_THREADS_MAX 8
+/* [tcp] mss, mss_loopback at most: a 65535-octet IPv4 datagram less the
+ * IP, UDP and TCP headers (20 + 8 + 20) */
+#define TOUD_MSS_MAX 65487u
 #define TOUD_MAX_BUSY_POLL 10000          /* [daemon] busy_poll: 10 ms at most (us) */
 
 struct toud_config {
