@@ -62,6 +62,7 @@ for i in $(seq "$N"); do
 done
 
 # ---- BPF steering ----
+unset TOUD_STEERING # (the suite may run with it set: this part checks the steering itself)
 start_daemon A -o daemon.threads=2
 start_daemon B -o daemon.threads=2
 a=$(api "$A_SOCK" STATUS)
