@@ -12,8 +12,11 @@
  *
  * Usage: sim_goodput [newreno|cubic|both|bbr|all] [seconds]   (default: both, 30;
  *                    bbr: BBR next to CUBIC; all: the three tables)
- *        sim_goodput trace newreno|cubic|bbr LOSS RTT_MS SECONDS [old]   (time series;
- *                    old: loss_detection = rfc6675, hystart = no)
+ *        sim_goodput prr [newreno|cubic|both] [seconds]   (PRR, RFC 6937, off
+ *                    and on, with RFC 6675 and with RACK-TLP loss detection)
+ *        sim_goodput trace newreno|cubic|bbr LOSS RTT_MS SECONDS [old|noprr]   (time
+ *                    series; old: loss_detection = rfc6675, hystart = no;
+ *                    noprr: prr = 0)
  * Deterministic: same output for the same build.
  */
 #include <math.h>
@@ -29,6 +32,7 @@ struct cell {
 	double goodput_bps, mathis_bps;
 	uint32_t mss;
 	uint64_t retransmits;
+	uint64_t timeouts;         /* the sender's RTOs (tcp_stats Timeouts) */
 	int ok;
 };
 
@@ -36,8 +40,15 @@ static struct sim S;
 
 /* The engine's loss recovery to run: the defaults (RACK-TLP, RFC 8985;
  * HyStart++, RFC 9406) or the engine as it was before them (RFC 6675
- * duplicate-ACK loss detection, standard slow start). */
-enum mode { MODE_NEW = 0, MODE_OLD = 1 };
+ * duplicate-ACK loss detection, standard slow start); MODE_NO_PRR added
+ * turns PRR (RFC 6937) off. */
+enum mode { MODE_NEW = 0, MODE_OLD = 1, MODE_NO_PRR = 2, MODE_BURST = 4 };
+/* MODE_BURST: the loss comes in bursts (Gilbert-Elliott: good -> bad with
+ * 0.002 per datagram, bad -> good with 0.2, every datagram lost while bad:
+ * 0.99 % of the datagrams, in bursts of 5 on average), `loss` only names
+ * that rate for the Mathis bound. */
+#define BURST_P_GB 0.002
+#define BURST_P_BG 0.2
 
 static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds, int mode)
 {
@@ -47,10 +58,12 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds,
 	sim_config_default(&c);
 	c.tcp.send_buffer = 8u << 20;
 	c.tcp.recv_buffer = 8u << 20;
-	if (mode == MODE_OLD) {
+	if (mode & MODE_OLD) {
 		c.tcp.loss_detection = TCP_LOSS_RFC6675;
 		c.tcp.hystart = 0;
 	}
+	if (mode & MODE_NO_PRR)
+		c.tcp.prr = 0;
 	c.cc = cc;
 	c.seed = 42;
 	c.no_close = 1;
@@ -63,6 +76,12 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds,
 		c.link[i].queue_bytes = (uint32_t)(bdp + 64 * 1024);
 	}
 	c.link[0].loss = loss;
+	if (mode & MODE_BURST) {
+		c.link[0].loss = 0;
+		c.link[0].ge_p_gb = BURST_P_GB;
+		c.link[0].ge_p_bg = BURST_P_BG;
+		c.link[0].ge_loss_bad = 1.0;
+	}
 	if (sim_init(&S, &c) != 0) {
 		fprintf(stderr, "setup: %s\n", S.err);
 		return out;
@@ -86,6 +105,9 @@ static struct cell run_cell(int cc, double loss, tcp_time_t rtt, double seconds,
 		out.mss = ci.mss;
 		out.retransmits = ci.retransmits;
 	}
+	struct tcp_stats st;
+	tcp_get_stats(S.node[0].stack, &st);
+	out.timeouts = st.Timeouts;
 	if (!out.mss)
 		out.mss = 1440;
 	out.goodput_bps = (double)(rx1 - rx0) * 8.0 / seconds;
@@ -132,6 +154,49 @@ static void table(int cc, const char *name, double seconds)
 			       (unsigned long long)x.retransmits,
 			       o.goodput_bps > 0 ? x.goodput_bps / o.goodput_bps : 0.0,
 			       o.ok && x.ok ? "" : " (error)");
+			fflush(stdout);
+		}
+	}
+}
+
+/* `sim_goodput prr`: each cell four times in one run, PRR (RFC 6937)
+ * off and on, with loss_detection = rfc6675 (and hystart = no, as "old"
+ * above) and with the defaults (RACK-TLP, HyStart++); on/off is the ratio
+ * of goodputs; rtx = retransmitted segments, rto = retransmission
+ * timeouts. */
+static void prr_table(int cc, const char *name, double seconds)
+{
+	/* the last: burst loss (MODE_BURST) at the same average rate as 1 % */
+	static const double losses[] = { 0, 0.01, 0.05, 0.10, BURST_P_GB / (BURST_P_GB + BURST_P_BG) };
+	const unsigned nloss = sizeof losses / sizeof losses[0];
+	static const unsigned rtts_ms[] = { 1, 20, 100 };
+	printf("\n%s, 100 Mbit/s bottleneck, queue BDP+64KiB, %.0f s measured after warm-up\n",
+	       name, seconds);
+	printf("PRR (RFC 6937) off/on; rfc6675: loss_detection = rfc6675, hystart = no; rack: the defaults\n");
+	printf("| loss  | RTT    | Mathis Mbit/s | rfc6675 off Mbit/s (rtx, rto) | rfc6675 PRR Mbit/s (rtx, rto) | on/off | rack off Mbit/s (rtx, rto) | rack PRR Mbit/s (rtx, rto) | on/off |\n");
+	printf("|-------|--------|---------------|------------------|------------------|--------|------------------|------------------|--------|\n");
+	for (unsigned li = 0; li < nloss; li++) {
+		int burst = li == nloss - 1 ? MODE_BURST : 0;
+		for (unsigned ri = 0; ri < sizeof rtts_ms / sizeof rtts_ms[0]; ri++) {
+			struct cell x[4];
+			static const int modes[4] = { MODE_OLD | MODE_NO_PRR, MODE_OLD,
+						      MODE_NEW | MODE_NO_PRR, MODE_NEW };
+			int ok = 1;
+			for (int m = 0; m < 4; m++) {
+				x[m] = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds,
+						modes[m] | burst);
+				ok &= x[m].ok;
+			}
+			char cell[4][64];
+			for (int m = 0; m < 4; m++)
+				snprintf(cell[m], sizeof cell[m], "%.2f (%llu, %llu)",
+					 x[m].goodput_bps / 1e6, (unsigned long long)x[m].retransmits,
+					 (unsigned long long)x[m].timeouts);
+			printf("| %4.0f%%%s | %3u ms | %13.2f | %16s | %16s | %6.2f | %16s | %16s | %6.2f |%s\n",
+			       losses[li] * 100, burst ? " burst" : "", rtts_ms[ri], x[3].mathis_bps / 1e6, cell[0], cell[1],
+			       x[0].goodput_bps > 0 ? x[1].goodput_bps / x[0].goodput_bps : 0.0, cell[2],
+			       cell[3], x[2].goodput_bps > 0 ? x[3].goodput_bps / x[2].goodput_bps : 0.0,
+			       ok ? "" : " (error)");
 			fflush(stdout);
 		}
 	}
@@ -189,6 +254,8 @@ static int trace_run(int argc, char **argv)
 		c.tcp.loss_detection = TCP_LOSS_RFC6675;
 		c.tcp.hystart = 0;
 	}
+	if (argc > 6 && !strcmp(argv[6], "noprr"))
+		c.tcp.prr = 0;
 	c.cc = cc;
 	c.seed = 42;
 	c.no_close = 1;
@@ -239,17 +306,24 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "trace"))
 		return trace_run(argc, argv);
+	int prr = argc > 1 && !strcmp(argv[1], "prr");
+	if (prr) {
+		argc--;
+		argv++;
+	}
 	const char *which = argc > 1 ? argv[1] : "both";
 	double seconds = argc > 2 ? atof(argv[2]) : 30;
 	if (!(seconds > 0)) {
-		fprintf(stderr, "usage: %s [newreno|cubic|both|bbr|all] [seconds]\n", argv[0]);
+		fprintf(stderr, "usage: %s [prr] [newreno|cubic|both|bbr|all] [seconds]\n", argv[0]);
 		return 2;
 	}
+	/* prr: the PRR tables of the loss-based controls (PRR is theirs) */
+	void (*run)(int, const char *, double) = prr ? prr_table : table;
 	if (!strcmp(which, "cubic") || !strcmp(which, "both") || !strcmp(which, "all"))
-		table(TCP_CC_CUBIC, "CUBIC (RFC 9438)", seconds);
+		run(TCP_CC_CUBIC, "CUBIC (RFC 9438)", seconds);
 	if (!strcmp(which, "newreno") || !strcmp(which, "both") || !strcmp(which, "all"))
-		table(TCP_CC_NEWRENO, "NewReno (RFC 5681/6582)", seconds);
-	if (!strcmp(which, "bbr") || !strcmp(which, "all"))
+		run(TCP_CC_NEWRENO, "NewReno (RFC 5681/6582)", seconds);
+	if (!prr && (!strcmp(which, "bbr") || !strcmp(which, "all")))
 		table_bbr(seconds);
 	return 0;
 }

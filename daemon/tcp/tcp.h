@@ -213,6 +213,10 @@ struct tcp_config {
 	enum tcp_cc_algo cc;       /* default CUBIC */
 	enum tcp_loss_detection loss_detection; /* default TCP_LOSS_RACK */
 	int hystart;               /* RFC 9406 HyStart++ in CUBIC's first slow start, default 1 */
+	int prr;                   /* RFC 6937 Proportional Rate Reduction (PRR-SSRB) in the
+	                              fast recovery of SACK connections with CUBIC or
+	                              NewReno, default 1; 0: RFC 6675's cwnd = ssthresh
+	                              from the first ACK of the recovery */
 	int keepalive;             /* 1 = keepalive on by default (off) */
 	tcp_time_t keepalive_idle; /* RFC 9293 3.8.4: >= 2 h */
 	tcp_time_t keepalive_intvl;/* 75 s */

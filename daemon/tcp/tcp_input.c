@@ -364,8 +364,9 @@ static void new_ack(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 
 /* Loss detection and recovery after an ACK: RFC 5681 3.2 fast retransmit
  * on the third duplicate ACK with RFC 6582 NewReno, or with SACK the
- * RFC 6675 5 algorithm on the scoreboard. */
-static void loss_recovery(struct tcp_conn *c, int was_dup, tcp_time_t now)
+ * RFC 6675 5 algorithm on the scoreboard, paced by PRR (RFC 6937, the
+ * ACK's DeliveredData `delivered`). */
+static void loss_recovery(struct tcp_conn *c, int was_dup, uint32_t delivered, tcp_time_t now)
 {
 	struct tcp_stack *s = c->s;
 	if (!c->cc.ops || c->detached)
@@ -373,9 +374,10 @@ static void loss_recovery(struct tcp_conn *c, int was_dup, tcp_time_t now)
 	if (was_dup)
 		c->dupacks++;
 	if (c->in_fast_recovery) {
-		if (c->sack_ok)
-			tcp_sack_output(c, now); /* RFC 6675 5 (C) */
-		else if (was_dup)
+		if (c->sack_ok) {
+			tcp_prr_ack(c, delivered); /* RFC 6937 3 */
+			tcp_sack_output(c, now);   /* RFC 6675 5 (C) */
+		} else if (was_dup)
 			/* RFC 6582 3.2 step 3 (RFC 5681 step 4): inflate per dup ACK */
 			tcp_cc_recovery_dupack(&c->cc);
 		return;
@@ -404,11 +406,14 @@ static void loss_recovery(struct tcp_conn *c, int was_dup, tcp_time_t now)
 	c->rtt_timing = 0;
 	if (c->sack_ok) {
 		s->st.SackRecoveries++;
+		tcp_prr_enter(c);
 		tcp_sb_recovery_start(&c->sb, c->snd_una);
 		/* (4.3) "Retransmit the first data segment presumed dropped" */
 		uint32_t used = tcp_retransmit_one(c, c->snd_una, now);
 		tcp_sb_on_retransmit(&c->sb, c->snd_una, used);
-		/* (4.4) "Run SetPipe ()" and send while cwnd allows */
+		/* (4.4) "Run SetPipe ()" and send while cwnd allows (PRR: the
+		 * first ACK of the recovery counts, RFC 6937 3.1) */
+		tcp_prr_ack(c, delivered);
 		tcp_sack_output(c, now);
 	} else {
 		tcp_cc_newreno_enter_inflate(&c->cc);
@@ -708,12 +713,14 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 	/* ESTABLISHED processing (also FIN-WAIT-1/2, CLOSE-WAIT, CLOSING,
 	 * LAST-ACK before their additions) */
 	int was_dup = 0;
+	uint32_t una_before = c->snd_una;
 	tcp_rate_conn_ack_start(c);
 	tcp_rack_ack_begin(c, seg, now);
 	if (seq_lt(c->snd_una, seg->ack))
 		new_ack(c, seg, now);
 	/* RFC 2018 / RFC 6675: SACK blocks update the scoreboard */
 	uint32_t newly_sacked = 0;
+	uint32_t sacked_before = c->sack_ok ? tcp_sb_sacked_bytes(&c->sb) : 0;
 	if (c->sack_ok && seq_leq(c->snd_una, seg->ack)) {
 		struct tcp_seqrange blk[TCP_SEG_MAX_SACK];
 		for (unsigned i = 0; i < seg->nsack; i++) {
@@ -723,12 +730,16 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		newly_sacked = tcp_sb_update_cb(&c->sb, c->snd_una, blk, seg->nsack,
 						tcp_rack_recording(c) ? tcp_rack_sack_cb : NULL, c);
 	}
-	if (seg->ack == c->snd_una && c->snd_una != c->snd_nxt && seg->len == 0 &&
+	if (seg->ack == una_before && c->snd_una != c->snd_nxt && seg->len == 0 &&
 	    !(seg->flags & TCP_FIN)) {
 		/* RFC 5681 2 DUPLICATE ACKNOWLEDGMENT: outstanding data, no data,
-		 * no SYN/FIN, SEG.ACK = SND.UNA, same advertised window (RFC 6675
-		 * 2: or new SACK information).  An ACK of a zero window answers
-		 * a window probe (RFC 9293 3.8.6.1): no loss signal. */
+		 * no SYN/FIN, "(b) the acknowledgment number is equal to the
+		 * greatest acknowledgment received on the given connection" -
+		 * SND.UNA before this ACK: an ACK that moved it is new, not
+		 * the first of three duplicates - and the same advertised
+		 * window (RFC 6675 2: or new SACK information).  An ACK of a
+		 * zero window answers a window probe (RFC 9293 3.8.6.1): no
+		 * loss signal. */
 		if ((seg_wnd == c->snd_wnd || newly_sacked) && seg_wnd != 0)
 			was_dup = 1;
 	}
@@ -760,11 +771,14 @@ static int sync_input(struct tcp_conn *c, struct tcp_seg *seg, tcp_time_t now)
 		if (c->snd_wnd && c->timers[TCP_T_PERSIST] != TCP_TIME_NEVER)
 			tcp_timer_clear(c, TCP_T_PERSIST);
 	}
+	/* RFC 6937 DeliveredData of this ACK, for PRR in fast recovery */
+	uint32_t delivered = tcp_prr_delivered_data(una_before, c->snd_una, sacked_before,
+						    c->sack_ok ? tcp_sb_sacked_bytes(&c->sb) : 0);
 	if (tcp_rack_on(c)) {
-		tcp_rack_input(c, seg, now); /* RFC 8985 */
+		tcp_rack_input(c, seg, delivered, now); /* RFC 8985 */
 	} else {
 		tcp_rack_record_ack(c);
-		loss_recovery(c, was_dup, now);
+		loss_recovery(c, was_dup, delivered, now);
 		tcp_rate_conn_ack_end(c, now);
 	}
 	if (c->detached)

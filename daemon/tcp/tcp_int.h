@@ -17,6 +17,7 @@
 #include "tcp_seqset.h"
 #include "tcp_sack.h"
 #include "tcp_rack.h"
+#include "tcp_prr.h"
 
 /* Per-connection timers; the TCB's deadline is the earliest armed one. */
 enum tcp_timer {
@@ -169,6 +170,7 @@ struct tcp_conn {
 	struct tcp_scoreboard sb;          /* RFC 6675 sender scoreboard */
 	struct tcp_rack rack;              /* RFC 8985 RACK-TLP (tcp_rack.c) */
 	int rack_on;                       /* RACK-TLP chosen (cfg.loss_detection) */
+	struct tcp_prr prr;                /* RFC 6937 PRR in fast recovery (tcp_prr.c) */
 
 	/* retransmission */
 	struct tcp_rtt rtt;
@@ -457,10 +459,12 @@ void tcp_rack_sent(struct tcp_conn *c, uint32_t seq, uint32_t used, uint32_t snd
 		   tcp_time_t now);
 /* An acceptable ACK: before SND.UNA moves and the SACK blocks are taken
  * (with tcp_rack_sack_cb as tcp_sb_update_cb's callback), then
- * tcp_rack_input instead of the RFC 6675 rules. */
+ * tcp_rack_input instead of the RFC 6675 rules (`delivered`: the ACK's
+ * DeliveredData for PRR, RFC 6937). */
 void tcp_rack_ack_begin(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now);
 void tcp_rack_sack_cb(void *conn, uint32_t start, uint32_t end);
-void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now);
+void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t delivered,
+		    tcp_time_t now);
 /* Send lost segments, and new data in recovery, while cwnd - pipe >= SMSS. */
 void tcp_rack_output(struct tcp_conn *c, tcp_time_t now);
 /* (Re)arm the TLP probe timeout when RFC 8985 7.2 allows it. */
@@ -469,6 +473,20 @@ void tcp_rack_arm_tlp(struct tcp_conn *c, tcp_time_t now);
 void tcp_rack_timeout(struct tcp_conn *c, tcp_time_t now);
 /* The retransmission timer expired (not into a zero window). */
 void tcp_rack_rto(struct tcp_conn *c, tcp_time_t now);
+
+/* tcp_prr.c: PRR (RFC 6937) in a SACK connection's fast recovery */
+/* Fast recovery starts (after on_congestion, before the fast
+ * retransmit): PRR's state, if it applies (cfg.prr, SACK, CUBIC or
+ * NewReno). */
+void tcp_prr_enter(struct tcp_conn *c);
+/* An ACK in fast recovery, before the recovery's sending loop: the ACK's
+ * DeliveredData (tcp_prr_delivered_data) sets cwnd = pipe + sndcnt. */
+void tcp_prr_ack(struct tcp_conn *c, uint32_t delivered);
+/* send_data_at: `used` octets went out (prr_out, in fast recovery). */
+void tcp_prr_on_send(struct tcp_conn *c, uint32_t used);
+/* The retransmission timer expired: PRR ends, cwnd = ssthresh again
+ * before the congestion control's on_rto. */
+void tcp_prr_rto(struct tcp_conn *c);
 
 /* tcp_icmp.c */
 /* The largest send MSS (without TCP options) that a path MTU of c->pmtu

@@ -394,6 +394,7 @@ static uint32_t send_data_at(struct tcp_conn *c, uint32_t seq, uint32_t len, int
 	uint32_t used = len + (fin ? 1u : 0u);
 	pace_charge(c, len, now);
 	tcp_rack_sent(c, seq, used, nxt_before, now);
+	tcp_prr_on_send(c, used);
 	if (rtx) {
 		c->retransmits++;
 		s->st.RetransSegs++;
@@ -689,6 +690,7 @@ void tcp_rtx_timeout(struct tcp_conn *c, tcp_time_t now)
 		return;
 	}
 	s->st.Timeouts++;
+	tcp_prr_rto(c);
 	if (c->cc.ops && c->cc.ops->on_rto)
 		c->cc.ops->on_rto(&c->cc, tcp_flight(c), now);
 	c->in_fast_recovery = 0;

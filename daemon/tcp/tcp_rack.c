@@ -6,11 +6,12 @@
  * loss recovery.
  *
  * RACK-TLP detects losses; the response to them is the congestion
- * control's (RFC 8985 recommends PRR, RFC 6937).  Here a first loss starts fast recovery as RFC 6675
- * 5 (4) does (tcp_cc on_congestion: ssthresh and cwnd = ssthresh, RFC 6582
- * `recover` = SND.NXT) and segments go while cwnd - pipe >= SMSS, lost
- * ones first (RFC 6675 5 (C) with RACK's marks for IsLost); there is no
- * PRR (RFC 6937) in this engine.
+ * control's (RFC 8985 recommends PRR, RFC 6937).  Here a first loss starts
+ * fast recovery as RFC 6675 5 (4) does (tcp_cc on_congestion: ssthresh and
+ * cwnd = ssthresh, RFC 6582 `recover` = SND.NXT), PRR (tcp_prr.c) sets
+ * cwnd = pipe + sndcnt on every ACK of the recovery, and segments go while
+ * cwnd - pipe >= SMSS, lost ones first (RFC 6675 5 (C) with RACK's marks
+ * for IsLost).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -298,8 +299,8 @@ void tcp_rack_ack_done(struct tcp_rack *r)
 		 * [RFC7323] to update the estimated minimum RTT in
 		 * RACK.min_RTT" - the samples of step 2 are those (Karn's rule
 		 * or the TSecr decide on retransmissions). */
-		if (rtt && (!r->min_rtt || rtt < r->min_rtt))
-			r->min_rtt = rtt;
+		if (rtt)
+			tcp_rack_min_rtt_sample(r, rtt, a->now);
 		if (!r->seg_valid || sent_after(a->best_xmit, a->best_end, r->xmit_ts, r->end_seq)) {
 			r->xmit_ts = a->best_xmit;
 			r->end_seq = a->best_end;
@@ -314,6 +315,52 @@ void tcp_rack_ack_done(struct tcp_rack *r)
 		}
 	}
 	memset(a, 0, sizeof *a);
+}
+
+void tcp_rack_min_rtt_sample(struct tcp_rack *r, tcp_time_t rtt, tcp_time_t now)
+{
+	/* RFC 8985 6.2 step 1: "The sender SHOULD track a windowed
+	 * min-filtered estimate of recent RTT measurements that can adapt
+	 * when migrating to significantly longer paths rather than tracking
+	 * a simple global minimum of all RTT measurements." */
+	struct tcp_winmin *m = &r->min_filter;
+	const tcp_time_t win = TCP_RACK_MIN_RTT_WLEN;
+	if (!r->min_rtt || rtt <= m->s[0].v || now - m->s[2].t > win) {
+		/* a new minimum (everything older is worse), or the whole
+		 * window has passed without a sample: start over */
+		for (int i = 0; i < 3; i++) {
+			m->s[i].t = now;
+			m->s[i].v = rtt;
+		}
+	} else if (rtt <= m->s[1].v) {
+		m->s[1].t = m->s[2].t = now;
+		m->s[1].v = m->s[2].v = rtt;
+	} else if (rtt <= m->s[2].v) {
+		m->s[2].t = now;
+		m->s[2].v = rtt;
+	}
+	/* The best ages out of the window: the next best takes its place
+	 * (twice, if that one is as old), the new sample comes in last.
+	 * While the best is young, keep the later choices from the later
+	 * quarter and half of the window, so that they differ in age. */
+	tcp_time_t age = now - m->s[0].t;
+	if (age > win) {
+		m->s[0] = m->s[1];
+		m->s[1] = m->s[2];
+		m->s[2].t = now;
+		m->s[2].v = rtt;
+		if (now - m->s[0].t > win) {
+			m->s[0] = m->s[1];
+			m->s[1] = m->s[2];
+		}
+	} else if (m->s[1].t == m->s[0].t && age > win / 4) {
+		m->s[1].t = m->s[2].t = now;
+		m->s[1].v = m->s[2].v = rtt;
+	} else if (m->s[2].t == m->s[1].t && age > win / 2) {
+		m->s[2].t = now;
+		m->s[2].v = rtt;
+	}
+	r->min_rtt = m->s[0].v;
 }
 
 tcp_time_t tcp_rack_update_reo_wnd(struct tcp_rack *r, uint32_t snd_una, uint32_t snd_nxt,
@@ -336,7 +383,10 @@ tcp_time_t tcp_rack_update_reo_wnd(struct tcp_rack *r, uint32_t snd_una, uint32_
 		r->reo_wnd_mult++;
 		r->reo_wnd_persist = TCP_RACK_REO_WND_PERSIST;
 	} else if (exiting_recovery) {
-		r->reo_wnd_persist--;
+		/* held at 0 once there (the same multiplier; an int counting
+		 * down for every recovery of a long connection would wrap) */
+		if (r->reo_wnd_persist > 0)
+			r->reo_wnd_persist--;
 		if (r->reo_wnd_persist <= 0)
 			r->reo_wnd_mult = 1;
 	}
@@ -524,6 +574,7 @@ static void enter_recovery(struct tcp_conn *c, tcp_time_t now)
 	if (c->cc.ops->on_congestion)
 		c->cc.ops->on_congestion(&c->cc, tcp_flight(c), now);
 	c->rtt_timing = 0;
+	tcp_prr_enter(c);
 	/* (4.3) "Retransmit the first data segment presumed dropped", before
 	 * cwnd - pipe is consulted */
 	uint32_t seq, len;
@@ -587,6 +638,9 @@ static void send_marked(struct tcp_conn *c, tcp_time_t now)
 		tcp_rack_output(c, now);
 }
 
+/* The RACK timer: detection and sending without an ACK.  A timer is no
+ * ACK for PRR (RFC 6937 3 "On every ACK during recovery"): the window PRR
+ * set on the last ACK stays (as Linux, which runs PRR on ACKs only). */
 static void detect_and_send(struct tcp_conn *c, tcp_time_t now)
 {
 	detect(c, now);
@@ -702,7 +756,8 @@ static void tlp_send(struct tcp_conn *c, tcp_time_t now)
 		tcp_timer_set(c, TCP_T_RTX, now + tcp_rtt_current_rto(&c->rtt));
 }
 
-void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t now)
+void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, uint32_t delivered,
+		    tcp_time_t now)
 {
 	struct tcp_rack *r = &c->rack;
 	if (!c->cc.ops || c->detached)
@@ -719,8 +774,10 @@ void tcp_rack_input(struct tcp_conn *c, const struct tcp_seg *seg, tcp_time_t no
 				c->rtt.has_sample ? c->rtt.srtt : 0);
 	detect(c, now);
 	/* the congestion control sees the ACK's deliveries and losses before
-	 * what they allow is sent */
+	 * what they allow is sent; in fast recovery PRR (RFC 6937) sets the
+	 * window from the ACK's DeliveredData */
 	tcp_rate_conn_ack_end(c, now);
+	tcp_prr_ack(c, delivered);
 	send_marked(c, now);
 	r->was_recovering = recovering(c);
 	tcp_rack_arm_tlp(c, now);

@@ -44,6 +44,23 @@
 #define TCP_RACK_PTO_SLACK TCP_MS(2)
 /* RFC 6675 2: "DupThresh = 3" (RFC 8985 6.2 step 4 uses it too). */
 #define TCP_RACK_DUPTHRESH 3
+/* RFC 8985 6.2 step 1: "The sender SHOULD track a windowed min-filtered
+ * estimate of recent RTT measurements that can adapt when migrating to
+ * significantly longer paths rather than tracking a simple global minimum
+ * of all RTT measurements."  The RFC names no window; this is Linux's
+ * (net.ipv4.tcp_min_rtt_wlen, default 300 s). */
+#define TCP_RACK_MIN_RTT_WLEN TCP_SEC(300)
+
+/* A windowed minimum (Kathleen Nichols' filter, as Linux's win_minmax):
+ * the best, second and third best samples of the window, each no older
+ * than the one before it, so that when the best ages out of the window
+ * the next best is at hand.  Constant space and time per sample. */
+struct tcp_winmin {
+	struct {
+		tcp_time_t t;      /* when it was measured */
+		tcp_time_t v;      /* the sample */
+	} s[3];
+};
 
 struct tcp_cc;
 
@@ -80,7 +97,8 @@ struct tcp_rack {
 	uint32_t end_seq;          /* RACK.end_seq */
 	int seg_valid;             /* RACK.segment exists */
 	tcp_time_t rtt;            /* RACK.rtt */
-	tcp_time_t min_rtt;        /* RACK.min_RTT, 0 = none yet */
+	tcp_time_t min_rtt;        /* RACK.min_RTT (min_filter's minimum), 0 = none yet */
+	struct tcp_winmin min_filter; /* RACK.min_RTT's window (TCP_RACK_MIN_RTT_WLEN) */
 	uint32_t fack;             /* RACK.fack */
 	int fack_valid;
 	int reordering_seen;       /* RACK.reordering_seen */
@@ -135,6 +153,10 @@ void tcp_rack_sacked(struct tcp_rack *r, uint32_t start, uint32_t end);
 /* RFC 8985 6.2 steps 1-3 for the ACK: RACK.min_RTT, RACK.rtt and
  * RACK.segment, RACK.fack and RACK.reordering_seen. */
 void tcp_rack_ack_done(struct tcp_rack *r);
+/* RFC 8985 6.2 step 1: an RTT sample (> 0) measured at `now` updates
+ * RACK.min_RTT, the minimum of the samples of the last
+ * TCP_RACK_MIN_RTT_WLEN (older ones are forgotten as samples come). */
+void tcp_rack_min_rtt_sample(struct tcp_rack *r, tcp_time_t rtt, tcp_time_t now);
 /* RFC 8985 6.2 step 4: RACK.reo_wnd for this ACK. */
 tcp_time_t tcp_rack_update_reo_wnd(struct tcp_rack *r, uint32_t snd_una, uint32_t snd_nxt,
 				   int dsack, int in_recovery, int exiting_recovery,

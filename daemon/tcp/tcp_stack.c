@@ -76,6 +76,7 @@ void tcp_config_default(struct tcp_config *cfg)
 	cfg->cc = TCP_CC_CUBIC;
 	cfg->loss_detection = TCP_LOSS_RACK;   /* RFC 8985 */
 	cfg->hystart = 1;                      /* RFC 9406 */
+	cfg->prr = 1;                          /* RFC 6937 */
 	cfg->keepalive = 0;
 	cfg->keepalive_idle = TCP_SEC(7200);   /* RFC 9293 3.8.4: no less than two hours */
 	cfg->keepalive_intvl = TCP_SEC(75);

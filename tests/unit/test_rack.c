@@ -243,6 +243,22 @@ TT_TEST(rack_rfc6675_switch_no_tlp)
 	host_free(&a);
 }
 
+/* A RACK-TLP connection whose retransmission of 101 (hole_after_reo_wnd)
+ * was spurious: the original was only late, everything is acknowledged at
+ * T0 + 14 ms, then the retransmission arrives and the peer reports it as a
+ * duplicate (D-SACK) at T0 + 20 ms.  0 or the failed step. */
+static int dsack_after_spurious_rtx(struct host *a, struct peer *p, struct tcp_conn **c)
+{
+	if (setup(a, p, c, TCP_LOSS_RACK) != 0)
+		return -1;
+	if (hole_after_reo_wnd(a, p, *c) != 0)
+		return -2;
+	if (all_acked(p, *c, 3101, T0 + TCP_MS(14)) != 0)
+		return -3;
+	peer_send_sack(p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
+	return tcp_next_deadline(a->s) == TCP_TIME_NEVER ? 0 : -4;
+}
+
 /* RFC 8985 6.2 step 4: a D-SACK shows a spurious retransmission (the
  * network reordered 101 beyond RACK.reo_wnd): "RACK.reo_wnd_mult += 1",
  * so the next hole waits 2 * RACK.min_RTT / 4 = 5 ms instead of 2.5 ms. */
@@ -251,13 +267,7 @@ TT_TEST(rack_dsack_widens_reo_wnd)
 	struct host a;
 	struct peer p;
 	struct tcp_conn *c;
-	TT_EQ(setup(&a, &p, &c, TCP_LOSS_RACK), 0);
-	TT_EQ(hole_after_reo_wnd(&a, &p, c), 0);
-	/* the original 101 was only late: everything is acknowledged, then
-	 * the retransmission arrives and is reported as a duplicate */
-	TT_EQ(all_acked(&p, c, 3101, T0 + TCP_MS(14)), 0);
-	peer_send_sack(&p, 3101, (uint32_t[]){ 101, 1101 }, 1, T0 + TCP_MS(20));
-	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	TT_EQ(dsack_after_spurious_rtx(&a, &p, &c), 0);
 	/* the next flight (cwnd is 2 segments after that recovery), the
 	 * same hole */
 	TT_EQ(send_pop(&a, c, 2000, T0 + TCP_MS(20)), 2);
@@ -348,6 +358,168 @@ TT_TEST(rack_rfc6675_switch_rto_go_back_n)
 	TT_EQ(fail, 0);
 	TT_EQ(sent, 0x7u);
 	TT_EQ(host_stats(&a).Timeouts, 1);
+	host_free(&a);
+}
+
+/* RFC 8985 6.2 step 1: "The sender SHOULD track a windowed min-filtered
+ * estimate of recent RTT measurements that can adapt when migrating to
+ * significantly longer paths rather than tracking a simple global minimum
+ * of all RTT measurements" - here over TCP_RACK_MIN_RTT_WLEN (300 s). */
+TT_TEST(rack_min_rtt_windowed)
+{
+	struct tcp_rack r;
+	tcp_rack_init(&r);
+	const tcp_time_t W = TCP_RACK_MIN_RTT_WLEN;
+	/* the path moves from 10 ms to 50 ms: the old minimum holds for the
+	 * window, then the longer path's */
+	tcp_rack_min_rtt_sample(&r, TCP_MS(10), T0);
+	for (tcp_time_t t = TCP_SEC(10); t <= W; t += TCP_SEC(10)) {
+		tcp_rack_min_rtt_sample(&r, TCP_MS(50), T0 + t);
+		TT_EQ(r.min_rtt, TCP_MS(10));
+	}
+	tcp_rack_min_rtt_sample(&r, TCP_MS(50), T0 + W + TCP_SEC(10));
+	TT_EQ(r.min_rtt, TCP_MS(50));
+	/* a shorter sample is the minimum at once */
+	tcp_rack_min_rtt_sample(&r, TCP_MS(5), T0 + W + TCP_SEC(11));
+	TT_EQ(r.min_rtt, TCP_MS(5));
+	tcp_rack_free(&r);
+
+	/* the runners-up: a minimum that ages out gives way to the best of
+	 * the samples that came after it, not to the latest one */
+	tcp_rack_init(&r);
+	tcp_rack_min_rtt_sample(&r, TCP_MS(10), T0);
+	tcp_rack_min_rtt_sample(&r, TCP_MS(20), T0 + TCP_SEC(100)); /* > W/4 later */
+	tcp_rack_min_rtt_sample(&r, TCP_MS(30), T0 + TCP_SEC(200)); /* > W/2 later */
+	TT_EQ(r.min_rtt, TCP_MS(10));
+	tcp_rack_min_rtt_sample(&r, TCP_MS(40), T0 + TCP_SEC(301));
+	TT_EQ(r.min_rtt, TCP_MS(20));
+	tcp_rack_min_rtt_sample(&r, TCP_MS(50), T0 + TCP_SEC(401));
+	TT_EQ(r.min_rtt, TCP_MS(30));
+	tcp_rack_min_rtt_sample(&r, TCP_MS(45), T0 + TCP_SEC(402));
+	TT_EQ(r.min_rtt, TCP_MS(30));
+	/* no sample for a whole window: the next one starts over */
+	tcp_rack_min_rtt_sample(&r, TCP_MS(70), T0 + TCP_SEC(1000));
+	TT_EQ(r.min_rtt, TCP_MS(70));
+	tcp_rack_free(&r);
+}
+
+/* RFC 8985 6.2 step 4, RACK_update_reo_wnd(): "Grow the reordering window
+ * per round that sees DSACK. Reset the window after 16 DSACK-free
+ * recoveries": a D-SACK sets RACK.reo_wnd_mult += 1 and
+ * RACK.reo_wnd_persist = 16, once per round (RACK.dsack_round = SND.NXT);
+ * each exit from fast or RTO recovery decrements the persistence, and at
+ * 0 the multiplier is 1 again. */
+TT_TEST(rack_reo_wnd_persist_16_recoveries)
+{
+	struct tcp_rack r;
+	tcp_rack_init(&r);
+	tcp_rack_min_rtt_sample(&r, TCP_MS(10), T0);
+	const tcp_time_t srtt = TCP_MS(100);
+	TT_EQ(tcp_rack_update_reo_wnd(&r, 1000, 5000, 0, 0, 0, srtt), TCP_MS(10) / 4);
+	/* a D-SACK: x2 */
+	TT_EQ(tcp_rack_update_reo_wnd(&r, 1000, 5000, 1, 0, 0, srtt), 2 * TCP_MS(10) / 4);
+	TT_EQ(r.reo_wnd_persist, TCP_RACK_REO_WND_PERSIST);
+	/* another in the same round (SND.UNA below RACK.dsack_round = 5000):
+	 * no more */
+	TT_EQ(tcp_rack_update_reo_wnd(&r, 4000, 6000, 1, 0, 0, srtt), 2 * TCP_MS(10) / 4);
+	/* the round is over: the next D-SACK grows it again, x3 */
+	TT_EQ(tcp_rack_update_reo_wnd(&r, 5000, 7000, 1, 0, 0, srtt), 3 * TCP_MS(10) / 4);
+	/* 15 D-SACK-free recoveries end: still x3 */
+	for (int i = 1; i < TCP_RACK_REO_WND_PERSIST; i++) {
+		TT_EQ(tcp_rack_update_reo_wnd(&r, 8000 + (uint32_t)i, 9000, 0, 0, 1, srtt),
+		      3 * TCP_MS(10) / 4);
+		TT_EQ(r.reo_wnd_persist, TCP_RACK_REO_WND_PERSIST - i);
+	}
+	/* ACKs that end no recovery change nothing */
+	TT_EQ(tcp_rack_update_reo_wnd(&r, 8100, 9000, 0, 0, 0, srtt), 3 * TCP_MS(10) / 4);
+	/* the 16th: back to x1 */
+	TT_EQ(tcp_rack_update_reo_wnd(&r, 8200, 9000, 0, 0, 1, srtt), TCP_MS(10) / 4);
+	TT_EQ(r.reo_wnd_mult, 1);
+	/* and it stays there, the persistence not running below 0 */
+	for (int i = 0; i < 3; i++)
+		TT_EQ(tcp_rack_update_reo_wnd(&r, 8300, 9000, 0, 0, 1, srtt), TCP_MS(10) / 4);
+	TT_EQ(r.reo_wnd_persist, 0);
+	tcp_rack_free(&r);
+}
+
+/* The reordering window of the next hole of a flight of two segments
+ * sent at t, the second SACKed at t + 10 ms (RACK.rtt 10 ms): the RACK
+ * timer's delay beyond t + 10 ms.  The first then arrives (it was late,
+ * not lost): no recovery.  Returns the delay, 0 on a failed step. */
+static tcp_time_t next_reo_wnd(struct host *a, struct peer *p, struct tcp_conn *c, tcp_time_t t)
+{
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	uint32_t una = info.snd_una;
+	if (send_pop(a, c, 2000, t) != 2)
+		return 0;
+	peer_send_sack(p, una, (uint32_t[]){ una + 1000, una + 2000 }, 1, t + TCP_MS(10));
+	tcp_time_t d = tcp_next_deadline(a->s);
+	if (host_pop(a) || d == TCP_TIME_NEVER || all_acked(p, c, una + 2000, t + TCP_MS(11)) != 0)
+		return 0;
+	return d - (t + TCP_MS(10));
+}
+
+/* One RTO recovery: a segment at t is not acknowledged; the tail loss
+ * probe and then the retransmission timeout resend it; the peer
+ * acknowledges it 10 ms after the RTO (no D-SACK).  Returns the time of
+ * that ACK, 0 on a failed step. */
+static tcp_time_t rto_recovery(struct host *a, struct peer *p, struct tcp_conn *c, tcp_time_t t)
+{
+	if (send_pop(a, c, 1000, t) != 1)
+		return 0;
+	uint64_t rtos = host_stats(a).Timeouts;
+	tcp_time_t now = t;
+	while (host_stats(a).Timeouts == rtos) {
+		now = tcp_next_deadline(a->s);
+		if (now == TCP_TIME_NEVER || now > t + TCP_SEC(10))
+			return 0;
+		host_run_timers(a, now);
+		host_drop_all(a);
+	}
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	if (all_acked(p, c, info.snd_nxt, now + TCP_MS(10)) != 0)
+		return 0;
+	return now + TCP_MS(10);
+}
+
+/* RFC 8985 6.2 step 4 in a connection: after the D-SACK of
+ * rack_dsack_widens_reo_wnd the window is 2 * RACK.min_RTT / 4 = 5 ms;
+ * it stays so through 15 RTO recoveries without D-SACK ("exiting Fast or
+ * RTO recovery: RACK.reo_wnd_persist -= 1") and is 2.5 ms again after the
+ * 16th. */
+TT_TEST(rack_reo_wnd_persist_in_connection)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(dsack_after_spurious_rtx(&a, &p, &c), 0);
+	/* RACK.reo_wnd is at most SRTT, and the handshake on the virtual
+	 * clock measured 0: one round trip of 100 ms lifts SRTT above the
+	 * windows compared here (RFC 6298 (2.3): 0 + 100 / 8 ms) */
+	TT_EQ(send_pop(&a, c, 1000, T0 + TCP_MS(30)), 1);
+	TT_EQ(all_acked(&p, c, 4101, T0 + TCP_MS(130)), 0);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_ASSERT(info.srtt > TCP_MS(5));
+	tcp_time_t t = T0 + TCP_MS(140);
+	TT_EQ(next_reo_wnd(&a, &p, c, t), TCP_MS(5));
+	t += TCP_MS(20);
+	uint64_t fast = host_stats(&a).FastRetransmits;
+	for (int k = 1; k <= TCP_RACK_REO_WND_PERSIST; k++) {
+		t = rto_recovery(&a, &p, c, t);
+		TT_ASSERT(t != 0);
+		TT_EQ(host_stats(&a).Timeouts, (uint64_t)k);
+		t += TCP_MS(10);
+		TT_EQ(next_reo_wnd(&a, &p, c, t), k < TCP_RACK_REO_WND_PERSIST ? TCP_MS(5) : 2500);
+		t += TCP_MS(20);
+	}
+	/* the probes of the window were no recoveries, SRTT stayed above
+	 * the windows */
+	TT_EQ(host_stats(&a).FastRetransmits, fast);
+	tcp_conn_info(c, &info);
+	TT_ASSERT(info.srtt > TCP_MS(5));
 	host_free(&a);
 }
 

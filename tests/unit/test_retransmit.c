@@ -319,19 +319,32 @@ TT_TEST(retransmit_fin)
 	host_free(&b);
 }
 
+/* Two linked hosts (fx_pair, no SACK), a's six segments 100..6100 sent
+ * at T0 and taken; pb is b as a scripted peer.  0 or the failed step. */
+static int six_segments_out(struct host *a, struct host *b, struct tcp_conn **ca,
+			    struct peer *pb)
+{
+	struct tcp_conn *cb;
+	if (fx_pair(a, b, ca, &cb) != 0)
+		return -1;
+	*pb = PEER(a, .ep = PB, .port = 80, .hport = 1000);
+	char d[6000];
+	memset(d, 'f', sizeof d);
+	if (tcp_send(*ca, d, sizeof d, T0) != 6000)
+		return -2;
+	for (int i = 0; i < 6; i++)
+		if (!host_pop(a))
+			return -3;
+	return host_pop(a) ? -4 : 0;
+}
+
 /* Fast retransmit on the third duplicate ACK (RFC 5681 3.2). */
 TT_TEST(retransmit_fast_on_three_dupacks)
 {
 	struct host a, b;
-	struct tcp_conn *ca, *cb;
-	TT_EQ(fx_pair(&a, &b, &ca, &cb), 0);
-	struct peer pb = PEER(&a, .ep = PB, .port = 80, .hport = 1000);
-	char d[6000];
-	memset(d, 'f', sizeof d);
-	TT_EQ(tcp_send(ca, d, sizeof d, T0), 6000);
-	for (int i = 0; i < 6; i++)
-		TT_ASSERT(host_pop(&a));
-	EXPECT_NONE(&a);
+	struct tcp_conn *ca;
+	struct peer pb;
+	TT_EQ(six_segments_out(&a, &b, &ca, &pb), 0);
 	/* segment 100 lost; the next ones cause duplicate ACKs */
 	for (int i = 0; i < 2; i++) {
 		peer_send(&pb, .seq = 300, .ack = 100, .now = T0 + 10);
@@ -347,6 +360,33 @@ TT_TEST(retransmit_fast_on_three_dupacks)
 	TT_EQ(info.snd_una, 6100);
 	TT_EQ(info.cwnd, info.ssthresh);
 	TT_EQ(tcp_next_deadline(a.s), TCP_TIME_NEVER);
+	host_free(&a);
+	host_free(&b);
+}
+
+/* RFC 5681 2: a duplicate ACK's "acknowledgment number is equal to the
+ * greatest acknowledgment received on the given connection" - SND.UNA
+ * before it.  An ACK that advances SND.UNA is new, not the first of the
+ * three duplicates: after it two duplicate ACKs start nothing, the third
+ * the fast retransmit.  (The engine counted the new ACK itself once and
+ * retransmitted on the second duplicate.) */
+TT_TEST(retransmit_new_ack_is_not_a_dupack)
+{
+	struct host a, b;
+	struct tcp_conn *ca;
+	struct peer pb;
+	TT_EQ(six_segments_out(&a, &b, &ca, &pb), 0);
+	/* the first segment arrives, the second (1100) is lost */
+	peer_send(&pb, .seq = 300, .ack = 1100, .now = T0 + 10);
+	EXPECT_NONE(&a);
+	for (int i = 0; i < 2; i++) {
+		peer_send(&pb, .seq = 300, .ack = 1100, .now = T0 + 11);
+		EXPECT_NONE(&a);
+	}
+	TT_EQ(host_stats(&a).FastRetransmits, 0);
+	peer_send(&pb, .seq = 300, .ack = 1100, .now = T0 + 12);
+	EXPECT_SEG_WL(&a, F_ACK, 1100, 300, 8192, 1000);
+	TT_EQ(host_stats(&a).FastRetransmits, 1);
 	host_free(&a);
 	host_free(&b);
 }
