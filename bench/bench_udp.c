@@ -15,7 +15,7 @@
  *   bench_udp rr [-s SIZE] [-n COUNT]
  *       Ping-pong of SIZE-byte datagrams (default 1), COUNT (10000) round
  *       trips: RTT p50/p99/mean in microseconds.
- *   bench_udp relay [-s SIZE] [-n COUNT] [-W]
+ *   bench_udp relay [-s SIZE] [-n COUNT] [-W] [-S]
  *       The same ping-pong between two apps through two relay processes,
  *       the shape of a tou round trip with no protocol work: app A -
  *       Unix stream socket - relay A - UDP - relay B - Unix stream
@@ -23,11 +23,14 @@
  *       moves what one socket has to the other (read + send, recv +
  *       write: the calls toud makes per message); the apps block in
  *       read(2), or with -W wait in poll(2) first.  Three processes per
- *       direction: the floor of tou's architecture on this machine.
+ *       direction: the floor of tou's architecture on this machine.  -S:
+ *       the relays run SCHED_BATCH (sched(7): a woken relay does not
+ *       preempt the app that woke it).
  *
  * Output: one line of key=value words (bench/run.sh parses it).
  */
 #include <netinet/in.h>
+#include <sched.h>
 #include <netinet/udp.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -246,8 +249,11 @@ static int rr(size_t size, unsigned count)
 
 /* One relay: bytes from the Unix stream socket go out as one datagram,
  * each datagram goes into the stream. */
-static void relay_run(int ufd, int sfd)
+static void relay_run(int ufd, int sfd, int batch_policy)
 {
+	struct sched_param sp = { 0 };
+	if (batch_policy && sched_setscheduler(0, SCHED_BATCH, &sp) != 0)
+		bu_die("sched_setscheduler(SCHED_BATCH)");
 	int ep = epoll_create1(0);
 	if (ep < 0)
 		bu_die("epoll_create1");
@@ -276,7 +282,7 @@ static void relay_run(int ufd, int sfd)
 	}
 }
 
-static int relay(size_t size, unsigned count, int poll_first)
+static int relay(size_t size, unsigned count, int poll_first, int batch_policy)
 {
 	uint16_t aport, bport;
 	int afd = udp_socket(&aport), bfd = udp_socket(&bport);
@@ -294,9 +300,9 @@ static int relay(size_t size, unsigned count, int poll_first)
 		if (pids[k] > 0)
 			continue;
 		if (k == 0)
-			relay_run(afd, sa[1]);
+			relay_run(afd, sa[1], batch_policy);
 		if (k == 1)
-			relay_run(bfd, sb[1]);
+			relay_run(bfd, sb[1], batch_policy);
 		for (;;) { /* app B: answers each message */
 			ssize_t n = read(sb[0], buf, sizeof buf);
 			if (n <= 0 || write(sb[0], buf, (size_t)n) < 0)
@@ -326,7 +332,8 @@ static int relay(size_t size, unsigned count, int poll_first)
 		kill(pids[k], SIGTERM);
 	for (int k = 0; k < 3; k++)
 		waitpid(pids[k], NULL, 0);
-	bu_print_rtts(poll_first ? "udp_relay_rr_poll" : "udp_relay_rr", rt, ok, size);
+	bu_print_rtts(batch_policy ? poll_first ? "udp_relay_batch_rr_poll" : "udp_relay_batch_rr"
+				   : poll_first ? "udp_relay_rr_poll" : "udp_relay_rr", rt, ok, size);
 	free(rt);
 	return 0;
 }
@@ -335,7 +342,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_udp bulk [-s SIZE] [-t SECONDS] [-b BATCH] [-g GSO_SEGS]\n"
 			"       bench_udp rr [-s SIZE] [-n COUNT]\n"
-			"       bench_udp relay [-s SIZE] [-n COUNT] [-W]\n");
+			"       bench_udp relay [-s SIZE] [-n COUNT] [-W] [-S]\n");
 	exit(2);
 }
 
@@ -344,13 +351,13 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	const char *mode = argv[1];
-	int is_rr = strcmp(mode, "rr") == 0 || strcmp(mode, "relay") == 0, poll_first = 0;
+	int is_rr = strcmp(mode, "rr") == 0 || strcmp(mode, "relay") == 0, poll_first = 0, batch_policy = 0;
 	size_t size = is_rr ? 1 : 1472;
 	double seconds = 3;
 	unsigned batch = 64, count = 10000;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "s:t:b:n:g:W")) != -1) {
+	while ((c = getopt(argc, argv, "s:t:b:n:g:WS")) != -1) {
 		switch (c) {
 		case 's': size = (size_t)bu_parse_size(optarg); break;
 		case 't': seconds = atof(optarg); break;
@@ -358,6 +365,7 @@ int main(int argc, char **argv)
 		case 'n': count = (unsigned)atoi(optarg); break;
 		case 'g': gso_segs = (unsigned)atoi(optarg); break;
 		case 'W': poll_first = 1; break;
+		case 'S': batch_policy = 1; break;
 		default: usage();
 		}
 	}
@@ -373,7 +381,7 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "rr") == 0)
 		return rr(size, count);
 	if (strcmp(mode, "relay") == 0)
-		return relay(size, count, poll_first);
+		return relay(size, count, poll_first, batch_policy);
 	usage();
 	return 2;
 }

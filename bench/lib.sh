@@ -7,7 +7,8 @@
 #   start_pair TOUD RELAY [toud options...]
 #                          two toud daemons on free UDP ports of 127.0.0.1
 #                          (picked by RELAY --pick-ports), API sockets
-#                          $T/A.sock and $T/B.sock; sets PA, PB, PID_A, PID_B
+#                          $T/A.sock and $T/B.sock (taking connections
+#                          when it returns); sets PA, PB, PID_A, PID_B
 #   start_fwd_pair TOUD RELAY NAME [toud options...]
 #                          the same pair named NAME (sockets $T/NAMEA.sock
 #                          and $T/NAMEB.sock, PID_NAMEA, PID_NAMEB) with a
@@ -64,8 +65,15 @@ pair_up() {
 		PIDS+=($!)
 		printf -v "PID_$name$d" %s $!
 	done
+	# the socket file appears at bind(2), a moment before listen(2):
+	# wait until both take a connection
 	for i in $(seq 100); do
-		if [ -S "$T/${name}A.sock" ] && [ -S "$T/${name}B.sock" ]; then return 0; fi
+		if [ -S "$T/${name}A.sock" ] && [ -S "$T/${name}B.sock" ] &&
+			python3 -c 'import socket, sys
+for p in sys.argv[1:]:
+    socket.socket(socket.AF_UNIX).connect(p)' "$T/${name}A.sock" "$T/${name}B.sock" 2>/dev/null; then
+			return 0
+		fi
 		sleep 0.1
 	done
 	echo "toud did not start:" >&2

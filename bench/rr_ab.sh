@@ -7,9 +7,11 @@
 #
 # Each round runs, one after the other: kernel TCP (bench_tcp rr, nodelay),
 # UDP through two relay processes (bench_udp relay, and -W: the floor of
-# tou's architecture), then tou between two fresh toud daemons: apps
-# blocked in read(2), apps waiting in poll(2) (-W), and both again with
-# [daemon] busy_poll = DURATION (default 50us).  --toud adds the same two
+# tou's architecture; -S: the relays SCHED_BATCH), then tou between two
+# fresh toud daemons: apps blocked in read(2), apps waiting in poll(2)
+# (-W), both again with [daemon] busy_poll = DURATION (default 50us), and
+# both with the daemons started through `chrt -b 0` (SCHED_BATCH, what
+# toud.service's CPUSchedulingPolicy=batch does).  --toud adds the same two
 # tou rows for another toud binary (a before/after).  ROUNDTRIPS (3000)
 # per row, ROUNDS (5) rounds.  Prints every row's p50 per round, then per
 # row the median p50 and p99 and the median of the rounds' p50 / kernel
@@ -51,15 +53,19 @@ tou_rr() {
 	PORT=$((PORT + 1))
 	# shellcheck disable=SC2086 # FLAGS are words
 	out=$("$BB/bench_tou" rr $flags -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$PB" -p "$PORT" -n "$N" \
-		2>"$T/rr.err") || { cat "$T/rr.err" >&2; exit 1; }
+		2>"$T/rr.err") || { cat "$T/rr.err" >&2; kill "$PID_A" "$PID_B"; exit 1; }
 	kill "$PID_A" "$PID_B"
 	wait "$PID_A" "$PID_B" 2>/dev/null || true
 	rm -f "$T/A.sock" "$T/B.sock"
 	echo "$out"
 }
 
-ROWS=("kernel TCP, nodelay" "UDP via 2 relays" "UDP via 2 relays, -W" "tou" "tou -W"
-	"tou busy_poll=$BUSY" "tou busy_poll=$BUSY -W")
+# toud as SCHED_BATCH
+printf '#!/bin/sh\nexec chrt -b 0 "%s" "$@"\n' "$TOUD" >"$T/toud-batch"
+chmod +x "$T/toud-batch"
+ROWS=("kernel TCP, nodelay" "UDP via 2 relays" "UDP via 2 relays, -W" "UDP via 2 relays, -S"
+	"UDP via 2 relays, -S -W" "tou" "tou -W" "tou busy_poll=$BUSY" "tou busy_poll=$BUSY -W"
+	"tou SCHED_BATCH" "tou SCHED_BATCH -W")
 [ -n "$OTHER" ] && ROWS+=("tou ($OTHER)" "tou ($OTHER) -W")
 echo "ping-pong, $ROUNDS interleaved rounds of $N, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs," \
 	"kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -69,10 +75,14 @@ for r in $(seq "$ROUNDS"); do
 	lines+=("$("$BB/bench_tcp" rr -n "$N")")
 	lines+=("$("$BB/bench_udp" relay -n "$N")")
 	lines+=("$("$BB/bench_udp" relay -W -n "$N")")
+	lines+=("$("$BB/bench_udp" relay -S -n "$N")")
+	lines+=("$("$BB/bench_udp" relay -S -W -n "$N")")
 	lines+=("$(tou_rr "$TOUD" "")")
 	lines+=("$(tou_rr "$TOUD" -W)")
 	lines+=("$(tou_rr "$TOUD" "" -o "daemon.busy_poll=$BUSY")")
 	lines+=("$(tou_rr "$TOUD" -W -o "daemon.busy_poll=$BUSY")")
+	lines+=("$(tou_rr "$T/toud-batch" "")")
+	lines+=("$(tou_rr "$T/toud-batch" -W)")
 	if [ -n "$OTHER" ]; then
 		lines+=("$(tou_rr "$OTHER" "")")
 		lines+=("$(tou_rr "$OTHER" -W)")

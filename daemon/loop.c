@@ -337,6 +337,9 @@ int loop_start(struct toud *d, unsigned n_shards, const uint8_t secret[16], uint
 		log_info("%u engine shards (threads)", n_shards);
 	if (d->cfg.keys.n)
 		log_info("TCP-AO: %u key(s) loaded", d->cfg.keys.n);
+	if (d->cfg.busy_poll)
+		log_info("busy_poll: each engine loop polls %llu us after a datagram before it sleeps",
+			 (unsigned long long)d->cfg.busy_poll);
 	return 0;
 }
 
