@@ -12,7 +12,9 @@
 #   (and, with --before, the same two CLI transfers with that tou binary,
 #    e.g. one built from an older commit: a before/after in the same run)
 # and prints each one's median MB/s (10^6 bytes/s of stream data) over the
-# rounds with its ratio to the API path's median, and the CPU seconds per GB
+# rounds with its ratio to the API path's median ("/API") and the median of
+# its ratios to the API transfer of the same round ("rounds": less moved by
+# a load that changes between rounds), and the CPU seconds per GB
 # of the two daemons and of the apps (bench_tou; the tou and cat processes):
 # on a shared machine the CPU figures move less than the rates.  The CLI's
 # time includes starting tou, the handshake and the wait for a clean end.
@@ -20,7 +22,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
 BYTES=256M
-ROUNDS=3
+ROUNDS=7
 BEFORE=
 BUILD_IT=1
 while [ $# -gt 0 ]; do
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
 	-r) ROUNDS=$2; shift 2 ;;
 	--before) BEFORE=$2; shift 2 ;;
 	--no-build) BUILD_IT=0; shift ;;
-	-h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDS] [--before TOU_BINARY] [--no-build]" >&2; exit 2 ;;
 	esac
 done
@@ -94,11 +96,14 @@ api() {
 
 KEYS=(api file pipe)
 if [ -n "$BEFORE" ]; then KEYS+=(file_before pipe_before); fi
-declare -A R D A
+declare -A R D A Q
+API_ROUND=
 add() { # add KEY "MB/s dcpu acpu"
 	local m d a
 	read -r m d a <<<"$2"
+	if [ "$1" = api ]; then API_ROUND=$m; fi
 	R[$1]+=" $m"
+	Q[$1]+=" $(awk -v a="$m" -v b="$API_ROUND" 'BEGIN { printf "%.3f", a / b }')"
 	D[$1]+=" $d"
 	A[$1]+=" $a"
 }
@@ -115,7 +120,7 @@ median() { tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END
 API=$(median "${R[api]}")
 echo "tou CLI against the API path, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $NBYTES bytes, $ROUNDS rounds interleaved"
 echo "(medians; CPU s/GB: the two daemons, and the apps: bench_tou, or the tou and cat processes)"
-printf "%-46s %9s %6s %10s %10s   %s\n" "" "MB/s" "/API" "toud s/GB" "apps s/GB" "(MB/s of each round)"
+printf "%-46s %9s %6s %7s %10s %10s   %s\n" "" "MB/s" "/API" "rounds" "toud s/GB" "apps s/GB" "(MB/s of each round)"
 label() {
 	case $1 in
 	api) echo "API (bench_tou bulk)" ;;
@@ -127,7 +132,7 @@ label() {
 }
 for k in "${KEYS[@]}"; do
 	m=$(median "${R[$k]}")
-	printf "%-46s %9s %6s %10s %10s  %s\n" "$(label "$k")" "$m" \
-		"$(awk -v a="$m" -v b="$API" 'BEGIN { printf "%.2f", a / b }')" "$(median "${D[$k]}")" \
+	printf "%-46s %9s %6s %7s %10s %10s  %s\n" "$(label "$k")" "$m" \
+		"$(awk -v a="$m" -v b="$API" 'BEGIN { printf "%.2f", a / b }')" "$(median "${Q[$k]}")" "$(median "${D[$k]}")" \
 		"$(median "${A[$k]}")" "${R[$k]}"
 done

@@ -4,7 +4,8 @@
 # only checks that it works: tests/integration/test_bench_grid.sh).
 #
 #   bench/grid.sh [-B BUILD_DIR] [--full] [-t SECONDS] [--loss "0 1 5"]
-#                 [--rtt "1 20 100"] [--cc "default cubic"] [--no-build]
+#                 [--rtt "1 20 100"] [--cc "cubic"] [--tou "cubic bbr"]
+#                 [--no-build]
 #
 # The path: every datagram crosses the impairment relay (tests/tools/relay.c),
 # which drops LOSS % of the datagrams in each direction at random (seeded)
@@ -12,6 +13,7 @@
 # 1 ms one way, 0 the other).  Two relays with the same settings:
 #
 #   tou:    bench_tou -> toud A -> UDP -> relay -> UDP -> toud B -> bench_tou
+#           (one pair of daemons and one relay per --tou congestion control)
 #   kernel: bench_tcp in netns A -> TUN -> tunbridge -> UDP -> relay -> UDP
 #           -> tunbridge -> TUN -> netns B (tests/tools/tunbridge.c --netns)
 #
@@ -19,14 +21,16 @@
 # timestamps) carry 1440 bytes of data, as tou's do with its default MSS
 # 1452; each segment is one UDP datagram of 1472 bytes either way.
 #
-# For each point (LOSS, RTT) it measures, interleaved: tou (the daemons'
-# default congestion control, CUBIC), the kernel with its default congestion
-# control (sysctl net.ipv4.tcp_congestion_control) and with each --cc name
+# For each point (LOSS, RTT) it measures, interleaved: tou with each --tou
+# congestion control ([tcp] congestion: cubic, the default, and bbr), the
+# kernel with its default congestion control (sysctl
+# net.ipv4.tcp_congestion_control) and with each --cc name
 # (TCP_CONGESTION); goodput is the stream bytes received during SECONDS from
 # the connection's start (slow start included) over those seconds.
 # Default: a short grid, 3 s per point (about 2 minutes); --full: 30 s per
 # point (about 15 minutes).  Needs root (network namespaces, TUN devices).
-# Prints one row per point: MB/s (10^6 bytes/s) and the ratios tou/kernel.
+# Prints one row per point: MB/s (10^6 bytes/s) and the ratios of each tou
+# column to each kernel column.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$SRC/build-bench
@@ -34,6 +38,7 @@ SECS=3
 LOSSES="0 1 5"
 RTTS="1 20 100"
 CCS="cubic"
+TOUCCS="cubic bbr"
 BUILD_IT=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -43,9 +48,10 @@ while [ $# -gt 0 ]; do
 	--loss) LOSSES=$2; shift 2 ;;
 	--rtt) RTTS=$2; shift 2 ;;
 	--cc) CCS=$2; shift 2 ;;
+	--tou) TOUCCS=$2; shift 2 ;;
 	--no-build) BUILD_IT=0; shift ;;
 	-h | --help) sed -n '2,30p' "$0"; exit 0 ;;
-	*) echo "usage: $0 [-B BUILD_DIR] [--full] [-t SECONDS] [--loss LIST] [--rtt LIST] [--cc LIST] [--no-build]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-B BUILD_DIR] [--full] [-t SECONDS] [--loss LIST] [--rtt LIST] [--cc LIST] [--tou LIST] [--no-build]" >&2; exit 2 ;;
 	esac
 done
 if [ "$(id -u)" != 0 ]; then
@@ -129,17 +135,24 @@ bridge "$NSA" "$KA" "$KB" "$BA"
 bridge "$NSB" "$KB" "$KA" "$BBP"
 KDEFAULT=$(ip netns exec "$NSA" cat /proc/sys/net/ipv4/tcp_congestion_control)
 
-# -- tou's path: two daemons on loopback, A sends to the relay, B answers it
-start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning
-start_relay TREL "$PA" "$PB"
+# -- tou's paths: per congestion control two daemons on loopback (sockets
+# $T/<cc>A.sock, $T/<cc>B.sock), A sends to its relay, B answers it
+for tcc in $TOUCCS; do
+	pair_up "$TOUD" "$RELAY" "$tcc" 0 -o daemon.log_level=warning -o "tcp.congestion=$tcc"
+	start_relay "TREL_$tcc" "$PA" "$PB"
+done
 
 echo "tou against the kernel's TCP on one impaired path, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r)"
-echo "$SECS s per run; loss each way; kernel default congestion control: $KDEFAULT; tou: CUBIC; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$SECS s per run; loss each way; kernel default congestion control: $KDEFAULT; tou: $TOUCCS; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-hdr=$(printf "%-6s %-6s %10s %10s" "loss%" "RTT ms" "tou" "k:$KDEFAULT")
+hdr=$(printf "%-6s %-6s" "loss%" "RTT ms")
+for tcc in $TOUCCS; do hdr+=$(printf " %10s" "tou:$tcc"); done
+hdr+=$(printf " %10s" "k:$KDEFAULT")
 for cc in $CCS; do hdr+=$(printf " %10s" "k:$cc"); done
-hdr+=$(printf " %10s" "tou/k:$KDEFAULT")
-for cc in $CCS; do hdr+=$(printf " %10s" "tou/k:$cc"); done
+for tcc in $TOUCCS; do
+	hdr+=$(printf " %14s" "$tcc/k:$KDEFAULT")
+	for cc in $CCS; do hdr+=$(printf " %14s" "$tcc/k:$cc"); done
+done
 echo "== goodput (MB/s) and ratios"
 echo "$hdr"
 TPORT=7100
@@ -147,21 +160,33 @@ fails=0
 for loss in $LOSSES; do
 	for rtt in $RTTS; do
 		impair "$KREL_CTL" "$loss" "$rtt"
-		impair "$TREL_CTL" "$loss" "$rtt"
-		TPORT=$((TPORT + 1))
-		tou=$("$BB/bench_tou" bulk -a "$T/A.sock" -b "$T/B.sock" -u "127.0.0.1:$TREL_PORT" \
-			-p "$TPORT" -t "$SECS" 2>>"$T/bench.err") || fails=$((fails + 1))
-		kdef=$("$BB/bench_tcp" bulk -t "$SECS" -N "$NSA,$NSB" -A "$KB" 2>>"$T/bench.err") ||
-			fails=$((fails + 1))
-		line=$(printf "%-6s %-6s %10s %10s" "$loss" "$rtt" "$(kv "$tou" mb_s)" "$(kv "$kdef" mb_s)")
-		ratios=$(printf " %10s" "$(ratio "$(kv "$tou" mb_s)" "$(kv "$kdef" mb_s)")")
-		for cc in $CCS; do
-			k=$("$BB/bench_tcp" bulk -t "$SECS" -N "$NSA,$NSB" -A "$KB" -C "$cc" 2>>"$T/bench.err") ||
-				fails=$((fails + 1))
-			line+=$(printf " %10s" "$(kv "$k" mb_s)")
-			ratios+=$(printf " %10s" "$(ratio "$(kv "$tou" mb_s)" "$(kv "$k" mb_s)")")
+		line=$(printf "%-6s %-6s" "$loss" "$rtt")
+		declare -A TOU=() K=()
+		for tcc in $TOUCCS; do
+			ctl=TREL_${tcc}_CTL port=TREL_${tcc}_PORT
+			impair "${!ctl}" "$loss" "$rtt"
+			TPORT=$((TPORT + 1))
+			r=$("$BB/bench_tou" bulk -a "$T/${tcc}A.sock" -b "$T/${tcc}B.sock" -u "127.0.0.1:${!port}" \
+				-p "$TPORT" -t "$SECS" 2>>"$T/bench.err") || fails=$((fails + 1))
+			TOU[$tcc]=$(kv "$r" mb_s)
+			line+=$(printf " %10s" "${TOU[$tcc]}")
 		done
-		echo "$line$ratios"
+		r=$("$BB/bench_tcp" bulk -t "$SECS" -N "$NSA,$NSB" -A "$KB" 2>>"$T/bench.err") ||
+			fails=$((fails + 1))
+		K[default]=$(kv "$r" mb_s)
+		line+=$(printf " %10s" "${K[default]}")
+		for cc in $CCS; do
+			r=$("$BB/bench_tcp" bulk -t "$SECS" -N "$NSA,$NSB" -A "$KB" -C "$cc" 2>>"$T/bench.err") ||
+				fails=$((fails + 1))
+			K[$cc]=$(kv "$r" mb_s)
+			line+=$(printf " %10s" "${K[$cc]}")
+		done
+		for tcc in $TOUCCS; do
+			line+=$(printf " %14s" "$(ratio "${TOU[$tcc]}" "${K[default]}")")
+			for cc in $CCS; do line+=$(printf " %14s" "$(ratio "${TOU[$tcc]}" "${K[$cc]}")"); done
+		done
+		echo "$line"
+		unset TOU K
 	done
 done
 # What crossed each relay over the whole grid (datagrams; the data direction
@@ -173,7 +198,10 @@ relay_sum() { # relay_sum LABEL CTL-PORT
 		split($2, rx, "="); split($3, tx, "="); split($6, dl, "=")
 		printf "%-7s %s rx=%s tx=%s drop_loss=%s\n", l, $1, rx[2], tx[2], dl[2] }'
 }
-relay_sum tou "$TREL_CTL"
+for tcc in $TOUCCS; do
+	ctl=TREL_${tcc}_CTL
+	relay_sum "tou-$tcc" "${!ctl}"
+done
 relay_sum kernel "$KREL_CTL"
 if [ "$fails" -gt 0 ]; then
 	echo "grid.sh: $fails run(s) failed:" >&2

@@ -125,22 +125,29 @@ static void ratio_str(char *buf, size_t n, const struct cell *x)
 		snprintf(buf, n, "%.2f", x->goodput_bps / x->mathis_bps);
 }
 
-/* Each cell twice in one run: "old" is the engine with
- * loss_detection = rfc6675 and hystart = no (as before RACK-TLP and
- * HyStart++), "new" the defaults; new/old is the ratio of goodputs. */
-static void table(int cc, const char *name, double seconds)
+/* One table, each cell run twice in one run: a and b (congestion control
+ * and mode); b/a is the ratio of goodputs. */
+struct side {
+	const char *label;
+	int cc;
+	int mode;
+};
+
+static void compare(const char *title, const char *legend, struct side a, struct side b,
+		    double seconds)
 {
 	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
 	static const unsigned rtts_ms[] = { 1, 20, 100 };
 	printf("\n%s, 100 Mbit/s bottleneck, queue BDP+64KiB, %.0f s measured after warm-up\n",
-	       name, seconds);
-	printf("old: loss_detection = rfc6675, hystart = no; new: the defaults (RACK-TLP, HyStart++)\n");
-	printf("| loss  | RTT    | Mathis Mbit/s | old Mbit/s | old/Mathis | old rtx | new Mbit/s | new/Mathis | new rtx | new/old |\n");
+	       title, seconds);
+	printf("%s\n", legend);
+	printf("| loss  | RTT    | Mathis Mbit/s | %s Mbit/s | %s/Mathis | %s rtx | %s Mbit/s | %s/Mathis | %s rtx | %s/%s |\n",
+	       a.label, a.label, a.label, b.label, b.label, b.label, b.label, a.label);
 	printf("|-------|--------|---------------|------------|------------|---------|------------|------------|---------|---------|\n");
 	for (unsigned li = 0; li < sizeof losses / sizeof losses[0]; li++) {
 		for (unsigned ri = 0; ri < sizeof rtts_ms / sizeof rtts_ms[0]; ri++) {
-			struct cell o = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_OLD);
-			struct cell x = run_cell(cc, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_NEW);
+			struct cell o = run_cell(a.cc, losses[li], TCP_MS(rtts_ms[ri]), seconds, a.mode);
+			struct cell x = run_cell(b.cc, losses[li], TCP_MS(rtts_ms[ri]), seconds, b.mode);
 			char mathis[32], ro[32], rn[32];
 			if (isinf(x.mathis_bps))
 				snprintf(mathis, sizeof mathis, "inf");
@@ -157,6 +164,14 @@ static void table(int cc, const char *name, double seconds)
 			fflush(stdout);
 		}
 	}
+}
+
+/* "old" is the engine with loss_detection = rfc6675 and hystart = no (as
+ * before RACK-TLP and HyStart++), "new" the defaults. */
+static void table(int cc, const char *name, double seconds)
+{
+	compare(name, "old: loss_detection = rfc6675, hystart = no; new: the defaults (RACK-TLP, HyStart++)",
+		(struct side){ "old", cc, MODE_OLD }, (struct side){ "new", cc, MODE_NEW }, seconds);
 }
 
 /* `sim_goodput prr`: each cell four times in one run, PRR (RFC 6937)
@@ -204,34 +219,13 @@ static void prr_table(int cc, const char *name, double seconds)
 
 /* The model-based BBR (draft-ietf-ccwg-bbr) next to the loss-based CUBIC,
  * both with the engine's defaults otherwise (RACK-TLP; HyStart++ for
- * CUBIC); bbr/cubic is the ratio of goodputs. */
+ * CUBIC). */
 static void table_bbr(double seconds)
 {
-	static const double losses[] = { 0, 0.01, 0.05, 0.10 };
-	static const unsigned rtts_ms[] = { 1, 20, 100 };
-	printf("\nBBR (draft-ietf-ccwg-bbr) and CUBIC, 100 Mbit/s bottleneck, queue BDP+64KiB, "
-	       "%.0f s measured after warm-up\n", seconds);
-	printf("| loss  | RTT    | Mathis Mbit/s | cubic Mbit/s | cubic/Mathis | bbr Mbit/s | bbr/Mathis | bbr rtx | bbr/cubic |\n");
-	printf("|-------|--------|---------------|--------------|--------------|------------|------------|---------|-----------|\n");
-	for (unsigned li = 0; li < sizeof losses / sizeof losses[0]; li++) {
-		for (unsigned ri = 0; ri < sizeof rtts_ms / sizeof rtts_ms[0]; ri++) {
-			struct cell u = run_cell(TCP_CC_CUBIC, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_NEW);
-			struct cell b = run_cell(TCP_CC_BBR, losses[li], TCP_MS(rtts_ms[ri]), seconds, MODE_NEW);
-			char mathis[32], ru[32], rb[32];
-			if (isinf(b.mathis_bps))
-				snprintf(mathis, sizeof mathis, "inf");
-			else
-				snprintf(mathis, sizeof mathis, "%.2f", b.mathis_bps / 1e6);
-			ratio_str(ru, sizeof ru, &u);
-			ratio_str(rb, sizeof rb, &b);
-			printf("| %4.0f%% | %3u ms | %13s | %12.2f | %12s | %10.2f | %10s | %7llu | %9.2f |%s\n",
-			       losses[li] * 100, rtts_ms[ri], mathis, u.goodput_bps / 1e6, ru,
-			       b.goodput_bps / 1e6, rb, (unsigned long long)b.retransmits,
-			       u.goodput_bps > 0 ? b.goodput_bps / u.goodput_bps : 0.0,
-			       u.ok && b.ok ? "" : " (error)");
-			fflush(stdout);
-		}
-	}
+	compare("BBR (draft-ietf-ccwg-bbr) and CUBIC (RFC 9438)",
+		"cubic: [tcp] congestion = cubic (the default); bbr: congestion = bbr; both RACK-TLP",
+		(struct side){ "cubic", TCP_CC_CUBIC, MODE_NEW }, (struct side){ "bbr", TCP_CC_BBR, MODE_NEW },
+		seconds);
 }
 
 /* `sim_goodput trace CC LOSS RTT_MS SECONDS`: one run, cwnd and goodput

@@ -47,7 +47,11 @@ static const struct key keys[] = {
 
 	/* RFC 879 / 9293 3.7.1: the MSS must leave room for 20+20 byte headers
 	 * in the 576-byte minimum datagram => 536 is the smallest sane value. */
-	{ "tcp", "mss", K_UINT, F(tcp.mss), 536, 65495 },
+	/* ... and the largest fits a 65535-octet IPv4 datagram with the IP, UDP
+	 * and TCP headers (20 + 8 + 20). */
+	{ "tcp", "mss", K_UINT, F(tcp.mss), 536, TOUD_MSS_MAX },
+	/* 0 = off, else 536.. as mss (config_check) */
+	{ "tcp", "mss_loopback", K_UINT, F(tcp.mss_loopback), 0, TOUD_MSS_MAX },
 	{ "tcp", "send_buffer", K_SIZE, F(tcp.send_buffer), 4096, 1u << 30 },
 	{ "tcp", "recv_buffer", K_SIZE, F(tcp.recv_buffer), 4096, 1u << 30 },
 	{ "tcp", "recv_buffer_auto", K_BOOL, F(tcp.recv_buffer_auto), 0, 1 },
@@ -508,6 +512,10 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 /* Cross-key checks after everything is set. */
 static int config_check(const struct toud_config *c, char *err, size_t errlen)
 {
+	if (c->tcp.mss_loopback && c->tcp.mss_loopback < 536) {
+		snprintf(err, errlen, "tcp.mss_loopback must be 0 (off) or 536..%u", TOUD_MSS_MAX);
+		return -1;
+	}
 	if (c->tcp.rto_min > c->tcp.rto_max) {
 		snprintf(err, errlen, "tcp.rto_min is larger than tcp.rto_max");
 		return -1;

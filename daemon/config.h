@@ -18,6 +18,9 @@
 #define TOUD_MAX_UDP 16
 #define TOUD_DEFAULT_UDP "0.0.0.0:9811 [::]:9811"
 #define TOUD_MAX_THREADS 64               /* [daemon] threads: engine shards at most */
+/* [tcp] mss, mss_loopback at most: a 65535-octet IPv4 datagram less the
+ * IP, UDP and TCP headers (20 + 8 + 20) */
+#define TOUD_MSS_MAX 65487u
 #define TOUD_MAX_BUSY_POLL 10000          /* [daemon] busy_poll: 10 ms at most (us) */
 
 struct toud_config {

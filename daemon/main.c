@@ -13,8 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -74,8 +77,9 @@ static const char usage_text[] =
 "  [daemon]  udp, socket, socket_mode, socket_group, log_level,\n"
 "            privileged_ports, pcap, user, syslog, threads, busy_poll,\n"
 "            udp_receive_buffer\n"
-"  [tcp]     mss, send_buffer, recv_buffer, recv_buffer_auto, rto_initial,\n"
-"            rto_min, rto_max, msl, syn_retries, retries, delayed_ack, nodelay,\n"
+"  [tcp]     mss, mss_loopback, send_buffer, recv_buffer, recv_buffer_auto,\n"
+"            rto_initial, rto_min, rto_max, msl, syn_retries, retries,\n"
+"            delayed_ack, nodelay,\n"
 "            congestion, loss_detection, hystart, keepalive,\n"
 "            keepalive_idle, keepalive_interval, keepalive_probes, timestamps,\n"
 "            sack, window_scaling, challenge_ack_limit, invalid_ratelimit,\n"
@@ -125,6 +129,27 @@ static void usage_exit(int status)
 	exit(status);
 }
 
+/* RFC 9293 3.7.1: the MSS follows the MTU of the path; a loopback peer's
+ * path is the loopback interface ("lo").  A loopback MTU smaller than
+ * [tcp] mss_loopback needs lowers it; one that cannot be read leaves it
+ * (a datagram too big for it fails with EMSGSIZE and lowers the
+ * connection's path MTU, daemon/udp_err.c). */
+static void cap_loopback_mss(struct tcp_config *t)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	int r = ioctl(fd, SIOCGIFMTU, &ifr);
+	close(fd);
+	/* IPv4 + UDP + TCP headers (20 + 8 + 20); below the 576-octet minimum
+	 * datagram of RFC 791 it would not be a usable path */
+	if (r == 0 && ifr.ifr_mtu >= 576 && t->mss_loopback > (unsigned)ifr.ifr_mtu - 48)
+		t->mss_loopback = (uint16_t)(ifr.ifr_mtu - 48);
+}
+
 /* Loads file + overrides into c.  0 or -1 with err. */
 static int load_config(const struct toud *d, struct toud_config *c, char *err, size_t errlen)
 {
@@ -147,6 +172,8 @@ static int load_config(const struct toud *d, struct toud_config *c, char *err, s
 	 * ones and orphans finishing their close (TIME-WAIT has its own
 	 * bound, max_time_wait) */
 	c->tcp.max_connections = c->max_connections * 2;
+	if (c->tcp.mss_loopback)
+		cap_loopback_mss(&c->tcp);
 	return 0;
 }
 

@@ -195,6 +195,13 @@ struct tcp_config {
 	uint16_t mss;              /* advertised MSS: 1452 (IPv4 on a 1500 path);
 	                              IPv6 connections advertise 20 octets less
 	                              (1432: the IPv6 header is 20 octets longer) */
+	uint16_t mss_loopback;     /* advertised MSS toward a loopback address
+	                              (127.0.0.0/8, RFC 1122 3.2.1.3; ::1 and
+	                              ::ffff:127.0.0.0/104, RFC 4291 2.5.3), whose
+	                              path is the host's loopback interface, not
+	                              a network: the IPv4 value as for mss (IPv6
+	                              20 less); 0 (the default) = mss for those
+	                              too.  toud sets it from the loopback MTU. */
 	uint32_t send_buffer;      /* bytes, default 4 MiB: the most a send ring grows to */
 	uint32_t recv_buffer;      /* bytes, default 4 MiB: the most receive-window
 	                              auto-tuning grows a receive ring to */
@@ -253,7 +260,7 @@ void tcp_config_default(struct tcp_config *cfg);
  * ports, timestamp offsets and other choices.  On success *out is the
  * stack and 0 is returned; otherwise
  *   TCP_EINVAL  out, cb or secret is NULL, or cfg is out of range: mss <
- *               64, a buffer < 16 octets or > 1 GiB, rto_initial or
+ *               64, mss_loopback neither 0 nor >= 64, a buffer < 16 octets or > 1 GiB, rto_initial or
  *               rto_min 0, rto_max < rto_min, max_connections 0 or >
  *               2^24, max_time_wait > 2^24, cc not a tcp_cc_algo,
  *               syn_rate_per_source > 10^6

@@ -120,7 +120,7 @@ uint64_t tcp_rng_next(struct tcp_stack *s)
 
 static int config_valid(const struct tcp_config *cfg)
 {
-	if (cfg->mss < 64 || cfg->send_buffer < 16 || cfg->recv_buffer < 16)
+	if (cfg->mss < 64 || (cfg->mss_loopback && cfg->mss_loopback < 64) || cfg->send_buffer < 16 || cfg->recv_buffer < 16)
 		return 0;
 	if (cfg->send_buffer > (1u << 30) || cfg->recv_buffer > (1u << 30))
 		return 0;

@@ -103,11 +103,24 @@ uint8_t tcp_rcv_wscale(const struct tcp_stack *s)
 	return s->cfg.window_scaling ? pick_wscale(s->cfg.recv_buffer) : 0;
 }
 
+/* RFC 1122 3.2.1.3 (g): 127.0.0.0/8 is the internal host loopback; RFC
+ * 4291 2.5.3: ::1, and 2.5.5.2: ::ffff:127.x.y.z is that IPv4 address */
+static int is_loopback(const struct tcp_endpoint *r)
+{
+	static const uint8_t v6_loop[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+	if (r->family == 4)
+		return r->addr[0] == 127;
+	return memcmp(r->addr, v6_loop, 16) == 0 ||
+	       (memcmp(r->addr, v4_mapped, 12) == 0 && r->addr[12] == 127);
+}
+
 uint16_t tcp_adv_mss(const struct tcp_stack *s, const struct tcp_endpoint *r)
 {
 	/* docs/DESIGN.md section 3: MSS = path MTU - IP - UDP - TCP headers; cfg.mss is the
-	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer */
-	uint16_t mss = s->cfg.mss;
+	 * IPv4 value (1452 on a 1500 path), IPv6's header is 20 bytes longer; a
+	 * loopback peer's path is the loopback interface (cfg.mss_loopback) */
+	uint16_t mss = s->cfg.mss_loopback && is_loopback(r) ? s->cfg.mss_loopback : s->cfg.mss;
 	if (r->family == 6 && mss > 64 + 20)
 		mss = (uint16_t)(mss - 20);
 	return mss;

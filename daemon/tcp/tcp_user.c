@@ -526,7 +526,8 @@ int tcp_conn_info(const struct tcp_conn *c, struct tcp_conn_info *o)
 	o->ts_ok = c->ts_ok;
 	o->nodelay = c->nodelay != 0;
 	o->keepalive = c->keepalive != 0;
-	o->cc_name = c->cc.ops ? c->cc.ops->name : tcp_cc_find((enum tcp_cc_algo)c->cc_algo)->name;
+	const struct tcp_cc_ops *ops = c->cc.ops ? c->cc.ops : tcp_cc_find((enum tcp_cc_algo)c->cc_algo);
+	o->cc_name = ops ? ops->name : "";
 	if (c->cc.ops == &tcp_cc_bbr) {
 		const struct tcp_bbr *b = &c->cc.bbr;
 		o->pacing_rate = c->cc.pacing_rate;

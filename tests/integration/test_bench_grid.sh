@@ -2,8 +2,9 @@
 # test_bench_grid.sh - bench/grid.sh works: one short point (1 % loss,
 # 20 ms RTT, 1 s per run) of tou against the kernel's TCP through the
 # impairment relay.  It checks that the tool runs to the end, prints a row
-# with a goodput for tou, the kernel's default congestion control and CUBIC
-# (each above zero: data crossed), that both paths went through their relay
+# with a goodput for tou (CUBIC and BBR), the kernel's default congestion
+# control and CUBIC (each above zero: data crossed), that the paths went
+# through their relay
 # and lost datagrams there (the impairment applies to both), and that no
 # network namespace is left behind.  No goodput is compared: figures are
 # bench/'s business, not a test's.
@@ -30,26 +31,27 @@ bash "$src/bench/grid.sh" -B "$build" --no-build -t 1 --loss 1 --rtt 20 --cc cub
 sed 's/^/# /' "$out"
 [ $rc -eq 0 ] && ok "grid.sh exits 0" || fail "grid.sh exited $rc"
 
-# the row: loss rtt tou k:default k:cubic ratio ratio
+# the row: loss rtt tou:cubic tou:bbr k:default k:cubic and the ratios
+# cubic/k:default cubic/k:cubic bbr/k:default bbr/k:cubic
 row=$(awk '$1 == "1" && $2 == "20"' "$out")
 if [ -z "$row" ]; then
 	fail "no row for 1 % loss, 20 ms"
 else
-	read -r _ _ tou kdef kcubic r1 r2 <<<"$row"
-	for v in "tou:$tou" "kernel-default:$kdef" "kernel-cubic:$kcubic"; do
+	read -r _ _ tou tbbr kdef kcubic r1 r2 r3 r4 <<<"$row"
+	for v in "tou-cubic:$tou" "tou-bbr:$tbbr" "kernel-default:$kdef" "kernel-cubic:$kcubic"; do
 		if awk -v x="${v#*:}" 'BEGIN { exit !(x + 0 > 0) }'; then
 			ok "goodput ${v%%:*} ${v#*:} MB/s > 0"
 		else
 			fail "goodput ${v%%:*} is '${v#*:}'"
 		fi
 	done
-	for r in "$r1" "$r2"; do
+	for r in "$r1" "$r2" "$r3" "$r4"; do
 		[[ $r =~ ^[0-9.e+-]+$ ]] && ok "ratio $r" || fail "ratio '$r' is not a number"
 	done
 fi
 
 # the relay counters: each path's data direction crossed its relay, lossy
-for path in tou kernel; do
+for path in tou-cubic tou-bbr kernel; do
 	line=$(awk -v p="$path" '$1 == p && $2 == "a2b"' "$out")
 	rx=$(sed -n 's/.* rx=\([0-9]*\).*/\1/p' <<<"$line")
 	dl=$(sed -n 's/.* drop_loss=\([0-9]*\).*/\1/p' <<<"$line")

@@ -40,6 +40,19 @@ run_case() { # run_case NAME CLIENT_ORDER SERVER_ORDER
 run_case "client closes first" first last
 run_case "server closes first" last first
 
+# RFC 9293 3.7.1: the MSS follows the path's MTU; by default a loopback
+# peer gets [tcp] mss like a network one (1452, less the 12 bytes of the
+# timestamp option in every segment), and runs of such segments leave as
+# UDP GSO messages (udp.tx_gso)
+mss_of() { # mss_of SOCK ID: the connection's send MSS from STATUS
+	$API req "$1" "STATUS $2" | $PY -c 'import json,sys; print(json.loads(sys.stdin.read()[3:])["mss"])'
+}
+mss=$(mss_of "$A_SOCK" "$(cat "$WORK/a.id")")
+[ "$mss" = 1440 ] || fail "loopback MSS by default: $mss, expected 1440"
+gso=$($API req "$A_SOCK" STATS | $PY -c 'import json,sys; print(json.loads(sys.stdin.read()[3:])["udp"]["tx_gso"])')
+[ "$gso" -gt 0 ] || fail "no GSO message sent (udp.tx_gso $gso)"
+echo "ok: loopback segments of $mss bytes by default, $gso GSO messages"
+
 # the listener ends with its LISTEN connection
 kill "${BG_PIDS[0]}"
 wait_for "listener gone" 10 sh -c "$API req '$B_SOCK' 'ACCEPT 7000' | grep -q '^ERR notfound'"
@@ -63,9 +76,31 @@ wait_for "LISTEN 7006" 10 grep -q '^OK 7006$' "$WORK/listen6.out"
 head -c 1M /dev/urandom >"$WORK/six.in"
 $API stream "$WORK/B6.sock" "ACCEPT 7006" "$WORK/six.in" "$WORK/six.b" --order last 2>/dev/null &
 acc=$!
-$API stream "$WORK/A6.sock" "CONNECT [::1]:$p6b 7006" "$WORK/six.in" "$WORK/six.a" 2>"$WORK/six.err" ||
+$API stream "$WORK/A6.sock" "CONNECT [::1]:$p6b 7006" "$WORK/six.in" "$WORK/six.a" --idfile "$WORK/six.id" 2>"$WORK/six.err" ||
 	fail "IPv6 stream: $(cat "$WORK/six.err")"
 wait "$acc" || fail "IPv6 accepting side"
 cmp "$WORK/six.in" "$WORK/six.a" && cmp "$WORK/six.in" "$WORK/six.b" || fail "IPv6 data differs"
 grep -q "^OK [0-9]* \[::1\]:$p6a/[0-9]* \[::1\]:$p6b/7006$" "$WORK/six.err" || fail "IPv6 OK line: $(cat "$WORK/six.err")"
 echo "ok: IPv6 stream over [::1], 1 MB each way"
+mss=$(mss_of "$WORK/A6.sock" "$(cat "$WORK/six.id")")
+[ "$mss" = 1420 ] || fail "IPv6 loopback MSS: $mss, expected 1420"
+echo "ok: IPv6 loopback segments of $mss bytes"
+
+# [tcp] mss_loopback = 65487: the loopback interface's MTU (65536 - 48
+# unless lo's MTU is smaller: toud caps it at start), 64 KiB segments
+mssl=$("$TOUD" -c "$WORK/empty.conf" -o tcp.mss_loopback=65487 --check-config | sed -n 's/^mss_loopback = //p')
+[ "${mssl:-0}" -gt 1452 ] || fail "mss_loopback=65487 reads back as \"$mssl\""
+start_daemon C -o tcp.mss_loopback=65487
+start_daemon D -o tcp.mss_loopback=65487
+$API hold "$D_SOCK" "LISTEN 7007" >"$WORK/listen7.out" &
+BG_PIDS+=($!)
+wait_for "LISTEN 7007" 10 grep -q '^OK 7007$' "$WORK/listen7.out"
+$API stream "$D_SOCK" "ACCEPT 7007 timeout=60" "$WORK/b.in" "$WORK/lo.b" --order last 2>/dev/null &
+acc=$!
+$API stream "$C_SOCK" "CONNECT 127.0.0.1:$D_PORT 7007 timeout=10" "$WORK/a.in" "$WORK/lo.a" --idfile "$WORK/lo.id" \
+	2>"$WORK/lo.err" || fail "mss_loopback stream: $(cat "$WORK/lo.err")"
+wait "$acc" || fail "mss_loopback accepting side"
+cmp "$WORK/a.in" "$WORK/lo.b" && cmp "$WORK/b.in" "$WORK/lo.a" || fail "mss_loopback: data differs"
+mss=$(mss_of "$C_SOCK" "$(cat "$WORK/lo.id")")
+[ "$mss" = $((mssl - 12)) ] || fail "mss_loopback: MSS $mss, expected $((mssl - 12))"
+echo "ok: mss_loopback $mssl: segments of $mss bytes, 10 MB each way byte-exact"

@@ -4,8 +4,9 @@
 # (so the data is really in flight).  RFC 9293 3.10.7.4: a FIN received in
 # FIN-WAIT-1 whose own FIN is not yet acknowledged leads to CLOSING, and
 # the data queued before our FIN must still be sent and acknowledged there.
-#  (1) A closes first (FIN-WAIT-1 with data queued), then B closes: A goes
-#      through CLOSING while its 3 MB are still on the way.
+#  (1) A closes first (FIN-WAIT-1 with data queued: the relay cuts A->B),
+#      then B closes: A must be in CLOSING while its data is still queued,
+#      and deliver it all once the cut heals.
 #  (2) Both send 2 MB and close at once: the FINs cross, both sides CLOSING.
 # The engine once stopped sending in CLOSING (found by this test and by the
 # simulated-link tests); both streams must arrive byte-exact.
@@ -13,33 +14,42 @@ set -euo pipefail
 source "${TOU_SOURCE_DIR:-$(dirname "$0")/../..}/tests/integration/impair_lib.bash"
 
 RELAY_ARGS=(--seed 51 --delay 20)
-# Receive buffers far smaller than the 3 MB of step 1, so that a listener
-# that does not read keeps A's data (and A's FIN behind it) queued at A.
-start_pair -o tcp.recv_buffer=256K
+start_pair
 
-step "A in FIN-WAIT-1 with 3 MB queued, then B's FIN"
-make_file "$T/c1.up" 3000000
-mkfifo "$T/c1.fifo"
+# a_state STATE: A's only connection is in STATE (tou status's second column)
+a_state() {
+	"$TOU" -s "$SA" status >"$T/a.status" 2>&1 || return 1
+	awk -v s="$1" '$2 == s { f = 1 } END { exit f ? 0 : 1 }' "$T/a.status"
+}
+
+step "A in FIN-WAIT-1 with its data queued, then B's FIN: CLOSING"
+# The order is made by the relay, not by timing: once the connection is up
+# the A->B direction is cut, so A's data and FIN stay queued at A (A's CLI
+# gets all 60000 bytes into the initial 64 KiB send buffer and closes),
+# B's FIN reaches A, A must go to CLOSING, and only then the cut heals.
+make_file "$T/c1.up" 60000
+mkfifo "$T/c1.fifo" "$T/c1.in"
 "$TOU" -s "$SB" listen 5401 <"$T/c1.fifo" >"$T/c1.up.out" 2>"$T/c1.listen.err" &
 LP=$!
 BG_PIDS+=("$LP")
 exec 7<>"$T/c1.fifo"
 wait_until 100 0.1 sh -c "\"$TOU\" -s \"$SB\" status | grep -q LISTEN" ||
 	fail "B's listener did not appear"
-# The listener stops reading: B's window closes once its buffers are full,
-# so A's CLI, which writes its whole stdin and then closes, leaves A in
-# FIN-WAIT-1 with most of the data still queued -- however slow the machine.
-kill -STOP "$LP"
-"$TOU" -s "$SA" connect "127.0.0.1:$RP" 5401 <"$T/c1.up" >"$T/c1.down.out" \
-	2>"$T/c1.connect.err" 7>&- &
+exec 8<>"$T/c1.in"
+"$TOU" -s "$SA" connect "127.0.0.1:$RP" 5401 <"$T/c1.in" >"$T/c1.down.out" \
+	2>"$T/c1.connect.err" 7>&- 8>&- &
 CPID=$!
 BG_PIDS+=("$CPID")
-if ! wait_until 300 0.1 sh -c "\"$TOU\" -s \"$SA\" status | grep -q FIN-WAIT-1"; then
-	kill -CONT "$LP"
-	fail "A never reached FIN-WAIT-1: $("$TOU" -s "$SA" status 2>&1)"
-fi
-exec 7>&- # B's stdin EOF: B sends its FIN while A's data is still queued
-kill -CONT "$LP"
+wait_until 300 0.1 a_state ESTABLISHED || fail "A never reached ESTABLISHED: $(cat "$T/a.status")"
+rctl a2b partition
+cat "$T/c1.up" >&8
+exec 8>&- # A's CLI: EOF after its 60000 bytes, so A sends its FIN behind them
+wait_until 300 0.1 a_state FIN-WAIT-1 || fail "A never reached FIN-WAIT-1: $(cat "$T/a.status")"
+exec 7>&- # B's stdin EOF: B sends its FIN, which reaches A (B->A is not cut)
+wait_until 300 0.1 a_state CLOSING ||
+	fail "A did not go from FIN-WAIT-1 to CLOSING on B's FIN: $(cat "$T/a.status")"
+echo "A is in CLOSING with its data still queued"
+rctl a2b heal
 wait_pid "$CPID" 600
 CONN_RC=$WAIT_RC
 wait_pid "$LP" 600

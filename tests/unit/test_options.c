@@ -311,3 +311,62 @@ int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
 }
+
+/* RFC 9293 3.7.1: the MSS we advertise follows the path's MTU; a loopback
+ * peer's path is the loopback interface (cfg.mss_loopback), any other
+ * peer's cfg.mss; IPv6 gives 20 octets more to its header. */
+static uint16_t syn_mss_to(struct host *h, const struct tcp_endpoint *to, uint16_t lport)
+{
+	struct tcp_conn *c;
+	if (tcp_connect(h->s, to, 80, lport, NULL, NULL, h->now, &c) != 0 || !host_pop(h) ||
+	    h->seg.flags != F_SYN || !h->seg.has_mss)
+		return 0;
+	return h->seg.mss;
+}
+
+TT_TEST(opt_mss_loopback)
+{
+	struct tcp_config cfg;
+	peer_plain_config(&cfg);
+	cfg.mss_loopback = 16000;
+	struct host h;
+	TT_EQ(host_init(&h, 1, &cfg), 0);
+	const struct tcp_endpoint v4_loop = { 4, { 127, 0, 0, 2 }, 9811 };
+	const struct tcp_endpoint v6_loop = { 6, { [15] = 1 }, 9811 };
+	const struct tcp_endpoint v4_mapped_loop = { 6, { [10] = 0xff, [11] = 0xff, [12] = 127, [15] = 1 }, 9811 };
+	const struct tcp_endpoint v6_other = { 6, { 0xfd, [15] = 1 }, 9811 };
+	const struct tcp_endpoint v4_mapped_other = { 6, { [10] = 0xff, [11] = 0xff, [12] = 10, [15] = 2 }, 9811 };
+	TT_EQ(syn_mss_to(&h, &v4_loop, 1000), 16000);
+	TT_EQ(syn_mss_to(&h, &PB, 1001), cfg.mss);
+	TT_EQ(syn_mss_to(&h, &v6_loop, 1002), 16000 - 20);
+	TT_EQ(syn_mss_to(&h, &v4_mapped_loop, 1003), 16000 - 20);
+	TT_EQ(syn_mss_to(&h, &v6_other, 1004), cfg.mss - 20);
+	TT_EQ(syn_mss_to(&h, &v4_mapped_other, 1005), cfg.mss - 20);
+	host_free(&h);
+
+	/* 0: loopback peers get cfg.mss like any other */
+	cfg.mss_loopback = 0;
+	TT_EQ(host_init(&h, 1, &cfg), 0);
+	TT_EQ(syn_mss_to(&h, &v4_loop, 1000), cfg.mss);
+	host_free(&h);
+
+	/* the send MSS is the smaller of the two ends' (the peer's SYN,ACK
+	 * offers 60000): a loopback connection's segments carry 16000 */
+	struct peer p;
+	struct tcp_conn *c;
+	cfg.mss_loopback = 16000;
+	TT_EQ(host_init(&h, 1, &cfg), 0);
+	TT_EQ(tcp_connect(h.s, &v4_loop, 80, 1000, NULL, NULL, h.now, &c), 0);
+	TT_ASSERT(host_pop(&h));
+	p = PEER(&h, .ep = v4_loop, .port = 80, .hport = 1000, .seq = 301, .ack = h.seg.seq + 1, .wnd = 65535);
+	peer_send(&p, .flags = F_SYN | F_ACK, .seq = 300, .has_mss = 1, .mss = 60000);
+	TT_EQ(tcp_conn_state(c), TCP_S_ESTABLISHED);
+	struct tcp_conn_info info;
+	tcp_conn_info(c, &info);
+	TT_EQ(info.mss, 16000);
+	host_free(&h);
+
+	/* a value the engine cannot use is refused */
+	cfg.mss_loopback = 10;
+	TT_EQ(host_init(&h, 1, &cfg), TCP_EINVAL);
+}

@@ -3,7 +3,8 @@
  * 5.6.2-5.6.3, tcp_output.c): new data leaves at its departure time, one
  * send quantum at once, the rest on the connection's timer; ACKs, FINs
  * without data and retransmissions never wait; an unpaced algorithm
- * (CUBIC) sends as before.
+ * (CUBIC) sends as before; the rate samples that reach BBR through the
+ * engine, with SACK and without.
  *
  * Host A (MSS 1000, SACK, RACK-TLP) connects to a scripted peer that
  * answers the SYN 100 ms later: SRTT 100 ms, so BBR's first pacing rate is
@@ -14,12 +15,13 @@
 
 #define RTT TCP_MS(100)
 
-static int setup(struct host *a, struct peer *p, struct tcp_conn **c, enum tcp_cc_algo cc)
+static int setup_(struct host *a, struct peer *p, struct tcp_conn **c, enum tcp_cc_algo cc,
+		  int sack)
 {
 	struct tcp_config cfg;
 	peer_plain_config(&cfg);
 	cfg.cc = cc;
-	cfg.sack = 1;
+	cfg.sack = sack;
 	cfg.send_buffer = 65536;
 	if (host_init(a, 1, &cfg) != 0)
 		return -1;
@@ -34,12 +36,13 @@ static int setup(struct host *a, struct peer *p, struct tcp_conn **c, enum tcp_c
 		  .hsyn = syn);
 	a->now = T0 + RTT;
 	peer_send(p, .flags = F_SYN | F_ACK, .seq = 300, .has_mss = 1, .mss = 1000,
-		  .sack_perm = 1);
+		  .sack_perm = (uint8_t)sack);
 	if (tcp_conn_state(*c) != TCP_S_ESTABLISHED)
 		return -4;
 	host_drop_all(a); /* the ACK of the SYN,ACK */
 	return 0;
 }
+#define setup(a, p, c, cc) setup_((a), (p), (c), (cc), 1)
 
 /* The rate and the delays the engine derives from it (nanoseconds). */
 static uint64_t rate_bps(void)
@@ -191,6 +194,38 @@ TT_TEST(pacing_off_for_cubic)
 	TT_EQ(host_stats(&a).PacingDelays, 0);
 	host_free(&a);
 }
+
+/* The engine feeds BBR its rate samples (tcp_rate.c) with SACK and, from
+ * cumulative ACKs alone, without: 3000 bytes sent at once from idle and
+ * acknowledged 100 ms later are a sample of 3000 B / 0.1 s (4.1.2.3:
+ * interval = max(send_elapsed 0, ack_elapsed 100 ms)), the first of
+ * Startup's max filter, so BBR.bw. */
+static void rate_sample_reaches_bbr(int sack)
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup_(&a, &p, &c, TCP_CC_BBR, sack), 0);
+	static char d[3000];
+	memset(d, 's', sizeof d);
+	tcp_time_t t = a.now;
+	TT_EQ(tcp_send(c, d, sizeof d, t), (ssize_t)sizeof d);
+	TT_EQ(pop_data(&a, NULL), 3);
+	struct tcp_conn_info info;
+	TT_EQ(tcp_conn_info(c, &info), 0);
+	TT_EQ(info.model_bw, 0);
+	peer_send(&p, .ack = 3101, .now = t + RTT);
+	TT_EQ(tcp_conn_info(c, &info), 0);
+	TT_EQ(info.model_bw, 30000);
+	TT_EQ(info.model_min_rtt, RTT);
+	TT_STREQ(info.cc_state, "startup");
+	/* Startup: cwnd grows by what was delivered (5.6.4.6) */
+	TT_EQ(info.cwnd, 10000 + 3000);
+	host_free(&a);
+}
+
+TT_TEST(rate_sample_reaches_bbr_with_sack) { rate_sample_reaches_bbr(1); }
+TT_TEST(rate_sample_reaches_bbr_without_sack) { rate_sample_reaches_bbr(0); }
 
 int main(int argc, char **argv)
 {
