@@ -26,6 +26,16 @@
 #                          listen > /dev/null`; MODE pipe: `cat FILE | tou
 #                          connect`, `tou listen | cat`.  (Callers time what
 #                          lies between the two.)
+#   kv "LINE" KEY          the value of KEY=... in a result line
+#   ratio A B              A / B with two decimals ("-" if B is 0)
+#   bytes_of SIZE          a size with a K, M or G suffix in bytes
+
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+bytes_of() {
+	local n=${1%[KkMmGg]} s=${1: -1}
+	case $s in k | K) echo $((n << 10)) ;; m | M) echo $((n << 20)) ;; g | G) echo $((n << 30)) ;; *) echo "$1" ;; esac
+}
 
 bench_init() {
 	T=$(mktemp -d "/tmp/$1.XXXXXX")

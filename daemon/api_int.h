@@ -72,6 +72,11 @@ struct listener {
 	 * from any of them. */
 	int is_mirror;
 	struct listener *mirrors[TOUD_MAX_THREADS]; /* shard 0's: [i] on shard i, i >= 1 */
+	struct listener *primary;       /* shard 0's listener (itself there): it holds the counts */
+	/* the primary's, read and written by every shard (atomics): bridges
+	 * in all the accept queues (at most backlog while no ACCEPT waits,
+	 * api_listen.c) and the ACCEPT clients waiting */
+	unsigned queued_all, waiting_all;
 	struct tcp_listener *tl;
 	uint64_t id;                    /* from the connections' id space (tcp_reserve_id) */
 	uint16_t port;

@@ -25,12 +25,37 @@ static int port_allowed(const struct client *cl, uint16_t port)
 	return port >= cl->api->d->cfg.privileged_ports || cl->uid == 0;
 }
 
+/* The accept queues of a listener and its mirrors hold `backlog` bridges
+ * together (docs/API.md), whichever shards accepted them: each shard
+ * reserves its place in the primary's count before it queues one. */
+static void count_queued(struct listener *l, int delta)
+{
+	if (delta > 0)
+		__atomic_fetch_add(&l->primary->queued_all, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_sub(&l->primary->queued_all, 1, __ATOMIC_RELAXED);
+}
+
+/* 1 if l (a listener or a mirror) may queue one more accepted connection
+ * (counted then): the queues are below the backlog, or ACCEPTs wait that
+ * will take it at once. */
+static int reserve_queued(struct listener *l)
+{
+	struct listener *p = l->primary;
+	unsigned before = __atomic_fetch_add(&p->queued_all, 1, __ATOMIC_RELAXED);
+	if (before < l->backlog || __atomic_load_n(&p->waiting_all, __ATOMIC_RELAXED))
+		return 1;
+	count_queued(l, -1);
+	return 0;
+}
+
 void waiter_remove(struct client *cl)
 {
 	struct listener *l = cl->waiting_on;
 	if (!l)
 		return;
 	fifo_remove(&l->waiters, &cl->wlink);
+	__atomic_fetch_sub(&l->waiting_all, 1, __ATOMIC_RELAXED);
 	cl->waiting_on = NULL;
 }
 
@@ -45,6 +70,7 @@ void accept_queue_remove(struct bridge *b)
 	if (!l)
 		return;
 	fifo_remove(&l->queue, &b->owner_link);
+	count_queued(l, -1);
 	b->owner_data = NULL;
 }
 
@@ -55,16 +81,7 @@ static struct bridge *first_accepted(struct listener *l)
 
 unsigned listener_queued(const struct listener *l)
 {
-	unsigned n = l->queue.len;
-	for (unsigned i = 1; i < l->api->d->n_shards; i++) {
-		struct listener *m = l->mirrors[i];
-		if (!m)
-			continue;
-		shard_lock(m->api->sh);
-		n += m->queue.len;
-		shard_unlock(m->api->sh);
-	}
-	return n;
+	return __atomic_load_n(&l->primary->queued_all, __ATOMIC_RELAXED);
 }
 
 /* ACCEPT on shard 0 with nothing in l's own queue: the first mirror with
@@ -92,6 +109,7 @@ static int take_from_mirrors(struct client *cl, struct listener *l)
 		} else { /* cl was answered ERR: the connection waits for the next ACCEPT */
 			b->owner_data = m;
 			fifo_push(&m->queue, &b->owner_link);
+			count_queued(m, 1);
 		}
 		shard_unlock(sh);
 		return 1;
@@ -215,9 +233,11 @@ static void on_listener_event(struct tcp_owner *o, struct tcp_conn *tc, enum tcp
 		why = "max_per_peer";
 	else if (api_count_uid(a, l->uid) >= cfg->max_per_uid)
 		why = "max_per_uid";
-	else if (l->queue.len >= l->backlog && !l->waiters.len)
+	else if (!reserve_queued(l))
 		why = "backlog";
 	struct bridge *b = why ? NULL : bridge_accepted(a->sh->bridges, tc, (long long)l->uid, &accepted_ops, a, l);
+	if (!b && !why)
+		count_queued(l, -1); /* its reserved place */
 	if (!b) {
 		char rem[96];
 		endpoint_format(&info.remote, rem, sizeof rem);
@@ -247,6 +267,7 @@ static struct listener *listener_open(struct api *a, const struct api_request *r
 	}
 	l->owner.event = on_listener_event;
 	l->api = a;
+	l->primary = l;
 	int r = tcp_listen(a->sh->stack, req->port, backlog, &l->owner, &l->tl);
 	if (r != 0) {
 		free(l);
@@ -290,14 +311,22 @@ void do_listen(struct client *cl)
 		backlog = cfg->max_backlog;
 	const char *what = NULL;
 	int r = 0;
-	struct listener *l = listener_open(a, &cl->req, cl->uid, backlog, &r, &what);
+	/* each shard's engine keeps its share of the half-open connections
+	 * (tcp_listen's backlog: beyond it, SYN cookies); the accept queues
+	 * hold `backlog` together (reserve_queued) */
+	unsigned n = a->d->n_shards, half_open = (backlog + n - 1) / n;
+	struct listener *l = listener_open(a, &cl->req, cl->uid, half_open, &r, &what);
+	if (l)
+		l->backlog = backlog;
 	/* the mirrors: the same listener on every other shard */
-	for (unsigned i = 1; l && i < a->d->n_shards; i++) {
+	for (unsigned i = 1; l && i < n; i++) {
 		struct shard *sh = &a->d->shards[i];
 		shard_lock(sh);
-		struct listener *m = listener_open(sh->api, &cl->req, cl->uid, backlog, &r, &what);
+		struct listener *m = listener_open(sh->api, &cl->req, cl->uid, half_open, &r, &what);
 		if (m) {
 			m->is_mirror = 1;
+			m->primary = l;
+			m->backlog = backlog;
 			l->mirrors[i] = m;
 		}
 		shard_unlock(sh);
@@ -359,6 +388,7 @@ void do_accept(struct client *cl)
 		return;
 	cl->waiting_on = l;
 	fifo_push(&l->waiters, &cl->wlink);
+	__atomic_fetch_add(&l->waiting_all, 1, __ATOMIC_RELAXED);
 	if (cl->req.has_timeout)
 		client_timer_start(cl, (uint64_t)cl->req.timeout_s * 1000, 0);
 	client_read_start(cl);

@@ -104,7 +104,7 @@ void config_default(struct toud_config *c)
 	snprintf(c->socket_group, sizeof c->socket_group, "tou");
 	c->log_level = LOG_LVL_INFO;
 	c->privileged_ports = 1024;
-	c->threads = 1;
+	c->threads = 0; /* auto: one engine shard per CPU (main.c) */
 	/* room for ~30,000 queued segments while a SYN flood is shed (udp.c) */
 	c->udp_receive_buffer = 32u << 20;
 	tcp_config_default(&c->tcp);

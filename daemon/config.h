@@ -18,6 +18,12 @@
 #define TOUD_MAX_UDP 16
 #define TOUD_DEFAULT_UDP "0.0.0.0:9811 [::]:9811"
 #define TOUD_MAX_THREADS 64               /* [daemon] threads: engine shards at most */
+/* threads = auto (the default): one shard per CPU, at most this many.
+ * Each shard costs a thread, its UDP sockets and their buffers, a route
+ * table and a stack; a LIST or STATS visits them all; past a few cores
+ * one daemon's throughput is bound by the apps and the API socket more
+ * than by the engines.  A larger number is taken when set explicitly. */
+#define TOUD_AUTO_THREADS_MAX 8
 /* [tcp] mss, mss_loopback at most: a 65535-octet IPv4 datagram less the
  * IP, UDP and TCP headers (20 + 8 + 20) */
 #define TOUD_MSS_MAX 65487u

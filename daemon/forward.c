@@ -461,7 +461,7 @@ static void service_unlisten(struct fwd_entry *e)
 	e->engine.ao_dropped += lc.ao_dropped;
 	tcp_unlisten(e->tl, toud_now()); /* its half-open connections are reset */
 	e->tl = NULL;
-	udp_pin_port(e->fs->sh->udp, e->s.port, 0);
+	shard_pin_port(e->fs->d, e->s.port, 0);
 }
 
 /* 0, or a tcp_* code (nothing listens then). */
@@ -471,8 +471,8 @@ static int service_open(struct fwd_entry *e)
 	struct shard *sh = e->fs->sh;
 	e->owner.event = on_service_event;
 	int r = tcp_listen(sh->stack, e->s.port, d->cfg.max_backlog, &e->owner, &e->tl);
-	if (r == 0) /* with several shards, its SYNs must reach shard 0 (udp.h) */
-		udp_pin_port(sh->udp, e->s.port, 1);
+	if (r == 0) /* with several shards, its SYNs must reach shard 0 (shard.h) */
+		shard_pin_port(d, e->s.port, 1);
 	if (r == 0 && (r = fwd_service_policy(e)) != 0)
 		service_unlisten(e);
 	return r;

@@ -15,6 +15,7 @@
 #include "shard.h"
 #include "udp.h"
 #include "udp_err.h"
+#include "udp_route.h"
 #include "usage.h"
 
 #define ENGINE_LOG_PER_S 100 /* engine log lines per second below debug level */
@@ -95,9 +96,13 @@ static void cb_log(void *ctx, int level, const char *fmt, ...)
 	log_msg(level, "tcp: %s", buf);
 }
 
-/* A datagram another shard received for this one (no BPF steering). */
+/* A datagram another shard received for this one (no BPF steering), with
+ * where it arrived: the engine's proof of its sender teaches this shard's
+ * route table (udp_route.h) as for a datagram of its own. */
 struct handoff {
 	struct tcp_endpoint from;
+	int have_arrival;
+	struct udp_route_arrival arrival;
 	uint8_t seg[];
 };
 
@@ -105,7 +110,9 @@ static void on_handoff(struct shard *sh, void *data, size_t len)
 {
 	struct handoff *h = data;
 	sh->handed_in++;
+	udp_arrival_set(sh->udp, &h->from, h->have_arrival ? &h->arrival : NULL);
 	tcp_input(sh->stack, &h->from, h->seg, len - sizeof *h, toud_now());
+	udp_arrival_set(sh->udp, NULL, NULL);
 }
 
 /* An ICMP error (or failed send) about a connection of this shard that
@@ -140,7 +147,11 @@ static void on_datagram(void *arg, const struct tcp_endpoint *from, const uint8_
 	if (owner != sh->idx) {
 		struct handoff *h = malloc(sizeof *h + len);
 		if (h) {
+			const struct udp_route_arrival *a = udp_arrival(sh->udp);
 			h->from = *from;
+			h->have_arrival = a != NULL;
+			if (a)
+				h->arrival = *a;
 			memcpy(h->seg, p, len);
 		}
 		if (h && shard_post(&sh->d->shards[owner], on_handoff, h, sizeof *h + len) == 0)
@@ -314,8 +325,9 @@ static int shard_start(struct shard *sh, const uint8_t secret[16], uint64_t seed
 int loop_start(struct toud *d, unsigned n_shards, const uint8_t secret[16], uint64_t seed)
 {
 	d->usage = usage_new();
+	d->route_live = udp_route_live_new();
 	d->shards = calloc(n_shards, sizeof *d->shards);
-	if (!d->shards || !d->usage)
+	if (!d->shards || !d->usage || !d->route_live)
 		return UV_ENOMEM;
 	d->n_shards = n_shards;
 	for (unsigned i = 0; i < n_shards; i++)
@@ -414,4 +426,6 @@ void loop_free(struct toud *d)
 	d->n_shards = 0;
 	usage_free(d->usage);
 	d->usage = NULL;
+	udp_route_live_free(d->route_live);
+	d->route_live = NULL;
 }

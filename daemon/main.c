@@ -450,7 +450,8 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---- main ---- */
 
-/* [daemon] threads: auto is one shard per CPU we may run on. */
+/* [daemon] threads: auto (the default) is one shard per CPU we may run
+ * on, at most TOUD_AUTO_THREADS_MAX. */
 static unsigned shard_count(const struct toud *d)
 {
 	unsigned n = d->cfg.threads;
@@ -459,11 +460,13 @@ static unsigned shard_count(const struct toud *d)
 		n = sched_getaffinity(0, sizeof set, &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
 		if (n < 1)
 			n = 1;
-		if (n > TOUD_MAX_THREADS)
-			n = TOUD_MAX_THREADS;
+		if (n > TOUD_AUTO_THREADS_MAX)
+			n = TOUD_AUTO_THREADS_MAX;
 	}
 	if (n > 1 && d->n_udp_fds > 0) {
-		log_notice("threads = %u: the UDP sockets systemd passed cannot be multiplied; one engine shard", n);
+		/* said plainly only if asked for explicitly */
+		log_msg(d->cfg.threads ? LOG_LVL_NOTICE : LOG_LVL_INFO,
+			"threads = %u: the UDP sockets systemd passed cannot be multiplied; one engine shard", n);
 		n = 1;
 	}
 	return n;

@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "udp.h"
 
 struct shard_job {
 	struct shard_job *next;
@@ -119,6 +121,9 @@ int shard_thread_start(struct shard *sh)
 		sh->threaded = 0;
 		return -r;
 	}
+	char name[16]; /* what top -H, ps -L and perf show */
+	snprintf(name, sizeof name, "toud-shard%u", sh->idx);
+	pthread_setname_np(sh->thread, name);
 	return 0;
 }
 
@@ -201,6 +206,22 @@ void shard_fini(struct shard *sh)
 	sh->kick_fd = -1;
 	pthread_mutex_destroy(&sh->mu);
 	pthread_mutex_destroy(&sh->jobs_mu);
+}
+
+void shard_pin_port(struct toud *d, uint16_t port, int on)
+{
+	if (d->n_shards <= 1)
+		return;
+	for (unsigned i = 1; i < d->n_shards; i++) {
+		struct shard *sh = &d->shards[i];
+		shard_lock(sh);
+		int r = sh->stack ? tcp_stack_reserve_port(sh->stack, port, on) : 0;
+		shard_unlock(sh);
+		if (r != 0)
+			log_warn("shard %u: cannot reserve port %u: %s; an active open there may pick it", i, port,
+				 tcp_strerror(r));
+	}
+	udp_pin_port(d->shards[0].udp, port, on);
 }
 
 unsigned shard_of_ports(const struct toud *d, uint16_t lport, uint16_t rport)

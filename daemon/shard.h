@@ -40,6 +40,14 @@ void shard_join(struct shard *sh);
 /* After the join: its loop, eventfd and the jobs never run. */
 void shard_fini(struct shard *sh);
 
+/* Main thread: every datagram to local TCP port `port` goes to shard 0
+ * (on 1) or by its ports' hash again (on 0): for the [service]
+ * listeners, which live on shard 0.  Sets d->pinned_ports and the
+ * steering program (udp_pin_port), and keeps the other shards' engines
+ * from picking the port for an active open (tcp_stack_reserve_port),
+ * whose answers would reach shard 0.  Nothing with one shard. */
+void shard_pin_port(struct toud *d, uint16_t port, int on);
+
 /* The shard of a connection with local TCP port lport and remote port
  * rport: 0 if lport is pinned (d->pinned_ports), else (lport ^ rport) % n:
  * what the BPF program of udp.c computes. */

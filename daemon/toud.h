@@ -47,6 +47,7 @@ struct api;
 struct fwd_set;
 struct shard_job;
 struct usage;
+struct udp_route_live;
 
 /* One engine shard: everything on the data path, touched by one libuv
  * loop only: the stack, its driver and timer, the UDP sockets and their
@@ -108,6 +109,7 @@ struct toud {
 	struct shard *shards;         /* n_shards of them (loop.c) */
 	unsigned n_shards;
 	struct usage *usage;          /* live connections for the limits (usage.h) */
+	struct udp_route_live *route_live; /* the shards' peers with live connections (udp_route.h) */
 	/* local TCP ports whose datagrams all go to shard 0 (its [service]
 	 * listeners; udp_pin_port()): one bit each, read by every shard */
 	uint8_t pinned_ports[65536 / 8];

@@ -67,6 +67,7 @@ struct udp_sock {
 	uv_poll_t h;
 	struct udp *u;
 	int family;                     /* 4 or 6 */
+	int id;                         /* its address's index in the configuration (udp_route.h) */
 	int fd;
 	struct sockaddr_storage local;
 	socklen_t local_len;
@@ -104,13 +105,14 @@ struct udp {
 	void *input_arg;
 	struct udp_sock *socks[TOUD_MAX_UDP];
 	int n_socks;
+	struct udp_sock *by_id[TOUD_MAX_UDP]; /* NULL: that address was skipped */
 	struct udp_counters c;
 	struct udp_err err;             /* ICMP errors and failed sends, for the engine */
 	struct udp_lent lent;
 	/* the datagram being handed to the engine (pktinfo hook: the
 	 * engine's proof of its sender, udp_peer_proof, learns its route) */
-	struct udp_sock *cur_sock;
-	const struct msghdr *cur_msg;
+	int cur_valid;
+	struct udp_route_arrival cur_arr;
 	struct tcp_endpoint cur_from;
 	uint8_t syn[RECV_SLOTS];        /* the batch's new-connection segments */
 	int rcvbuf_warned;
@@ -400,7 +402,10 @@ static int make_room(struct udp_sock *s, size_t len)
  * peer talked to (pktinfo hook, udp_route.c), else the family's first. */
 static struct udp_sock *sock_to(struct udp *u, const struct tcp_endpoint *to, struct udp_route_src *src)
 {
-	struct udp_sock *s = udp_route_lookup(u->sh->route, to, src);
+	int id = udp_route_lookup(u->sh->route, to, src);
+	struct udp_sock *s = id >= 0 && id < TOUD_MAX_UDP ? u->by_id[id] : NULL;
+	if (!s)
+		src->family = 0;
 	return s ? s : sock_for(u, to->family);
 }
 
@@ -485,10 +490,24 @@ static void input_one(struct udp_sock *s, const struct tcp_endpoint *from, const
 void udp_peer_proof(struct udp *u, const struct tcp_endpoint *from, int proof)
 {
 	const struct tcp_endpoint *c = &u->cur_from;
-	if (!u->cur_sock || from->family != c->family || from->udp_port != c->udp_port ||
+	if (!u->cur_valid || from->family != c->family || from->udp_port != c->udp_port ||
 	    memcmp(from->addr, c->addr, from->family == 6 ? 16 : 4) != 0)
 		return; /* not the datagram being input (cannot happen) */
-	udp_route_learn(u->sh->route, u->cur_sock, (struct sockaddr *)&u->cur_sock->local, from, u->cur_msg, proof);
+	udp_route_learn(u->sh->route, from, &u->cur_arr, proof);
+}
+
+const struct udp_route_arrival *udp_arrival(const struct udp *u)
+{
+	return u->cur_valid ? &u->cur_arr : NULL;
+}
+
+void udp_arrival_set(struct udp *u, const struct tcp_endpoint *from, const struct udp_route_arrival *a)
+{
+	u->cur_valid = a != NULL;
+	if (a) {
+		u->cur_from = *from;
+		u->cur_arr = *a;
+	}
 }
 
 /* Datagram i of the batch just received on s, into the engine (a GRO
@@ -514,8 +533,8 @@ static void input_datagram(struct udp_sock *s, int i)
 		return;
 	/* pktinfo hook (udp_route.c): our socket and address are
 	 * learned if the engine vouches for the sender */
-	u->cur_sock = s;
-	u->cur_msg = m;
+	udp_route_arrival(&u->cur_arr, s->id, (struct sockaddr *)&s->local, from.family, m);
+	u->cur_valid = 1;
 	u->cur_from = from;
 	size_t seg = len;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
@@ -534,7 +553,7 @@ static void input_datagram(struct udp_sock *s, int i)
 		for (size_t off = 0; off < len; off += seg)
 			input_one(s, &from, p + off, len - off < seg ? len - off : seg, now);
 	}
-	u->cur_sock = NULL;
+	u->cur_valid = 0;
 }
 
 static void on_io(uv_poll_t *h, int status, int events)
@@ -647,13 +666,14 @@ static void set_bufs(struct udp *u, int fd)
 }
 
 /* Takes a bound UDP socket fd (ours or systemd's) into the loop. */
-static int add_sock(struct udp *u, int fd)
+static int add_sock(struct udp *u, int fd, int id)
 {
 	struct udp_sock *s = calloc(1, sizeof *s);
 	if (!s)
 		return UV_ENOMEM;
 	s->u = u;
 	s->fd = fd;
+	s->id = id;
 	s->local_len = sizeof s->local;
 	if (getsockname(fd, (struct sockaddr *)&s->local, &s->local_len) != 0) {
 		free(s);
@@ -689,6 +709,7 @@ static int add_sock(struct udp *u, int fd)
 	s->h.data = s;
 	uv_poll_start(&s->h, UV_READABLE, on_io);
 	u->socks[u->n_socks++] = s;
+	u->by_id[id] = s;
 	return 0;
 }
 
@@ -727,7 +748,10 @@ static int attach_steering(int fd, const struct toud *d)
 	code[k++] = (struct sock_filter){ BPF_ALU | BPF_MOD | BPF_K, 0, 0, d->n_shards }; /* A %= n */
 	code[k++] = (struct sock_filter){ BPF_RET | BPF_A, 0, 0, 0 };                  /* the socket's index */
 	code[k++] = (struct sock_filter){ BPF_RET | BPF_K, 0, 0, 0 };                  /* shard 0 */
-	struct sock_fprog prog = { .len = (unsigned short)k, .filter = code };
+	struct sock_fprog prog;
+	memset(&prog, 0, sizeof prog); /* its padding too (valgrind) */
+	prog.len = (unsigned short)k;
+	prog.filter = code;
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : -errno;
 }
 
@@ -808,13 +832,13 @@ int udp_start(struct shard *sh, udp_input_fn input, void *arg)
 	u->input = input;
 	u->input_arg = arg;
 	u->recv_buf = malloc((size_t)RECV_CHUNK * RECV_SLOTS);
-	sh->route = udp_route_new();
+	sh->route = udp_route_new(d->n_shards > 1 ? d->route_live : NULL);
 	if (!u->recv_buf || !sh->route)
 		return UV_ENOMEM;
 
 	if (d->n_udp_fds > 0) { /* socket activation: adopt what systemd passed */
 		for (int i = 0; i < d->n_udp_fds; i++) {
-			int r = add_sock(u, d->udp_fds[i]);
+			int r = add_sock(u, d->udp_fds[i], i);
 			if (r != 0) {
 				log_err("passed UDP socket (fd %d): %s", d->udp_fds[i], uv_strerror(r));
 				return r;
@@ -829,7 +853,7 @@ int udp_start(struct shard *sh, udp_input_fn input, void *arg)
 		int fd = -1;
 		int r = open_bound(sa, sh, &fd);
 		if (r == 0) {
-			r = add_sock(u, fd);
+			r = add_sock(u, fd, i);
 			if (r != 0)
 				close(fd);
 		}
@@ -861,6 +885,7 @@ void udp_stop(struct udp *u)
 		uv_close((uv_handle_t *)&u->socks[i]->h, on_sock_closed);
 	}
 	u->n_socks = 0;
+	memset(u->by_id, 0, sizeof u->by_id);
 	udp_route_reset(u->sh->route); /* pktinfo hook: the table points to the sockets */
 	u->lent.buf = NULL;
 	u->err.n = 0; /* errors not delivered by now concern closing connections */

@@ -43,11 +43,19 @@ uint8_t *udp_emit_buf(struct udp *u, const struct tcp_endpoint *to, size_t len);
  * tcp_input of a datagram udp.c hands over: learns the reply route of
  * `from` from that datagram (udp_route_learn with the engine's proof). */
 void udp_peer_proof(struct udp *u, const struct tcp_endpoint *from, int proof);
+/* Where the datagram being input arrived (during the input function's
+ * call; NULL otherwise), and the same for a datagram another shard
+ * received and handed on (loop.c): set before its tcp_input, so that the
+ * engine's proof teaches this shard's route table; NULL clears it. */
+struct udp_route_arrival;
+const struct udp_route_arrival *udp_arrival(const struct udp *u);
+void udp_arrival_set(struct udp *u, const struct tcp_endpoint *from, const struct udp_route_arrival *a);
 
 /* Several shards (docs/DESIGN.md section 5.8): every datagram to local
  * TCP port `port` goes to shard 0 (on) or by the ports' hash again (off):
  * sh->d->pinned_ports and the steering program of u's sockets (u: shard
- * 0's).  For the [service] listeners, which live on shard 0. */
+ * 0's).  For the [service] listeners, which live on shard 0: through
+ * shard_pin_port(). */
 void udp_pin_port(struct udp *u, uint16_t port, int on);
 int udp_have_family(const struct udp *u, int family);  /* 4 or 6: is there a socket? */
 /* "<ip>:<udp-port>" of our socket for that family */

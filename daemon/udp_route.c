@@ -36,6 +36,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,14 +51,27 @@ struct entry {
 	uint8_t family;      /* of the peer; 0 = free */
 	uint8_t addr[16];    /* the peer's IP */
 	uint16_t port;       /* the peer's UDP port */
-	uint8_t have_local;  /* local is known */
-	uint8_t wildcard;    /* sock is bound to a wildcard: send with PKTINFO */
-	uint16_t local_port; /* sock's UDP port */
-	uint8_t local[16];   /* our address the peer sent to */
-	int ifindex;         /* where it arrived (for IPv6 link-local sources) */
-	uint32_t pins;       /* live connections with this peer */
+	uint8_t learned;     /* r is set (else: pinned, not learned yet) */
+	uint32_t pins;       /* this shard's live connections with this peer */
 	uint32_t stamp;      /* rt->tick of the last datagram: LRU */
-	void *sock;          /* NULL: pinned, not learned yet */
+	struct udp_route_arrival r; /* where the peer talks to us */
+};
+
+/* A peer with live connections, in the shared table. */
+struct live_peer {
+	struct live_peer *next;
+	uint8_t family, addr[16];
+	uint16_t port;
+	uint8_t have;        /* r is known */
+	uint32_t pins;       /* live connections on every shard */
+	struct udp_route_arrival r; /* their route: the last proven */
+};
+
+struct udp_route_live {
+	pthread_mutex_t mu;          /* held only inside this file's calls */
+	struct live_peer **buckets;
+	unsigned nbuckets, n;
+	uint64_t key0, key1;
 };
 
 struct udp_route {
@@ -67,11 +81,25 @@ struct udp_route {
 	uint32_t tick;
 	struct udp_route_counters cnt;
 	int pktinfo_warned;
+	struct udp_route_live *live; /* shared by the shards, or NULL */
 };
 
-struct udp_route *udp_route_new(void)
+static void random_key(uint64_t k[2])
 {
-	return calloc(1, sizeof(struct udp_route));
+	if (getrandom(k, 2 * sizeof *k, GRND_NONBLOCK) != (ssize_t)(2 * sizeof *k)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		k[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+		k[1] = (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4full ^ (uint64_t)(uintptr_t)k;
+	}
+}
+
+struct udp_route *udp_route_new(struct udp_route_live *live)
+{
+	struct udp_route *rt = calloc(1, sizeof(struct udp_route));
+	if (rt)
+		rt->live = live;
+	return rt;
 }
 
 void udp_route_free(struct udp_route *rt)
@@ -86,18 +114,6 @@ void udp_route_set_key(struct udp_route *rt, uint64_t k0, uint64_t k1)
 	rt->keyed = 1;
 }
 
-static void make_key(struct udp_route *rt)
-{
-	uint64_t k[2];
-	if (getrandom(k, sizeof k, GRND_NONBLOCK) != (ssize_t)sizeof k) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		k[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
-		k[1] = (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4full ^ (uint64_t)(uintptr_t)&k;
-	}
-	udp_route_set_key(rt, k[0], k[1]);
-}
-
 /* A keyed 64-bit mix (murmur3's finalizer rounds) of the peer. */
 static uint64_t fmix(uint64_t x)
 {
@@ -109,23 +125,36 @@ static uint64_t fmix(uint64_t x)
 	return x;
 }
 
-static struct entry *set_of(struct udp_route *rt, const struct tcp_endpoint *ep)
+static uint64_t peer_hash(const struct tcp_endpoint *ep, uint64_t key0, uint64_t key1)
 {
-	if (!rt->keyed)
-		make_key(rt);
 	uint64_t a, b;
 	memcpy(&a, ep->addr, 8);
 	memcpy(&b, ep->addr + 8, 8);
-	uint64_t h = fmix(a ^ rt->key0);
-	h = fmix(h ^ b ^ rt->key1);
-	h = fmix(h ^ ((uint64_t)ep->family << 16 | ep->udp_port) ^ (rt->key0 >> 17 | rt->key0 << 47));
-	return rt->table[h % UDP_ROUTE_SETS];
+	uint64_t h = fmix(a ^ key0);
+	h = fmix(h ^ b ^ key1);
+	return fmix(h ^ ((uint64_t)ep->family << 16 | ep->udp_port) ^ (key0 >> 17 | key0 << 47));
+}
+
+static struct entry *set_of(struct udp_route *rt, const struct tcp_endpoint *ep)
+{
+	if (!rt->keyed) {
+		uint64_t k[2];
+		random_key(k);
+		udp_route_set_key(rt, k[0], k[1]);
+	}
+	return rt->table[peer_hash(ep, rt->key0, rt->key1) % UDP_ROUTE_SETS];
 }
 
 static int same_peer(const struct entry *e, const struct tcp_endpoint *ep)
 {
 	int alen = ep->family == 6 ? 16 : 4;
 	return e->family == ep->family && e->port == ep->udp_port && memcmp(e->addr, ep->addr, (size_t)alen) == 0;
+}
+
+static int same_route(const struct udp_route_arrival *x, const struct udp_route_arrival *y)
+{
+	return x->sock == y->sock && x->have_local == y->have_local && x->ifindex == y->ifindex &&
+	       memcmp(x->local, y->local, sizeof x->local) == 0;
 }
 
 static struct entry *find(struct udp_route *rt, const struct tcp_endpoint *ep)
@@ -170,6 +199,155 @@ static struct entry *find_or_make(struct udp_route *rt, const struct tcp_endpoin
 	victim->port = ep->udp_port;
 	victim->stamp = rt->tick;
 	return victim;
+}
+
+/* ---- the live peers, shared by the shards ---- */
+
+struct udp_route_live *udp_route_live_new(void)
+{
+	struct udp_route_live *lv = calloc(1, sizeof *lv);
+	if (!lv)
+		return NULL;
+	lv->nbuckets = 256;
+	lv->buckets = calloc(lv->nbuckets, sizeof *lv->buckets);
+	if (!lv->buckets || pthread_mutex_init(&lv->mu, NULL) != 0) {
+		free(lv->buckets);
+		free(lv);
+		return NULL;
+	}
+	uint64_t k[2];
+	random_key(k);
+	lv->key0 = k[0];
+	lv->key1 = k[1];
+	return lv;
+}
+
+void udp_route_live_free(struct udp_route_live *lv)
+{
+	if (!lv)
+		return;
+	for (unsigned i = 0; i < lv->nbuckets; i++) {
+		struct live_peer *p = lv->buckets[i];
+		while (p) {
+			struct live_peer *next = p->next;
+			free(p);
+			p = next;
+		}
+	}
+	free(lv->buckets);
+	pthread_mutex_destroy(&lv->mu);
+	free(lv);
+}
+
+static int live_same(const struct live_peer *p, const struct tcp_endpoint *ep)
+{
+	return p->family == ep->family && p->port == ep->udp_port &&
+	       memcmp(p->addr, ep->addr, ep->family == 6 ? 16 : 4) == 0;
+}
+
+/* With lv->mu held: ep's slot in its bucket (*slot NULL if not live). */
+static struct live_peer **live_slot(struct udp_route_live *lv, const struct tcp_endpoint *ep)
+{
+	struct live_peer **pp = &lv->buckets[peer_hash(ep, lv->key0, lv->key1) % lv->nbuckets];
+	while (*pp && !live_same(*pp, ep))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* With lv->mu held: twice the buckets once there are twice as many
+ * peers (out of memory: the chains just grow longer). */
+static void live_grow(struct udp_route_live *lv)
+{
+	unsigned nb = lv->nbuckets * 2;
+	struct live_peer **b = calloc(nb, sizeof *b);
+	if (!b)
+		return;
+	for (unsigned i = 0; i < lv->nbuckets; i++) {
+		struct live_peer *p = lv->buckets[i];
+		while (p) {
+			struct live_peer *next = p->next;
+			struct tcp_endpoint ep = { .family = p->family, .udp_port = p->port };
+			memcpy(ep.addr, p->addr, sizeof p->addr);
+			struct live_peer **head = &b[peer_hash(&ep, lv->key0, lv->key1) % nb];
+			p->next = *head;
+			*head = p;
+			p = next;
+		}
+	}
+	free(lv->buckets);
+	lv->buckets = b;
+	lv->nbuckets = nb;
+}
+
+/* A connection with ep starts on some shard, whose entry knows the route
+ * *have (NULL: not yet).  *out: the route the shard's entry takes (the
+ * live connections' if they proved one).  1 if *out is set. */
+static int live_pin(struct udp_route_live *lv, const struct tcp_endpoint *ep, const struct udp_route_arrival *have,
+		    struct udp_route_arrival *out)
+{
+	int set = 0;
+	pthread_mutex_lock(&lv->mu);
+	struct live_peer **pp = live_slot(lv, ep);
+	struct live_peer *p = *pp;
+	if (!p && (p = calloc(1, sizeof *p))) {
+		p->family = ep->family;
+		memcpy(p->addr, ep->addr, sizeof p->addr);
+		p->port = ep->udp_port;
+		*pp = p;
+		if (++lv->n > 2 * lv->nbuckets)
+			live_grow(lv);
+	}
+	if (p) { /* (out of memory: this shard's pin still protects its entry) */
+		p->pins++;
+		if (!p->have && have) {
+			p->r = *have;
+			p->have = 1;
+		}
+		if (p->have) {
+			*out = p->r;
+			set = 1;
+		}
+	}
+	pthread_mutex_unlock(&lv->mu);
+	return set;
+}
+
+static void live_unpin(struct udp_route_live *lv, const struct tcp_endpoint *ep)
+{
+	pthread_mutex_lock(&lv->mu);
+	struct live_peer **pp = live_slot(lv, ep), *p = *pp;
+	if (p && p->pins && !--p->pins) {
+		*pp = p->next;
+		lv->n--;
+		free(p);
+	}
+	pthread_mutex_unlock(&lv->mu);
+}
+
+enum { LIVE_NONE, LIVE_TAKE, LIVE_KEEP };
+
+/* A datagram of ep arrived as *a with the engine's proof, and it would
+ * change a shard's entry.  LIVE_NONE: ep has no live connection (the
+ * shard's own rules apply); LIVE_TAKE: *a is the live route from now on
+ * (proven, or the first answer of an active open); LIVE_KEEP: the live
+ * connections proved another route, *out, which the shard's entry takes
+ * (a spoofed datagram moves nothing). */
+static int live_learn(struct udp_route_live *lv, const struct tcp_endpoint *ep, const struct udp_route_arrival *a,
+		      int proof, struct udp_route_arrival *out)
+{
+	int r = LIVE_NONE;
+	pthread_mutex_lock(&lv->mu);
+	struct live_peer *p = *live_slot(lv, ep);
+	if (p && (proof == TCP_PEER_ACCEPTED || !p->have)) {
+		p->r = *a;
+		p->have = 1;
+		r = LIVE_TAKE;
+	} else if (p) {
+		*out = p->r;
+		r = LIVE_KEEP;
+	}
+	pthread_mutex_unlock(&lv->mu);
+	return r;
 }
 
 static int is_wildcard(const struct sockaddr *sa)
@@ -235,71 +413,89 @@ static int dest_of(const struct msghdr *m, int family, uint8_t addr[16], int *if
 	return 0;
 }
 
-void udp_route_learn(struct udp_route *rt, void *sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
-		     const struct msghdr *m, int proof)
+void udp_route_arrival(struct udp_route_arrival *a, int sock, const struct sockaddr *bound, int family,
+		       const struct msghdr *m)
 {
-	uint8_t local[16] = { 0 };
-	int ifindex = 0, have = 0;
+	memset(a, 0, sizeof *a);
+	a->sock = sock;
 	int wild = is_wildcard(bound);
-	uint16_t lport = 0;
 	if (bound->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)bound;
-		lport = ntohs(s6->sin6_port);
-		if (!wild) {
-			memcpy(local, &s6->sin6_addr, 16);
-			have = 1;
-		}
+		a->local_port = ntohs(s6->sin6_port);
+		if (!wild)
+			memcpy(a->local, &s6->sin6_addr, 16);
 	} else if (bound->sa_family == AF_INET) {
 		const struct sockaddr_in *s4 = (const struct sockaddr_in *)bound;
-		lport = ntohs(s4->sin_port);
-		if (!wild) {
-			memcpy(local, &s4->sin_addr, 4);
-			have = 1;
-		}
+		a->local_port = ntohs(s4->sin_port);
+		if (!wild)
+			memcpy(a->local, &s4->sin_addr, 4);
 	} else {
 		return;
 	}
+	a->wildcard = (uint8_t)wild;
+	a->have_local = 1;
 	if (wild)
-		have = dest_of(m, from->family, local, &ifindex);
+		a->have_local = (uint8_t)dest_of(m, family, a->local, &a->ifindex);
+}
+
+void udp_route_learn(struct udp_route *rt, const struct tcp_endpoint *from, const struct udp_route_arrival *a,
+		     int proof)
+{
 	rt->tick++;
 	struct entry *e = find_or_make(rt, from);
 	if (!e)
 		return;
 	e->stamp = rt->tick;
-	if (!e->sock) {
-		rt->cnt.learned++;
-	} else if (e->sock == sock && e->have_local == have && e->ifindex == ifindex &&
-		   memcmp(e->local, local, sizeof local) == 0) {
+	if (e->learned && same_route(&e->r, a))
 		return; /* the usual case: nothing new */
-	} else if (e->pins && proof != TCP_PEER_ACCEPTED) {
+	/* a change, or a new peer: do other shards' live connections with
+	 * this peer know better? (never on the data path's usual case) */
+	struct udp_route_arrival live;
+	int verdict = rt->live ? live_learn(rt->live, from, a, proof, &live) : LIVE_NONE;
+	if (verdict == LIVE_KEEP) {
+		if (!same_route(&live, a))
+			rt->cnt.kept++; /* unproven: the live connections' route stays */
+		if (!e->learned)
+			rt->cnt.learned++;
+		e->r = live; /* this shard's entry follows the proven route */
+		e->learned = 1;
+		return;
+	}
+	if (!e->learned) {
+		rt->cnt.learned++;
+	} else if (verdict == LIVE_NONE && e->pins && proof != TCP_PEER_ACCEPTED) {
 		rt->cnt.kept++; /* a live connection's route: only its own segments move it */
 		return;
 	} else {
 		rt->cnt.changed++;
 	}
-	e->sock = sock;
-	e->have_local = (uint8_t)have;
-	e->wildcard = (uint8_t)wild;
-	e->local_port = lport;
-	memcpy(e->local, local, sizeof local);
-	e->ifindex = ifindex;
+	e->r = *a;
+	e->learned = 1;
 }
 
-void *udp_route_lookup(struct udp_route *rt, const struct tcp_endpoint *to, struct udp_route_src *src)
+void udp_route_learn_msg(struct udp_route *rt, int sock, const struct sockaddr *bound, const struct tcp_endpoint *from,
+			 const struct msghdr *m, int proof)
+{
+	struct udp_route_arrival a;
+	udp_route_arrival(&a, sock, bound, from->family, m);
+	udp_route_learn(rt, from, &a, proof);
+}
+
+int udp_route_lookup(struct udp_route *rt, const struct tcp_endpoint *to, struct udp_route_src *src)
 {
 	src->family = 0;
 	struct entry *e = find(rt, to);
-	if (!e || !e->sock) {
+	if (!e || !e->learned) {
 		rt->cnt.misses++;
-		return NULL;
+		return -1;
 	}
-	if (e->wildcard && e->have_local) {
+	if (e->r.wildcard && e->r.have_local) {
 		src->family = e->family;
-		memcpy(src->addr, e->local, sizeof src->addr);
+		memcpy(src->addr, e->r.local, sizeof src->addr);
 		/* a link-local source names its link (RFC 4007 6) */
-		src->ifindex = e->family == 6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)e->local) ? e->ifindex : 0;
+		src->ifindex = e->family == 6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)e->r.local) ? e->r.ifindex : 0;
 	}
-	return e->sock;
+	return e->r.sock;
 }
 
 int udp_route_add_cmsg(struct msghdr *m, void *buf, size_t cap, const struct udp_route_src *src)
@@ -339,15 +535,15 @@ int udp_route_add_cmsg(struct msghdr *m, void *buf, size_t cap, const struct udp
 int udp_route_local_name(struct udp_route *rt, const struct tcp_endpoint *remote, char *buf, size_t len)
 {
 	struct entry *e = find(rt, remote);
-	if (!e || !e->sock || !e->have_local)
+	if (!e || !e->learned || !e->r.have_local)
 		return -1;
 	char ip[INET6_ADDRSTRLEN];
-	if (!inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->local, ip, sizeof ip))
+	if (!inet_ntop(e->family == 6 ? AF_INET6 : AF_INET, e->r.local, ip, sizeof ip))
 		return -1;
 	if (e->family == 6)
-		snprintf(buf, len, "[%s]:%u", ip, e->local_port);
+		snprintf(buf, len, "[%s]:%u", ip, e->r.local_port);
 	else
-		snprintf(buf, len, "%s:%u", ip, e->local_port);
+		snprintf(buf, len, "%s:%u", ip, e->r.local_port);
 	return 0;
 }
 
@@ -356,6 +552,11 @@ void udp_route_pin(struct udp_route *rt, const struct tcp_endpoint *remote)
 	struct entry *e = find_or_make(rt, remote);
 	if (e && !e->pins++)
 		rt->cnt.pinned++;
+	struct udp_route_arrival live;
+	if (rt->live && live_pin(rt->live, remote, e && e->learned ? &e->r : NULL, &live) && e) {
+		e->r = live; /* what another shard's connections proved */
+		e->learned = 1;
+	}
 }
 
 void udp_route_unpin(struct udp_route *rt, const struct tcp_endpoint *remote)
@@ -365,6 +566,8 @@ void udp_route_unpin(struct udp_route *rt, const struct tcp_endpoint *remote)
 		rt->cnt.pinned--;
 		e->stamp = rt->tick; /* just used: the last to go */
 	}
+	if (rt->live)
+		live_unpin(rt->live, remote);
 }
 
 void udp_route_reset(struct udp_route *rt)

@@ -285,6 +285,14 @@ int tcp_stack_reconfigure(struct tcp_stack *s, const struct tcp_config *cfg);
  * stacks.  Call before any connection exists.  Returns 0, or TCP_EINVAL
  * (s NULL, n 0, k >= n, or an id already given). */
 int tcp_stack_set_shard(struct tcp_stack *s, unsigned n, unsigned k);
+/* An active open with lport 0 never picks `port` while it is reserved
+ * (on 1; on 0 frees it again): toud's [service] ports, whose datagrams
+ * all reach shard 0 (docs/DESIGN.md section 5.8), are reserved on the
+ * other shards' stacks.  Ports below the dynamic range (RFC 6335 6:
+ * 49152-65535) are never picked anyway: nothing to do.  Returns 0, or
+ *   TCP_EINVAL  s is NULL
+ *   TCP_ENOMEM  allocation failed (the port stays free) */
+int tcp_stack_reserve_port(struct tcp_stack *s, uint16_t port, int on);
 
 /* ======================================================================
  * 3. Driving the stack: input and timers

@@ -224,6 +224,10 @@ struct tcp_tw {
 	uint8_t snd_wscale, rcv_wscale, ws_ok, sack_ok, ts_ok, passive, ts_sent, oow_ack_sent;
 };
 
+/* RFC 6335 6: "the Dynamic Ports, also known as the Private or Ephemeral
+ * Ports, from 49152-65535": what an active open picks from */
+#define TCP_DYN_PORT_LO 49152u
+
 /* tcp_synrate.c: one source's SYN budget (generic cell rate algorithm) */
 #define TCP_SYNRATE_SLOTS 1024
 struct tcp_synrate_slot {
@@ -239,6 +243,8 @@ struct tcp_stack {
 	uint64_t next_id;
 	unsigned id_step;                   /* ids: next_id, next_id + id_step, ... (tcp_stack_set_shard) */
 	unsigned shards, shard;             /* active opens: (lport ^ rport) % shards == shard */
+	uint8_t *reserved;                  /* dynamic ports active opens skip, one bit each from
+	                                       TCP_DYN_PORT_LO (tcp_stack_reserve_port); NULL: none */
 	int depth;                          /* nesting of API entry points */
 	int delivering;
 

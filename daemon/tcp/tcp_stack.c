@@ -208,6 +208,7 @@ void tcp_stack_free(struct tcp_stack *s)
 		free(tw);
 	}
 	free(s->tw_table);
+	free(s->reserved);
 	tcp_ao_table_free(&s->ao);
 	free(s->table);
 	free(s->heap);

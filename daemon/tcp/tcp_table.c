@@ -302,6 +302,27 @@ int tcp_stack_set_shard(struct tcp_stack *s, unsigned n, unsigned k)
 	return 0;
 }
 
+int tcp_stack_reserve_port(struct tcp_stack *s, uint16_t port, int on)
+{
+	if (!s)
+		return TCP_EINVAL;
+	if (port < TCP_DYN_PORT_LO)
+		return 0;
+	unsigned i = port - TCP_DYN_PORT_LO;
+	if (!s->reserved) {
+		if (!on)
+			return 0;
+		s->reserved = calloc((65536 - TCP_DYN_PORT_LO) / 8, 1);
+		if (!s->reserved)
+			return TCP_ENOMEM;
+	}
+	if (on)
+		s->reserved[i >> 3] |= (uint8_t)(1u << (i & 7));
+	else
+		s->reserved[i >> 3] &= (uint8_t)~(1u << (i & 7));
+	return 0;
+}
+
 void tcp_foreach(struct tcp_stack *s, int (*fn)(void *arg, struct tcp_conn *c), void *arg)
 {
 	if (!s || !fn)

@@ -18,6 +18,13 @@ static int port_in_use(struct tcp_stack *s, const struct tcp_endpoint *r, uint16
 	return tcp_listener_find(s, lport) != NULL || tcp_conn_lookup(s, r, lport, rport) != NULL;
 }
 
+/* tcp_stack_reserve_port() */
+static int port_reserved(const struct tcp_stack *s, uint16_t p)
+{
+	unsigned i = (unsigned)p - TCP_DYN_PORT_LO;
+	return s->reserved && p >= TCP_DYN_PORT_LO && (s->reserved[i >> 3] & (1u << (i & 7)));
+}
+
 static void apply_opts(struct tcp_conn *c, const struct tcp_conn_opts *o)
 {
 	if (!o)
@@ -51,14 +58,14 @@ int tcp_connect(struct tcp_stack *s, const struct tcp_endpoint *remote, uint16_t
 		/* RFC 6335 6: dynamic ports 49152-65535; random start from the
 		 * injected seed, then the next free one - or, when every port
 		 * to this peer is taken, one whose 4-tuple is in TIME-WAIT */
-		const unsigned lo = 49152, n = 65536 - 49152;
+		const unsigned lo = TCP_DYN_PORT_LO, n = 65536 - TCP_DYN_PORT_LO;
 		unsigned start = (unsigned)(tcp_rng_next(s) % n), i;
 		uint16_t tw_port = 0;
 		for (i = 0; i < n; i++) {
 			uint16_t p = (uint16_t)(lo + (start + i) % n);
 			if (s->shards > 1 && (unsigned)(p ^ rport) % s->shards != s->shard)
 				continue; /* the peer's replies would reach another shard */
-			if (port_in_use(s, remote, p, rport))
+			if (port_reserved(s, p) || port_in_use(s, remote, p, rport))
 				continue;
 			if (s->ntw && tcp_tw_lookup(s, remote, p, rport)) {
 				if (!tw_port)

@@ -133,7 +133,7 @@ static int rig_up(struct rig *r, const struct tcp_config *ca, const struct tcp_c
 	r->fd = r->app = -1;
 	if (uv_loop_init(&r->loop) != 0 || bridge_set_init(&r->set, &r->loop) != 0)
 		return -1;
-	r->set.route = udp_route_new(); /* the peer's route is pinned while it lives */
+	r->set.route = udp_route_new(NULL); /* the peer's route is pinned while it lives */
 	if (!r->set.route)
 		return -1;
 	if (host_init_ev(&r->a, 1, ca, owner_event) != 0 || host_init(&r->b, 2, cb) != 0)

@@ -17,8 +17,8 @@
 
 static struct udp_route *RT; /* the table under test (main makes it) */
 
-#define SOCK_A ((void *)0x1000)
-#define SOCK_B ((void *)0x2000)
+#define SOCK_A 1 /* socket ids (udp.c: the index of its address) */
+#define SOCK_B 2
 
 static struct tcp_endpoint peer4(const char *ip, uint16_t port)
 {
@@ -109,7 +109,7 @@ TT_TEST(wildcard_ipv4_learns_the_pktinfo_address)
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
@@ -125,7 +125,7 @@ TT_TEST(wildcard_ipv4_learns_the_pktinfo_address)
 	/* another UDP port of the same IP is another peer */
 	struct tcp_endpoint q = peer4("192.0.2.7", 9812);
 	uint64_t misses = counters().misses;
-	TT_ASSERT(udp_route_lookup(RT, &q, &src) == NULL);
+	TT_ASSERT(udp_route_lookup(RT, &q, &src) == -1);
 	TT_EQ(src.family, 0);
 	TT_EQ(counters().misses, misses + 1);
 	TT_EQ(udp_route_local_name(RT, &q, name, sizeof name), -1);
@@ -138,7 +138,7 @@ TT_TEST(wildcard_ipv6_and_link_local_ifindex)
 	struct sockaddr_in6 b = bound6("::", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, NULL, "2001:db8::2", 5);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
 	TT_EQ(src.family, 6);
@@ -149,14 +149,14 @@ TT_TEST(wildcard_ipv6_and_link_local_ifindex)
 
 	struct tcp_endpoint ll = peer6("fe80::7", 9811);
 	m = rx_msg(&cb, NULL, "fe80::2", 5);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ll, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &ll, &m, TCP_PEER_ACCEPTED);
 	TT_ASSERT(udp_route_lookup(RT, &ll, &src) == SOCK_B);
 	TT_EQ(src.ifindex, 5); /* a link-local source names its link */
 
 	/* a datagram to a multicast group teaches the socket, not a source */
 	struct tcp_endpoint mc = peer6("2001:db8::8", 9811);
 	m = rx_msg(&cb, NULL, "ff02::1", 5);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &mc, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &mc, &m, TCP_PEER_ACCEPTED);
 	TT_ASSERT(udp_route_lookup(RT, &mc, &src) == SOCK_B);
 	TT_EQ(src.family, 0);
 	TT_EQ(udp_route_local_name(RT, &mc, name, sizeof name), -1);
@@ -169,7 +169,7 @@ TT_TEST(specific_socket_needs_no_source_but_is_chosen)
 	struct sockaddr_in b = bound4("198.51.100.2", 9812);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
 	TT_EQ(src.family, 0); /* the bound address is the source */
@@ -180,7 +180,7 @@ TT_TEST(specific_socket_needs_no_source_but_is_chosen)
 	/* without any PKTINFO (unavailable): still the bound address */
 	struct tcp_endpoint q = peer4("192.0.2.8", 9811);
 	m = rx_msg(&cb, NULL, NULL, 0);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &q, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &q, &m, TCP_PEER_ACCEPTED);
 	TT_EQ(udp_route_local_name(RT, &q, name, sizeof name), 0);
 	TT_STREQ(name, "198.51.100.2:9812");
 }
@@ -192,7 +192,7 @@ TT_TEST(wildcard_without_pktinfo_keeps_the_kernels_choice)
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, NULL, NULL, 0);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
 	TT_EQ(src.family, 0);
@@ -208,11 +208,11 @@ TT_TEST(latest_datagram_wins_and_is_counted)
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.1", NULL, 3);
 	uint64_t changed = counters().changed, learned = counters().learned;
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED); /* the same: nothing new */
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED); /* the same: nothing new */
 	TT_EQ(counters().changed, changed);
 	m = rx_msg(&cb, "198.51.100.2", NULL, 3);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &m, TCP_PEER_ACCEPTED);
 	TT_EQ(counters().changed, changed + 1);
 	TT_EQ(counters().learned, learned + 1);
 	TT_EQ(counters().entries, 1u);
@@ -298,16 +298,16 @@ TT_TEST(a_flood_is_bounded_and_lru_keeps_active_peers)
 	struct msghdr m = rx_msg(&cb, "198.51.100.2", NULL, 3);
 	struct tcp_endpoint active = peer4("192.0.2.1", 9811), idle = peer4("192.0.2.2", 9811);
 	struct tcp_endpoint pinned = peer4("192.0.2.3", 9811);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &idle, &m, TCP_PEER_ACCEPTED);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &pinned, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &idle, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &pinned, &m, TCP_PEER_ACCEPTED);
 	udp_route_pin(RT, &pinned);
 	struct udp_route_counters c0 = counters();
 	const uint32_t flood = 200000;
 	for (uint32_t i = 0; i < flood; i++) {
 		struct tcp_endpoint ep = nth_peer(i);
-		udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &ep, &m, TCP_PEER_ACCEPTED);
+		udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &ep, &m, TCP_PEER_ACCEPTED);
 		if (i % 2 == 0) /* a peer that keeps talking stays */
-			udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &active, &m, TCP_PEER_ACCEPTED);
+			udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &active, &m, TCP_PEER_ACCEPTED);
 	}
 	struct udp_route_counters c = counters();
 	TT_ASSERT(c.entries <= UDP_ROUTE_SETS * UDP_ROUTE_WAYS);
@@ -319,7 +319,7 @@ TT_TEST(a_flood_is_bounded_and_lru_keeps_active_peers)
 	TT_ASSERT(udp_route_lookup(RT, &active, &src) == SOCK_A);
 	TT_ASSERT(udp_route_lookup(RT, &pinned, &src) == SOCK_A); /* pinned: never replaced */
 	TT_EQ(src.family, 4);
-	TT_ASSERT(udp_route_lookup(RT, &idle, &src) == NULL);    /* replaced */
+	TT_ASSERT(udp_route_lookup(RT, &idle, &src) == -1);    /* replaced */
 	struct tcp_endpoint last = nth_peer(flood - 1);
 	TT_ASSERT(udp_route_lookup(RT, &last, &src) == SOCK_B);
 	TT_EQ(c.pinned, 1u);
@@ -327,7 +327,7 @@ TT_TEST(a_flood_is_bounded_and_lru_keeps_active_peers)
 	TT_EQ(counters().pinned, 0u);
 	udp_route_reset(RT);
 	TT_EQ(counters().entries, 0u);
-	TT_ASSERT(udp_route_lookup(RT, &active, &src) == NULL);
+	TT_ASSERT(udp_route_lookup(RT, &active, &src) == -1);
 }
 
 TT_TEST(pins_fill_a_set_then_new_peers_are_not_learned)
@@ -347,12 +347,12 @@ TT_TEST(pins_fill_a_set_then_new_peers_are_not_learned)
 	/* a pinned, not yet learned entry (an active open) routes nowhere */
 	struct tcp_endpoint first = nth_peer(0);
 	struct udp_route_src src;
-	TT_ASSERT(udp_route_lookup(RT, &first, &src) == NULL);
+	TT_ASSERT(udp_route_lookup(RT, &first, &src) == -1);
 	/* ... until the first reply */
 	struct sockaddr_in b = bound4("0.0.0.0", 9811);
 	union cbuf cb;
 	struct msghdr m = rx_msg(&cb, "198.51.100.9", NULL, 3);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &first, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &first, &m, TCP_PEER_ACCEPTED);
 	TT_ASSERT(udp_route_lookup(RT, &first, &src) == SOCK_A);
 	for (uint32_t i = 0; i < n; i++) {
 		struct tcp_endpoint ep = nth_peer(i);
@@ -388,7 +388,7 @@ TT_TEST(loopback_round_trip_with_pktinfo)
 	TT_EQ(recvmsg(srv, &m, 0), 3);
 	struct tcp_endpoint peer = { .family = 4, .udp_port = ntohs(from.sin_port) };
 	memcpy(peer.addr, &from.sin_addr, 4);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&sb, &peer, &m, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&sb, &peer, &m, TCP_PEER_ACCEPTED);
 
 	struct udp_route_src src;
 	TT_ASSERT(udp_route_lookup(RT, &peer, &src) == SOCK_A);
@@ -437,25 +437,25 @@ TT_TEST(unproven_datagram_never_moves_a_live_connections_route)
 	uint8_t x[4], y[4];
 	inet_pton(AF_INET, "198.51.100.2", x);
 	inet_pton(AF_INET, "198.51.100.3", y);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_UNPROVEN); /* its SYN */
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_ACCEPTED); /* the ACK */
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_UNPROVEN); /* its SYN */
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_ACCEPTED); /* the ACK */
 	udp_route_pin(RT, &p);
 	struct udp_route_counters c0 = counters();
 	struct udp_route_src src;
 
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_UNPROVEN);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_UNPROVEN);
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
 	TT_MEMEQ(src.addr, x, 4);
 	TT_EQ(counters().kept, c0.kept + 1);
 	TT_EQ(counters().changed, c0.changed);
 
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_ACCEPTED);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_ACCEPTED);
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_B);
 	TT_MEMEQ(src.addr, y, 4);
 	TT_EQ(counters().changed, c0.changed + 1);
 
 	udp_route_unpin(RT, &p);
-	udp_route_learn(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_UNPROVEN);
+	udp_route_learn_msg(RT, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_UNPROVEN);
 	TT_ASSERT(udp_route_lookup(RT, &p, &src) == SOCK_A);
 	TT_MEMEQ(src.addr, x, 4);
 	TT_EQ(counters().kept, c0.kept + 1);
@@ -464,15 +464,142 @@ TT_TEST(unproven_datagram_never_moves_a_live_connections_route)
 	 * proven or not (nothing was learned yet) */
 	struct tcp_endpoint q = peer4("192.0.2.10", 9811);
 	udp_route_pin(RT, &q);
-	udp_route_learn(RT, SOCK_B, (struct sockaddr *)&b, &q, &my, TCP_PEER_UNPROVEN);
+	udp_route_learn_msg(RT, SOCK_B, (struct sockaddr *)&b, &q, &my, TCP_PEER_UNPROVEN);
 	TT_ASSERT(udp_route_lookup(RT, &q, &src) == SOCK_B);
 	udp_route_unpin(RT, &q);
 	udp_route_reset(RT);
 }
 
+/* Two shards' tables sharing the live peers (docs/DESIGN.md section
+ * 5.8): a peer with a live connection on shard 0 keeps the route that
+ * connection proved on shard 1 too, where a spoofed (unproven) datagram
+ * lands without a connection; a segment a connection of shard 1 accepts
+ * moves the live route, which shard 0's entry takes at its next change;
+ * an active open of shard 1 starts on the live route; once the last
+ * connection ends, shard 1's own rules apply again. */
+TT_TEST(shards_share_the_routes_of_live_peers)
+{
+	struct udp_route_live *lv = udp_route_live_new();
+	TT_ASSERT(lv != NULL);
+	struct udp_route *r0 = udp_route_new(lv), *r1 = udp_route_new(lv);
+	TT_ASSERT(r0 && r1);
+	struct tcp_endpoint p = peer4("192.0.2.11", 9811);
+	struct sockaddr_in b = bound4("0.0.0.0", 9811);
+	union cbuf cx, cy, cz;
+	struct msghdr mx = rx_msg(&cx, "198.51.100.2", NULL, 3);
+	struct msghdr my = rx_msg(&cy, "198.51.100.3", NULL, 3);
+	struct msghdr mz = rx_msg(&cz, "198.51.100.4", NULL, 3);
+	uint8_t x[4], y[4], z[4];
+	inet_pton(AF_INET, "198.51.100.2", x);
+	inet_pton(AF_INET, "198.51.100.3", y);
+	inet_pton(AF_INET, "198.51.100.4", z);
+	struct udp_route_src src;
+	struct udp_route_counters c;
+
+	/* shard 1 talked to p over z before (no connection now) */
+	udp_route_learn_msg(r1, SOCK_A, (struct sockaddr *)&b, &p, &mz, TCP_PEER_ACCEPTED);
+	/* a connection with p on shard 0, over x */
+	udp_route_learn_msg(r0, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_UNPROVEN);
+	udp_route_learn_msg(r0, SOCK_A, (struct sockaddr *)&b, &p, &mx, TCP_PEER_ACCEPTED);
+	udp_route_pin(r0, &p);
+
+	/* a spoofed SYN from p to y lands on shard 1: its entry takes x */
+	udp_route_learn_msg(r1, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_UNPROVEN);
+	TT_EQ(udp_route_lookup(r1, &p, &src), SOCK_A);
+	TT_MEMEQ(src.addr, x, 4);
+	udp_route_get_counters(r1, &c);
+	TT_EQ(c.kept, 1u);
+	TT_EQ(c.changed, 0u);
+	/* the same on shard 0 itself */
+	udp_route_learn_msg(r0, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_UNPROVEN);
+	TT_EQ(udp_route_lookup(r0, &p, &src), SOCK_A);
+	TT_MEMEQ(src.addr, x, 4);
+	udp_route_get_counters(r0, &c);
+	TT_EQ(c.kept, 1u);
+	TT_EQ(c.changed, 0u);
+
+	/* a connection of shard 1 accepts a segment from p over y: the live
+	 * route moves; shard 0 follows at its next differing datagram, even
+	 * an unproven one (the route was proven on shard 1) */
+	udp_route_pin(r1, &p);
+	udp_route_learn_msg(r1, SOCK_B, (struct sockaddr *)&b, &p, &my, TCP_PEER_ACCEPTED);
+	TT_EQ(udp_route_lookup(r1, &p, &src), SOCK_B);
+	TT_MEMEQ(src.addr, y, 4);
+	udp_route_learn_msg(r0, SOCK_A, (struct sockaddr *)&b, &p, &mz, TCP_PEER_UNPROVEN);
+	TT_EQ(udp_route_lookup(r0, &p, &src), SOCK_B);
+	TT_MEMEQ(src.addr, y, 4);
+	udp_route_get_counters(r0, &c);
+	TT_EQ(c.kept, 2u);
+	TT_EQ(c.changed, 0u);
+
+	/* an active open to p on a third table starts on the live route */
+	struct udp_route *r2 = udp_route_new(lv);
+	TT_ASSERT(r2 != NULL);
+	udp_route_pin(r2, &p);
+	TT_EQ(udp_route_lookup(r2, &p, &src), SOCK_B);
+	TT_MEMEQ(src.addr, y, 4);
+	udp_route_unpin(r2, &p);
+	udp_route_free(r2);
+
+	/* the connections end: an unproven datagram moves shard 1's entry */
+	udp_route_unpin(r0, &p);
+	udp_route_unpin(r1, &p);
+	udp_route_learn_msg(r1, SOCK_A, (struct sockaddr *)&b, &p, &mz, TCP_PEER_UNPROVEN);
+	TT_EQ(udp_route_lookup(r1, &p, &src), SOCK_A);
+	TT_MEMEQ(src.addr, z, 4);
+	udp_route_get_counters(r1, &c);
+	TT_EQ(c.pinned, 0u);
+	udp_route_free(r0);
+	udp_route_free(r1);
+	udp_route_live_free(lv);
+}
+
+/* Many live peers: the shared table grows and forgets each at its last unpin. */
+TT_TEST(live_peers_grow_and_go)
+{
+	struct udp_route_live *lv = udp_route_live_new();
+	struct udp_route *r0 = udp_route_new(lv), *r1 = udp_route_new(lv);
+	TT_ASSERT(lv && r0 && r1);
+	udp_route_set_key(r0, 11, 12); /* (no set of shard 0's gets more than UDP_ROUTE_WAYS of them) */
+	struct sockaddr_in b = bound4("0.0.0.0", 9811);
+	union cbuf cx, cy;
+	struct msghdr mx = rx_msg(&cx, "198.51.100.2", NULL, 3);
+	struct msghdr my = rx_msg(&cy, "198.51.100.3", NULL, 3);
+	const uint32_t n = 1200; /* the shared table grows twice */
+	for (uint32_t i = 0; i < n; i++) {
+		struct tcp_endpoint ep = nth_peer(i);
+		udp_route_learn_msg(r0, SOCK_A, (struct sockaddr *)&b, &ep, &mx, TCP_PEER_ACCEPTED);
+		udp_route_pin(r0, &ep);
+	}
+	struct udp_route_counters c;
+	udp_route_get_counters(r0, &c);
+	TT_EQ(c.pinned, n);
+	TT_EQ(c.full, 0u);
+	/* each is still live: shard 1 keeps to x */
+	struct udp_route_src src;
+	for (uint32_t i = 0; i < n; i += 97) {
+		struct tcp_endpoint ep = nth_peer(i);
+		udp_route_learn_msg(r1, SOCK_B, (struct sockaddr *)&b, &ep, &my, TCP_PEER_UNPROVEN);
+		TT_EQ(udp_route_lookup(r1, &ep, &src), SOCK_A);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct tcp_endpoint ep = nth_peer(i);
+		udp_route_unpin(r0, &ep);
+	}
+	/* none is live now: shard 1 learns y */
+	for (uint32_t i = 1; i < n; i += 97) {
+		struct tcp_endpoint ep = nth_peer(i);
+		udp_route_learn_msg(r1, SOCK_B, (struct sockaddr *)&b, &ep, &my, TCP_PEER_UNPROVEN);
+		TT_EQ(udp_route_lookup(r1, &ep, &src), SOCK_B);
+	}
+	udp_route_free(r0);
+	udp_route_free(r1);
+	udp_route_live_free(lv);
+}
+
 int main(int argc, char **argv)
 {
-	RT = udp_route_new();
+	RT = udp_route_new(NULL);
 	if (!RT)
 		return 1;
 	int r = tt_main(argc, argv);

@@ -4,6 +4,7 @@
 # connecting side (CONNECT goes to each shard in turn) and on the accepting
 # side (the BPF steering by TCP ports), data flows both ways on each,
 # byte-exact; STATUS, LIST and ABORT reach a connection on either shard;
+# a LISTEN's backlog bounds the accept queues of both shards together;
 # a [service] (which lives on shard 0: its port is pinned there) takes
 # connections whose ports would hash to either shard; and with the steering off (TOUD_STEERING=kernel: the kernel's own hash
 # picks the socket) the datagrams that reach the wrong shard are handed on
@@ -111,6 +112,41 @@ for id in "$id1" "$id2"; do
 	[ "$end" = aborted ] || fail "connection $id ended \"$end\", expected aborted"
 done
 echo "ok: STATUS, LIST and ABORT reach connections $id1 and $id2 on both shards"
+
+# ---- one accept queue of `backlog` over both shards ----
+# A's CONNECTs alternate between its shards, and B's shard of a connection
+# is A's (both steer by the same ports): 3 of 6 reach each shard of B.  No
+# ACCEPT waits, so 2 wait in the queues and 4 are refused (reset), not 2
+# per shard.
+$API hold "$B_SOCK" "LISTEN 7100 backlog=2" >"$WORK/listen7100.out" &
+BG_PIDS+=($!)
+wait_for "LISTEN 7100 on B" 10 grep -q '^OK 7100$' "$WORK/listen7100.out"
+for i in 1 2 3 4 5 6; do
+	$API hold "$A_SOCK" "CONNECT 127.0.0.1:$B_PORT 7100" >"$WORK/bl$i.out" &
+	BG_PIDS+=($!)
+done
+for i in 1 2 3 4 5 6; do wait_for "CONNECT $i to port 7100" 10 grep -q '^OK ' "$WORK/bl$i.out"; done
+ended=0
+for _ in $(seq 200); do
+	ended=0
+	for i in 1 2 3 4 5 6; do
+		s=$(api "$A_SOCK" "STATUS $(awk '{print $2}' "$WORK/bl$i.out")")
+		case "$s" in *'"end":"reset"'*) ended=$((ended + 1)) ;; esac
+	done
+	[ "$ended" -ge 4 ] && break
+	sleep 0.05
+done
+[ "$ended" = 4 ] || fail "backlog=2 on 2 shards: $ended of 6 connections were refused, not 4"
+q=$(api "$B_SOCK" LIST | $PY -c 'import json,sys; l=sys.stdin.read()[3:]; print([c["accept_queue"] for c in json.loads(l) if c.get("state") == "LISTEN" and c["local"].endswith("/7100")][0])')
+[ "$q" = 2 ] || fail "listener 7100: accept_queue $q, expected 2"
+for i in 1 2; do
+	$API hold "$B_SOCK" "ACCEPT 7100 timeout=5" >"$WORK/bl-acc$i.out" &
+	BG_PIDS+=($!)
+	wait_for "ACCEPT $i of the queued" 10 grep -q '^OK ' "$WORK/bl-acc$i.out"
+done
+a=$(timeout 10 $API hold "$B_SOCK" "ACCEPT 7100 timeout=1")
+expect_prefix "a third ACCEPT (nothing more queued)" "ERR " "$a"
+echo "ok: backlog=2 on a 2-shard daemon: 2 connections queued over both shards, 4 refused"
 
 # ---- a [service]: its port is pinned to shard 0 ----
 head -c 300K /dev/urandom >"$WORK/svc.bin"

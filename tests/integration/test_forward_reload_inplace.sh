@@ -26,6 +26,10 @@ start_daemon A -c "$WORK/A.conf"
 
 # conn_json ID: A's STATUS <id> (live or ended)
 conn_json() { api "$A_SOCK" "STATUS $1"; }
+# forwards live on shard 0, whose connection ids are 1, 1 + shards, ...
+# (docs/DESIGN.md section 5.8): the second forwarded connection's
+SHARDS=$(api "$A_SOCK" STATUS | grep -o '"threads":[0-9]*' | cut -d: -f2)
+SECOND=$((1 + SHARDS))
 
 paused_fetch "$FWD_PORT" "$WORK/live.out"
 wait_for "the paused reader" 30 test -e "$WORK/live.out.paused"
@@ -55,7 +59,7 @@ while True:
 open(sys.argv[2], "wb").write(got)
 PYEOF
 cmp -s "$WORK/new.out" "$WORK/two.bin" || fail "the new connection got $(stat -c %s "$WORK/new.out") bytes, not service two's file"
-st=$(conn_json 2)
+st=$(conn_json "$SECOND")
 case "$st" in *'"remote":"127.0.0.1:'"$B_PORT"'/81"'*'"nodelay":true'*'"via":"forward fw"'*) ;;
 *) fail "the new connection: $st" ;; esac
 st=$(conn_json 1)

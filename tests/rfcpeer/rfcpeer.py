@@ -15,7 +15,11 @@ Exit status 0 only if every check passed.  Standard library only.
 "Nothing is sent" is checked without timing: after the segment under test,
 a sentinel (a bare ACK to a TCP port nobody listens on) is sent from the same
 UDP socket; toud must answer the sentinel with <SEQ=SEG.ACK><CTL=RST> and
-nothing for the connection under test may arrive before that RST.
+nothing for the connection under test may arrive before that RST.  With
+several engine shards (docs/DESIGN.md section 5.8), which steer a datagram
+by (TCP source port ^ TCP destination port) % shards, the sentinel goes to
+a closed port that gives the shard of the connection under test, which
+handles both in order.
 
 Usage: rfcpeer.py --udp 127.0.0.1:PORT --api /path/toud.sock [--only NAME,...]
 """
@@ -36,7 +40,8 @@ from tcpseg import ACK, FIN, PSH, RST, SYN, seq_add  # noqa: E402
 from toudapi import Api, ApiError  # noqa: E402
 
 MSS_DEFAULT = 1452          # docs/DESIGN.md section 3: 1500 - 20 (IP) - 8 (UDP) - 20 (TCP)
-SENTINEL_PORT = 9           # a TCP port on which toud has no listener
+SENTINEL_PORT = 9           # the sentinels' TCP ports, on which toud has no listener:
+SENTINEL_LAST = 1008        # SENTINEL_PORT .. SENTINEL_LAST (Peer.sentinel_port)
 RECV_TIMEOUT = 5.0          # generous: loopback answers take microseconds
 # Segments that draw an ACK although unacceptable (challenge ACKs, keep-alives,
 # out-of-window data) are answered at most once per 500 ms per connection
@@ -46,6 +51,10 @@ CHALLENGE_SPACING = 0.55
 
 class Fail(Exception):
     pass
+
+
+def is_sentinel(port):
+    return SENTINEL_PORT <= port <= SENTINEL_LAST
 
 
 def fmt_expect(seq=None, ack=None, flags=None, datalen=None):
@@ -62,6 +71,10 @@ class Ctx:
         self.rng = random.Random(9293)
         self.peers = []
         self.cleanup = []
+        try:
+            self.shards = int(self.api.json("STATUS").get("threads", 1))
+        except (ApiError, OSError, ValueError) as e:
+            raise Fail("STATUS: %s" % e)
 
     def new_port(self):
         self.port_next += 1
@@ -218,7 +231,7 @@ class Peer:
             if s is None:
                 raise Fail("expected %s, got nothing within %.0fs" % (what, timeout))
             if s.sport != self.dport or s.dport != self.sport:
-                if s.sport == SENTINEL_PORT:
+                if is_sentinel(s.sport):
                     continue  # a late sentinel answer
                 raise Fail("expected %s, got a segment for other ports: %s" % (what, s))
             if pred is not None and pred(s):
@@ -258,19 +271,29 @@ class Peer:
             raise Fail("expected %s %s, got %s" % (what, exp, s))
         return s
 
+    def sentinel_port(self):
+        """The first sentinel port whose datagrams toud steers to the shard
+        of this connection's (see the module comment)."""
+        n = self.ctx.shards
+        for q in range(SENTINEL_PORT, SENTINEL_LAST + 1):
+            if (self.sport ^ q) % n == (self.sport ^ self.dport) % n:
+                return q
+        raise Fail("no sentinel port for %d shards" % n)
+
     def expect_nothing(self, after, allowed=None):
         """Nothing for this connection may arrive before the answer to a
         sentinel sent now (see the module comment)."""
         self.sentinel_ack = (self.sentinel_ack + 7919) % T.MOD
-        seg = T.build(self.sport, SENTINEL_PORT, 1, self.sentinel_ack, ACK, 1000)
+        port = self.sentinel_port()
+        seg = T.build(self.sport, port, 1, self.sentinel_ack, ACK, 1000)
         self.raw(seg)
         deadline = time.monotonic() + RECV_TIMEOUT
         while True:
             s = self.recv_any(max(deadline - time.monotonic(), 0))
             if s is None:
                 raise Fail("no answer to the sentinel ACK sent to closed port %d after %s "
-                           "(expected <SEQ=%d><CTL=RST>)" % (SENTINEL_PORT, after, self.sentinel_ack))
-            if s.sport == SENTINEL_PORT:
+                           "(expected <SEQ=%d><CTL=RST>)" % (port, after, self.sentinel_ack))
+            if is_sentinel(s.sport):
                 if s.flags == RST and s.seq == self.sentinel_ack:
                     return
                 continue  # answer to an earlier sentinel

@@ -243,6 +243,43 @@ TT_TEST(api_shard_ports_and_ids)
 	tcp_stack_free(s);
 }
 
+/* tcp_stack_reserve_port: an active open never picks a reserved port
+ * (toud's [service] ports pinned to shard 0), and picks it again once
+ * it is freed. */
+TT_TEST(api_reserved_ports_are_never_picked)
+{
+	struct tcp_callbacks cb = { 0 };
+	uint8_t secret[16] = { 0 };
+	struct tcp_stack *s;
+	TT_EQ(tcp_stack_new(&s, NULL, &cb, secret, 9), 0);
+	TT_EQ(tcp_stack_set_shard(s, 2, 1), 0);
+	TT_EQ(tcp_stack_reserve_port(NULL, 50000, 1), TCP_EINVAL);
+	TT_EQ(tcp_stack_reserve_port(s, 7000, 1), 0); /* below the dynamic range: nothing to do */
+	/* every dynamic port but 50000-50009 */
+	for (unsigned p = 49152; p < 65536; p++)
+		if (p < 50000 || p > 50009)
+			TT_EQ(tcp_stack_reserve_port(s, (uint16_t)p, 1), 0);
+	struct tcp_endpoint peer = { 4, { 10, 0, 0, 1 }, 9811 };
+	const uint16_t rport = 1; /* shard 1 of 2: (p ^ 1) % 2 == 1, even ports */
+	unsigned seen = 0;
+	struct tcp_conn *c;
+	for (unsigned i = 0; i < 5; i++) {
+		TT_EQ(tcp_connect(s, &peer, rport, 0, NULL, NULL, 0, &c), 0);
+		struct tcp_conn_info info;
+		TT_EQ(tcp_conn_info(c, &info), 0);
+		TT_ASSERT(info.local_port >= 50000 && info.local_port <= 50008 && info.local_port % 2 == 0);
+		seen |= 1u << (info.local_port - 50000);
+	}
+	TT_EQ(seen, 0x155u); /* each of 50000, 50002, ... 50008 once */
+	TT_EQ(tcp_connect(s, &peer, rport, 0, NULL, NULL, 0, &c), TCP_ENOPORTS);
+	TT_EQ(tcp_stack_reserve_port(s, 60000, 0), 0);
+	TT_EQ(tcp_connect(s, &peer, rport, 0, NULL, NULL, 0, &c), 0);
+	struct tcp_conn_info info;
+	TT_EQ(tcp_conn_info(c, &info), 0);
+	TT_EQ(info.local_port, 60000);
+	tcp_stack_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	return tt_main(argc, argv);
