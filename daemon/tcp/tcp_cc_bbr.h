@@ -1,7 +1,8 @@
 /*
  * tcp_cc_bbr.h - the state of BBR congestion control (draft-ietf-ccwg-bbr,
  * "BBR Congestion Control", BBRv3; the algorithm is tcp_cc_bbr.c) and the
- * windowed filters it uses, exposed for the unit tests.
+ * max-bw filter, exposed for the unit tests (the extra_acked filter is
+ * tcp_winmax.h's).
  *
  * Names follow the draft's (BBR.x is struct tcp_bbr's x).  Volumes are
  * bytes, times microseconds, rates bytes per second (draft section 2:
@@ -15,6 +16,7 @@
 #include <stdint.h>
 
 #include "tcp.h"
+#include "tcp_winmax.h"
 
 #define TCP_BBR_INF UINT64_MAX
 
@@ -60,21 +62,6 @@ enum tcp_bbr_ack_phase {
 	TCP_BBR_ACKS_PROBE_FEEDBACK,
 	TCP_BBR_ACKS_PROBE_STOPPING,
 };
-
-/* A windowed running maximum (5.5.5: "Kathleen Nichols' algorithm for
- * tracking the minimum/maximum value of a data stream over some
- * measurement window"): the best sample, and the best of the later
- * sub-windows, so that the maximum over the window is always s[0]. */
-struct tcp_winmax {
-	struct {
-		uint64_t t;
-		uint64_t v;
-	} s[3];
-};
-/* Add sample v at virtual time t; the window holds samples with
- * t - sample time <= win.  Returns the windowed maximum. */
-uint64_t tcp_winmax_update(struct tcp_winmax *m, uint64_t win, uint64_t t, uint64_t v);
-void tcp_winmax_reset(struct tcp_winmax *m, uint64_t t, uint64_t v);
 
 /* 2.10: the BBR.max_bw filter "only needs to track samples from two time
  * slots: the previous ProbeBW cycle and the current ProbeBW cycle". */

@@ -323,44 +323,12 @@ void tcp_rack_min_rtt_sample(struct tcp_rack *r, tcp_time_t rtt, tcp_time_t now)
 	 * min-filtered estimate of recent RTT measurements that can adapt
 	 * when migrating to significantly longer paths rather than tracking
 	 * a simple global minimum of all RTT measurements." */
-	struct tcp_winmin *m = &r->min_filter;
-	const tcp_time_t win = TCP_RACK_MIN_RTT_WLEN;
-	if (!r->min_rtt || rtt <= m->s[0].v || now - m->s[2].t > win) {
-		/* a new minimum (everything older is worse), or the whole
-		 * window has passed without a sample: start over */
-		for (int i = 0; i < 3; i++) {
-			m->s[i].t = now;
-			m->s[i].v = rtt;
-		}
-	} else if (rtt <= m->s[1].v) {
-		m->s[1].t = m->s[2].t = now;
-		m->s[1].v = m->s[2].v = rtt;
-	} else if (rtt <= m->s[2].v) {
-		m->s[2].t = now;
-		m->s[2].v = rtt;
-	}
-	/* The best ages out of the window: the next best takes its place
-	 * (twice, if that one is as old), the new sample comes in last.
-	 * While the best is young, keep the later choices from the later
-	 * quarter and half of the window, so that they differ in age. */
-	tcp_time_t age = now - m->s[0].t;
-	if (age > win) {
-		m->s[0] = m->s[1];
-		m->s[1] = m->s[2];
-		m->s[2].t = now;
-		m->s[2].v = rtt;
-		if (now - m->s[0].t > win) {
-			m->s[0] = m->s[1];
-			m->s[1] = m->s[2];
-		}
-	} else if (m->s[1].t == m->s[0].t && age > win / 4) {
-		m->s[1].t = m->s[2].t = now;
-		m->s[1].v = m->s[2].v = rtt;
-	} else if (m->s[2].t == m->s[1].t && age > win / 2) {
-		m->s[2].t = now;
-		m->s[2].v = rtt;
-	}
-	r->min_rtt = m->s[0].v;
+	/* A windowed minimum: the running maximum (tcp_winmax.h) of
+	 * UINT64_MAX - RTT; the first sample starts it. */
+	uint64_t v = UINT64_MAX - rtt;
+	if (!r->min_rtt)
+		tcp_winmax_reset(&r->min_filter, now, v);
+	r->min_rtt = UINT64_MAX - tcp_winmax_update(&r->min_filter, TCP_RACK_MIN_RTT_WLEN, now, v);
 }
 
 tcp_time_t tcp_rack_update_reo_wnd(struct tcp_rack *r, uint32_t snd_una, uint32_t snd_nxt,

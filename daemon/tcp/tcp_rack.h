@@ -24,6 +24,7 @@
 
 #include "tcp.h"
 #include "tcp_rate.h"
+#include "tcp_winmax.h"
 
 #define TCP_RACK_SACKED 0x1u   /* selectively acknowledged */
 #define TCP_RACK_LOST 0x2u     /* marked lost, not retransmitted since */
@@ -50,17 +51,6 @@
  * of all RTT measurements."  The RFC names no window; this is Linux's
  * (net.ipv4.tcp_min_rtt_wlen, default 300 s). */
 #define TCP_RACK_MIN_RTT_WLEN TCP_SEC(300)
-
-/* A windowed minimum (Kathleen Nichols' filter, as Linux's win_minmax):
- * the best, second and third best samples of the window, each no older
- * than the one before it, so that when the best ages out of the window
- * the next best is at hand.  Constant space and time per sample. */
-struct tcp_winmin {
-	struct {
-		tcp_time_t t;      /* when it was measured */
-		tcp_time_t v;      /* the sample */
-	} s[3];
-};
 
 struct tcp_cc;
 
@@ -98,7 +88,8 @@ struct tcp_rack {
 	int seg_valid;             /* RACK.segment exists */
 	tcp_time_t rtt;            /* RACK.rtt */
 	tcp_time_t min_rtt;        /* RACK.min_RTT (min_filter's minimum), 0 = none yet */
-	struct tcp_winmin min_filter; /* RACK.min_RTT's window (TCP_RACK_MIN_RTT_WLEN) */
+	struct tcp_winmax min_filter; /* RACK.min_RTT's window (TCP_RACK_MIN_RTT_WLEN): the
+	                                 maximum of UINT64_MAX - RTT (tcp_winmax.h) */
 	uint32_t fack;             /* RACK.fack */
 	int fack_valid;
 	int reordering_seen;       /* RACK.reordering_seen */

@@ -67,6 +67,16 @@ static int pop_data(struct host *a, uint32_t *first_seq)
 	return n;
 }
 
+/* Queue n bytes at a->now: the number of data segments that left at once. */
+static int send_now(struct host *a, struct tcp_conn *c, size_t n)
+{
+	static char d[10000];
+	memset(d, 'p', sizeof d);
+	if (n > sizeof d || tcp_send(c, d, n, a->now) != (ssize_t)n)
+		return -1;
+	return pop_data(a, NULL);
+}
+
 TT_TEST(pacing_spaces_new_data)
 {
 	struct host a;
@@ -110,13 +120,10 @@ TT_TEST(pacing_does_not_delay_acks)
 	struct peer p;
 	struct tcp_conn *c;
 	TT_EQ(setup(&a, &p, &c, TCP_CC_BBR), 0);
-	static char d[3000];
-	memset(d, 'q', sizeof d);
 	tcp_time_t t = a.now;
-	TT_EQ(tcp_send(c, d, sizeof d, t), (ssize_t)sizeof d);
-	TT_EQ(pop_data(&a, NULL), 3); /* the departure time is now ahead */
-	TT_ASSERT(tcp_send(c, d, sizeof d, t) == (ssize_t)sizeof d);
-	TT_EQ(pop_data(&a, NULL), 0); /* new data waits ... */
+	TT_EQ(send_now(&a, c, 3000), 3);
+	/* the departure time is now ahead: new data waits ... */
+	TT_EQ(send_now(&a, c, 3000), 0);
 	/* ... the ACK of the peer's data does not */
 	peer_send(&p, .data = "abc", .ack = 101, .now = t);
 	TT_ASSERT(host_pop(&a));
@@ -133,11 +140,8 @@ TT_TEST(pacing_does_not_delay_a_lone_fin)
 	struct peer p;
 	struct tcp_conn *c;
 	TT_EQ(setup(&a, &p, &c, TCP_CC_BBR), 0);
-	static char d[3000];
-	memset(d, 'f', sizeof d);
 	tcp_time_t t = a.now;
-	TT_EQ(tcp_send(c, d, sizeof d, t), (ssize_t)sizeof d);
-	TT_EQ(pop_data(&a, NULL), 3);
+	TT_EQ(send_now(&a, c, 3000), 3);
 	/* all data sent, the departure time one segment ahead: the FIN
 	 * carries no data and goes at once */
 	TT_EQ(tcp_close(c, t), 0);
@@ -154,11 +158,8 @@ TT_TEST(pacing_does_not_delay_retransmissions)
 	struct peer p;
 	struct tcp_conn *c;
 	TT_EQ(setup(&a, &p, &c, TCP_CC_BBR), 0);
-	static char d[10000];
-	memset(d, 'r', sizeof d);
 	tcp_time_t t = a.now;
-	TT_EQ(tcp_send(c, d, sizeof d, t), (ssize_t)sizeof d);
-	TT_EQ(pop_data(&a, NULL), 3);
+	TT_EQ(send_now(&a, c, 10000), 3);
 	/* the first segment is missing, the next two arrived: RACK marks it
 	 * lost (RFC 8985 6.2, no reordering window in recovery) and it goes
 	 * again at once, though new data still waits for its departure */
@@ -187,10 +188,7 @@ TT_TEST(pacing_off_for_cubic)
 	TT_EQ(tcp_conn_info(c, &info), 0);
 	TT_EQ(info.pacing_rate, 0);
 	TT_STREQ(info.cc_state, "");
-	static char d[10000];
-	memset(d, 'c', sizeof d);
-	TT_EQ(tcp_send(c, d, sizeof d, a.now), (ssize_t)sizeof d);
-	TT_EQ(pop_data(&a, NULL), 10); /* the initial window at once */
+	TT_EQ(send_now(&a, c, 10000), 10); /* the initial window at once */
 	TT_EQ(host_stats(&a).PacingDelays, 0);
 	host_free(&a);
 }
@@ -206,11 +204,8 @@ static void rate_sample_reaches_bbr(int sack)
 	struct peer p;
 	struct tcp_conn *c;
 	TT_EQ(setup_(&a, &p, &c, TCP_CC_BBR, sack), 0);
-	static char d[3000];
-	memset(d, 's', sizeof d);
 	tcp_time_t t = a.now;
-	TT_EQ(tcp_send(c, d, sizeof d, t), (ssize_t)sizeof d);
-	TT_EQ(pop_data(&a, NULL), 3);
+	TT_EQ(send_now(&a, c, 3000), 3);
 	struct tcp_conn_info info;
 	TT_EQ(tcp_conn_info(c, &info), 0);
 	TT_EQ(info.model_bw, 0);
