@@ -11,6 +11,10 @@
  *       (10000) round trips: RTT p50/p99/mean in microseconds.
  *   Option -m MSS sets TCP_MAXSEG on both ends (e.g. 1440, tou's data per
  *   segment) for a like-for-like segment size; loopback's default is ~65483.
+ *   Option -U (bulk): the same transfer through an AF_UNIX socket pair
+ *   instead, what one hop through toud's API socket costs the kernel
+ *   (bench/README.md, "Forwarded connections": a loopback TCP hop against
+ *   a Unix one).
  *   Options -c PORT -l PORT put something between the two ends (bulk,
  *   rr): the connecting end goes to 127.0.0.1:PORT (-c: a toud
  *   [forward]'s listen), the listening end binds 127.0.0.1:PORT (-l: the
@@ -46,6 +50,7 @@ static const char *ns_client, *ns_server; /* -N: network namespaces */
 static const char *server_ip;             /* -A: listener address */
 static const char *cc_opt;                /* -C: TCP_CONGESTION */
 static unsigned fwd_port, target_port;    /* -c, -l: 0 = the pair's own listener */
+static int unix_opt;                      /* -U: a Unix socket pair instead (bulk) */
 static pid_t pids[8];                     /* -P */
 static int npids;
 
@@ -166,7 +171,15 @@ static int timed(double seconds, size_t wsize)
 static int bulk(uint64_t total, size_t wsize)
 {
 	int a, b;
-	tcp_pair(&a, &b);
+	if (unix_opt) { /* -U: the same transfer through a Unix socket pair */
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+			bu_die("socketpair");
+		a = sv[0];
+		b = sv[1];
+	} else {
+		tcp_pair(&a, &b);
+	}
 	char *buf = malloc(wsize > 65536 ? wsize : 65536);
 	if (!buf)
 		bu_die("malloc");
@@ -206,8 +219,8 @@ static int bulk(uint64_t total, size_t wsize)
 	int st;
 	waitpid(pid, &st, 0);
 	double cpu = bu_cpu_self() - cpu0, secs = (double)(t1 - t0) / 1e9;
-	printf("tcp_bulk bytes=%llu mss=%d seconds=%.3f mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f",
-	       (unsigned long long)got, mss_opt, secs, (double)got / secs / 1e6, cpu, cpu / ((double)got / 1e9));
+	printf("%s bytes=%llu mss=%d seconds=%.3f mb_s=%.1f cpu_s=%.2f cpu_s_per_gb=%.2f",
+	       unix_opt ? "unix_bulk" : "tcp_bulk", (unsigned long long)got, mss_opt, secs, (double)got / secs / 1e6, cpu, cpu / ((double)got / 1e9));
 	if (npids)
 		printf(" daemon_cpu_s=%.2f daemon_cpu_s_per_gb=%.2f", dcpu, dcpu / ((double)got / 1e9));
 	printf("%s\n", got == total ? "" : " SHORT");
@@ -255,6 +268,7 @@ static int rr(size_t size, unsigned count)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_tcp bulk [-n BYTES | -t SECONDS] [-w WRITE] [-m MSS] [-N NS_CLIENT,NS_SERVER -A SERVER_IP] [-C CC]\n"
+			"       bench_tcp bulk -U [-n BYTES] [-w WRITE]\n"
 			"       bench_tcp rr [-s SIZE] [-n COUNT] [-m MSS]\n"
 			"       (bulk, rr: [-c PORT -l PORT] [-P PID,...])\n");
 	exit(2);
@@ -272,7 +286,7 @@ int main(int argc, char **argv)
 	char *nsarg = NULL;
 	int c;
 	optind = 2;
-	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:c:l:P:")) != -1) {
+	while ((c = getopt(argc, argv, "n:s:w:m:t:N:A:C:c:l:P:U")) != -1) {
 		switch (c) {
 		case 'n': n = bu_parse_size(optarg); break;
 		case 's': size = (size_t)bu_parse_size(optarg); break;
@@ -284,6 +298,7 @@ int main(int argc, char **argv)
 		case 'C': cc_opt = optarg; break;
 		case 'c': fwd_port = (unsigned)atoi(optarg); break;
 		case 'l': target_port = (unsigned)atoi(optarg); break;
+		case 'U': unix_opt = 1; break;
 		case 'P':
 			for (char *t = strtok(optarg, ","); t && npids < 8; t = strtok(NULL, ","))
 				pids[npids++] = (pid_t)atoi(t);
@@ -302,7 +317,7 @@ int main(int argc, char **argv)
 		ns_client = nsarg;
 		ns_server = comma + 1;
 	}
-	if (seconds < 0)
+	if (seconds < 0 || (unix_opt && (is_rr || seconds > 0 || nsarg || fwd_port || mss_opt)))
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "bulk") == 0)

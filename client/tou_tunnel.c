@@ -30,9 +30,11 @@ static int hold(const char *line, const char *what, const char *shown)
 	int fd = tou_hold(cli.socket, line, reply, sizeof(reply));
 	if (fd < 0)
 		return fail(what, fd);
+	/* reply: "<id> <where>" (where: the address a forward listens on,
+	 * with the port the kernel picked for port 0) */
 	char *sp = strchr(reply, ' ');
-	msg("%s: tunnel %.*s: %s; Ctrl-C ends it", what, sp ? (int)(sp - reply) : (int)strlen(reply), reply,
-	    shown);
+	msg("%s: tunnel %.*s on %s: %s; Ctrl-C ends it", what, sp ? (int)(sp - reply) : (int)strlen(reply), reply,
+	    sp ? sp + 1 : "?", shown);
 	in_pipe = 1; /* a signal ends poll() below, not the program */
 	int r = EX_CLEAN;
 	while (!got_signal) {

@@ -63,8 +63,8 @@ static void tunnel_open(struct client *cl, struct fwd_forward_conf *f, struct fw
 		tunnel_failed(cl, r, err);
 		return;
 	}
-	if (f)
-		snprintf(where, sizeof where, "%s", f->listen_text);
+	if (f) /* with the port the kernel picked for port 0 */
+		snprintf(where, sizeof where, "%s", forward_listen_text(e));
 	else
 		snprintf(where, sizeof where, "%u", s->port);
 	cl->tunnel = e;
@@ -117,7 +117,7 @@ void do_forward(struct client *cl)
 	}
 	struct fwd_forward_conf *f = &fc->forward[0];
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&f->listen; /* sin_port: same offset in v6 */
-	if (ntohs(sin->sin_port) < TUNNEL_PRIVILEGED_LOCAL && cl->uid != 0) {
+	if (sin->sin_port != 0 && ntohs(sin->sin_port) < TUNNEL_PRIVILEGED_LOCAL && cl->uid != 0) {
 		client_reply_err(cl, TOU_ERR_DENIED, "local port %u is below %u: only root may forward it",
 				 ntohs(sin->sin_port), TUNNEL_PRIVILEGED_LOCAL);
 		free(fc);

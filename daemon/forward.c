@@ -5,6 +5,7 @@
 #include "forward.h"
 #include "forward_int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -274,6 +275,28 @@ static void forward_close_server(struct fwd_entry *e)
 	uv_close((uv_handle_t *)&e->server, on_server_closed); /* the socket is closed now: its address is free */
 }
 
+/* listen = ADDR:0 (FORWARD through the API): the port the kernel picked,
+ * into the entry's address and text (what OK, STATS and the log say).
+ * 0 or a libuv code. */
+static int learn_port(struct fwd_entry *e)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
+	int r = uv_tcp_getsockname(&e->server, (struct sockaddr *)&ss, &len);
+	if (r != 0)
+		return r;
+	e->f.listen = ss;
+	char host[INET6_ADDRSTRLEN];
+	int v6 = ss.ss_family == AF_INET6;
+	const void *a = v6 ? (const void *)&((const struct sockaddr_in6 *)&ss)->sin6_addr
+			   : (const void *)&((const struct sockaddr_in *)&ss)->sin_addr;
+	unsigned port = ntohs(((const struct sockaddr_in *)&ss)->sin_port); /* sin6_port: same offset */
+	if (!inet_ntop(ss.ss_family, a, host, sizeof host))
+		return UV_EINVAL;
+	snprintf(e->f.listen_text, sizeof e->f.listen_text, v6 ? "[%s]:%u" : "%s:%u", host, port);
+	return 0;
+}
+
 /* 0, or a libuv code (the listener is closed again then). */
 static int forward_open(struct fwd_entry *e)
 {
@@ -288,9 +311,16 @@ static int forward_open(struct fwd_entry *e)
 	 * max_backlog; the kernel lowers it to net.core.somaxconn) */
 	if (r == 0)
 		r = uv_listen((uv_stream_t *)&e->server, (int)e->fs->d->cfg.max_backlog, on_kernel_connection);
+	if (r == 0 && ((const struct sockaddr_in *)&e->f.listen)->sin_port == 0)
+		r = learn_port(e);
 	if (r != 0)
 		forward_close_server(e);
 	return r;
+}
+
+const char *forward_listen_text(const struct fwd_entry *e)
+{
+	return e->f.listen_text;
 }
 
 /* ---- service: tou peer -> target ---- */

@@ -54,6 +54,9 @@ int forward_reload(struct toud *d, int *changed);
  * (-EADDRINUSE, -EACCES, -ENOMEM, -EINVAL) with the reason in err. */
 int forward_add(struct fwd_set *fs, const struct fwd_forward_conf *f, const struct fwd_service_conf *s,
 		long long uid, struct fwd_entry **out, char *err, size_t errlen);
+/* Where a forward listens, "ADDR:PORT" (with the port the kernel picked
+ * for a listen port 0). */
+const char *forward_listen_text(const struct fwd_entry *e);
 /* Removes an entry forward_add() made (its client went away). */
 void forward_remove(struct fwd_entry *e);
 /* Every ended forwarded connection is also given to hook(arg, b, err)

@@ -32,19 +32,20 @@ static int fwd_name_ok(const char *n)
 	return 1;
 }
 
-static int fwd_parse_port(const char *s, uint16_t *out)
+static int fwd_parse_port(const char *s, uint16_t *out, int zero_ok)
 {
 	char *end;
 	errno = 0;
 	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || v == 0 || v > 65535 || *s == '-' || *s == '+' || *s == ' ')
+	if (!*s || *end || errno || (v == 0 && !zero_ok) || v > 65535 || *s == '-' || *s == '+' || *s == ' ')
 		return -1;
 	*out = (uint16_t)v;
 	return 0;
 }
 
 /* "HOST:PORT", "[V6]:PORT", and with port_optional also "HOST", "[V6]"
- * (port 0 then).  host gets the name without brackets. */
+ * (port 0 then; port_optional 2: also an explicit port 0).  host gets
+ * the name without brackets. */
 static int fwd_split_hostport(const char *s, char *host, size_t hl, uint16_t *port, int port_optional)
 {
 	const char *hs = s, *he, *colon = NULL;
@@ -70,8 +71,8 @@ static int fwd_split_hostport(const char *s, char *host, size_t hl, uint16_t *po
 	host[n] = '\0';
 	*port = 0;
 	if (colon)
-		return fwd_parse_port(colon + 1, port);
-	return port_optional ? 0 : -1;
+		return fwd_parse_port(colon + 1, port, port_optional == 2);
+	return port_optional == 1 ? 0 : -1;
 }
 
 /* A numeric address and port into ss. */
@@ -135,7 +136,9 @@ static int fwd_forward_set(struct fwd_forward_conf *f, const char *key, const ch
 	if (strcmp(key, "listen") == 0) {
 		char host[64];
 		uint16_t port;
-		if (strlen(v) >= sizeof f->listen_text || fwd_split_hostport(v, host, sizeof host, &port, 0) != 0 ||
+		/* port 0: the kernel picks (FORWARD through the API only:
+		 * fwd_conf_check refuses it in a section) */
+		if (strlen(v) >= sizeof f->listen_text || fwd_split_hostport(v, host, sizeof host, &port, 2) != 0 ||
 		    fwd_numeric_sockaddr(host, port, &f->listen) != 0) {
 			snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT (want e.g. 127.0.0.1:8080 or [::1]:8080)", v);
 			return -1;
@@ -158,7 +161,7 @@ static int fwd_forward_set(struct fwd_forward_conf *f, const char *key, const ch
 		memcpy(hp, v, hl);
 		hp[hl] = '\0';
 		uint16_t up, tp;
-		if (fwd_split_hostport(hp, f->host, sizeof f->host, &up, 1) != 0 || fwd_parse_port(sp, &tp) != 0) {
+		if (fwd_split_hostport(hp, f->host, sizeof f->host, &up, 1) != 0 || fwd_parse_port(sp, &tp, 0) != 0) {
 			snprintf(err, errlen, "to: \"%s\" is not HOST[:UDPPORT] PORT (want e.g. hostb.example 80 or "
 				 "192.0.2.7:9811 22)", v);
 			return -1;
@@ -189,7 +192,7 @@ static int fwd_forward_set(struct fwd_forward_conf *f, const char *key, const ch
 static int fwd_service_set(struct fwd_service_conf *s, const char *key, const char *v, char *err, size_t errlen)
 {
 	if (strcmp(key, "port") == 0) {
-		if (fwd_parse_port(v, &s->port) != 0) {
+		if (fwd_parse_port(v, &s->port, 0) != 0) {
 			snprintf(err, errlen, "port: \"%s\" is not a port 1..65535", v);
 			return -1;
 		}
@@ -317,6 +320,11 @@ int fwd_conf_check(const struct fwd_conf *fc, const struct toud_keys *ks, char *
 		if (!(f->given & G_LISTEN) || !(f->given & G_TO)) {
 			snprintf(err, errlen, "[forward %s]: \"%s\" is missing (a forward needs listen and to)", f->name,
 				 !(f->given & G_LISTEN) ? "listen" : "to");
+			return -1;
+		}
+		if (((const struct sockaddr_in *)&f->listen)->sin_port == 0) { /* sin6_port: same offset */
+			snprintf(err, errlen, "[forward %s] listen: port 0 (the kernel picks one) only for the API's FORWARD",
+				 f->name);
 			return -1;
 		}
 		for (unsigned j = 0; j < i; j++)

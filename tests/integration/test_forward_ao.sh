@@ -39,17 +39,7 @@ fwd plain 80 "timeout = 2s" >"$WORK/P.conf"
 start_daemon P -c "$WORK/P.conf"
 
 fetch() { # fetch NAME: the whole file through forward NAME, checked
-	$PY - "${FP[$1]}" "$WORK/$1.out" <<'PYEOF' || fail "forward $1: the fetch failed"
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.settimeout(60)
-with open(sys.argv[2], "wb") as f:
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            break
-        f.write(b)
-PYEOF
+	fetch_to "${FP[$1]}" "$WORK/$1.out" || fail "forward $1: the fetch failed"
 	cmp -s "$WORK/$1.out" "$WORK/data.bin" || fail "forward $1: the file differs"
 }
 expect_reset() { # expect_reset PORT WHAT

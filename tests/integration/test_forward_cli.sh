@@ -38,9 +38,9 @@ BG_PIDS+=($FWD)
 "$TOU" -s "$A_SOCK" forward "127.0.0.1:$FP2" "127.0.0.1:$B_PORT" 81 2>"$WORK/forward2.err" &
 FWD2=$!
 BG_PIDS+=($FWD2)
-wait_for "tou forward's tunnel" 10 grep -q "tunnel [0-9]*: connections to $FP go to" "$WORK/forward.err"
+wait_for "tou forward's tunnel" 10 grep -q "tunnel [0-9]* on 127.0.0.1:$FP: connections to $FP go to" "$WORK/forward.err"
 wait_for "the second tou forward" 10 grep -q "tunnel" "$WORK/forward2.err"
-wait_for "tou serve's tunnels" 10 sh -c "grep -q 'tunnel [0-9]*: tou port 80 goes to' '$WORK/serve.err' && grep -q tunnel '$WORK/serve81.err'"
+wait_for "tou serve's tunnels" 10 sh -c "grep -q 'tunnel [0-9]* on 80: tou port 80 goes to' '$WORK/serve.err' && grep -q tunnel '$WORK/serve81.err'"
 
 curl -sS --max-time 60 -o "$WORK/f.out" "http://127.0.0.1:$FP/f.bin" || fail "curl through the tunnels failed"
 cmp -s "$WORK/f.out" "$WORK/www/f.bin" || fail "the body differs after the tunnels"

@@ -54,6 +54,22 @@ PYEOF
 	printf -v "$1" %s "$(cat "$f")"
 }
 
+# fetch_to PORT OUT: connect to 127.0.0.1:PORT, write every byte read
+# until EOF to OUT; non-zero on an error (a reset, a 120 s silence).
+fetch_to() {
+	$PY - "$1" "$2" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(120)
+with open(sys.argv[2], "wb") as f:
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        f.write(b)
+PYEOF
+}
+
 # paused_fetch PORT OUT: connect to 127.0.0.1:PORT, read 1 MiB, create
 # OUT.paused, wait for OUT.go to exist, read to EOF; OUT gets every byte
 # read (OUT.err the error, if any).  In the background; its pid in

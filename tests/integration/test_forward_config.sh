@@ -4,7 +4,9 @@
 # missing key (--check-config and a real start), a listen address
 # another program holds (found only when binding); on SIGHUP a bad section
 # refuses the reload and a taken address skips only its section.  A
-# forward's listener has the backlog of [limits] max_backlog.
+# forward's listener has the backlog of [limits] max_backlog.  Port 0 is
+# refused in a section; FORWARD 0 through the API listens on the port the
+# kernel picks and names it in its OK.
 set -euo pipefail
 . "$(dirname "$0")/test_forward_common.bash"
 
@@ -20,6 +22,7 @@ expect_refusal "bad listen" "[forward web] listen" $'[forward web]\nlisten = 808
 expect_refusal "bad to" "[service web] to" $'[service web]\nport = 80\nto = unix:rel'
 expect_refusal "bad allow" "[service web] allow" $'[service web]\nport = 80\nto = 127.0.0.1:8000\nallow = 10.0.0.0/40'
 expect_refusal "missing to" "[forward web]: \"to\" is missing" $'[forward web]\nlisten = 127.0.0.1:8080'
+expect_refusal "listen port 0" "[forward web] listen: port 0" $'[forward web]\nlisten = 127.0.0.1:0\nto = h 80'
 
 # the listen address is taken: the daemon itself exits non-zero, naming it
 BUSY=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -64,3 +67,29 @@ wait_for "the reload's end" 10 grep -q 'configuration reloaded .*some \[forward\
 $PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$LP" ||
 	fail "the forward's listener is gone after the reloads"
 echo "ok: SIGHUP with a taken address: that section is logged and skipped, the new service starts, the forward keeps listening"
+
+# FORWARD with local port 0: the kernel picks; OK names the port, which
+# accepts connections while the API connection holds the tunnel
+$PY - "$A_SOCK" <<'PYEOF' || fail "FORWARD 0"
+import socket, sys
+api = socket.socket(socket.AF_UNIX)
+api.connect(sys.argv[1])
+api.sendall(b"FORWARD 0 127.0.0.1:1 80\n")
+line = b""
+while not line.endswith(b"\n"):
+    b = api.recv(200)
+    if not b:
+        sys.exit("no answer")
+    line += b
+w = line.decode().split()
+if len(w) != 3 or w[0] != "OK" or not w[2].startswith("127.0.0.1:") or w[2] == "127.0.0.1:0":
+    sys.exit("FORWARD 0 answered %r" % line)
+try: # accepted (toud then resets it: nothing answers at UDP port 1)
+    socket.create_connection(("127.0.0.1", int(w[2].split(":")[1])), timeout=10).close()
+except ConnectionResetError:
+    pass
+print("ok: FORWARD 0: %s; a connection to that port was accepted" % line.decode().strip())
+PYEOF
+grep -q 'forward api-[0-9]*: listening on 127.0.0.1:[1-9][0-9]*, to 127.0.0.1:1 80' "$WORK/A.log" ||
+	fail "A did not log the port FORWARD 0 got"
+wait_for "the connection through FORWARD 0" 30 grep -q 'forward api-[0-9]*: connection refused: 127.0.0.1:80' "$WORK/A.log"

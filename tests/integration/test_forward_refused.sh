@@ -14,42 +14,35 @@ set -euo pipefail
 . "$(dirname "$0")/test_forward_common.bash"
 
 CLOSED=$(free_tcp_port)   # nothing listens there
-RST_PORT=$(free_tcp_port)
-$PY - "$RST_PORT" "$WORK/rst.ready" <<'PYEOF' &
-import socket, struct, sys
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", int(sys.argv[1])))
-ls.listen(8)
-open(sys.argv[2], "w").close()
-while True:
-    s, _ = ls.accept()
+RST_PORT=$(free_tcp_port)  # sends a line, reads the client's, then resets
+HOLD_PORT=$(free_tcp_port) # sends a line to each connection, holds it until EOF
+$PY - "$RST_PORT" "$HOLD_PORT" "$WORK/targets.ready" <<'PYEOF' &
+import socket, struct, sys, threading
+def reset(s):
     s.sendall(b"hello before the reset\n")
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.recv(100)                       # the client's line: then RST
     s.close()
-PYEOF
-BG_PIDS+=($!)
-wait_for "the resetting target" 10 test -e "$WORK/rst.ready"
-HOLD_PORT=$(free_tcp_port) # sends a line to each connection, holds it until EOF
-$PY - "$HOLD_PORT" "$WORK/hold.ready" <<'PYEOF' &
-import socket, sys, threading
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", int(sys.argv[1])))
-ls.listen(8)
-open(sys.argv[2], "w").close()
 def hold(s):
     s.sendall(b"held\n")
     while s.recv(100):
         pass
     s.close()
-while True:
-    s, _ = ls.accept()
-    threading.Thread(target=hold, args=(s,), daemon=True).start()
+def serve(ls, handle):
+    while True:
+        s, _ = ls.accept()
+        threading.Thread(target=handle, args=(s,), daemon=True).start()
+for port, handle in ((sys.argv[1], reset), (sys.argv[2], hold)):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", int(port)))
+    ls.listen(8)
+    threading.Thread(target=serve, args=(ls, handle), daemon=True).start()
+open(sys.argv[3], "w").close()
+threading.Event().wait()
 PYEOF
 BG_PIDS+=($!)
-wait_for "the holding target" 10 test -e "$WORK/hold.ready"
+wait_for "the targets" 10 test -e "$WORK/targets.ready"
 
 cat >"$WORK/B.conf" <<EOC
 [service refuse]

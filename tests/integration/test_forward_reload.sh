@@ -32,17 +32,7 @@ start_daemon A -c "$WORK/A.conf"
 
 # fetch PORT WHAT: the whole file through 127.0.0.1:PORT, checked
 fetch() {
-	$PY - "$1" "$WORK/fetch.out" <<'PYEOF' || fail "$2: the fetch through port $1 failed"
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.settimeout(120)
-with open(sys.argv[2], "wb") as f:
-    while True:
-        b = s.recv(1 << 20)
-        if not b:
-            break
-        f.write(b)
-PYEOF
+	fetch_to "$1" "$WORK/fetch.out" || fail "$2: the fetch through port $1 failed"
 	[ "$(sha256sum <"$WORK/fetch.out")" = "$SUM" ] || fail "$2: the file differs ($(stat -c %s "$WORK/fetch.out") bytes)"
 }
 

@@ -46,18 +46,7 @@ grep -q "forward fw: changed: to 127.0.0.1:$B_PORT 80 -> 127.0.0.1:$B_PORT 81, n
 grep -q 'configuration reloaded from .*: 1 change(s)$' "$WORK/A.log" || fail "A's reload does not count the change"
 [ "$(grep -c 'forward fw: listening' "$WORK/A.log")" = 1 ] || fail "forward fw was reopened"
 
-$PY - "$FWD_PORT" "$WORK/new.out" <<'PYEOF' || fail "the new connection through forward fw failed"
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.settimeout(60)
-got = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    got += b
-open(sys.argv[2], "wb").write(got)
-PYEOF
+fetch_to "$FWD_PORT" "$WORK/new.out" || fail "the new connection through forward fw failed"
 cmp -s "$WORK/new.out" "$WORK/two.bin" || fail "the new connection got $(stat -c %s "$WORK/new.out") bytes, not service two's file"
 st=$(conn_json "$SECOND")
 case "$st" in *'"remote":"127.0.0.1:'"$B_PORT"'/81"'*'"nodelay":true'*'"via":"forward fw"'*) ;;
