@@ -408,12 +408,13 @@ static void loss_recovery(struct tcp_conn *c, int was_dup, uint32_t delivered, t
 		s->st.SackRecoveries++;
 		tcp_prr_enter(c);
 		tcp_sb_recovery_start(&c->sb, c->snd_una);
+		/* PRR counts this ACK first (RFC 6937 3.1: the fast retransmit
+		 * is part of the first ACK's sndcnt) */
+		tcp_prr_ack(c, delivered);
 		/* (4.3) "Retransmit the first data segment presumed dropped" */
 		uint32_t used = tcp_retransmit_one(c, c->snd_una, now);
 		tcp_sb_on_retransmit(&c->sb, c->snd_una, used);
-		/* (4.4) "Run SetPipe ()" and send while cwnd allows (PRR: the
-		 * first ACK of the recovery counts, RFC 6937 3.1) */
-		tcp_prr_ack(c, delivered);
+		/* (4.4) "Run SetPipe ()" and send while cwnd allows */
 		tcp_sack_output(c, now);
 	} else {
 		tcp_cc_newreno_enter_inflate(&c->cc);

@@ -543,11 +543,10 @@ static void enter_recovery(struct tcp_conn *c, tcp_time_t now)
 		c->cc.ops->on_congestion(&c->cc, tcp_flight(c), now);
 	c->rtt_timing = 0;
 	tcp_prr_enter(c);
-	/* (4.3) "Retransmit the first data segment presumed dropped", before
-	 * cwnd - pipe is consulted */
-	uint32_t seq, len;
-	if (tcp_rack_next_lost(&c->rack, &seq, &len))
-		tcp_retransmit_range(c, seq, len < c->smss ? len : c->smss, now);
+	/* (4.3) "Retransmit the first data segment presumed dropped": in
+	 * send_marked, after PRR has counted this ACK (RFC 6937 3.1: the
+	 * fast retransmit is part of the first ACK's sndcnt) */
+	c->rack.fast_rtx_due = 1;
 }
 
 void tcp_rack_output(struct tcp_conn *c, tcp_time_t now)
@@ -602,6 +601,11 @@ static void detect(struct tcp_conn *c, tcp_time_t now)
 /* What the marks allow to send. */
 static void send_marked(struct tcp_conn *c, tcp_time_t now)
 {
+	uint32_t seq, len;
+	if (c->rack.fast_rtx_due && !c->detached && tcp_rack_next_lost(&c->rack, &seq, &len))
+		/* RFC 6675 5 (4.3), before cwnd - pipe is consulted */
+		tcp_retransmit_range(c, seq, len < c->smss ? len : c->smss, now);
+	c->rack.fast_rtx_due = 0;
 	if (recovering(c) || c->rack.lost_bytes)
 		tcp_rack_output(c, now);
 }

@@ -104,6 +104,8 @@ struct tcp_rack {
 	int tlp_is_retrans;        /* TLP.is_retrans */
 	int timer;                 /* what TCP_T_RACK is armed for (TCP_RACK_T_*) */
 	int was_recovering;        /* in recovery at the end of the last ACK */
+	int fast_rtx_due;          /* fast recovery began: the first lost segment
+	                              goes before cwnd is consulted (send_marked) */
 	int rto_recovery;          /* after an RTO, until SND.UNA passes `recover` */
 	uint32_t una_before;       /* SND.UNA before the ACK being processed */
 	uint64_t dsacks_before;    /* the scoreboard's D-SACK count before it */

@@ -219,8 +219,11 @@ static int setup(struct host *a, struct peer *p, struct tcp_conn **c, int mode, 
 
 /* Slow start to cwnd = FLIGHT segments with FLIGHT in flight: 50 000
  * octets queued, the initial window (10 segments) goes at T0, ten ACKs
- * of one segment each (1 ms apart) add one SMSS each and two segments go
- * on each.  Then SND.UNA = 10101, SND.NXT = 30101.  0 or the failed step. */
+ * of one segment each (all at T0 + 10 ms) add one SMSS each and two
+ * segments go on each: the flight is sent at one time, so RACK orders it
+ * by sequence alone (RFC 8985 6.2 RACK_sent_after) and finds a hole lost
+ * when RFC 6675 does, at the third SACKed segment above it.  Then SND.UNA
+ * = 10101, SND.NXT = 30101.  0 or the failed step. */
 static int fill(struct host *a, struct peer *p, struct tcp_conn *c)
 {
 	static char d[50000];
@@ -233,7 +236,7 @@ static int fill(struct host *a, struct peer *p, struct tcp_conn *c)
 	if (segs != 10)
 		return -2;
 	for (int i = 1; i <= 10; i++) {
-		peer_send_sack(p, 101 + (uint32_t)i * MSS, NULL, 0, T0 + TCP_MS(10 + i));
+		peer_send_sack(p, 101 + (uint32_t)i * MSS, NULL, 0, T0 + TCP_MS(10));
 		segs = 0;
 		while (host_pop(a))
 			segs++;
@@ -333,8 +336,9 @@ TT_TEST(prr_paces_rfc6675_recovery)
 
 /* RACK-TLP: the three SACKed segments above the hole mark it lost at
  * once (RFC 8985 6.2 step 4: RACK.reo_wnd = 0 with DupThresh segments
- * SACKed, no reordering seen), and its recovery is paced the same way
- * (pipe from RACK's marks equals SetPipe here). */
+ * SACKed, no reordering seen; before, the reordering timer waits), and its
+ * recovery is paced the same way (pipe from RACK's marks equals SetPipe
+ * here). */
 TT_TEST(prr_paces_rack_recovery)
 {
 	check_recovery(TCP_LOSS_RACK, 1);
@@ -347,11 +351,53 @@ TT_TEST(prr_off_half_rtt_silence)
 	check_recovery(TCP_LOSS_RACK, 0);
 }
 
+/* RFC 6937 3.1's burst loss in a connection: the first 15 segments of the
+ * flight of 20 are lost, duplicate ACK j SACKs segments 16 .. 15 + j.  The
+ * third starts the recovery with pipe = 2 (segments 19 and 20), far below
+ * ssthresh (10): PRR-SSRB sends DeliveredData + 1 SMSS = 2 segments on it
+ * (the fast retransmit among them: the figure's "2R") and on each of the
+ * next two; RFC 6675 alone (cfg.prr = 0) sends the fast retransmit and
+ * then ssthresh - pipe = 7 more at once ("RFC 6675 ... 7R"), then one per
+ * ACK.  Every segment sent is a retransmission, in sequence order. */
+static void check_burst(int mode, int prr, const int want[6])
+{
+	struct host a;
+	struct peer p;
+	struct tcp_conn *c;
+	TT_EQ(setup(&a, &p, &c, mode, prr), 0);
+	TT_EQ(fill(&a, &p, c), 0);
+	uint32_t next_rtx = 10101;
+	for (uint32_t j = 1; j <= 5; j++) {
+		peer_send_sack(&p, 10101, (uint32_t[]){ 25101, 25101 + j * MSS }, 1, T1);
+		int sent = 0;
+		while (host_pop(&a)) {
+			TT_EQ(a.seg.seq, next_rtx);
+			TT_EQ(a.seg.len, MSS);
+			next_rtx += MSS;
+			sent++;
+		}
+		if (sent != want[j])
+			TT_FAIL_("duplicate ACK %u: %d segments sent, want %d", j, sent, want[j]);
+	}
+	host_free(&a);
+}
+
+TT_TEST(prr_burst_loss_ssrb)
+{
+	static const int ssrb[6] = { 0, 0, 0, 2, 2, 2 };
+	static const int rfc6675[6] = { 0, 0, 0, 8, 1, 1 };
+	check_burst(TCP_LOSS_RFC6675, 1, ssrb);
+	check_burst(TCP_LOSS_RACK, 1, ssrb);
+	check_burst(TCP_LOSS_RFC6675, 0, rfc6675);
+	check_burst(TCP_LOSS_RACK, 0, rfc6675);
+}
+
 /* An RTO in the middle of a PRR recovery: at duplicate ACK 4 PRR's cwnd is
  * pipe + 0 = 16 segments, above ssthresh (10).  The timeout's response
  * starts from the window the congestion control chose for the recovery,
  * as without PRR: NewReno's ssthresh = max(min(FlightSize, cwnd) / 2,
- * 2 SMSS) = 10 / 2 = 5 segments (not 16 / 2), cwnd = 1 SMSS. */
+ * 2 SMSS) = 10 / 2 = 5 segments (not 16 / 2), cwnd = 1 SMSS.  (The
+ * retransmission timer runs from the last new ACK, T0 + 10 ms.) */
 TT_TEST(prr_rto_starts_from_ssthresh)
 {
 	for (int prr = 0; prr <= 1; prr++) {
@@ -368,7 +414,7 @@ TT_TEST(prr_rto_starts_from_ssthresh)
 		TT_EQ(info.ssthresh, 10 * MSS);
 		TT_EQ(info.cwnd, prr ? 16 * MSS : 10 * MSS);
 		/* the retransmission timer, restarted by the last new ACK at
-		 * T0 + 20 ms (RTO 1 s, rto_min): one timeout by T0 + 1.5 s */
+		 * T0 + 10 ms (RTO 1 s, rto_min): one timeout by T0 + 1.5 s */
 		host_run_timers(&a, T0 + TCP_MS(1500));
 		TT_EQ(host_stats(&a).Timeouts, 1);
 		tcp_conn_info(c, &info);
