@@ -32,16 +32,11 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDS] [--no-build]" >&2; exit 2 ;;
 	esac
 done
-if [ "$BUILD_IT" = 1 ]; then
-	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud relay bench >/dev/null
-fi
-TOUD=$BUILD/daemon/toud RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
-for f in "$TOUD" "$RELAY" "$BB/bench_tou" "$BB/bench_tcp"; do
-	[ -x "$f" ] || { echo "api_tcp.sh: missing $f" >&2; exit 2; }
-done
-
 source "$SRC/bench/lib.sh"
+bench_build "$BUILD_IT" toud relay bench
+TOUD=$BUILD/daemon/toud RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
+bench_need "$TOUD" "$RELAY" "$BB/bench_tou" "$BB/bench_tcp"
+
 bench_init tou-api-tcp
 start_pair "$TOUD" "$RELAY" -o daemon.log_level=warning
 PB_D=$PB

@@ -36,16 +36,11 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDS] [--before TOU_BINARY] [--no-build]" >&2; exit 2 ;;
 	esac
 done
-if [ "$BUILD_IT" = 1 ]; then
-	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud tou-cli relay bench >/dev/null
-fi
-TOUD=$BUILD/daemon/toud TOU=$BUILD/client/tou RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
-for f in "$TOUD" "$TOU" "$RELAY" "$BB/bench_tou" ${BEFORE:+"$BEFORE"}; do
-	[ -x "$f" ] || { echo "cli.sh: missing $f" >&2; exit 2; }
-done
-
 source "$SRC/bench/lib.sh"
+bench_build "$BUILD_IT" toud tou-cli relay bench
+TOUD=$BUILD/daemon/toud TOU=$BUILD/client/tou RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
+bench_need "$TOUD" "$TOU" "$RELAY" "$BB/bench_tou" ${BEFORE:+"$BEFORE"}
+
 bench_init tou-cli-bench
 DATA=$(mktemp /dev/shm/tou-cli-bench.XXXXXX)
 CLEAN+=("$DATA")

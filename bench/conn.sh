@@ -35,17 +35,12 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [-B BUILD_DIR] [--toud BIN] [-c \"1 4 16\"] [-t SECONDS] [--no-build] [--tou-only]" >&2; exit 2 ;;
 	esac
 done
-if [ "$BUILD_IT" = 1 ]; then
-	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud relay bench_conn >/dev/null
-fi
+source "$SRC/bench/lib.sh"
+bench_build "$BUILD_IT" toud relay bench_conn
 TOUD=${TOUD:-$BUILD/daemon/toud}
 RELAY=$BUILD/tests/tools/relay BC=$BUILD/bench/bench_conn
-for f in "$TOUD" "$RELAY" "$BC"; do
-	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
-done
+bench_need "$TOUD" "$RELAY" "$BC"
 
-source "$SRC/bench/lib.sh"
 bench_init tou-conn
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }

@@ -1,5 +1,5 @@
-# bench/lib.sh - what the bench scripts (run.sh, cli.sh, grid.sh,
-# rr_syscalls.sh, conn.sh) share; sourced, not run.
+# bench/lib.sh - what the bench scripts share (run.sh, cli.sh, grid.sh, fwd.sh,
+# rr_syscalls.sh, conn.sh, shards.sh, ...); sourced, not run.
 #
 #   bench_init PREFIX      a temporary directory $T (/tmp/PREFIX.XXXXXX) and
 #                          the exit trap that ends every process in $PIDS and
@@ -29,12 +29,30 @@
 #   kv "LINE" KEY          the value of KEY=... in a result line
 #   ratio A B              A / B with two decimals ("-" if B is 0)
 #   bytes_of SIZE          a size with a K, M or G suffix in bytes
+#   bench_build BUILD_IT TARGET...
+#                          configure $BUILD (RelWithDebInfo) from $SRC and
+#                          build the targets, unless BUILD_IT is 0 (--no-build)
+#   bench_need FILE...     each FILE is executable, or the script stops (exit 2)
 
 kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 bytes_of() {
 	local n=${1%[KkMmGg]} s=${1: -1}
 	case $s in k | K) echo $((n << 10)) ;; m | M) echo $((n << 20)) ;; g | G) echo $((n << 30)) ;; *) echo "$1" ;; esac
+}
+
+bench_build() {
+	[ "$1" = 1 ] || return 0
+	shift
+	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$BUILD" -j2 --target "$@" >/dev/null
+}
+
+bench_need() {
+	local f
+	for f; do
+		[ -x "$f" ] || { echo "$(basename "$0"): missing $f (build it, or drop --no-build)" >&2; exit 2; }
+	done
 }
 
 bench_init() {

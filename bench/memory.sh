@@ -34,12 +34,10 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [-B BUILD_DIR] [--toud PATH] [-n IDLE] [-c CHURN] [--no-build]" >&2; exit 2 ;;
 	esac
 done
-if [ "$BUILD_IT" = 1 ]; then
-	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud >/dev/null
-fi
+source "$SRC/bench/lib.sh"
+bench_build "$BUILD_IT" toud
 TOUD=${TOUD:-$BUILD/daemon/toud}
-[ -x "$TOUD" ] || { echo "missing $TOUD" >&2; exit 2; }
+bench_need "$TOUD"
 LOAD="python3 $SRC/tests/tools/conn_load.py"
 ulimit -n "$(ulimit -Hn)"
 

@@ -31,16 +31,11 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [-B BUILD_DIR] [-n BYTES] [-r ROUNDS] [-S STREAMS] [--no-build]" >&2; exit 2 ;;
 	esac
 done
-if [ "$BUILD_IT" = 1 ]; then
-	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud relay bench >/dev/null
-fi
-TOUD=$BUILD/daemon/toud RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
-for f in "$TOUD" "$RELAY" "$BB/bench_tou"; do
-	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
-done
-
 source "$SRC/bench/lib.sh"
+bench_build "$BUILD_IT" toud relay bench
+TOUD=$BUILD/daemon/toud RELAY=$BUILD/tests/tools/relay BB=$BUILD/bench
+bench_need "$TOUD" "$RELAY" "$BB/bench_tou"
+
 bench_init tou-shards
 
 # median: of the numbers on stdin

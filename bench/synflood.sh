@@ -35,14 +35,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespace, raw socket)" >&2; exit 2; }
-if [ "$BUILD_IT" = 1 ]; then
-	cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$BUILD" -j2 --target toud synflood bench >/dev/null
-fi
+source "$SRC/bench/lib.sh"
+bench_build "$BUILD_IT" toud synflood bench
 TOUD=$BUILD/daemon/toud FLOOD=$BUILD/tests/tools/synflood BB=$BUILD/bench
-for f in "$TOUD" "$FLOOD" "$BB/bench_tou"; do
-	[ -x "$f" ] || { echo "missing $f (build it, or drop --no-build)" >&2; exit 2; }
-done
+bench_need "$TOUD" "$FLOOD" "$BB/bench_tou"
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
@@ -107,7 +103,6 @@ bulk() { # bulk PORT: one transfer A -> B; one not done in LIMIT seconds counts 
 		-n "$BYTES" -P "$PID_A,$PID_B" 2>"$T/bulk.err" ||
 		echo "tou_bulk seconds=$LIMIT (NOT DONE: gave up after $LIMIT s; $(grep -v STATUS "$T/bulk.err" | tail -n 1))"
 }
-kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
 
 echo "tou under a SYN flood, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, kernel $(uname -r)"
 echo "transfer $BYTES, $ROUNDS rounds; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
