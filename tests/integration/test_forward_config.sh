@@ -84,8 +84,16 @@ while not line.endswith(b"\n"):
 w = line.decode().split()
 if len(w) != 3 or w[0] != "OK" or not w[2].startswith("127.0.0.1:") or w[2] == "127.0.0.1:0":
     sys.exit("FORWARD 0 answered %r" % line)
-try: # accepted (toud then resets it: nothing answers at UDP port 1)
-    socket.create_connection(("127.0.0.1", int(w[2].split(":")[1])), timeout=10).close()
+# accepted, then reset by toud (nothing answers at UDP port 1); the API
+# connection stays open until then: closing it closes the listener, and a
+# connection still in the kernel's accept queue would go with it
+try:
+    c = socket.create_connection(("127.0.0.1", int(w[2].split(":")[1])), timeout=10)
+    try:
+        c.recv(1)
+    except ConnectionResetError:
+        pass
+    c.close()
 except ConnectionResetError:
     pass
 print("ok: FORWARD 0: %s; a connection to that port was accepted" % line.decode().strip())
