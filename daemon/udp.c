@@ -30,7 +30,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <linux/filter.h>
 #include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +42,7 @@
 #include "udp.h"
 #include "udp_route.h" /* pktinfo: replies from the address the peer talked to */
 #include "udp_err.h"   /* ICMP errors and failed sends for the engine */
+#include "udp_steer.h" /* the reuseport group's steering program */
 
 #define SENDQ_MSGS 64               /* datagrams per sendmmsg() */
 #define SENDQ_BYTES (512 * 1024)    /* bytes queued per socket before a flush */
@@ -721,46 +721,6 @@ static void on_sock_closed(uv_handle_t *h)
 	free(s);
 }
 
-/* Several shards (docs/DESIGN.md section 5.8): the classic BPF program
- * that picks the socket of an SO_REUSEPORT group for each datagram.  For
- * a UDP socket the packet data it reads begins at the UDP payload (the
- * kernel's tools/testing/selftests/net/reuseport_bpf.c reads the payload
- * at offset 0), which is a TCP header here: the shard is
- * (source port ^ destination port) % n, as shard_of_datagram() and the
- * engine's choice of local ports (tcp_stack_set_shard) compute it.  A
- * datagram shorter than 4 bytes stops the program, which then returns 0:
- * shard 0.  Returns 0 or -errno. */
-#define STEER_PINNED_MAX 200 /* pinned ports the program tests (a jump spans at most 255) */
-static int attach_steering(int fd, const struct toud *d)
-{
-	struct sock_filter code[STEER_PINNED_MAX + 8];
-	unsigned k = 0, np = 0;
-	uint16_t pinned[STEER_PINNED_MAX];
-	for (unsigned p = 0; p < 65536 && np < STEER_PINNED_MAX; p++)
-		if (__atomic_load_n(&d->pinned_ports[p >> 3], __ATOMIC_RELAXED) & (1u << (p & 7)))
-			pinned[np++] = (uint16_t)p;
-	code[k++] = (struct sock_filter){ BPF_LD | BPF_H | BPF_ABS, 0, 0, 2 }; /* A = destination port */
-	for (unsigned i = 0; i < np; i++) /* a pinned port: shard 0 (the last instruction) */
-		code[k++] = (struct sock_filter){ BPF_JMP | BPF_JEQ | BPF_K, (uint8_t)(np - i + 4), 0, pinned[i] };
-	code[k++] = (struct sock_filter){ BPF_MISC | BPF_TAX, 0, 0, 0 };               /* X = A */
-	code[k++] = (struct sock_filter){ BPF_LD | BPF_H | BPF_ABS, 0, 0, 0 };         /* A = source port */
-	code[k++] = (struct sock_filter){ BPF_ALU | BPF_XOR | BPF_X, 0, 0, 0 };        /* A ^= X */
-	code[k++] = (struct sock_filter){ BPF_ALU | BPF_MOD | BPF_K, 0, 0, d->n_shards }; /* A %= n */
-	code[k++] = (struct sock_filter){ BPF_RET | BPF_A, 0, 0, 0 };                  /* the socket's index */
-	code[k++] = (struct sock_filter){ BPF_RET | BPF_K, 0, 0, 0 };                  /* shard 0 */
-	struct sock_fprog prog;
-	memset(&prog, 0, sizeof prog); /* its padding too (valgrind) */
-	prog.len = (unsigned short)k;
-	prog.filter = code;
-	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog) == 0 ? 0 : -errno;
-}
-
-static int steering_on(void)
-{
-	const char *steer = getenv("TOUD_STEERING");
-	return !(steer && strcmp(steer, "kernel") == 0);
-}
-
 void udp_pin_port(struct udp *u, uint16_t port, int on)
 {
 	struct toud *d = u->sh->d;
@@ -771,10 +731,10 @@ void udp_pin_port(struct udp *u, uint16_t port, int on)
 		__atomic_fetch_or(&d->pinned_ports[port >> 3], bit, __ATOMIC_RELAXED);
 	else
 		__atomic_fetch_and(&d->pinned_ports[port >> 3], (uint8_t)~bit, __ATOMIC_RELAXED);
-	if (!steering_on())
+	if (!udp_steer_enabled())
 		return; /* the shards hand datagrams on by the same table */
 	for (int i = 0; i < u->n_socks; i++) { /* one per reuseport group */
-		int e = attach_steering(u->socks[i]->fd, d);
+		int e = udp_steer_attach(u->socks[i]->fd, d);
 		if (e != 0)
 			log_warn("udp: steering port %u to shard 0: %s; its datagrams are handed on", port, strerror(-e));
 	}
@@ -803,8 +763,8 @@ static int open_bound(const struct sockaddr *sa, const struct shard *sh, int *ou
 		close(fd);
 		return e;
 	}
-	if (n > 1 && sh->idx == 0 && steering_on()) {
-		int e = attach_steering(fd, sh->d);
+	if (n > 1 && sh->idx == 0 && udp_steer_enabled()) {
+		int e = udp_steer_attach(fd, sh->d);
 		if (e != 0)
 			log_warn("udp: no BPF steering (SO_ATTACH_REUSEPORT_CBPF: %s): datagrams reach the %u shards by "
 				 "the kernel's hash and are handed on to theirs", strerror(-e), n);
